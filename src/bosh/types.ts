@@ -1,0 +1,132 @@
+// Shapes of the BOSH Director API as the bosh CLI reads them (cloudfoundry/bosh-cli director/*.go),
+// plus the camelCase model the rest of the extension uses. No `vscode` import here.
+
+/** GET /info (no auth). */
+export interface DirectorInfo {
+  name: string;
+  uuid: string;
+  version: string;
+  user: string | null;
+  cpi?: string;
+  stemcell_os?: string;
+  stemcell_version?: string;
+  user_authentication: { type: 'basic' | 'uaa'; options: { url?: string; urls?: string[] } };
+  features?: Record<string, { status: boolean; extras?: unknown }>;
+}
+
+/** GET /deployments element. */
+export interface DeploymentSummary {
+  name: string;
+  releases: { name: string; version: string }[];
+  stemcells: { name: string; version: string }[];
+  teams: string[];
+  cloud_config?: string;
+}
+
+/** One process of an instance as the agent reports it (job_state of the VM is separate). */
+export interface InstanceProcess {
+  name: string;
+  /** 'running' | 'failing' | 'unknown' | 'starting' */
+  state: string;
+  uptime?: { secs?: number };
+  mem?: { kb?: number; percent?: number };
+  cpu?: { total?: number };
+}
+
+/** One instance, from GET /deployments/<d>/instances?format=full (task result NDJSON line), camelCased. */
+export interface InstanceInfo {
+  deployment: string;
+  /** instance group, e.g. 'master' (job_name). */
+  group: string;
+  /** instance UUID (id). */
+  id: string;
+  index: number | null;
+  /** agent's aggregate job_state: 'running' | 'failing' | 'starting' | 'unknown' | 'stopped' | 'unresponsive agent' | null (no VM) */
+  processState: string | null;
+  /** desired state from the Director DB: 'started' | 'stopped' | 'detached' */
+  state: string;
+  az: string | null;
+  ips: string[];
+  vmCid: string | null;
+  vmType: string | null;
+  agentId: string | null;
+  bootstrap: boolean;
+  ignore: boolean;
+  diskCids: string[];
+  processes: InstanceProcess[];
+  vmCreatedAt: string | null;
+}
+
+/** `group/uuid`, the name the bosh CLI prints. */
+export function instanceName(i: Pick<InstanceInfo, 'group' | 'id'>): string {
+  return `${i.group}/${i.id}`;
+}
+
+/** One host of the result of POST /deployments/<d>/ssh {command:'setup'}. */
+export interface SshSetupHost {
+  status: string;
+  ip: string;
+  /** Raw `ssh-rsa AAAA… root@host\n` (OpenSSH public key line) to pin. */
+  host_public_key: string;
+  id: string;
+  index: number;
+  job: string;
+  gateway_host?: string;
+  gateway_user?: string;
+}
+
+/** Director task hash (GET /tasks/<id>). */
+export interface DirectorTask {
+  id: number;
+  state: 'queued' | 'processing' | 'cancelling' | 'done' | 'error' | 'cancelled' | 'timeout' | string;
+  description: string;
+  timestamp: number | null;
+  started_at: number | null;
+  result: string;
+  user: string;
+  deployment: string;
+  context_id: string;
+}
+
+/** How the workstation reaches the Director, the VMs and etcd: directly, or through one SSH jump host. */
+export interface GatewayConfig {
+  host: string;
+  port: number;
+  user: string;
+  /** Path to a private key file; if absent, the ssh-agent (SSH_AUTH_SOCK) is used. */
+  privateKeyPath?: string;
+  /** Private key in memory (PEM/OpenSSH) — wins over privateKeyPath. */
+  privateKey?: string;
+  passphrase?: string;
+}
+
+/** Everything needed to talk to one Director, resolved the way the bosh CLI resolves it. */
+export interface EnvironmentConfig {
+  /** Display name (alias or settings name). */
+  name: string;
+  /** Director base URL, always https, port defaults to 25555. */
+  url: string;
+  /** PEM text of the CA that signed the Director (and UAA) certificates; undefined = system roots. */
+  caCert?: string;
+  client?: string;
+  clientSecret?: string;
+  accessToken?: string;
+  accessTokenType?: string;
+  refreshToken?: string;
+  gateway?: GatewayConfig;
+  /** Where the settings came from, for messages: 'env', 'bosh-config', 'settings', 'testbed'. */
+  source: string;
+}
+
+/** Typed failures of the BOSH layer: `kind` tells the UI what to advise. */
+export class BoshError extends Error {
+  constructor(
+    public readonly kind: 'config' | 'unreachable' | 'tls' | 'auth' | 'not-found' | 'director' | 'task' | 'protocol',
+    message: string,
+    public readonly status?: number,
+    public readonly code?: number,
+  ) {
+    super(message);
+    this.name = 'BoshError';
+  }
+}

@@ -1,0 +1,8 @@
+// Placeholder: the VS Code layer (views, panel, wizard) fills this in.
+import * as vscode from 'vscode';
+
+export function activate(context: vscode.ExtensionContext): void {
+  void context;
+}
+
+export function deactivate(): void {}
