@@ -130,3 +130,25 @@ export class BoshError extends Error {
     this.name = 'BoshError';
   }
 }
+
+/** Opens a TCP-like stream to host:port — directly, or through the jump host. */
+export type Dialer = (host: string, port: number) => Promise<import('stream').Duplex>;
+
+/** The Director API calls the extension makes (src/bosh/director.ts implements it). */
+export interface DirectorClient {
+  readonly env: EnvironmentConfig;
+  info(): Promise<DirectorInfo>;
+  deployments(): Promise<DeploymentSummary[]>;
+  /** GET /deployments/<d>/instances?format=full, following the task; one entry per instance. */
+  instances(deployment: string): Promise<InstanceInfo[]>;
+  /** GET /deployments/<d>/vms?format=full (one entry per VM). */
+  vms(deployment: string): Promise<InstanceInfo[]>;
+  /** GET /deployments/<d>/instances (fast, no agent calls): ids, groups, ips, cids. */
+  instancesFast(deployment: string): Promise<Pick<InstanceInfo, 'group' | 'id' | 'index' | 'az' | 'ips' | 'vmCid' | 'agentId'>[]>;
+  task(id: number): Promise<DirectorTask>;
+  /** POST /deployments/<d>/ssh setup; waits for the task; returns the hosts. */
+  sshSetup(deployment: string, target: { group: string; id: string }, user: string, publicKey: string): Promise<SshSetupHost[]>;
+  /** POST /deployments/<d>/ssh cleanup (user_regex ^<user>); waits for the task. */
+  sshCleanup(deployment: string, target: { group: string; id: string }, user: string): Promise<void>;
+  dispose(): void;
+}

@@ -1,0 +1,37 @@
+// Composition of the three services for one environment / deployment. No `vscode` import here:
+// the extension, the headless CLI, the tests and the benchmarks all go through this.
+import type { DirectorClient, EnvironmentConfig, InstanceInfo } from '../bosh/types';
+import type { RemoteHost } from '../ssh/types';
+import type { EtcdCluster } from '../etcd/types';
+
+/** Asked when a host key is not pinned and not in known_hosts; resolve true to trust it. */
+export type HostKeyPrompt = (host: string, keyType: string, sha256Fingerprint: string) => Promise<boolean>;
+
+export interface SessionOptions {
+  hostKeyPrompt?: HostKeyPrompt;
+  /** Static fallback SSH user (`bosh ssh --private-key`): used when set, instead of Director setup. */
+  staticSsh?: { user: string; privateKeyPath?: string; privateKey?: string; useAgent?: boolean; knownHostsPath?: string };
+  /** Diagnostic log (never receives secrets). */
+  log?: (line: string) => void;
+}
+
+export interface DeploymentSession {
+  readonly env: EnvironmentConfig;
+  readonly deployment: string;
+  readonly director: DirectorClient;
+  /** Instances with process states (instances?format=full). */
+  instances(): Promise<InstanceInfo[]>;
+  /** One reused SSH connection per instance ('group/uuid' or the InstanceInfo). */
+  ssh(instance: InstanceInfo | string): Promise<RemoteHost>;
+  /** etcd cluster of this deployment's masters, over tunnels, certificates read into memory. Cached. */
+  etcd(): Promise<EtcdCluster>;
+  /** Closes etcd clients, tunnels, SSH connections, and cleans up Director-provisioned users. */
+  dispose(): Promise<void>;
+}
+
+export interface EnvironmentSession {
+  readonly env: EnvironmentConfig;
+  readonly director: DirectorClient;
+  deployment(name: string): DeploymentSession;
+  dispose(): Promise<void>;
+}
