@@ -116,6 +116,12 @@ export interface EnvironmentConfig {
   gateway?: GatewayConfig;
   /** Where the settings came from, for messages: 'env', 'bosh-config', 'settings', 'testbed'. */
   source: string;
+  /**
+   * (Additive) The `~/.bosh/config` entry this environment was read from, so refreshed UAA tokens
+   * can be written back the way the bosh CLI does (src/bosh/config.ts `saveTokens`).
+   * `url` is the entry's `url` exactly as stored (it may be a bare IP).
+   */
+  boshConfig?: { path: string; url: string };
 }
 
 /** Typed failures of the BOSH layer: `kind` tells the UI what to advise. */
