@@ -1,0 +1,261 @@
+// The BOSH tree's data and structure: lazy, cached loads per environment / deployment, refresh
+// of everything or of one node, node → item rendering. Plain TypeScript (no `vscode`): the
+// VS Code adapter (boshTreeProvider.ts), the tests and the benchmark all drive this.
+import type { DeploymentSummary, EnvironmentConfig, InstanceInfo } from '../bosh/types';
+import type { DeploymentSession, EnvironmentSession } from '../session/types';
+import type { DeploymentNode, EtcdMembersNode, ItemSpec, TreeNode } from './nodes';
+import { deploymentKey, envKey } from './nodes';
+import { mapMembers, type MemberView } from './etcdMembership';
+import { withTimeout } from './errors';
+import { environmentChildren, environmentItem } from './environmentNode';
+import { deploymentChildren, deploymentItem } from './deploymentNode';
+import { instanceGroupChildren, instanceGroupItem } from './instanceGroupNode';
+import { instanceChildren, instanceItem } from './instanceNode';
+import { processItem } from './processNode';
+import { etcdMembersChildren, etcdMembersItem } from './etcdMembersNode';
+import { memberItem } from './etcdMemberNode';
+import { messageItem, messageNode } from './messageNode';
+
+export interface EnvironmentEntry {
+  name: string;
+  config?: EnvironmentConfig;
+  /** Why this environment cannot be used (shown as a message node). */
+  error?: string;
+}
+
+export interface TreeModelOptions {
+  /** Lists the environments to show (settings + BOSH_ENVIRONMENT); called on every full refresh. */
+  environments: () => Promise<EnvironmentEntry[]>;
+  /** Opens a session for an environment (the model caches and disposes it). */
+  openSession: (env: EnvironmentConfig) => EnvironmentSession;
+  /** Per-load timeout (Director / etcd), default 60 s. */
+  timeoutMs?: number;
+  log?: (line: string) => void;
+}
+
+/** What the node files need from the model. */
+export interface TreeModelData {
+  deployments(envName: string): Promise<DeploymentSummary[]>;
+  instances(envName: string, deployment: string): Promise<InstanceInfo[]>;
+  etcdMembers(envName: string, deployment: string): Promise<MemberView[]>;
+  cachedInstances(envName: string, deployment: string): InstanceInfo[] | undefined;
+  cachedEtcdMembers(envName: string, deployment: string): MemberView[] | 'error' | undefined;
+}
+
+interface CacheEntry<T> { promise: Promise<T>; value?: T; failed?: boolean; at: number }
+
+export type ChangeListener = (node: TreeNode | undefined) => void;
+
+export class BoshTreeModel implements TreeModelData {
+  private readonly cache = new Map<string, CacheEntry<unknown>>();
+  private readonly sessions = new Map<string, EnvironmentSession>();
+  private envs?: Promise<EnvironmentEntry[]>;
+  private readonly listeners = new Set<ChangeListener>();
+  /** Last node object handed out per key (VS Code refreshes an element by identity). */
+  private readonly nodesByKey = new Map<string, TreeNode>();
+  private readonly timeoutMs: number;
+
+  constructor(private readonly opts: TreeModelOptions) {
+    this.timeoutMs = opts.timeoutMs ?? 60_000;
+  }
+
+  onDidChange(cb: ChangeListener): { dispose(): void } {
+    this.listeners.add(cb);
+    return { dispose: () => this.listeners.delete(cb) };
+  }
+
+  private fire(node: TreeNode | undefined): void {
+    for (const l of this.listeners) l(node);
+  }
+
+  // ---- data ----
+
+  environments(): Promise<EnvironmentEntry[]> {
+    this.envs ??= this.opts.environments().catch((e) => {
+      this.envs = undefined;
+      throw e;
+    });
+    return this.envs;
+  }
+
+  async environment(envName: string): Promise<EnvironmentConfig> {
+    const entry = (await this.environments()).find((e) => e.name === envName);
+    if (!entry) throw new Error(`No BOSH environment named ${envName}: refresh the BOSH view or check the settings`);
+    if (!entry.config) throw new Error(`BOSH environment ${envName} is not usable: ${entry.error ?? 'not configured'}`);
+    return entry.config;
+  }
+
+  async envSession(envName: string): Promise<EnvironmentSession> {
+    let s = this.sessions.get(envName);
+    if (!s) {
+      s = this.opts.openSession(await this.environment(envName));
+      this.sessions.set(envName, s);
+    }
+    return s;
+  }
+
+  async deploymentSession(envName: string, deployment: string): Promise<DeploymentSession> {
+    return (await this.envSession(envName)).deployment(deployment);
+  }
+
+  private load<T>(key: string, what: string, loader: () => Promise<T>, onFresh?: () => void): Promise<T> {
+    const hit = this.cache.get(key) as CacheEntry<T> | undefined;
+    if (hit) return hit.promise;
+    const entry: CacheEntry<T> = { promise: undefined as unknown as Promise<T>, at: Date.now() };
+    entry.promise = withTimeout(loader(), this.timeoutMs, what).then(
+      (v) => { entry.value = v; onFresh?.(); return v; },
+      (e) => {
+        entry.failed = true;
+        // Forget failures so the next expand / refresh retries.
+        if (this.cache.get(key) === entry) this.cache.delete(key);
+        onFresh?.();
+        throw e;
+      },
+    );
+    this.cache.set(key, entry as CacheEntry<unknown>);
+    return entry.promise;
+  }
+
+  deployments(envName: string): Promise<DeploymentSummary[]> {
+    return this.load(`${envKey(envName)}/deployments`, `listing deployments of ${envName}`, async () => (await this.envSession(envName)).director.deployments());
+  }
+
+  instances(envName: string, deployment: string): Promise<InstanceInfo[]> {
+    return this.load(`${deploymentKey(envName, deployment)}/instances`, `listing instances of ${deployment}`, async () => (await this.deploymentSession(envName, deployment)).instances());
+  }
+
+  private readonly etcdFailed = new Set<string>();
+
+  etcdMembers(envName: string, deployment: string): Promise<MemberView[]> {
+    const key = `${deploymentKey(envName, deployment)}/etcd`;
+    return this.load(
+      key,
+      `reading etcd members of ${deployment}`,
+      async () => {
+        try {
+          const v = await loadEtcdMembers(await this.deploymentSession(envName, deployment), () => this.instances(envName, deployment));
+          this.etcdFailed.delete(key);
+          return v;
+        } catch (e) {
+          this.etcdFailed.add(key);
+          throw e;
+        }
+      },
+      () => {
+        // The "etcd members" row shows a summary once loaded: re-render it.
+        const node = this.nodesByKey.get(key);
+        if (node) this.fire(node);
+      },
+    );
+  }
+
+  cachedInstances(envName: string, deployment: string): InstanceInfo[] | undefined {
+    return this.cache.get(`${deploymentKey(envName, deployment)}/instances`)?.value as InstanceInfo[] | undefined;
+  }
+
+  cachedEtcdMembers(envName: string, deployment: string): MemberView[] | 'error' | undefined {
+    const key = `${deploymentKey(envName, deployment)}/etcd`;
+    const v = this.cache.get(key)?.value as MemberView[] | undefined;
+    return v ?? (this.etcdFailed.has(key) ? 'error' : undefined);
+  }
+
+  // ---- tree ----
+
+  async getChildren(node?: TreeNode): Promise<TreeNode[]> {
+    const kids = await this.children(node);
+    for (const k of kids) this.nodesByKey.set(k.key, k);
+    return kids;
+  }
+
+  private async children(node?: TreeNode): Promise<TreeNode[]> {
+    if (!node) {
+      try {
+        const envs = await this.environments();
+        return envs.map((e) => ({ kind: 'environment', key: envKey(e.name), envName: e.name, env: e.config, configError: e.error }));
+      } catch (e) {
+        return [messageNode('root', 'error', `Could not read the BOSH environments: ${(e as Error).message}`, 'Check BOSH_ENVIRONMENT / ~/.bosh/config / the boshEtcd.environments setting')];
+      }
+    }
+    switch (node.kind) {
+      case 'environment': return environmentChildren(node, this);
+      case 'deployment': {
+        const kids = await deploymentChildren(node, this);
+        // Start reading etcd in the background so the "etcd members" row can show "2/3 healthy".
+        for (const k of kids) if (k.kind === 'etcdMembers') this.etcdMembers(k.envName, k.deployment).catch(() => undefined);
+        return kids;
+      }
+      case 'instanceGroup': return instanceGroupChildren(node);
+      case 'instance': return instanceChildren(node);
+      case 'etcdMembers': return etcdMembersChildren(node, this);
+      case 'process': case 'member': case 'message': return [];
+    }
+  }
+
+  getItem(node: TreeNode): ItemSpec {
+    switch (node.kind) {
+      case 'environment': return environmentItem(node);
+      case 'deployment': return deploymentItem(node, this);
+      case 'instanceGroup': return instanceGroupItem(node);
+      case 'instance': return instanceItem(node);
+      case 'process': return processItem(node);
+      case 'etcdMembers': return etcdMembersItem(node, this);
+      case 'member': return memberItem(node);
+      case 'message': return messageItem(node);
+    }
+  }
+
+  /** Drops cached data under a node (or everything) and tells the view to re-read it. */
+  refresh(node?: TreeNode): void {
+    if (!node || node.kind === 'message') {
+      this.cache.clear();
+      this.etcdFailed.clear();
+      this.envs = undefined;
+      this.fire(undefined);
+      return;
+    }
+    if (node.kind === 'environment') {
+      this.dropPrefix(envKey(node.envName));
+      this.fire(this.nodesByKey.get(node.key) ?? node);
+      return;
+    }
+    const depKey = deploymentKey(node.envName, node.deployment);
+    this.dropPrefix(depKey);
+    this.fire(this.nodesByKey.get(depKey) ?? node);
+  }
+
+  /** Drops cached data of one deployment (after a recovery, a break, …). */
+  refreshDeployment(envName: string, deployment: string): void {
+    const depKey = deploymentKey(envName, deployment);
+    this.dropPrefix(depKey);
+    const node = this.nodesByKey.get(depKey) as DeploymentNode | undefined;
+    this.fire(node);
+  }
+
+  private dropPrefix(prefix: string): void {
+    for (const k of [...this.cache.keys()]) if (k === prefix || k.startsWith(`${prefix}/`)) this.cache.delete(k);
+    for (const k of [...this.etcdFailed]) if (k.startsWith(`${prefix}/`)) this.etcdFailed.delete(k);
+  }
+
+  /** Every etcd-members node the view has shown so far (the status bar watches these). */
+  shownEtcdClusters(): EtcdMembersNode[] {
+    return [...this.nodesByKey.values()].filter((n): n is EtcdMembersNode => n.kind === 'etcdMembers');
+  }
+
+  async dispose(): Promise<void> {
+    this.listeners.clear();
+    const sessions = [...this.sessions.values()];
+    this.sessions.clear();
+    await Promise.allSettled(sessions.map((s) => s.dispose()));
+  }
+}
+
+/** Reads the cluster once: members, status per endpoint, alarms; maps them to instances. */
+export async function loadEtcdMembers(session: DeploymentSession, instances: () => Promise<InstanceInfo[]>): Promise<MemberView[]> {
+  const [list, cluster] = await Promise.all([instances(), session.etcd()]);
+  const [members, status, alarms] = await Promise.all([
+    cluster.memberList(),
+    cluster.status(),
+    cluster.alarms().catch(() => []),
+  ]);
+  return mapMembers({ instances: list, endpoints: cluster.endpoints, members, status, alarms });
+}
