@@ -55,6 +55,10 @@ export interface InstanceInfo {
   diskCids: string[];
   processes: InstanceProcess[];
   vmCreatedAt: string | null;
+  /** (Additive) VM is the instance's active VM (`vms?format=full` lists inactive ones too); null/absent when unknown. */
+  active?: boolean | null;
+  /** (Additive) `<name>/<version>` of the VM's stemcell when the Director reports it. */
+  stemcell?: string | null;
 }
 
 /** `group/uuid`, the name the bosh CLI prints. */
