@@ -1,0 +1,244 @@
+/// <reference lib="dom" />
+// Browser side of the etcd health panel (bundled by esbuild.js to dist/webviews/health.js).
+// Renders what the host sends; never trusts it: every message goes through parseHostMessage.
+// All text goes in with textContent (no HTML from data), no external resources.
+import type { EndpointRow, HealthSnapshot, HostToPanel, MemberRow, PanelState, PanelToHost } from './protocol';
+import { formatBytes, isPanelState, parseHostMessage } from './protocol';
+
+interface VsCodeApi { postMessage(m: PanelToHost): void; getState(): unknown; setState(s: PanelState): void }
+declare function acquireVsCodeApi(): VsCodeApi;
+
+const vscode = acquireVsCodeApi();
+let nextRequestId = 1;
+let paused = false;
+let canRecover = false;
+let last: HealthSnapshot | undefined;
+
+function el<K extends keyof HTMLElementTagNameMap>(tag: K, cls?: string, text?: string): HTMLElementTagNameMap[K] {
+  const e = document.createElement(tag);
+  if (cls) e.className = cls;
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+function send(m: PanelToHost): void { vscode.postMessage(m); }
+
+function byId(id: string): HTMLElement {
+  const e = document.getElementById(id);
+  if (!e) throw new Error(`missing #${id}`);
+  return e;
+}
+
+function shortId(id: string): string { return id || '—'; }
+
+const COLUMNS = ['', 'ENDPOINT', 'MEMBER (BOSH INSTANCE)', 'ID', 'VERSION', 'DB SIZE', 'IS LEADER', 'IS LEARNER', 'RAFT TERM', 'RAFT INDEX', 'RAFT APPLIED INDEX', 'ERRORS', 'HEALTH'];
+
+function statusCell(r: EndpointRow): HTMLTableCellElement {
+  const td = el('td', 'state');
+  if (r.failing) {
+    td.append(el('span', 'icon bad', '✖'), el('span', 'badtext', r.unreachable ? ' UNREACHABLE' : ' FAILING'));
+  } else if (r.isLeader) {
+    td.append(el('span', 'icon good', '★'), el('span', '', ' leader'));
+  } else {
+    td.append(el('span', 'icon good', '✔'), el('span', '', r.isLearner ? ' learner' : ' ok'));
+  }
+  return td;
+}
+
+function renderTable(s: HealthSnapshot): HTMLTableElement {
+  const t = el('table', 'grid');
+  t.id = 'status-table';
+  const head = el('tr');
+  for (const c of COLUMNS) head.append(el('th', '', c));
+  t.append(el('thead'));
+  t.tHead!.append(head);
+  const body = el('tbody');
+  for (const r of s.rows) {
+    const tr = el('tr', r.failing ? 'row failing' : 'row');
+    tr.dataset.endpoint = r.endpoint;
+    tr.dataset.failing = String(r.failing);
+    tr.append(statusCell(r));
+    tr.append(el('td', 'mono', r.endpoint));
+    tr.append(el('td', 'mono', `${r.instance ?? r.memberName}${r.az ? ` (${r.az})` : ''}`));
+    tr.append(el('td', 'mono', shortId(r.id)));
+    tr.append(el('td', '', r.version || '—'));
+    tr.append(el('td', 'num', r.unreachable ? '—' : formatBytes(r.dbSize)));
+    tr.append(el('td', '', r.unreachable ? '—' : String(r.isLeader)));
+    tr.append(el('td', '', r.unreachable ? '—' : String(r.isLearner)));
+    tr.append(el('td', 'num', r.raftTerm || '—'));
+    tr.append(el('td', 'num', r.raftIndex || '—'));
+    tr.append(el('td', 'num', r.raftAppliedIndex || '—'));
+    const errs = [...r.errors];
+    if (r.error) errs.push(r.error);
+    tr.append(el('td', errs.length ? 'errors badtext' : 'errors', errs.join('; ')));
+    const health = r.healthy === undefined ? '—' : `${r.healthy ? 'healthy' : 'UNHEALTHY'}${r.healthMs !== undefined ? `, ${Math.round(r.healthMs)} ms` : ''}`;
+    tr.append(el('td', r.healthy === false ? 'badtext' : '', health));
+    body.append(tr);
+  }
+  t.append(body);
+  return t;
+}
+
+function renderMembers(s: HealthSnapshot): HTMLElement {
+  const t = el('table', 'grid');
+  t.id = 'member-table';
+  const head = el('tr');
+  for (const c of ['', 'ID', 'NAME', 'BOSH INSTANCE', 'STATE', 'PEER URLS', 'CLIENT URLS', 'IS LEARNER', 'NOTES', '']) head.append(el('th', '', c));
+  t.append(el('thead'));
+  t.tHead!.append(head);
+  const body = el('tbody');
+  for (const m of s.members) body.append(memberRow(m));
+  t.append(body);
+  return t;
+}
+
+function memberRow(m: MemberRow): HTMLTableRowElement {
+  const tr = el('tr', m.unhealthy ? 'row failing' : 'row');
+  tr.dataset.member = m.name;
+  tr.append(el('td', 'state', m.unhealthy ? '✖' : '✔'));
+  tr.lastElementChild!.className = m.unhealthy ? 'state icon bad' : 'state icon good';
+  tr.append(el('td', 'mono', shortId(m.id)));
+  tr.append(el('td', 'mono', m.name || '(unstarted)'));
+  tr.append(el('td', 'mono', m.instance ?? '—'));
+  tr.append(el('td', m.unhealthy ? 'badtext' : '', m.state === 'missing' ? 'NO MEMBER' : m.state === 'unreachable' ? 'UNREACHABLE' : m.state));
+  tr.append(el('td', 'mono', m.peerURLs.join(', ')));
+  tr.append(el('td', 'mono', m.clientURLs.join(', ')));
+  tr.append(el('td', '', String(m.isLearner)));
+  tr.append(el('td', m.flags.length ? 'badtext' : '', m.flags.join('; ')));
+  const act = el('td');
+  if (canRecover && m.unhealthy && m.name) {
+    const b = el('button', 'secondary', 'Recover this member…');
+    b.addEventListener('click', () => send({ type: 'recoverMember', requestId: nextRequestId++, memberName: m.name }));
+    act.append(b);
+  }
+  tr.append(act);
+  return tr;
+}
+
+const SVG = 'http://www.w3.org/2000/svg';
+const PALETTE = ['var(--vscode-charts-blue)', 'var(--vscode-charts-green)', 'var(--vscode-charts-purple)', 'var(--vscode-charts-orange)', 'var(--vscode-charts-yellow)'];
+
+function svg<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string, string | number>): SVGElementTagNameMap[K] {
+  const e = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
+  return e;
+}
+
+/** A small line chart of one metric over time, one line per endpoint. */
+function chart(title: string, s: HealthSnapshot, pick: (p: { raftIndex: number; dbSize: number }) => number, fmt: (n: number) => string): HTMLElement {
+  const box = el('div', 'chart');
+  box.append(el('div', 'chart-title', title));
+  const W = 420, H = 120, P = 4;
+  const root = svg('svg', { width: W, height: H + 16, viewBox: `0 0 ${W} ${H + 16}`, role: 'img' });
+  root.setAttribute('aria-label', title);
+  const series = Object.entries(s.history);
+  const all = series.flatMap(([, pts]) => pts);
+  if (all.length === 0) {
+    box.append(el('div', 'muted', 'No data yet.'));
+    return box;
+  }
+  const t0 = Math.min(...all.map((p) => p.t));
+  const t1 = Math.max(...all.map((p) => p.t), t0 + 1);
+  let lo = Math.min(...all.map(pick));
+  let hi = Math.max(...all.map(pick));
+  if (hi === lo) { hi += 1; lo = Math.max(0, lo - 1); }
+  root.append(svg('rect', { x: 0, y: 0, width: W, height: H, class: 'plot' }));
+  series.forEach(([ep, pts], i) => {
+    const color = PALETTE[i % PALETTE.length];
+    const row = s.rows.find((r) => r.endpoint === ep);
+    const d = pts.map((p) => `${(P + ((p.t - t0) / (t1 - t0)) * (W - 2 * P)).toFixed(1)},${(H - P - ((pick(p) - lo) / (hi - lo)) * (H - 2 * P)).toFixed(1)}`).join(' ');
+    const line = svg('polyline', { points: d, fill: 'none', 'stroke-width': row?.failing ? 3 : 1.5 });
+    line.style.stroke = row?.failing ? 'var(--vscode-errorForeground)' : color;
+    if (row?.failing) line.setAttribute('stroke-dasharray', '4 3');
+    root.append(line);
+  });
+  const lbl = svg('text', { x: 2, y: H + 12, class: 'axis' });
+  lbl.textContent = `${fmt(lo)} … ${fmt(hi)} over ${Math.round((t1 - t0) / 1000)} s`;
+  root.append(lbl);
+  box.append(root);
+  const legend = el('div', 'legend');
+  series.forEach(([ep], i) => {
+    const row = s.rows.find((r) => r.endpoint === ep);
+    const sw = el('span', 'swatch');
+    sw.style.background = row?.failing ? 'var(--vscode-errorForeground)' : PALETTE[i % PALETTE.length];
+    const name = row?.instance ?? ep;
+    legend.append(sw, el('span', row?.failing ? 'badtext' : '', `${name}${row?.failing ? ' (failing)' : ''}  `));
+  });
+  box.append(legend);
+  return box;
+}
+
+function render(s: HealthSnapshot): void {
+  last = s;
+  const degraded = s.healthy < s.total;
+  const sum = byId('summary');
+  sum.textContent = '';
+  sum.className = degraded ? 'summary bad' : 'summary good';
+  sum.append(el('span', 'big', `${degraded ? '✖' : '✔'} ${s.healthy}/${s.total} endpoints healthy`));
+  const failing = s.rows.filter((r) => r.failing);
+  if (failing.length) sum.append(el('span', 'badtext', ` — failing: ${failing.map((r) => r.instance ?? r.memberName).join(', ')}`));
+  byId('meta').textContent = `cluster id ${s.clusterId ?? 'unknown'} · leader ${s.leader ?? 'none'} · updated ${new Date(s.at).toLocaleTimeString()}`;
+  const probs = byId('problems');
+  probs.textContent = '';
+  for (const p of s.problems) probs.append(el('div', 'banner', p));
+  const st = byId('status');
+  st.textContent = '';
+  st.append(renderTable(s));
+  const mem = byId('members');
+  mem.textContent = '';
+  mem.append(renderMembers(s));
+  const al = byId('alarms');
+  al.textContent = '';
+  if (!s.alarms.length) al.append(el('div', 'muted', 'No alarms.'));
+  for (const a of s.alarms) al.append(el('div', 'banner', `ALARM ${a.alarm} on member ${a.memberId}${a.member ? ` (${a.member})` : ''}`));
+  const ch = byId('charts');
+  ch.textContent = '';
+  ch.append(chart('Raft index', s, (p) => p.raftIndex, (n) => String(Math.round(n))), chart('DB size', s, (p) => p.dbSize, formatBytes));
+}
+
+function showPaused(): void {
+  byId('pause').textContent = paused ? 'Resume live refresh' : 'Pause live refresh';
+  byId('live').textContent = paused ? 'paused' : 'live';
+  byId('live').className = paused ? 'pill paused' : 'pill live';
+}
+
+function onMessage(m: HostToPanel): void {
+  switch (m.type) {
+    case 'init':
+      paused = m.paused;
+      canRecover = m.canRecover;
+      byId('title').textContent = `etcd health — ${m.deployment}`;
+      byId('subtitle').textContent = `environment ${m.envName} · polling every ${m.pollSeconds} s`;
+      vscode.setState({ envName: m.envName, deployment: m.deployment });
+      showPaused();
+      return;
+    case 'snapshot':
+      byId('error').textContent = '';
+      render(m.snapshot);
+      return;
+    case 'paused':
+      paused = m.paused;
+      showPaused();
+      return;
+    case 'error': {
+      const e = byId('error');
+      e.textContent = '';
+      e.append(el('div', 'banner', m.message));
+      if (m.detail) e.append(el('div', 'muted mono', m.detail));
+      return;
+    }
+  }
+}
+
+window.addEventListener('message', (ev: MessageEvent) => {
+  const m = parseHostMessage(ev.data);
+  if (m) onMessage(m);
+});
+
+byId('pause').addEventListener('click', () => send({ type: 'setPaused', requestId: nextRequestId++, paused: !paused }));
+byId('refresh').addEventListener('click', () => send({ type: 'refresh', requestId: nextRequestId++ }));
+
+const saved = vscode.getState();
+if (isPanelState(saved)) byId('title').textContent = `etcd health — ${saved.deployment}`;
+void last;
+send({ type: 'ready' });

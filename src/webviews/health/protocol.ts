@@ -1,0 +1,156 @@
+// The typed message protocol between the etcd health panel (webview, panel.ts) and the extension
+// host (healthController.ts). Shared by both sides; no `vscode`, no Node, no DOM imports.
+// Every message received is checked with the validators below; unknown messages are ignored.
+
+/** One row of `etcdctl endpoint status -w table` (3.4 columns) plus health latency. */
+export interface EndpointRow {
+  endpoint: string;
+  /** Member name (= BOSH instance UUID) this endpoint belongs to. */
+  memberName: string;
+  /** `master/<uuid>` when the member maps to a BOSH instance. */
+  instance?: string;
+  az?: string;
+  /** Hex member id ('' when the endpoint did not answer). */
+  id: string;
+  version: string;
+  dbSize: number;
+  dbSizeInUse?: number;
+  isLeader: boolean;
+  isLearner: boolean;
+  raftTerm: string;
+  raftIndex: string;
+  raftAppliedIndex: string;
+  errors: string[];
+  /** `endpoint health`: true/false, undefined when not asked or unknown. */
+  healthy?: boolean;
+  healthMs?: number;
+  /** The endpoint did not answer `status` (unreachable / timed out). */
+  unreachable: boolean;
+  /** Why it failed, when it failed. */
+  error?: string;
+  /** Anything wrong with this endpoint: the row is drawn red. */
+  failing: boolean;
+}
+
+export interface MemberRow {
+  id: string;
+  name: string;
+  instance?: string;
+  state: string;
+  isLearner: boolean;
+  peerURLs: string[];
+  clientURLs: string[];
+  flags: string[];
+  unhealthy: boolean;
+}
+
+export interface AlarmRow { memberId: string; alarm: string; member?: string }
+
+export interface HistoryPoint { t: number; raftIndex: number; dbSize: number }
+
+export interface HealthSnapshot {
+  at: number;
+  envName: string;
+  deployment: string;
+  clusterId?: string;
+  leader?: string;
+  rows: EndpointRow[];
+  members: MemberRow[];
+  alarms: AlarmRow[];
+  /** Per endpoint, oldest first. */
+  history: Record<string, HistoryPoint[]>;
+  healthy: number;
+  total: number;
+  /** Cluster-level problems (member list unreadable, …). */
+  problems: string[];
+}
+
+export type PanelToHost =
+  | { type: 'ready' }
+  | { type: 'refresh'; requestId: number }
+  | { type: 'setPaused'; requestId: number; paused: boolean }
+  | { type: 'recoverMember'; requestId: number; memberName: string };
+
+export type HostToPanel =
+  | { type: 'init'; envName: string; deployment: string; paused: boolean; pollSeconds: number; canRecover: boolean }
+  | { type: 'snapshot'; requestId?: number; snapshot: HealthSnapshot }
+  | { type: 'paused'; requestId?: number; paused: boolean }
+  | { type: 'error'; requestId?: number; message: string; detail?: string };
+
+/** State the webview keeps (vscode.setState) so the serializer can restore the panel. */
+export interface PanelState { envName: string; deployment: string }
+
+function isObj(x: unknown): x is Record<string, unknown> {
+  return typeof x === 'object' && x !== null && !Array.isArray(x);
+}
+const isStr = (x: unknown): x is string => typeof x === 'string';
+const isNum = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
+const isBool = (x: unknown): x is boolean => typeof x === 'boolean';
+const isReqId = (x: unknown): x is number => isNum(x) && Number.isInteger(x) && x >= 0;
+/** UUID-like member names only (they end up in a command). */
+const MEMBER_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+/** Validates a message from the webview; undefined = ignore it. */
+export function parsePanelMessage(x: unknown): PanelToHost | undefined {
+  if (!isObj(x) || !isStr(x.type)) return undefined;
+  switch (x.type) {
+    case 'ready': return { type: 'ready' };
+    case 'refresh': return isReqId(x.requestId) ? { type: 'refresh', requestId: x.requestId } : undefined;
+    case 'setPaused': return isReqId(x.requestId) && isBool(x.paused) ? { type: 'setPaused', requestId: x.requestId, paused: x.paused } : undefined;
+    case 'recoverMember': return isReqId(x.requestId) && isStr(x.memberName) && MEMBER_NAME.test(x.memberName) ? { type: 'recoverMember', requestId: x.requestId, memberName: x.memberName } : undefined;
+    default: return undefined;
+  }
+}
+
+function isStrArr(x: unknown): x is string[] { return Array.isArray(x) && x.every(isStr); }
+
+function isRow(x: unknown): x is EndpointRow {
+  return isObj(x) && isStr(x.endpoint) && isStr(x.memberName) && isStr(x.id) && isStr(x.version) && isNum(x.dbSize) && isBool(x.isLeader) && isBool(x.isLearner)
+    && isStr(x.raftTerm) && isStr(x.raftIndex) && isStr(x.raftAppliedIndex) && isStrArr(x.errors) && isBool(x.unreachable) && isBool(x.failing)
+    && (x.healthy === undefined || isBool(x.healthy)) && (x.healthMs === undefined || isNum(x.healthMs)) && (x.error === undefined || isStr(x.error))
+    && (x.instance === undefined || isStr(x.instance)) && (x.az === undefined || isStr(x.az));
+}
+
+function isMember(x: unknown): x is MemberRow {
+  return isObj(x) && isStr(x.id) && isStr(x.name) && isStr(x.state) && isBool(x.isLearner) && isStrArr(x.peerURLs) && isStrArr(x.clientURLs) && isStrArr(x.flags) && isBool(x.unhealthy)
+    && (x.instance === undefined || isStr(x.instance));
+}
+
+function isHistory(x: unknown): x is Record<string, HistoryPoint[]> {
+  return isObj(x) && Object.values(x).every((pts) => Array.isArray(pts) && pts.every((p) => isObj(p) && isNum(p.t) && isNum(p.raftIndex) && isNum(p.dbSize)));
+}
+
+export function isSnapshot(x: unknown): x is HealthSnapshot {
+  return isObj(x) && isNum(x.at) && isStr(x.envName) && isStr(x.deployment) && (x.clusterId === undefined || isStr(x.clusterId)) && (x.leader === undefined || isStr(x.leader))
+    && Array.isArray(x.rows) && x.rows.every(isRow) && Array.isArray(x.members) && x.members.every(isMember)
+    && Array.isArray(x.alarms) && x.alarms.every((a) => isObj(a) && isStr(a.memberId) && isStr(a.alarm)) && isHistory(x.history)
+    && isNum(x.healthy) && isNum(x.total) && isStrArr(x.problems);
+}
+
+/** Validates a message from the host (the webview checks too). */
+export function parseHostMessage(x: unknown): HostToPanel | undefined {
+  if (!isObj(x) || !isStr(x.type)) return undefined;
+  const rid = x.requestId === undefined || isReqId(x.requestId);
+  switch (x.type) {
+    case 'init':
+      return isStr(x.envName) && isStr(x.deployment) && isBool(x.paused) && isNum(x.pollSeconds) && isBool(x.canRecover) ? (x as HostToPanel) : undefined;
+    case 'snapshot': return rid && isSnapshot(x.snapshot) ? (x as HostToPanel) : undefined;
+    case 'paused': return rid && isBool(x.paused) ? (x as HostToPanel) : undefined;
+    case 'error': return rid && isStr(x.message) && (x.detail === undefined || isStr(x.detail)) ? (x as HostToPanel) : undefined;
+    default: return undefined;
+  }
+}
+
+export function isPanelState(x: unknown): x is PanelState {
+  return isObj(x) && isStr(x.envName) && isStr(x.deployment);
+}
+
+/** `etcdctl`'s humanize.Bytes style: 20 kB, 3.1 MB. */
+export function formatBytes(n: number): string {
+  if (!(n >= 0)) return '-';
+  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
+  let u = 0;
+  let v = n;
+  while (v >= 1000 && u < units.length - 1) { v /= 1000; u++; }
+  return `${u === 0 ? v : v < 10 ? v.toFixed(1) : Math.round(v)} ${units[u]}`;
+}
