@@ -13,6 +13,12 @@ export interface SessionOptions {
   staticSsh?: { user: string; privateKeyPath?: string; privateKey?: string; useAgent?: boolean; knownHostsPath?: string };
   /** Diagnostic log (never receives secrets). */
   log?: (line: string) => void;
+  /** known_hosts for the jump host's key (default ~/.ssh/known_hosts). Added by the ssh/etcd engineer. */
+  gatewayKnownHostsPath?: string;
+  /** Tuning (tests, benchmarks): SSH handshake timeout, keepalive interval, etcd per-call deadline. */
+  sshReadyTimeoutMs?: number;
+  sshKeepaliveIntervalMs?: number;
+  etcdCallTimeoutMs?: number;
 }
 
 export interface DeploymentSession {
