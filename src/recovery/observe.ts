@@ -1,0 +1,288 @@
+// Observation: everything the plan is decided from, read without changing anything —
+// the Director's instances, etcd's members/status/health/alarms, and the target VM itself
+// (monit, data directory, disk space, peer address, recovery state file). No `vscode` import here.
+import type { InstanceInfo } from '../bosh/types';
+import type { DeploymentSession } from '../session/types';
+import type { RemoteHost, ExecResult } from '../ssh/types';
+import type { EndpointHealth, EndpointResult, EndpointStatus, EtcdAlarm, EtcdMember } from '../etcd/types';
+import { expectedClientUrl, probeVm, validateInstanceLabel, ValidationError } from './commands';
+
+export type MonitState =
+  | 'running' | 'not-monitored' | 'stop-pending' | 'start-pending' | 'does-not-exist'
+  | 'failed' | 'initializing' | 'missing' | 'unknown';
+
+/** The recovery state file left on the target by a run that started changing things. */
+export interface RecoveryStateRecord {
+  ts: string;
+  oldMemberId: string | null;
+  snapshot: string | null;
+  snapshotHost: string | null;
+}
+
+/** What a read-only probe found on one master VM. */
+export interface VmProbe {
+  instance: string;
+  reachable: boolean;
+  error?: string;
+  monitEtcd: MonitState;
+  /** monit's own words for etcd, e.g. 'Not monitored', 'running'. */
+  monitText: string;
+  /** Entries of /var/vcap/store/etcd, null when the directory does not exist. */
+  dataEntries: string[] | null;
+  memberDir: { exists: boolean; owner: string | null; entries: string[] };
+  /** Entries of /var/vcap/store (backups, snapshots, state file). */
+  storeEntries: string[];
+  /** Free space on /var/vcap/store, KiB. */
+  freeKb: number | null;
+  /** `${etcd_peer_address}` as the job's utils.sh computes it on the VM. */
+  peerAddress: string | null;
+  state: RecoveryStateRecord | null;
+  etcdAlive: boolean;
+  raw: string;
+}
+
+/** One master instance with its etcd member and endpoint results. */
+export interface MemberView {
+  instance: InstanceInfo;
+  label: string;
+  endpointUrl: string;
+  /** Member(s) whose name is this instance's UUID or whose peer URL is this instance's. */
+  members: EtcdMember[];
+  status?: EndpointResult<EndpointStatus>;
+  health?: EndpointResult<EndpointHealth>;
+  /** Endpoint answered health and status without error. */
+  healthy: boolean;
+}
+
+export interface Observation {
+  at: string;
+  deployment: string;
+  /** As asked: 'group/uuid'. */
+  targetLabel: string;
+  target: InstanceInfo | null;
+  /** Instances of the target's group (the etcd members), index order. */
+  instances: InstanceInfo[];
+  views: MemberView[];
+  members: EtcdMember[] | null;
+  membersError?: string;
+  status: EndpointResult<EndpointStatus>[];
+  health: EndpointResult<EndpointHealth>[];
+  alarms: EtcdAlarm[] | null;
+  alarmsError?: string;
+  targetVm: VmProbe | null;
+  /** A healthy other member chosen for the snapshot, with its probe. */
+  helper: { label: string; vm: VmProbe } | null;
+  /** Problems met while observing (each says what failed). */
+  errors: string[];
+}
+
+export function labelOf(i: Pick<InstanceInfo, 'group' | 'id'>): string {
+  return `${i.group}/${i.id}`;
+}
+
+/** Parses monit's status of the etcd process from `monit summary` (BOSH 5.2.5 and Debian 5.33 formats). */
+export function parseMonitEtcd(summary: string): { state: MonitState; text: string } {
+  for (const line of summary.split(/\r?\n/)) {
+    let m = /^\s*Process\s+'etcd'\s+(.+?)\s*$/.exec(line);
+    if (!m) m = /^\s*[│|┃]\s*etcd\s*[│|┃]\s*(.+?)\s*[│|┃]\s*Process\s*[│|┃]/.exec(line);
+    if (!m) continue;
+    const text = m[1];
+    const t = text.toLowerCase();
+    let state: MonitState = 'unknown';
+    if (t.includes('stop pending')) state = 'stop-pending';
+    else if (t.includes('start pending') || t.includes('restart pending')) state = 'start-pending';
+    else if (t.startsWith('not monitored')) state = 'not-monitored';
+    else if (t === 'running' || t === 'ok') state = 'running';
+    else if (t.includes('does not exist')) state = 'does-not-exist';
+    else if (t.includes('initializing')) state = 'initializing';
+    else if (t.includes('failed') || t.includes('error')) state = 'failed';
+    return { state, text };
+  }
+  return { state: 'missing', text: '' };
+}
+
+function sections(out: string): Map<string, string> {
+  const m = new Map<string, string>();
+  let cur: string | null = null;
+  let buf: string[] = [];
+  for (const line of out.split(/\r?\n/)) {
+    const h = /^### (\w+)$/.exec(line);
+    if (h) {
+      if (cur) m.set(cur, buf.join('\n'));
+      cur = h[1];
+      buf = [];
+    } else if (cur) buf.push(line);
+  }
+  if (cur) m.set(cur, buf.join('\n'));
+  return m;
+}
+
+const lines = (s: string | undefined) => (s ?? '').split('\n').map((l) => l.trim()).filter((l) => l.length > 0);
+
+export function parseStateFile(text: string): RecoveryStateRecord | null {
+  const kv = new Map<string, string>();
+  for (const l of lines(text)) {
+    const i = l.indexOf('=');
+    if (i > 0) kv.set(l.slice(0, i), l.slice(i + 1));
+  }
+  const ts = kv.get('ts');
+  if (!ts || !/^[0-9]{8}T[0-9]{6}Z$/.test(ts)) return null;
+  const id = kv.get('old_member_id') || null;
+  return {
+    ts,
+    oldMemberId: id && /^[0-9a-f]{1,16}$/.test(id) ? id : null,
+    snapshot: kv.get('snapshot') || null,
+    snapshotHost: kv.get('snapshot_host') || null,
+  };
+}
+
+/** Parses the output of `probeVm()`. */
+export function parseProbe(instance: string, out: string): VmProbe {
+  const s = sections(out);
+  const monit = parseMonitEtcd(s.get('monit') ?? '');
+  const data = lines(s.get('data'));
+  const dataMissing = data.some((l) => /No such file or directory/.test(l));
+  const memberLines = lines(s.get('member'));
+  const memberExists = memberLines.length > 0 && /^[^:\s]+:[^:\s]+$/.test(memberLines[0]) && !/No such file/.test(memberLines[0]);
+  const df = lines(s.get('df'));
+  let freeKb: number | null = null;
+  if (df.length >= 2) {
+    const cols = df[df.length - 1].split(/\s+/);
+    const n = Number(cols[3]);
+    if (Number.isFinite(n)) freeKb = n;
+  }
+  const peer = lines(s.get('peer'))[0] ?? null;
+  const pid = lines(s.get('pid'));
+  return {
+    instance,
+    reachable: true,
+    monitEtcd: monit.state,
+    monitText: monit.text,
+    dataEntries: dataMissing ? null : data,
+    memberDir: {
+      exists: memberExists,
+      owner: memberExists ? memberLines[0] : null,
+      entries: memberExists ? memberLines.slice(1).filter((l) => !/No such file/.test(l)) : [],
+    },
+    storeEntries: lines(s.get('store')).filter((l) => !/No such file/.test(l)),
+    freeKb,
+    peerAddress: peer && peer.length > 0 ? peer : null,
+    state: parseStateFile(s.get('state') ?? ''),
+    etcdAlive: pid.includes('alive'),
+    raw: out,
+  };
+}
+
+function unreachableProbe(instance: string, error: string): VmProbe {
+  return {
+    instance, reachable: false, error, monitEtcd: 'unknown', monitText: '', dataEntries: null,
+    memberDir: { exists: false, owner: null, entries: [] }, storeEntries: [], freeKb: null,
+    peerAddress: null, state: null, etcdAlive: false, raw: '',
+  };
+}
+
+export async function probeHost(host: RemoteHost, label: string): Promise<VmProbe> {
+  let r: ExecResult;
+  try {
+    r = await host.exec(probeVm().command, { sudo: true, timeoutMs: 30_000 });
+  } catch (e) {
+    return unreachableProbe(label, `could not inspect ${label} over SSH: ${(e as Error).message}`);
+  }
+  if (r.code !== 0) return unreachableProbe(label, `inspecting ${label} failed (exit ${r.code ?? r.signal}): ${r.stderr.trim()}`);
+  return parseProbe(label, r.stdout);
+}
+
+async function settle<T>(p: Promise<T>): Promise<{ ok: true; value: T } | { ok: false; error: string }> {
+  try {
+    return { ok: true, value: await p };
+  } catch (e) {
+    return { ok: false, error: (e as Error).message };
+  }
+}
+
+/** Endpoint of an instance: by the job's client URL for its index, else by the endpoint name = UUID. */
+function endpointUrlFor(i: InstanceInfo, endpoints: { name: string; url: string }[]): string {
+  const byName = endpoints.find((e) => e.name === i.id);
+  if (byName) return byName.url;
+  return i.index !== null ? expectedClientUrl(i.index) : '';
+}
+
+/**
+ * Reads the whole picture, changing nothing. Never throws for an unreachable part: the failure is
+ * recorded in `errors` / the probe and the plan refuses with it.
+ */
+export async function observeCluster(session: DeploymentSession, targetLabel: string): Promise<Observation> {
+  const errors: string[] = [];
+  validateInstanceLabel(targetLabel);
+  const [group, uuid] = targetLabel.split('/');
+  const all = await session.instances();
+  const instances = all.filter((i) => i.group === group).sort((a, b) => (a.index ?? 0) - (b.index ?? 0));
+  const target = instances.find((i) => i.id === uuid) ?? null;
+  if (!target) errors.push(`instance ${targetLabel} is not in deployment ${session.deployment} (instances of ${group}: ${instances.map((i) => i.id).join(', ') || 'none'})`);
+
+  const cluster = await session.etcd();
+  const [members, status, health, alarms] = await Promise.all([
+    settle(cluster.memberList()),
+    settle(cluster.status()),
+    settle(cluster.health()),
+    settle(cluster.alarms()),
+  ]);
+  if (!members.ok) errors.push(`etcd member list failed: ${members.error}`);
+  if (!status.ok) errors.push(`etcd endpoint status failed: ${status.error}`);
+  if (!health.ok) errors.push(`etcd endpoint health failed: ${health.error}`);
+  const statusList = status.ok ? status.value : [];
+  const healthList = health.ok ? health.value : [];
+  const memberList = members.ok ? members.value : null;
+
+  const views: MemberView[] = instances.map((i) => {
+    const url = endpointUrlFor(i, cluster.endpoints);
+    const peer = i.index !== null ? `https://master-${i.index}.etcd.cfcr.internal:2380` : '';
+    const st = statusList.find((r) => r.endpoint === url);
+    const he = healthList.find((r) => r.endpoint === url);
+    const ms = (memberList ?? []).filter((m) => m.name === i.id || m.peerURLs.includes(peer));
+    const healthy = !!st?.ok && !!he?.ok && he.value.healthy && st.value.errors.length === 0;
+    return { instance: i, label: labelOf(i), endpointUrl: url, members: ms, status: st, health: he, healthy };
+  });
+
+  let targetVm: VmProbe | null = null;
+  let helper: Observation['helper'] = null;
+  if (target) {
+    const tv = views.find((v) => v.instance.id === target.id)!;
+    // The snapshot member: a healthy follower (keeps load off the leader), else the healthy leader.
+    const healthyOthers = views.filter((v) => v !== tv && v.healthy);
+    const follower = healthyOthers.find((v) => v.status?.ok && v.status.value.leader !== v.status.value.memberId);
+    const chosen = follower ?? healthyOthers[0];
+    const [tp, hp] = await Promise.all([
+      session.ssh(target).then((h) => probeHost(h, tv.label), (e: Error) => unreachableProbe(tv.label, `could not connect to ${tv.label} over SSH: ${e.message}`)),
+      chosen
+        ? session.ssh(chosen.instance).then((h) => probeHost(h, chosen.label), (e: Error) => unreachableProbe(chosen.label, `could not connect to ${chosen.label} over SSH: ${e.message}`))
+        : Promise.resolve(null),
+    ]);
+    targetVm = tp;
+    if (tp.error) errors.push(tp.error);
+    if (chosen && hp) {
+      helper = { label: chosen.label, vm: hp };
+      if (hp.error) errors.push(hp.error);
+    }
+  }
+  if (!alarms.ok) errors.push(`etcd alarm list failed: ${alarms.error}`);
+  return {
+    at: new Date().toISOString(),
+    deployment: session.deployment,
+    targetLabel,
+    target,
+    instances,
+    views,
+    members: memberList,
+    membersError: members.ok ? undefined : members.error,
+    status: statusList,
+    health: healthList,
+    alarms: alarms.ok ? alarms.value : null,
+    alarmsError: alarms.ok ? undefined : alarms.error,
+    targetVm,
+    helper,
+    errors,
+  };
+}
+
+export { ValidationError };
