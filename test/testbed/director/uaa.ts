@@ -1,0 +1,163 @@
+// A UAA-like token service for the BOSH Director stand-in (STAND-IN: a real TKGI Director uses
+// the UAA on the Ops Manager / Director VM). It implements only what the bosh CLI and our client
+// call (director-api.md §2.2): POST /oauth/token (client_credentials, refresh_token), GET /login.
+//
+// Tokens are JWT-shaped (header.payload.signature, base64url) and HMAC-SHA256 signed with a
+// per-process random key, so they verify, expire, and decode like UAA's (the CLI decodes the
+// refresh token's payload for "Using environment … as user '…'").
+import * as crypto from 'crypto';
+
+export interface UaaClient {
+  id: string;
+  secret: string;
+  scopes: string[];
+}
+
+export interface TokenClaims {
+  jti: string;
+  sub: string;
+  client_id: string;
+  cid: string;
+  user_name?: string;
+  scope: string[];
+  grant_type: string;
+  iat: number;
+  exp: number;
+  iss: string;
+  /** 'access' | 'refresh' (UAA marks refresh tokens with a `-r` jti suffix; we keep it explicit). */
+  typ: 'access' | 'refresh';
+}
+
+export interface TokenResponse {
+  access_token: string;
+  token_type: 'bearer';
+  refresh_token?: string;
+  expires_in: number;
+  scope: string;
+  jti: string;
+}
+
+/** An OAuth error as UAA shapes it: {"error":"…","error_description":"…"} with a status. */
+export class UaaError extends Error {
+  constructor(public readonly status: number, public readonly error: string, description: string) {
+    super(description);
+  }
+  body(): string {
+    return JSON.stringify({ error: this.error, error_description: this.message });
+  }
+}
+
+const b64url = (b: Buffer | string) => Buffer.from(b).toString('base64url');
+
+export class TokenService {
+  private readonly key = crypto.randomBytes(32);
+  private readonly clients = new Map<string, UaaClient>();
+
+  constructor(
+    clients: UaaClient[],
+    private readonly issuer: string,
+    private readonly accessTtlSeconds: number,
+    private readonly refreshTtlSeconds = 7 * 24 * 3600,
+  ) {
+    for (const c of clients) this.clients.set(c.id, c);
+  }
+
+  private sign(claims: TokenClaims): string {
+    const head = b64url(JSON.stringify({ alg: 'HS256', typ: 'JWT', kid: 'stand-in' }));
+    const body = b64url(JSON.stringify(claims));
+    const sig = crypto.createHmac('sha256', this.key).update(`${head}.${body}`).digest('base64url');
+    return `${head}.${body}.${sig}`;
+  }
+
+  /** Returns the claims of a valid, unexpired token of the given type, or undefined. */
+  verify(token: string, typ: 'access' | 'refresh' = 'access'): TokenClaims | undefined {
+    const parts = token.split('.');
+    if (parts.length !== 3) return undefined;
+    const expected = crypto.createHmac('sha256', this.key).update(`${parts[0]}.${parts[1]}`).digest();
+    let given: Buffer;
+    try {
+      given = Buffer.from(parts[2], 'base64url');
+    } catch {
+      return undefined;
+    }
+    if (given.length !== expected.length || !crypto.timingSafeEqual(given, expected)) return undefined;
+    let claims: TokenClaims;
+    try {
+      claims = JSON.parse(Buffer.from(parts[1], 'base64url').toString('utf8')) as TokenClaims;
+    } catch {
+      return undefined;
+    }
+    if (claims.typ !== typ) return undefined;
+    if (typeof claims.exp !== 'number' || claims.exp <= Math.floor(Date.now() / 1000)) return undefined;
+    return claims;
+  }
+
+  /** Checks HTTP Basic client credentials (constant-time on the secret). */
+  authenticateClient(authorization: string | undefined): UaaClient {
+    const m = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(authorization ?? '');
+    if (!m) throw new UaaError(401, 'unauthorized', 'Full authentication is required to access this resource');
+    const decoded = Buffer.from(m[1], 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    if (colon < 0) throw new UaaError(401, 'unauthorized', 'Bad credentials');
+    // Basic auth for OAuth clients is form-urlencoded (RFC 6749 §2.3.1); decode leniently.
+    const dec = (s: string) => {
+      try {
+        return decodeURIComponent(s.replace(/\+/g, ' '));
+      } catch {
+        return s;
+      }
+    };
+    const id = dec(decoded.slice(0, colon));
+    const secret = dec(decoded.slice(colon + 1));
+    const client = this.clients.get(id);
+    const a = crypto.createHash('sha256').update(secret).digest();
+    const b = crypto.createHash('sha256').update(client?.secret ?? crypto.randomBytes(16)).digest();
+    if (!client || !crypto.timingSafeEqual(a, b)) throw new UaaError(401, 'unauthorized', 'Bad credentials');
+    return client;
+  }
+
+  private issue(client: UaaClient, grantType: string, scopes: string[], userName?: string, withRefresh = true): TokenResponse {
+    const now = Math.floor(Date.now() / 1000);
+    const jti = crypto.randomBytes(16).toString('hex');
+    const base = {
+      sub: userName ?? client.id,
+      client_id: client.id,
+      cid: client.id,
+      ...(userName ? { user_name: userName } : {}),
+      scope: scopes,
+      grant_type: grantType,
+      iat: now,
+      iss: this.issuer,
+    };
+    const access = this.sign({ ...base, jti, exp: now + this.accessTtlSeconds, typ: 'access' });
+    const resp: TokenResponse = {
+      access_token: access,
+      token_type: 'bearer',
+      expires_in: this.accessTtlSeconds,
+      scope: scopes.join(' '),
+      jti,
+    };
+    if (withRefresh) resp.refresh_token = this.sign({ ...base, jti: `${jti}-r`, exp: now + this.refreshTtlSeconds, typ: 'refresh' });
+    return resp;
+  }
+
+  /**
+   * POST /oauth/token. `form` is the parsed x-www-form-urlencoded body.
+   * client_credentials also returns a refresh token (a real UAA does not for this grant; the
+   * stand-in does so that clients can exercise the refresh path; the bosh CLI ignores it).
+   */
+  token(authorization: string | undefined, form: URLSearchParams): TokenResponse {
+    const client = this.authenticateClient(authorization);
+    const grant = form.get('grant_type');
+    if (grant === 'client_credentials') return this.issue(client, 'client_credentials', client.scopes);
+    if (grant === 'refresh_token') {
+      const rt = form.get('refresh_token') ?? '';
+      const claims = this.verify(rt, 'refresh');
+      if (!claims) throw new UaaError(401, 'invalid_token', 'Invalid refresh token (expired or not issued here).');
+      if (claims.client_id !== client.id) throw new UaaError(401, 'invalid_grant', 'Wrong client for this refresh token.');
+      return this.issue(client, claims.grant_type, claims.scope, claims.user_name);
+    }
+    if (grant === 'password') throw new UaaError(401, 'unauthorized', 'Bad credentials (the stand-in UAA has no users; use a client).');
+    throw new UaaError(400, 'unsupported_grant_type', `Unsupported grant type: ${grant ?? '(none)'}`);
+  }
+}
