@@ -1,0 +1,88 @@
+// npm run testbed -- up [--masters 3|5] [--fill-mb N] | down | status | break <instance> --mode <m> | heal [<instance>] [--rebuild]
+import { breakInstance, down, FAULT_MODES, FaultMode, formatStatus, heal, status, up } from './index';
+import { resolveLayout } from './layout';
+
+const USAGE = `usage: npm run testbed -- <command>
+  up [--masters 3|5] [--fill-mb N]   start a testbed (prints and writes testbed.json)
+  down                               stop it and remove everything it created
+  status                             VMs, monit summary, etcd member list
+  break <instance> --mode <mode>     inject a fault; instance: master/<uuid>, <uuid>, master/<index>
+        modes: ${FAULT_MODES.join(' | ')}
+  heal [<instance>] [--rebuild]      undo faults (--rebuild re-creates a wiped/corrupted member by the runbook)
+env: BOSH_ETCD_TESTBED_DIR (default <repo>/.testbed), BOSH_ETCD_TESTBED_NET (default 127.0.0)`;
+
+function flag(args: string[], name: string): string | undefined {
+  const i = args.indexOf(name);
+  if (i < 0) return undefined;
+  const v = args[i + 1];
+  if (v === undefined || v.startsWith('--')) throw new Error(`${name} needs a value.\n${USAGE}`);
+  args.splice(i, 2);
+  return v;
+}
+
+function bool(args: string[], name: string): boolean {
+  const i = args.indexOf(name);
+  if (i < 0) return false;
+  args.splice(i, 1);
+  return true;
+}
+
+const log = (l: string) => process.stderr.write(`[testbed] ${l}\n`);
+
+async function main(argv: string[]): Promise<number> {
+  const args = [...argv];
+  const cmd = args.shift();
+  switch (cmd) {
+    case 'up': {
+      const m = flag(args, '--masters');
+      const f = flag(args, '--fill-mb');
+      const t0 = Date.now();
+      const state = await up({ masters: m ? Number(m) : undefined, fillMb: f ? Number(f) : undefined, log });
+      const L = resolveLayout();
+      process.stdout.write(JSON.stringify(state, null, 2) + '\n');
+      log(`up: ${((Date.now() - t0) / 1000).toFixed(2)} s; state in ${L.stateFile}`);
+      return 0;
+    }
+    case 'down': {
+      const t0 = Date.now();
+      const r = await down({ log });
+      log(`down: ${((Date.now() - t0) / 1000).toFixed(2)} s (${r.killed} processes stopped${r.removedDir ? ', folder removed' : ''})`);
+      return 0;
+    }
+    case 'status':
+      process.stdout.write(formatStatus(await status()) + '\n');
+      return 0;
+    case 'break': {
+      const mode = flag(args, '--mode') as FaultMode | undefined;
+      const ref = args.shift();
+      if (!ref || !mode) throw new Error(`break needs an instance and --mode.\n${USAGE}`);
+      if (!FAULT_MODES.includes(mode)) throw new Error(`Unknown --mode "${mode}": use one of ${FAULT_MODES.join(', ')}.`);
+      const r = await breakInstance(ref, mode);
+      process.stdout.write(`${r.vm}: ${r.detail}\n`);
+      return 0;
+    }
+    case 'heal': {
+      const rebuild = bool(args, '--rebuild');
+      const ref = args.shift();
+      const done = await heal(ref, { rebuild, log });
+      process.stdout.write((done.length ? done.join('\n') : 'nothing to heal') + '\n');
+      return 0;
+    }
+    case undefined:
+    case '-h':
+    case '--help':
+    case 'help':
+      process.stdout.write(USAGE + '\n');
+      return cmd === undefined ? 2 : 0;
+    default:
+      throw new Error(`Unknown command "${cmd}".\n${USAGE}`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (e) => {
+    process.stderr.write(`testbed: ${(e as Error).message}\n`);
+    process.exit(1);
+  },
+);
