@@ -28,6 +28,7 @@ export const STORE_DIR = '/var/vcap/store';
 export const DATA_DIR = `${STORE_DIR}/etcd`;
 export const MEMBER_DIR = `${DATA_DIR}/member`;
 export const SNAPSHOT_DIR = `${STORE_DIR}/etcd-snapshots`;
+export const ETCD_PIDFILES = ['/var/vcap/sys/run/bpm/etcd/etcd.pid', '/var/vcap/sys/run/etcd/etcd.pid'];
 /** Written on the target VM when the first change starts; lets a later run recognise a resumed recovery. */
 export const STATE_FILE = `${STORE_DIR}/etcd-recovery.state`;
 
@@ -126,7 +127,8 @@ export function probeVm(): RemoteCommand {
       s('df'), `df -Pk ${STORE_DIR} 2>&1`,
       s('peer'), `bash -c 'source ${UTILS_SH} >/dev/null 2>&1; echo "\${etcd_peer_address}"'`,
       s('state'), `cat ${STATE_FILE} 2>/dev/null`,
-      s('pid'), `cat /var/vcap/sys/run/etcd/etcd.pid 2>/dev/null && kill -0 "$(cat /var/vcap/sys/run/etcd/etcd.pid)" 2>/dev/null && echo alive`,
+      // bpm's pidfile (TKGI), or the pre-bpm job's
+      s('pid'), `for f in ${ETCD_PIDFILES.join(' ')}; do test -s $f && kill -0 "$(cat $f)" 2>/dev/null && echo alive; done`,
       'true',
     ].join('; '),
     mutates: false,
