@@ -1,0 +1,155 @@
+#!/usr/bin/env node
+// `npm test` (after scripts/setup.sh): compile, build, then the four test tiers in order.
+//
+//   node scripts/test.js                 all tiers
+//   node scripts/test.js unit e2e        some tiers (unit | testbed | extension | e2e)
+//
+// 1 unit       mocha in plain Node            test/unit/.mocharc.json     (out/test/unit/**/*.test.js)
+// 2 testbed    mocha in plain Node + testbed  test/testbed/.mocharc.json  (its root hook brings the testbed up/down)
+// 3 extension  mocha inside a VS Code extension host (code-server, or BOSH_ETCD_VSCODE_HOST=electron),
+//              with a testbed on 127.0.1 (out/test/runners/extensionTier.js)
+// 4 e2e        the packaged .vsix in code-server, driven by headless chromium, testbed on 127.0.9
+//              (out/test/runners/e2eTier.js; screenshots in artifacts/screenshots/)
+//
+// Each tier prints mocha's summary line; a table of all tiers comes last. Exit 1 if compilation,
+// the build or any tier failed. A tier with no spec files yet is reported as "no tests" (neither a
+// pass nor a failure); a tier whose tests cannot run (missing config, build) fails.
+'use strict';
+const { spawn } = require('child_process');
+const fs = require('fs');
+const path = require('path');
+
+const REPO = path.resolve(__dirname, '..');
+process.chdir(REPO);
+const ALL = ['unit', 'testbed', 'extension', 'e2e'];
+const args = process.argv.slice(2);
+const unknown = args.filter((a) => !ALL.includes(a));
+if (unknown.length) {
+  console.error(`Unknown tier(s): ${unknown.join(', ')}. Use any of: ${ALL.join(' ')}`);
+  process.exit(2);
+}
+const selected = args.length ? ALL.filter((t) => args.includes(t)) : ALL;
+
+const bin = (name) => path.join(REPO, 'node_modules', '.bin', name);
+const rows = [];
+let current = null;
+
+function run(label, cmd, cmdArgs, opts = {}) {
+  return new Promise((resolve) => {
+    console.log(`\n=== ${label}: ${[path.relative(REPO, cmd) || cmd, ...cmdArgs].join(' ')}`);
+    const t0 = Date.now();
+    let out = '';
+    const child = spawn(cmd, cmdArgs, { cwd: REPO, env: { ...process.env, ...(opts.env || {}) }, stdio: ['ignore', 'pipe', 'pipe'] });
+    current = child;
+    const tee = (stream) => (d) => { out += d; stream.write(d); };
+    child.stdout.on('data', tee(process.stdout));
+    child.stderr.on('data', tee(process.stderr));
+    child.on('close', (code, signal) => { current = null; resolve({ code: code ?? (signal ? 128 : 1), out, ms: Date.now() - t0 }); });
+    child.on('error', (e) => { out += String(e); });
+  });
+}
+
+// Mocha's summary: "  12 passing (3s)", "  1 failing", "  2 pending" — take the last of each.
+function summary(out) {
+  const last = (re) => { let m, v; const g = new RegExp(re, 'gm'); while ((m = g.exec(out))) v = Number(m[1]); return v; };
+  return { passing: last('^\\s*(\\d+) passing'), failing: last('^\\s*(\\d+) failing'), pending: last('^\\s*(\\d+) pending') };
+}
+
+function findFiles(dir, suffix) {
+  if (!fs.existsSync(dir)) return [];
+  const out = [];
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) out.push(...findFiles(p, suffix));
+    else if (e.name.endsWith(suffix)) out.push(p);
+  }
+  return out;
+}
+// Compiled specs whose TypeScript source still exists (out/ may hold files of deleted sources).
+function specs(outDir, suffix) {
+  return findFiles(path.join(REPO, outDir), suffix).filter((f) =>
+    fs.existsSync(path.join(REPO, path.relative(path.join(REPO, 'out'), f)).replace(/\.js$/, '.ts')));
+}
+
+function record(tier, res, note = '') {
+  const s = summary(res.out);
+  let result;
+  if (res.code === 0 && (s.passing || 0) > 0 && !s.failing) result = 'passed';
+  else if (res.code === 0 && !s.passing) result = 'no tests';
+  else result = 'FAILED';
+  rows.push({ tier, result, ...s, seconds: (res.ms / 1000).toFixed(1), note });
+  return result;
+}
+
+async function mochaTier(tier, config, specDir, suffix) {
+  if (!fs.existsSync(path.join(REPO, config))) {
+    rows.push({ tier, result: 'no tests', note: `${config} not present yet` });
+    console.log(`\n=== ${tier}: ${config} not present yet, nothing to run`);
+    return;
+  }
+  if (specs(specDir, suffix).length === 0) {
+    rows.push({ tier, result: 'no tests', note: `no ${specDir}/**/*${suffix} yet` });
+    console.log(`\n=== ${tier}: no spec files in ${specDir} yet, nothing to run`);
+    return;
+  }
+  const res = await run(tier, bin('mocha'), ['--config', config]);
+  record(tier, res);
+}
+
+async function main() {
+  const t0 = Date.now();
+  const compile = await run('compile', bin('tsc'), ['-p', '.']);
+  // tsc still emits JavaScript when there are type errors; the tiers run, but the run fails.
+  rows.push({ tier: 'compile', result: compile.code === 0 ? 'ok' : 'FAILED', seconds: (compile.ms / 1000).toFixed(1), note: compile.code === 0 ? '' : 'type errors (see above)' });
+  let built = true;
+  if (selected.some((t) => t === 'extension')) {
+    const build = await run('build', process.execPath, ['esbuild.js']);
+    built = build.code === 0;
+    rows.push({ tier: 'build', result: built ? 'ok' : 'FAILED', seconds: (build.ms / 1000).toFixed(1) });
+  }
+  for (const tier of selected) {
+    if (tier === 'unit') await mochaTier('unit', 'test/unit/.mocharc.json', 'out/test/unit', '.test.js');
+    if (tier === 'testbed') await mochaTier('testbed', 'test/testbed/.mocharc.json', 'out/test/testbed', '.test.js');
+    if (tier === 'extension') {
+      if (!built) { rows.push({ tier, result: 'FAILED', note: 'build failed' }); continue; }
+      record(tier, await run(tier, process.execPath, ['out/test/runners/extensionTier.js']));
+    }
+    if (tier === 'e2e') {
+      const pkg = await run('package', 'npm', ['run', '--silent', 'package']);
+      rows.push({ tier: 'package', result: pkg.code === 0 ? 'ok' : 'FAILED', seconds: (pkg.ms / 1000).toFixed(1), note: vsixNote() });
+      if (pkg.code !== 0) { rows.push({ tier, result: 'FAILED', note: 'npm run package failed' }); continue; }
+      record(tier, await run(tier, process.execPath, ['out/test/runners/e2eTier.js']));
+    }
+  }
+  printTable(Date.now() - t0);
+  const failed = rows.some((r) => r.result === 'FAILED');
+  process.exit(failed ? 1 : 0);
+}
+
+function vsixNote() {
+  const f = path.join(REPO, 'dist-vsix', 'bosh-etcd.vsix');
+  return fs.existsSync(f) ? `${(fs.statSync(f).size / 1024).toFixed(0)} KB` : '';
+}
+
+function printTable(ms) {
+  const cols = ['tier', 'result', 'passing', 'failing', 'pending', 'seconds', 'note'];
+  const cell = (r, c) => (r[c] === undefined ? '' : String(r[c]));
+  const w = cols.map((c) => Math.max(c.length, ...rows.map((r) => cell(r, c).length)));
+  const line = (vals) => vals.map((v, i) => v.padEnd(w[i])).join('  ').trimEnd();
+  console.log('\n=== summary');
+  console.log(line(cols));
+  console.log(line(w.map((n) => '-'.repeat(n))));
+  for (const r of rows) console.log(line(cols.map((c) => cell(r, c))));
+  const failed = rows.filter((r) => r.result === 'FAILED').map((r) => r.tier);
+  console.log(`\n${failed.length ? `FAILED: ${failed.join(', ')}` : 'all passed'} (${(ms / 1000).toFixed(0)} s)`);
+}
+
+for (const sig of ['SIGINT', 'SIGTERM']) {
+  process.on(sig, () => {
+    // The tier runners tear their testbed and code-server down on SIGINT/SIGTERM themselves.
+    if (current) current.kill(sig);
+    setTimeout(() => process.exit(130), 15000).unref();
+  });
+}
+
+main().catch((e) => { console.error(e); process.exit(1); });

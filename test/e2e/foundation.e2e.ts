@@ -1,0 +1,91 @@
+// Foundation e2e: the packaged .vsix installs into code-server, activates, its command runs from
+// the command palette, and the BOSH view opens. Screenshot: artifacts/screenshots/foundation-bosh-view.png
+import * as assert from 'assert';
+import * as fs from 'fs';
+import * as path from 'path';
+import {
+  EXTENSION_ID, Workbench, extensionHostLog, failureScreenshot, notifications, openBoshView, openWorkbench, runCommand, screenshot,
+} from './lib';
+
+function listFiles(dir: string, base = dir): string[] {
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? listFiles(path.join(dir, e.name), base) : [path.relative(base, path.join(dir, e.name))]);
+}
+
+async function until<T>(what: string, timeoutMs: number, f: () => T | undefined | false): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = f();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+describe('foundation: packaged extension in code-server', function () {
+  let wb: Workbench | undefined;
+
+  before(async function () {
+    wb = await openWorkbench();
+  });
+  afterEach(async function () {
+    await failureScreenshot(wb, this);
+  });
+  after(async function () {
+    const failed = this.test?.parent?.tests.some((t) => t.state === 'failed');
+    await wb?.close({ keep: failed });
+  });
+
+  it('installs only what runs: bundle, protos, media, manifest, README, LICENSE', function () {
+    const files = listFiles(wb!.installedExtensionPath);
+    for (const f of ['package.json', 'dist/extension.js', 'proto/rpc.proto', 'proto/kv.proto', 'proto/auth.proto', 'media/bosh.svg']) {
+      assert.ok(files.includes(f), `${f} installed (files: ${files.join(', ')})`);
+    }
+    assert.ok(files.some((f) => /^readme\.md$/i.test(f)), 'README installed');
+    assert.ok(files.some((f) => /^license/i.test(f)), 'LICENSE installed');
+    const unwanted = files.filter((f) => /^(src|test|out|tools|bench|scripts|artifacts|node_modules)\//.test(f) || f.endsWith('.map') || f.endsWith('.ts'));
+    assert.deepStrictEqual(unwanted, [], 'no sources, tests, maps or node_modules in the .vsix');
+    const pkg = JSON.parse(fs.readFileSync(path.join(wb!.installedExtensionPath, 'package.json'), 'utf8'));
+    assert.strictEqual(`${pkg.publisher}.${pkg.name}`, EXTENSION_ID);
+  });
+
+  it('the installed copy of etcd3\'s protos loads with the bundle\'s own proto loader', function () {
+    // etcd3 loads `${__dirname}/../proto/rpc.proto` (dist/../proto) when its module is first used:
+    // load the installed files the same way, with @grpc/proto-loader as bundled.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const loader = require('@grpc/proto-loader') as { loadSync(f: string, o: object): Record<string, unknown> };
+    const def = loader.loadSync(path.join(wb!.installedExtensionPath, 'dist', '..', 'proto', 'rpc.proto'), { keepCase: false, longs: String, enums: String, defaults: true, oneofs: true });
+    for (const svc of ['etcdserverpb.KV', 'etcdserverpb.Cluster', 'etcdserverpb.Maintenance']) assert.ok(def[svc], `service ${svc} in rpc.proto`);
+    const bundle = fs.readFileSync(path.join(wb!.installedExtensionPath, 'dist', 'extension.js'), 'utf8');
+    assert.ok(!/require\(["'](ssh2|etcd3)["']\)/.test(bundle), 'ssh2/etcd3 are bundled, not required from node_modules');
+  });
+
+  it('runs "BOSH etcd: Refresh" from the command palette, which activates the extension', async function () {
+    const page = wb!.page;
+    await page.locator('.monaco-workbench').click({ position: { x: 700, y: 450 } }).catch(() => undefined);
+    await runCommand(page, 'BOSH etcd: Refresh');
+    // VS Code logs each activation with its reason in the extension host log.
+    const line = await until('the activation of the extension in the extension host log', 30_000, () =>
+      extensionHostLog(wb!).split('\n').find((l) => l.includes(`_doActivateExtension ${EXTENSION_ID}`)));
+    assert.match(line, /onCommand:boshEtcd\.refresh|onView:boshEtcd\.explorer/, `activated by the command: ${line}`);
+    const log = extensionHostLog(wb!);
+    assert.ok(!new RegExp(`Activating extension '?${EXTENSION_ID.replace('.', '\\.')}'? failed`, 'i').test(log),
+      `activation failed:\n${log.split('\n').filter((l) => /fail|error/i.test(l)).slice(0, 20).join('\n')}`);
+    const errors = (await notifications(page)).filter((t) => /not found|failed|error/i.test(t));
+    assert.deepStrictEqual(errors, [], 'no error notification after running the command');
+  });
+
+  it('opens the BOSH view from its activity-bar entry', async function () {
+    const page = wb!.page;
+    await openBoshView(page);
+    const title = await page.locator('.sidebar .composite.title').innerText();
+    assert.match(title, /BOSH/i, `side bar title: ${title}`);
+    // The view shows either the environments tree or its welcome text, never an empty error.
+    const body = await page.locator('.sidebar .pane-body').first().innerText({ timeout: 10_000 }).catch(() => '');
+    const rows = await page.locator('.sidebar .monaco-list-row').count();
+    assert.ok(rows > 0 || /BOSH/.test(body), `the Environments view shows rows or its welcome (body: ${JSON.stringify(body)})`);
+    await page.waitForTimeout(500); // let the tree paint before the picture
+    const file = await screenshot(page, 'foundation-bosh-view');
+    assert.ok(fs.statSync(file).size > 10_000, `screenshot written: ${file}`);
+  });
+});

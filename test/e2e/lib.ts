@@ -1,0 +1,209 @@
+// Helpers for the e2e tier: the packaged extension (.vsix) installed into a fresh code-server,
+// driven in headless Debian chromium by playwright-core.
+//
+// ─── The e2e file contract ─────────────────────────────────────────────────────────────────────
+// * A test is a file test/e2e/<name>.e2e.ts. The tier (test/runners/e2eTier.ts, `node
+//   scripts/test.js e2e`) compiles it to out/test/e2e/<name>.e2e.js and runs ALL such files with
+//   mocha in plain Node: bdd ui (describe / it / before / after), 240 s timeout per test/hook,
+//   files in alphabetical order, one mocha process.
+// * Before mocha starts, the tier has run `npm run package` (BOSH_ETCD_VSIX = the .vsix) and brought
+//   ONE testbed up (BOSH_ETCD_TESTBED_DIR / BOSH_ETCD_TESTBED_NET, net 127.0.9); it tears it down
+//   after the last file. Files share that testbed: a file that breaks something (testbedCli('break',
+//   …)) must leave the cluster healthy again (recover or testbedCli('heal')) in its after() hook.
+// * Each file opens its own workbench in before() with openWorkbench() and closes it in after()
+//   (close() kills code-server's process group and chromium). openWorkbench() installs the .vsix
+//   into a fresh extensions dir and gives code-server (so the extension host) the testbed's bosh CLI
+//   environment: the extension finds the Director with no configuration, as an operator's shell would.
+// * Screenshots: screenshot(page, 'name') → artifacts/screenshots/name.png (git-ignored). The README
+//   uses some; keep names stable. On a failing test, call failureScreenshot(wb, this) in afterEach.
+// * Assert on what the user sees (rows, notifications, panels) and on real effects (testbed state),
+//   never on timings.
+// Run one file: BOSH_ETCD_E2E_GREP='<describe title>' node scripts/test.js e2e
+// ───────────────────────────────────────────────────────────────────────────────────────────────
+import * as fs from 'fs';
+import * as path from 'path';
+import type { BrowserContext, Locator, Page } from 'playwright-core';
+import { CodeServer, launchChromium, makeRunDir, readVscodeLogs, startCodeServer } from '../runners/codeServer';
+import { readState, testbedEnv, TESTBED_CLI } from '../runners/testbed';
+import { REPO_ROOT, TestbedState } from '../testbed/harness/state';
+import { spawnSync } from 'child_process';
+
+export const EXTENSION_ID = 'bosh-etcd.bosh-etcd';
+export const SCREENSHOTS_DIR = path.join(REPO_ROOT, 'artifacts', 'screenshots');
+export const DEFAULT_VSIX = path.join(REPO_ROOT, 'dist-vsix', 'bosh-etcd.vsix');
+
+export interface Workbench {
+  cs: CodeServer;
+  context: BrowserContext;
+  page: Page;
+  /** The testbed the extension host was pointed at (undefined when the tier runs without one). */
+  testbed?: TestbedState;
+  /** Folder the extension was installed into (…/extensions/bosh-etcd.bosh-etcd-<version>). */
+  installedExtensionPath: string;
+  /** Log lines from the browser: page errors and console errors. */
+  browserErrors: string[];
+  close(opts?: { keep?: boolean }): Promise<void>;
+}
+
+export interface OpenWorkbenchOptions {
+  /** default: BOSH_ETCD_VSIX or dist-vsix/bosh-etcd.vsix */
+  vsix?: string;
+  /** Point the extension at the tier's testbed (default true when BOSH_ETCD_TESTBED_DIR is set). */
+  useTestbed?: boolean;
+  /** Extra environment for code-server / the extension host (over the testbed's). */
+  env?: NodeJS.ProcessEnv;
+  /** User settings (over the automation defaults). */
+  settings?: Record<string, unknown>;
+  /** Workspace folder; default an empty one in the run dir. */
+  folder?: string;
+  viewport?: { width: number; height: number };
+}
+
+/** The tier's testbed state, or undefined when there is none. */
+export function testbedState(): TestbedState | undefined {
+  const dir = process.env.BOSH_ETCD_TESTBED_DIR;
+  return dir && fs.existsSync(path.join(dir, 'testbed.json')) ? readState(dir) : undefined;
+}
+
+/** Runs the testbed CLI on the tier's testbed (e.g. testbedCli('break', id, '--mode', 'wipe')); returns stdout, throws on failure. */
+export function testbedCli(...args: string[]): string {
+  const dir = process.env.BOSH_ETCD_TESTBED_DIR;
+  if (!dir) throw new Error('No testbed for this e2e run (BOSH_ETCD_TESTBED_DIR unset): run through `node scripts/test.js e2e`.');
+  const r = spawnSync(process.execPath, [TESTBED_CLI, ...args], { cwd: REPO_ROOT, env: process.env, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`testbed ${args.join(' ')} failed (exit ${r.status}): ${r.stderr}${r.stdout}`);
+  return r.stdout;
+}
+
+/**
+ * Installs the .vsix into a fresh code-server, opens the workbench in headless chromium and waits
+ * until the BOSH activity-bar entry is there (the remote extension host scanned the extension).
+ */
+export async function openWorkbench(o: OpenWorkbenchOptions = {}): Promise<Workbench> {
+  const vsix = o.vsix ?? process.env.BOSH_ETCD_VSIX ?? DEFAULT_VSIX;
+  const useTestbed = o.useTestbed ?? !!process.env.BOSH_ETCD_TESTBED_DIR;
+  let testbed: TestbedState | undefined;
+  let env: NodeJS.ProcessEnv = {};
+  if (useTestbed) {
+    testbed = testbedState();
+    if (!testbed) throw new Error(`useTestbed: no testbed state in BOSH_ETCD_TESTBED_DIR=${process.env.BOSH_ETCD_TESTBED_DIR}`);
+    env = testbedEnv(testbed, process.env.BOSH_ETCD_TESTBED_DIR as string, process.env.BOSH_ETCD_TESTBED_NET);
+  }
+  const runDir = makeRunDir('e2e');
+  const cs = await startCodeServer({ runDir, folder: o.folder, env: { ...env, ...(o.env ?? {}) }, installVsix: [vsix], settings: o.settings });
+  let context: BrowserContext | undefined;
+  try {
+    const installed = fs.readdirSync(cs.extensionsDir).find((d) => d.startsWith(EXTENSION_ID + '-'));
+    if (!installed) throw new Error(`${vsix} did not install into ${cs.extensionsDir}`);
+    context = await launchChromium(runDir, o.viewport);
+    const page = context.pages()[0] ?? await context.newPage();
+    const browserErrors: string[] = [];
+    page.on('pageerror', (e) => browserErrors.push(`pageerror: ${e.message}`));
+    page.on('console', (m) => { if (m.type() === 'error') browserErrors.push(m.text()); });
+    await page.goto(`${cs.base}/?folder=${encodeURIComponent(cs.folder)}`);
+    await page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: 90_000 });
+    await activityBarItem(page, 'BOSH').waitFor({ state: 'visible', timeout: 90_000 });
+    const ctx = context;
+    return {
+      cs, context: ctx, page, testbed, browserErrors,
+      installedExtensionPath: path.join(cs.extensionsDir, installed),
+      close: async (opts = {}) => { await ctx.close().catch(() => undefined); await cs.stop(opts); },
+    };
+  } catch (e) {
+    await context?.close().catch(() => undefined);
+    await cs.stop({ keep: true });
+    throw new Error(`${(e as Error).message}\n(code-server run folder kept: ${runDir})`);
+  }
+}
+
+/** The activity-bar entry whose title starts with `title` (e.g. 'BOSH'). */
+export function activityBarItem(page: Page, title: string): Locator {
+  return page.locator(`.activitybar .action-item[role="tab"][aria-label^="${title}"], .activitybar a[aria-label^="${title}"]`).first();
+}
+
+/** Opens the command palette and runs the command with this exact title, e.g. 'BOSH etcd: Refresh'. */
+export async function runCommand(page: Page, title: string): Promise<void> {
+  const input = page.locator('.quick-input-widget input.input');
+  if (!(await input.isVisible())) {
+    await page.keyboard.press('F1');
+    try { await input.waitFor({ state: 'visible', timeout: 5000 }); } catch {
+      await page.keyboard.press('Control+Shift+P');
+      await input.waitFor({ state: 'visible', timeout: 10_000 });
+    }
+  }
+  await input.fill('>' + title);
+  const row = page.locator('.quick-input-list .monaco-list-row').filter({ has: page.locator('.label-name', { hasText: title }) }).first();
+  try {
+    await row.waitFor({ state: 'visible', timeout: 20_000 });
+  } catch {
+    const rows = await page.locator('.quick-input-list .monaco-list-row').allInnerTexts();
+    throw new Error(`Command "${title}" is not in the command palette; it shows: ${JSON.stringify(rows.slice(0, 10))}`);
+  }
+  await row.click();
+  await input.waitFor({ state: 'hidden', timeout: 10_000 }).catch(() => undefined);
+}
+
+/** Clicks the BOSH activity-bar entry (unless its side bar is showing) and waits for the Environments view. */
+export async function openBoshView(page: Page): Promise<Locator> {
+  const item = activityBarItem(page, 'BOSH');
+  const checked = await item.getAttribute('aria-selected').catch(() => null);
+  if (checked !== 'true') await item.click();
+  const pane = page.locator('.sidebar .pane-header', { hasText: /Environments/i }).first();
+  await pane.waitFor({ state: 'visible', timeout: 30_000 });
+  // A collapsed view header: expand it.
+  if ((await pane.getAttribute('aria-expanded')) === 'false') await pane.click();
+  return pane;
+}
+
+/** Tree rows in the side bar (inner text of each visible row). */
+export async function treeRows(page: Page): Promise<string[]> {
+  return page.locator('.sidebar .monaco-list-row').allInnerTexts();
+}
+
+/** Waits until a side-bar tree row contains `text` and returns it. */
+export async function waitForTreeRow(page: Page, text: string | RegExp, timeoutMs = 60_000): Promise<Locator> {
+  const row = page.locator('.sidebar .monaco-list-row', { hasText: text }).first();
+  try {
+    await row.waitFor({ state: 'visible', timeout: timeoutMs });
+  } catch {
+    throw new Error(`No tree row with ${String(text)} within ${timeoutMs} ms; rows: ${JSON.stringify(await treeRows(page))}`);
+  }
+  return row;
+}
+
+/** Expands a collapsed tree row (click on its twistie). */
+export async function expandTreeRow(row: Locator): Promise<void> {
+  if ((await row.getAttribute('aria-expanded')) === 'false') await row.locator('.monaco-tl-twistie').click();
+}
+
+/** Waits for a notification toast containing `text` and returns its text. */
+export async function waitForNotification(page: Page, text: string | RegExp, timeoutMs = 30_000): Promise<string> {
+  const toast = page.locator('.notifications-toasts .notification-toast', { hasText: text }).first();
+  await toast.waitFor({ state: 'visible', timeout: timeoutMs });
+  return toast.innerText();
+}
+
+/** Texts of all visible notification toasts. */
+export async function notifications(page: Page): Promise<string[]> {
+  return page.locator('.notifications-toasts .notification-toast').allInnerTexts();
+}
+
+/** Saves a PNG to artifacts/screenshots/<name>.png and returns the path. */
+export async function screenshot(page: Page, name: string): Promise<string> {
+  fs.mkdirSync(SCREENSHOTS_DIR, { recursive: true });
+  const file = path.join(SCREENSHOTS_DIR, `${name.replace(/[^\w.-]+/g, '-')}.png`);
+  await page.screenshot({ path: file });
+  return file;
+}
+
+/** In afterEach: screenshot + keep the run folder when the test failed. */
+export async function failureScreenshot(wb: Workbench | undefined, ctx: Mocha.Context): Promise<void> {
+  const t = ctx.currentTest;
+  if (!wb || !t || t.state !== 'failed') return;
+  const file = await screenshot(wb.page, `FAILED-${t.fullTitle()}`).catch(() => '');
+  console.log(`    screenshot of the failure: ${file}; code-server logs: ${wb.cs.runDir}`);
+}
+
+/** The extension host's logs (activation, errors) of this workbench. */
+export function extensionHostLog(wb: Workbench): string {
+  return readVscodeLogs(wb.cs);
+}
