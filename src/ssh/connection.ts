@@ -13,8 +13,8 @@ import {
   ExecOptions, ExecResult, PortForward, RemoteHost, ShellChannel, ShellOptions, SshError,
 } from './types';
 import {
-  buildRemoteCommand, checkKnownHosts, expandHome, keyTypeOfBlob, parsePublicKeyLine, readKnownHostsFile,
-  sha256Fingerprint, shellQuote,
+  buildRemoteCommand, checkKnownHosts, expandHome, hostKeyAlgorithms, keyTypeOfBlob, knownKeyTypesFor, parsePublicKeyLine,
+  readKnownHostsFile, sha256Fingerprint, shellQuote,
 } from './keys';
 
 export interface ConnectVmOptions {
@@ -133,6 +133,22 @@ export class VmConnection implements RemoteHost {
     if (!ok) throw new SshError('hostkey-unknown', `Host key ${fp} of ${label} (${host}) was not trusted; not connecting.`);
   }
 
+  /** Ask the server for the key type we can check (the pinned one, or those in known_hosts first). */
+  private hostKeyAlgorithms(): string[] {
+    if (this.opts.pinnedHostKey) {
+      try {
+        return hostKeyAlgorithms([parsePublicKeyLine(this.opts.pinnedHostKey).type], true);
+      } catch {
+        return hostKeyAlgorithms([], false); // verifyHostKey reports the unreadable pin
+      }
+    }
+    if (this.acceptedKey) return hostKeyAlgorithms([keyTypeOfBlob(this.acceptedKey)], true);
+    const known = this.opts.knownHostsPath
+      ? knownKeyTypesFor(readKnownHostsFile(this.opts.knownHostsPath), this.opts.host, this.opts.port ?? 22)
+      : [];
+    return hostKeyAlgorithms(known, false);
+  }
+
   private async connectOnce(): Promise<Client> {
     const { label, host, user } = this.opts;
     const port = this.opts.port ?? 22;
@@ -146,6 +162,7 @@ export class VmConnection implements RemoteHost {
     const client = new Client();
     let hostKeyError: SshError | undefined;
     const cfg: ConnectConfig = {
+      algorithms: { serverHostKey: this.hostKeyAlgorithms() as never },
       sock: sock as unknown as ConnectConfig['sock'],
       host,
       port,

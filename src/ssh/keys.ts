@@ -182,3 +182,34 @@ export function buildRemoteCommand(command: string, opts: { sudo?: boolean; env?
 export function boshSshUserName(): string {
   return 'bosh_' + crypto.randomUUID().replace(/-/g, '').slice(0, 15);
 }
+
+/** Key types listed for this host in known_hosts (not revoked / CA lines), in file order. */
+export function knownKeyTypesFor(entries: KnownHostEntry[], host: string, port: number): string[] {
+  const name = knownHostsName(host, port);
+  const types: string[] = [];
+  for (const e of entries) {
+    if (e.marker) continue;
+    if (hostFieldMatches(e.hosts, name) && !types.includes(e.keyType)) types.push(e.keyType);
+  }
+  return types;
+}
+
+const DEFAULT_HOST_KEY_ALGORITHMS = [
+  'ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa',
+];
+
+/**
+ * Host key algorithms to offer, the preferred key types first (as OpenSSH orders them after the
+ * keys it already knows). A VM's sshd has several host keys and the Director reports only the RSA
+ * one: without this, the server would show its ed25519 key and the pin could never match.
+ * `only`: offer nothing else (pinned key).
+ */
+export function hostKeyAlgorithms(preferredKeyTypes: string[], only: boolean): string[] {
+  const algs: string[] = [];
+  for (const t of preferredKeyTypes) {
+    const fam = t === 'ssh-rsa' ? ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'] : [t];
+    for (const a of fam) if (!algs.includes(a)) algs.push(a);
+  }
+  if (!only) for (const a of DEFAULT_HOST_KEY_ALGORITHMS) if (!algs.includes(a)) algs.push(a);
+  return algs;
+}
