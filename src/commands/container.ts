@@ -1,0 +1,29 @@
+// The small container activate() builds once: everything a command handler needs.
+import type * as vscode from 'vscode';
+import type { BoshTreeModel } from '../views/treeModel';
+import type { TreeNode } from '../views/nodes';
+import type { HealthPanelManager } from '../webviews/health/healthPanelManager';
+import type { EtcdStatusBar } from '../views/etcdStatusBar';
+import type { Ui } from '../ui/ui';
+import type { RecoveryWizard } from '../wizard/recoveryWizard';
+
+export interface Container {
+  readonly context: vscode.ExtensionContext;
+  readonly model: BoshTreeModel;
+  readonly treeView: vscode.TreeView<TreeNode>;
+  readonly panels: HealthPanelManager;
+  readonly statusBar: EtcdStatusBar;
+  /** Replaceable: extension-host tests install a ScriptedUi. */
+  ui: Ui;
+  readonly log: vscode.LogOutputChannel;
+  readonly wizard: RecoveryWizard;
+  /** Workspace trust (reliability 20): untrusted → no wizard, no workspace-level environments. */
+  trusted(): boolean;
+  /** Where recovery transcripts go. */
+  transcriptDir(): string;
+}
+
+export interface CommandDef {
+  id: string;
+  run(c: Container, ...args: unknown[]): unknown;
+}

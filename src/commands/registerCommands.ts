@@ -1,0 +1,43 @@
+// The one registration list of the extension's commands. Failures reach the operator as a
+// message that says what failed and what to do; a cancel is silent.
+import * as vscode from 'vscode';
+import type { CommandDef, Container } from './container';
+import { CancelledError } from '../ui/ui';
+import { explainError } from '../views/errors';
+import { refreshCommand } from './refresh';
+import { refreshNodeCommand } from './refreshNode';
+import { addEnvironmentCommand } from './addEnvironment';
+import { openHealthPanelCommand } from './openHealthPanel';
+import { openSshTerminalCommand } from './openSshTerminal';
+import { recoverMemberCommand } from './recoverMember';
+import { copyMemberIdCommand } from './copyMemberId';
+import { copyInstanceIdCommand } from './copyInstanceId';
+import { openTranscriptsCommand } from './openTranscripts';
+
+export const COMMANDS: CommandDef[] = [
+  refreshCommand,
+  refreshNodeCommand,
+  addEnvironmentCommand,
+  openHealthPanelCommand,
+  openSshTerminalCommand,
+  recoverMemberCommand,
+  copyMemberIdCommand,
+  copyInstanceIdCommand,
+  openTranscriptsCommand,
+];
+
+export function registerCommands(c: Container): vscode.Disposable[] {
+  return COMMANDS.map((def) =>
+    vscode.commands.registerCommand(def.id, async (...args: unknown[]) => {
+      try {
+        return await def.run(c, ...args);
+      } catch (e) {
+        if (e instanceof CancelledError) return undefined;
+        const x = explainError(e, def.id.replace('boshEtcd.', ''));
+        c.log.error(`${def.id}: ${x.text} (${x.detail})`);
+        void c.ui.message('error', x.text);
+        return undefined;
+      }
+    }),
+  );
+}

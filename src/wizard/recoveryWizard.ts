@@ -1,0 +1,73 @@
+// VS Code glue of the recovery wizard: the review page (a read-only Markdown document), the run
+// terminal, and the engine; the flow itself is in wizardFlow.ts.
+import * as vscode from 'vscode';
+import type { Container } from '../commands/container';
+import { runRecovery } from '../recovery';
+import { RecoveryTerminal } from './recoveryTerminal';
+import { runWizard, type WizardPreselect, type WizardResult, type WizardDeps } from './wizardFlow';
+
+export const REVIEW_SCHEME = 'bosh-etcd-plan';
+
+export class RecoveryWizard implements vscode.Disposable {
+  private readonly reviews = new Map<string, string>();
+  private readonly emitter = new vscode.EventEmitter<vscode.Uri>();
+  private readonly sub: vscode.Disposable;
+  private seq = 0;
+  /** Last run's terminals (tests / e2e read their text). */
+  readonly terminals: RecoveryTerminal[] = [];
+  running = false;
+
+  constructor(private readonly c: () => Container) {
+    this.sub = vscode.workspace.registerTextDocumentContentProvider(REVIEW_SCHEME, {
+      onDidChange: this.emitter.event,
+      provideTextDocumentContent: (uri) => this.reviews.get(uri.path) ?? '# This review page is no longer available\n\nRun the wizard again.',
+    });
+  }
+
+  deps(): WizardDeps {
+    const c = this.c();
+    return {
+      ui: c.ui,
+      model: c.model,
+      runRecovery,
+      trusted: () => c.trusted(),
+      transcriptDir: () => c.transcriptDir(),
+      downloadSnapshotDefault: () => vscode.workspace.getConfiguration('boshEtcd').get<boolean>('recovery.downloadSnapshot', false),
+      openRunSink: (title) => {
+        const pty = new RecoveryTerminal();
+        this.terminals.push(pty);
+        const term = vscode.window.createTerminal({ name: title, pty, iconPath: new vscode.ThemeIcon('debug-restart') });
+        term.show(true);
+        return pty;
+      },
+      showReview: async (md, plan) => {
+        const path = `/${plan.target.replace(/[^A-Za-z0-9._-]/g, '-')}-${++this.seq}.md`;
+        this.reviews.set(path, md);
+        const uri = vscode.Uri.from({ scheme: REVIEW_SCHEME, path });
+        const doc = await vscode.workspace.openTextDocument(uri);
+        await vscode.languages.setTextDocumentLanguage(doc, 'markdown');
+        await vscode.window.showTextDocument(doc, { preview: false, viewColumn: vscode.ViewColumn.Active });
+      },
+      openHealthPanel: (envName, deployment) => { c.panels.open(envName, deployment); },
+      openFile: async (p) => { await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(vscode.Uri.file(p))); },
+    };
+  }
+
+  async start(pre: WizardPreselect = {}): Promise<WizardResult> {
+    if (this.running) {
+      await this.c().ui.message('warning', 'A recovery is already running in this window: wait for it to finish (or close its terminal to stop it).');
+      return { outcome: 'aborted', results: [], reviews: [], events: [] };
+    }
+    this.running = true;
+    try {
+      return await runWizard(this.deps(), pre);
+    } finally {
+      this.running = false;
+    }
+  }
+
+  dispose(): void {
+    this.sub.dispose();
+    this.emitter.dispose();
+  }
+}
