@@ -163,8 +163,16 @@ export class BoshTreeModel implements TreeModelData {
 
   async getChildren(node?: TreeNode): Promise<TreeNode[]> {
     const kids = await this.children(node);
-    for (const k of kids) this.nodesByKey.set(k.key, k);
-    return kids;
+    // Keep one object per key (updated in place): VS Code refreshes an element by identity.
+    return kids.map((k) => {
+      const prev = this.nodesByKey.get(k.key);
+      if (prev && prev.kind === k.kind) {
+        for (const f of Object.keys(prev)) delete (prev as unknown as Record<string, unknown>)[f];
+        return Object.assign(prev, k);
+      }
+      this.nodesByKey.set(k.key, k);
+      return k;
+    });
   }
 
   private async children(node?: TreeNode): Promise<TreeNode[]> {
