@@ -29,8 +29,12 @@ export const EXIT = {
 
 const USAGE = `usage:
   bosh-etcd recover --deployment D --instance master/UUID [--dry-run] [--yes] [--learner]
-                    [--transcript-dir DIR] [--download-snapshot DIR]
-  bosh-etcd status  --deployment D
+                    [--transcript-dir DIR] [--download-snapshot DIR] [--known-hosts FILE]
+  bosh-etcd status  --deployment D [--known-hosts FILE]
+
+--known-hosts: known_hosts file for the jump host's key (default ~/.ssh/known_hosts, or
+BOSH_ETCD_KNOWN_HOSTS). In a terminal an unknown jump-host key is shown with its SHA256
+fingerprint and asked about; otherwise it is refused. VM keys are pinned from the Director.
 
 Configured from the bosh CLI environment: BOSH_ENVIRONMENT, BOSH_CLIENT, BOSH_CLIENT_SECRET,
 BOSH_CA_CERT, BOSH_ALL_PROXY (ssh+socks5://user@jumphost:22?private-key=…), BOSH_DEPLOYMENT.
@@ -53,6 +57,7 @@ interface Args {
   learner: boolean;
   transcriptDir?: string;
   downloadSnapshot?: string;
+  knownHosts?: string;
   help: boolean;
 }
 
@@ -82,6 +87,7 @@ export function parseArgs(argv: string[]): Args {
       case '--learner': a.learner = true; break;
       case '--transcript-dir': a.transcriptDir = value(x); break;
       case '--download-snapshot': a.downloadSnapshot = value(x); break;
+      case '--known-hosts': a.knownHosts = value(x); break;
       case '--help': case '-h': a.help = true; break;
       default:
         if (x.startsWith('-')) throw new UsageError(`unknown option ${x}`);
@@ -239,7 +245,12 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   }
   let session: DeploymentSession;
   try {
-    session = io.open ? io.open(deployment) : openDeploymentFromEnv(io.env, { deployment });
+    const hostKeyPrompt = io.interactive
+      ? (host: string, keyType: string, fp: string) => askYesNo(`The host key of ${host} is unknown: ${keyType} ${fp}. Trust it for this run? [y/N] `)
+      : undefined;
+    session = io.open
+      ? io.open(deployment)
+      : openDeploymentFromEnv(io.env, { deployment, hostKeyPrompt, gatewayKnownHostsPath: a.knownHosts ?? io.env.BOSH_ETCD_KNOWN_HOSTS });
   } catch (e) {
     io.err.write(`bosh-etcd: ${(e as Error).message}\n`);
     return EXIT.CONFIG;

@@ -319,7 +319,11 @@ class Cluster implements EtcdCluster {
     this.check();
     const m = this.member(endpointUrl);
     try {
-      const r = await m.client.maintenance.hashKV({ revision: revision ?? 0 } as never, this.deadline(Math.max(this.callTimeoutMs, 30_000)));
+      // etcd3 1.1.2 calls the grpc method 'hashKV', but proto-loader names it 'hashKv' (lodash camelCase of
+      // 'HashKV'): `client[method] is not a function`. Call it by its real name through the same pool.
+      // (Smallest fix, made by the recovery engineer, who needs hashKV for the post-recovery check.)
+      const pool = (m.client.maintenance as unknown as { client: { exec(s: string, meth: string, req: unknown, o: unknown): Promise<unknown> } }).client;
+      const r = (await pool.exec('Maintenance', 'hashKv', { revision: revision ?? 0 }, this.deadline(Math.max(this.callTimeoutMs, 30_000)))) as Awaited<ReturnType<typeof m.client.maintenance.hashKV>>;
       return {
         memberId: hex(r.header.member_id),
         revision: String(r.header.revision),

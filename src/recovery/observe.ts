@@ -85,12 +85,15 @@ export function parseMonitEtcd(summary: string): { state: MonitState; text: stri
   for (const line of summary.split(/\r?\n/)) {
     let m = /^\s*Process\s+'etcd'\s+(.+?)\s*$/.exec(line);
     if (!m) m = /^\s*[│|┃]\s*etcd\s*[│|┃]\s*(.+?)\s*[│|┃]\s*Process\s*[│|┃]/.exec(line);
+    if (!m) m = /^\s*etcd\s{2,}(\S.*?)\s{2,}Process\s*$/.exec(line);
     if (!m) continue;
     const text = m[1];
     const t = text.toLowerCase();
     let state: MonitState = 'unknown';
     if (t.includes('stop pending')) state = 'stop-pending';
     else if (t.includes('start pending') || t.includes('restart pending')) state = 'start-pending';
+    // monit 5.33 truncates its columns ('Not monitored - start p...'): any suffix means an action is pending
+    else if (/^not monitored\s*-/.test(t)) state = /-\s*sto/.test(t) ? 'stop-pending' : 'start-pending';
     else if (t.startsWith('not monitored')) state = 'not-monitored';
     else if (t === 'running' || t === 'ok') state = 'running';
     else if (t.includes('does not exist')) state = 'does-not-exist';
