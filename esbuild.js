@@ -33,6 +33,8 @@ const common = {
 };
 
 async function main() {
+  // A production build starts from an empty dist/, so no development source maps end up in the .vsix.
+  if (production) fs.rmSync(path.join(__dirname, 'dist'), { recursive: true, force: true });
   copyProtos();
   const builds = [
     { ...common, entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js' },

@@ -4,7 +4,7 @@ import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
 import {
-  EXTENSION_ID, Workbench, extensionHostLog, failureScreenshot, notifications, openBoshView, openWorkbench, runCommand, screenshot,
+  EXTENSION_ID, Workbench, errorsShown, extensionHostLog, failureScreenshot, openBoshView, openWorkbench, runCommand, screenshot,
 } from './lib';
 
 function listFiles(dir: string, base = dir): string[] {
@@ -60,7 +60,22 @@ describe('foundation: packaged extension in code-server', function () {
     assert.ok(!/require\(["'](ssh2|etcd3)["']\)/.test(bundle), 'ssh2/etcd3 are bundled, not required from node_modules');
   });
 
-  it('runs "BOSH etcd: Refresh" from the command palette, which activates the extension', async function () {
+  it('opens the BOSH view from its activity-bar entry', async function () {
+    const page = wb!.page;
+    const title = await (await openBoshView(page)).innerText();
+    assert.match(title, /BOSH/i, `side bar title: ${title}`);
+    assert.match(title, /Environments/i, `side bar shows the Environments view: ${title}`);
+    // The view shows either the environments tree or its welcome text, never an empty error.
+    const body = await page.locator('.sidebar .pane-body').first().innerText({ timeout: 10_000 }).catch(() => '');
+    const rows = await page.locator('.sidebar .monaco-list-row').count();
+    assert.ok(rows > 0 || /BOSH/.test(body), `the Environments view shows rows or its welcome (body: ${JSON.stringify(body)})`);
+    // Opening the view activates the extension; picture it once activation has finished.
+    await page.locator('.statusbar', { hasText: 'Activating Extensions' }).waitFor({ state: 'hidden', timeout: 30_000 }).catch(() => undefined);
+    await page.waitForTimeout(500); // let the tree paint before the picture
+    const file = await screenshot(page, 'foundation-bosh-view');
+    assert.ok(fs.statSync(file).size > 10_000, `screenshot written: ${file}`);
+  });
+  it('runs "BOSH etcd: Refresh" from the command palette without an error, in the activated extension', async function () {
     const page = wb!.page;
     await page.locator('.monaco-workbench').click({ position: { x: 700, y: 450 } }).catch(() => undefined);
     await runCommand(page, 'BOSH etcd: Refresh');
@@ -71,21 +86,14 @@ describe('foundation: packaged extension in code-server', function () {
     const log = extensionHostLog(wb!);
     assert.ok(!new RegExp(`Activating extension '?${EXTENSION_ID.replace('.', '\\.')}'? failed`, 'i').test(log),
       `activation failed:\n${log.split('\n').filter((l) => /fail|error/i.test(l)).slice(0, 20).join('\n')}`);
-    const errors = (await notifications(page)).filter((t) => /not found|failed|error/i.test(t));
-    assert.deepStrictEqual(errors, [], 'no error notification after running the command');
+    // A command that throws, or that activation did not register, ends in a modal error dialog
+    // ("Command 'BOSH etcd: Refresh' resulted in an error"); for an unregistered command VS Code
+    // waits a few seconds for the registration first. Watch for it for 10 s.
+    for (let i = 0; i < 40; i++) {
+      const errors = await errorsShown(page);
+      assert.deepStrictEqual(errors, [], 'no error dialog or notification after running the command');
+      await page.waitForTimeout(250);
+    }
   });
 
-  it('opens the BOSH view from its activity-bar entry', async function () {
-    const page = wb!.page;
-    await openBoshView(page);
-    const title = await page.locator('.sidebar .composite.title').innerText();
-    assert.match(title, /BOSH/i, `side bar title: ${title}`);
-    // The view shows either the environments tree or its welcome text, never an empty error.
-    const body = await page.locator('.sidebar .pane-body').first().innerText({ timeout: 10_000 }).catch(() => '');
-    const rows = await page.locator('.sidebar .monaco-list-row').count();
-    assert.ok(rows > 0 || /BOSH/.test(body), `the Environments view shows rows or its welcome (body: ${JSON.stringify(body)})`);
-    await page.waitForTimeout(500); // let the tree paint before the picture
-    const file = await screenshot(page, 'foundation-bosh-view');
-    assert.ok(fs.statSync(file).size > 10_000, `screenshot written: ${file}`);
-  });
 });

@@ -142,16 +142,20 @@ export async function runCommand(page: Page, title: string): Promise<void> {
   await input.waitFor({ state: 'hidden', timeout: 10_000 }).catch(() => undefined);
 }
 
-/** Clicks the BOSH activity-bar entry (unless its side bar is showing) and waits for the Environments view. */
+/**
+ * Clicks the BOSH activity-bar entry (unless its side bar is showing) and waits for the side bar
+ * titled "BOSH…" (with a single view the title reads "BOSH: ENVIRONMENTS" and the view header is hidden).
+ */
 export async function openBoshView(page: Page): Promise<Locator> {
+  await dismissDialogs(page);
   const item = activityBarItem(page, 'BOSH');
-  const checked = await item.getAttribute('aria-selected').catch(() => null);
-  if (checked !== 'true') await item.click();
+  const title = page.locator('.sidebar .composite.title', { hasText: /BOSH/i }).first();
+  if (!(await title.isVisible())) await item.click();
+  await title.waitFor({ state: 'visible', timeout: 30_000 });
+  // With more than one view the headers are visible; expand a collapsed Environments view.
   const pane = page.locator('.sidebar .pane-header', { hasText: /Environments/i }).first();
-  await pane.waitFor({ state: 'visible', timeout: 30_000 });
-  // A collapsed view header: expand it.
-  if ((await pane.getAttribute('aria-expanded')) === 'false') await pane.click();
-  return pane;
+  if ((await pane.isVisible()) && (await pane.getAttribute('aria-expanded')) === 'false') await pane.click();
+  return title;
 }
 
 /** Tree rows in the side bar (inner text of each visible row). */
@@ -185,6 +189,24 @@ export async function waitForNotification(page: Page, text: string | RegExp, tim
 /** Texts of all visible notification toasts. */
 export async function notifications(page: Page): Promise<string[]> {
   return page.locator('.notifications-toasts .notification-toast').allInnerTexts();
+}
+
+/** Texts of open modal dialogs (VS Code shows "Command '…' resulted in an error" this way). */
+export async function dialogs(page: Page): Promise<string[]> {
+  return page.locator('.monaco-dialog-box').allInnerTexts();
+}
+
+/** Closes open modal dialogs (Escape), which otherwise block every click. */
+export async function dismissDialogs(page: Page): Promise<void> {
+  for (let i = 0; i < 3 && (await page.locator('.monaco-dialog-box').count()) > 0; i++) {
+    await page.keyboard.press('Escape');
+    await page.locator('.monaco-dialog-box').first().waitFor({ state: 'detached', timeout: 2000 }).catch(() => undefined);
+  }
+}
+
+/** Error dialogs and error-looking toasts currently shown. */
+export async function errorsShown(page: Page): Promise<string[]> {
+  return [...await dialogs(page), ...(await notifications(page)).filter((t) => /error|failed|not found|cannot/i.test(t))];
 }
 
 /** Saves a PNG to artifacts/screenshots/<name>.png and returns the path. */
