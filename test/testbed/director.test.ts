@@ -10,6 +10,7 @@ import { createDirectorFixture, DirectorFixture } from './director/fixture';
 import { startDirectorProcess } from './director/launch';
 import { parseRange, RunningDirector, startDirector } from './director/server';
 import { validatePublicKey, validateUser } from './director/ssh-users';
+import { readTestbedState, TestbedState } from './harness/state';
 
 interface Resp {
   status: number;
@@ -562,5 +563,109 @@ describe('BOSH Director stand-in', function () {
         }
       }
     });
+  });
+});
+
+// The same Director, as the harness runs it for the whole tier (hooks.ts brings the testbed up):
+// real etcd under monit in mount-namespace VMs, sshd reading /etc/ssh inside each VM.
+describe('BOSH Director stand-in in the tier testbed', function () {
+  this.timeout(120_000);
+  let s: TestbedState;
+  let token = '';
+  const get = (p: string) => request(s.director.url, s.director.caCert, 'GET', p, { headers: { Authorization: `bearer ${token}` } });
+  async function task(r: Resp): Promise<{ state: string; result: string }> {
+    assert.strictEqual(r.status, 302, r.body);
+    const loc = new URL(String(r.headers.location)).pathname;
+    for (;;) {
+      const t = JSON.parse((await get(loc)).body);
+      if (!['queued', 'processing', 'cancelling'].includes(t.state)) {
+        const out = await get(`${loc}/output?type=result`);
+        return { state: t.state, result: out.status === 204 ? '' : out.body };
+      }
+      await new Promise((res) => setTimeout(res, 100));
+    }
+  }
+  const instances = async () => (await task(await get(`/deployments/${s.deployment}/instances?format=full`))).result.split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  const nsMonit = (nsPid: number, ...args: string[]) => execFileSync('/usr/bin/nsenter', ['-m', '-t', String(nsPid), 'monit', ...args], { encoding: 'utf8' });
+
+  before(async () => {
+    s = readTestbedState();
+    const r = await request(s.director.url, s.director.caCert, 'POST', `${s.director.uaaUrl}/oauth/token`, {
+      headers: { ...form, Authorization: basic(s.director.client, s.director.clientSecret) },
+      body: 'grant_type=client_credentials',
+    });
+    assert.strictEqual(r.status, 200, r.body);
+    token = JSON.parse(r.body).access_token;
+  });
+
+  it('reports every master and worker of the testbed running, with etcd among the master processes', async () => {
+    const info = JSON.parse((await request(s.director.url, s.director.caCert, 'GET', '/info')).body);
+    assert.strictEqual(info.user_authentication.options.url, s.director.uaaUrl);
+    const lines = await instances();
+    const deployed = s.vms.filter((v) => v.group !== 'jumpbox');
+    assert.strictEqual(lines.length, deployed.length + 1, 'every VM but the jump host, plus the errand');
+    for (const vm of deployed) {
+      const l = lines.find((x) => x.id === vm.id);
+      assert.ok(l, `${vm.group}/${vm.id} listed`);
+      assert.deepStrictEqual([l.job_name, l.index, l.vm_cid, l.agent_id, l.bootstrap, l.ips], [vm.group, vm.index, vm.vmCid, vm.agentId, vm.bootstrap, [vm.ip]]);
+      assert.strictEqual(l.job_state, 'running', `${vm.group}/${vm.index}: ${JSON.stringify(l.processes)}`);
+      if (vm.group === 'master') assert.ok(l.processes.some((p: { name: string; state: string }) => p.name === 'etcd' && p.state === 'running'));
+    }
+    assert.strictEqual(lines.find((l) => l.job_name === 'apply-addons').job_state, null);
+  });
+
+  it('shows a worker process stopped through monit inside the VM as failing, and running again after start', async () => {
+    const worker = s.vms.find((v) => v.group === 'worker')!;
+    const names = (await instances()).find((l) => l.id === worker.id).processes.map((p: { name: string }) => p.name) as string[];
+    assert.ok(names.length > 0, 'the worker runs monit jobs');
+    const job = names[0];
+    nsMonit(worker.nsPid, 'stop', job);
+    try {
+      let l = (await instances()).find((x) => x.id === worker.id);
+      for (let i = 0; i < 100 && l.job_state !== 'failing'; i++) l = (await instances()).find((x) => x.id === worker.id);
+      assert.strictEqual(l.job_state, 'failing');
+      assert.strictEqual(l.processes.find((p: { name: string }) => p.name === job).state, 'unknown');
+    } finally {
+      nsMonit(worker.nsPid, 'start', job);
+    }
+    let l = (await instances()).find((x) => x.id === worker.id);
+    for (let i = 0; i < 100 && l.job_state !== 'running'; i++) l = (await instances()).find((x) => x.id === worker.id);
+    assert.strictEqual(l.job_state, 'running');
+  });
+
+  it('sets up a temporary user that logs in to that master only (pinned host key), sudoes inside the VM, and is removed by cleanup', async () => {
+    const [m0, m1] = s.vms.filter((v) => v.group === 'master').sort((a, b) => a.index - b.index);
+    const kd = fs.mkdtempSync('/tmp/director-tier-keys-');
+    try {
+      execFileSync('ssh-keygen', ['-q', '-t', 'rsa', '-b', '2048', '-N', '', '-f', path.join(kd, 'id')]);
+      const user = `bosh_${require('crypto').randomBytes(8).toString('hex').slice(0, 15)}`;
+      const target = { job: 'master', indexes: [m1.id], ids: [m1.id] };
+      const post = (body: unknown) =>
+        request(s.director.url, s.director.caCert, 'POST', `/deployments/${s.deployment}/ssh`, {
+          headers: { Authorization: `bearer ${token}`, 'Content-Type': 'application/json' },
+          body: JSON.stringify(body),
+        });
+      const setup = await task(await post({ command: 'setup', deployment_name: s.deployment, target, params: { user, public_key: fs.readFileSync(path.join(kd, 'id.pub'), 'utf8') } }));
+      assert.strictEqual(setup.state, 'done', setup.result);
+      const [host] = JSON.parse(setup.result);
+      assert.deepStrictEqual([host.ip, host.id, host.index, host.job, host.status], [m1.ip, m1.id, m1.index, 'master', 'success']);
+      const kh = path.join(kd, 'known_hosts');
+      fs.writeFileSync(kh, `${host.ip} ${host.host_public_key}`);
+      const ssh = (ip: string, cmd: string) =>
+        run('ssh', ['-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=yes', '-o', `UserKnownHostsFile=${kh}`, '-o', 'IdentitiesOnly=yes', '-o', `IdentityFile=${path.join(kd, 'id')}`, '-o', 'ConnectTimeout=10', '-l', user, '--', ip, cmd]);
+      const ok = await ssh(m1.ip, 'sudo -n true && echo sudo-ok && sudo -n test -f /var/vcap/jobs/etcd/bin/utils.sh && echo in-vm');
+      assert.strictEqual(ok.code, 0, ok.stderr);
+      assert.deepStrictEqual(ok.stdout.trim().split('\n'), ['sudo-ok', 'in-vm']);
+      fs.appendFileSync(kh, `${m0.ip} ${fs.readFileSync(path.join(m0.dir, 'ssh', 'ssh_host_rsa_key.pub'), 'utf8')}`);
+      const other = await ssh(m0.ip, 'true');
+      assert.notStrictEqual(other.code, 0);
+      assert.match(other.stderr, /Permission denied/);
+      const cleanup = await task(await post({ command: 'cleanup', deployment_name: s.deployment, target, params: { user_regex: `^${user}$` } }));
+      assert.strictEqual(cleanup.state, 'done');
+      assert.ok(!userExists(user));
+      assert.notStrictEqual((await ssh(m1.ip, 'true')).code, 0);
+    } finally {
+      fs.rmSync(kd, { recursive: true, force: true });
+    }
   });
 });
