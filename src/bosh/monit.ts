@@ -62,9 +62,8 @@ function splitPending(text: string): { status: string; pending?: string; truncat
   }
   const m = /^(.*?) - ([a-z]+)(?: pending)?$/.exec(t);
   if (m && (truncated || / pending$/.test(t))) {
-    const r: { status: string; pending?: string; truncated?: boolean } = { status: m[1], pending: m[2] };
-    if (truncated && !/ pending$/.test(t)) r.truncated = true;
-    return r;
+    // A cut inside the pending action leaves the status itself complete.
+    return { status: m[1], pending: m[2] };
   }
   return truncated ? { status: t, truncated: true } : { status: t };
 }

@@ -600,6 +600,7 @@ export function parseEtcdctlError(stderr: string): EtcdctlFailure {
   let message = '';
   let grpcCode: string | undefined;
   const other: string[] = [];
+  const logs: string[] = [];
   for (const line of lines(stderr)) {
     const t = line.trim();
     if (!t) continue;
@@ -611,12 +612,13 @@ export function parseEtcdctlError(stderr: string): EtcdctlFailure {
     if (t.startsWith('{"level":')) {
       const c = /rpc error: code = (\w+) desc/.exec(t);
       if (c) grpcCode = c[1];
+      logs.push(t);
       continue;
     }
     other.push(t);
   }
   if (!message) message = other.length ? other[other.length - 1] : stderr.trim();
-  const all = `${message}\n${other.join('\n')}`;
+  const all = `${message}\n${other.join('\n')}\n${logs.join('\n')}`;
   const reason: EtcdctlFailure['reason'] =
     /member not found/i.test(message) ? 'member-not-found'
       : /peer ?urls already exists/i.test(message) ? 'peer-urls-exist'
