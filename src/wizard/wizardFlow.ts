@@ -91,7 +91,8 @@ export async function chooseTarget(deps: WizardDeps, pre: WizardPreselect): Prom
   let deployment = pre.deployment;
   if (!deployment) {
     const deps2 = await model.deployments(envName);
-    deployment = await ui.pick(deps2.map((d) => ({ label: d.name, value: d.name })), { id: 'deployment', title: `Recover etcd member: deployment on ${envName}`, step: 2, totalSteps: TOTAL });
+    if (!deps2.length) throw new Error(`No deployments on ${envName}: check that the client can see the cluster's deployment`);
+    deployment = deps2.length === 1 ? deps2[0].name : await ui.pick(deps2.map((d) => ({ label: d.name, value: d.name })), { id: 'deployment', title: `Recover etcd member: deployment on ${envName}`, step: 2, totalSteps: TOTAL });
     if (!deployment) throw new CancelledError();
   }
   const instances = await model.instances(envName, deployment);

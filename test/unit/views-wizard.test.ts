@@ -1,0 +1,125 @@
+// The recovery wizard's flow through the Ui seam (ScriptedUi), with a recording stand-in for the
+// engine (the real engine is exercised by the extension-host test against the testbed).
+import * as assert from 'assert';
+import { runWizard, type WizardDeps, type RunSink } from '../../src/wizard/wizardFlow';
+import { ScriptedUi } from '../../src/ui/scriptedUi';
+import { BoshTreeModel } from '../../src/views/treeModel';
+import { planCommands } from '../../src/wizard/planDocument';
+import type { Plan, RecoveryOptions, RecoveryResult } from '../../src/recovery/events';
+import { FAKE_ENV, fakeSession, makeWorld } from './views-fakes';
+
+function fakePlan(target: string, staleId: string): Plan {
+  const cmd = (step: number, command: string, mutates = true) => ({ host: target, command, purpose: `purpose ${step}`, mutates, done: false });
+  const titles = ['Pre-flight', 'Snapshot', 'Stop etcd', 'Remove member', 'Recreate member dir', 'Add member', 'Start etcd', 'Post-checks'];
+  const ids = ['preflight', 'snapshot', 'stop', 'remove', 'mkdir', 'add', 'start', 'postcheck'] as const;
+  return {
+    deployment: 'd', target, targetId: target.split('/')[1], targetIndex: 1, targetBootstrap: false, ts: '20261126T130000Z', resumed: false, learner: false,
+    peerUrl: 'https://master-1.etcd.cfcr.internal:2380', staleMemberId: staleId, newMemberId: null, snapshotHost: 'master/x', snapshotPath: '/var/vcap/store/etcd-snapshots/s.db',
+    backupDir: '/var/vcap/store/etcd.bak-20261126T130000Z', evidence: ['endpoint unreachable'], notes: [], refusals: [], clusterSize: 3, quorum: 2,
+    steps: ids.map((id, k) => ({ id, number: k + 1, title: titles[k], description: `does ${id}`, commands: [cmd(k + 1, `echo step-${id} '${staleId}'`, id !== 'preflight')], checks: [`check ${id}`], done: false })),
+  };
+}
+
+function harness(outcomes: RecoveryResult['outcome'][], answers: ConstructorParameters<typeof ScriptedUi>[0]) {
+  const w = makeWorld(1, 4);
+  const dep = w.deployments[0].name;
+  const broken = w.instances.get(dep)![1];
+  w.instances.get(dep)![1] = { ...broken, processState: 'failing' };
+  w.down.add('https://master-1.etcd.cfcr.internal:2379');
+  const model = new BoshTreeModel({ environments: async () => [{ name: FAKE_ENV.name, config: FAKE_ENV }], openSession: (e) => fakeSession(w, e) });
+  const ui = new ScriptedUi(answers);
+  const runs: { target: string; opts: RecoveryOptions }[] = [];
+  const sinks: { text: string; finished?: string }[] = [];
+  const reviews: string[] = [];
+  const opened: string[] = [];
+  let plan: Plan | undefined;
+  const deps: WizardDeps = {
+    ui,
+    model,
+    trusted: () => true,
+    transcriptDir: () => '/tmp/transcripts-test',
+    downloadSnapshotDefault: () => false,
+    openRunSink: (): RunSink => { const s = { text: '' } as { text: string; finished?: string }; sinks.push(s); return { write: (t) => { s.text += t; }, onClose: () => undefined, finished: (o) => { s.finished = o; } }; },
+    showReview: async (md) => { reviews.push(md); },
+    openHealthPanel: (e, d) => { opened.push(`${e}/${d}`); },
+    openFile: async () => undefined,
+    runRecovery: async (session, target, opts) => {
+      runs.push({ target, opts });
+      plan = fakePlan(target, 'a1b2c3d4e5f60718');
+      const t = new Date().toISOString();
+      opts.onEvent?.({ type: 'plan', time: t, plan });
+      const outcome = outcomes[runs.length - 1];
+      if (outcome === 'dry-run') return { outcome, message: 'dry', transcriptPath: '/tmp/t.md', plan, stepsRun: [] };
+      const go = await opts.confirm!(plan);
+      if (!go) return { outcome: 'declined', message: 'Not confirmed: nothing was changed.', transcriptPath: '/tmp/t.md', plan, stepsRun: [] };
+      opts.onEvent?.({ type: 'step-start', time: t, step: 'stop', number: 3, total: 8, title: 'Stop etcd', alreadyDone: false });
+      opts.onEvent?.({ type: 'command', time: t, step: 'stop', host: target, command: 'monit stop etcd', purpose: 'stop', mutates: true });
+      if (outcome === 'failed') {
+        opts.onEvent?.({ type: 'step-failed', time: t, step: 'stop', number: 3, error: 'exit 1: monit: cannot connect', advice: 'check monit' });
+        return { outcome, message: 'Step 3 (Stop etcd) failed: exit 1', advice: 'check monit', failedStep: 'stop', transcriptPath: '/tmp/t.md', plan, stepsRun: [] };
+      }
+      return { outcome: 'recovered', message: 'Recovered', transcriptPath: '/tmp/t.md', plan, stepsRun: ['stop'] };
+    },
+  };
+  return { w, dep, broken, ui, deps, runs, sinks, reviews, opened, plan: () => plan! };
+}
+
+describe('views: recovery wizard flow (Ui seam)', () => {
+  it('preselects the broken member with its evidence, shows every command for review, confirms with a consequence, runs, opens the panel', async () => {
+    const h = harness(['recovered'], { pick: { member: { preselected: true }, options: () => [] }, confirm: { recover: true } });
+    const res = await runWizard(h.deps, {});
+    assert.strictEqual(res.outcome, 'recovered');
+    const memberPrompt = h.ui.prompts.find((p) => p.id === 'member')!;
+    const pre = memberPrompt.items!.find((i) => i.picked)!;
+    assert.ok(pre.label.includes(h.broken.id), 'the broken instance is preselected');
+    assert.match(pre.detail ?? '', /UNREACHABLE/);
+    assert.strictEqual(h.runs[0].target, `master/${h.broken.id}`);
+    assert.strictEqual(h.runs[0].opts.dryRun, false);
+    for (const c of planCommands(h.plan())) assert.ok(h.reviews[0].includes(c), `review lists ${c}`);
+    const confirm = h.ui.prompts.find((p) => p.kind === 'confirm')!;
+    assert.match(confirm.title, new RegExp(`Remove member a1b2c3d4e5f60718 \\(instance master/${h.broken.id} in AZ pks-az2\\) from the etcd cluster and re-add it with empty data`));
+    assert.strictEqual(confirm.confirmLabel, 'Remove and Re-add Member');
+    assert.match(h.sinks[0].text, /monit stop etcd/);
+    assert.deepStrictEqual(h.opened, [`${FAKE_ENV.name}/${h.dep}`]);
+  });
+
+  it('cancel at the member prompt runs nothing; declining the modal changes nothing and says so', async () => {
+    const h1 = harness(['recovered'], { pick: { member: undefined } });
+    assert.strictEqual((await runWizard(h1.deps, {})).outcome, 'aborted');
+    assert.strictEqual(h1.runs.length, 0);
+    const h2 = harness(['recovered'], { pick: { member: { preselected: true }, options: () => [] }, confirm: { recover: false } });
+    const r2 = await runWizard(h2.deps, {});
+    assert.strictEqual(r2.outcome, 'declined');
+    assert.ok(h2.ui.messages('info').some((m) => /nothing was changed/.test(m)));
+    assert.doesNotMatch(h2.sinks[0].text, /monit stop/);
+  });
+
+  it('on failure stops, explains, and Resume runs the engine again', async () => {
+    const h = harness(['failed', 'recovered'], { pick: { member: { preselected: true }, options: () => [] }, confirm: { recover: true }, message: { 'stopped': 'Resume' } });
+    const res = await runWizard(h.deps, {});
+    assert.strictEqual(h.runs.length, 2);
+    assert.strictEqual(res.outcome, 'recovered');
+    const err = h.ui.messages('error')[0];
+    assert.match(err, /Step 3 \(Stop etcd\) failed/);
+    assert.match(err, /check monit/);
+    assert.match(h.sinks[0].text, /Step 3 failed/);
+  });
+
+  it('dry-run passes dryRun to the engine and shows the review page without asking to confirm', async () => {
+    const h = harness(['dry-run'], { pick: { member: { preselected: true }, options: (items) => items.filter((i) => i.label === 'Dry-run').map((i) => i.value) } });
+    const res = await runWizard(h.deps, {});
+    assert.strictEqual(res.outcome, 'dry-run');
+    assert.strictEqual(h.runs[0].opts.dryRun, true);
+    assert.strictEqual(h.ui.prompts.filter((p) => p.kind === 'confirm').length, 0);
+    assert.strictEqual(h.reviews.length, 1);
+  });
+
+  it('is disabled in an untrusted workspace', async () => {
+    const h = harness(['recovered'], {});
+    h.deps.trusted = () => false;
+    const res = await runWizard(h.deps, {});
+    assert.strictEqual(res.outcome, 'aborted');
+    assert.strictEqual(h.runs.length, 0);
+    assert.match(h.ui.messages('warning')[0], /untrusted workspace/);
+  });
+});
