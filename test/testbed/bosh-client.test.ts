@@ -1,0 +1,280 @@
+// Testbed tier: the product's Director client (src/bosh/director.ts) and config resolution
+// (src/bosh/config.ts) against the Director stand-in, directly and through the jump host.
+import * as assert from 'assert';
+import { execFileSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { resolveFromEnvironment } from '../../src/bosh/config';
+import { createDirectorClient, DirectorClientOptions } from '../../src/bosh/director';
+import { BoshError, DirectorClient, EnvironmentConfig, InstanceInfo } from '../../src/bosh/types';
+import { createGatewayDialer, GatewayDialer } from '../../src/ssh/gateway';
+import { boshSshUserName, generateRsaKeyPair } from '../../src/ssh/keys';
+import { startDirector, RunningDirector } from './director/server';
+import { boshCliEnv } from './harness/env';
+import { masters, readTestbedState, TestbedState } from './harness/state';
+
+function boshError(kind: BoshError['kind'], re: RegExp) {
+  return (e: unknown) => {
+    assert.ok(e instanceof BoshError, `expected a BoshError, got ${String(e)}`);
+    assert.strictEqual(e.kind, kind, `kind of: ${e.message}`);
+    assert.match(e.message, re);
+    return true;
+  };
+}
+
+function userExists(u: string): boolean {
+  try {
+    execFileSync('id', ['-u', u], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('BOSH Director client (src/bosh) against the stand-in', function () {
+  this.timeout(90_000);
+  let state: TestbedState;
+  let home: string;
+  let env: EnvironmentConfig;
+  const clients: DirectorClient[] = [];
+  const logs: string[] = [];
+
+  const client = (e: EnvironmentConfig = env, o: DirectorClientOptions = {}) => {
+    const c = createDirectorClient(e, { pollIntervalMs: 50, log: (l) => logs.push(l), ...o });
+    clients.push(c);
+    return c;
+  };
+
+  before(() => {
+    state = readTestbedState();
+    home = fs.mkdtempSync(path.join(os.tmpdir(), 'bosh-client-test-'));
+    // Exactly what a bosh CLI user of this testbed exports; an empty HOME so no ~/.bosh/config interferes.
+    env = resolveFromEnvironment({ env: boshCliEnv(state), home })!;
+  });
+  afterEach(() => {
+    for (const c of clients.splice(0)) c.dispose();
+    logs.length = 0;
+  });
+  after(() => fs.rmSync(home, { recursive: true, force: true }));
+
+  /** The direct environment: the bosh CLI env without the jump host. */
+  const direct = (): EnvironmentConfig => ({ ...env, gateway: undefined });
+
+  function checkInstances(list: InstanceInfo[]) {
+    const ms = list.filter((i) => i.group === 'master');
+    assert.strictEqual(ms.length, 3, 'three masters');
+    const expected = masters(state);
+    assert.deepStrictEqual(ms.map((m) => m.id), expected.map((v) => v.id), 'masters by index, ids from the testbed');
+    for (const [i, m] of ms.entries()) {
+      const vm = expected[i];
+      assert.strictEqual(m.deployment, state.deployment);
+      assert.strictEqual(m.index, vm.index);
+      assert.strictEqual(m.az, vm.az);
+      assert.deepStrictEqual(m.ips, [vm.ip]);
+      assert.strictEqual(m.vmCid, vm.vmCid);
+      assert.strictEqual(m.vmType, vm.vmType);
+      assert.strictEqual(m.agentId, vm.agentId);
+      assert.strictEqual(m.state, 'started');
+      assert.strictEqual(m.processState, 'running', `master/${m.index} process state`);
+      const etcd = m.processes.find((p) => p.name === 'etcd');
+      assert.ok(etcd, `master/${m.index} lists its etcd process`);
+      assert.strictEqual(etcd.state, 'running');
+    }
+    assert.strictEqual(ms.filter((m) => m.bootstrap).length, 1, 'exactly one bootstrap master');
+    assert.strictEqual(ms.find((m) => m.bootstrap)!.id, expected.find((v) => v.bootstrap)!.id);
+    const workers = list.filter((i) => i.group === 'worker');
+    assert.ok(workers.length >= 1, 'a worker');
+    const wvm = state.vms.find((v) => v.group === 'worker')!;
+    assert.strictEqual(workers[0].vmCid, wvm.vmCid);
+    const errand = list.find((i) => i.group === 'apply-addons');
+    assert.ok(errand, 'the errand instance is listed');
+    assert.strictEqual(errand.vmCid, null);
+    assert.strictEqual(errand.processState, null);
+    assert.deepStrictEqual(errand.ips, []);
+    assert.deepStrictEqual(errand.processes, []);
+  }
+
+  it("resolves the testbed's bosh CLI environment (BOSH_ENVIRONMENT, BOSH_CA_CERT path, BOSH_CLIENT, BOSH_ALL_PROXY)", () => {
+    assert.strictEqual(env.url, state.director.url);
+    assert.strictEqual(env.caCert, state.director.caCert);
+    assert.strictEqual(env.client, state.director.client);
+    assert.strictEqual(env.clientSecret, state.director.clientSecret);
+    assert.deepStrictEqual(env.gateway, { host: state.jumpHost.host, port: state.jumpHost.port, user: state.jumpHost.user, privateKeyPath: state.jumpHost.privateKeyPath });
+  });
+
+  it('GET /info without credentials tells it is a UAA Director', async () => {
+    const info = await client(direct()).info();
+    assert.strictEqual(info.user_authentication.type, 'uaa');
+    assert.strictEqual(info.user_authentication.options.url, state.director.uaaUrl);
+    assert.strictEqual(info.user, null);
+    assert.ok(info.uuid && info.version);
+  });
+
+  it('lists deployments with releases and stemcells', async () => {
+    const ds = await client(direct()).deployments();
+    const d = ds.find((x) => x.name === state.deployment);
+    assert.ok(d, `deployment ${state.deployment} listed`);
+    assert.ok(d.releases.length > 0 && d.releases.every((r) => r.name && r.version));
+    assert.ok(d.stemcells.length > 0);
+  });
+
+  it('instances?format=full through the task: 3 masters, worker, errand without VM, one bootstrap master, processes', async () => {
+    const c = client(direct());
+    const list = await c.instances(state.deployment);
+    checkInstances(list);
+    // It went the CLI's way: a redirect, task polls, then the result output.
+    assert.ok(logs.some((l) => /^GET \/deployments\/.*\/instances\?format=full -> 302/.test(l)), logs.join('\n'));
+    assert.ok(logs.some((l) => /^GET \/tasks\/\d+\/output\?type=result -> 200/.test(l)));
+    assert.ok(logs.filter((l) => /^GET \/tasks\/\d+ -> 200/.test(l)).length >= 2, 'the task was polled until done');
+    assert.ok(!logs.join('\n').includes(state.director.clientSecret), 'no secret in the log');
+    assert.ok(!/bearer\s+ey/i.test(logs.join('\n')), 'no token in the log');
+  });
+
+  it('vms?format=full lists one entry per VM and no errand; the fast list has the same ids', async () => {
+    const c = client(direct());
+    const vms = await c.vms(state.deployment);
+    const inDeployment = state.vms.filter((v) => v.group !== 'jumpbox');
+    assert.deepStrictEqual(vms.map((v) => v.id).sort(), inDeployment.map((v) => v.id).sort());
+    assert.ok(vms.every((v) => v.vmCid && v.group !== 'apply-addons'));
+    const fast = await c.instancesFast(state.deployment);
+    const m0 = fast.find((i) => i.id === masters(state)[0].id)!;
+    assert.deepStrictEqual(m0, { group: 'master', id: masters(state)[0].id, index: 0, az: masters(state)[0].az, ips: [masters(state)[0].ip], vmCid: masters(state)[0].vmCid, agentId: masters(state)[0].agentId });
+    assert.ok(fast.some((i) => i.group === 'apply-addons' && i.vmCid === null));
+  });
+
+  it('SSH setup creates a temporary user with the VM host key; cleanup removes it', async () => {
+    const c = client(direct());
+    const m0 = masters(state)[0];
+    const user = boshSshUserName();
+    const { publicKey } = generateRsaKeyPair();
+    const hosts = await c.sshSetup(state.deployment, { group: 'master', id: m0.id }, user, publicKey);
+    try {
+      assert.strictEqual(hosts.length, 1);
+      assert.strictEqual(hosts[0].status, 'success');
+      assert.strictEqual(hosts[0].ip, m0.ip);
+      assert.strictEqual(hosts[0].id, m0.id);
+      assert.match(hosts[0].host_public_key, /^ssh-(rsa|ed25519) AAAA/);
+      assert.ok(userExists(user), `${user} exists after setup`);
+    } finally {
+      await c.sshCleanup(state.deployment, { group: 'master', id: m0.id }, user);
+    }
+    assert.ok(!userExists(user), `${user} is gone after cleanup`);
+  });
+
+  it('an SSH setup for an unknown instance fails as a task with the event log message', async () => {
+    const c = client(direct());
+    await assert.rejects(
+      c.sshSetup(state.deployment, { group: 'master', id: '00000000-0000-4000-8000-000000000000' }, boshSshUserName(), generateRsaKeyPair().publicKey),
+      boshError('task', /^Expected task '\d+' to succeed but state is 'error': .*(No instance|matched)/),
+    );
+  });
+
+  it('unknown deployment → not-found error naming it', async () => {
+    await assert.rejects(client(direct()).instances('no-such-deployment'), boshError('not-found', /Deployment 'no-such-deployment' doesn't exist.*code 70000/));
+    await assert.rejects(client(direct()).task(99999999), boshError('not-found', /Task 99999999 not found/));
+  });
+
+  it('wrong CA → tls error that says to check BOSH_CA_CERT', async () => {
+    const otherCa = fs.readFileSync(state.etcd.caCertPath, 'utf8'); // a real CA, just not the Director's
+    await assert.rejects(client({ ...direct(), caCert: otherCa }).deployments(), boshError('tls', /TLS verification of the Director .* failed.*Check BOSH_CA_CERT/));
+  });
+
+  it('wrong client secret → auth error that names the client and the variables', async () => {
+    await assert.rejects(client({ ...direct(), clientSecret: 'wrong' }).deployments(), boshError('auth', new RegExp(`rejected the client credentials of client '${state.director.client}'.*BOSH_CLIENT_SECRET`)));
+  });
+
+  it('no credentials → auth error that says what to set', async () => {
+    await assert.rejects(client({ ...direct(), client: undefined, clientSecret: undefined }).deployments(), boshError('auth', /No credentials.*BOSH_CLIENT/));
+  });
+
+  it('unreachable address → unreachable error that says what to check', async () => {
+    const prefix = state.vms[0].ip.split('.').slice(0, 3).join('.');
+    await assert.rejects(client({ ...direct(), url: `https://${prefix}.250:1` }).info(), boshError('unreachable', /Director unreachable at https:\/\/.*\.250:1: .*ECONNREFUSED.*Check BOSH_ENVIRONMENT and the jump host/));
+  });
+
+  describe('through the jump host (BOSH_ALL_PROXY)', () => {
+    let gw: GatewayDialer;
+    before(async () => {
+      gw = await createGatewayDialer(env.gateway, { knownHostsPath: state.staticSsh.knownHostsPath });
+    });
+    after(async () => {
+      await gw?.dispose();
+    });
+
+    it('lists deployments and instances', async () => {
+      const c = client(env, { dial: gw.dial });
+      const ds = await c.deployments();
+      assert.ok(ds.some((d) => d.name === state.deployment));
+      checkInstances(await c.instances(state.deployment));
+    });
+
+    it('an unreachable Director through the jump host is an unreachable error', async () => {
+      const prefix = state.vms[0].ip.split('.').slice(0, 3).join('.');
+      await assert.rejects(client({ ...env, url: `https://${prefix}.250:1` }, { dial: gw.dial }).info(), boshError('unreachable', /Director unreachable at .* \(through the jump host\)/));
+    });
+  });
+
+  describe('tokens (a private stand-in with short-lived tokens)', () => {
+    let d: RunningDirector;
+    let dir: string;
+    let host: string;
+    const start = async (port: number, ttl: number) =>
+      startDirector({ state: { ...state }, host, port, dir, tokenTtlSeconds: ttl, client: 'ops_manager', clientSecret: 'token-test-secret', agentTimeoutMs: 1000 });
+    before(() => {
+      dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bosh-client-tokens-'));
+      host = `${state.vms[0].ip.split('.').slice(0, 3).join('.')}.205`;
+    });
+    afterEach(async () => {
+      await d?.close();
+    });
+    after(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const envOf = (r: RunningDirector): EnvironmentConfig => ({ name: 'tokens', url: r.url, caCert: r.caCert, client: r.client, clientSecret: r.clientSecret, source: 'testbed' });
+    const tokenPosts = () => logs.filter((l) => /^POST https:\/\/.*\/oauth\/token -> 200/.test(l)).length;
+
+    it('caches a token, then fetches a new one when it expires', async () => {
+      d = await start(0, 2);
+      const c = client(envOf(d));
+      await c.deployments();
+      await c.deployments();
+      assert.strictEqual(tokenPosts(), 1, 'one token for two calls');
+      await new Promise((r) => setTimeout(r, 2200)); // let the 2 s token expire
+      const ds = await c.deployments();
+      assert.ok(ds.some((x) => x.name === state.deployment));
+      assert.strictEqual(tokenPosts(), 2, 'a new token after expiry');
+      assert.ok(!logs.some((l) => / -> 401/.test(l)), 'renewed before the Director had to refuse it');
+    });
+
+    it('a token the Director no longer accepts is replaced once after a 401', async () => {
+      d = await start(0, 600);
+      const port = Number(new URL(d.url).port);
+      const c = client(envOf(d));
+      await c.deployments();
+      // Restarting the stand-in changes its signing key: the cached token is now invalid.
+      await d.close();
+      d = await start(port, 600);
+      const ds = await c.deployments();
+      assert.ok(ds.some((x) => x.name === state.deployment));
+      assert.ok(logs.some((l) => /^GET \/deployments\?exclude_configs=true -> 401/.test(l)), logs.join('\n'));
+      assert.strictEqual(tokenPosts(), 2);
+    });
+
+    it('dispose() stops a pending task poll', async () => {
+      d = await start(0, 600);
+      let c!: DirectorClient;
+      const polled = new Promise<void>((resolve) => {
+        c = client(envOf(d), {
+          pollIntervalMs: 60_000,
+          log: (l) => {
+            logs.push(l);
+            if (/^GET \/tasks\/\d+ -> 200/.test(l)) resolve();
+          },
+        });
+      });
+      const pending = c.instances(state.deployment);
+      await polled;
+      c.dispose();
+      await assert.rejects(pending, boshError('unreachable', /disposed/));
+    });
+  });
+});
