@@ -156,7 +156,8 @@ export class VmConnection implements RemoteHost {
     try {
       sock = await this.opts.dial(host, port);
     } catch (e) {
-      if (e instanceof SshError) throw e;
+      if (e instanceof SshError && e.kind !== 'connect') throw e;
+      if (e instanceof SshError) throw new SshError('connect', `Cannot reach ${label}: ${e.message}`);
       throw new SshError('connect', `Cannot reach ${label} at ${host}:${port}: ${(e as Error).message}. Check that the VM is running and reachable (or the jump host settings).`);
     }
     const client = new Client();
@@ -257,7 +258,8 @@ export class VmConnection implements RemoteHost {
       let channel: ClientChannel | undefined;
       let timer: NodeJS.Timeout | undefined;
       const op: PendingOp = {
-        fail: (err) => finish(() => reject(err)),
+        fail: () => finish(() => reject(new SshError('dropped',
+          `The SSH connection to ${this.label} dropped while '${shorten(command)}' was running. Its outcome is unknown: check the VM's state before retrying.`))),
       };
       const finish = (f: () => void) => {
         if (settled) return;
