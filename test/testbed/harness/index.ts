@@ -166,6 +166,14 @@ export async function down(opts: TestbedOptions & { log?: (l: string) => void } 
     if (!(pid > 1)) continue;
     if (await killGroup(pid)) { killed++; log(`stopped Director stand-in (pid ${pid})`); }
   }
+  // safety net for the stand-in's temporary bosh_* users (it removes them itself on SIGTERM)
+  const launch = path.join(__dirname, '..', 'director', 'launch.js');
+  if (fs.existsSync(L.directorDir) && fs.existsSync(launch)) {
+    try {
+      const removed: string[] = require(launch).cleanupDirectorUsers?.(L.directorDir) ?? [];
+      if (removed.length) log(`removed leftover Director ssh users: ${removed.join(', ')}`);
+    } catch (e) { log(`Director user cleanup failed: ${(e as Error).message}`); }
+  }
   const dirs = vmDirsOf(L);
   const procs = [...vmProcesses(dirs).values()].flat().length;
   await killVms(dirs);
@@ -187,7 +195,7 @@ async function killGroup(pid: number): Promise<boolean> {
   const alive = () => { try { process.kill(pid, 0); return true; } catch { return false; } };
   if (!alive()) return false;
   try { process.kill(-pid, 'SIGTERM'); } catch { try { process.kill(pid, 'SIGTERM'); } catch { /* gone */ } }
-  for (let i = 0; i < 40 && alive(); i++) await sleep(50);
+  for (let i = 0; i < 100 && alive(); i++) await sleep(50);
   if (alive()) { try { process.kill(-pid, 'SIGKILL'); } catch { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } } }
   return true;
 }
@@ -290,18 +298,28 @@ export async function breakInstance(ref: string, mode: FaultMode, opts: TestbedO
   return { vm: name, mode, detail };
 }
 
-/** Children of the VM's listening sshd are the per-connection sshd processes: kill them. */
+/**
+ * Children of the VM's listening sshd are the per-connection sshd processes; each has a privilege-
+ * separated child holding the socket and the session's processes below it. Kill every descendant
+ * (the connections drop as on a network failure); count the connections.
+ */
 function killSshSessions(listenerPid: number): number {
-  let n = 0;
+  const children = new Map<number, number[]>();
   for (const ent of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(ent)) continue;
     try {
       const stat = fs.readFileSync(`/proc/${ent}/stat`, 'utf8');
       const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === listenerPid) { process.kill(Number(ent), 'SIGKILL'); n++; }
+      if (!children.has(ppid)) children.set(ppid, []);
+      children.get(ppid)!.push(Number(ent));
     } catch { /* gone */ }
   }
-  return n;
+  const connections = children.get(listenerPid) ?? [];
+  const all: number[] = [];
+  const walk = (pid: number) => { all.push(pid); for (const c of children.get(pid) ?? []) walk(c); };
+  connections.forEach(walk);
+  for (const pid of all) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
+  return connections.length;
 }
 
 export interface HealOptions extends TestbedOptions { rebuild?: boolean; log?: (l: string) => void }

@@ -18,7 +18,13 @@ export interface VmRuntime {
 export async function bootVm(vm: VmRuntime, logDir: string): Promise<number> {
   fs.mkdirSync(logDir, { recursive: true });
   const pidFile = path.join(vm.dir, 'vcap/sys/run/sshd.pid');
-  fs.rmSync(pidFile, { force: true });
+  // A (re)boot starts with an empty /var/vcap/sys/run (tmpfs on a real stemcell) and no monit pidfile:
+  // a stale pid of a killed daemon may still be an unreaped zombie, which `kill -0` reports alive,
+  // and monit/bpm would then believe the old process is running.
+  fs.rmSync(path.join(vm.dir, 'vcap/sys/run'), { recursive: true, force: true });
+  fs.mkdirSync(path.join(vm.dir, 'vcap/sys/run'), { recursive: true, mode: 0o755 });
+  fs.rmSync(path.join(vm.dir, 'vcap/monit/monit.pid'), { force: true });
+  fs.rmSync(path.join(vm.dir, 'vcap/monit/monit.sock'), { force: true });
   const fd = fs.openSync(path.join(logDir, `${vm.name}.boot.log`), 'a');
   try {
     const code = await spawnToLog('/usr/bin/unshare', ['-m', '--propagation', 'private', '/bin/bash', '-c', bootScript(vm.dir, vm.withMonit)], fd);
