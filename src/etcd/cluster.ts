@@ -207,6 +207,7 @@ class Cluster implements EtcdCluster {
         raftIndex: String(s.raftIndex),
         raftAppliedIndex: s.raftAppliedIndex !== undefined ? String(s.raftAppliedIndex) : undefined,
         errors: s.errors ?? [],
+        clusterId: s.header?.cluster_id !== undefined ? hex(s.header.cluster_id) : undefined,
       };
       return st;
     });
@@ -233,7 +234,16 @@ class Cluster implements EtcdCluster {
     });
   }
 
-  async memberList(): Promise<EtcdMember[]> {
+  async memberList(opts: { endpointUrl?: string } = {}): Promise<EtcdMember[]> {
+    if (opts.endpointUrl) {
+      const one = this.member(opts.endpointUrl);
+      try {
+        const r = await one.client.cluster.memberList({ linearizable: false } as never, this.deadline());
+        return (r.members as unknown as RawMember[]).map(toMember);
+      } catch (e) {
+        throw toEtcdError(e, `member list from ${one.ep.url}`);
+      }
+    }
     const { value } = await this.any('member list', (m) => m.client.cluster.memberList({ linearizable: false } as never, this.deadline()));
     return (value.members as unknown as RawMember[]).map(toMember);
   }

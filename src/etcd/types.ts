@@ -21,6 +21,8 @@ export interface EndpointStatus {
   raftIndex: string;
   raftAppliedIndex?: string;
   errors: string[];
+  /** Cluster id (hex) from the response header: differs on a member that split off (bootstrap without member/). Added by the recovery engineer. */
+  clusterId?: string;
 }
 
 export interface EndpointHealth {
@@ -55,7 +57,7 @@ export interface EtcdCluster {
   status(): Promise<EndpointResult<EndpointStatus>[]>;
   health(): Promise<EndpointResult<EndpointHealth>[]>;
   /** Asked of any reachable member (first that answers). */
-  memberList(): Promise<EtcdMember[]>;
+  memberList(opts?: { /** Ask this member only (e.g. one of the majority when a member split off). Added by the recovery engineer. */ endpointUrl?: string }): Promise<EtcdMember[]>;
   /** Never retried. */
   memberAdd(peerURLs: string[], opts?: { learner?: boolean }): Promise<{ member: EtcdMember; members: EtcdMember[] }>;
   memberRemove(idHex: string): Promise<void>;

@@ -213,8 +213,17 @@ class Run {
     }
   }
 
+  /** Member list from one of the other (majority) members: never from the target, which may have split off. */
   async members(): Promise<EtcdMember[]> {
-    return this.cluster.memberList();
+    let last: unknown;
+    for (const url of this.otherUrls()) {
+      try {
+        return await this.cluster.memberList({ endpointUrl: url });
+      } catch (e) {
+        last = e;
+      }
+    }
+    throw last instanceof Error ? last : new Error('no member answered the member list');
   }
 
   setStep(s: StepId) {

@@ -50,8 +50,10 @@ export interface MemberView {
   members: EtcdMember[];
   status?: EndpointResult<EndpointStatus>;
   health?: EndpointResult<EndpointHealth>;
-  /** Endpoint answered health and status without error. */
+  /** Endpoint answered health and status without error, as part of the majority's cluster. */
   healthy: boolean;
+  /** Set when this endpoint answers for another cluster id than the majority (split brain). */
+  splitClusterId?: string;
 }
 
 export interface Observation {
@@ -203,6 +205,15 @@ async function settle<T>(p: Promise<T>): Promise<{ ok: true; value: T } | { ok: 
   }
 }
 
+/** The cluster id most endpoints report (ties: the one the target does not report). */
+export function majorityClusterId(status: EndpointResult<EndpointStatus>[], targetUrl: string): string | null {
+  const count = new Map<string, number>();
+  for (const r of status) if (r.ok && r.value.clusterId) count.set(r.value.clusterId, (count.get(r.value.clusterId) ?? 0) + (r.endpoint === targetUrl ? 0.5 : 1));
+  let best: string | null = null;
+  for (const [id, n] of count) if (best === null || n > count.get(best)!) best = id;
+  return best;
+}
+
 /** Endpoint of an instance: by the job's client URL for its index, else by the endpoint name = UUID. */
 function endpointUrlFor(i: InstanceInfo, endpoints: { name: string; url: string }[]): string {
   const byName = endpoints.find((e) => e.name === i.id);
@@ -224,12 +235,26 @@ export async function observeCluster(session: DeploymentSession, targetLabel: st
   if (!target) errors.push(`instance ${targetLabel} is not in deployment ${session.deployment} (instances of ${group}: ${instances.map((i) => i.id).join(', ') || 'none'})`);
 
   const cluster = await session.etcd();
-  const [members, status, health, alarms] = await Promise.all([
-    settle(cluster.memberList()),
+  const [status, health, alarms] = await Promise.all([
     settle(cluster.status()),
     settle(cluster.health()),
     settle(cluster.alarms()),
   ]);
+  // A member that split off (the bootstrap instance started without member/ makes a new one-member
+  // cluster) answers with another cluster id: the majority's id is the cluster, and the member list
+  // is read from one of the majority.
+  const majority = status.ok ? majorityClusterId(status.value, target ? endpointUrlFor(target, cluster.endpoints) : '') : null;
+  const listFrom = status.ok ? status.value.filter((r) => r.ok && (!majority || r.value.clusterId === majority)).map((r) => r.endpoint) : [];
+  const members = await settle((async () => {
+    for (const url of listFrom) {
+      try {
+        return await cluster.memberList({ endpointUrl: url });
+      } catch {
+        /* next */
+      }
+    }
+    return cluster.memberList();
+  })());
   if (!members.ok) errors.push(`etcd member list failed: ${members.error}`);
   if (!status.ok) errors.push(`etcd endpoint status failed: ${status.error}`);
   if (!health.ok) errors.push(`etcd endpoint health failed: ${health.error}`);
@@ -243,8 +268,9 @@ export async function observeCluster(session: DeploymentSession, targetLabel: st
     const st = statusList.find((r) => r.endpoint === url);
     const he = healthList.find((r) => r.endpoint === url);
     const ms = (memberList ?? []).filter((m) => m.name === i.id || m.peerURLs.includes(peer));
-    const healthy = !!st?.ok && !!he?.ok && he.value.healthy && st.value.errors.length === 0;
-    return { instance: i, label: labelOf(i), endpointUrl: url, members: ms, status: st, health: he, healthy };
+    const split = !!st?.ok && !!majority && !!st.value.clusterId && st.value.clusterId !== majority;
+    const healthy = !split && !!st?.ok && !!he?.ok && he.value.healthy && st.value.errors.length === 0;
+    return { instance: i, label: labelOf(i), endpointUrl: url, members: ms, status: st, health: he, healthy, splitClusterId: split && st?.ok ? st.value.clusterId : undefined };
   });
 
   let targetVm: VmProbe | null = null;

@@ -183,7 +183,8 @@ function cmd_quorumAfterRemove(n: number): number {
   return Math.floor(n / 2) + 1;
 }
 
-function whyUnhealthy(v: { health?: { ok: boolean; error?: string; value?: { healthy: boolean; error?: string } } | undefined; status?: { ok: boolean; error?: string } | undefined; members: unknown[] }): string {
+function whyUnhealthy(v: { splitClusterId?: string; health?: { ok: boolean; error?: string; value?: { healthy: boolean; error?: string } } | undefined; status?: { ok: boolean; error?: string } | undefined; members: unknown[] }): string {
+  if (v.splitClusterId) return `it answers for another cluster (id ${v.splitClusterId}): split brain, it started a new cluster of its own`;
   if (v.health && !v.health.ok) return v.health.error ?? 'unreachable';
   if (v.health && v.health.ok && v.health.value && !v.health.value.healthy) return v.health.value.error ?? 'unhealthy';
   if (v.status && !v.status.ok) return v.status.error ?? 'no status';
