@@ -366,40 +366,43 @@ export function createDirectorClient(env: EnvironmentConfig, opts: DirectorClien
     }
     if (!force && token && (token.expiresAt === undefined || Date.now() < token.expiresAt)) return token.header;
     if (tokenFetch) return tokenFetch;
-    tokenFetch = (async () => {
-      try {
-        if (env.client) {
-          const t = await uaaToken(info, { grant_type: 'client_credentials' }, env.client, env.clientSecret ?? '', `client credentials of client '${env.client}'`);
-          token = { header: t.header, expiresAt: t.expiresAt };
-          return token.header;
-        }
-        if (refreshToken) {
-          // Start from the stored access token, as the CLI does, unless it is expired or was refused.
-          if (!force && !storedAccessUsed && env.accessToken) {
-            storedAccessUsed = true;
-            const exp = expiryOf(env.accessToken);
-            if (exp === undefined || Date.now() < exp) {
-              token = { header: `${env.accessTokenType || 'bearer'} ${env.accessToken}`, expiresAt: exp };
-              return token.header;
-            }
-          }
-          storedAccessUsed = true;
-          const t = await uaaToken(info, { grant_type: 'refresh_token', refresh_token: refreshToken }, 'bosh_cli', '', 'refresh token (user login)');
-          if (t.refresh) refreshToken = t.refresh;
-          token = { header: t.header, expiresAt: t.expiresAt };
-          try {
-            opts.onTokens?.({ accessToken: t.access, accessTokenType: t.type, refreshToken: refreshToken });
-          } catch (e) {
-            log(`saving refreshed tokens failed: ${(e as Error).message}`);
-          }
-          return token.header;
-        }
-        return undefined;
-      } finally {
-        tokenFetch = undefined;
+    // One fetch at a time; cleared after it settles (not inside it: a fetch that needs no network,
+    // like using the stored token, settles before the assignment would happen).
+    const fetching = (async (): Promise<string | undefined> => {
+      if (env.client) {
+        const t = await uaaToken(info, { grant_type: 'client_credentials' }, env.client, env.clientSecret ?? '', `client credentials of client '${env.client}'`);
+        token = { header: t.header, expiresAt: t.expiresAt };
+        return token.header;
       }
+      if (refreshToken) {
+        // Start from the stored access token, as the CLI does, unless it is expired or was refused.
+        if (!force && !storedAccessUsed && env.accessToken) {
+          storedAccessUsed = true;
+          const exp = expiryOf(env.accessToken);
+          if (exp === undefined || Date.now() < exp) {
+            token = { header: `${env.accessTokenType || 'bearer'} ${env.accessToken}`, expiresAt: exp };
+            return token.header;
+          }
+        }
+        storedAccessUsed = true;
+        const t = await uaaToken(info, { grant_type: 'refresh_token', refresh_token: refreshToken }, 'bosh_cli', '', 'refresh token (user login)');
+        if (t.refresh) refreshToken = t.refresh;
+        token = { header: t.header, expiresAt: t.expiresAt };
+        try {
+          opts.onTokens?.({ accessToken: t.access, accessTokenType: t.type, refreshToken: refreshToken });
+        } catch (e) {
+          log(`saving refreshed tokens failed: ${(e as Error).message}`);
+        }
+        return token.header;
+      }
+      return undefined;
     })();
-    return tokenFetch;
+    tokenFetch = fetching;
+    fetching.then(
+      () => { if (tokenFetch === fetching) tokenFetch = undefined; },
+      () => { if (tokenFetch === fetching) tokenFetch = undefined; },
+    );
+    return fetching;
   }
 
   function httpError(r: Resp, method: string, path: string): BoshError {
@@ -428,6 +431,16 @@ export function createDirectorClient(env: EnvironmentConfig, opts: DirectorClien
       return h;
     };
     let r = await exchange(director, method, path, headers(auth), payload);
+    // Like the CLI's network-safe retry: a GET that meets a gateway error (nginx in front of a
+    // restarting Director) is tried again a few times.
+    for (let attempt = 1; method === 'GET' && [502, 503, 504].includes(r.status) && attempt < 4; attempt++) {
+      try {
+        await sleep(pollIntervalMs, life.signal);
+      } catch {
+        break;
+      }
+      r = await exchange(director, method, path, headers(auth), payload);
+    }
     if (r.status === 401) {
       if (!auth) {
         throw new BoshError('auth', `No credentials for the Director at ${env.url} (${infoCache?.user_authentication.type ?? 'unknown'} auth). Set ${credAdvice}.`, 401);

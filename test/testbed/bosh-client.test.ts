@@ -5,7 +5,9 @@ import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { resolveFromEnvironment } from '../../src/bosh/config';
+import * as https from 'https';
+import * as YAML from 'yaml';
+import { resolveFromEnvironment, tokenSaverFor } from '../../src/bosh/config';
 import { createDirectorClient, DirectorClientOptions } from '../../src/bosh/director';
 import { BoshError, DirectorClient, EnvironmentConfig, InstanceInfo } from '../../src/bosh/types';
 import { createGatewayDialer, GatewayDialer } from '../../src/ssh/gateway';
@@ -257,6 +259,60 @@ describe('BOSH Director client (src/bosh) against the stand-in', function () {
       assert.ok(ds.some((x) => x.name === state.deployment));
       assert.ok(logs.some((l) => /^GET \/deployments\?exclude_configs=true -> 401/.test(l)), logs.join('\n'));
       assert.strictEqual(tokenPosts(), 2);
+    });
+
+    /** A token grant straight from the stand-in's UAA (to play the part of an earlier `bosh log-in`). */
+    function grant(r: RunningDirector, id: string, secret: string): Promise<{ access_token: string; refresh_token: string }> {
+      return new Promise((resolve, reject) => {
+        const req = https.request(`${r.uaaUrl}/oauth/token`, {
+          method: 'POST', ca: r.caCert, agent: false,
+          headers: { Authorization: 'Basic ' + Buffer.from(`${id}:${secret}`).toString('base64'), 'Content-Type': 'application/x-www-form-urlencoded', Accept: 'application/json' },
+        }, (res) => {
+          let b = '';
+          res.on('data', (c) => (b += c));
+          res.on('end', () => (res.statusCode === 200 ? resolve(JSON.parse(b)) : reject(new Error(`grant: ${res.statusCode} ${b}`))));
+        });
+        req.on('error', reject);
+        req.end('grant_type=client_credentials');
+      });
+    }
+
+    it('a user login (stored refresh token, no client): a refused access token is refreshed with bosh_cli and written back to ~/.bosh/config', async () => {
+      // The CLI refreshes user tokens as client `bosh_cli` with an empty secret: give the stand-in that client.
+      d = await startDirector({ state: { ...state }, host, port: 0, dir, tokenTtlSeconds: 600, client: 'bosh_cli', clientSecret: '', agentTimeoutMs: 1000 });
+      const first = await grant(d, 'bosh_cli', '');
+      const cfgHome = fs.mkdtempSync(path.join(os.tmpdir(), 'bosh-client-login-'));
+      try {
+        const cfg = path.join(cfgHome, '.bosh', 'config');
+        fs.mkdirSync(path.dirname(cfg), { recursive: true });
+        // A JWT-shaped access token that is not expired but that this Director does not accept.
+        const [h, p] = first.access_token.split('.');
+        const refused = `${h}.${p}.${Buffer.from('not-the-signature').toString('base64url')}`;
+        fs.writeFileSync(cfg, YAML.stringify({ environments: [
+          { url: 'https://other.example:25555', alias: 'other', username: 'keep-me' },
+          { url: d.url, ca_cert: d.caCert, alias: 'login', access_token_type: 'bearer', access_token: refused, refresh_token: first.refresh_token },
+        ] }), { mode: 0o600 });
+        const loginEnv = resolveFromEnvironment({ env: { BOSH_ENVIRONMENT: 'login' }, home: cfgHome })!;
+        assert.strictEqual(loginEnv.client, undefined);
+        const c = client(loginEnv, { onTokens: tokenSaverFor(loginEnv, { home: cfgHome }) });
+        const ds = await c.deployments();
+        assert.ok(ds.some((x) => x.name === state.deployment));
+        assert.ok(logs.some((l) => /^GET \/deployments\?exclude_configs=true -> 401/.test(l)), 'the stored token was tried first');
+        assert.strictEqual(tokenPosts(), 1, 'one refresh grant');
+        const saved = YAML.parse(fs.readFileSync(cfg, 'utf8')).environments;
+        assert.deepStrictEqual(saved[0], { url: 'https://other.example:25555', alias: 'other', username: 'keep-me' }, 'other entries kept');
+        assert.notStrictEqual(saved[1].access_token, refused, 'the new access token is stored');
+        assert.strictEqual(saved[1].access_token_type, 'bearer');
+        assert.ok(saved[1].refresh_token, 'a refresh token is stored');
+        assert.strictEqual(fs.statSync(cfg).mode & 0o777, 0o600);
+        // A new session starts from the stored (now valid) token: no token request at all.
+        logs.length = 0;
+        const again = resolveFromEnvironment({ env: { BOSH_ENVIRONMENT: 'login' }, home: cfgHome })!;
+        await client(again).deployments();
+        assert.strictEqual(tokenPosts(), 0, 'the stored access token was used as is');
+      } finally {
+        fs.rmSync(cfgHome, { recursive: true, force: true });
+      }
     });
 
     it('dispose() stops a pending task poll', async () => {
