@@ -1,0 +1,122 @@
+// `npm run bench`: the single entry point for benchmarks.
+//
+// Loads every out/bench/*.bench.js. Each exports
+//   benchmarks: {
+//     name: string;
+//     baseline: () => Promise<void | number>;
+//     candidate: () => Promise<void | number>;
+//     iterations: number;
+//     needsTestbed?: boolean;
+//     setup?(): Promise<void>;
+//     teardown?(): Promise<void>;
+//   }[]
+// Baseline and candidate run interleaved in this one process (B C, C B, B C, …) after one warm-up
+// call each; the table shows the median of each, and candidate/baseline. A function that resolves
+// to a number reports its own measurement in ms (e.g. time measured inside a child process,
+// without the child's start-up); otherwise the wall time of the call is used.
+//
+// When any selected benchmark has needsTestbed, one testbed is brought up first (folder
+// BOSH_ETCD_BENCH_TESTBED_DIR or <tmp>/bosh-etcd-tb-bench, net BOSH_ETCD_BENCH_TESTBED_NET or
+// 127.0.8), exposed to the benchmarks as BOSH_ETCD_TESTBED_DIR / BOSH_ETCD_TESTBED_NET (so
+// readTestbedState() finds it), and torn down at the end, also on Ctrl-C.
+// BOSH_ETCD_BENCH_FILTER=<regexp>: only benchmarks whose name matches.
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+
+export interface Benchmark {
+  name: string;
+  baseline: () => Promise<void | number>;
+  candidate: () => Promise<void | number>;
+  iterations: number;
+  needsTestbed?: boolean;
+  setup?(): Promise<void>;
+  teardown?(): Promise<void>;
+}
+
+const OUT_BENCH = __dirname; // out/bench
+const REPO = path.resolve(__dirname, '..', '..');
+const TB_NET = process.env.BOSH_ETCD_BENCH_TESTBED_NET || '127.0.8';
+const TB_DIR = process.env.BOSH_ETCD_BENCH_TESTBED_DIR || path.join(os.tmpdir(), `bosh-etcd-tb-bench-${TB_NET}`);
+// Before any module reads BOSH_ETCD_TESTBED_DIR (test/testbed/harness/state.ts does at load time).
+process.env.BOSH_ETCD_TESTBED_DIR = TB_DIR;
+process.env.BOSH_ETCD_TESTBED_NET = TB_NET;
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+async function measure(f: () => Promise<void | number>): Promise<number> {
+  const t0 = process.hrtime.bigint();
+  const r = await f();
+  const wall = Number(process.hrtime.bigint() - t0) / 1e6;
+  return typeof r === 'number' ? r : wall;
+}
+
+const fmt = (ms: number): string => (ms >= 100 ? ms.toFixed(0) : ms >= 10 ? ms.toFixed(1) : ms.toFixed(2)) + ' ms';
+
+async function main(): Promise<number> {
+  const filter = process.env.BOSH_ETCD_BENCH_FILTER ? new RegExp(process.env.BOSH_ETCD_BENCH_FILTER) : undefined;
+  const files = fs.readdirSync(OUT_BENCH).filter((f) => f.endsWith('.bench.js')).sort()
+    // only compiled files whose TypeScript source still exists
+    .filter((f) => fs.existsSync(path.join(REPO, 'bench', f.replace(/\.js$/, '.ts'))));
+  const all: { file: string; b: Benchmark }[] = [];
+  for (const f of files) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const mod = require(path.join(OUT_BENCH, f)) as { benchmarks?: Benchmark[] };
+    if (!Array.isArray(mod.benchmarks)) { console.error(`[bench] ${f} exports no \`benchmarks\` array: skipped`); continue; }
+    for (const b of mod.benchmarks) if (!filter || filter.test(b.name)) all.push({ file: f, b });
+  }
+  if (!all.length) { console.error('[bench] no benchmarks found (out/bench/*.bench.js); run `npx tsc -p .` first'); return 1; }
+  console.log(`[bench] ${all.length} benchmark(s) from ${files.join(', ')} — node ${process.versions.node}, ${os.cpus().length} CPU(s) ${os.cpus()[0]?.model ?? ''}`);
+
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const tbMod = require('../test/runners/testbed') as typeof import('../test/runners/testbed');
+  let tb: ReturnType<typeof tbMod.testbedUp> | undefined;
+  const down = (): void => { if (tb) { const t = tb; tb = undefined; try { t.down(); } catch (e) { console.error(`[bench] testbed down failed: ${(e as Error).message}`); } } };
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => { down(); process.exit(130); });
+
+  const rows: { name: string; n: number; base?: number; cand?: number; note?: string }[] = [];
+  let failed = false;
+  try {
+    if (all.some(({ b }) => b.needsTestbed)) {
+      tb = tbMod.testbedUp(TB_DIR, TB_NET, [], (s) => console.log(s));
+    }
+    for (const { file, b } of all) {
+      process.stdout.write(`[bench] ${b.name} (${file}, ${b.iterations} iterations) … `);
+      try {
+        await b.setup?.();
+        await measure(b.baseline); await measure(b.candidate); // warm-up, not counted
+        const base: number[] = []; const cand: number[] = [];
+        for (let i = 0; i < b.iterations; i++) {
+          if (i % 2 === 0) { base.push(await measure(b.baseline)); cand.push(await measure(b.candidate)); }
+          else { cand.push(await measure(b.candidate)); base.push(await measure(b.baseline)); }
+        }
+        rows.push({ name: b.name, n: b.iterations, base: median(base), cand: median(cand) });
+        console.log('done');
+      } catch (e) {
+        failed = true;
+        rows.push({ name: b.name, n: b.iterations, note: `FAILED: ${(e as Error).message.split('\n')[0]}` });
+        console.log(`FAILED: ${(e as Error).stack ?? e}`);
+      } finally {
+        await b.teardown?.().catch((e: Error) => console.error(`[bench] teardown of ${b.name}: ${e.message}`));
+      }
+    }
+  } finally {
+    down();
+  }
+
+  const head = ['benchmark', 'n', 'baseline (median)', 'candidate (median)', 'candidate/baseline'];
+  const table = rows.map((r) => [r.name, String(r.n), r.base === undefined ? '' : fmt(r.base), r.cand === undefined ? '' : fmt(r.cand),
+    r.note ?? (r.base ? (r.cand! / r.base).toFixed(2) + 'x' : '')]);
+  const w = head.map((h, i) => Math.max(h.length, ...table.map((r) => r[i].length)));
+  const line = (cells: string[]): string => cells.map((c, i) => (i === 0 || i === 4 ? c.padEnd(w[i]) : c.padStart(w[i]))).join('  ').trimEnd();
+  console.log('\n' + line(head));
+  console.log(line(w.map((n) => '-'.repeat(n))));
+  for (const r of table) console.log(line(r));
+  return failed ? 1 : 0;
+}
+
+main().then((c) => process.exit(c), (e) => { console.error(e); process.exit(1); });
