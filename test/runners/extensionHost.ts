@@ -16,7 +16,7 @@ import * as util from 'util';
 import { launchChromium, makeRunDir, startCodeServer } from './codeServer';
 
 // Workbench chatter forwarded through codeAutomationLog; shown with VERBOSE=1.
-const NOISE = /^(Resolving connection token|Resolved connection token|Creating a socket|\[Service Worker\]|Ignoring fetching additional builtin|ChatSessionStore|Updating additional builtin|Started local extension host|Extension host \(Remote\) is)/;
+const NOISE = /^(Creation of workbench contribution|Resolving connection token|Resolved connection token|Creating a socket|\[Service Worker\]|Ignoring fetching additional builtin|ChatSessionStore|Updating additional builtin|Started local extension host|Extension host \(Remote\) is)/;
 
 export interface ExtensionTestOptions {
   extensionDevelopmentPath: string;
