@@ -175,14 +175,17 @@ describe('BOSH Director stand-in', function () {
     });
 
     it('lets access tokens expire (then 401) while the refresh token still gets a new one', async () => {
-      const short = await startDirector({ state: fx.state, host: d.url.replace(/^https:\/\/|:\d+$/g, ''), port: 0, dir: path.join(fx.root, 'director-ttl'), tokenTtlSeconds: 1 });
+      const short = await startDirector({ state: fx.state, host: d.url.replace(/^https:\/\/|:\d+$/g, ''), port: 0, dir: path.join(fx.root, 'director-ttl'), tokenTtlSeconds: 3 });
       try {
         const post = (body: string) => request(short.url, short.caCert, 'POST', `${short.uaaUrl}/oauth/token`, { headers: { ...form, Authorization: basic(short.client, short.clientSecret) }, body });
         const t = JSON.parse((await post('grant_type=client_credentials')).body);
         const call = (at: string) => request(short.url, short.caCert, 'GET', '/deployments', { headers: { Authorization: `bearer ${at}` } });
         assert.strictEqual((await call(t.access_token)).status, 200);
-        await new Promise((res) => setTimeout(res, 1100));
-        const expired = await call(t.access_token);
+        let expired = await call(t.access_token);
+        for (let i = 0; i < 100 && expired.status === 200; i++) {
+          await new Promise((res) => setTimeout(res, 100));
+          expired = await call(t.access_token);
+        }
         assert.strictEqual(expired.status, 401);
         assert.strictEqual(expired.body, "Not authorized: '/deployments'\n");
         const r = await post(new URLSearchParams({ grant_type: 'refresh_token', refresh_token: t.refresh_token }).toString());
@@ -440,6 +443,13 @@ describe('BOSH Director stand-in', function () {
       assert.ok(!fs.existsSync(path.join(m1.dir, 'ssh', 'authorized_keys', u2)));
       const c0 = await followTask(await post({ command: 'cleanup', target: { job: 'master', indexes: ['0'], ids: ['0'] }, params: { user_regex: `^${u2}$` } }));
       assert.strictEqual(c0.task.state, 'done');
+      assert.ok(!userExists(u2));
+      // an unresponsive agent (the worker's monit never answers): RpcTimeout, no user created
+      const down = await followTask(await post({ command: 'setup', target: { job: 'worker', indexes: [], ids: [] }, params: { user: u2, public_key: pub } }));
+      assert.strictEqual(down.task.state, 'error');
+      const downEv = JSON.parse((await get(`/tasks/${down.id}/output?type=event`)).body.trim());
+      assert.strictEqual(downEv.error.code, 450002);
+      assert.match(downEv.error.message, /^Timed out sending 'ssh' to instance: 'worker\//);
       assert.ok(!userExists(u2));
       // no match: the task errors with an event-log error line
       const none = await followTask(await post({ command: 'setup', target: { job: 'nope', indexes: [], ids: [] }, params: { user: u2, public_key: pub } }));

@@ -12,7 +12,7 @@ import * as http from 'http';
 import * as https from 'https';
 import * as path from 'path';
 import type { TestbedState, TestbedVm } from '../harness/state';
-import { agentState } from './agent-state';
+import { agentState, readMonit } from './agent-state';
 import { DeploymentModel, InstanceModel, STEMCELL } from './model';
 import { ensureDirectorPki } from './pki';
 import { SshUserManager, validatePublicKey, validateUser } from './ssh-users';
@@ -327,6 +327,17 @@ export async function startDirector(opts: StartDirectorOptions): Promise<Running
       if (command === 'setup') {
         const user = validateUser(params.user);
         const key = validatePublicKey(params.public_key);
+        // The agent must answer (a VM that is down cannot create users): RpcTimeout like the Director.
+        // (Cleanup does not check: the key files are on this host, and removing them is always safe.)
+        await Promise.all(
+          targets.map(async (i) => {
+            try {
+              await readMonit(i.vm!.dir, agentTimeoutMs, aliasDir);
+            } catch {
+              throw Object.assign(new Error(`Timed out sending 'ssh' to instance: '${i.group}/${i.id}', agent-id: '${i.agentId}' after 45 seconds`), { code: 450002 });
+            }
+          }),
+        );
         const keys = targets.map((i) => hostPublicKey(i.vm!));
         await users.setup(user, key, targets.map((i) => i.vm!.dir));
         const result = targets.map((i, n) => ({ command: 'setup', status: 'success', ip: i.ips[0], host_public_key: keys[n], id: i.id, index: i.index, job: i.group }));

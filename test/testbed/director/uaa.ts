@@ -88,7 +88,7 @@ export class TokenService {
       return undefined;
     }
     if (claims.typ !== typ) return undefined;
-    if (typeof claims.exp !== 'number' || claims.exp <= Math.floor(Date.now() / 1000)) return undefined;
+    if (typeof claims.exp !== 'number' || claims.exp * 1000 <= Date.now()) return undefined;
     return claims;
   }
 
@@ -117,7 +117,10 @@ export class TokenService {
   }
 
   private issue(client: UaaClient, grantType: string, scopes: string[], userName?: string, withRefresh = true): TokenResponse {
-    const now = Math.floor(Date.now() / 1000);
+    const nowMs = Date.now();
+    const now = Math.floor(nowMs / 1000);
+    // exp rounded up, so that a token lives at least its TTL (not up to 1 s less)
+    const expIn = (ttl: number) => Math.ceil(nowMs / 1000 + ttl);
     const jti = crypto.randomBytes(16).toString('hex');
     const base = {
       sub: userName ?? client.id,
@@ -129,7 +132,7 @@ export class TokenService {
       iat: now,
       iss: this.issuer,
     };
-    const access = this.sign({ ...base, jti, exp: now + this.accessTtlSeconds, typ: 'access' });
+    const access = this.sign({ ...base, jti, exp: expIn(this.accessTtlSeconds), typ: 'access' });
     const resp: TokenResponse = {
       access_token: access,
       token_type: 'bearer',
@@ -137,7 +140,7 @@ export class TokenService {
       scope: scopes.join(' '),
       jti,
     };
-    if (withRefresh) resp.refresh_token = this.sign({ ...base, jti: `${jti}-r`, exp: now + this.refreshTtlSeconds, typ: 'refresh' });
+    if (withRefresh) resp.refresh_token = this.sign({ ...base, jti: `${jti}-r`, exp: expIn(this.refreshTtlSeconds), typ: 'refresh' });
     return resp;
   }
 
