@@ -3,7 +3,8 @@
 // touches the network: the tree loads when the view asks for it.
 import * as path from 'path';
 import * as vscode from 'vscode';
-import { fromSettings, resolveFromEnvironment, type SettingsEnvironmentEntry } from './bosh/config';
+import * as os from 'os';
+import { expandHome, fromSettings, resolveFromEnvironment, type SettingsEnvironmentEntry } from './bosh/config';
 import { openEnvironment } from './session/session';
 import type { SessionOptions } from './session/types';
 import { BoshTreeModel, type EnvironmentEntry } from './views/treeModel';
@@ -73,7 +74,9 @@ export function activate(context: vscode.ExtensionContext): BoshEtcdApi {
   const sessionOptions = (): SessionOptions => {
     const staticUser = setting<string>('ssh.staticUser', '');
     const keyPath = setting<string>('ssh.privateKeyPath', '');
+    const knownHosts = expandHome(setting<string>('ssh.knownHostsPath', '~/.ssh/known_hosts') || '~/.ssh/known_hosts', os.homedir());
     return {
+      gatewayKnownHostsPath: knownHosts,
       log: (line) => log.debug(line),
       hostKeyPrompt: (host, keyType, fp) =>
         container.ui.confirm({
@@ -83,7 +86,7 @@ export function activate(context: vscode.ExtensionContext): BoshEtcdApi {
           confirmLabel: 'Trust this Host Key',
           modal: true,
         }),
-      staticSsh: staticUser ? { user: staticUser, privateKeyPath: keyPath || undefined, useAgent: !keyPath, knownHostsPath: setting<string>('ssh.knownHostsPath', '~/.ssh/known_hosts') } : undefined,
+      staticSsh: staticUser ? { user: staticUser, privateKeyPath: keyPath ? expandHome(keyPath, os.homedir()) : undefined, useAgent: !keyPath, knownHostsPath: knownHosts } : undefined,
     };
   };
 
@@ -133,7 +136,7 @@ export function activate(context: vscode.ExtensionContext): BoshEtcdApi {
   context.subscriptions.push(
     vscode.workspace.onDidGrantWorkspaceTrust(() => model.refresh()),
     vscode.workspace.onDidChangeConfiguration((e) => {
-      if (e.affectsConfiguration('boshEtcd.environments') || e.affectsConfiguration('boshEtcd.useBoshEnvironmentVariables')) model.refresh();
+      if (e.affectsConfiguration('boshEtcd.environments') || e.affectsConfiguration('boshEtcd.useBoshEnvironmentVariables') || e.affectsConfiguration('boshEtcd.ssh')) void model.reset();
     }),
   );
 

@@ -12,7 +12,8 @@ export function deploymentItem(n: DeploymentNode, data: TreeModelData): ItemSpec
   let description = releases.length ? `${releases.length} release${releases.length === 1 ? '' : 's'}` : '';
   let icon = { id: 'package' } as ItemSpec['icon'];
   if (instances) {
-    const bad = instances.filter((i) => i.processState !== 'running').length;
+    // Errand instances without a VM (processState null) are normal, not a problem.
+    const bad = instances.filter((i) => i.processState !== null && i.processState !== 'running').length;
     description = `${instances.length} instance${instances.length === 1 ? '' : 's'}${bad ? `, ${bad} not running` : ''}`;
     if (bad) icon = { id: 'package', color: 'list.errorForeground' };
   }

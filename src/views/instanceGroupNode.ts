@@ -4,14 +4,14 @@ import { stateIconForClass, worstState } from './processState';
 import { runsEtcd } from './etcdMembership';
 
 export function instanceGroupItem(n: InstanceGroupNode): ItemSpec {
-  const notRunning = n.instances.filter((i) => i.processState !== 'running');
+  const notRunning = n.instances.filter((i) => i.processState !== null && i.processState !== 'running');
   const worst = worstState(n.instances.map((i) => i.processState));
   return {
     id: n.key,
     label: n.group,
     description: `${n.instances.length} instance${n.instances.length === 1 ? '' : 's'}${notRunning.length ? `, ${notRunning.length} ${worst === 'failing' ? 'failing' : 'not running'}` : ''}`,
     tooltip: `Instance group **${n.group}**: ${n.instances.map((i) => `${i.group}/${i.id} ${i.processState ?? 'no VM'}`).join(', ')}`,
-    icon: notRunning.length ? stateIconForClass(worst) : { id: 'layers' },
+    icon: notRunning.length ? stateIconForClass(worst) : n.instances.every((i) => i.processState === null) ? { id: 'layers', color: 'disabledForeground' } : { id: 'layers' },
     contextValue: n.etcdGroup ? 'group.etcd' : 'group',
     collapsible: n.etcdGroup ? 'expanded' : 'collapsed',
   };

@@ -249,6 +249,14 @@ export class BoshTreeModel implements TreeModelData {
     return [...this.nodesByKey.values()].filter((n): n is EtcdMembersNode => n.kind === 'etcdMembers');
   }
 
+  /** Closes every session (settings changed: they are re-opened with the new options) and refreshes. */
+  async reset(): Promise<void> {
+    const sessions = [...this.sessions.values()];
+    this.sessions.clear();
+    this.refresh();
+    await Promise.allSettled(sessions.map((s) => s.dispose()));
+  }
+
   async dispose(): Promise<void> {
     this.listeners.clear();
     const sessions = [...this.sessions.values()];

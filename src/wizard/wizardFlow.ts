@@ -210,7 +210,7 @@ export async function runWizard(deps: WizardDeps, pre: WizardPreselect = {}): Pr
     switch (result.outcome) {
       case 'recovered': {
         deps.openHealthPanel(envName, deployment);
-        const a = await ui.message('info', `Recovered ${target}: ${result.message}`, 'Open Transcript');
+        const a = await ui.message('info', result.message, 'Open Transcript');
         if (a === 'Open Transcript') await deps.openFile(result.transcriptPath);
         return out;
       }
