@@ -19,9 +19,12 @@ async function monitEtcd(s: TestbedState, vm: TestbedVm, re: RegExp, what: strin
   await waitFor(what, 60_000, async () => re.test((await sudo(s, vm, 'monit summary', { allowFail: true })).stdout), 300);
 }
 
+/** job_state of every instance with a VM (the errand apply-addons has none), by instance id. */
 async function instanceStates(s: TestbedState): Promise<Map<string, string | null>> {
   const lines = await directorInstances(s);
-  return new Map(lines.map((l) => [l.id, l.job_state]));
+  const withVm = lines.filter((l) => s.vms.some((v) => v.id === l.id));
+  assert.strictEqual(withVm.length, s.vms.filter((v) => v.group !== 'jumpbox').length, 'the Director should list every master and worker');
+  return new Map(withVm.map((l) => [l.id, l.job_state]));
 }
 
 interface TableRow { endpoint: string; id: string; term: number; index: number; leader: boolean }
@@ -93,7 +96,8 @@ describe('runbook: replace a wiped etcd member by hand over ssh (3 masters)', fu
     const summary = await sudo(s, target, 'monit summary');
     for (const p of ['etcd', 'kube-apiserver']) assert.match(summary.stdout, new RegExp(`${p}\\s+OK\\s+Process`));
     await sudo(s, masters(s)[0], keys.map((k) => `${ETCDCTL} put ${k} value-of-${path.basename(k)} >/dev/null`).join(' && '));
-    assert.ok([...(await instanceStates(s)).values()].every((v) => v === 'running'), 'every instance should be running before the drill');
+    const initial = await instanceStates(s);
+    assert.ok([...initial.values()].every((v) => v === 'running'), `every instance should be running before the drill: ${JSON.stringify([...initial])}`);
 
     // 2. break it: the runbook's wipe
     await breakInstance(`master/${target.id}`, 'wipe');
@@ -135,7 +139,7 @@ describe('runbook with 5 masters: the bootstrap instance and the split-brain haz
     const script = (await sudo(s, boot, 'cat /var/vcap/jobs/etcd/bin/etcd')).stdout;
     assert.match(script, /CLUSTER_STATE="new"\n\s*CLUSTER="[0-9a-f-]{36}=\$\{etcd_peer_address\}"/);
 
-    await breakInstance(`master/${boot.index}`, 'wipe');
+    await breakInstance(`master/${boot.index}`, 'wipe', { dir, net });
     // split brain: the bootstrap VM now serves its own single-member cluster, without the data
     await waitFor('the bootstrap instance to serve a new single-member cluster', 60_000, async () => {
       const r = await sudo(s, boot, `LOCAL=true ${ETCDCTL} --dial-timeout=1s --command-timeout=2s member list`, { allowFail: true });
