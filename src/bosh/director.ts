@@ -17,7 +17,7 @@ import {
   InstanceInfo,
   SshSetupHost,
 } from './types';
-import { parseDirectorUrl } from './config';
+import { parseDirectorUrl, tokenSaverFor } from './config';
 import { compareInstances, parseInstanceInfoLines } from './vmInfo';
 
 export interface DirectorTokens {
@@ -37,8 +37,11 @@ export interface DirectorClientOptions {
   pollIntervalMs?: number;
   /** Give up waiting for a task after this long (default 600 000 ms). */
   taskTimeoutMs?: number;
-  /** Called after a refresh-token grant with the new tokens (persist them as the CLI does). */
-  onTokens?: (t: DirectorTokens) => void;
+  /**
+   * Called after a refresh-token grant with the new tokens. Default: when the environment came from
+   * ~/.bosh/config (env.boshConfig), write them back there as the bosh CLI does. null: keep them in memory only.
+   */
+  onTokens?: ((t: DirectorTokens) => void) | null;
 }
 
 interface Resp {
@@ -150,6 +153,7 @@ export function createDirectorClient(env: EnvironmentConfig, opts: DirectorClien
   const pollIntervalMs = opts.pollIntervalMs ?? 500;
   const taskTimeoutMs = opts.taskTimeoutMs ?? 600_000;
   const log = opts.log ?? (() => undefined);
+  const onTokens = opts.onTokens === undefined ? tokenSaverFor(env) : opts.onTokens ?? undefined;
   const dial: Dialer = opts.dial ?? directDial(timeoutMs);
   const viaGateway = !!opts.dial;
   const { host: dHost, port: dPort } = parseDirectorUrl(env.url);
@@ -389,7 +393,7 @@ export function createDirectorClient(env: EnvironmentConfig, opts: DirectorClien
         if (t.refresh) refreshToken = t.refresh;
         token = { header: t.header, expiresAt: t.expiresAt };
         try {
-          opts.onTokens?.({ accessToken: t.access, accessTokenType: t.type, refreshToken: refreshToken });
+          onTokens?.({ accessToken: t.access, accessTokenType: t.type, refreshToken: refreshToken });
         } catch (e) {
           log(`saving refreshed tokens failed: ${(e as Error).message}`);
         }

@@ -7,7 +7,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as https from 'https';
 import * as YAML from 'yaml';
-import { resolveFromEnvironment, tokenSaverFor } from '../../src/bosh/config';
+import { resolveFromEnvironment } from '../../src/bosh/config';
 import { createDirectorClient, DirectorClientOptions } from '../../src/bosh/director';
 import { BoshError, DirectorClient, EnvironmentConfig, InstanceInfo } from '../../src/bosh/types';
 import { createGatewayDialer, GatewayDialer } from '../../src/ssh/gateway';
@@ -294,7 +294,8 @@ describe('BOSH Director client (src/bosh) against the stand-in', function () {
         ] }), { mode: 0o600 });
         const loginEnv = resolveFromEnvironment({ env: { BOSH_ENVIRONMENT: 'login' }, home: cfgHome })!;
         assert.strictEqual(loginEnv.client, undefined);
-        const c = client(loginEnv, { onTokens: tokenSaverFor(loginEnv, { home: cfgHome }) });
+        // No onTokens given: an environment from ~/.bosh/config gets its refreshed tokens written back by default.
+        const c = client(loginEnv);
         const ds = await c.deployments();
         assert.ok(ds.some((x) => x.name === state.deployment));
         assert.ok(logs.some((l) => /^GET \/deployments\?exclude_configs=true -> 401/.test(l)), 'the stored token was tried first');
