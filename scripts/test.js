@@ -36,7 +36,8 @@ let current = null;
 
 function run(label, cmd, cmdArgs, opts = {}) {
   return new Promise((resolve) => {
-    console.log(`\n=== ${label}: ${[path.relative(REPO, cmd) || cmd, ...cmdArgs].join(' ')}`);
+    const shown = cmd === process.execPath ? 'node' : cmd.startsWith(REPO + path.sep) ? path.relative(REPO, cmd) : cmd;
+    console.log(`\n=== ${label}: ${[shown, ...cmdArgs].join(' ')}`);
     const t0 = Date.now();
     let out = '';
     const child = spawn(cmd, cmdArgs, { cwd: REPO, env: { ...process.env, ...(opts.env || {}) }, stdio: ['ignore', 'pipe', 'pipe'] });
