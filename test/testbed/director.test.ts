@@ -484,6 +484,13 @@ describe('BOSH Director stand-in', function () {
       assert.strictEqual(badCmd.status, 400);
       const badRe = await followTask(await post({ command: 'cleanup', target, params: { user_regex: '(' } }));
       assert.strictEqual(badRe.task.state, 'error');
+      const weird = await get('/deployments/%ZZ/instances');
+      assert.strictEqual(weird.status, 404);
+      assert.strictEqual(JSON.parse(weird.body).code, 70000);
+      const noForm = await request(d.url, d.caCert, 'POST', `${d.uaaUrl}/oauth/token`, { headers: { Authorization: basic(d.client, d.clientSecret) }, body: 'grant_type=client_credentials' });
+      assert.strictEqual(noForm.status, 400);
+      const longCtx = await get('/deployments', { ...auth(), 'X-Bosh-Context-Id': 'x'.repeat(65) });
+      assert.deepStrictEqual([longCtx.status, JSON.parse(longCtx.body).code], [400, 70010]);
       assert.strictEqual((await get('/info', {})).status, 200, 'still serving');
     });
   });

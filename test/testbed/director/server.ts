@@ -422,7 +422,12 @@ export async function startDirector(opts: StartDirectorOptions): Promise<Running
         const t = (k: string) => q.get(k) === 'true';
         return json(ctx, 200, [model.summary(t('exclude_configs'), t('exclude_releases'), t('exclude_stemcells'), t('exclude_lock'))]);
       }
-      const d = decodeURIComponent(parts[1] ?? '');
+      let d: string;
+      try {
+        d = decodeURIComponent(parts[1] ?? '');
+      } catch {
+        throw new DirectorError(404, 70000, `Deployment '${(parts[1] ?? '').slice(0, 100)}' doesn't exist`);
+      }
       if (parts.length === 2 && method === 'GET') return json(ctx, 200, { manifest: deploymentOr404(d).manifest() });
       if (parts.length === 3 && parts[2] === 'instances' && method === 'GET') {
         deploymentOr404(d);
