@@ -131,7 +131,8 @@ function buildVmDir(vm: TestbedVm, c: BuildCtx) {
   w(path.join(V, 'bosh/etc/monitrc'), T.monitrc(), 0o700, root);
   w(path.join(V, 'jobs/bpm/bin/bpm'), T.BPM, 0o755);
   const dummies = vm.group === 'master' ? MASTER_DUMMY_JOBS : WORKER_DUMMY_JOBS;
-  const jobs = vm.group === 'master' ? ['etcd', ...dummies] : dummies;
+  // monit starts the services of its first cycle one after the other, last included first: etcd last
+  const jobs = vm.group === 'master' ? [...dummies, 'etcd'] : dummies;
   jobs.forEach((job, i) => w(path.join(V, `monit/job/${String(i).padStart(4, '0')}_${job}.monitrc`), T.monitJob(job), 0o644));
   for (const job of dummies) {
     w(path.join(V, `jobs/${job}/bin/${job}`), T.DUMMY_JOB, 0o755);

@@ -46,10 +46,11 @@ export async function up(opts: UpOptions = {}): Promise<TestbedState> {
   if (fs.existsSync(L.dir) && fs.readdirSync(L.dir).length > 0) {
     if (!fs.existsSync(L.marker)) throw new Error(`${L.dir} is not empty and is not a testbed folder: choose another BOSH_ETCD_TESTBED_DIR.`);
     const running = vmProcesses(vmDirsOf(L));
-    if (running.size > 0 || fs.existsSync(L.stateFile)) {
+    if (running.size > 0) {
       throw new Error(`A testbed is already up in ${L.dir}: use it, or run \`npm run testbed -- down\` first.`);
     }
-    fs.rmSync(L.dir, { recursive: true, force: true }); // leftovers of a crashed run, nothing running
+    log(`cleaning up the leftovers of an earlier testbed in ${L.dir} (nothing of it is running)`);
+    await down(opts);
   }
   fs.mkdirSync(L.dir, { recursive: true, mode: 0o700 });
   fs.writeFileSync(L.marker, `bosh-etcd testbed, net ${L.net}\n`);

@@ -37,7 +37,12 @@ export const ETCD_CONFIG_FILES: Record<string, string> = {
   'etcdctl-root.crt': 'etcdctl-root.crt', 'etcdctl-root.key': 'etcdctl-root.key',
 };
 
-export async function sshKey(file: string, type: 'ed25519' | 'rsa', comment: string): Promise<string> {
-  await run('ssh-keygen', ['-q', '-t', type, ...(type === 'rsa' ? ['-b', '2048'] : []), '-N', '', '-C', comment, '-f', file]);
+/**
+ * RSA keys are 1024-bit by default: the VMs' RSA host keys exist because the Director hands out
+ * /etc/ssh/ssh_host_rsa_key.pub like the real agent, and generating seven 2048-bit keys costs
+ * seconds of CPU on a 2-core machine at every `up` (OpenSSH's and ssh2's minimum is 1024).
+ */
+export async function sshKey(file: string, type: 'ed25519' | 'rsa', comment: string, rsaBits = 1024): Promise<string> {
+  await run('ssh-keygen', ['-q', '-t', type, ...(type === 'rsa' ? ['-b', String(rsaBits)] : []), '-N', '', '-C', comment, '-f', file]);
   return fs.readFileSync(file + '.pub', 'utf8').trim();
 }
