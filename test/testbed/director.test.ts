@@ -198,6 +198,29 @@ describe('BOSH Director stand-in', function () {
       }
     });
 
+    it('logs a user in with the password grant through bosh_cli (empty secret), like bosh log-in', async () => {
+      const u = await startDirector({ state: fx.state, host: d.url.replace(/^https:\/\/|:\d+$/g, ''), port: 0, dir: path.join(fx.root, 'director-users'), users: [{ name: 'admin', password: 'pw-123' }] });
+      try {
+        const post = (id: string, secret: string, body: Record<string, string>) =>
+          request(u.url, u.caCert, 'POST', `${u.uaaUrl}/oauth/token`, { headers: { ...form, Authorization: basic(id, secret) }, body: new URLSearchParams(body).toString() });
+        assert.strictEqual((await post('bosh_cli', '', { grant_type: 'password', password: 'wrong', username: 'admin' })).status, 401);
+        assert.strictEqual((await post('bosh_cli', '', { grant_type: 'client_credentials' })).status, 401, 'bosh_cli has no client_credentials grant');
+        const r = await post('bosh_cli', '', { grant_type: 'password', password: 'pw-123', username: 'admin' });
+        assert.strictEqual(r.status, 200);
+        const t = JSON.parse(r.body);
+        const claims = JSON.parse(Buffer.from(t.refresh_token.split('.')[1], 'base64url').toString());
+        assert.deepStrictEqual([claims.user_name, claims.client_id], ['admin', 'bosh_cli']);
+        const info = await request(u.url, u.caCert, 'GET', '/info', { headers: { Authorization: `bearer ${t.access_token}` } });
+        assert.strictEqual(JSON.parse(info.body).user, 'admin');
+        const rr = await post('bosh_cli', '', { grant_type: 'refresh_token', refresh_token: t.refresh_token });
+        assert.strictEqual(rr.status, 200);
+        // the refresh token is bound to its client
+        assert.strictEqual((await post(u.client, u.clientSecret, { grant_type: 'refresh_token', refresh_token: t.refresh_token })).status, 401);
+      } finally {
+        await u.close();
+      }
+    });
+
     it('never writes the client secret or tokens to its request log', async () => {
       await get('/deployments');
       const log = fs.readFileSync(path.join(dir, 'director-requests.log'), 'utf8');

@@ -30,6 +30,8 @@ export interface StartDirectorOptions {
   client?: string;
   /** Default: random 32 hex chars. */
   clientSecret?: string;
+  /** UAA users for the password grant through client `bosh_cli` (secret ''), like `bosh log-in`. Default: none. */
+  users?: { name: string; password: string }[];
   /** Access token lifetime (default 600 s). */
   tokenTtlSeconds?: number;
   /** Group that gives NOPASSWD sudo to temporary SSH users (default `bosh_sudoers`). */
@@ -508,7 +510,13 @@ export async function startDirector(opts: StartDirectorOptions): Promise<Running
   const hostPart = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
   baseUrl = `https://${hostPart}:${port}`;
   uaaUrl = `${baseUrl}/uaa`;
-  tokens = new TokenService([{ id: client, secret: clientSecret, scopes: ['bosh.admin', 'openid'] }], `${uaaUrl}/oauth/token`, opts.tokenTtlSeconds ?? 600);
+  // Clients as a Director's UAA has them: the admin client (client_credentials) and `bosh_cli`
+  // (empty secret; password and refresh grants only), which the bosh CLI uses for user logins.
+  const clients = [{ id: client, secret: clientSecret, scopes: ['bosh.admin', 'openid'], grants: ['client_credentials', 'refresh_token'] }];
+  if (client !== 'bosh_cli') clients.push({ id: 'bosh_cli', secret: '', scopes: ['openid', 'bosh.admin'], grants: ['password', 'refresh_token'] });
+  else clients[0].grants.push('password');
+  const uaaUsers = (opts.users ?? []).map((u) => ({ name: u.name, password: u.password, scopes: ['openid', 'bosh.admin'] }));
+  tokens = new TokenService(clients, uaaUsers, `${uaaUrl}/oauth/token`, opts.tokenTtlSeconds ?? 600);
 
   let closing: Promise<void> | undefined;
   return {

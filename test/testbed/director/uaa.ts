@@ -11,6 +11,15 @@ export interface UaaClient {
   id: string;
   secret: string;
   scopes: string[];
+  /** Allowed grant types (UAA authorized-grant-types). */
+  grants: string[];
+}
+
+/** A UAA user for the password grant (through the `bosh_cli` client, like `bosh log-in`). */
+export interface UaaUser {
+  name: string;
+  password: string;
+  scopes: string[];
 }
 
 export interface TokenClaims {
@@ -52,14 +61,17 @@ const b64url = (b: Buffer | string) => Buffer.from(b).toString('base64url');
 export class TokenService {
   private readonly key = crypto.randomBytes(32);
   private readonly clients = new Map<string, UaaClient>();
+  private readonly users = new Map<string, UaaUser>();
 
   constructor(
     clients: UaaClient[],
+    users: UaaUser[],
     private readonly issuer: string,
     private readonly accessTtlSeconds: number,
     private readonly refreshTtlSeconds = 7 * 24 * 3600,
   ) {
     for (const c of clients) this.clients.set(c.id, c);
+    for (const u of users) this.users.set(u.name, u);
   }
 
   private sign(claims: TokenClaims): string {
@@ -152,6 +164,9 @@ export class TokenService {
   token(authorization: string | undefined, form: URLSearchParams): TokenResponse {
     const client = this.authenticateClient(authorization);
     const grant = form.get('grant_type');
+    if (!grant || !client.grants.includes(grant)) {
+      throw new UaaError(401, 'invalid_client', `Unauthorized grant type: ${grant ?? '(none)'}`);
+    }
     if (grant === 'client_credentials') return this.issue(client, 'client_credentials', client.scopes);
     if (grant === 'refresh_token') {
       const rt = form.get('refresh_token') ?? '';
@@ -160,7 +175,13 @@ export class TokenService {
       if (claims.client_id !== client.id) throw new UaaError(401, 'invalid_grant', 'Wrong client for this refresh token.');
       return this.issue(client, claims.grant_type, claims.scope, claims.user_name);
     }
-    if (grant === 'password') throw new UaaError(401, 'unauthorized', 'Bad credentials (the stand-in UAA has no users; use a client).');
+    if (grant === 'password') {
+      const user = this.users.get(form.get('username') ?? '');
+      const given = crypto.createHash('sha256').update(form.get('password') ?? '').digest();
+      const want = crypto.createHash('sha256').update(user?.password ?? crypto.randomBytes(16)).digest();
+      if (!user || !crypto.timingSafeEqual(given, want)) throw new UaaError(401, 'unauthorized', 'Bad credentials');
+      return this.issue(client, 'password', user.scopes, user.name);
+    }
     throw new UaaError(400, 'unsupported_grant_type', `Unsupported grant type: ${grant ?? '(none)'}`);
   }
 }
