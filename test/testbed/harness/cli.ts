@@ -37,6 +37,9 @@ async function main(argv: string[]): Promise<number> {
       const m = flag(args, '--masters');
       const f = flag(args, '--fill-mb');
       const t0 = Date.now();
+      if (m !== undefined && !/^(3|5)$/.test(m)) throw new Error(`--masters must be 3 or 5 (got "${m}").`);
+      if (f !== undefined && !/^\d+$/.test(f)) throw new Error(`--fill-mb must be a whole number of megabytes (got "${f}").`);
+      if (args.length) throw new Error(`Unexpected arguments: ${args.join(' ')}\n${USAGE}`);
       const state = await up({ masters: m ? Number(m) : undefined, fillMb: f ? Number(f) : undefined, log });
       const L = resolveLayout();
       process.stdout.write(JSON.stringify(state, null, 2) + '\n');
