@@ -27,7 +27,6 @@ export interface DirectorFixture {
   teardown(): Promise<void>;
 }
 
-const SUDOERS_FILE = '/etc/sudoers.d/bosh-etcd-director-test';
 
 function sh(cmd: string, args: string[]): string {
   return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
@@ -60,7 +59,9 @@ export async function createDirectorFixture(): Promise<DirectorFixture> {
   const net3 = process.env.BOSH_ETCD_TESTBED_NET || '127.0.3';
   const root = fs.mkdtempSync('/tmp/bosh-director-test-');
   fs.chmodSync(root, 0o755); // the temporary users' sshd must traverse it to read their authorized_keys
-  const sudoGroup = 'bosh_sudoers_dtest';
+  // per run, so that concurrent runs (another engineer, CI) never remove each other's group
+  const sudoGroup = `bosh_sudoers_dt${process.pid}`;
+  const SUDOERS_FILE = `/etc/sudoers.d/bosh-etcd-director-test-${process.pid}`;
   const children: ChildProcess[] = [];
   const hangServers: net.Server[] = [];
   const vms: FixtureVm[] = [];
