@@ -34,6 +34,11 @@ export interface OpenEtcdClusterOptions {
   callTimeoutMs?: number;
   /** Deadline of membership changes (default 10 000 ms). */
   membershipTimeoutMs?: number;
+  /**
+   * Send membership changes to this endpoint (url or name) instead of the first member that
+   * answers a member list (e.g. a healthy member other than the one being replaced).
+   */
+  membershipEndpoint?: string;
   log?: (line: string) => void;
 }
 
@@ -64,7 +69,9 @@ export function toEtcdError(e: unknown, what: string): EtcdError {
   if (e instanceof EtcdError) return e;
   const msg = (e as Error)?.message ?? String(e);
   if (/member not found/i.test(msg)) return new EtcdError('not-found', `${what}: the member does not exist (etcd: ${msg}).`);
-  if (/Peer URLs already exists|peerURL exists/i.test(msg)) return new EtcdError('exists', `${what}: a member with these peer URLs already exists (etcd: ${msg}). List the members: it may have been added already.`);
+  // etcd 3.4 derives a new member's id from its peer URLs and the second it was added: a repeated
+  // add within the same second reports the id, a later one the peer URLs. Both: already there.
+  if (/Peer URLs already exists|peerURL exists|member ID already exist/i.test(msg)) return new EtcdError('exists', `${what}: a member with these peer URLs already exists (etcd: ${msg}). List the members: it may have been added already.`);
   if (/DEADLINE_EXCEEDED|deadline exceeded|timed? ?out/i.test(msg)) return new EtcdError('timeout', `${what}: no answer before the deadline (${msg}). The member may be overloaded or unreachable.`);
   if (/certificate|SSL|TLS|handshake|alert/i.test(msg) && !/UNAVAILABLE: No connection established/i.test(msg)) {
     return new EtcdError('tls', `${what}: TLS failed (${msg}). Check the etcdctl client certificates read from the master and the server name.`);
@@ -130,11 +137,15 @@ export async function openEtcdCluster(opts: OpenEtcdClusterOptions): Promise<Etc
     for (const m of members) { m.client.close(); await m.forward.close(); }
     throw e;
   }
-  return new Cluster(members, opts.callTimeoutMs ?? 5000, opts.membershipTimeoutMs ?? 10_000, log);
+  const cluster = new Cluster(members, opts.callTimeoutMs ?? 5000, opts.membershipTimeoutMs ?? 10_000, log);
+  if (opts.membershipEndpoint) cluster.membershipEndpoint = opts.membershipEndpoint;
+  return cluster;
 }
 
 class Cluster implements EtcdCluster {
   readonly endpoints: EtcdEndpoint[];
+  /** See OpenEtcdClusterOptions.membershipEndpoint. */
+  membershipEndpoint: string | undefined;
   private disposed = false;
 
   constructor(
@@ -250,6 +261,7 @@ class Cluster implements EtcdCluster {
 
   /** The member to send a membership change to: the first that answers a (cheap) member list. */
   private async pickForChange(what: string): Promise<Member> {
+    if (this.membershipEndpoint) return this.member(this.membershipEndpoint);
     return (await this.any(what, (m) => m.client.cluster.memberList({} as never, this.deadline()))).member;
   }
 

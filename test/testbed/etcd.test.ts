@@ -4,6 +4,8 @@ import * as assert from 'assert';
 import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
+import { Duplex } from 'stream';
+import type { Dialer } from '../../src/bosh/types';
 import { breakInstance, etcdctlIn, heal, waitClusterHealthy } from './harness/index';
 import { masters, readTestbedState, TestbedState, TestbedVm } from './harness/state';
 import { openEtcdCluster, ClusterEndpointConfig } from '../../src/etcd/cluster';
@@ -28,6 +30,34 @@ async function etcdctlMembers(vm: TestbedVm): Promise<{ id: string; status: stri
     const [id, status, name, peer, , learner] = l.split(', ');
     return { id, status, name, peer, learner: learner === 'true' };
   });
+}
+
+/**
+ * A dialer whose connections pass everything through until armed; once armed, the next request
+ * written on a connection still reaches etcd, but every answer on that connection is swallowed:
+ * the change is applied and the client never hears of it (a lost response).
+ */
+function responseEatingDialer(): { dial: Dialer; arm(): void; eaten(): number } {
+  let armed = false;
+  let eaten = 0;
+  const dial: Dialer = async (h, p) => {
+    const real = await directDial(h, p);
+    let cut = false;
+    const proxy = new Duplex({
+      write(chunk, _enc, cb) {
+        if (armed) cut = true;
+        real.write(chunk, cb);
+      },
+      final(cb) { real.end(); cb(); },
+      read() { /* pushed below */ },
+      destroy(err, cb) { real.destroy(); cb(err); },
+    });
+    real.on('data', (d: Buffer) => { if (cut) eaten += d.length; else proxy.push(d); });
+    real.on('end', () => proxy.push(null));
+    real.on('error', (e) => proxy.destroy(e));
+    return proxy;
+  };
+  return { dial, arm: () => { armed = true; }, eaten: () => eaten };
 }
 
 describe('etcd cluster (testbed)', function () {
@@ -142,6 +172,44 @@ describe('etcd cluster (testbed)', function () {
     await assert.rejects(cluster.memberAdd(['https://x:2380; rm -rf /']), (e: unknown) => e instanceof EtcdError && e.kind === 'config');
   });
 
+  it('treats a member add/remove whose answer was lost as done once the member list shows it (never re-sent)', async () => {
+    const eps = endpointsOf(state);
+    // Membership changes go to endpoint 0, whose connection loses every answer once armed.
+    const lossyCluster = async () => {
+      const lossy = responseEatingDialer();
+      const c = await openEtcdCluster({
+        endpoints: eps,
+        dial: (h, p) => (h === eps[0].connectHost ? lossy.dial(h, p) : directDial(h, p)),
+        ...certsOf(masters(state)[0]),
+        callTimeoutMs: 5000, membershipTimeoutMs: 3000, membershipEndpoint: eps[0].url,
+      });
+      assert.strictEqual((await c.status())[0].ok, true, 'endpoint 0 works before arming');
+      lossy.arm();
+      return { c, lossy };
+    };
+    const a = await lossyCluster();
+    let id: string | undefined;
+    try {
+      const { member } = await a.c.memberAdd([LEARNER_PEER], { learner: true });
+      id = member.id;
+      assert.ok(a.lossy.eaten() > 0, 'the answer was swallowed');
+      assert.deepStrictEqual(member.peerURLs, [LEARNER_PEER]);
+      assert.strictEqual(member.isLearner, true);
+      const listed = await cluster.memberList();
+      assert.strictEqual(listed.filter((m) => m.peerURLs.includes(LEARNER_PEER)).length, 1, 'added exactly once');
+    } finally {
+      await a.c.dispose();
+    }
+    const r = await lossyCluster();
+    try {
+      await r.c.memberRemove(id);
+      assert.ok(r.lossy.eaten() > 0, 'the answer was swallowed');
+      assert.ok(!(await cluster.memberList()).some((m) => m.id === id), 'removed');
+    } finally {
+      await r.c.dispose();
+    }
+  });
+
   it('verifies the server name: a wrong FQDN fails TLS for that endpoint only', async () => {
     const eps = endpointsOf(state);
     eps[1] = { ...eps[1], url: 'https://wrong-name.example.com:2379' };
@@ -159,7 +227,7 @@ describe('etcd cluster (testbed)', function () {
   it('gives ok:false for a closed port within the deadline while the others answer', async () => {
     const eps = endpointsOf(state);
     eps[2] = { ...eps[2], connectPort: 1 };
-    const c = await openEtcdCluster({ endpoints: eps, dial: (h, p) => directDial(h, p), ...certsOf(masters(state)[0]), callTimeoutMs: 2000 });
+    const c = await openEtcdCluster({ endpoints: eps, dial: (h, p) => directDial(h, p), ...certsOf(masters(state)[0]), callTimeoutMs: 5000 });
     try {
       const res = await c.status();
       assert.ok(res[0].ok && res[1].ok);
@@ -175,6 +243,7 @@ describe('etcd cluster (testbed)', function () {
     let m1: TestbedVm;
     before(async () => {
       m1 = masters(state)[1];
+      assert.strictEqual((await cluster.memberList()).length, masters(state).length, 'no member left over by an earlier test');
       await breakInstance(`master/${m1.id}`, 'slow-endpoint');
     });
     after(async () => {
