@@ -205,6 +205,28 @@ async function settle<T>(p: Promise<T>): Promise<{ ok: true; value: T } | { ok: 
   }
 }
 
+/** How long the full instance list (process states: the Director asks every agent) may take before the fast list is used. */
+export const DIRECTOR_FULL_TIMEOUT_MS = 15_000;
+
+/**
+ * `instances()` asks every agent and can hang while a VM's monit is busy (e.g. retrying etcd's start
+ * program); the identities (ids, indexes) come from the fast list then, without process states.
+ */
+async function instancesWithFallback(session: DeploymentSession, notes: string[]): Promise<InstanceInfo[]> {
+  const full = session.instances().then((v) => ({ ok: true as const, v }), (e: Error) => ({ ok: false as const, e }));
+  let timer: NodeJS.Timeout | undefined;
+  const r = await Promise.race([full, new Promise<null>((res) => { timer = setTimeout(() => res(null), DIRECTOR_FULL_TIMEOUT_MS); })]);
+  clearTimeout(timer);
+  if (r && r.ok) return r.v;
+  const fast = await session.director.instancesFast(session.deployment);
+  void notes;
+  return fast.map((f) => ({
+    deployment: session.deployment, group: f.group, id: f.id, index: f.index, processState: null, state: 'started', az: f.az,
+    ips: f.ips, vmCid: f.vmCid, vmType: null, agentId: f.agentId, bootstrap: false, ignore: false, diskCids: [], processes: [], vmCreatedAt: null,
+    // bootstrap is unknown in the fast list: the plan's member/ step protects the bootstrap instance anyway
+  } as InstanceInfo));
+}
+
 /** The cluster id most endpoints report (ties: the one the target does not report). */
 export function majorityClusterId(status: EndpointResult<EndpointStatus>[], targetUrl: string): string | null {
   const count = new Map<string, number>();
@@ -229,7 +251,7 @@ export async function observeCluster(session: DeploymentSession, targetLabel: st
   const errors: string[] = [];
   validateInstanceLabel(targetLabel);
   const [group, uuid] = targetLabel.split('/');
-  const all = await session.instances();
+  const all = await instancesWithFallback(session, errors);
   const instances = all.filter((i) => i.group === group).sort((a, b) => (a.index ?? 0) - (b.index ?? 0));
   const target = instances.find((i) => i.id === uuid) ?? null;
   if (!target) errors.push(`instance ${targetLabel} is not in deployment ${session.deployment} (instances of ${group}: ${instances.map((i) => i.id).join(', ') || 'none'})`);

@@ -133,19 +133,21 @@ export function planRecovery(obs: Observation, opts: PlanOptions = {}): Plan {
 
   const afterAdd = !!newId;
   const stopDone = afterAdd || (monit === 'not-monitored' && !vm?.etcdAlive);
-  const moveDone = started || dataOnlyEmptyMemberDir(obs);
+  // etcd already running for the re-added member (the start script self-added it behind our back: reliability 9)
+  const runningAdded = afterAdd && monit === 'running' && !!vm?.etcdAlive;
+  const moveDone = started || runningAdded || dataOnlyEmptyMemberDir(obs);
   add('stop', [
     c(label, safe(() => cmd.writeStateFile(ts, staleId, snapshotHost), bad('state file')), resumed, 'the recovery record exists'),
     c(label, cmd.monitStop(), stopDone, afterAdd ? 'the member was already re-added' : 'monit already reports etcd not monitored'),
-    c(label, safe(() => cmd.moveDataAside(ts), bad('move')), moveDone, started ? 'the new member has already started' : 'the data directory holds nothing to move'),
+    c(label, safe(() => cmd.moveDataAside(ts), bad('move')), moveDone, started || runningAdded ? 'etcd already runs for the re-added member' : 'the data directory holds nothing to move'),
   ], ['monit reports etcd not monitored and the process is gone', `${cmd.DATA_DIR} holds nothing but an empty member/`]);
 
   add('remove', [
     c(label, staleId ? cmd.memberRemove(staleId) : { command: `${cmd.ETCDCTL} member remove <id of the dead member>`, mutates: true, purpose: 'remove the dead member from the cluster' }, !staleId, 'the dead member is no longer registered'),
   ], ['member list no longer has the dead member']);
 
-  const mkdirDone = started || (!!vm?.memberDir.exists && (vm.memberDir.owner ?? '').startsWith('vcap:') && vm.memberDir.entries.length === 0 && dataOnlyEmptyMemberDir(obs));
-  add('mkdir', [c(label, cmd.recreateMemberDir(), mkdirDone, started ? 'the new member has already started' : 'an empty member/ owned by vcap exists')],
+  const mkdirDone = started || runningAdded || (!!vm?.memberDir.exists && (vm.memberDir.owner ?? '').startsWith('vcap:') && vm.memberDir.entries.length === 0 && dataOnlyEmptyMemberDir(obs));
+  add('mkdir', [c(label, cmd.recreateMemberDir(), mkdirDone, started || runningAdded ? 'etcd already runs for the re-added member' : 'an empty member/ owned by vcap exists')],
     [`${cmd.MEMBER_DIR} exists, owned by vcap, empty`]);
 
   add('add', [c(label, safe(() => cmd.memberAdd(t?.id ?? '', learner), bad('member add')), afterAdd, `member ${newId} is already registered for ${label}`)],
