@@ -173,16 +173,26 @@ export function createDirectorClient(env: EnvironmentConfig, opts: DirectorClien
       const host = String(o.host ?? '').replace(/^\[(.*)\]$/, '$1');
       const port = Number(o.port);
       const done = cb ?? (() => undefined);
-      let timer: NodeJS.Timeout | undefined;
-      const guard = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => {
-          const e = new Error(`no connection within ${timeoutMs} ms`) as NodeJS.ErrnoException;
-          e.code = 'ETIMEDOUT';
-          reject(e);
-        }, timeoutMs);
-      });
-      Promise.race([dial(host, port), guard]).then(
+      let finished = false;
+      let abandon = () => undefined as void;
+      const fail = (e: Error) => {
+        if (finished) return;
+        finished = true;
+        clearTimeout(timer);
+        abandon();
+        done(new ConnectError(e, (e as NodeJS.ErrnoException).code), undefined as unknown as Duplex);
+      };
+      const timer = setTimeout(() => {
+        const e = new Error(`no connection within ${timeoutMs} ms`) as NodeJS.ErrnoException;
+        e.code = 'ETIMEDOUT';
+        fail(e);
+      }, timeoutMs);
+      dial(host, port).then(
         (raw) => {
+          if (finished) {
+            raw.destroy(); // arrived after the timeout
+            return;
+          }
           const t = tls.connect({
             socket: raw,
             host,
@@ -191,24 +201,25 @@ export function createDirectorClient(env: EnvironmentConfig, opts: DirectorClien
             minVersion: 'TLSv1.2',
             rejectUnauthorized: true,
           });
-          const onErr = (e: Error) => {
-            clearTimeout(timer);
+          abandon = () => {
             t.destroy();
             raw.destroy();
-            done(new ConnectError(e, (e as NodeJS.ErrnoException).code), t);
           };
+          const onErr = (e: Error) => fail(e);
           t.once('error', onErr);
           t.once('secureConnect', () => {
+            if (finished) {
+              t.destroy();
+              return;
+            }
+            finished = true;
             clearTimeout(timer);
             t.removeListener('error', onErr);
             done(null, t);
           });
           raw.once('close', () => t.destroy());
         },
-        (e: Error) => {
-          clearTimeout(timer);
-          done(new ConnectError(e, (e as NodeJS.ErrnoException).code), undefined as unknown as Duplex);
-        },
+        (e: Error) => fail(e),
       );
       return undefined;
     }
@@ -223,7 +234,10 @@ export function createDirectorClient(env: EnvironmentConfig, opts: DirectorClien
     const msg = err?.message ?? String(e);
     if (life.signal.aborted) return new BoshError('unreachable', `Request to the ${t.what} at ${t.base} cancelled: the Director client was disposed.`);
     if ((code && (TLS_CODES.has(code) || code.startsWith('ERR_SSL') || code.startsWith('ERR_TLS'))) || /certificate|self[- ]signed|altnames/i.test(msg)) {
-      return new BoshError('tls', `TLS verification of the ${t.what} at ${t.base} failed: ${msg}${code ? ` (${code})` : ''}. Check ${caAdvice}: it must be the CA that signed the ${t.what}'s certificate.`);
+      const advice = code === 'ERR_TLS_CERT_ALTNAME_INVALID' || code === 'HOSTNAME_MISMATCH'
+        ? `The certificate does not name '${t.host}': use the address it was issued for (see its subject alternative names), and check ${caAdvice}.`
+        : `Check ${caAdvice}: it must be the CA that signed the ${t.what}'s certificate.`;
+      return new BoshError('tls', `TLS verification of the ${t.what} at ${t.base} failed: ${msg}${code ? ` (${code})` : ''}. ${advice}`);
     }
     const sshCause = (err as Error)?.name === 'SshError';
     if ((code && UNREACHABLE_CODES.has(code)) || e instanceof ConnectError || sshCause || /socket hang up/i.test(msg)) {
@@ -256,7 +270,10 @@ export function createDirectorClient(env: EnvironmentConfig, opts: DirectorClien
     return new Promise<Resp>((resolve, reject) => {
       const h: Record<string, string> = { Host: t.port === 443 ? hostHeader(t.host) : `${hostHeader(t.host)}:${t.port}`, ...headers };
       if (body !== undefined) h['Content-Length'] = String(Buffer.byteLength(body));
-      const req = http.request({ host: t.host, port: t.port, method, path, headers: h, agent });
+      // `new http.ClientRequest`, not `http.request`: inside VS Code's extension host `http.request` is
+      // patched for proxy support and (http.proxySupport=override, the default) replaces our dialing
+      // agent for any host but localhost, so the request would go out directly, unencrypted.
+      const req = new http.ClientRequest({ host: t.host, port: t.port, method, path, headers: h, agent });
       inflight.add(req);
       let settled = false;
       const finish = (err: Error | null, r?: Resp) => {

@@ -6,6 +6,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as https from 'https';
+import * as net from 'net';
 import * as YAML from 'yaml';
 import { resolveFromEnvironment } from '../../src/bosh/config';
 import { createDirectorClient, DirectorClientOptions } from '../../src/bosh/director';
@@ -193,6 +194,29 @@ describe('BOSH Director client (src/bosh) against the stand-in', function () {
   it('unreachable address → unreachable error that says what to check', async () => {
     const prefix = state.vms[0].ip.split('.').slice(0, 3).join('.');
     await assert.rejects(client({ ...direct(), url: `https://${prefix}.250:1` }).info(), boshError('unreachable', /Director unreachable at https:\/\/.*\.250:1: .*ECONNREFUSED.*Check BOSH_ENVIRONMENT and the jump host/));
+  });
+
+  it('a black-holed Director (accepts TCP, never answers) → unreachable error after the timeout, socket closed', async () => {
+    const prefix = state.vms[0].ip.split('.').slice(0, 3).join('.');
+    const held: net.Socket[] = [];
+    let closed = 0;
+    const hole = net.createServer((sock) => {
+      held.push(sock);
+      sock.on('error', () => undefined);
+      sock.on('close', () => closed++);
+      sock.resume(); // read (and ignore) the ClientHello, so the client's close is seen
+    });
+    await new Promise<void>((r) => hole.listen(0, `${prefix}.206`, r));
+    try {
+      const port = (hole.address() as net.AddressInfo).port;
+      await assert.rejects(client({ ...direct(), url: `https://${prefix}.206:${port}` }, { timeoutMs: 500 }).info(), boshError('unreachable', /Director unreachable at .*: no connection within 500 ms/));
+      for (let i = 0; i < 50 && closed < held.length; i++) await new Promise((r) => setTimeout(r, 50));
+      assert.ok(held.length >= 1, 'the client connected');
+      assert.strictEqual(closed, held.length, 'the client closed every connection it gave up on');
+    } finally {
+      for (const s of held) s.destroy();
+      await new Promise((r) => hole.close(r));
+    }
   });
 
   describe('through the jump host (BOSH_ALL_PROXY)', () => {
