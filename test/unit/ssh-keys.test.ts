@@ -6,8 +6,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import {
-  boshSshUserName, buildRemoteCommand, checkKnownHosts, generateRsaKeyPair, hostFieldMatches, knownHostsName,
-  parseKnownHosts, parsePublicKeyLine, sha256Fingerprint, shellQuote,
+  boshSshUserName, buildRemoteCommand, checkKnownHosts, generateRsaKeyPair, hostFieldMatches, hostKeyAlgorithms, knownHostsName,
+  knownKeyTypesFor, parseKnownHosts, parsePublicKeyLine, sha256Fingerprint, shellQuote,
 } from '../../src/ssh/keys';
 
 describe('ssh keys', function () {
@@ -100,6 +100,19 @@ describe('ssh keys', function () {
       assert.deepStrictEqual(checkKnownHosts(entries, '10.0.0.7', 22, ed2Blob), { verdict: 'changed', line: 1 });
       assert.deepStrictEqual(checkKnownHosts(entries, '10.0.0.9', 22, edBlob), { verdict: 'unknown' });
       assert.strictEqual(hostFieldMatches(text.split(' ')[0], '10.0.0.70'), false);
+    });
+
+    it('offers the host key types known for the host first (so a pinned RSA key can match an sshd that prefers ed25519)', () => {
+      const rsaLine = `ssh-rsa ${rsaBlob.toString('base64')}`;
+      const entries = parseKnownHosts(`10.0.0.5 ${rsaLine}\n10.0.0.6 ${edLine}\n`);
+      assert.deepStrictEqual(knownKeyTypesFor(entries, '10.0.0.5', 22), ['ssh-rsa']);
+      assert.deepStrictEqual(knownKeyTypesFor(entries, '10.0.0.7', 22), []);
+      assert.deepStrictEqual(hostKeyAlgorithms(['ssh-rsa'], true), ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa']);
+      const withRest = hostKeyAlgorithms(['ssh-rsa'], false);
+      assert.deepStrictEqual(withRest.slice(0, 3), ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa']);
+      assert.ok(withRest.includes('ssh-ed25519'));
+      assert.strictEqual(new Set(withRest).size, withRest.length);
+      assert.strictEqual(hostKeyAlgorithms([], false)[0], 'ssh-ed25519');
     });
 
     it('treats a @revoked key as changed and ignores @cert-authority lines', () => {
