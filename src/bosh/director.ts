@@ -56,6 +56,8 @@ interface Target {
   /** For messages: 'Director' or 'UAA'. */
   what: string;
   base: string;
+  /** Path the endpoints live under (UAA may be mounted at /uaa); '' for the Director. */
+  pathPrefix: string;
 }
 
 const RUNNING_TASK_STATES = new Set(['queued', 'processing', 'cancelling']);
@@ -157,7 +159,7 @@ export function createDirectorClient(env: EnvironmentConfig, opts: DirectorClien
   const dial: Dialer = opts.dial ?? directDial(timeoutMs);
   const viaGateway = !!opts.dial;
   const { host: dHost, port: dPort } = parseDirectorUrl(env.url);
-  const director: Target = { host: dHost, port: dPort, what: 'Director', base: env.url };
+  const director: Target = { host: dHost, port: dPort, what: 'Director', base: env.url, pathPrefix: '' };
   const life = new AbortController();
   const caAdvice = env.source === 'settings' ? `the caCert of the '${env.name}' environment in the boshEtcd.environments setting` : 'BOSH_CA_CERT (or ca_cert in ~/.bosh/config)';
   const credAdvice = env.source === 'settings'
@@ -336,7 +338,7 @@ export function createDirectorClient(env: EnvironmentConfig, opts: DirectorClien
     const m = /^(?:[a-z][a-z0-9+.-]*:\/\/)?[^/]*(\/[^?#]*)?/i.exec(u);
     const p = (m?.[1] ?? '').replace(/\/+$/, '');
     const base = `https://${host.includes(':') ? `[${host}]` : host}:${port}${p}`;
-    return { host, port, what: 'UAA', base, ...{ pathPrefix: p } } as Target & { pathPrefix: string };
+    return { host, port, what: 'UAA', base, pathPrefix: p };
   }
 
   function expiryOf(accessToken: string, expiresIn?: unknown): number | undefined {
@@ -354,7 +356,7 @@ export function createDirectorClient(env: EnvironmentConfig, opts: DirectorClien
   }
 
   async function uaaToken(info: DirectorInfo, form: Record<string, string>, client: string, secret: string, grantDesc: string): Promise<{ header: string; expiresAt?: number; refresh?: string; type: string; access: string }> {
-    const t = uaaTarget(info) as Target & { pathPrefix: string };
+    const t = uaaTarget(info);
     const body = Object.keys(form).sort().map((k) => `${encodeURIComponent(k)}=${encodeURIComponent(form[k])}`).join('&');
     const r = await exchange(t, 'POST', `${t.pathPrefix}/oauth/token`, {
       Accept: 'application/json',
