@@ -138,7 +138,8 @@ async function start() {
     cs = await startCodeServer({
       runDir, folder, host: '127.0.0.1', port, installVsix: [VSIX], env: tb.env,
       // Keep the demo friendly: workspace trust off (the wizard needs a trusted workspace).
-      settings: { 'workbench.startupEditor': 'readme' },
+      // The jump host's key, as an operator's ~/.ssh/known_hosts would have it.
+      settings: { 'workbench.startupEditor': 'readme', ...tb.settings },
     });
     Object.assign(state, { codeServerPid: cs.child.pid, url: `${cs.base}/?folder=${encodeURIComponent(folder)}`, port });
     fs.writeFileSync(STATE, JSON.stringify(state, null, 2));

@@ -13,7 +13,9 @@
 // * Each file opens its own workbench in before() with openWorkbench() and closes it in after()
 //   (close() kills code-server's process group and chromium). openWorkbench() installs the .vsix
 //   into a fresh extensions dir and gives code-server (so the extension host) the testbed's bosh CLI
-//   environment: the extension finds the Director with no configuration, as an operator's shell would.
+//   environment (BOSH_ENVIRONMENT, BOSH_CLIENT(_SECRET), BOSH_CA_CERT, BOSH_ALL_PROXY, BOSH_DEPLOYMENT)
+//   and one user setting, boshEtcd.ssh.knownHostsPath = the testbed's known_hosts (jump host key):
+//   the extension finds the Director as an operator's shell and ~/.ssh would let it.
 // * Screenshots: screenshot(page, 'name') → artifacts/screenshots/name.png (git-ignored). The README
 //   uses some; keep names stable. On a failing test, call failureScreenshot(wb, this) in afterEach.
 // * Assert on what the user sees (rows, notifications, panels) and on real effects (testbed state),
@@ -24,7 +26,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { BrowserContext, Locator, Page } from 'playwright-core';
 import { CodeServer, launchChromium, makeRunDir, readVscodeLogs, startCodeServer } from '../runners/codeServer';
-import { readState, testbedEnv, TESTBED_CLI } from '../runners/testbed';
+import { readState, testbedEnv, testbedSettings, TESTBED_CLI } from '../runners/testbed';
 import { REPO_ROOT, TestbedState } from '../testbed/harness/state';
 import { spawnSync } from 'child_process';
 
@@ -83,13 +85,15 @@ export async function openWorkbench(o: OpenWorkbenchOptions = {}): Promise<Workb
   const useTestbed = o.useTestbed ?? !!process.env.BOSH_ETCD_TESTBED_DIR;
   let testbed: TestbedState | undefined;
   let env: NodeJS.ProcessEnv = {};
+  let settings: Record<string, unknown> = {};
   if (useTestbed) {
     testbed = testbedState();
     if (!testbed) throw new Error(`useTestbed: no testbed state in BOSH_ETCD_TESTBED_DIR=${process.env.BOSH_ETCD_TESTBED_DIR}`);
     env = testbedEnv(testbed, process.env.BOSH_ETCD_TESTBED_DIR as string, process.env.BOSH_ETCD_TESTBED_NET);
+    settings = testbedSettings(testbed);
   }
   const runDir = makeRunDir('e2e');
-  const cs = await startCodeServer({ runDir, folder: o.folder, env: { ...env, ...(o.env ?? {}) }, installVsix: [vsix], settings: o.settings });
+  const cs = await startCodeServer({ runDir, folder: o.folder, env: { ...env, ...(o.env ?? {}) }, installVsix: [vsix], settings: { ...settings, ...(o.settings ?? {}) } });
   let context: BrowserContext | undefined;
   try {
     const installed = fs.readdirSync(cs.extensionsDir).find((d) => d.startsWith(EXTENSION_ID + '-'));

@@ -14,6 +14,10 @@ export async function runElectronTests(o: ExtensionTestOptions): Promise<Extensi
   const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bosh-etcd-electron-'));
   const folder = o.folder ?? path.join(runDir, 'workspace');
   fs.mkdirSync(folder, { recursive: true });
+  if (o.settings) {
+    fs.mkdirSync(path.join(runDir, 'user-data', 'User'), { recursive: true });
+    fs.writeFileSync(path.join(runDir, 'user-data', 'User', 'settings.json'), JSON.stringify(o.settings, null, 2));
+  }
   const version = process.env.BOSH_ETCD_VSCODE_VERSION || '1.100.3'; // = code-server 4.100.3, engines ^1.100.0
   try {
     const exitCode = await runTests({

@@ -26,6 +26,8 @@ export interface ExtensionTestOptions {
   folder?: string;
   /** Environment for the extension host (code-server passes its env on). */
   env?: NodeJS.ProcessEnv;
+  /** VS Code user settings (over the automation defaults), e.g. testbedSettings(). */
+  settings?: Record<string, unknown>;
   /** Default 300000 ms; BOSH_ETCD_EXT_TIMEOUT_MS overrides. */
   timeoutMs?: number;
   /** Receives each log line of the extension host / workbench; default: stdout. */
@@ -43,7 +45,7 @@ export async function runExtensionTests(o: ExtensionTestOptions): Promise<Extens
   const log = o.log ?? ((l: string) => process.stdout.write(l + '\n'));
   const timeoutMs = o.timeoutMs ?? (Number(process.env.BOSH_ETCD_EXT_TIMEOUT_MS) || 300_000);
   const runDir = makeRunDir('ext');
-  const cs = await startCodeServer({ runDir, folder: o.folder, env: o.env });
+  const cs = await startCodeServer({ runDir, folder: o.folder, env: o.env, settings: o.settings });
   log(`[runner] code-server ${cs.base} (run dir ${runDir})`);
   let exitCode = 2;
   const ctx = await launchChromium(runDir).catch(async (e) => { await cs.stop({ keep: true }); throw e; });

@@ -36,15 +36,17 @@ async function main(): Promise<number> {
   for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => { cleanup(); process.exit(130); });
   try {
     let env: NodeJS.ProcessEnv = {};
+    let settings: Record<string, unknown> = {};
     if (process.env.BOSH_ETCD_NO_TESTBED === '1') {
       console.log('[extension] BOSH_ETCD_NO_TESTBED=1: running without a testbed.');
     } else if (testbedAvailable()) {
       tb = testbedUp(dir, net);
       env = tb.env;
+      settings = tb.settings;
     } else {
       console.log('[extension] the testbed harness is not built (out/test/testbed/harness/cli.js): running without a testbed; tests that need one will fail.');
     }
-    const opts = { extensionDevelopmentPath: REPO_ROOT, extensionTestsPath: testsPath, env: { ...env, BOSH_ETCD_EXT_RESULTS: resultsFile } };
+    const opts = { extensionDevelopmentPath: REPO_ROOT, extensionTestsPath: testsPath, env: { ...env, BOSH_ETCD_EXT_RESULTS: resultsFile }, settings };
     let res: ExtensionTestResult;
     if (process.env.BOSH_ETCD_VSCODE_HOST === 'electron') res = await runElectronTests(opts);
     else res = await runExtensionTests(opts);

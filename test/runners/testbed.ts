@@ -20,6 +20,8 @@ export interface TestbedHandle {
   state: TestbedState;
   /** Environment for code-server / the extension host: the bosh CLI variables plus BOSH_ETCD_TESTBED_DIR/NET. */
   env: NodeJS.ProcessEnv;
+  /** VS Code user settings for the extension (testbedSettings()). */
+  settings: Record<string, unknown>;
   /** Runs the testbed CLI with this testbed's dir/net (e.g. cli('break', id, '--mode', 'wipe')); throws on failure. */
   cli(...args: string[]): string;
   down(): void;
@@ -57,6 +59,15 @@ export function testbedEnv(state: TestbedState, dir: string, net?: string): Node
   return env;
 }
 
+/**
+ * VS Code user settings that point the extension at the testbed like an operator's machine would
+ * be: the jump host's (and VMs') host keys in a known_hosts file. Everything else comes from the
+ * bosh CLI environment (testbedEnv).
+ */
+export function testbedSettings(state: TestbedState): Record<string, unknown> {
+  return { 'boshEtcd.ssh.knownHostsPath': state.staticSsh.knownHostsPath };
+}
+
 export function readState(dir: string): TestbedState {
   const file = path.join(dir, 'testbed.json');
   if (!fs.existsSync(file)) throw new Error(`No testbed state at ${file}: \`up\` did not complete.`);
@@ -88,6 +99,7 @@ export function testbedUp(dir: string, net: string, extraArgs: string[] = [], lo
   const handle: TestbedHandle = {
     dir, net, state,
     env: testbedEnv(state, dir, net),
+    settings: testbedSettings(state),
     cli: (...args: string[]) => runCli(dir, net, args),
     down: () => {
       const t1 = Date.now();
