@@ -159,7 +159,8 @@ class DeploySession implements DeploymentSession {
   }
 
   private async openEtcd(): Promise<EtcdCluster> {
-    const all = await this.instances();
+    // The instance list the tree just loaded will do (IPs rarely change); else ask the Director.
+    const all = this.lastInstances ?? await this.instances();
     const masters = etcdInstances(all);
     if (!masters.length) {
       throw new EtcdError('config', `Deployment ${this.deployment} has no etcd instances (instance group 'master' or a process named 'etcd').`);
@@ -174,7 +175,8 @@ class DeploySession implements DeploymentSession {
       try {
         const host = await this.ssh(inst);
         const [ca, cert, key] = await Promise.all(['etcdctl-ca.crt', 'etcdctl.crt', 'etcdctl.key']
-          .map((f) => host.readFile(`${ETCD_CONFIG_DIR}/${f}`)));
+          // root:vcap 0640: a Director-provisioned user needs sudo; the static user (vcap) may not.
+          .map((f) => host.readFile(`${ETCD_CONFIG_DIR}/${f}`, { sudo: !this.opts.staticSsh })));
         certs = { ca, cert, key };
         via = { inst, host };
         break;
