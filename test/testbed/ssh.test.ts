@@ -251,6 +251,18 @@ describe('ssh (testbed)', function () {
       assert.match(r.stdout, /etcd\s+OK\s+Process/);
     });
 
+    it('reconnects to the jump host at the next dial after the connection dropped', async () => {
+      const jumpbox = state.vms.find((v) => v.group === 'jumpbox')!;
+      const st1 = await gw.dial(m0.ip, 22);
+      st1.destroy();
+      assert.ok(killSshSessionTrees(jumpbox.nsPid) > 0, 'the jump host session was killed');
+      await new Promise((r) => setTimeout(r, 300));
+      const st2 = await gw.dial(m0.ip, 22);
+      const banner = await new Promise<string>((resolve) => st2.once('data', (d: Buffer) => resolve(d.toString())));
+      st2.destroy();
+      assert.match(banner, /^SSH-2\.0-OpenSSH/);
+    });
+
     it('checks the jump host key against known_hosts too', async () => {
       const kh = path.join(tmp, 'kh_jump_changed');
       const j = state.jumpHost;
