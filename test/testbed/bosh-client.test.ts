@@ -285,26 +285,25 @@ describe('BOSH Director client (src/bosh) against the stand-in', function () {
       assert.strictEqual(tokenPosts(), 2);
     });
 
-    /** A token grant straight from the stand-in's UAA (to play the part of an earlier `bosh log-in`). */
-    function grant(r: RunningDirector, id: string, secret: string): Promise<{ access_token: string; refresh_token: string }> {
+    /** A password grant as client `bosh_cli` straight from the stand-in's UAA: what `bosh log-in` does and stores. */
+    function login(r: RunningDirector, username: string, password: string): Promise<{ access_token: string; refresh_token: string }> {
       return new Promise((resolve, reject) => {
         const req = https.request(`${r.uaaUrl}/oauth/token`, {
           method: 'POST', ca: r.caCert, agent: false,
-          headers: { Authorization: 'Basic ' + Buffer.from(`${id}:${secret}`).toString('base64'), 'Content-Type': 'application/x-www-form-urlencoded', Accept: 'application/json' },
+          headers: { Authorization: 'Basic ' + Buffer.from('bosh_cli:').toString('base64'), 'Content-Type': 'application/x-www-form-urlencoded', Accept: 'application/json' },
         }, (res) => {
           let b = '';
           res.on('data', (c) => (b += c));
-          res.on('end', () => (res.statusCode === 200 ? resolve(JSON.parse(b)) : reject(new Error(`grant: ${res.statusCode} ${b}`))));
+          res.on('end', () => (res.statusCode === 200 ? resolve(JSON.parse(b)) : reject(new Error(`login: ${res.statusCode} ${b}`))));
         });
         req.on('error', reject);
-        req.end('grant_type=client_credentials');
+        req.end(new URLSearchParams({ grant_type: 'password', password, username }).toString());
       });
     }
 
     it('a user login (stored refresh token, no client): a refused access token is refreshed with bosh_cli and written back to ~/.bosh/config', async () => {
-      // The CLI refreshes user tokens as client `bosh_cli` with an empty secret: give the stand-in that client.
-      d = await startDirector({ state: { ...state }, host, port: 0, dir, tokenTtlSeconds: 600, client: 'bosh_cli', clientSecret: '', agentTimeoutMs: 1000 });
-      const first = await grant(d, 'bosh_cli', '');
+      d = await startDirector({ state: { ...state }, host, port: 0, dir, tokenTtlSeconds: 600, users: [{ name: 'admin', password: 'login-test-pw' }], agentTimeoutMs: 1000 });
+      const first = await login(d, 'admin', 'login-test-pw');
       const cfgHome = fs.mkdtempSync(path.join(os.tmpdir(), 'bosh-client-login-'));
       try {
         const cfg = path.join(cfgHome, '.bosh', 'config');
