@@ -220,6 +220,10 @@ export function createDirectorClient(env: EnvironmentConfig, opts: DirectorClien
             done(null, t);
           });
           raw.once('close', () => t.destroy());
+          // An SSH channel the server half-closed (idle keep-alive timeout) emits 'end' long before
+          // 'close': without this the agent reuses the dead socket and the next request hangs until
+          // its timeout. (Added by the recovery engineer: observations after 20 s idle hung 30 s.)
+          raw.once('end', () => t.destroy());
         },
         (e: Error) => fail(e),
       );
