@@ -196,16 +196,23 @@ class DeploySession implements DeploymentSession {
     }));
     // Reach the client ports through the environment's network path if it can; otherwise through
     // the SSH connection of the master we read the certificates from.
+    const host = via.host;
+    const throughSsh: Dialer = (h, p) => host.openStream(h, p);
     let dial: Dialer = this.envSession.dial;
-    try {
-      const probe = await withTimeout(this.envSession.dial(via.inst.ips[0], ETCD_CLIENT_PORT), 5000,
-        () => new Error('timed out'));
-      probe.on('error', () => undefined);
-      probe.destroy();
-    } catch (e) {
-      const host = via.host;
-      this.log(`etcd: ${via.inst.ips[0]}:${ETCD_CLIENT_PORT} is not reachable directly (${(e as Error).message}); tunnelling through ${host.label}`);
-      dial = (h, p) => host.openStream(h, p);
+    const mode = this.opts.etcdTunnel ?? 'auto';
+    if (mode === 'ssh') {
+      dial = throughSsh;
+      this.log(`etcd: tunnelling the client ports through ${host.label}`);
+    } else if (mode === 'auto') {
+      try {
+        const probe = await withTimeout(this.envSession.dial(via.inst.ips[0], ETCD_CLIENT_PORT), 5000,
+          () => new Error('timed out'));
+        probe.on('error', () => undefined);
+        probe.destroy();
+      } catch (e) {
+        this.log(`etcd: ${via.inst.ips[0]}:${ETCD_CLIENT_PORT} is not reachable on the network path (${(e as Error).message}); tunnelling through ${host.label}`);
+        dial = throughSsh;
+      }
     }
     return openEtcdCluster({ endpoints, dial, ...certs, callTimeoutMs: this.opts.etcdCallTimeoutMs, log: this.log });
   }

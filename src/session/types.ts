@@ -19,6 +19,12 @@ export interface SessionOptions {
   sshReadyTimeoutMs?: number;
   sshKeepaliveIntervalMs?: number;
   etcdCallTimeoutMs?: number;
+  /**
+   * How etcd client ports are reached: 'auto' (default) tries the environment's network path and
+   * falls back to the SSH connection of the master the certificates came from; 'network' / 'ssh'
+   * force one (e.g. when a firewall lets only SSH through to the masters).
+   */
+  etcdTunnel?: 'auto' | 'network' | 'ssh';
 }
 
 export interface DeploymentSession {

@@ -1,6 +1,7 @@
 // Testbed tier: the session composition (src/session/session.ts) — Director stand-in, Director-
 // provisioned SSH with pinned host keys, etcd through tunnels — directly and through the jump host.
 import * as assert from 'assert';
+import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { boshCliEnv } from './harness/env';
@@ -124,6 +125,23 @@ describe('session (testbed)', function () {
       assert.strictEqual((await h.exec('whoami')).stdout.trim(), state.staticSsh.user);
       const st = await (await dep.etcd()).status();
       assert.ok(st.every((r) => r.ok));
+    } finally {
+      await env.dispose();
+    }
+  });
+
+  it('can tunnel the etcd client ports through the master\'s SSH connection instead of the network path', async () => {
+    const lines: string[] = [];
+    const env = openEnvironment(envOf(state, false), { etcdTunnel: 'ssh', log: (l) => lines.push(l) });
+    try {
+      const c = await env.deployment(state.deployment).etcd();
+      const st = await c.status();
+      assert.ok(st.every((r) => r.ok), JSON.stringify(st));
+      assert.ok(lines.some((l) => /tunnelling the client ports through master\//.test(l)), lines.join('\n'));
+      // Who holds the TCP connections to the client ports: sshd (tunnel), not this process.
+      const ss = execFileSync('ss', ['-Htnp', 'state', 'established', 'dport', '=', ':2379'], { encoding: 'utf8' });
+      assert.ok(!ss.includes(`pid=${process.pid},`), `no direct connection from this process to :2379:\n${ss}`);
+      assert.ok(/"sshd"/.test(ss), `sshd holds connections to :2379:\n${ss}`);
     } finally {
       await env.dispose();
     }
