@@ -246,8 +246,9 @@ describe('etcd cluster (testbed)', function () {
       assert.strictEqual((await cluster.memberList()).length, masters(state).length, 'no member left over by an earlier test');
       await breakInstance(`master/${m1.id}`, 'slow-endpoint');
     });
+    let healed = false;
     after(async () => {
-      await heal(`master/${m1.id}`);
+      if (!healed) await heal(`master/${m1.id}`);
       await waitClusterHealthy(masters(state));
     });
 
@@ -263,6 +264,19 @@ describe('etcd cluster (testbed)', function () {
       const key = `/test/blackhole/${crypto.randomUUID()}`;
       await cluster.put(key, 'x');
       assert.strictEqual(await cluster.get(key), 'x');
+    });
+
+    it('answers again through the same client once the member is back', async () => {
+      await heal(`master/${m1.id}`);
+      healed = true;
+      let last = '';
+      for (let i = 0; i < 60; i++) {
+        const r = (await cluster.status())[1];
+        if (r.ok) return;
+        last = r.error;
+        await new Promise((res) => setTimeout(res, 500));
+      }
+      assert.fail(`master-1 still unreachable after it was resumed: ${last}`);
     });
   });
 });
