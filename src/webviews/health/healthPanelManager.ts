@@ -1,0 +1,182 @@
+// VS Code side of the etcd health panels: one WebviewPanel per deployment, a strict CSP with a
+// nonce, local resources only, a serializer that restores panels after a reload, and a
+// HealthController per panel that does the work.
+import * as crypto from 'crypto';
+import * as vscode from 'vscode';
+import type { BoshTreeModel } from '../../views/treeModel';
+import { HealthCollector } from './healthData';
+import { HealthController } from './healthController';
+import type { HealthSnapshot, HostToPanel } from './protocol';
+import { isPanelState } from './protocol';
+
+export const HEALTH_VIEW_TYPE = 'boshEtcd.health';
+
+export interface HealthPanelDeps {
+  extensionUri: vscode.Uri;
+  model: BoshTreeModel;
+  canRecover: () => boolean;
+  onRecover: (envName: string, deployment: string, memberName: string) => void;
+  onSnapshot: (s: HealthSnapshot) => void;
+}
+
+interface OpenPanel { panel: vscode.WebviewPanel; controller: HealthController }
+
+export function panelKey(envName: string, deployment: string): string { return `${envName}\u0000${deployment}`; }
+
+export class HealthPanelManager implements vscode.Disposable {
+  private readonly panels = new Map<string, OpenPanel>();
+  private readonly subs: vscode.Disposable[] = [];
+
+  constructor(private readonly deps: HealthPanelDeps) {
+    this.subs.push(
+      vscode.window.registerWebviewPanelSerializer(HEALTH_VIEW_TYPE, {
+        deserializeWebviewPanel: async (panel, state) => {
+          if (!isPanelState(state)) { panel.dispose(); return; }
+          this.attach(panel, state.envName, state.deployment);
+        },
+      }),
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (e.affectsConfiguration('boshEtcd.healthPanel.pollIntervalSeconds')) for (const p of this.panels.values()) p.controller.setPollSeconds(this.pollSeconds());
+      }),
+    );
+  }
+
+  private pollSeconds(): number {
+    return Math.max(1, vscode.workspace.getConfiguration('boshEtcd').get<number>('healthPanel.pollIntervalSeconds', 5));
+  }
+
+  /** Opens (or reveals) the panel of a deployment. */
+  open(envName: string, deployment: string): HealthController {
+    const existing = this.panels.get(panelKey(envName, deployment));
+    if (existing) {
+      existing.panel.reveal();
+      return existing.controller;
+    }
+    const panel = vscode.window.createWebviewPanel(HEALTH_VIEW_TYPE, `etcd: ${deployment}`, vscode.ViewColumn.Active, this.webviewOptions());
+    return this.attach(panel, envName, deployment);
+  }
+
+  get(envName: string, deployment: string): HealthController | undefined {
+    return this.panels.get(panelKey(envName, deployment))?.controller;
+  }
+
+  openPanels(): { envName: string; deployment: string; controller: HealthController }[] {
+    return [...this.panels.entries()].map(([k, p]) => {
+      const [envName, deployment] = k.split('\u0000');
+      return { envName, deployment, controller: p.controller };
+    });
+  }
+
+  private webviewOptions(): vscode.WebviewPanelOptions & vscode.WebviewOptions {
+    return {
+      enableScripts: true,
+      retainContextWhenHidden: false,
+      localResourceRoots: [vscode.Uri.joinPath(this.deps.extensionUri, 'dist', 'webviews')],
+    };
+  }
+
+  /** A controller not bound to a webview: tests drive it with the panel's own messages. */
+  createController(envName: string, deployment: string, post: (m: HostToPanel) => void): HealthController {
+    const collector = new HealthCollector({
+      envName,
+      deployment,
+      session: () => this.deps.model.deploymentSession(envName, deployment),
+      instances: () => this.deps.model.instances(envName, deployment),
+    });
+    return new HealthController({
+      envName,
+      deployment,
+      collect: () => collector.collect(),
+      post,
+      pollSeconds: this.pollSeconds(),
+      canRecover: this.deps.canRecover(),
+      onRecover: (name) => this.deps.onRecover(envName, deployment, name),
+      onSnapshot: this.deps.onSnapshot,
+    });
+  }
+
+  private attach(panel: vscode.WebviewPanel, envName: string, deployment: string): HealthController {
+    panel.webview.options = this.webviewOptions();
+    panel.title = `etcd: ${deployment}`;
+    panel.iconPath = vscode.Uri.joinPath(this.deps.extensionUri, 'media', 'bosh.svg');
+    const controller = this.createController(envName, deployment, (m) => { void panel.webview.postMessage(m); });
+    panel.webview.html = this.html(panel.webview);
+    const key = panelKey(envName, deployment);
+    this.panels.set(key, { panel, controller });
+    const msgSub = panel.webview.onDidReceiveMessage((m) => { void controller.handle(m); });
+    panel.onDidDispose(() => {
+      msgSub.dispose();
+      controller.dispose();
+      if (this.panels.get(key)?.panel === panel) this.panels.delete(key);
+    });
+    return controller;
+  }
+
+  private html(webview: vscode.Webview): string {
+    const nonce = crypto.randomBytes(16).toString('base64');
+    const script = webview.asWebviewUri(vscode.Uri.joinPath(this.deps.extensionUri, 'dist', 'webviews', 'health.js'));
+    const csp = [`default-src 'none'`, `img-src ${webview.cspSource} data:`, `style-src 'nonce-${nonce}'`, `script-src 'nonce-${nonce}'`, `font-src ${webview.cspSource}`].join('; ');
+    return `<!DOCTYPE html>
+<html lang="en"><head>
+<meta charset="UTF-8">
+<meta http-equiv="Content-Security-Policy" content="${csp}">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<title>etcd health</title>
+<style nonce="${nonce}">${PANEL_CSS}</style>
+</head><body>
+<header>
+  <div><h1 id="title">etcd health</h1><div id="subtitle" class="muted"></div></div>
+  <div class="actions"><span id="live" class="pill live">live</span>
+    <button id="pause">Pause live refresh</button> <button id="refresh" class="secondary">Refresh now</button></div>
+</header>
+<div id="summary" class="summary">Waiting for the first answer from etcd…</div>
+<div id="meta" class="muted"></div>
+<div id="error"></div>
+<div id="problems"></div>
+<h2>Endpoint status</h2><div id="status"></div>
+<h2>Members</h2><div id="members"></div>
+<h2>Alarms</h2><div id="alarms"></div>
+<h2>History</h2><div id="charts" class="charts"></div>
+<script nonce="${nonce}" src="${script}"></script>
+</body></html>`;
+  }
+
+  dispose(): void {
+    for (const p of this.panels.values()) { p.controller.dispose(); p.panel.dispose(); }
+    this.panels.clear();
+    for (const s of this.subs) s.dispose();
+  }
+}
+
+const PANEL_CSS = `
+body { font-family: var(--vscode-font-family); font-size: var(--vscode-font-size); color: var(--vscode-foreground); background: var(--vscode-editor-background); padding: 0 16px 16px; }
+header { display: flex; justify-content: space-between; align-items: center; gap: 16px; }
+h1 { font-size: 1.4em; margin: 12px 0 2px; } h2 { font-size: 1.1em; margin: 18px 0 6px; border-bottom: 1px solid var(--vscode-panel-border); padding-bottom: 2px; }
+.muted { color: var(--vscode-descriptionForeground); }
+.mono { font-family: var(--vscode-editor-font-family); font-size: 0.95em; }
+button { background: var(--vscode-button-background); color: var(--vscode-button-foreground); border: none; padding: 4px 10px; cursor: pointer; }
+button:hover { background: var(--vscode-button-hoverBackground); }
+button.secondary { background: var(--vscode-button-secondaryBackground); color: var(--vscode-button-secondaryForeground); }
+.pill { padding: 1px 8px; border-radius: 8px; margin-right: 6px; font-size: 0.9em; }
+.pill.live { background: var(--vscode-testing-iconPassed); color: var(--vscode-editor-background); }
+.pill.paused { background: var(--vscode-disabledForeground); color: var(--vscode-editor-background); }
+.summary { margin: 10px 0 4px; padding: 8px 10px; border-left: 4px solid; }
+.summary.good { border-color: var(--vscode-testing-iconPassed); background: var(--vscode-editor-inactiveSelectionBackground); }
+.summary.bad { border-color: var(--vscode-errorForeground); background: var(--vscode-inputValidation-errorBackground); }
+.big { font-size: 1.2em; font-weight: bold; }
+table.grid { border-collapse: collapse; width: 100%; }
+table.grid th { text-align: left; font-size: 0.85em; color: var(--vscode-descriptionForeground); border-bottom: 1px solid var(--vscode-panel-border); padding: 3px 6px; white-space: nowrap; }
+table.grid td { padding: 3px 6px; border-bottom: 1px solid var(--vscode-panel-border); vertical-align: top; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; }
+tr.failing td { background: var(--vscode-inputValidation-errorBackground); }
+tr.failing td:first-child { border-left: 4px solid var(--vscode-errorForeground); }
+.icon.bad, .badtext { color: var(--vscode-errorForeground); font-weight: bold; }
+.icon.good { color: var(--vscode-testing-iconPassed); }
+.banner { padding: 6px 10px; margin: 4px 0; border-left: 4px solid var(--vscode-errorForeground); background: var(--vscode-inputValidation-errorBackground); }
+.charts { display: flex; flex-wrap: wrap; gap: 24px; }
+.chart-title { font-weight: bold; margin-bottom: 4px; }
+rect.plot { fill: var(--vscode-editor-inactiveSelectionBackground); }
+text.axis { fill: var(--vscode-descriptionForeground); font-size: 10px; }
+.legend { margin-top: 4px; font-size: 0.9em; }
+.swatch { display: inline-block; width: 10px; height: 10px; margin-right: 4px; }
+`;
