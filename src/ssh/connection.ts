@@ -278,6 +278,9 @@ export class VmConnection implements RemoteHost {
       }, timeoutMs);
       client.exec(full, (err, ch) => {
         if (err) {
+          if (this.client !== client) {
+            return finish(() => reject(new SshError('dropped', `The SSH connection to ${this.label} dropped before '${shorten(command)}' started; it did not run. Retry.`)));
+          }
           return finish(() => reject(new SshError('exec', `Cannot start '${shorten(command)}' on ${this.label}: ${err.message}.`)));
         }
         channel = ch;
