@@ -40,7 +40,16 @@ async function main(argv: string[]): Promise<number> {
       if (m !== undefined && !/^(3|5)$/.test(m)) throw new Error(`--masters must be 3 or 5 (got "${m}").`);
       if (f !== undefined && !/^\d+$/.test(f)) throw new Error(`--fill-mb must be a whole number of megabytes (got "${f}").`);
       if (args.length) throw new Error(`Unexpected arguments: ${args.join(' ')}\n${USAGE}`);
+      // Ctrl-C during up: tear down what was started instead of leaving half a testbed
+      const abort = (sig: NodeJS.Signals) => {
+        log(`${sig} during up: tearing down`);
+        down({ log }).finally(() => process.exit(130));
+      };
+      process.once('SIGINT', abort);
+      process.once('SIGTERM', abort);
       const state = await up({ masters: m ? Number(m) : undefined, fillMb: f ? Number(f) : undefined, log });
+      process.removeListener('SIGINT', abort);
+      process.removeListener('SIGTERM', abort);
       const L = resolveLayout();
       process.stdout.write(JSON.stringify(state, null, 2) + '\n');
       log(`up: ${((Date.now() - t0) / 1000).toFixed(2)} s; state in ${L.stateFile}`);

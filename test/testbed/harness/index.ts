@@ -5,7 +5,7 @@ import * as path from 'path';
 import { buildTestbed, planVms } from './build';
 import { Layout, resolveLayout, TestbedOptions, vmName } from './layout';
 import { acquireShared, JUMP_USER, releaseShared, STATIC_USER } from './shared';
-import { inVm, q, sleep, waitFor } from './sh';
+import { inVm, q, sleep, StopWaiting, waitFor } from './sh';
 import { masters, readTestbedState, TestbedState, TestbedVm } from './state';
 import { bootVm, killVms, monitStatus, MonitService, processState, vmProcesses, waitMonitProcess, waitSshd } from './vm';
 
@@ -128,6 +128,8 @@ export async function etcdctlIn(vm: TestbedVm, args: string, opts: { local?: boo
   return inVm(vm.nsPid, `${opts.local ? 'LOCAL=true ' : ''}${ETCDCTL} ${args}`, { allowFail: opts.allowFail, timeoutMs: opts.timeoutMs ?? 15_000 });
 }
 
+class ExtraMembersError extends StopWaiting {}
+
 /** Until every master's endpoint answers `endpoint health` and the member list has them all started. */
 export async function waitClusterHealthy(ms: TestbedVm[], timeoutMs = 60_000) {
   await waitFor(`a healthy etcd cluster of ${ms.length} members`, timeoutMs, async () => {
@@ -138,7 +140,14 @@ export async function waitClusterHealthy(ms: TestbedVm[], timeoutMs = 60_000) {
     const list = await etcdctlIn(ms[0], 'member list', { local: true, allowFail: true });
     if (list.code !== 0) return false;
     const rows = list.stdout.trim().split('\n').map((l) => l.split(', '));
-    return rows.length === ms.length && ms.every((m) => rows.some((r) => r[1] === 'started' && r[2] === m.id)) ? true : false;
+    if (!ms.every((m) => rows.some((r) => r[1] === 'started' && r[2] === m.id))) return false;
+    const extra = rows.filter((r) => !ms.some((m) => m.id === r[2] && m.etcdPeerUrl === r[3]));
+    if (extra.length) {
+      // every master is back, but someone left members behind: say so instead of timing out
+      throw new ExtraMembersError(`etcd lists members that are not the testbed's masters: ${extra.map((r) => `${r[0]} (${r[1]}, name "${r[2]}", ${r[3]})`).join('; ')}. ` +
+        `Remove them (ETCDCTL_API=3 /var/vcap/jobs/etcd/bin/etcdctl member remove <id> on a master) or rebuild the testbed.`);
+    }
+    return true;
   }, 200);
 }
 

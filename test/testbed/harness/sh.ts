@@ -58,6 +58,9 @@ export function spawnToLog(file: string, args: string[], logFd: number): Promise
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Thrown from a waitFor check: a condition that waiting will not fix (ends the wait at once). */
+export class StopWaiting extends Error {}
+
 /** Polls `check` until it returns a truthy value or `timeoutMs` passes; throws `what` on timeout. */
 export async function waitFor<T>(what: string, timeoutMs: number, check: () => Promise<T | undefined | false>, intervalMs = 100): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -67,6 +70,7 @@ export async function waitFor<T>(what: string, timeoutMs: number, check: () => P
       const v = await check();
       if (v) return v;
     } catch (e) {
+      if (e instanceof StopWaiting) throw e;
       lastErr = e;
     }
     if (Date.now() > deadline) {
