@@ -15,6 +15,18 @@ export function e2eSettings(state: TestbedState): Record<string, unknown> {
   };
 }
 
+/** Drags the side bar's sash so tree rows show their descriptions (state, member id) in the pictures. */
+export async function widenSideBar(wb: Workbench, px = 260): Promise<void> {
+  const box = await wb.page.locator('.part.sidebar').boundingBox();
+  if (!box) return;
+  const x = box.x + box.width - 1;
+  const y = box.y + box.height / 2;
+  await wb.page.mouse.move(x, y);
+  await wb.page.mouse.down();
+  await wb.page.mouse.move(x + px, y, { steps: 8 });
+  await wb.page.mouse.up();
+}
+
 export function panelFrame(wb: Workbench): FrameLocator {
   return wb.page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
 }
@@ -43,6 +55,7 @@ describe('views: tree and health panel with one member broken', function () {
   it('the BOSH view shows the broken member red and UNREACHABLE under "etcd members"', async function () {
     const page = wb!.page;
     await openBoshView(page);
+    await widenSideBar(wb!);
     await expandTreeRow(await waitForTreeRow(page, state.director.url.replace(/^https:\/\//, ''), 60_000));
     await expandTreeRow(await waitForTreeRow(page, state.deployment, 60_000));
     const row = await waitForTreeRow(page, /UNREACHABLE/, 90_000);

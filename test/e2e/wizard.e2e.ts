@@ -4,7 +4,7 @@
 import * as assert from 'assert';
 import { Workbench, dialogs, expandTreeRow, failureScreenshot, openBoshView, openWorkbench, runCommand, screenshot, testbedCli, testbedState, waitForNotification, waitForTreeRow } from './lib';
 import { masters, type TestbedState } from '../testbed/harness/state';
-import { e2eSettings } from './views.e2e';
+import { e2eSettings, widenSideBar } from './views.e2e';
 
 describe('wizard: recover a wiped etcd member from the command palette', function () {
   let wb: Workbench | undefined;
@@ -30,6 +30,7 @@ describe('wizard: recover a wiped etcd member from the command palette', functio
   it('review page lists the commands, the modal names the consequence, the terminal runs them, the cluster is healthy again', async function () {
     const page = wb!.page;
     await openBoshView(page);
+    await widenSideBar(wb!);
     await expandTreeRow(await waitForTreeRow(page, state.director.url.replace(/^https:\/\//, ''), 60_000));
     await expandTreeRow(await waitForTreeRow(page, state.deployment, 60_000));
     await waitForTreeRow(page, /UNREACHABLE/, 90_000);
@@ -54,7 +55,8 @@ describe('wizard: recover a wiped etcd member from the command palette', functio
     await dialog.waitFor({ state: 'visible', timeout: 120_000 });
     const dialogText = await dialog.innerText();
     assert.ok(dialogText.includes(`master/${brokenId}`), dialogText);
-    const editorText = await page.locator('.editor-group-container .view-lines').first().innerText();
+    // Monaco renders spaces as no-break spaces.
+    const editorText = (await page.locator('.editor-group-container .view-lines').first().innerText()).replace(/\u00a0/g, ' ');
     assert.match(editorText, /Recovery plan: master\//);
     await screenshot(page, 'wizard-review-confirm');
     await dialog.locator('a.monaco-button, button', { hasText: 'Remove and Re-add Member' }).first().click();
