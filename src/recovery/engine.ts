@@ -373,13 +373,23 @@ async function stepStart(r: Run, s: PlanStep): Promise<void> {
     return x.name === r.plan.targetId ? x : undefined;
   });
   r.check('member started with its name', true, `${m.id} ${m.name}${m.isLearner ? ' (learner)' : ''}`);
-  await r.until(`${url} is healthy`, startMs, async () => {
-    const h = (await r.cluster.health()).find((e) => e.endpoint === url);
-    return h && h.ok && h.value.healthy ? true : undefined;
-  });
-  r.check('endpoint healthy', true, url);
+  const waitHealthy = async () => {
+    await r.until(`${url} is healthy`, startMs, async () => {
+      const h = (await r.cluster.health()).find((e) => e.endpoint === url);
+      return h && h.ok && h.value.healthy ? true : undefined;
+    });
+    r.check('endpoint healthy', true, url);
+  };
+  // A learner does not serve the linearizable read behind `endpoint health`: it is checked by its status, promoted, then checked for health.
+  if (!m.isLearner) await waitHealthy();
 
   if (m.isLearner) {
+    const lead = await r.until('a leader answers', startMs, async () => leaderUrl(r));
+    const st = await r.until(`learner ${url} answers its status and catches up`, startMs, async () => {
+      const x = await statusOf(r, url);
+      return x && cmpBig(x.raftIndex, lead.status.raftIndex) >= 0 ? x : undefined;
+    });
+    r.check('learner in sync', true, `${url} at raft index ${st.raftIndex}, leader was at ${lead.status.raftIndex}`);
     if (!promote) throw new StepError(`member ${id} is a learner but the plan has no promotion`, RESUME_ADVICE);
     const pc = { ...promote, command: cmd.memberPromote(id).command };
     // Reliability 10: promotion before catch-up is refused by etcd; retried until in sync or the deadline.
@@ -395,6 +405,7 @@ async function stepStart(r: Run, s: PlanStep): Promise<void> {
   }
   const voter = (await r.members()).find((y) => y.id === id);
   r.check('not a learner', !!voter && !voter.isLearner, voter ? (voter.isLearner ? 'still a learner' : 'voting member') : 'member missing');
+  if (m.isLearner) await waitHealthy();
 
   const leader = await r.until('a leader answers', startMs, async () => leaderUrl(r));
   const target = leader.status.raftIndex;

@@ -206,7 +206,7 @@ async function settle<T>(p: Promise<T>): Promise<{ ok: true; value: T } | { ok: 
 }
 
 /** How long the full instance list (process states: the Director asks every agent) may take before the fast list is used. */
-export const DIRECTOR_FULL_TIMEOUT_MS = 15_000;
+export const DIRECTOR_FULL_TIMEOUT_MS = 10_000;
 
 /**
  * `instances()` asks every agent and can hang while a VM's monit is busy (e.g. retrying etcd's start
@@ -251,17 +251,20 @@ export async function observeCluster(session: DeploymentSession, targetLabel: st
   const errors: string[] = [];
   validateInstanceLabel(targetLabel);
   const [group, uuid] = targetLabel.split('/');
+  // Director, etcd and the target VM are read in parallel (the Director's full list can take seconds).
+  const targetProbeP = session.ssh(targetLabel).then((h) => probeHost(h, targetLabel), (e: Error) => unreachableProbe(targetLabel, `could not connect to ${targetLabel} over SSH: ${e.message}`));
+  targetProbeP.catch(() => undefined);
+  const etcdP = session.etcd().then(async (c) => {
+    const [st, he, al] = await Promise.all([settle(c.status()), settle(c.health()), settle(c.alarms())]);
+    return { c, st, he, al };
+  });
+  etcdP.catch(() => undefined);
   const all = await instancesWithFallback(session, errors);
   const instances = all.filter((i) => i.group === group).sort((a, b) => (a.index ?? 0) - (b.index ?? 0));
   const target = instances.find((i) => i.id === uuid) ?? null;
   if (!target) errors.push(`instance ${targetLabel} is not in deployment ${session.deployment} (instances of ${group}: ${instances.map((i) => i.id).join(', ') || 'none'})`);
 
-  const cluster = await session.etcd();
-  const [status, health, alarms] = await Promise.all([
-    settle(cluster.status()),
-    settle(cluster.health()),
-    settle(cluster.alarms()),
-  ]);
+  const { c: cluster, st: status, he: health, al: alarms } = await etcdP;
   // A member that split off (the bootstrap instance started without member/ makes a new one-member
   // cluster) answers with another cluster id: the majority's id is the cluster, and the member list
   // is read from one of the majority.
@@ -304,7 +307,7 @@ export async function observeCluster(session: DeploymentSession, targetLabel: st
     const follower = healthyOthers.find((v) => v.status?.ok && v.status.value.leader !== v.status.value.memberId);
     const chosen = follower ?? healthyOthers[0];
     const [tp, hp] = await Promise.all([
-      session.ssh(target).then((h) => probeHost(h, tv.label), (e: Error) => unreachableProbe(tv.label, `could not connect to ${tv.label} over SSH: ${e.message}`)),
+      targetProbeP,
       chosen
         ? session.ssh(chosen.instance).then((h) => probeHost(h, chosen.label), (e: Error) => unreachableProbe(chosen.label, `could not connect to ${chosen.label} over SSH: ${e.message}`))
         : Promise.resolve(null),
