@@ -4,7 +4,7 @@ import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
 import {
-  EXTENSION_ID, Workbench, errorsShown, extensionHostLog, failureScreenshot, openBoshView, openWorkbench, runCommand, screenshot,
+  EXTENSION_ID, Workbench, errorsShown, expandTreeRow, extensionHostLog, failureScreenshot, openBoshView, openWorkbench, runCommand, screenshot, waitForTreeRow,
 } from './lib';
 
 function listFiles(dir: string, base = dir): string[] {
@@ -65,10 +65,16 @@ describe('foundation: packaged extension in code-server', function () {
     const title = await (await openBoshView(page)).innerText();
     assert.match(title, /BOSH/i, `side bar title: ${title}`);
     assert.match(title, /Environments/i, `side bar shows the Environments view: ${title}`);
-    // The view shows either the environments tree or its welcome text, never an empty error.
-    const body = await page.locator('.sidebar .pane-body').first().innerText({ timeout: 10_000 }).catch(() => '');
-    const rows = await page.locator('.sidebar .monaco-list-row').count();
-    assert.ok(rows > 0 || /BOSH/.test(body), `the Environments view shows rows or its welcome (body: ${JSON.stringify(body)})`);
+    if (wb!.testbed) {
+      // Configured only by the bosh CLI environment: the Director is there, with the deployment.
+      const host = new URL(wb!.testbed.director.url).host;
+      const env = await waitForTreeRow(page, host);
+      await expandTreeRow(env);
+      await waitForTreeRow(page, wb!.testbed.deployment);
+    } else {
+      // Without a testbed: the welcome text that says how to add an environment.
+      await page.locator('.sidebar .pane-body', { hasText: 'BOSH_ENVIRONMENT' }).first().waitFor({ timeout: 30_000 });
+    }
     // Opening the view activates the extension; picture it once activation has finished.
     await page.locator('.statusbar', { hasText: 'Activating Extensions' }).waitFor({ state: 'hidden', timeout: 30_000 }).catch(() => undefined);
     await page.waitForTimeout(500); // let the tree paint before the picture
