@@ -50,7 +50,7 @@ missing=()
 if command -v dpkg-query >/dev/null 2>&1; then
   for p in "${APT_PKGS[@]}"; do pkg_installed "$p" || missing+=("$p"); done
 else
-  for p in "${APT_PKGS[@]}"; do command -v "${PKG_CMD[$p]}" >/dev/null 2>&1 || missing+=("$p"); done
+  for p in "${APT_PKGS[@]}"; do command -v "${PKG_CMD[$p]:-$p}" >/dev/null 2>&1 || missing+=("$p"); done
 fi
 
 if [ ${#missing[@]} -gt 0 ]; then
@@ -62,7 +62,7 @@ if [ ${#missing[@]} -gt 0 ]; then
         echo "          sudo apt-get update && sudo apt-get install -y ${missing[*]}"
       else
         echo "[setup] This is not a Debian/Ubuntu machine (no apt-get). Install the equivalents of: ${missing[*]}"
-        echo "          (commands needed: $(for p in "${missing[@]}"; do printf '%s ' "${PKG_CMD[$p]}"; done))"
+        echo "          (commands needed: $(for p in "${missing[@]}"; do printf '%s ' "${PKG_CMD[$p]:-$p}"; done))"
         echo "          The tests and the sandbox also need root (the testbed uses mount namespaces and per-VM sshd)."
       fi
     } >&2
@@ -163,4 +163,7 @@ fi
 
 [ -x /usr/bin/chromium ] || [ -n "${CHROMIUM:-}" ] || die "chromium not found at /usr/bin/chromium (apt-get install chromium, or set CHROMIUM=/path/to/chrome)"
 
+if [ "$(id -u)" != 0 ]; then
+  log "note: not root. The simulated cluster (test tiers testbed/extension/e2e, npm run sandbox) needs root: mount namespaces, loopback addresses, an sshd per VM."
+fi
 log "ok ($(( $(date +%s) - t0 )) s)"
