@@ -1,0 +1,90 @@
+// End-to-end recovery of a wiped master (the runbook's case), same testbed, same data size:
+//   baseline:  the runbook's commands as an operator script: ONE plain OpenSSH connection to the
+//              broken master running snapshot, monit stop + wait, move data aside, member remove,
+//              mkdir/chown member/, source utils.sh + member add, monit start, wait for health;
+//   candidate: the engine as the CLI runs it: open the deployment from the bosh env vars (Director,
+//              bosh-ssh setup, certificates, tunnels), observe, pre-flight, the same commands with
+//              a structured check after each, hashKV, post-checks (incl. the Director's state).
+// Each iteration first breaks master-2 with `wipe` (not timed); each function returns its own
+// measured time. Data: BOSH_ETCD_BENCH_RECOVERY_MB (default 30) MB written before the first run.
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { breakInstance, boshCliEnv, masters, readTestbedState, TestbedState, TestbedVm } from '../test/testbed/harness/index';
+import { fillEtcd } from '../test/testbed/harness/fill';
+import { ssh } from '../test/testbed/harness/openssh';
+import { waitFor } from '../test/testbed/harness/sh';
+import { etcdctlIn } from '../test/testbed/harness/index';
+import { openDeploymentFromEnv } from '../src/session/session';
+import { runRecovery } from '../src/recovery';
+
+const MB = Number(process.env.BOSH_ETCD_BENCH_RECOVERY_MB || 30);
+const TX = path.join(os.tmpdir(), 'bosh-etcd-bench-transcripts');
+
+function target(s: TestbedState): { bad: TestbedVm; good: TestbedVm } {
+  const ms = masters(s);
+  return { bad: ms[2], good: ms[0] };
+}
+
+async function breakIt(s: TestbedState) {
+  const { bad } = target(s);
+  await breakInstance(`master/${bad.id}`, 'wipe');
+  await waitFor('master-2 to be down', 30_000, async () =>
+    (await etcdctlIn(bad, '--dial-timeout=1s --command-timeout=2s endpoint health', { local: true, allowFail: true })).code !== 0, 300);
+}
+
+/** The runbook as one shell script over one plain ssh connection (what an operator would automate). */
+function runbookScript(s: TestbedState, ts: string): string {
+  const { bad, good } = target(s);
+  const E = 'ETCDCTL_API=3 /var/vcap/jobs/etcd/bin/etcdctl';
+  const goodEp = `https://master-${good.index}.etcd.cfcr.internal:2379`;
+  return `set -e
+mkdir -p /var/vcap/store/etcd-snapshots; ${E} --endpoints ${goodEp} snapshot save /var/vcap/store/etcd-snapshots/${ts}.db >/dev/null 2>&1
+monit stop etcd
+until monit summary | grep -qE 'etcd +Not monitored +Process'; do sleep 0.2; done
+mkdir -p /var/vcap/store/etcd.bak-${ts}; find /var/vcap/store/etcd -mindepth 1 -maxdepth 1 -exec mv -t /var/vcap/store/etcd.bak-${ts} {} +
+ID=$(${E} member list | awk -F', ' '$3=="${bad.id}"{print $1}')
+${E} member remove $ID
+mkdir -p /var/vcap/store/etcd/member; chown vcap:vcap /var/vcap/store/etcd/member
+source /var/vcap/jobs/etcd/bin/utils.sh; ${E} member add ${bad.id} --peer-urls \${etcd_peer_address}
+monit start etcd
+until LOCAL=true ${E} --dial-timeout=1s --command-timeout=2s endpoint health >/dev/null 2>&1; do sleep 0.2; done
+`;
+}
+
+export const benchmarks = [
+  {
+    name: `recovery of a wiped master (${MB} MB of data): engine via bosh env vars vs the runbook over one plain ssh`,
+    iterations: 3,
+    needsTestbed: true,
+    async setup() {
+      const s = readTestbedState();
+      fs.mkdirSync(TX, { recursive: true });
+      if (MB > 0) await fillEtcd(s, MB);
+    },
+    baseline: async (): Promise<number> => {
+      const s = readTestbedState();
+      await breakIt(s);
+      const ts = `${Date.now()}`;
+      const script = runbookScript(s, ts);
+      const t0 = Date.now();
+      const r = await ssh(s, target(s).bad, `sudo bash -c '${script.replace(/'/g, `'\\''`)}'`, 300_000);
+      const ms = Date.now() - t0;
+      if (r.code !== 0) throw new Error(`runbook script failed (${r.code}): ${r.stderr}`);
+      return ms;
+    },
+    candidate: async (): Promise<number> => {
+      const s = readTestbedState();
+      await breakIt(s);
+      const t0 = Date.now();
+      const session = openDeploymentFromEnv(boshCliEnv(s), { gatewayKnownHostsPath: s.staticSsh.knownHostsPath });
+      try {
+        const res = await runRecovery(session, `master/${target(s).bad.id}`, { yes: true, transcriptDir: TX });
+        if (res.outcome !== 'recovered') throw new Error(`engine: ${res.outcome}: ${res.message}`);
+      } finally {
+        await session.dispose();
+      }
+      return Date.now() - t0;
+    },
+  },
+];
