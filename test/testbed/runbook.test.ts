@@ -58,7 +58,8 @@ async function replaceMember(s: TestbedState, bad: TestbedVm, on: TestbedVm, exp
   // 4. mkdir/chown member/, source utils.sh, member add with ${etcd_peer_address}
   await sudo(s, bad, 'rm -rf /var/vcap/store/etcd/*; mkdir -p /var/vcap/store/etcd/member; chown vcap:vcap /var/vcap/store/etcd/member');
   const added = await sudo(s, bad, `source /var/vcap/jobs/etcd/bin/utils.sh; ${ETCDCTL} member add ${bad.id} --peer-urls \${etcd_peer_address}`);
-  assert.match(added.stdout, /^Member [0-9a-f]+ added to cluster [0-9a-f]+/m);
+  // etcdctl pads ids to 16 columns ("Member  376dc4c9f1d9f86 added"): ids may be 15 hex digits
+  assert.match(added.stdout, /^Member\s+[0-9a-f]+ added to cluster [0-9a-f]+/m);
   assert.match(added.stdout, new RegExp(`^ETCD_NAME="${bad.id}"$`, 'm'));
   assert.match(added.stdout, new RegExp(`^ETCD_INITIAL_CLUSTER=".*${bad.id}=https://master-${bad.index}\\.etcd\\.cfcr\\.internal:2380.*"$`, 'm'));
   assert.match(added.stdout, new RegExp(`^ETCD_INITIAL_ADVERTISE_PEER_URLS="https://master-${bad.index}\\.etcd\\.cfcr\\.internal:2380"$`, 'm'));
