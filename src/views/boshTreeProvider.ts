@@ -23,10 +23,33 @@ export class BoshTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsco
   private timer?: NodeJS.Timeout;
 
   constructor(readonly model: BoshTreeModel) {
-    const sub = model.onDidChange((n) => this.emitter.fire(n));
+    const sub = model.onDidChange((n) => this.queue(n));
     this.subs.push({ dispose: () => sub.dispose() }, this.emitter);
     this.applyInterval();
     this.subs.push(vscode.workspace.onDidChangeConfiguration((e) => { if (e.affectsConfiguration('boshEtcd.refreshIntervalSeconds')) this.applyInterval(); }));
+  }
+
+  private pending = new Set<TreeNode | undefined>();
+  private flushTimer?: NodeJS.Timeout;
+
+  /**
+   * Coalesces change events (a deployment refresh and the etcd summary arriving right after it):
+   * VS Code rejects a refresh of an element whose parent is being re-read ("Element with id … is
+   * already registered"), so only the outermost changed nodes are fired, once, after a short pause.
+   */
+  private queue(n: TreeNode | undefined): void {
+    this.pending.add(n);
+    if (this.flushTimer) return;
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = undefined;
+      const nodes = [...this.pending];
+      this.pending.clear();
+      if (nodes.includes(undefined)) { this.emitter.fire(undefined); return; }
+      const keys = nodes.map((x) => x!.key);
+      for (const x of nodes) {
+        if (!keys.some((k) => k !== x!.key && x!.key.startsWith(`${k}/`))) this.emitter.fire(x);
+      }
+    }, 150);
   }
 
   private applyInterval(): void {
@@ -46,6 +69,7 @@ export class BoshTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsco
 
   dispose(): void {
     if (this.timer) clearInterval(this.timer);
+    if (this.flushTimer) clearTimeout(this.flushTimer);
     for (const s of this.subs) s.dispose();
   }
 }

@@ -145,6 +145,24 @@ suite('views: BOSH tree, health panel and status bar on the testbed', function (
     assert.strictEqual(snap.rows.length, 3);
   });
 
+  test('"Open SSH Terminal" on an instance row gives an interactive shell on that VM (PTY over ssh2)', async () => {
+    const w = await walk(api, state);
+    const ms = masters(state);
+    const node = w.instances[0];
+    const res = (await vscode.commands.executeCommand('boshEtcd.openSshTerminal', node)) as { terminal: vscode.Terminal; pty: import('../../src/commands/sshPseudoterminal').SshPseudoterminal } | undefined;
+    assert.ok(res, 'the command returned its terminal');
+    let out = '';
+    res.pty.onDidWrite((d) => { out += d; });
+    assert.strictEqual(await res.pty.ready, true, 'the shell opened');
+    res.pty.setDimensions({ columns: 100, rows: 30 });
+    // $((6*7)) is expanded by the remote shell: seeing 42 proves the input ran there.
+    res.pty.handleInput('echo "vm=$(hostname -I 2>/dev/null || true) cols=$(tput cols) sum=$((6*7))"; grep -c master-0 /etc/hosts\r');
+    await until('the remote shell to answer', async () => (/sum=42/.test(out) ? true : undefined), 30_000);
+    assert.match(out, /cols=100/, 'setDimensions resized the remote PTY');
+    assert.ok(out.includes(ms[0].ip) || /\r\n1\r\n/.test(out), 'the shell runs on the instance\'s VM');
+    res.terminal.dispose();
+  });
+
   test('after `break --mode wipe` and a refresh, the instance and its member show as failing; after healing, healthy again', async () => {
     const ms = masters(state);
     const victim = ms[1];
