@@ -7,7 +7,7 @@ import * as https from 'https';
 import * as path from 'path';
 import { aggregateJobState, parseMonitXml, processState, toAgentProcesses } from './director/agent-state';
 import { createDirectorFixture, DirectorFixture } from './director/fixture';
-import { startDirectorProcess } from './director/launch';
+import { cleanupDirectorUsers, startDirectorProcess } from './director/launch';
 import { parseRange, RunningDirector, startDirector } from './director/server';
 import { validatePublicKey, validateUser } from './director/ssh-users';
 import { readTestbedState, TestbedState } from './harness/state';
@@ -555,6 +555,41 @@ describe('BOSH Director stand-in', function () {
   });
 
   describe('as a process (startDirectorProcess)', () => {
+    it('leaves no user behind even when SIGKILLed: cleanupDirectorUsers(dir) removes what it recorded', async () => {
+      const pdir = path.join(fx.root, 'director-killed');
+      const sec = await startDirectorProcess(fx.state, { dir: pdir, host: `${process.env.BOSH_ETCD_TESTBED_NET || '127.0.3'}.202`, port: 0, env: { ...process.env, BOSH_ETCD_DIRECTOR_SUDO_GROUP: fx.sudoGroup } });
+      const u4 = `bosh_k${process.pid}`.slice(0, 20);
+      try {
+        const tok = await request(sec.url, sec.caCert, 'POST', `${sec.uaaUrl}/oauth/token`, { headers: { ...form, Authorization: basic(sec.client, sec.clientSecret) }, body: 'grant_type=client_credentials' });
+        const kd = fs.mkdtempSync(path.join(fx.root, 'kkeys-'));
+        execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', path.join(kd, 'id')]);
+        const r = await request(sec.url, sec.caCert, 'POST', `/deployments/${fx.state.deployment}/ssh`, {
+          headers: { Authorization: `bearer ${JSON.parse(tok.body).access_token}`, 'Content-Type': 'application/json' },
+          body: JSON.stringify({ command: 'setup', target: { job: 'master', indexes: ['1'], ids: ['1'] }, params: { user: u4, public_key: fs.readFileSync(path.join(kd, 'id.pub'), 'utf8') } }),
+        });
+        assert.strictEqual(r.status, 302);
+        const m1 = fx.vms.find((v) => v.group === 'master' && v.index === 1)!;
+        const keyFile = path.join(m1.dir, 'ssh', 'authorized_keys', u4);
+        for (let i = 0; i < 200 && !(userExists(u4) && fs.existsSync(keyFile)); i++) await new Promise((res) => setTimeout(res, 50));
+        assert.ok(userExists(u4) && fs.existsSync(keyFile));
+      } finally {
+        process.kill(sec.pid, 'SIGKILL');
+      }
+      for (let i = 0; i < 100; i++) {
+        try {
+          process.kill(sec.pid, 0);
+          await new Promise((res) => setTimeout(res, 50));
+        } catch {
+          break;
+        }
+      }
+      assert.ok(userExists(u4), 'a SIGKILLed stand-in cannot clean up by itself');
+      assert.deepStrictEqual(cleanupDirectorUsers(pdir), [u4]);
+      assert.ok(!userExists(u4));
+      assert.ok(!fs.existsSync(path.join(fx.vms.find((v) => v.group === 'master' && v.index === 1)!.dir, 'ssh', 'authorized_keys', u4)));
+      assert.deepStrictEqual(cleanupDirectorUsers(pdir), [], 'idempotent');
+    });
+
     it('starts detached, hands over the credentials over IPC (not on disk), serves, and removes its users on SIGTERM', async () => {
       const pdir = path.join(fx.root, 'director-proc');
       const sec = await startDirectorProcess(fx.state, { dir: pdir, host: `${process.env.BOSH_ETCD_TESTBED_NET || '127.0.3'}.201`, port: 0, env: { ...process.env, BOSH_ETCD_DIRECTOR_SUDO_GROUP: fx.sudoGroup } });
