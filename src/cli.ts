@@ -185,7 +185,10 @@ async function cmdRecover(a: Args, io: CliIo, session: DeploymentSession, signal
   });
   if (res.outcome === 'dry-run' && res.plan) io.out.write('\n' + formatPlan(res.plan) + '\n\nDry-run: nothing was changed.\n');
   const stream = res.outcome === 'recovered' || res.outcome === 'dry-run' ? io.out : io.err;
-  stream.write(`\n${res.outcome.toUpperCase()}: ${res.outcome === 'dry-run' ? 'nothing was changed' : res.message}\n`);
+  const summary = res.outcome === 'dry-run' ? 'nothing was changed'
+    : res.outcome === 'refused' ? 'nothing was changed (the reasons and what to do are above)'
+    : res.message;
+  stream.write(`\n${res.outcome.toUpperCase()}: ${summary}\n`);
   if (res.advice && res.outcome !== 'refused') stream.write(`what to do: ${res.advice}\n`);
   io.out.write(`transcript: ${res.transcriptPath}\n`);
   return exitCodeOf(res);

@@ -3,6 +3,7 @@
 // intact, hashKV equal) or, for refusals, that nothing changed. One shared 3-master testbed (the
 // tier's root hook) plus one 5-master testbed of our own (net 127.0.7).
 import * as assert from 'assert';
+import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -301,26 +302,6 @@ describe('recovery engine on the testbed (3 masters)', function () {
       assert.strictEqual(await fingerprint(s, m2), fp);
     });
 
-    it('refuses while another learner exists (etcd allows one)', async () => {
-      // etcd refuses membership changes until the members it has are connected for a while: retry
-      const add = await waitFor('a stray learner to be added', 60_000, async () => {
-        const r = await etcdctlIn(m0, 'member add stray-learner --peer-urls https://master-9.etcd.cfcr.internal:2380 --learner', { local: true, allowFail: true });
-        return r.code === 0 ? r : undefined;
-      }, 1000);
-      const id = /Member\s+([0-9a-f]+)\s+added/.exec(add.stdout)![1];
-      const fpL = await fingerprint(s, m2);
-      try {
-        const { res, events } = await run(session, label(m2));
-        assert.strictEqual(res.outcome, 'refused', explain(res));
-        assert.ok(res.refusals!.some((x) => x.code === 'second-learner' && x.message.includes(id)), JSON.stringify(res.refusals));
-        assert.deepStrictEqual(commandsRun(events), []);
-        assert.strictEqual(await fingerprint(s, m2), fpL);
-      } finally {
-        await etcdctlIn(m0, `member remove ${id}`, { local: true });
-      }
-      assert.strictEqual(await fingerprint(s, m2), fp);
-    });
-
     it('aborts before any change when the snapshot fails (reliability 13)', async () => {
       const others = [m0, m1];
       // a file where the snapshot folder should be: `snapshot save` fails on every healthy member
@@ -349,6 +330,32 @@ describe('recovery engine on the testbed (3 masters)', function () {
       assert.deepStrictEqual(commandsRun(r2.events), []);
       const r3 = await run(session, label(m2), { yes: false });
       assert.strictEqual(r3.res.outcome, 'declined', 'no confirm callback and no yes: never proceeds');
+      assert.strictEqual(await fingerprint(s, m2), fp);
+    });
+
+    it('the CLI: status exits 7 with an unhealthy endpoint; recover without --yes and no terminal changes nothing (exit 4); --dry-run prints the plan (exit 0)', async () => {
+      const cli = path.join(__dirname, '..', '..', 'src', 'cli.js');
+      const env = { ...process.env, ...boshCliEnv(s), BOSH_ETCD_KNOWN_HOSTS: s.staticSsh.knownHostsPath };
+      const runCli = (args: string[]) => new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
+        const c = spawn(process.execPath, [cli, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+        let out = '';
+        let err = '';
+        c.stdout.on('data', (d) => (out += d));
+        c.stderr.on('data', (d) => (err += d));
+        c.on('close', (code) => resolve({ code, out, err }));
+      });
+      const st = await runCli(['status', '--deployment', s.deployment]);
+      assert.strictEqual(st.code, 7, st.out + st.err);
+      assert.match(st.out, /\| ENDPOINT +\| ID +\| VERSION +\| DB SIZE/);
+      assert.match(st.out, /master-2\.etcd\.cfcr\.internal:2379 is UNHEALTHY/);
+      const no = await runCli(['recover', '--deployment', s.deployment, '--instance', label(m2), '--transcript-dir', TX]);
+      assert.strictEqual(no.code, 4, no.out + no.err);
+      assert.match(no.err, /no --yes: not changing anything/);
+      assert.match(no.out, /member remove [0-9a-f]+/, 'the plan is shown');
+      const dry = await runCli(['recover', '--deployment', s.deployment, '--instance', label(m2), '--dry-run', '--transcript-dir', TX]);
+      assert.strictEqual(dry.code, 0, dry.out + dry.err);
+      assert.match(dry.out, /Dry-run: nothing was changed/);
+      assert.match(dry.out, /transcript: .*-dry-run\.md/);
       assert.strictEqual(await fingerprint(s, m2), fp);
     });
 
@@ -381,7 +388,8 @@ describe('recovery engine on the testbed (3 masters)', function () {
       const { res, events } = out;
       assert.ok(acked.size > 20, `writes flowed during the recovery (${acked.size} of ${attempts} acknowledged)`);
       const ran = commandsRun(events);
-      for (const re of [/monit stop etcd/, /member remove [0-9a-f]+/, /mkdir -p \/var\/vcap\/store\/etcd\/member; chown vcap:vcap/, /member add .* --peer-urls \$\{etcd_peer_address\}/, /monit start etcd/, /snapshot save/]) {
+      assert.ok(events.some((e) => e.type === 'command' && e.command === 'monit stop etcd' && !!e.skipped), 'monit stop is recognised as done (the operator stopped it)');
+      for (const re of [/member remove [0-9a-f]+/, /mkdir -p \/var\/vcap\/store\/etcd\/member; chown vcap:vcap/, /member add .* --peer-urls \$\{etcd_peer_address\}/, /monit start etcd/, /snapshot save/]) {
         assert.ok(ran.some((c) => re.test(c)), `ran ${re}: ${ran.join('\n')}`);
       }
       await assertRecovered(s, session, m2, res, seeded);
@@ -490,6 +498,32 @@ describe('recovery engine on the testbed (3 masters)', function () {
     assert.ok(events.some((e) => e.type === 'check' && e.name === 'added as a learner' && e.ok));
     await assertRecovered(s, session, m1, res, seeded);
     forgetFaults(s, m1);
+  });
+
+  it('refuses while another learner exists (etcd allows one), and recovers once it is gone', async () => {
+    // a stray learner, added while the cluster is healthy
+    const add = await waitFor('a stray learner to be added', 60_000, async () => {
+      const r = await etcdctlIn(m0, 'member add stray-learner --peer-urls https://master-9.etcd.cfcr.internal:2380 --learner', { local: true, allowFail: true });
+      return r.code === 0 ? r : undefined;
+    }, 1000);
+    const id = /Member\s+([0-9a-f]+)\s+added/.exec(add.stdout)![1];
+    let removed = false;
+    try {
+      await breakInstance(label(m1), 'wipe');
+      const fp = await fingerprint(s, m1);
+      const { res, events } = await run(session, label(m1));
+      assert.strictEqual(res.outcome, 'refused', explain(res));
+      assert.ok(res.refusals!.some((x) => x.code === 'second-learner' && x.message.includes(id)), JSON.stringify(res.refusals));
+      assert.deepStrictEqual(commandsRun(events), []);
+      assert.strictEqual(await fingerprint(s, m1), fp);
+      await etcdctlIn(m0, `member remove ${id}`, { local: true });
+      removed = true;
+      const { res: ok } = await run(session, label(m1));
+      await assertRecovered(s, session, m1, ok, seeded);
+      forgetFaults(s, m1);
+    } finally {
+      if (!removed) await etcdctlIn(m0, `member remove ${id}`, { local: true, allowFail: true });
+    }
   });
 
   it('recognises the start script\'s self-added member (monit restarted etcd behind its back): no double add', async () => {
