@@ -1,6 +1,7 @@
 // The testbed itself: VMs are isolated namespaces with real sshd/monit/etcd, the etcd job behaves
 // like cfcr's, faults can be injected and healed, and teardown leaves nothing behind.
 import * as assert from 'assert';
+import * as crypto from 'crypto';
 import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
@@ -24,6 +25,17 @@ async function etcdHealthyEverywhere(s: TestbedState) {
     const r = await sudo(s, ms[0], `${ETCDCTL} --dial-timeout=1s --command-timeout=2s endpoint health`, { allowFail: true });
     return r.code === 0 && (r.stdout + r.stderr).split('is healthy').length - 1 === ms.length;
   }, 500);
+}
+
+/** Runs a fault test; if it fails half-way, heals the instance so the next tests find a healthy cluster. */
+async function withHeal(ref: string, body: () => Promise<void>, rebuild = false) {
+  let ok = false;
+  try {
+    await body();
+    ok = true;
+  } finally {
+    if (!ok) await heal(ref, { rebuild }).catch((e) => process.stderr.write(`[testbed] heal after a failed test: ${(e as Error).message}\n`));
+  }
 }
 
 describe('testbed harness', function () {
@@ -110,15 +122,20 @@ describe('testbed harness', function () {
   });
 
   describe('faults', function () {
+    // heal may boot a VM again (new nsPid): read the state afresh
+    beforeEach(() => { s = readTestbedState(); });
+
     it('stop: monit stops etcd (not monitored, port closed); heal starts it again', async () => {
       const vm = masters(s)[2];
-      await breakInstance(`master/${vm.index}`, 'stop');
-      const etcd = (await monitStatus(vm.dir)).find((x) => x.name === 'etcd')!;
-      assert.strictEqual(processState(etcd), 'unknown');
-      assert.strictEqual(await tcpOpen(vm.ip, 2379), false);
-      assert.match((await sudo(s, vm, 'monit summary')).stdout, /etcd\s+Not monitored/);
-      await heal(`master/${vm.index}`);
-      assert.strictEqual(processState((await monitStatus(vm.dir)).find((x) => x.name === 'etcd')!), 'running');
+      await withHeal(`master/${vm.index}`, async () => {
+        await breakInstance(`master/${vm.index}`, 'stop');
+        const etcd = (await monitStatus(vm.dir)).find((x) => x.name === 'etcd')!;
+        assert.strictEqual(processState(etcd), 'unknown');
+        assert.strictEqual(await tcpOpen(vm.ip, 2379), false);
+        assert.match((await sudo(s, vm, 'monit summary')).stdout, /etcd\s+Not monitored/);
+        await heal(`master/${vm.index}`);
+        assert.strictEqual(processState((await monitStatus(vm.dir)).find((x) => x.name === 'etcd')!), 'running');
+      });
       await etcdHealthyEverywhere(s);
     });
 
@@ -154,14 +171,17 @@ describe('testbed harness', function () {
 
     it('vm-down: every process of the VM stops; the cluster keeps quorum; heal boots it again', async () => {
       const vm = masters(s)[2];
-      await breakInstance(`master/${vm.index}`, 'vm-down');
-      assert.strictEqual(vmProcesses([vm.dir]).size, 0);
-      assert.strictEqual(await tcpOpen(vm.ip, 22), false);
-      assert.strictEqual(await tcpOpen(vm.ip, 2379), false);
-      await assert.rejects(monitStatus(vm.dir));
-      const put = await sudo(s, masters(s)[0], `LOCAL=true ${ETCDCTL} --command-timeout=5s put /testbed/during-vm-down yes`, { allowFail: true });
-      assert.strictEqual(put.code, 0, `2 of 3 members should still take writes: ${put.stderr}`);
-      await heal(`master/${vm.index}`);
+      await withHeal(`master/${vm.index}`, async () => {
+        await breakInstance(`master/${vm.index}`, 'vm-down');
+        assert.strictEqual(vmProcesses([vm.dir]).size, 0);
+        assert.strictEqual(await tcpOpen(vm.ip, 22), false);
+        assert.strictEqual(await tcpOpen(vm.ip, 2379), false);
+        await assert.rejects(monitStatus(vm.dir));
+        // 2 of 3 keep quorum (after a new election if the killed member led)
+        await waitFor('2 of 3 members to take a write', 30_000, async () =>
+          (await sudo(s, masters(s)[0], `LOCAL=true ${ETCDCTL} --command-timeout=5s put /testbed/during-vm-down yes`, { allowFail: true })).code === 0, 500);
+        await heal(`master/${vm.index}`);
+      });
       const after = readTestbedState();
       const vmAfter = after.vms.find((v) => v.id === vm.id)!;
       assert.notStrictEqual(vmAfter.nsPid, vm.nsPid, 'state.nsPid was not updated after the reboot');
@@ -174,15 +194,17 @@ describe('testbed harness', function () {
     it('corrupt: etcd cannot start on a damaged db; plain heal refuses, heal --rebuild replaces the member', async () => {
       const vm = masters(s)[2];
       const before = memberRows((await sudo(s, masters(s)[0], `${ETCDCTL} member list`)).stdout).find((x) => x[2] === vm.id)![0];
-      await breakInstance(`master/${vm.index}`, 'corrupt');
-      await waitFor('etcd to fail on the damaged db', 30_000, async () => {
-        const log = fs.readFileSync(path.join(vm.dir, 'vcap/sys/log/etcd/etcd.stderr.log'), 'utf8');
-        return /panic|invalid database|file size too small/.test(log);
-      }, 300);
-      const r = await sudo(s, vm, `LOCAL=true ${ETCDCTL} --dial-timeout=1s --command-timeout=2s endpoint health`, { allowFail: true });
-      assert.notStrictEqual(r.code, 0);
-      await assert.rejects(heal(`master/${vm.index}`), /--rebuild/);
-      await heal(`master/${vm.index}`, { rebuild: true });
+      await withHeal(`master/${vm.index}`, async () => {
+        await breakInstance(`master/${vm.index}`, 'corrupt');
+        await waitFor('etcd to fail on the damaged db', 30_000, async () => {
+          const log = fs.readFileSync(path.join(vm.dir, 'vcap/sys/log/etcd/etcd.stderr.log'), 'utf8');
+          return /panic|invalid database|file size too small/.test(log);
+        }, 300);
+        const r = await sudo(s, vm, `LOCAL=true ${ETCDCTL} --dial-timeout=1s --command-timeout=2s endpoint health`, { allowFail: true });
+        assert.notStrictEqual(r.code, 0);
+        await assert.rejects(heal(`master/${vm.index}`), /--rebuild/);
+        await heal(`master/${vm.index}`, { rebuild: true });
+      }, true);
       await etcdHealthyEverywhere(s);
       const rows = memberRows((await sudo(s, masters(s)[0], `${ETCDCTL} member list`)).stdout);
       assert.strictEqual(rows.length, masters(s).length);
@@ -196,7 +218,12 @@ describe('testbed harness', function () {
     const tier = resolveLayout();
     const [, a, b] = tier.net.split('.').map(Number);
     const net = `127.${(a + 100) % 256}.${b}`;
-    const dir = path.join(os.tmpdir(), `tb-second-${process.pid}`);
+    // one folder per tier testbed: a run killed before its `after` hook is cleaned up by the next one
+    const dir = path.join(os.tmpdir(), `tb-second-${crypto.createHash('sha1').update(tier.dir).digest('hex').slice(0, 8)}`);
+
+    before(async () => {
+      await down({ dir, net });
+    });
 
     after(async () => {
       await down({ dir, net }).catch(() => undefined);

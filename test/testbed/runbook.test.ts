@@ -3,6 +3,7 @@
 // log, three members listed), then remove / mkdir+chown / source utils.sh / member add / monit start,
 // and check that everything is back. Every observable the runbook names is asserted.
 import * as assert from 'assert';
+import * as crypto from 'crypto';
 import * as os from 'os';
 import * as path from 'path';
 import { breakInstance, down, masters, readTestbedState, TestbedState, TestbedVm, up } from './harness/index';
@@ -125,10 +126,14 @@ describe('runbook with 5 masters: the bootstrap instance and the split-brain haz
   const tier = resolveLayout();
   const [, a, b] = tier.net.split('.').map(Number);
   const net = `127.${(a + 50) % 256}.${b}`;
-  const dir = path.join(os.tmpdir(), `tb-five-${process.pid}`);
+  // one folder per tier testbed: a run killed before its `after` hook is cleaned up by the next one
+  const dir = path.join(os.tmpdir(), `tb-five-${crypto.createHash('sha1').update(tier.dir).digest('hex').slice(0, 8)}`);
   let s: TestbedState;
 
-  before(async () => { s = await up({ dir, net, masters: 5 }); });
+  before(async () => {
+    await down({ dir, net });
+    s = await up({ dir, net, masters: 5 });
+  });
   after(async () => { await down({ dir, net }); });
 
   it('a wiped bootstrap instance starts a brand-new one-member cluster; the runbook (rm, member add, existing) rejoins it', async () => {
