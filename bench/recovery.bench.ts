@@ -1,6 +1,6 @@
 // End-to-end recovery of a wiped master (the runbook's case), same testbed, same data size:
-//   baseline:  the runbook's commands as an operator script: ONE plain OpenSSH connection to the
-//              broken master running snapshot, monit stop + wait, move data aside, member remove,
+//   baseline:  the runbook's commands as an operator script over plain OpenSSH: snapshot on a healthy
+//              master, then ONE connection to the broken master running monit stop + wait, move data aside, member remove,
 //              mkdir/chown member/, source utils.sh + member add, monit start, wait for health;
 //   candidate: the engine as the CLI runs it: open the deployment from the bosh env vars (Director,
 //              bosh-ssh setup, certificates, tunnels), observe, pre-flight, the same commands with
@@ -35,11 +35,9 @@ async function breakIt(s: TestbedState) {
 
 /** The runbook as one shell script over one plain ssh connection (what an operator would automate). */
 function runbookScript(s: TestbedState, ts: string): string {
-  const { bad, good } = target(s);
+  const { bad } = target(s);
   const E = 'ETCDCTL_API=3 /var/vcap/jobs/etcd/bin/etcdctl';
-  const goodEp = `https://master-${good.index}.etcd.cfcr.internal:2379`;
   return `set -e
-mkdir -p /var/vcap/store/etcd-snapshots; ${E} --endpoints ${goodEp} snapshot save /var/vcap/store/etcd-snapshots/${ts}.db >/dev/null 2>&1
 monit stop etcd
 until monit summary | grep -qE 'etcd +Not monitored +Process'; do sleep 0.2; done
 mkdir -p /var/vcap/store/etcd.bak-${ts}; find /var/vcap/store/etcd -mindepth 1 -maxdepth 1 -exec mv -t /var/vcap/store/etcd.bak-${ts} {} +
@@ -52,6 +50,7 @@ until LOCAL=true ${E} --dial-timeout=1s --command-timeout=2s endpoint health >/d
 `;
 }
 
+export { runbookScript };
 export const benchmarks = [
   {
     name: `recovery of a wiped master (${MB} MB of data): engine via bosh env vars vs the runbook over one plain ssh`,
@@ -68,6 +67,9 @@ export const benchmarks = [
       const ts = `${Date.now()}`;
       const script = runbookScript(s, ts);
       const t0 = Date.now();
+      // snapshot on a healthy member (the job's etcdctl: LOCAL=true talks to that member only)
+      const snap = await ssh(s, target(s).good, `sudo bash -c 'mkdir -p /var/vcap/store/etcd-snapshots; LOCAL=true ETCDCTL_API=3 /var/vcap/jobs/etcd/bin/etcdctl snapshot save /var/vcap/store/etcd-snapshots/${ts}.db >/dev/null'`, 300_000);
+      if (snap.code !== 0) throw new Error(`runbook snapshot failed (${snap.code}): ${snap.stderr}`);
       const r = await ssh(s, target(s).bad, `sudo bash -c '${script.replace(/'/g, `'\\''`)}'`, 300_000);
       const ms = Date.now() - t0;
       if (r.code !== 0) throw new Error(`runbook script failed (${r.code}): ${r.stderr}`);

@@ -526,6 +526,48 @@ describe('recovery engine on the testbed (3 masters)', function () {
     }
   });
 
+  it('re-checks quorum after every step: another member lost mid-run stops it before the next change; it resumes once healed', async () => {
+    await breakInstance(label(m2), 'wipe');
+    // fault injection at the transport: while step 5 runs, master-1's etcd is stopped (and waited for)
+    const inner = session;
+    let injected = false;
+    const faulty: DeploymentSession = {
+      env: inner.env, deployment: inner.deployment, director: inner.director,
+      instances: () => inner.instances(), etcd: () => inner.etcd(), dispose: () => inner.dispose(),
+      ssh: async (i) => {
+        const h = await inner.ssh(i);
+        return Object.assign(Object.create(Object.getPrototypeOf(h)), h, {
+          label: h.label, address: h.address,
+          exec: async (command: string, o?: Parameters<RemoteHost['exec']>[1]) => {
+            if (!injected && command.startsWith('mkdir -p /var/vcap/store/etcd/member')) {
+              injected = true;
+              await breakInstance(label(m1), 'stop');
+            }
+            return h.exec(command, o);
+          },
+          readFile: (p: string, o?: { sudo?: boolean }) => h.readFile(p, o),
+          forward: (a: string, b: number) => h.forward(a, b),
+          openStream: (a: string, b: number) => h.openStream(a, b),
+          shell: (o: Parameters<RemoteHost['shell']>[0]) => h.shell(o),
+          dispose: () => h.dispose(),
+        });
+      },
+    };
+    try {
+      const { res, events } = await run(faulty, label(m2));
+      assert.strictEqual(res.outcome, 'failed', explain(res));
+      assert.strictEqual(res.failedStep, 'mkdir');
+      assert.match(res.error!, /became unhealthy/);
+      assert.ok(!commandsRun(events).some((c) => /member add|monit start/.test(c)), 'nothing further changed');
+    } finally {
+      await heal(label(m1));
+    }
+    forgetFaults(s, m1);
+    const { res } = await run(session, label(m2));
+    await assertRecovered(s, session, m2, res, seeded);
+    forgetFaults(s, m2);
+  });
+
   it('recognises the start script\'s self-added member (monit restarted etcd behind its back): no double add', async () => {
     await breakInstance(label(m2), 'wipe');
     const ac = new AbortController();
