@@ -2,7 +2,7 @@
 // preselected), options, the review page with the modal confirmation, the run in its terminal,
 // success. Screenshots: artifacts/screenshots/wizard-review-confirm.png, wizard-terminal.png.
 import * as assert from 'assert';
-import { Workbench, dialogs, expandTreeRow, failureScreenshot, openBoshView, openWorkbench, runCommand, screenshot, testbedCli, testbedState, waitForNotification, waitForTreeRow } from './lib';
+import { Workbench, dialogs, notifications, expandTreeRow, failureScreenshot, openBoshView, openWorkbench, runCommand, screenshot, testbedCli, testbedState, waitForNotification, waitForTreeRow } from './lib';
 import { masters, type TestbedState } from '../testbed/harness/state';
 import { e2eSettings, widenSideBar } from './views.e2e';
 
@@ -64,6 +64,8 @@ describe('wizard: recover a wiped etcd member from the command palette', functio
     const done = await waitForNotification(page, /Recovered master\//, 300_000);
     assert.match(done, /caught up/);
     assert.deepStrictEqual(await dialogs(page), []);
+    const errors = (await notifications(page)).filter((t) => /already registered|error/i.test(t));
+    assert.deepStrictEqual(errors, [], 'no error toast (e.g. a tree refresh race) during the run');
     await page.waitForTimeout(1500);
     await screenshot(page, 'wizard-terminal');
     // Real effect: the testbed says all three members are started again.
