@@ -55,7 +55,7 @@ async function measure(f: () => Promise<void | number>): Promise<number> {
   return typeof r === 'number' ? r : wall;
 }
 
-const fmt = (ms: number): string => (ms >= 100 ? ms.toFixed(0) : ms >= 10 ? ms.toFixed(1) : ms.toFixed(2)) + ' ms';
+const fmt = (ms: number): string => (ms < 0.1 ? `${(ms * 1000).toFixed(1)} µs` : (ms >= 100 ? ms.toFixed(0) : ms >= 10 ? ms.toFixed(1) : ms.toFixed(2)) + ' ms');
 
 async function main(): Promise<number> {
   const filter = process.env.BOSH_ETCD_BENCH_FILTER ? new RegExp(process.env.BOSH_ETCD_BENCH_FILTER) : undefined;
@@ -110,7 +110,7 @@ async function main(): Promise<number> {
 
   const head = ['benchmark', 'n', 'baseline (median)', 'candidate (median)', 'candidate/baseline'];
   const table = rows.map((r) => [r.name, String(r.n), r.base === undefined ? '' : fmt(r.base), r.cand === undefined ? '' : fmt(r.cand),
-    r.note ?? (r.base ? (r.cand! / r.base).toFixed(2) + 'x' : '')]);
+    r.note ?? (r.base ? (r.cand! / r.base).toFixed(2) + 'x' : r.cand !== undefined ? 'n/a (baseline 0)' : '')]);
   const w = head.map((h, i) => Math.max(h.length, ...table.map((r) => r[i].length)));
   const line = (cells: string[]): string => cells.map((c, i) => (i === 0 || i === 4 ? c.padEnd(w[i]) : c.padStart(w[i]))).join('  ').trimEnd();
   console.log('\n' + line(head));
