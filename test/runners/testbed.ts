@@ -27,6 +27,10 @@ export interface TestbedHandle {
   down(): void;
 }
 
+function pidAlive(pid: number): boolean {
+  try { process.kill(pid, 0); return true; } catch { return false; }
+}
+
 /** Whether the testbed engineer's harness is built (out/test/testbed/harness/cli.js). */
 export function testbedAvailable(): boolean {
   return fs.existsSync(TESTBED_CLI);
@@ -83,6 +87,14 @@ export function testbedUp(dir: string, net: string, extraArgs: string[] = [], lo
     throw new Error(`The testbed harness is not built (${TESTBED_CLI} missing): run \`npx tsc -p .\`; it lives in test/testbed/harness.`);
   }
   fs.mkdirSync(dir, { recursive: true });
+  // Several runs may share this machine (and this working tree): never tear down a testbed that a
+  // live process started.
+  const ownerFile = path.join(dir, '.runner-owner');
+  const owner = fs.existsSync(ownerFile) ? Number(fs.readFileSync(ownerFile, 'utf8')) : 0;
+  if (owner && owner !== process.pid && pidAlive(owner)) {
+    throw new Error(`The testbed in ${dir} (net ${net}) belongs to a running process (pid ${owner}). ` +
+      'Wait for it, or give this run its own folder and prefix (BOSH_ETCD_EXT_TESTBED_DIR/_NET, BOSH_ETCD_E2E_TESTBED_DIR/_NET, BOSH_ETCD_BENCH_TESTBED_DIR/_NET).');
+  }
   if (fs.existsSync(path.join(dir, 'testbed.json'))) {
     log(`[testbed] tearing down a leftover testbed in ${dir}`);
     try { runCli(dir, net, ['down']); } catch (e) { log(`[testbed] leftover down failed: ${(e as Error).message}`); }
@@ -95,6 +107,7 @@ export function testbedUp(dir: string, net: string, extraArgs: string[] = [], lo
     throw e;
   }
   const state = readState(dir);
+  fs.writeFileSync(ownerFile, String(process.pid));
   log(`[testbed] up in ${dir} on ${net}.x (${Date.now() - t0} ms): deployment ${state.deployment}, director ${state.director.url}`);
   const handle: TestbedHandle = {
     dir, net, state,
