@@ -168,8 +168,8 @@ table.grid { border-collapse: collapse; width: 100%; }
 table.grid th { text-align: left; font-size: 0.85em; color: var(--vscode-descriptionForeground); border-bottom: 1px solid var(--vscode-panel-border); padding: 3px 6px; white-space: nowrap; }
 table.grid td { padding: 3px 6px; border-bottom: 1px solid var(--vscode-panel-border); vertical-align: top; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
-td.errors { max-width: 22em; word-break: break-word; font-size: 0.9em; }
-td.mono { word-break: break-all; }
+td.errors { min-width: 16em; max-width: 30em; word-break: break-word; font-size: 0.9em; }
+td.nowrap { white-space: nowrap; }
 tr.failing td { background: var(--vscode-inputValidation-errorBackground); }
 tr.failing td:first-child { border-left: 4px solid var(--vscode-errorForeground); }
 .icon.bad, .badtext { color: var(--vscode-errorForeground); font-weight: bold; }

@@ -60,7 +60,7 @@ function renderTable(s: HealthSnapshot): HTMLTableElement {
     tr.append(statusCell(r));
     tr.append(el('td', 'mono', r.endpoint));
     tr.append(el('td', 'mono', `${r.instance ?? r.memberName}${r.az ? ` (${r.az})` : ''}`));
-    tr.append(el('td', 'mono', shortId(r.id)));
+    tr.append(el('td', 'mono nowrap', shortId(r.id)));
     tr.append(el('td', '', r.version || '—'));
     tr.append(el('td', 'num', r.unreachable ? '—' : formatBytes(r.dbSize)));
     tr.append(el('td', '', r.unreachable ? '—' : String(r.isLeader)));
@@ -70,7 +70,11 @@ function renderTable(s: HealthSnapshot): HTMLTableElement {
     tr.append(el('td', 'num', r.raftAppliedIndex || '—'));
     const errs = [...r.errors];
     if (r.error) errs.push(r.error);
-    tr.append(el('td', errs.length ? 'errors badtext' : 'errors', errs.join('; ')));
+    // Long gRPC errors: the gist in the cell, the whole text on hover.
+    const errText = errs.join('; ');
+    const errCell = el('td', errs.length ? 'errors badtext' : 'errors', errText.length > 140 ? `${errText.slice(0, 140)}…` : errText);
+    errCell.title = errText;
+    tr.append(errCell);
     const health = r.healthy === undefined ? '—' : `${r.healthy ? 'healthy' : 'UNHEALTHY'}${r.healthMs !== undefined ? `, ${Math.round(r.healthMs)} ms` : ''}`;
     tr.append(el('td', r.healthy === false ? 'badtext' : '', health));
     body.append(tr);
@@ -97,14 +101,17 @@ function memberRow(m: MemberRow): HTMLTableRowElement {
   tr.dataset.member = m.name;
   tr.append(el('td', 'state', m.unhealthy ? '✖' : '✔'));
   tr.lastElementChild!.className = m.unhealthy ? 'state icon bad' : 'state icon good';
-  tr.append(el('td', 'mono', shortId(m.id)));
+  tr.append(el('td', 'mono nowrap', shortId(m.id)));
   tr.append(el('td', 'mono', m.name || '(unstarted)'));
   tr.append(el('td', 'mono', m.instance ?? '—'));
   tr.append(el('td', m.unhealthy ? 'badtext' : '', m.state === 'missing' ? 'NO MEMBER' : m.state === 'unreachable' ? 'UNREACHABLE' : m.state));
   tr.append(el('td', 'mono', m.peerURLs.join(', ')));
   tr.append(el('td', 'mono', m.clientURLs.join(', ')));
   tr.append(el('td', '', String(m.isLearner)));
-  tr.append(el('td', m.flags.length ? 'badtext' : '', m.flags.join('; ')));
+  const notes = m.flags.join('; ');
+  const notesCell = el('td', m.flags.length ? 'errors badtext' : '', notes.length > 200 ? `${notes.slice(0, 200)}…` : notes);
+  notesCell.title = notes;
+  tr.append(notesCell);
   const act = el('td');
   if (canRecover && m.unhealthy && m.name) {
     const b = el('button', 'secondary', 'Recover this member…');
