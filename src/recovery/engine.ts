@@ -232,6 +232,10 @@ class Run {
 }
 
 const LOCAL_MEMBER_ADDED = /Member\s+([0-9a-f]+)\s+added to cluster/;
+/** etcd's strict reconfiguration check said no (members not connected long enough): nothing was applied. */
+const RECONFIG_REJECTED = /unhealthy cluster|not enough started members|re-configuration failed due to not enough started members/i;
+/** How long a membership change explicitly rejected by etcd (and verified not applied) is tried again. */
+const RECONFIG_RETRY_MS = 45_000;
 
 async function stepPreflight(r: Run, s: PlanStep): Promise<void> {
   for (const c of s.commands) await r.exec(c, { allowFail: true, timeoutMs: 30_000 });
@@ -283,10 +287,20 @@ async function stepStop(r: Run, s: PlanStep): Promise<void> {
 async function stepRemove(r: Run, s: PlanStep): Promise<void> {
   const [remove] = s.commands;
   const id = r.plan.staleMemberId!;
-  const res = await r.exec(remove, { allowFail: true });
-  // Reliability 6: never retried; whatever the command said, the member list decides.
-  const members = await r.until('the member list can be read', 30_000, async () => r.members());
-  const still = members.some((m) => m.id === id);
+  // Reliability 6: never retried blindly; whatever the command said, the member list decides. Only an
+  // explicit rejection by etcd's reconfiguration check, with the member verified still present, is tried again.
+  const deadline = Date.now() + RECONFIG_RETRY_MS;
+  let res: ExecResult;
+  let members: EtcdMember[];
+  let still: boolean;
+  for (;;) {
+    res = await r.exec(remove, { allowFail: true });
+    members = await r.until('the member list can be read', 30_000, async () => r.members());
+    still = members.some((m) => m.id === id);
+    if (!still || res.code === 0 || !RECONFIG_REJECTED.test(res.stderr) || Date.now() > deadline) break;
+    r.info(`etcd rejected the removal for now (${res.stderr.trim().split('\n').pop()}); member ${id} is still registered: trying again`);
+    await sleep(2000, r.opts.signal);
+  }
   if (res.code !== 0 && !still) r.info(`member remove reported ${res.code === null ? 'a dropped connection or timeout' : `exit ${res.code}`}, but member ${id} is gone: the removal succeeded.`);
   if (still && res.code !== 0) {
     r.check('dead member removed', false, `member ${id} is still registered; \`${remove.command}\` failed with ${res.code ?? 'no exit code'}: ${res.stderr.trim()}`);
@@ -312,10 +326,19 @@ async function stepAdd(r: Run, s: PlanStep): Promise<void> {
     r.emit({ type: 'command', time: new Date().toISOString(), step: 'add', host: s.commands[0].host, command: s.commands[0].command, purpose: s.commands[0].purpose, mutates: true, skipped: `member ${before.id} is already registered with ${r.plan.peerUrl}` });
     r.newMemberId = before.id;
   } else {
-    const res = await r.exec(s.commands[0], { allowFail: true });
+    const deadline = Date.now() + RECONFIG_RETRY_MS;
+    let res: ExecResult;
+    let m: EtcdMember | undefined;
+    for (;;) {
+      res = await r.exec(s.commands[0], { allowFail: true });
+      const listed = await r.until('the member list can be read', 30_000, async () => r.members());
+      m = findAdded(listed, r.plan);
+      // only an explicit rejection by etcd's reconfiguration check, verified not applied, is tried again
+      if (m || res.code === 0 || !RECONFIG_REJECTED.test(res.stderr) || Date.now() > deadline) break;
+      r.info(`etcd rejected the member add for now (${res.stderr.trim().split('\n').pop()}); no member was added: trying again`);
+      await sleep(2000, r.opts.signal);
+    }
     const said = LOCAL_MEMBER_ADDED.exec(res.stdout)?.[1];
-    const members = await r.until('the member list can be read', 30_000, async () => r.members());
-    const m = findAdded(members, r.plan);
     if (!m) {
       r.check('member added', false, `no member with ${r.plan.peerUrl} after \`member add\` (exit ${res.code ?? 'none'}): ${res.stderr.trim() || res.stdout.trim()}`);
       return;

@@ -563,6 +563,10 @@ describe('recovery engine on the testbed (3 masters)', function () {
       await heal(label(m1));
     }
     forgetFaults(s, m1);
+    await waitFor('master-0 and master-1 healthy again', 60_000, async () => {
+      for (const m of [m0, m1]) if ((await etcdctlIn(m, '--dial-timeout=1s --command-timeout=2s endpoint health', { local: true, allowFail: true })).code !== 0) return false;
+      return true;
+    }, 500);
     const { res } = await run(session, label(m2));
     await assertRecovered(s, session, m2, res, seeded);
     forgetFaults(s, m2);
