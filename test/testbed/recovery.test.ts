@@ -591,17 +591,18 @@ describe('recovery engine on the testbed (3 masters)', function () {
 
 describe('recovery engine on a 5-master testbed (net 127.0.7)', function () {
   this.timeout(600_000);
-  const dir = fs.mkdtempSync('/tmp/tb-recovery5-');
+  let dir = '';
   let s: TestbedState;
   let session: DeploymentSession;
   before(async () => {
+    dir = fs.mkdtempSync('/tmp/tb-recovery5-');
     fs.rmSync(dir, { recursive: true, force: true });
     s = await up({ dir, net: '127.0.7', masters: 5 });
     session = open(s);
   });
   after(async () => {
     await session?.dispose();
-    await down({ dir, net: '127.0.7' });
+    if (dir) await down({ dir, net: '127.0.7' });
   });
 
   it('recovers a wiped master of five (quorum 3)', async () => {
