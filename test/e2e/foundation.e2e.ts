@@ -41,7 +41,12 @@ describe('foundation: packaged extension in code-server', function () {
     for (const f of ['package.json', 'dist/extension.js', 'proto/rpc.proto', 'proto/kv.proto', 'proto/auth.proto', 'media/bosh.svg']) {
       assert.ok(files.includes(f), `${f} installed (files: ${files.join(', ')})`);
     }
-    assert.ok(files.some((f) => /^readme\.md$/i.test(f)), 'README installed');
+    const readme = files.find((f) => /^readme\.md$/i.test(f));
+    assert.ok(readme, 'README installed');
+    // The README's pictures are relative links (not rewritten by vsce): each must be in the package.
+    const images = [...fs.readFileSync(path.join(wb!.installedExtensionPath, readme!), 'utf8').matchAll(/\]\((docs\/[^)]+\.png)\)/g)].map((m) => m[1]);
+    assert.ok(images.length >= 3, 'README shows screenshots');
+    for (const img of images) assert.ok(files.includes(img), `README image ${img} is in the .vsix`);
     assert.ok(files.some((f) => /^license/i.test(f)), 'LICENSE installed');
     const unwanted = files.filter((f) => /^(src|test|out|tools|bench|scripts|artifacts|node_modules)\//.test(f) || f.endsWith('.map') || f.endsWith('.ts'));
     assert.deepStrictEqual(unwanted, [], 'no sources, tests, maps or node_modules in the .vsix');

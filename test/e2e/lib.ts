@@ -218,8 +218,18 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   fs.mkdirSync(SCREENSHOTS_DIR, { recursive: true });
   const file = path.join(SCREENSHOTS_DIR, `${name.replace(/[^\w.-]+/g, '-')}.png`);
   await page.screenshot({ path: file });
+  // The README shows some of these pictures: `BOSH_ETCD_UPDATE_DOCS=1 node scripts/test.js e2e`
+  // refreshes the copies in docs/screenshots/ so they stay current with the product.
+  if (process.env.BOSH_ETCD_UPDATE_DOCS === '1' && README_SCREENSHOTS.includes(path.basename(file))) {
+    fs.mkdirSync(DOCS_SCREENSHOTS_DIR, { recursive: true });
+    fs.copyFileSync(file, path.join(DOCS_SCREENSHOTS_DIR, path.basename(file)));
+  }
   return file;
 }
+
+/** Screenshots the README embeds (docs/screenshots/<name>). */
+export const README_SCREENSHOTS = ['views-tree-broken-member.png', 'views-health-panel-broken.png', 'wizard-member-pick.png', 'wizard-review-confirm.png', 'wizard-terminal.png'];
+const DOCS_SCREENSHOTS_DIR = path.resolve(SCREENSHOTS_DIR, '..', '..', 'docs', 'screenshots');
 
 /** In afterEach: screenshot + keep the run folder when the test failed. */
 export async function failureScreenshot(wb: Workbench | undefined, ctx: Mocha.Context): Promise<void> {
