@@ -2,7 +2,6 @@
 // against the testbed (real Director stand-in, sshd, monit, etcd). The extension finds the
 // Director through the BOSH_* variables of the extension host's environment.
 import * as assert from 'assert';
-import * as path from 'path';
 import * as vscode from 'vscode';
 import type { BoshEtcdApi } from '../../src/extension';
 import type { TreeNode } from '../../src/views/nodes';
@@ -10,24 +9,7 @@ import type { HostToPanel } from '../../src/webviews/health/protocol';
 import { ScriptedUi } from '../../src/ui/scriptedUi';
 import { masters, readTestbedState, type TestbedState } from '../testbed/harness/state';
 
-const EXTENSION_ID = 'bosh-etcd.bosh-etcd';
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const harness = (): typeof import('../testbed/harness/index') => require(path.join(__dirname, '..', 'testbed', 'harness', 'index.js'));
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until<T>(what: string, f: () => Promise<T | undefined>, timeoutMs = 90_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await f();
-      if (v !== undefined) return v;
-    } catch (e) { last = e; }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-    await sleep(1000);
-  }
-}
+import { EXTENSION_ID, harness, until } from './helpers';
 
 export async function activateApi(state: TestbedState): Promise<BoshEtcdApi> {
   const ext = vscode.extensions.getExtension<BoshEtcdApi>(EXTENSION_ID);
