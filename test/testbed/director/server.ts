@@ -2,7 +2,8 @@
 // HTTPS server answers the Director API calls the extension (and the bosh CLI) make, with the real
 // API's paths, JSON shapes, status codes, redirects, task flow and UAA auth (see
 // /work/shared/docs/director-api.md; section numbers below refer to it). It is NOT a Director:
-//   - one deployment, built from the testbed state (model.ts);
+//   - one deployment, built from the testbed state (model.ts), plus optional synthetic seeded ones
+//     for scale benchmarks (opts.seed, default off: no VMs, fixed `running` state, no ssh);
 //   - instance health comes LIVE from each VM's real monit (agent-state.ts), not from an agent;
 //   - `ssh` setup/cleanup really creates/removes a temporary user and its key on the VM (ssh-users.ts);
 //   - a UAA-like token endpoint lives on the same server under /uaa (uaa.ts).
@@ -13,7 +14,7 @@ import * as https from 'https';
 import * as path from 'path';
 import type { TestbedState, TestbedVm } from '../harness/state';
 import { agentState, readMonit } from './agent-state';
-import { DeploymentModel, InstanceModel, STEMCELL } from './model';
+import { DeploymentModel, InstanceModel, stableUuid, STEMCELL } from './model';
 import { ensureDirectorPki } from './pki';
 import { SshUserManager, validatePublicKey, validateUser } from './ssh-users';
 import { Task, TaskStore } from './tasks';
@@ -40,6 +41,15 @@ export interface StartDirectorOptions {
   agentTimeoutMs?: number;
   /** GET /tasks/<id> polls that see `queued`/`processing` before the real state (default 2). */
   taskPollsBeforeDone?: number;
+  /**
+   * Default off. Adds `deployments` SYNTHETIC deployments (`service-instance_<uuid>`, deterministic) of
+   * `instancesPerDeployment` VM instances each (up to 3 `master`, the rest `worker`), plus the errand
+   * `apply-addons` like the real one, for scale benchmarks. They are served by the same routes and
+   * JSON shapes as the real deployment, but their instances have no VM folder: no monit is asked,
+   * every line reports a fixed `job_state: 'running'` with two running processes, and ssh
+   * setup/cleanup on them ends the task in error (RpcTimeout 450002). IPs are 10.0.x.y.
+   */
+  seed?: { deployments: number; instancesPerDeployment: number };
 }
 
 export interface RunningDirector {
@@ -106,6 +116,59 @@ function loggablePath(url: URL): string {
   return url.pathname + (s ? `?${s}` : '');
 }
 
+/** Fixed agent state of a synthetic (seeded) instance: running, with two running processes. */
+const SYNTHETIC_AGENT = {
+  job_state: 'running',
+  vitals: {
+    cpu: { sys: '0.5', user: '1.2', wait: '0.1' },
+    disk: { system: { percent: '31', inode_percent: '12' }, ephemeral: { percent: '31', inode_percent: '12' } },
+    load: ['0.10', '0.08', '0.05'],
+    mem: { kb: '1048576', percent: '13' },
+    swap: { kb: '0', percent: '0' },
+    uptime: { secs: 86400 },
+  },
+  processes: [
+    { name: 'bosh-dns', state: 'running', uptime: { secs: 86400 }, mem: { kb: 20480, percent: 0.3 }, cpu: { total: 0.1 } },
+    { name: 'bpm', state: 'running', uptime: { secs: 86400 }, mem: { kb: 10240, percent: 0.1 }, cpu: { total: 0 } },
+  ],
+};
+
+/** The seeded deployments (see StartDirectorOptions.seed); their VMs have dir '' and nsPid 0 and must never be touched. */
+function syntheticModels(state: Omit<TestbedState, 'director'>, seed: { deployments: number; instancesPerDeployment: number }): DeploymentModel[] {
+  const { deployments: nd, instancesPerDeployment: ni } = seed;
+  if (!Number.isInteger(nd) || !Number.isInteger(ni) || nd < 0 || ni < 1 || nd * ni > 60000) {
+    throw new Error(`seed: deployments (${nd}) and instancesPerDeployment (${ni}) must be integers, deployments ≥ 0, instancesPerDeployment ≥ 1, at most 60000 instances`);
+  }
+  const models: DeploymentModel[] = [];
+  let g = 0;
+  for (let d = 0; d < nd; d++) {
+    const name = `service-instance_${stableUuid(`synthetic-deployment:${d}`)}`;
+    const masterCount = Math.min(3, ni);
+    const vms: TestbedVm[] = [];
+    for (let j = 0; j < ni; j++) {
+      const group = j < masterCount ? 'master' : 'worker';
+      const index = group === 'master' ? j : j - masterCount;
+      const key = `${name}:${group}:${index}`;
+      vms.push({
+        group,
+        id: stableUuid(`instance:${key}`),
+        index,
+        az: `az${(index % 3) + 1}`,
+        ip: `10.0.${Math.floor(g / 250)}.${(g % 250) + 2}`,
+        bootstrap: index === 0,
+        vmCid: `vm-${stableUuid(`vm:${key}`)}`,
+        vmType: group === 'master' ? 'medium.disk' : 'large.disk',
+        agentId: stableUuid(`agent:${key}`),
+        dir: '',
+        nsPid: 0,
+      });
+      g++;
+    }
+    models.push(new DeploymentModel({ ...state, deployment: name, vms }));
+  }
+  return models;
+}
+
 /** Parses `Range: bytes=…` against a body of `size` bytes (Rack::Utils.byte_ranges semantics). */
 export function parseRange(header: string | undefined, size: number): { kind: 'none' } | { kind: 'unsatisfiable' } | { kind: 'range'; start: number; end: number } {
   if (!header) return { kind: 'none' };
@@ -138,6 +201,12 @@ export async function startDirector(opts: StartDirectorOptions): Promise<Running
   const clientSecret = opts.clientSecret ?? crypto.randomBytes(16).toString('hex');
   const directorUuid = crypto.randomUUID();
   const model = new DeploymentModel(opts.state);
+  // All deployments, the real one first; seeded ones (default: none) are synthetic.
+  const synthetic = opts.seed ? syntheticModels(opts.state, opts.seed) : [];
+  const syntheticNames = new Set(synthetic.map((m) => m.name));
+  const models = new Map<string, DeploymentModel>([[model.name, model]]);
+  for (const m of synthetic) if (!models.has(m.name)) models.set(m.name, m);
+  const syntheticInstances = new WeakSet<InstanceModel>(synthetic.flatMap((m) => m.instances));
   const tasks = new TaskStore(opts.taskPollsBeforeDone ?? 2);
   const users = new SshUserManager(opts.dir, opts.sudoGroup ?? 'bosh_sudoers');
   const agentTimeoutMs = opts.agentTimeoutMs ?? 2000;
@@ -188,9 +257,10 @@ export async function startDirector(opts: StartDirectorOptions): Promise<Running
     ctx.claims = claims;
   };
 
-  const deploymentOr404 = (name: string) => {
-    if (name !== model.name) throw new DirectorError(404, 70000, `Deployment '${name}' doesn't exist`);
-    return model;
+  const deploymentOr404 = (name: string): DeploymentModel => {
+    const m = models.get(name);
+    if (!m) throw new DirectorError(404, 70000, `Deployment '${name}' doesn't exist`);
+    return m;
   };
 
   // ---------- Director API ----------
@@ -237,7 +307,11 @@ export async function startDirector(opts: StartDirectorOptions): Promise<Running
 
   /** One vm_state.rb result line (keys in the current Director's order, §4.5). */
   const vmStateLine = async (i: InstanceModel) => {
-    const agent = i.vm ? await agentState(i.vm.dir, agentTimeoutMs, aliasDir) : { job_state: null, vitals: null, processes: [] };
+    const agent = !i.vm
+      ? { job_state: null, vitals: null, processes: [] }
+      : syntheticInstances.has(i)
+        ? structuredClone(SYNTHETIC_AGENT)
+        : await agentState(i.vm.dir, agentTimeoutMs, aliasDir);
     return {
       vm_cid: i.vmCid,
       active: i.vm ? true : null,
@@ -265,8 +339,8 @@ export async function startDirector(opts: StartDirectorOptions): Promise<Running
   const newTask = (ctx: Ctx, type: string, description: string, deployment: string, work: (t: Task) => Promise<void>) =>
     tasks.create({ type, description, deployment, user: userOf(ctx.claims) ?? 'admin', contextId: ctx.contextId }, work);
 
-  const vmStateTask = (ctx: Ctx, instances: InstanceModel[]) => {
-    const task = newTask(ctx, 'vms', 'retrieve vm-stats', model.name, async (t) => {
+  const vmStateTask = (ctx: Ctx, m: DeploymentModel, instances: InstanceModel[]) => {
+    const task = newTask(ctx, 'vms', 'retrieve vm-stats', m.name, async (t) => {
       // Like the Director's thread pool: lines are written as each VM answers (order not guaranteed).
       await Promise.all(
         instances.map(async (i) => {
@@ -279,12 +353,12 @@ export async function startDirector(opts: StartDirectorOptions): Promise<Running
   };
 
   /** Jobs::Ssh::Target#id_filter: ids all digits → index, else uuid; empty ids → indexes; job filter; VMs only. */
-  const matchTargets = (target: { job?: unknown; ids?: unknown; indexes?: unknown }): InstanceModel[] => {
+  const matchTargets = (m: DeploymentModel, target: { job?: unknown; ids?: unknown; indexes?: unknown }): InstanceModel[] => {
     const asList = (v: unknown): string[] => (Array.isArray(v) ? v.map((x) => String(x)) : []);
     const ids = asList(target.ids);
     const indexes = asList(target.indexes);
     const job = typeof target.job === 'string' && target.job !== '' ? target.job : undefined;
-    return model.withVm().filter((i) => {
+    return m.withVm().filter((i) => {
       if (job && i.group !== job) return false;
       if (ids.length) return ids.some((id) => (/^\d+$/.test(id) ? Number(id) === i.index : id === i.id));
       if (indexes.length) return indexes.some((x) => /^\d+$/.test(x) && Number(x) === i.index);
@@ -304,7 +378,7 @@ export async function startDirector(opts: StartDirectorOptions): Promise<Running
   };
 
   const ssh = async (ctx: Ctx, deployment: string) => {
-    deploymentOr404(deployment);
+    const m = deploymentOr404(deployment);
     const ct = String(ctx.req.headers['content-type'] ?? '');
     if (!/^application\/json\b/i.test(ct)) notFound(ctx); // route declares `consumes: [:json]`
     let body: unknown;
@@ -322,9 +396,18 @@ export async function startDirector(opts: StartDirectorOptions): Promise<Running
     const params = (b.params && typeof b.params === 'object' ? b.params : {}) as Record<string, unknown>;
     const desc = `ssh: ${command}:${JSON.stringify({ ids: target.ids ?? [], indexes: target.indexes ?? [], job: target.job ?? null })}`;
     const task = newTask(ctx, 'ssh', desc, deployment, async (t) => {
-      const targets = matchTargets(target);
+      const targets = matchTargets(m, target);
       if (!targets.length) {
         throw Object.assign(new Error(`No instance with a VM in deployment '${deployment}' matched filter ${JSON.stringify({ job: target.job ?? null, ids: target.ids ?? [], indexes: target.indexes ?? [] })}`), { code: 70001 });
+      }
+      if (syntheticNames.has(deployment)) {
+        // Seeded instances have no VM (and no agent): never touch the host; fail as an agent timeout.
+        if (command === 'setup') {
+          validateUser(params.user);
+          validatePublicKey(params.public_key);
+        }
+        const i = targets[0];
+        throw Object.assign(new Error(`Timed out sending 'ssh' to instance: '${i.group}/${i.id}', agent-id: '${i.agentId}' after 45 seconds`), { code: 450002 });
       }
       if (command === 'setup') {
         const user = validateUser(params.user);
@@ -422,7 +505,7 @@ export async function startDirector(opts: StartDirectorOptions): Promise<Running
     if (parts[0] === 'deployments') {
       if (parts.length === 1 && method === 'GET') {
         const t = (k: string) => q.get(k) === 'true';
-        return json(ctx, 200, [model.summary(t('exclude_configs'), t('exclude_releases'), t('exclude_stemcells'), t('exclude_lock'))]);
+        return json(ctx, 200, [...models.values()].sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0)).map((m) => m.summary(t('exclude_configs'), t('exclude_releases'), t('exclude_stemcells'), t('exclude_lock'))));
       }
       let d: string;
       try {
@@ -432,14 +515,14 @@ export async function startDirector(opts: StartDirectorOptions): Promise<Running
       }
       if (parts.length === 2 && method === 'GET') return json(ctx, 200, { manifest: deploymentOr404(d).manifest() });
       if (parts.length === 3 && parts[2] === 'instances' && method === 'GET') {
-        deploymentOr404(d);
-        if (q.get('format') === 'full') return vmStateTask(ctx, model.instances);
-        return json(ctx, 200, model.instances.map(fastInstance));
+        const m = deploymentOr404(d);
+        if (q.get('format') === 'full') return vmStateTask(ctx, m, m.instances);
+        return json(ctx, 200, m.instances.map(fastInstance));
       }
       if (parts.length === 3 && parts[2] === 'vms' && method === 'GET') {
-        deploymentOr404(d);
-        if (q.get('format') === 'full') return vmStateTask(ctx, model.withVm());
-        return json(ctx, 200, model.withVm().map(fastVm));
+        const m = deploymentOr404(d);
+        if (q.get('format') === 'full') return vmStateTask(ctx, m, m.withVm());
+        return json(ctx, 200, m.withVm().map(fastVm));
       }
       if (parts.length === 3 && parts[2] === 'ssh' && method === 'POST') return ssh(ctx, d);
       return notFound(ctx);
