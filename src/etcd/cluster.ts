@@ -265,6 +265,21 @@ class Cluster implements EtcdCluster {
     return (await this.any(what, (m) => m.client.cluster.memberList({} as never, this.deadline()))).member;
   }
 
+  /**
+   * After a membership call timed out: list members until `applied` holds or the membership
+   * deadline passes. The change may still be committing (and a follower's non-linearizable list
+   * can lag the leader), so one look right away is not enough to say "not applied".
+   */
+  private async recheckMembers(applied: (ms: EtcdMember[]) => boolean): Promise<EtcdMember[] | undefined> {
+    const end = Date.now() + this.membershipTimeoutMs;
+    let last: EtcdMember[] | undefined;
+    for (;;) {
+      last = (await this.memberList().catch(() => undefined)) ?? last;
+      if ((last && applied(last)) || Date.now() >= end) return last;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+
   async memberAdd(peerURLs: string[], opts: { learner?: boolean } = {}): Promise<{ member: EtcdMember; members: EtcdMember[] }> {
     const what = `member add ${peerURLs.join(',')}`;
     for (const u of peerURLs) {
@@ -278,7 +293,7 @@ class Cluster implements EtcdCluster {
       const err = toEtcdError(e, what);
       if (err.kind === 'timeout' || err.kind === 'unreachable') {
         // Never re-sent: look whether it was applied (reliability 6/7).
-        const members = await this.memberList().catch(() => undefined);
+        const members = await this.recheckMembers((ms) => ms.some((x) => samePeerUrls(x.peerURLs, peerURLs)));
         const added = members?.find((x) => samePeerUrls(x.peerURLs, peerURLs));
         if (members && added) {
           this.log(`etcd: ${what} timed out but the member is in the list (${added.id}): treating as done`);
@@ -299,7 +314,7 @@ class Cluster implements EtcdCluster {
       const err = toEtcdError(e, what);
       if (err.kind === 'timeout' || err.kind === 'unreachable') {
         // Never re-sent: a remove that timed out may have been applied (reliability 6).
-        const members = await this.memberList().catch(() => undefined);
+        const members = await this.recheckMembers((ms) => !ms.some((x) => x.id === normalizeHexId(idHex)));
         if (members && !members.some((x) => x.id === normalizeHexId(idHex))) {
           this.log(`etcd: ${what} timed out but the member is gone from the list: treating as done`);
           return;

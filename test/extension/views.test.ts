@@ -136,10 +136,15 @@ suite('views: BOSH tree, health panel and status bar on the testbed', function (
     let out = '';
     res.pty.onDidWrite((d) => { out += d; });
     assert.strictEqual(await res.pty.ready, true, 'the shell opened');
-    res.pty.setDimensions({ columns: 100, rows: 30 });
+    // VS Code itself calls setDimensions when it shows the terminal, possibly after ours: so resize
+    // and ask the remote PTY its width until it reports ours (it must, within the deadline).
     // $((6*7)) is expanded by the remote shell: seeing 42 proves the input ran there.
-    res.pty.handleInput('echo "vm=$(hostname -I 2>/dev/null || true) cols=$(tput cols) sum=$((6*7))"; grep -c master-0 /etc/hosts\r');
-    await until('the remote shell to answer', async () => (/sum=42/.test(out) ? true : undefined), 30_000);
+    await until('the remote PTY to report 100 columns', async () => {
+      res.pty.setDimensions({ columns: 100, rows: 30 });
+      res.pty.handleInput('echo "vm=$(hostname -I 2>/dev/null || true) cols=$(tput cols) sum=$((6*7))"; grep -c master-0 /etc/hosts\r');
+      await new Promise((r) => setTimeout(r, 1500));
+      return /cols=100 sum=42/.test(out) ? true : undefined;
+    }, 30_000);
     assert.match(out, /cols=100/, 'setDimensions resized the remote PTY');
     assert.ok(out.includes(ms[0].ip) || /\r\n1\r\n/.test(out), 'the shell runs on the instance\'s VM');
     res.terminal.dispose();
