@@ -6,6 +6,9 @@ import * as http from 'http';
 import * as path from 'path';
 import { bootScript } from './templates';
 import { run, spawnToLog, sleep, waitFor, tcpOpen } from './sh';
+// One monit XML parser and one agent state mapping for the testbed: the Director stand-in's.
+import { parseMonitXml, processState, type MonitService } from '../director/agent-state';
+export { processState, type MonitService };
 
 export interface VmRuntime {
   name: string;
@@ -116,18 +119,6 @@ export async function killVms(vmDirs: string[], timeoutMs = 10_000): Promise<voi
 
 // ---------------------------------------------------------------------------------- monit
 
-export interface MonitService {
-  name: string;
-  /** monit service type: 3 = process, 5 = system */
-  type: number;
-  /** 0 = ok, else an error bitmap (does not exist, execution failed, …) */
-  status: number;
-  /** 0 = not monitored, 1 = monitored, 2 = initializing */
-  monitor: number;
-  pendingAction: number;
-  pid?: number;
-}
-
 /** monit's XML status over the VM's control socket, read from the host like the Director stand-in does. */
 export function monitStatus(vmDir: string, timeoutMs = 3000): Promise<MonitService[]> {
   return new Promise((resolve, reject) => {
@@ -139,7 +130,7 @@ export function monitStatus(vmDir: string, timeoutMs = 3000): Promise<MonitServi
         res.on('data', (c) => (body += c));
         res.on('end', () => {
           if (res.statusCode !== 200) return reject(new Error(`monit status HTTP ${res.statusCode}`));
-          resolve(parseMonitXml(body));
+          resolve(parseMonitXml(body).services);
         });
       },
     );
@@ -147,32 +138,6 @@ export function monitStatus(vmDir: string, timeoutMs = 3000): Promise<MonitServi
     req.on('error', reject);
     req.end();
   });
-}
-
-export function parseMonitXml(xml: string): MonitService[] {
-  const out: MonitService[] = [];
-  const re = /<service type="(\d+)">([\s\S]*?)<\/service>/g;
-  let m: RegExpExecArray | null;
-  while ((m = re.exec(xml))) {
-    const body = m[2];
-    const tag = (t: string) => { const x = new RegExp(`<${t}>([^<]*)</${t}>`).exec(body); return x ? x[1] : undefined; };
-    out.push({
-      name: tag('name') ?? '',
-      type: Number(m[1]),
-      status: Number(tag('status') ?? -1),
-      monitor: Number(tag('monitor') ?? 0),
-      pendingAction: Number(tag('pendingaction') ?? 0),
-      pid: tag('pid') !== undefined ? Number(tag('pid')) : undefined,
-    });
-  }
-  return out;
-}
-
-/** The agent's mapping (bosh-agent jobsupervisor/monit/status.go). */
-export function processState(s: MonitService): 'running' | 'failing' | 'starting' | 'unknown' {
-  if (s.monitor === 0) return 'unknown';
-  if (s.monitor === 2) return 'starting';
-  return s.status === 0 ? 'running' : 'failing';
 }
 
 export async function waitMonitProcess(vmDir: string, name: string, want: (s: MonitService) => boolean, what: string, timeoutMs = 30_000) {
