@@ -8,7 +8,10 @@ module.exports = {
       severity: 'error',
       comment: 'The core runs in plain Node (CLI, tests against the testbed): it never imports vscode.',
       from: { path: CORE },
-      to: { path: '^vscode$', dependencyTypes: ['core', 'npm', 'unknown', 'undetermined', 'npm-no-pkg', 'npm-unknown'] },
+      to: {
+        path: '^vscode$',
+        dependencyTypes: ['core', 'npm', 'unknown', 'undetermined', 'npm-no-pkg', 'npm-unknown'],
+      },
     },
     {
       name: 'core-no-vscode-layer',
@@ -20,7 +23,7 @@ module.exports = {
     {
       name: 'panels-and-wizard-not-views',
       severity: 'error',
-      comment: 'Webviews and the wizard render the core\'s data; they do not reach into the tree view.',
+      comment: "Webviews and the wizard render the core's data; they do not reach into the tree view.",
       from: { path: '^src/(webviews|wizard)/' },
       to: { path: '^src/views/' },
     },

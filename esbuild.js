@@ -42,7 +42,15 @@ async function main() {
   ];
   // Webview scripts run in the browser side of the webview.
   if (fs.existsSync('src/webviews/health/panel.ts')) {
-    builds.push({ ...common, platform: 'browser', target: 'es2022', format: 'iife', external: [], entryPoints: ['src/webviews/health/panel.ts'], outfile: 'dist/webviews/health.js' });
+    builds.push({
+      ...common,
+      platform: 'browser',
+      target: 'es2022',
+      format: 'iife',
+      external: [],
+      entryPoints: ['src/webviews/health/panel.ts'],
+      outfile: 'dist/webviews/health.js',
+    });
   }
   if (watch) {
     for (const b of builds) await (await esbuild.context(b)).watch();
@@ -51,4 +59,7 @@ async function main() {
   await Promise.all(builds.map((b) => esbuild.build(b)));
 }
 
-main().catch((e) => { console.error(e); process.exit(1); });
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -30,12 +30,24 @@ async function buildVariant(kind: 'dev' | 'prod'): Promise<string> {
     fs.copyFileSync(path.join(REPO, 'node_modules', 'etcd3', 'proto', f), path.join(root, 'proto', f));
   }
   const common = {
-    bundle: true, platform: 'node' as const, target: 'node20', format: 'cjs' as const, logLevel: 'error' as const,
-    minify: kind === 'prod', sourcemap: kind === 'dev' ? ('inline' as const) : false, sourcesContent: false,
-    external: ['vscode', 'cpu-features', '*.node'], absWorkingDir: REPO,
+    bundle: true,
+    platform: 'node' as const,
+    target: 'node20',
+    format: 'cjs' as const,
+    logLevel: 'error' as const,
+    minify: kind === 'prod',
+    sourcemap: kind === 'dev' ? ('inline' as const) : false,
+    sourcesContent: false,
+    external: ['vscode', 'cpu-features', '*.node'],
+    absWorkingDir: REPO,
   };
-  await esbuild.build({ ...common, entryPoints: ['src/extension.ts'], outfile: path.join(root, 'dist', 'extension.js') });
-  if (kind === 'prod') await esbuild.build({ ...common, entryPoints: ['src/cli.ts'], outfile: path.join(root, 'dist', 'cli.js') });
+  await esbuild.build({
+    ...common,
+    entryPoints: ['src/extension.ts'],
+    outfile: path.join(root, 'dist', 'extension.js'),
+  });
+  if (kind === 'prod')
+    await esbuild.build({ ...common, entryPoints: ['src/cli.ts'], outfile: path.join(root, 'dist', 'cli.js') });
   return path.join(root, 'dist', 'extension.js');
 }
 
@@ -88,7 +100,10 @@ let error = null;
 `;
 
 function runChild(bundle: string, activate: boolean): number {
-  const r = spawnSync(process.execPath, [path.join(work, 'child.js'), bundle, activate ? '1' : '0'], { encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(process.execPath, [path.join(work, 'child.js'), bundle, activate ? '1' : '0'], {
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
   if (r.status !== 0) throw new Error(`bundle load failed: ${r.stderr || r.stdout}`);
   const res = JSON.parse(r.stdout) as { loadMs: number; activateMs: number; error: string | null };
   if (res.error) throw new Error(`activate() threw with the vscode stub: ${res.error}`);
@@ -110,16 +125,28 @@ async function setup(): Promise<void> {
   fs.writeFileSync(path.join(work, 'vscode-names.json'), JSON.stringify([...names]));
   devBundle = await buildVariant('dev');
   prodBundle = await buildVariant('prod');
-  const size = (f: string): string => { const b = fs.readFileSync(f); return `${kb(b.length)} (gzip ${kb(zlib.gzipSync(b).length)})`; };
-  console.log(`\n[bundle] production dist/extension.js ${size(prodBundle)}; dist/cli.js ${size(path.join(path.dirname(prodBundle), 'cli.js'))}; development dist/extension.js (inline map) ${size(devBundle)}`);
+  const size = (f: string): string => {
+    const b = fs.readFileSync(f);
+    return `${kb(b.length)} (gzip ${kb(zlib.gzipSync(b).length)})`;
+  };
+  console.log(
+    `\n[bundle] production dist/extension.js ${size(prodBundle)}; dist/cli.js ${size(path.join(path.dirname(prodBundle), 'cli.js'))}; development dist/extension.js (inline map) ${size(devBundle)}`,
+  );
   const vsix = path.join(REPO, 'dist-vsix', 'bosh-etcd.vsix');
-  if (fs.existsSync(vsix)) console.log(`[bundle] .vsix of the last \`npm run package\` (${fs.statSync(vsix).mtime.toISOString()}): ${kb(fs.statSync(vsix).size)}`);
-  console.log('[bundle] load = require() of the bundle in a fresh node process (start-up excluded); activate() is timed separately after the load, with a stubbed vscode module (the extension\'s own work, not VS Code\'s). Baseline = development bundle, candidate = production bundle.');
+  if (fs.existsSync(vsix))
+    console.log(
+      `[bundle] .vsix of the last \`npm run package\` (${fs.statSync(vsix).mtime.toISOString()}): ${kb(fs.statSync(vsix).size)}`,
+    );
+  console.log(
+    "[bundle] load = require() of the bundle in a fresh node process (start-up excluded); activate() is timed separately after the load, with a stubbed vscode module (the extension's own work, not VS Code's). Baseline = development bundle, candidate = production bundle.",
+  );
 }
 
 async function teardown(): Promise<void> {
   if (work) fs.rmSync(work, { recursive: true, force: true });
-  work = ''; devBundle = ''; prodBundle = '';
+  work = '';
+  devBundle = '';
+  prodBundle = '';
 }
 
 export const benchmarks: Benchmark[] = [

@@ -43,28 +43,40 @@ function emptyState(): Omit<TestbedState, 'director'> {
 async function pool<T, R>(items: T[], n: number, f: (x: T) => Promise<R>): Promise<R[]> {
   const out = new Array<R>(items.length);
   let next = 0;
-  await Promise.all(Array.from({ length: Math.min(n, items.length) }, async () => {
-    while (next < items.length) {
-      const k = next++;
-      out[k] = await f(items[k]);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: Math.min(n, items.length) }, async () => {
+      while (next < items.length) {
+        const k = next++;
+        out[k] = await f(items[k]);
+      }
+    }),
+  );
   return out;
 }
 
 /** 51 deployments; 500 VM instances, all `running`, plus one errand (no VM) per deployment. */
 function check(perDeployment: { job_state: string | null }[][]): void {
-  if (perDeployment.length !== DEPLOYMENTS + 1) throw new Error(`expected ${DEPLOYMENTS + 1} deployments, got ${perDeployment.length}`);
+  if (perDeployment.length !== DEPLOYMENTS + 1)
+    throw new Error(`expected ${DEPLOYMENTS + 1} deployments, got ${perDeployment.length}`);
   const all = perDeployment.flat();
   const running = all.filter((i) => i.job_state === 'running').length;
   if (running !== DEPLOYMENTS * PER_DEPLOYMENT || all.length !== running + DEPLOYMENTS + 1) {
-    throw new Error(`expected ${DEPLOYMENTS * PER_DEPLOYMENT} running instances + ${DEPLOYMENTS + 1} errands, got ${running} running of ${all.length}`);
+    throw new Error(
+      `expected ${DEPLOYMENTS * PER_DEPLOYMENT} running instances + ${DEPLOYMENTS + 1} errands, got ${running} running of ${all.length}`,
+    );
   }
 }
 
 async function candidate(): Promise<void> {
   const d = director!;
-  const env: EnvironmentConfig = { name: 'bench', url: d.url, caCert: d.caCert, client: d.client, clientSecret: d.clientSecret, source: 'testbed' };
+  const env: EnvironmentConfig = {
+    name: 'bench',
+    url: d.url,
+    caCert: d.caCert,
+    client: d.client,
+    clientSecret: d.clientSecret,
+    source: 'testbed',
+  };
   const c = createDirectorClient(env, { onTokens: null });
   try {
     const deps = await c.deployments();
@@ -76,16 +88,36 @@ async function candidate(): Promise<void> {
 }
 
 // ---------- baseline: the bosh CLI's request sequence, raw HTTPS ----------
-interface Res { status: number; headers: Record<string, string | string[] | undefined>; body: string }
+interface Res {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
 
-function request(agent: https.Agent, method: string, url: string, headers: Record<string, string>, body?: string): Promise<Res> {
+function request(
+  agent: https.Agent,
+  method: string,
+  url: string,
+  headers: Record<string, string>,
+  body?: string,
+): Promise<Res> {
   return new Promise((resolve, reject) => {
-    const req = https.request(url, { method, agent, headers: { ...headers, ...(body !== undefined ? { 'Content-Length': String(Buffer.byteLength(body)) } : {}) } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
+    const req = https.request(
+      url,
+      {
+        method,
+        agent,
+        headers: { ...headers, ...(body !== undefined ? { 'Content-Length': String(Buffer.byteLength(body)) } : {}) },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }),
+        );
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.setTimeout(30_000, () => req.destroy(new Error(`${method} ${url}: timeout`)));
     req.end(body);
@@ -104,17 +136,31 @@ async function baseline(): Promise<void> {
     };
     await request(agent, 'GET', `${d.url}/info`, {}).then((r) => ok(r, '/info'));
     const form = 'grant_type=client_credentials';
-    const tok = await request(agent, 'POST', `${d.uaaUrl}/oauth/token`, {
-      Authorization: `Basic ${Buffer.from(`${encodeURIComponent(d.client)}:${encodeURIComponent(d.clientSecret)}`).toString('base64')}`,
-      'Content-Type': 'application/x-www-form-urlencoded',
-      Accept: 'application/json',
-    }, form).then((r) => ok(r, 'token'));
+    const tok = await request(
+      agent,
+      'POST',
+      `${d.uaaUrl}/oauth/token`,
+      {
+        Authorization: `Basic ${Buffer.from(`${encodeURIComponent(d.client)}:${encodeURIComponent(d.clientSecret)}`).toString('base64')}`,
+        'Content-Type': 'application/x-www-form-urlencoded',
+        Accept: 'application/json',
+      },
+      form,
+    ).then((r) => ok(r, 'token'));
     const auth = { Authorization: `bearer ${(JSON.parse(tok.body) as { access_token: string }).access_token}` };
-    const deps = JSON.parse(ok(await request(agent, 'GET', `${d.url}/deployments?exclude_configs=true`, auth), '/deployments').body) as { name: string }[];
+    const deps = JSON.parse(
+      ok(await request(agent, 'GET', `${d.url}/deployments?exclude_configs=true`, auth), '/deployments').body,
+    ) as { name: string }[];
     const lists = await pool(deps, 5, async ({ name }) => {
-      const r = await request(agent, 'GET', `${d.url}/deployments/${encodeURIComponent(name)}/instances?format=full`, auth);
+      const r = await request(
+        agent,
+        'GET',
+        `${d.url}/deployments/${encodeURIComponent(name)}/instances?format=full`,
+        auth,
+      );
       const loc = r.headers.location;
-      if (r.status !== 302 || typeof loc !== 'string') throw new Error(`instances of ${name}: expected a 302 to a task, got ${r.status}`);
+      if (r.status !== 302 || typeof loc !== 'string')
+        throw new Error(`instances of ${name}: expected a 302 to a task, got ${r.status}`);
       const taskUrl = new URL(loc, d.url).toString();
       let state = (JSON.parse(ok(await request(agent, 'GET', taskUrl, auth), 'task').body) as { state: string }).state;
       let offset = 0;
@@ -127,7 +173,10 @@ async function baseline(): Promise<void> {
       if (state !== 'done') throw new Error(`instances of ${name}: task ${state}`);
       const res = await request(agent, 'GET', `${taskUrl}/output?type=result`, auth);
       const text = res.status === 204 ? '' : ok(res, 'result').body;
-      return text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { job_state: string | null });
+      return text
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as { job_state: string | null });
     });
     check(lists);
   } finally {
@@ -141,7 +190,13 @@ export const benchmarks = [
     iterations: 3,
     async setup() {
       dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bosh-etcd-bench-director-'));
-      director = await startDirector({ state: emptyState(), host: '127.0.32.2', port: 0, dir, seed: { deployments: DEPLOYMENTS, instancesPerDeployment: PER_DEPLOYMENT } });
+      director = await startDirector({
+        state: emptyState(),
+        host: '127.0.32.2',
+        port: 0,
+        dir,
+        seed: { deployments: DEPLOYMENTS, instancesPerDeployment: PER_DEPLOYMENT },
+      });
     },
     baseline,
     candidate,

@@ -18,8 +18,13 @@ const ETCDCTL_STATUS = 'ETCDCTL_API=3 /var/vcap/jobs/etcd/bin/etcdctl endpoint s
 function envOf(s: TestbedState, viaJumpHost: boolean): EnvironmentConfig {
   const j = s.jumpHost;
   return {
-    name: 'bench', url: s.director.url, caCert: s.director.caCert, client: s.director.client, clientSecret: s.director.clientSecret,
-    source: 'testbed', gateway: viaJumpHost ? { host: j.host, port: j.port, user: j.user, privateKeyPath: j.privateKeyPath } : undefined,
+    name: 'bench',
+    url: s.director.url,
+    caCert: s.director.caCert,
+    client: s.director.client,
+    clientSecret: s.director.clientSecret,
+    source: 'testbed',
+    gateway: viaJumpHost ? { host: j.host, port: j.port, user: j.user, privateKeyPath: j.privateKeyPath } : undefined,
   };
 }
 
@@ -55,7 +60,9 @@ function warm(viaJumpHost: boolean) {
     },
     baseline: () => etcdctlStatus(host, n),
     candidate: async () => assertAllOk(await cluster.status(), n),
-    async teardown() { await env?.dispose(); },
+    async teardown() {
+      await env?.dispose();
+    },
   };
 }
 
@@ -65,12 +72,19 @@ function cold() {
     name: 'etcd cold: nothing to first status of all members (session) vs bosh-ssh setup + etcdctl',
     iterations: 4,
     needsTestbed: true,
-    async setup() { s = readTestbedState(); },
+    async setup() {
+      s = readTestbedState();
+    },
     async baseline(): Promise<number> {
       const env = openEnvironment(envOf(s, false));
       const t0 = process.hrtime.bigint();
       const m = masters(s)[0];
-      const h = await openBoshSsh({ director: env.director, deployment: s.deployment, instance: { group: 'master', id: m.id }, dial: (hh, pp) => directDial(hh, pp) });
+      const h = await openBoshSsh({
+        director: env.director,
+        deployment: s.deployment,
+        instance: { group: 'master', id: m.id },
+        dial: (hh, pp) => directDial(hh, pp),
+      });
       await etcdctlStatus(h, masters(s).length);
       const ms = Number(process.hrtime.bigint() - t0) / 1e6;
       await h.dispose();

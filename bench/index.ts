@@ -55,28 +55,56 @@ async function measure(f: () => Promise<void | number>): Promise<number> {
   return typeof r === 'number' ? r : wall;
 }
 
-const fmt = (ms: number): string => (ms < 0.1 ? `${(ms * 1000).toFixed(1)} µs` : (ms >= 100 ? ms.toFixed(0) : ms >= 10 ? ms.toFixed(1) : ms.toFixed(2)) + ' ms');
+const fmt = (ms: number): string =>
+  ms < 0.1
+    ? `${(ms * 1000).toFixed(1)} µs`
+    : (ms >= 100 ? ms.toFixed(0) : ms >= 10 ? ms.toFixed(1) : ms.toFixed(2)) + ' ms';
 
 async function main(): Promise<number> {
   const filter = process.env.BOSH_ETCD_BENCH_FILTER ? new RegExp(process.env.BOSH_ETCD_BENCH_FILTER) : undefined;
-  const files = fs.readdirSync(OUT_BENCH).filter((f) => f.endsWith('.bench.js')).sort()
+  const files = fs
+    .readdirSync(OUT_BENCH)
+    .filter((f) => f.endsWith('.bench.js'))
+    .sort()
     // only compiled files whose TypeScript source still exists
     .filter((f) => fs.existsSync(path.join(REPO, 'bench', f.replace(/\.js$/, '.ts'))));
   const all: { file: string; b: Benchmark }[] = [];
   for (const f of files) {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const mod = require(path.join(OUT_BENCH, f)) as { benchmarks?: Benchmark[] };
-    if (!Array.isArray(mod.benchmarks)) { console.error(`[bench] ${f} exports no \`benchmarks\` array: skipped`); continue; }
+    if (!Array.isArray(mod.benchmarks)) {
+      console.error(`[bench] ${f} exports no \`benchmarks\` array: skipped`);
+      continue;
+    }
     for (const b of mod.benchmarks) if (!filter || filter.test(b.name)) all.push({ file: f, b });
   }
-  if (!all.length) { console.error('[bench] no benchmarks found (out/bench/*.bench.js); run `npx tsc -p .` first'); return 1; }
-  console.log(`[bench] ${all.length} benchmark(s) from ${files.join(', ')} — node ${process.versions.node}, ${os.cpus().length} CPU(s) ${os.cpus()[0]?.model ?? ''}`);
+  if (!all.length) {
+    console.error('[bench] no benchmarks found (out/bench/*.bench.js); run `npx tsc -p .` first');
+    return 1;
+  }
+  console.log(
+    `[bench] ${all.length} benchmark(s) from ${files.join(', ')} — node ${process.versions.node}, ${os.cpus().length} CPU(s) ${os.cpus()[0]?.model ?? ''}`,
+  );
 
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const tbMod = require('../test/runners/testbed') as typeof import('../test/runners/testbed');
   let tb: ReturnType<typeof tbMod.testbedUp> | undefined;
-  const down = (): void => { if (tb) { const t = tb; tb = undefined; try { t.down(); } catch (e) { console.error(`[bench] testbed down failed: ${(e as Error).message}`); } } };
-  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => { down(); process.exit(130); });
+  const down = (): void => {
+    if (tb) {
+      const t = tb;
+      tb = undefined;
+      try {
+        t.down();
+      } catch (e) {
+        console.error(`[bench] testbed down failed: ${(e as Error).message}`);
+      }
+    }
+  };
+  for (const sig of ['SIGINT', 'SIGTERM'] as const)
+    process.once(sig, () => {
+      down();
+      process.exit(130);
+    });
 
   const rows: { name: string; n: number; base?: number; cand?: number; note?: string }[] = [];
   let failed = false;
@@ -88,11 +116,18 @@ async function main(): Promise<number> {
       process.stdout.write(`[bench] ${b.name} (${file}, ${b.iterations} iterations) … `);
       try {
         await b.setup?.();
-        await measure(b.baseline); await measure(b.candidate); // warm-up, not counted
-        const base: number[] = []; const cand: number[] = [];
+        await measure(b.baseline);
+        await measure(b.candidate); // warm-up, not counted
+        const base: number[] = [];
+        const cand: number[] = [];
         for (let i = 0; i < b.iterations; i++) {
-          if (i % 2 === 0) { base.push(await measure(b.baseline)); cand.push(await measure(b.candidate)); }
-          else { cand.push(await measure(b.candidate)); base.push(await measure(b.baseline)); }
+          if (i % 2 === 0) {
+            base.push(await measure(b.baseline));
+            cand.push(await measure(b.candidate));
+          } else {
+            cand.push(await measure(b.candidate));
+            base.push(await measure(b.baseline));
+          }
         }
         rows.push({ name: b.name, n: b.iterations, base: median(base), cand: median(cand) });
         console.log('done');
@@ -109,14 +144,29 @@ async function main(): Promise<number> {
   }
 
   const head = ['benchmark', 'n', 'baseline (median)', 'candidate (median)', 'candidate/baseline'];
-  const table = rows.map((r) => [r.name, String(r.n), r.base === undefined ? '' : fmt(r.base), r.cand === undefined ? '' : fmt(r.cand),
-    r.note ?? (r.base ? (r.cand! / r.base).toFixed(2) + 'x' : r.cand !== undefined ? 'n/a (baseline 0)' : '')]);
+  const table = rows.map((r) => [
+    r.name,
+    String(r.n),
+    r.base === undefined ? '' : fmt(r.base),
+    r.cand === undefined ? '' : fmt(r.cand),
+    r.note ?? (r.base ? (r.cand! / r.base).toFixed(2) + 'x' : r.cand !== undefined ? 'n/a (baseline 0)' : ''),
+  ]);
   const w = head.map((h, i) => Math.max(h.length, ...table.map((r) => r[i].length)));
-  const line = (cells: string[]): string => cells.map((c, i) => (i === 0 || i === 4 ? c.padEnd(w[i]) : c.padStart(w[i]))).join('  ').trimEnd();
+  const line = (cells: string[]): string =>
+    cells
+      .map((c, i) => (i === 0 || i === 4 ? c.padEnd(w[i]) : c.padStart(w[i])))
+      .join('  ')
+      .trimEnd();
   console.log('\n' + line(head));
   console.log(line(w.map((n) => '-'.repeat(n))));
   for (const r of table) console.log(line(r));
   return failed ? 1 : 0;
 }
 
-main().then((c) => process.exit(c), (e) => { console.error(e); process.exit(1); });
+main().then(
+  (c) => process.exit(c),
+  (e) => {
+    console.error(e);
+    process.exit(1);
+  },
+);

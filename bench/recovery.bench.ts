@@ -10,7 +10,14 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { breakInstance, boshCliEnv, masters, readTestbedState, TestbedState, TestbedVm } from '../test/testbed/harness/index';
+import {
+  breakInstance,
+  boshCliEnv,
+  masters,
+  readTestbedState,
+  TestbedState,
+  TestbedVm,
+} from '../test/testbed/harness/index';
 import { fillEtcd } from '../test/testbed/harness/fill';
 import { ssh } from '../test/testbed/harness/openssh';
 import { waitFor } from '../test/testbed/harness/sh';
@@ -29,8 +36,14 @@ function target(s: TestbedState): { bad: TestbedVm; good: TestbedVm } {
 async function breakIt(s: TestbedState) {
   const { bad } = target(s);
   await breakInstance(`master/${bad.id}`, 'wipe');
-  await waitFor('master-2 to be down', 30_000, async () =>
-    (await etcdctlIn(bad, '--dial-timeout=1s --command-timeout=2s endpoint health', { local: true, allowFail: true })).code !== 0, 300);
+  await waitFor(
+    'master-2 to be down',
+    30_000,
+    async () =>
+      (await etcdctlIn(bad, '--dial-timeout=1s --command-timeout=2s endpoint health', { local: true, allowFail: true }))
+        .code !== 0,
+    300,
+  );
 }
 
 /** The runbook as one shell script over one plain ssh connection (what an operator would automate). */
@@ -68,7 +81,12 @@ export const benchmarks = [
       const script = runbookScript(s, ts);
       const t0 = Date.now();
       // snapshot on a healthy member (the job's etcdctl: LOCAL=true talks to that member only)
-      const snap = await ssh(s, target(s).good, `sudo bash -c 'mkdir -p /var/vcap/store/etcd-snapshots; LOCAL=true ETCDCTL_API=3 /var/vcap/jobs/etcd/bin/etcdctl snapshot save /var/vcap/store/etcd-snapshots/${ts}.db >/dev/null'`, 300_000);
+      const snap = await ssh(
+        s,
+        target(s).good,
+        `sudo bash -c 'mkdir -p /var/vcap/store/etcd-snapshots; LOCAL=true ETCDCTL_API=3 /var/vcap/jobs/etcd/bin/etcdctl snapshot save /var/vcap/store/etcd-snapshots/${ts}.db >/dev/null'`,
+        300_000,
+      );
       if (snap.code !== 0) throw new Error(`runbook snapshot failed (${snap.code}): ${snap.stderr}`);
       const r = await ssh(s, target(s).bad, `sudo bash -c '${script.replace(/'/g, `'\\''`)}'`, 300_000);
       const ms = Date.now() - t0;

@@ -21,7 +21,10 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 // ---------------------------------------------------------------------------- bare etcd baseline
 
-interface Bare { procs: ChildProcess[]; dirs: string[] }
+interface Bare {
+  procs: ChildProcess[];
+  dirs: string[];
+}
 
 function healthy(ip: string): Promise<boolean> {
   return new Promise((resolve) => {
@@ -44,20 +47,41 @@ async function bareUp(): Promise<Bare> {
     ips.forEach((ip, i) => {
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), `bosh-etcd-bench-bare${i}-`));
       b.dirs.push(dir);
-      const p = spawn('/usr/bin/etcd', [
-        '--name', `bare${i}`, '--data-dir', dir,
-        '--listen-client-urls', `http://${ip}:2379`, '--advertise-client-urls', `http://${ip}:2379`,
-        '--listen-peer-urls', `http://${ip}:2380`, '--initial-advertise-peer-urls', `http://${ip}:2380`,
-        '--initial-cluster', cluster, '--initial-cluster-state', 'new', '--initial-cluster-token', token,
-      ], { stdio: 'ignore' });
-      p.on('error', () => { /* reported by the health wait timing out */ });
+      const p = spawn(
+        '/usr/bin/etcd',
+        [
+          '--name',
+          `bare${i}`,
+          '--data-dir',
+          dir,
+          '--listen-client-urls',
+          `http://${ip}:2379`,
+          '--advertise-client-urls',
+          `http://${ip}:2379`,
+          '--listen-peer-urls',
+          `http://${ip}:2380`,
+          '--initial-advertise-peer-urls',
+          `http://${ip}:2380`,
+          '--initial-cluster',
+          cluster,
+          '--initial-cluster-state',
+          'new',
+          '--initial-cluster-token',
+          token,
+        ],
+        { stdio: 'ignore' },
+      );
+      p.on('error', () => {
+        /* reported by the health wait timing out */
+      });
       b.procs.push(p);
     });
     const deadline = Date.now() + 60_000;
     for (const ip of ips) {
       while (!(await healthy(ip))) {
         if (Date.now() > deadline) throw new Error(`bare etcd on ${ip} not healthy within 60 s`);
-        if (b.procs.some((p) => p.exitCode !== null || p.signalCode !== null)) throw new Error('a bare etcd exited during start-up');
+        if (b.procs.some((p) => p.exitCode !== null || p.signalCode !== null))
+          throw new Error('a bare etcd exited during start-up');
         await sleep(50);
       }
     }
@@ -70,12 +94,14 @@ async function bareUp(): Promise<Bare> {
 
 async function bareDown(b: Bare): Promise<void> {
   const exited = (p: ChildProcess) => p.exitCode !== null || p.signalCode !== null;
-  await Promise.all(b.procs.map(async (p) => {
-    if (exited(p)) return;
-    const gone = new Promise<void>((r) => p.once('exit', () => r()));
-    p.kill('SIGKILL'); // as the harness's down() does (killVms); SIGTERM to all 3 at once stalls ~5 s
-    await gone;
-  }));
+  await Promise.all(
+    b.procs.map(async (p) => {
+      if (exited(p)) return;
+      const gone = new Promise<void>((r) => p.once('exit', () => r()));
+      p.kill('SIGKILL'); // as the harness's down() does (killVms); SIGTERM to all 3 at once stalls ~5 s
+      await gone;
+    }),
+  );
   for (const d of b.dirs) fs.rmSync(d, { recursive: true, force: true });
 }
 

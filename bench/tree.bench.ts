@@ -15,7 +15,10 @@ const world = makeWorld(50, 10);
 const director = fakeDirector(world, FAKE_ENV);
 
 function freshModel(): BoshTreeModel {
-  return new BoshTreeModel({ environments: async () => [{ name: FAKE_ENV.name, config: FAKE_ENV }], openSession: (e) => fakeSession(world, e) });
+  return new BoshTreeModel({
+    environments: async () => [{ name: FAKE_ENV.name, config: FAKE_ENV }],
+    openSession: (e) => fakeSession(world, e),
+  });
 }
 
 async function renderAll(m: BoshTreeModel, nodes: TreeNode[]): Promise<void> {
@@ -55,13 +58,20 @@ async function expandDeployment(): Promise<void> {
 
 const panelDep = world.deployments[0].name;
 const panelSession = fakeSession(world, FAKE_ENV).deployment(panelDep);
-const panelCollector = new HealthCollector({ envName: FAKE_ENV.name, deployment: panelDep, session: async () => panelSession, instances: () => panelSession.instances() });
+const panelCollector = new HealthCollector({
+  envName: FAKE_ENV.name,
+  deployment: panelDep,
+  session: async () => panelSession,
+  instances: () => panelSession.instances(),
+});
 const panelController = new HealthController({
   envName: FAKE_ENV.name,
   deployment: panelDep,
   collect: () => panelCollector.collect(),
   // What the webview does with every message: structured clone (≈ JSON) and validation.
-  post: (m) => { if (!parseHostMessage(JSON.parse(JSON.stringify(m)))) throw new Error('invalid message'); },
+  post: (m) => {
+    if (!parseHostMessage(JSON.parse(JSON.stringify(m)))) throw new Error('invalid message');
+  },
   pollSeconds: 3600,
   canRecover: false,
 });
@@ -71,7 +81,9 @@ export const benchmarks = [
   {
     name: 'tree: deployments list, 50 deployments (API only vs tree model + render)',
     iterations: 30,
-    baseline: async () => { await director.deployments(); },
+    baseline: async () => {
+      await director.deployments();
+    },
     candidate: deploymentsList,
   },
   {
@@ -82,13 +94,25 @@ export const benchmarks = [
       const [env] = await expandModel.getChildren();
       expandDeps = await expandModel.getChildren(env);
     },
-    baseline: async () => { await director.instances(world.deployments[expandIdx++ % 50].name); },
+    baseline: async () => {
+      await director.instances(world.deployments[expandIdx++ % 50].name);
+    },
     candidate: expandDeployment,
   },
   {
     name: 'panel: one refresh of a 3-member cluster (etcd calls only vs collector + protocol round trip)',
     iterations: 50,
-    baseline: async () => { await Promise.all([rawCluster.status(), rawCluster.health(), rawCluster.memberList(), rawCluster.alarms(), rawCluster.clusterId()]); },
-    candidate: async () => { await panelController.poll(1); },
+    baseline: async () => {
+      await Promise.all([
+        rawCluster.status(),
+        rawCluster.health(),
+        rawCluster.memberList(),
+        rawCluster.alarms(),
+        rawCluster.clusterId(),
+      ]);
+    },
+    candidate: async () => {
+      await panelController.poll(1);
+    },
   },
 ];

@@ -27,47 +27,86 @@ const log = (s) => console.log(`[sandbox] ${s}`);
 
 function alive(pid) {
   if (!pid) return false;
-  try { process.kill(pid, 0); return true; } catch { return false; }
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 function readState() {
-  try { return JSON.parse(fs.readFileSync(STATE, 'utf8')); } catch { return undefined; }
+  try {
+    return JSON.parse(fs.readFileSync(STATE, 'utf8'));
+  } catch {
+    return undefined;
+  }
 }
 function step(what, cmd, args, { allowFail = false } = {}) {
   log(what);
-  const r = spawnSync(cmd, args, { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8', maxBuffer: 64 << 20 });
+  const r = spawnSync(cmd, args, {
+    cwd: REPO,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    encoding: 'utf8',
+    maxBuffer: 64 << 20,
+  });
   if (r.status !== 0 && !allowFail) {
     process.stderr.write((r.stdout || '').slice(-3000) + (r.stderr || '').slice(-3000));
     throw new Error(`${what} failed (exit ${r.status}): see the output above.`);
   }
   return r;
 }
-async function sleep(ms) { return new Promise((r) => setTimeout(r, ms)); }
+async function sleep(ms) {
+  return new Promise((r) => setTimeout(r, ms));
+}
 
 /** Stops whatever a previous sandbox left: code-server group, testbed, .sandbox/. */
 function cleanup(state) {
   if (state && state.codeServerPid && alive(state.codeServerPid)) {
-    try { process.kill(-state.codeServerPid, 'SIGTERM'); } catch { /* gone */ }
+    try {
+      process.kill(-state.codeServerPid, 'SIGTERM');
+    } catch {
+      /* gone */
+    }
   }
   if (fs.existsSync(path.join(TB_DIR, 'testbed.json')) || fs.existsSync(TB_DIR)) {
     const cli = path.join(REPO, 'out', 'test', 'testbed', 'harness', 'cli.js');
     if (fs.existsSync(cli)) {
       log('tearing the testbed down …');
-      const r = spawnSync(process.execPath, [cli, 'down'], { cwd: REPO, stdio: 'inherit', env: { ...process.env, BOSH_ETCD_TESTBED_DIR: TB_DIR, BOSH_ETCD_TESTBED_NET: TB_NET } });
-      if (r.status !== 0) log(`testbed down exited ${r.status}; check with: BOSH_ETCD_TESTBED_DIR=${TB_DIR} BOSH_ETCD_TESTBED_NET=${TB_NET} npm run testbed -- status`);
+      const r = spawnSync(process.execPath, [cli, 'down'], {
+        cwd: REPO,
+        stdio: 'inherit',
+        env: { ...process.env, BOSH_ETCD_TESTBED_DIR: TB_DIR, BOSH_ETCD_TESTBED_NET: TB_NET },
+      });
+      if (r.status !== 0)
+        log(
+          `testbed down exited ${r.status}; check with: BOSH_ETCD_TESTBED_DIR=${TB_DIR} BOSH_ETCD_TESTBED_NET=${TB_NET} npm run testbed -- status`,
+        );
     }
   }
-  if (state && state.codeServerPid) { try { process.kill(-state.codeServerPid, 'SIGKILL'); } catch { /* gone */ } }
+  if (state && state.codeServerPid) {
+    try {
+      process.kill(-state.codeServerPid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
   fs.rmSync(SANDBOX, { recursive: true, force: true });
 }
 
 async function stop() {
   const state = readState();
-  if (!state && !fs.existsSync(SANDBOX)) { log('no sandbox is running.'); return 0; }
+  if (!state && !fs.existsSync(SANDBOX)) {
+    log('no sandbox is running.');
+    return 0;
+  }
   if (state && state.pid && state.pid !== process.pid && alive(state.pid)) {
     log(`stopping the sandbox (pid ${state.pid}) …`);
     process.kill(state.pid, 'SIGTERM');
     for (let i = 0; i < 600 && alive(state.pid); i++) await sleep(100);
-    if (!alive(state.pid) && !fs.existsSync(SANDBOX)) { log('stopped; nothing left behind.'); return 0; }
+    if (!alive(state.pid) && !fs.existsSync(SANDBOX)) {
+      log('stopped; nothing left behind.');
+      return 0;
+    }
   }
   cleanup(state);
   log('stopped; nothing left behind.');
@@ -81,15 +120,25 @@ async function start() {
     log('stop it with `npm run sandbox -- stop` first.');
     return 1;
   }
-  if (prev || fs.existsSync(SANDBOX)) { log('cleaning up a sandbox that did not stop cleanly …'); cleanup(prev); }
+  if (prev || fs.existsSync(SANDBOX)) {
+    log('cleaning up a sandbox that did not stop cleanly …');
+    cleanup(prev);
+  }
   if (process.getuid && process.getuid() !== 0) {
-    console.error('[sandbox] the simulated cluster needs root (mount namespaces, loopback addresses, sshd per VM): run as root.');
+    console.error(
+      '[sandbox] the simulated cluster needs root (mount namespaces, loopback addresses, sshd per VM): run as root.',
+    );
     return 1;
   }
 
   // Compile (the testbed harness and runners are TypeScript); tsc emits even with type errors elsewhere.
-  const tsc = step('compiling (tsc -p .) …', path.join(REPO, 'node_modules', '.bin', 'tsc'), ['-p', '.'], { allowFail: true });
-  if (tsc.status !== 0) log('warning: tsc reported type errors (output above is suppressed; run `npx tsc -p .` to see them); continuing with the emitted JavaScript.');
+  const tsc = step('compiling (tsc -p .) …', path.join(REPO, 'node_modules', '.bin', 'tsc'), ['-p', '.'], {
+    allowFail: true,
+  });
+  if (tsc.status !== 0)
+    log(
+      'warning: tsc reported type errors (output above is suppressed; run `npx tsc -p .` to see them); continuing with the emitted JavaScript.',
+    );
   step('building and packaging the extension (npm run package) …', 'npm', ['run', '--silent', 'package']);
   if (!fs.existsSync(VSIX)) throw new Error(`npm run package did not produce ${VSIX}`);
 
@@ -120,7 +169,9 @@ async function start() {
     const masters = tb.state.vms.filter((v) => v.group === 'master').sort((a, b) => a.index - b.index);
     // Break a non-bootstrap master, as in the runbook (the bootstrap one would start a new cluster).
     const victim = masters.filter((m) => !m.bootstrap).pop() || masters[masters.length - 1];
-    log(`breaking master/${victim.id} (index ${victim.index}) the runbook's way: monit stop etcd, empty /var/vcap/store/etcd, monit start …`);
+    log(
+      `breaking master/${victim.id} (index ${victim.index}) the runbook's way: monit stop etcd, empty /var/vcap/store/etcd, monit start …`,
+    );
     tb.cli('break', `master/${victim.id}`, '--mode', 'wipe');
 
     let port = Number(process.env.BOSH_ETCD_SANDBOX_PORT || 8080);
@@ -128,22 +179,35 @@ async function start() {
     const runDir = path.join(SANDBOX, 'code-server');
     const folder = path.join(SANDBOX, 'workspace');
     fs.mkdirSync(folder, { recursive: true });
-    fs.writeFileSync(path.join(folder, 'README.md'),
+    fs.writeFileSync(
+      path.join(folder, 'README.md'),
       `# BOSH etcd sandbox\n\nDeployment \`${tb.state.deployment}\` on the simulated Director ${tb.state.director.url}.\n` +
-      `master/${victim.id} (index ${victim.index}) had its etcd data wiped: its etcd cannot rejoin ("unhealthy cluster").\n\n` +
-      `1. Click **BOSH** in the activity bar and expand the environment and the deployment.\n` +
-      `2. The failing instance and its etcd member are marked; open the etcd health panel from an etcd node.\n` +
-      `3. Right-click the failing member → **Recover etcd Member…** and follow the wizard.\n`);
+        `master/${victim.id} (index ${victim.index}) had its etcd data wiped: its etcd cannot rejoin ("unhealthy cluster").\n\n` +
+        `1. Click **BOSH** in the activity bar and expand the environment and the deployment.\n` +
+        `2. The failing instance and its etcd member are marked; open the etcd health panel from an etcd node.\n` +
+        `3. Right-click the failing member → **Recover etcd Member…** and follow the wizard.\n`,
+    );
     log(`installing the extension into code-server and starting it on 127.0.0.1:${port} …`);
     cs = await startCodeServer({
-      runDir, folder, host: '127.0.0.1', port, installVsix: [VSIX], env: tb.env,
+      runDir,
+      folder,
+      host: '127.0.0.1',
+      port,
+      installVsix: [VSIX],
+      env: tb.env,
       // Keep the demo friendly: workspace trust off (the wizard needs a trusted workspace).
       // The jump host's key, as an operator's ~/.ssh/known_hosts would have it.
       settings: { 'workbench.startupEditor': 'readme', ...tb.settings },
     });
-    Object.assign(state, { codeServerPid: cs.child.pid, url: `${cs.base}/?folder=${encodeURIComponent(folder)}`, port });
+    Object.assign(state, {
+      codeServerPid: cs.child.pid,
+      url: `${cs.base}/?folder=${encodeURIComponent(folder)}`,
+      port,
+    });
     fs.writeFileSync(STATE, JSON.stringify(state, null, 2));
-    cs.child.on('exit', (code) => { if (!stopping) void shutdown(`code-server exited (${code}); its log: ${cs.logFile}`); });
+    cs.child.on('exit', (code) => {
+      if (!stopping) void shutdown(`code-server exited (${code}); its log: ${cs.logFile}`);
+    });
 
     console.log(`
   ┌──────────────────────────────────────────────────────────────────────────────
@@ -180,7 +244,10 @@ const actions = {
   stop,
   status: async () => {
     const s = readState();
-    if (s && alive(s.pid)) { log(`running (pid ${s.pid}): ${s.url || '(starting)'}`); return 0; }
+    if (s && alive(s.pid)) {
+      log(`running (pid ${s.pid}): ${s.url || '(starting)'}`);
+      return 0;
+    }
     log(s ? 'not running (a stale .sandbox/ is left; `npm run sandbox -- stop` removes it)' : 'not running');
     return s ? 1 : 0;
   },
@@ -189,4 +256,12 @@ if (!actions[cmd]) {
   console.error(`usage: npm run sandbox [-- start|stop|status]   (got "${cmd}")`);
   process.exit(2);
 }
-actions[cmd]().then((c) => { if (cmd !== 'start' || c) process.exit(c); }, (e) => { console.error(`[sandbox] ${e.stack || e}`); process.exit(1); });
+actions[cmd]().then(
+  (c) => {
+    if (cmd !== 'start' || c) process.exit(c);
+  },
+  (e) => {
+    console.error(`[sandbox] ${e.stack || e}`);
+    process.exit(1);
+  },
+);

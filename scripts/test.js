@@ -40,20 +40,41 @@ function run(label, cmd, cmdArgs, opts = {}) {
     console.log(`\n=== ${label}: ${[shown, ...cmdArgs].join(' ')}`);
     const t0 = Date.now();
     let out = '';
-    const child = spawn(cmd, cmdArgs, { cwd: REPO, env: { ...process.env, ...(opts.env || {}) }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, cmdArgs, {
+      cwd: REPO,
+      env: { ...process.env, ...(opts.env || {}) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     current = child;
-    const tee = (stream) => (d) => { out += d; stream.write(d); };
+    const tee = (stream) => (d) => {
+      out += d;
+      stream.write(d);
+    };
     child.stdout.on('data', tee(process.stdout));
     child.stderr.on('data', tee(process.stderr));
-    child.on('close', (code, signal) => { current = null; resolve({ code: code ?? (signal ? 128 : 1), out, ms: Date.now() - t0 }); });
-    child.on('error', (e) => { out += String(e); });
+    child.on('close', (code, signal) => {
+      current = null;
+      resolve({ code: code ?? (signal ? 128 : 1), out, ms: Date.now() - t0 });
+    });
+    child.on('error', (e) => {
+      out += String(e);
+    });
   });
 }
 
 // Mocha's summary: "  12 passing (3s)", "  1 failing", "  2 pending" — take the last of each.
 function summary(out) {
-  const last = (re) => { let m, v; const g = new RegExp(re, 'gm'); while ((m = g.exec(out))) v = Number(m[1]); return v; };
-  return { passing: last('^\\s*(\\d+) passing'), failing: last('^\\s*(\\d+) failing'), pending: last('^\\s*(\\d+) pending') };
+  const last = (re) => {
+    let m, v;
+    const g = new RegExp(re, 'gm');
+    while ((m = g.exec(out))) v = Number(m[1]);
+    return v;
+  };
+  return {
+    passing: last('^\\s*(\\d+) passing'),
+    failing: last('^\\s*(\\d+) failing'),
+    pending: last('^\\s*(\\d+) pending'),
+  };
 }
 
 function findFiles(dir, suffix) {
@@ -69,7 +90,8 @@ function findFiles(dir, suffix) {
 // Compiled specs whose TypeScript source still exists (out/ may hold files of deleted sources).
 function specs(outDir, suffix) {
   return findFiles(path.join(REPO, outDir), suffix).filter((f) =>
-    fs.existsSync(path.join(REPO, path.relative(path.join(REPO, 'out'), f)).replace(/\.js$/, '.ts')));
+    fs.existsSync(path.join(REPO, path.relative(path.join(REPO, 'out'), f)).replace(/\.js$/, '.ts')),
+  );
 }
 
 function record(tier, res, note = '') {
@@ -101,7 +123,12 @@ async function main() {
   const t0 = Date.now();
   const compile = await run('compile', bin('tsc'), ['-p', '.']);
   // tsc still emits JavaScript when there are type errors; the tiers run, but the run fails.
-  rows.push({ tier: 'compile', result: compile.code === 0 ? 'ok' : 'FAILED', seconds: (compile.ms / 1000).toFixed(1), note: compile.code === 0 ? '' : 'type errors (see above)' });
+  rows.push({
+    tier: 'compile',
+    result: compile.code === 0 ? 'ok' : 'FAILED',
+    seconds: (compile.ms / 1000).toFixed(1),
+    note: compile.code === 0 ? '' : 'type errors (see above)',
+  });
   let built = true;
   if (selected.some((t) => t === 'extension')) {
     const build = await run('build', process.execPath, ['esbuild.js']);
@@ -112,13 +139,24 @@ async function main() {
     if (tier === 'unit') await mochaTier('unit', 'test/unit/.mocharc.json', 'out/test/unit', '.test.js');
     if (tier === 'testbed') await mochaTier('testbed', 'test/testbed/.mocharc.json', 'out/test/testbed', '.test.js');
     if (tier === 'extension') {
-      if (!built) { rows.push({ tier, result: 'FAILED', note: 'build failed' }); continue; }
+      if (!built) {
+        rows.push({ tier, result: 'FAILED', note: 'build failed' });
+        continue;
+      }
       record(tier, await run(tier, process.execPath, ['out/test/runners/extensionTier.js']));
     }
     if (tier === 'e2e') {
       const pkg = await run('package', 'npm', ['run', '--silent', 'package']);
-      rows.push({ tier: 'package', result: pkg.code === 0 ? 'ok' : 'FAILED', seconds: (pkg.ms / 1000).toFixed(1), note: vsixNote() });
-      if (pkg.code !== 0) { rows.push({ tier, result: 'FAILED', note: 'npm run package failed' }); continue; }
+      rows.push({
+        tier: 'package',
+        result: pkg.code === 0 ? 'ok' : 'FAILED',
+        seconds: (pkg.ms / 1000).toFixed(1),
+        note: vsixNote(),
+      });
+      if (pkg.code !== 0) {
+        rows.push({ tier, result: 'FAILED', note: 'npm run package failed' });
+        continue;
+      }
       record(tier, await run(tier, process.execPath, ['out/test/runners/e2eTier.js']));
     }
   }
@@ -136,7 +174,11 @@ function printTable(ms) {
   const cols = ['tier', 'result', 'passing', 'failing', 'pending', 'seconds', 'note'];
   const cell = (r, c) => (r[c] === undefined ? '' : String(r[c]));
   const w = cols.map((c) => Math.max(c.length, ...rows.map((r) => cell(r, c).length)));
-  const line = (vals) => vals.map((v, i) => v.padEnd(w[i])).join('  ').trimEnd();
+  const line = (vals) =>
+    vals
+      .map((v, i) => v.padEnd(w[i]))
+      .join('  ')
+      .trimEnd();
   console.log('\n=== summary');
   console.log(line(cols));
   console.log(line(w.map((n) => '-'.repeat(n))));
@@ -153,4 +195,7 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
   });
 }
 
-main().catch((e) => { console.error(e); process.exit(1); });
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -80,15 +80,37 @@ export function parseArgs(argv: string[]): Args {
       continue;
     }
     switch (x) {
-      case '--deployment': case '-d': a.deployment = value(x); break;
-      case '--instance': case '-i': a.instance = value(x); break;
-      case '--dry-run': a.dryRun = true; break;
-      case '--yes': case '-y': a.yes = true; break;
-      case '--learner': a.learner = true; break;
-      case '--transcript-dir': a.transcriptDir = value(x); break;
-      case '--download-snapshot': a.downloadSnapshot = value(x); break;
-      case '--known-hosts': a.knownHosts = value(x); break;
-      case '--help': case '-h': a.help = true; break;
+      case '--deployment':
+      case '-d':
+        a.deployment = value(x);
+        break;
+      case '--instance':
+      case '-i':
+        a.instance = value(x);
+        break;
+      case '--dry-run':
+        a.dryRun = true;
+        break;
+      case '--yes':
+      case '-y':
+        a.yes = true;
+        break;
+      case '--learner':
+        a.learner = true;
+        break;
+      case '--transcript-dir':
+        a.transcriptDir = value(x);
+        break;
+      case '--download-snapshot':
+        a.downloadSnapshot = value(x);
+        break;
+      case '--known-hosts':
+        a.knownHosts = value(x);
+        break;
+      case '--help':
+      case '-h':
+        a.help = true;
+        break;
       default:
         if (x.startsWith('-')) throw new UsageError(`unknown option ${x}`);
         if (a.cmd) throw new UsageError(`unexpected argument ${x}`);
@@ -112,19 +134,44 @@ function printer(out: NodeJS.WritableStream, err: NodeJS.WritableStream): (e: Re
   };
   return (e) => {
     switch (e.type) {
-      case 'observed': for (const s of e.summary) line(`  ${s}`); break;
-      case 'plan': break;
-      case 'refused': for (const r of e.refusals) err.write(`REFUSED (${r.code}): ${r.message}\n  what to do: ${r.advice}\n`); break;
-      case 'step-start': line(`\n== Step ${e.number}/${e.total}: ${e.title}${e.alreadyDone ? ' (already done)' : ''}`); break;
-      case 'command': line(e.skipped ? `[${e.host}] (skipped: ${e.skipped}) $ ${e.command}` : `[${e.host}] $ ${e.command}`); break;
-      case 'output': out.write(e.text); atLineStart = e.text.endsWith('\n'); break;
-      case 'command-done': if (e.exitCode !== 0) line(`  (exit ${e.exitCode ?? 'none'}${e.signal ? `, signal ${e.signal}` : ''})`); break;
-      case 'check': line(`  ${e.ok ? 'ok  ' : 'FAIL'} ${e.name}: ${e.detail}`); break;
-      case 'info': line(`  ${e.message}`); break;
-      case 'step-done': line(`-- step ${e.number} ${e.skipped ? 'already done' : 'done'}`); break;
-      case 'step-failed': err.write(`\nStep ${e.number} FAILED: ${e.error}\n  what to do: ${e.advice}\n`); break;
-      case 'cancelled': line(`Cancelled: ${e.message}`); break;
-      case 'done': break;
+      case 'observed':
+        for (const s of e.summary) line(`  ${s}`);
+        break;
+      case 'plan':
+        break;
+      case 'refused':
+        for (const r of e.refusals) err.write(`REFUSED (${r.code}): ${r.message}\n  what to do: ${r.advice}\n`);
+        break;
+      case 'step-start':
+        line(`\n== Step ${e.number}/${e.total}: ${e.title}${e.alreadyDone ? ' (already done)' : ''}`);
+        break;
+      case 'command':
+        line(e.skipped ? `[${e.host}] (skipped: ${e.skipped}) $ ${e.command}` : `[${e.host}] $ ${e.command}`);
+        break;
+      case 'output':
+        out.write(e.text);
+        atLineStart = e.text.endsWith('\n');
+        break;
+      case 'command-done':
+        if (e.exitCode !== 0) line(`  (exit ${e.exitCode ?? 'none'}${e.signal ? `, signal ${e.signal}` : ''})`);
+        break;
+      case 'check':
+        line(`  ${e.ok ? 'ok  ' : 'FAIL'} ${e.name}: ${e.detail}`);
+        break;
+      case 'info':
+        line(`  ${e.message}`);
+        break;
+      case 'step-done':
+        line(`-- step ${e.number} ${e.skipped ? 'already done' : 'done'}`);
+        break;
+      case 'step-failed':
+        err.write(`\nStep ${e.number} FAILED: ${e.error}\n  what to do: ${e.advice}\n`);
+        break;
+      case 'cancelled':
+        line(`Cancelled: ${e.message}`);
+        break;
+      case 'done':
+        break;
     }
   };
 }
@@ -141,11 +188,17 @@ async function askYesNo(question: string): Promise<boolean> {
 
 export function exitCodeOf(r: RecoveryResult): number {
   switch (r.outcome) {
-    case 'recovered': case 'dry-run': return EXIT.OK;
-    case 'refused': return EXIT.REFUSED;
-    case 'declined': return EXIT.DECLINED;
-    case 'cancelled': return EXIT.CANCELLED;
-    default: return EXIT.FAILED;
+    case 'recovered':
+    case 'dry-run':
+      return EXIT.OK;
+    case 'refused':
+      return EXIT.REFUSED;
+    case 'declined':
+      return EXIT.DECLINED;
+    case 'cancelled':
+      return EXIT.CANCELLED;
+    default:
+      return EXIT.FAILED;
   }
 }
 
@@ -169,10 +222,14 @@ async function cmdRecover(a: Args, io: CliIo, session: DeploymentSession, signal
       return true;
     }
     if (!io.interactive) {
-      io.err.write('Not a terminal and no --yes: not changing anything. Re-run with --yes to replace the member, or --dry-run to only see the plan.\n');
+      io.err.write(
+        'Not a terminal and no --yes: not changing anything. Re-run with --yes to replace the member, or --dry-run to only see the plan.\n',
+      );
       return false;
     }
-    return askYesNo(`This removes etcd member ${plan.staleMemberId ?? '(already removed)'} of ${plan.target} from the cluster and re-adds it with empty data. Proceed? [y/N] `);
+    return askYesNo(
+      `This removes etcd member ${plan.staleMemberId ?? '(already removed)'} of ${plan.target} from the cluster and re-adds it with empty data. Proceed? [y/N] `,
+    );
   };
   const res = await runRecovery(session, a.instance!, {
     dryRun: a.dryRun,
@@ -183,11 +240,15 @@ async function cmdRecover(a: Args, io: CliIo, session: DeploymentSession, signal
     confirm,
     onEvent: printer(io.out, io.err),
   });
-  if (res.outcome === 'dry-run' && res.plan) io.out.write('\n' + formatPlan(res.plan) + '\n\nDry-run: nothing was changed.\n');
+  if (res.outcome === 'dry-run' && res.plan)
+    io.out.write('\n' + formatPlan(res.plan) + '\n\nDry-run: nothing was changed.\n');
   const stream = res.outcome === 'recovered' || res.outcome === 'dry-run' ? io.out : io.err;
-  const summary = res.outcome === 'dry-run' ? 'nothing was changed'
-    : res.outcome === 'refused' ? 'nothing was changed (the reasons and what to do are above)'
-    : res.message;
+  const summary =
+    res.outcome === 'dry-run'
+      ? 'nothing was changed'
+      : res.outcome === 'refused'
+        ? 'nothing was changed (the reasons and what to do are above)'
+        : res.message;
   stream.write(`\n${res.outcome.toUpperCase()}: ${summary}\n`);
   if (res.advice && res.outcome !== 'refused') stream.write(`what to do: ${res.advice}\n`);
   io.out.write(`transcript: ${res.transcriptPath}\n`);
@@ -202,10 +263,34 @@ function fmtSize(n: number): string {
 
 /** `etcdctl endpoint status -w table` look-alike (unreachable endpoints shown with their error). */
 export function statusTable(rows: EndpointResult<EndpointStatus>[]): string {
-  const head = ['ENDPOINT', 'ID', 'VERSION', 'DB SIZE', 'IS LEADER', 'IS LEARNER', 'RAFT TERM', 'RAFT INDEX', 'RAFT APPLIED INDEX', 'ERRORS'];
-  const body = rows.map((r) => r.ok
-    ? [r.endpoint, r.value.memberId, r.value.version, fmtSize(r.value.dbSize), String(r.value.leader === r.value.memberId), String(!!r.value.isLearner), r.value.raftTerm, r.value.raftIndex, r.value.raftAppliedIndex ?? '', r.value.errors.join('; ')]
-    : [r.endpoint, '', '', '', '', '', '', '', '', `UNREACHABLE: ${r.error}`]);
+  const head = [
+    'ENDPOINT',
+    'ID',
+    'VERSION',
+    'DB SIZE',
+    'IS LEADER',
+    'IS LEARNER',
+    'RAFT TERM',
+    'RAFT INDEX',
+    'RAFT APPLIED INDEX',
+    'ERRORS',
+  ];
+  const body = rows.map((r) =>
+    r.ok
+      ? [
+          r.endpoint,
+          r.value.memberId,
+          r.value.version,
+          fmtSize(r.value.dbSize),
+          String(r.value.leader === r.value.memberId),
+          String(!!r.value.isLearner),
+          r.value.raftTerm,
+          r.value.raftIndex,
+          r.value.raftAppliedIndex ?? '',
+          r.value.errors.join('; '),
+        ]
+      : [r.endpoint, '', '', '', '', '', '', '', '', `UNREACHABLE: ${r.error}`],
+  );
   const w = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
   const sep = '+' + w.map((n) => '-'.repeat(n + 2)).join('+') + '+';
   const fmt = (cells: string[]) => '|' + cells.map((c, i) => ` ${c.padEnd(w[i])} `).join('|') + '|';
@@ -217,7 +302,10 @@ async function cmdStatus(io: CliIo, session: DeploymentSession): Promise<number>
   const [st, health] = await Promise.all([cluster.status(), cluster.health()]);
   io.out.write(statusTable(st) + '\n');
   const bad = health.filter((h) => !h.ok || !h.value.healthy);
-  for (const h of health) io.out.write(`${h.endpoint} is ${h.ok && h.value.healthy ? 'healthy' : `UNHEALTHY: ${h.ok ? h.value.error ?? 'unhealthy' : h.error}`}\n`);
+  for (const h of health)
+    io.out.write(
+      `${h.endpoint} is ${h.ok && h.value.healthy ? 'healthy' : `UNHEALTHY: ${h.ok ? (h.value.error ?? 'unhealthy') : h.error}`}\n`,
+    );
   return bad.length ? EXIT.UNHEALTHY : EXIT.OK;
 }
 
@@ -249,11 +337,16 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   let session: DeploymentSession;
   try {
     const hostKeyPrompt = io.interactive
-      ? (host: string, keyType: string, fp: string) => askYesNo(`The host key of ${host} is unknown: ${keyType} ${fp}. Trust it for this run? [y/N] `)
+      ? (host: string, keyType: string, fp: string) =>
+          askYesNo(`The host key of ${host} is unknown: ${keyType} ${fp}. Trust it for this run? [y/N] `)
       : undefined;
     session = io.open
       ? io.open(deployment)
-      : openDeploymentFromEnv(io.env, { deployment, hostKeyPrompt, gatewayKnownHostsPath: a.knownHosts ?? io.env.BOSH_ETCD_KNOWN_HOSTS });
+      : openDeploymentFromEnv(io.env, {
+          deployment,
+          hostKeyPrompt,
+          gatewayKnownHostsPath: a.knownHosts ?? io.env.BOSH_ETCD_KNOWN_HOSTS,
+        });
   } catch (e) {
     io.err.write(`bosh-etcd: ${(e as Error).message}\n`);
     return EXIT.CONFIG;
@@ -283,8 +376,11 @@ if (require.main === module) {
     err: process.stderr,
     env: process.env,
     interactive: !!process.stdin.isTTY && !!process.stdout.isTTY,
-  }).then((code) => process.exit(code), (e) => {
-    process.stderr.write(`bosh-etcd: ${(e as Error).stack ?? e}\n`);
-    process.exit(EXIT.FAILED);
-  });
+  }).then(
+    (code) => process.exit(code),
+    (e) => {
+      process.stderr.write(`bosh-etcd: ${(e as Error).stack ?? e}\n`);
+      process.exit(EXIT.FAILED);
+    },
+  );
 }

@@ -54,7 +54,11 @@ export function activate(context: vscode.ExtensionContext): BoshEtcdApi {
         const clientSecret = await context.secrets.get(secretKey(name, 'clientSecret'));
         const gatewayPassphrase = await context.secrets.get(secretKey(name, 'gatewayPassphrase'));
         const cfg = fromSettings(e, { clientSecret, gatewayPassphrase });
-        if (cfg.client && !clientSecret) out.push({ name, error: `No client secret stored for ${name}: run "BOSH etcd: Add Environment…" with the same name to enter it` });
+        if (cfg.client && !clientSecret)
+          out.push({
+            name,
+            error: `No client secret stored for ${name}: run "BOSH etcd: Add Environment…" with the same name to enter it`,
+          });
         else out.push({ name, config: cfg });
       } catch (err) {
         out.push({ name, error: (err as Error).message });
@@ -74,7 +78,10 @@ export function activate(context: vscode.ExtensionContext): BoshEtcdApi {
   const sessionOptions = (): SessionOptions => {
     const staticUser = setting<string>('ssh.staticUser', '');
     const keyPath = setting<string>('ssh.privateKeyPath', '');
-    const knownHosts = expandHome(setting<string>('ssh.knownHostsPath', '~/.ssh/known_hosts') || '~/.ssh/known_hosts', os.homedir());
+    const knownHosts = expandHome(
+      setting<string>('ssh.knownHostsPath', '~/.ssh/known_hosts') || '~/.ssh/known_hosts',
+      os.homedir(),
+    );
     return {
       gatewayKnownHostsPath: knownHosts,
       log: (line) => log.debug(line),
@@ -86,12 +93,27 @@ export function activate(context: vscode.ExtensionContext): BoshEtcdApi {
           confirmLabel: 'Trust this Host Key',
           modal: true,
         }),
-      staticSsh: staticUser ? { user: staticUser, privateKeyPath: keyPath ? expandHome(keyPath, os.homedir()) : undefined, useAgent: !keyPath, knownHostsPath: knownHosts } : undefined,
+      staticSsh: staticUser
+        ? {
+            user: staticUser,
+            privateKeyPath: keyPath ? expandHome(keyPath, os.homedir()) : undefined,
+            useAgent: !keyPath,
+            knownHostsPath: knownHosts,
+          }
+        : undefined,
     };
   };
 
-  const model = new BoshTreeModel({ environments, openSession: (env) => openEnvironment(env, sessionOptions()), log: (l) => log.debug(l) });
-  context.subscriptions.push({ dispose: () => { void model.dispose(); } });
+  const model = new BoshTreeModel({
+    environments,
+    openSession: (env) => openEnvironment(env, sessionOptions()),
+    log: (l) => log.debug(l),
+  });
+  context.subscriptions.push({
+    dispose: () => {
+      void model.dispose();
+    },
+  });
   const tree = new BoshTreeProvider(model);
   const treeView = vscode.window.createTreeView('boshEtcd.explorer', { treeDataProvider: tree, showCollapseAll: true });
   context.subscriptions.push(tree, treeView);
@@ -101,7 +123,14 @@ export function activate(context: vscode.ExtensionContext): BoshEtcdApi {
   const modelSub = model.onDidChange((n) => {
     if (n?.kind !== 'etcdMembers') return;
     const m = model.cachedEtcdMembers(n.envName, n.deployment);
-    if (m === 'error') statusBar.update({ envName: n.envName, deployment: n.deployment, healthy: 0, total: 0, error: 'etcd not reachable' });
+    if (m === 'error')
+      statusBar.update({
+        envName: n.envName,
+        deployment: n.deployment,
+        healthy: 0,
+        total: 0,
+        error: 'etcd not reachable',
+      });
     else if (m) statusBar.update({ envName: n.envName, deployment: n.deployment, ...healthCount(m) });
   });
   context.subscriptions.push({ dispose: () => modelSub.dispose() });
@@ -113,8 +142,11 @@ export function activate(context: vscode.ExtensionContext): BoshEtcdApi {
     extensionUri: context.extensionUri,
     model,
     canRecover: () => vscode.workspace.isTrusted,
-    onRecover: (envName, deployment, memberName) => { void vscode.commands.executeCommand('boshEtcd.recoverMember', { envName, deployment, instanceId: memberName }); },
-    onSnapshot: (s) => statusBar.update({ envName: s.envName, deployment: s.deployment, healthy: s.healthy, total: s.total }),
+    onRecover: (envName, deployment, memberName) => {
+      void vscode.commands.executeCommand('boshEtcd.recoverMember', { envName, deployment, instanceId: memberName });
+    },
+    onSnapshot: (s) =>
+      statusBar.update({ envName: s.envName, deployment: s.deployment, healthy: s.healthy, total: s.total }),
   });
   context.subscriptions.push(panels);
 
@@ -124,19 +156,29 @@ export function activate(context: vscode.ExtensionContext): BoshEtcdApi {
     treeView,
     panels,
     statusBar,
-    get ui() { return ui; },
-    set ui(u: Ui) { ui = u; },
+    get ui() {
+      return ui;
+    },
+    set ui(u: Ui) {
+      ui = u;
+    },
     log,
     wizard,
     trusted: () => vscode.workspace.isTrusted,
-    transcriptDir: () => setting<string>('recovery.transcriptDirectory', '') || path.join(context.globalStorageUri.fsPath, 'transcripts'),
+    transcriptDir: () =>
+      setting<string>('recovery.transcriptDirectory', '') || path.join(context.globalStorageUri.fsPath, 'transcripts'),
   };
 
   context.subscriptions.push(...registerCommands(container));
   context.subscriptions.push(
     vscode.workspace.onDidGrantWorkspaceTrust(() => model.refresh()),
     vscode.workspace.onDidChangeConfiguration((e) => {
-      if (e.affectsConfiguration('boshEtcd.environments') || e.affectsConfiguration('boshEtcd.useBoshEnvironmentVariables') || e.affectsConfiguration('boshEtcd.ssh')) void model.reset();
+      if (
+        e.affectsConfiguration('boshEtcd.environments') ||
+        e.affectsConfiguration('boshEtcd.useBoshEnvironmentVariables') ||
+        e.affectsConfiguration('boshEtcd.ssh')
+      )
+        void model.reset();
     }),
   );
 
@@ -147,7 +189,11 @@ export function activate(context: vscode.ExtensionContext): BoshEtcdApi {
     statusBar,
     wizard,
     treeView,
-    setUi(u: Ui): Ui { const prev = ui; ui = u; return prev; },
+    setUi(u: Ui): Ui {
+      const prev = ui;
+      ui = u;
+      return prev;
+    },
   };
 }
 

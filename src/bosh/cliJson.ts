@@ -28,7 +28,11 @@ export class CliJsonError extends Error {
 
 /** The CLI's KeyifyHeader: letters/digits lower-cased, everything else a separator, joined by `_`. */
 export function keyifyHeader(title: string): string {
-  const parts = title.replace(/[^\p{L}\p{N}]/gu, ' ').toLowerCase().split(' ').filter((s) => s !== '');
+  const parts = title
+    .replace(/[^\p{L}\p{N}]/gu, ' ')
+    .toLowerCase()
+    .split(' ')
+    .filter((s) => s !== '');
   return parts.length ? parts.join('_') : '_';
 }
 
@@ -39,14 +43,17 @@ export function parseBoshCliJson(text: string): BoshCliJson {
     j = JSON.parse(text);
   } catch (e) {
     const first = text.trim().split('\n')[0] ?? '';
-    throw new CliJsonError(`Not bosh CLI --json output (${(e as Error).message}); first line: ${JSON.stringify(first.slice(0, 120))}. Run the bosh command with --json.`);
+    throw new CliJsonError(
+      `Not bosh CLI --json output (${(e as Error).message}); first line: ${JSON.stringify(first.slice(0, 120))}. Run the bosh command with --json.`,
+    );
   }
   if (!j || typeof j !== 'object' || Array.isArray(j) || !('Tables' in j)) {
     throw new CliJsonError('Not bosh CLI --json output: expected an object with "Tables", "Blocks" and "Lines".');
   }
   const o = j as Record<string, unknown>;
   const tables = o.Tables;
-  if (tables !== null && !Array.isArray(tables)) throw new CliJsonError('bosh CLI --json output: "Tables" is not a list.');
+  if (tables !== null && !Array.isArray(tables))
+    throw new CliJsonError('bosh CLI --json output: "Tables" is not a list.');
   for (const t of (tables as unknown[]) ?? []) {
     const tt = t as Record<string, unknown>;
     if (!tt || typeof tt !== 'object' || typeof tt.Content !== 'string' || !Array.isArray(tt.Rows)) {
@@ -70,14 +77,20 @@ export function deploymentFromLines(doc: BoshCliJson): string | undefined {
 }
 
 const cell = (r: Record<string, string>, k: string): string => (typeof r[k] === 'string' ? r[k] : '');
-const multi = (s: string): string[] => s.split('\n').map((x) => x.trim()).filter((x) => x !== '');
+const multi = (s: string): string[] =>
+  s
+    .split('\n')
+    .map((x) => x.trim())
+    .filter((x) => x !== '');
 const orNull = (s: string): string | null => (s.trim() === '' ? null : s.trim());
 
 function tablesOf(doc: BoshCliJson, content: string, command: string): BoshCliTable[] {
   const ts = (doc.Tables ?? []).filter((t) => t.Content === content);
   if (ts.length === 0) {
     const have = (doc.Tables ?? []).map((t) => t.Content).join(', ') || 'none';
-    throw new CliJsonError(`Expected the --json output of \`${command}\` (a table with Content "${content}"), found tables: ${have}.`);
+    throw new CliJsonError(
+      `Expected the --json output of \`${command}\` (a table with Content "${content}"), found tables: ${have}.`,
+    );
   }
   return ts;
 }
@@ -90,13 +103,19 @@ function rowsToInstances(rows: Record<string, string>[], deployment: string): In
     const proc = cell(r, 'process');
     if (proc) {
       // A --ps row; FillFirstColumn repeats the instance name on it.
-      const owner = current && (name === '' || `${current.group}/${current.id}` === name) ? current : out.find((i) => `${i.group}/${i.id}` === name);
+      const owner =
+        current && (name === '' || `${current.group}/${current.id}` === name)
+          ? current
+          : out.find((i) => `${i.group}/${i.id}` === name);
       if (!owner) throw new CliJsonError(`bosh CLI --json: process row '${proc}' does not follow an instance row.`);
       const p: InstanceProcess = { name: proc, state: cell(r, 'process_state') || 'unknown' };
       owner.processes.push(p);
       continue;
     }
-    if (!name) throw new CliJsonError(`bosh CLI --json: an instances row has no "instance" value: ${JSON.stringify(r).slice(0, 200)}`);
+    if (!name)
+      throw new CliJsonError(
+        `bosh CLI --json: an instances row has no "instance" value: ${JSON.stringify(r).slice(0, 200)}`,
+      );
     const slash = name.indexOf('/');
     const group = slash < 0 ? name : name.slice(0, slash);
     const id = slash < 0 ? '' : name.slice(slash + 1);
@@ -136,14 +155,18 @@ function rowsToInstances(rows: Record<string, string>[], deployment: string): In
 export function instancesFromCliJson(text: string, deployment?: string): InstanceInfo[] {
   const doc = parseBoshCliJson(text);
   const dep = deployment ?? deploymentFromLines(doc) ?? '';
-  return tablesOf(doc, 'instances', 'bosh instances --details --json').flatMap((t) => rowsToInstances(t.Rows, dep)).sort(compareInstances);
+  return tablesOf(doc, 'instances', 'bosh instances --details --json')
+    .flatMap((t) => rowsToInstances(t.Rows, dep))
+    .sort(compareInstances);
 }
 
 /** `bosh -d <dep> vms [--details] --json` → InstanceInfo[] (one per VM). */
 export function vmsFromCliJson(text: string, deployment?: string): InstanceInfo[] {
   const doc = parseBoshCliJson(text);
   const dep = deployment ?? deploymentFromLines(doc) ?? '';
-  return tablesOf(doc, 'vms', 'bosh vms --json').flatMap((t) => rowsToInstances(t.Rows, dep)).sort(compareInstances);
+  return tablesOf(doc, 'vms', 'bosh vms --json')
+    .flatMap((t) => rowsToInstances(t.Rows, dep))
+    .sort(compareInstances);
 }
 
 function nameVersions(s: string): { name: string; version: string }[] {
@@ -159,7 +182,8 @@ export function deploymentsFromCliJson(text: string): DeploymentSummary[] {
   return tablesOf(doc, 'deployments', 'bosh deployments --json').flatMap((t) =>
     t.Rows.map((r) => {
       const name = cell(r, 'name');
-      if (!name) throw new CliJsonError(`bosh CLI --json: a deployments row has no "name": ${JSON.stringify(r).slice(0, 200)}`);
+      if (!name)
+        throw new CliJsonError(`bosh CLI --json: a deployments row has no "name": ${JSON.stringify(r).slice(0, 200)}`);
       const d: DeploymentSummary = {
         name,
         releases: nameVersions(cell(r, 'release_s')),

@@ -82,7 +82,10 @@ export function expandHome(p: string, home: string): string {
  */
 export function parseDirectorUrl(input: string, defaultPort = DEFAULT_DIRECTOR_PORT): { host: string; port: number } {
   const raw = (input ?? '').trim();
-  if (!raw) throw configError('Expected a non-empty Director URL: set BOSH_ENVIRONMENT to the Director URL or an alias from ~/.bosh/config.');
+  if (!raw)
+    throw configError(
+      'Expected a non-empty Director URL: set BOSH_ENVIRONMENT to the Director URL or an alias from ~/.bosh/config.',
+    );
   let rest = raw.replace(/^[a-z][a-z0-9+.-]*:\/\//i, '');
   // Drop path, query, fragment and user info.
   rest = rest.split(/[/?#]/)[0];
@@ -137,7 +140,9 @@ export function normalizeDirectorUrl(input: string): string {
 export function readCaCert(value: string, what: string, o?: ResolveOptions): string {
   const { fs, home } = deps(o);
   if (value === undefined || value === null || value.trim() === '') {
-    throw configError(`Expected CA cert to be non-empty: ${what} is set but empty. Set it to the Director's CA certificate (a PEM file path or the PEM text), or unset it.`);
+    throw configError(
+      `Expected CA cert to be non-empty: ${what} is set but empty. Set it to the Director's CA certificate (a PEM file path or the PEM text), or unset it.`,
+    );
   }
   if (value.includes('BEGIN')) return value;
   const p = expandHome(value.trim(), home);
@@ -145,10 +150,14 @@ export function readCaCert(value: string, what: string, o?: ResolveOptions): str
   try {
     text = fs.readFileSync(p, 'utf8');
   } catch (e) {
-    throw configError(`Cannot read the Director CA certificate file '${p}' (from ${what}): ${(e as Error).message}. Set ${what} to an existing PEM file or to the PEM text.`);
+    throw configError(
+      `Cannot read the Director CA certificate file '${p}' (from ${what}): ${(e as Error).message}. Set ${what} to an existing PEM file or to the PEM text.`,
+    );
   }
   if (!text.includes('BEGIN')) {
-    throw configError(`The file '${p}' (from ${what}) is not a PEM certificate (no 'BEGIN' line). Set ${what} to the Director's CA certificate.`);
+    throw configError(
+      `The file '${p}' (from ${what}) is not a PEM certificate (no 'BEGIN' line). Set ${what} to the Director's CA certificate.`,
+    );
   }
   return text;
 }
@@ -171,7 +180,9 @@ export function readBoshConfig(o?: ResolveOptions): { path: string; entries: Bos
   try {
     doc = YAML.parse(fs.readFileSync(p, 'utf8'));
   } catch (e) {
-    throw configError(`Cannot read the bosh CLI config '${p}': ${(e as Error).message}. Fix the file or point BOSH_CONFIG at another one.`);
+    throw configError(
+      `Cannot read the bosh CLI config '${p}': ${(e as Error).message}. Fix the file or point BOSH_CONFIG at another one.`,
+    );
   }
   if (doc === null || doc === undefined) return { path: p, entries: [] };
   const envs = (doc as { environments?: unknown }).environments;
@@ -181,7 +192,8 @@ export function readBoshConfig(o?: ResolveOptions): { path: string; entries: Bos
   for (const e of envs) {
     if (!e || typeof e !== 'object') continue;
     const r = e as Record<string, unknown>;
-    const s = (k: string) => (typeof r[k] === 'string' && r[k] !== '' ? (r[k] as string) : typeof r[k] === 'number' ? String(r[k]) : undefined);
+    const s = (k: string) =>
+      typeof r[k] === 'string' && r[k] !== '' ? (r[k] as string) : typeof r[k] === 'number' ? String(r[k]) : undefined;
     const url = s('url');
     if (!url) continue;
     entries.push({
@@ -225,7 +237,9 @@ function fromEntry(entry: BoshConfigEntry, configPath: string, o?: ResolveOption
   const cfg: EnvironmentConfig = {
     name: entry.alias ?? entry.url,
     url: normalizeDirectorUrl(entry.url),
-    caCert: entry.ca_cert ? readCaCert(entry.ca_cert, `ca_cert of '${entry.alias ?? entry.url}' in ${configPath}`, o) : undefined,
+    caCert: entry.ca_cert
+      ? readCaCert(entry.ca_cert, `ca_cert of '${entry.alias ?? entry.url}' in ${configPath}`, o)
+      : undefined,
     client: entry.username,
     clientSecret: entry.password,
     accessToken: entry.access_token,
@@ -283,7 +297,9 @@ export function resolveFromEnvironment(o?: ResolveOptions): EnvironmentConfig | 
 export function requireEnvironment(o?: ResolveOptions): EnvironmentConfig {
   const cfg = resolveFromEnvironment(o);
   if (!cfg) {
-    throw configError('No BOSH environment: set BOSH_ENVIRONMENT to the Director URL or an alias from ~/.bosh/config (with BOSH_CLIENT, BOSH_CLIENT_SECRET and BOSH_CA_CERT), or add one to the boshEtcd.environments setting.');
+    throw configError(
+      'No BOSH environment: set BOSH_ENVIRONMENT to the Director URL or an alias from ~/.bosh/config (with BOSH_CLIENT, BOSH_CLIENT_SECRET and BOSH_CA_CERT), or add one to the boshEtcd.environments setting.',
+    );
   }
   return cfg;
 }
@@ -304,25 +320,37 @@ export function parseAllProxy(value: string, what = 'BOSH_ALL_PROXY', o?: Resolv
   }
   const scheme = m[1].toLowerCase();
   if (scheme !== 'ssh+socks5') {
-    throw configError(`${what} uses '${scheme}://'; only an SSH jump host is supported: set it to ssh+socks5://user@host:22?private-key=/path/to/key.`);
+    throw configError(
+      `${what} uses '${scheme}://'; only an SSH jump host is supported: set it to ssh+socks5://user@host:22?private-key=/path/to/key.`,
+    );
   }
   let u: URL;
   try {
     u = new URL('http://' + m[2]);
   } catch {
-    throw configError(`${what} is not a valid URL: '${v}'. Expected ssh+socks5://user@host:22?private-key=/path/to/key.`);
+    throw configError(
+      `${what} is not a valid URL: '${v}'. Expected ssh+socks5://user@host:22?private-key=/path/to/key.`,
+    );
   }
   const user = decodeURIComponent(u.username);
-  if (!user) throw configError(`${what} has no user: set it to ssh+socks5://<user>@${u.hostname || 'host'}:22?private-key=/path/to/key.`);
-  if (!u.hostname) throw configError(`${what} has no host: expected ssh+socks5://user@host:22?private-key=/path/to/key.`);
+  if (!user)
+    throw configError(
+      `${what} has no user: set it to ssh+socks5://<user>@${u.hostname || 'host'}:22?private-key=/path/to/key.`,
+    );
+  if (!u.hostname)
+    throw configError(`${what} has no host: expected ssh+socks5://user@host:22?private-key=/path/to/key.`);
   const host = u.hostname.replace(/^\[(.*)\]$/, '$1');
   const port = u.port ? Number(u.port) : 22;
   const gw: GatewayConfig = { host, port, user };
   const key = u.searchParams.get('private-key');
   if (key !== null) {
-    if (!key.trim()) throw configError(`${what} has an empty private-key: give the path of the jump host's private key, or drop it to use the ssh-agent.`);
+    if (!key.trim())
+      throw configError(
+        `${what} has an empty private-key: give the path of the jump host's private key, or drop it to use the ssh-agent.`,
+      );
     const kp = expandHome(key.trim(), home);
-    if (!fs.existsSync(kp)) throw configError(`The jump host private key '${kp}' (from ${what}) does not exist. Fix the private-key= path.`);
+    if (!fs.existsSync(kp))
+      throw configError(`The jump host private key '${kp}' (from ${what}) does not exist. Fix the private-key= path.`);
     gw.privateKeyPath = kp;
   }
   return gw;
@@ -343,12 +371,17 @@ export function resolveGatewayFromEnv(o?: ResolveOptions): GatewayConfig | undef
   const hostPort = (env.BOSH_GW_HOST ?? '').trim();
   if (!hostPort) {
     if ((env.BOSH_GW_USER ?? '').trim() || (env.BOSH_GW_PRIVATE_KEY ?? '').trim()) {
-      throw configError('BOSH_GW_USER/BOSH_GW_PRIVATE_KEY are set but BOSH_GW_HOST is not: set BOSH_GW_HOST to the jump host, or unset them.');
+      throw configError(
+        'BOSH_GW_USER/BOSH_GW_PRIVATE_KEY are set but BOSH_GW_HOST is not: set BOSH_GW_HOST to the jump host, or unset them.',
+      );
     }
     return undefined;
   }
   const user = (env.BOSH_GW_USER ?? '').trim();
-  if (!user) throw configError(`BOSH_GW_HOST is '${hostPort}' but BOSH_GW_USER is not set: set BOSH_GW_USER to the jump host's SSH user.`);
+  if (!user)
+    throw configError(
+      `BOSH_GW_HOST is '${hostPort}' but BOSH_GW_USER is not set: set BOSH_GW_USER to the jump host's SSH user.`,
+    );
   let host = hostPort;
   let port = 22;
   const m = /^\[(.+)\](?::(\d+))?$/.exec(hostPort) ?? /^([^:]+)(?::(\d+))?$/.exec(hostPort);
@@ -361,7 +394,10 @@ export function resolveGatewayFromEnv(o?: ResolveOptions): GatewayConfig | undef
   const key = (env.BOSH_GW_PRIVATE_KEY ?? '').trim();
   if (key) {
     const kp = expandHome(key, home);
-    if (!fs.existsSync(kp)) throw configError(`The jump host private key '${kp}' (BOSH_GW_PRIVATE_KEY) does not exist. Fix BOSH_GW_PRIVATE_KEY.`);
+    if (!fs.existsSync(kp))
+      throw configError(
+        `The jump host private key '${kp}' (BOSH_GW_PRIVATE_KEY) does not exist. Fix BOSH_GW_PRIVATE_KEY.`,
+      );
     gw.privateKeyPath = kp;
   }
   return gw;
@@ -371,14 +407,21 @@ export function resolveGatewayFromEnv(o?: ResolveOptions): GatewayConfig | undef
 // Extension settings
 
 /** An entry of `boshEtcd.environments` plus its secrets from SecretStorage → EnvironmentConfig. */
-export function fromSettings(entry: SettingsEnvironmentEntry, secret?: string | SettingsSecrets, o?: ResolveOptions): EnvironmentConfig {
-  if (!entry || typeof entry !== 'object') throw configError('A boshEtcd.environments entry is not an object: each needs at least {"name": …, "url": …}.');
+export function fromSettings(
+  entry: SettingsEnvironmentEntry,
+  secret?: string | SettingsSecrets,
+  o?: ResolveOptions,
+): EnvironmentConfig {
+  if (!entry || typeof entry !== 'object')
+    throw configError('A boshEtcd.environments entry is not an object: each needs at least {"name": …, "url": …}.');
   const name = typeof entry.name === 'string' && entry.name.trim() ? entry.name.trim() : undefined;
   if (!name) throw configError(`A boshEtcd.environments entry has no name: give each entry a "name".`);
   if (typeof entry.url !== 'string' || !entry.url.trim()) {
-    throw configError(`boshEtcd.environments entry '${name}' has no url: set "url" to the Director address (e.g. 10.0.0.6 or https://10.0.0.6:25555).`);
+    throw configError(
+      `boshEtcd.environments entry '${name}' has no url: set "url" to the Director address (e.g. 10.0.0.6 or https://10.0.0.6:25555).`,
+    );
   }
-  const secrets: SettingsSecrets = typeof secret === 'string' ? { clientSecret: secret } : secret ?? {};
+  const secrets: SettingsSecrets = typeof secret === 'string' ? { clientSecret: secret } : (secret ?? {});
   let url: string;
   try {
     url = normalizeDirectorUrl(entry.url);
@@ -419,7 +462,9 @@ export function saveTokens(target: { path: string; url: string }, tokens: Stored
   if (!fs.existsSync(target.path)) return false;
   const doc = YAML.parseDocument(fs.readFileSync(target.path, 'utf8'));
   if (doc.errors.length) {
-    throw configError(`Cannot update tokens in '${target.path}': ${doc.errors[0].message}. Fix the file (or run bosh log-in).`);
+    throw configError(
+      `Cannot update tokens in '${target.path}': ${doc.errors[0].message}. Fix the file (or run bosh log-in).`,
+    );
   }
   const envs = doc.get('environments');
   if (!YAML.isSeq(envs)) return false;

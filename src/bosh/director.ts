@@ -62,19 +62,42 @@ interface Target {
 
 const RUNNING_TASK_STATES = new Set(['queued', 'processing', 'cancelling']);
 const UNREACHABLE_CODES = new Set([
-  'ECONNREFUSED', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNRESET',
-  'EPIPE', 'ECONNABORTED', 'EADDRNOTAVAIL', 'ERR_SOCKET_CONNECTION_TIMEOUT',
+  'ECONNREFUSED',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ECONNRESET',
+  'EPIPE',
+  'ECONNABORTED',
+  'EADDRNOTAVAIL',
+  'ERR_SOCKET_CONNECTION_TIMEOUT',
 ]);
 const TLS_CODES = new Set([
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID',
-  'ERR_TLS_CERT_ALTNAME_INVALID', 'CERT_SIGNATURE_FAILURE', 'CERT_UNTRUSTED', 'CERT_REJECTED',
-  'UNABLE_TO_DECRYPT_CERT_SIGNATURE', 'INVALID_CA', 'CERT_CHAIN_TOO_LONG', 'HOSTNAME_MISMATCH',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'CERT_SIGNATURE_FAILURE',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+  'UNABLE_TO_DECRYPT_CERT_SIGNATURE',
+  'INVALID_CA',
+  'CERT_CHAIN_TOO_LONG',
+  'HOSTNAME_MISMATCH',
 ]);
 
 /** Marks errors raised while connecting (so a reset during connect is "unreachable", not a protocol error). */
 class ConnectError extends Error {
-  constructor(public override readonly cause: unknown, public readonly code?: string) {
+  constructor(
+    public override readonly cause: unknown,
+    public readonly code?: string,
+  ) {
     super(cause instanceof Error ? cause.message : String(cause));
   }
 }
@@ -85,7 +108,9 @@ function directDial(timeoutMs: number): Dialer {
       const s = net.connect({ host, port });
       const timer = setTimeout(() => {
         s.destroy();
-        const e = new Error(`connect ETIMEDOUT ${host}:${port} (no answer within ${timeoutMs} ms)`) as NodeJS.ErrnoException;
+        const e = new Error(
+          `connect ETIMEDOUT ${host}:${port} (no answer within ${timeoutMs} ms)`,
+        ) as NodeJS.ErrnoException;
         e.code = 'ETIMEDOUT';
         reject(e);
       }, timeoutMs);
@@ -132,7 +157,11 @@ function parseJsonBody<T>(r: Resp, what: string): T {
   try {
     return JSON.parse(r.body) as T;
   } catch {
-    throw new BoshError('protocol', `Unmarshaling Director response (${what}): not JSON: '${r.body.slice(0, 200)}'`, r.status);
+    throw new BoshError(
+      'protocol',
+      `Unmarshaling Director response (${what}): not JSON: '${r.body.slice(0, 200)}'`,
+      r.status,
+    );
   }
 }
 
@@ -140,7 +169,10 @@ function directorErrorBody(body: string): { code?: number; description?: string 
   try {
     const j = JSON.parse(body) as { code?: unknown; description?: unknown };
     if (j && typeof j === 'object') {
-      return { code: typeof j.code === 'number' ? j.code : undefined, description: typeof j.description === 'string' ? j.description : undefined };
+      return {
+        code: typeof j.code === 'number' ? j.code : undefined,
+        description: typeof j.description === 'string' ? j.description : undefined,
+      };
     }
   } catch {
     /* plain text body */
@@ -155,23 +187,31 @@ export function createDirectorClient(env: EnvironmentConfig, opts: DirectorClien
   const pollIntervalMs = opts.pollIntervalMs ?? 500;
   const taskTimeoutMs = opts.taskTimeoutMs ?? 600_000;
   const log = opts.log ?? (() => undefined);
-  const onTokens = opts.onTokens === undefined ? tokenSaverFor(env) : opts.onTokens ?? undefined;
+  const onTokens = opts.onTokens === undefined ? tokenSaverFor(env) : (opts.onTokens ?? undefined);
   const dial: Dialer = opts.dial ?? directDial(timeoutMs);
   const viaGateway = !!opts.dial;
   const { host: dHost, port: dPort } = parseDirectorUrl(env.url);
   const director: Target = { host: dHost, port: dPort, what: 'Director', base: env.url, pathPrefix: '' };
   const life = new AbortController();
-  const caAdvice = env.source === 'settings' ? `the caCert of the '${env.name}' environment in the boshEtcd.environments setting` : 'BOSH_CA_CERT (or ca_cert in ~/.bosh/config)';
-  const credAdvice = env.source === 'settings'
-    ? `the client of the '${env.name}' environment and its stored secret`
-    : 'BOSH_CLIENT and BOSH_CLIENT_SECRET (or bosh log-in)';
-  const netAdvice = viaGateway || env.gateway
-    ? 'Check the Director address and the jump host (BOSH_ALL_PROXY).'
-    : 'Check BOSH_ENVIRONMENT and the jump host (BOSH_ALL_PROXY).';
+  const caAdvice =
+    env.source === 'settings'
+      ? `the caCert of the '${env.name}' environment in the boshEtcd.environments setting`
+      : 'BOSH_CA_CERT (or ca_cert in ~/.bosh/config)';
+  const credAdvice =
+    env.source === 'settings'
+      ? `the client of the '${env.name}' environment and its stored secret`
+      : 'BOSH_CLIENT and BOSH_CLIENT_SECRET (or bosh log-in)';
+  const netAdvice =
+    viaGateway || env.gateway
+      ? 'Check the Director address and the jump host (BOSH_ALL_PROXY).'
+      : 'Check BOSH_ENVIRONMENT and the jump host (BOSH_ALL_PROXY).';
 
   // Keep-alive pool; every connection goes through `dial`, then TLS verified against env.caCert.
   class DialAgent extends http.Agent {
-    override createConnection(o: http.ClientRequestArgs, cb?: (err: Error | null, s: Duplex) => void): Duplex | undefined {
+    override createConnection(
+      o: http.ClientRequestArgs,
+      cb?: (err: Error | null, s: Duplex) => void,
+    ): Duplex | undefined {
       const host = String(o.host ?? '').replace(/^\[(.*)\]$/, '$1');
       const port = Number(o.port);
       const done = cb ?? (() => undefined);
@@ -238,29 +278,51 @@ export function createDirectorClient(env: EnvironmentConfig, opts: DirectorClien
     const err = e instanceof ConnectError ? (e.cause as NodeJS.ErrnoException) : (e as NodeJS.ErrnoException);
     const code = err?.code ?? (e as ConnectError)?.code;
     const msg = err?.message ?? String(e);
-    if (life.signal.aborted) return new BoshError('unreachable', `Request to the ${t.what} at ${t.base} cancelled: the Director client was disposed.`);
-    if ((code && (TLS_CODES.has(code) || code.startsWith('ERR_SSL') || code.startsWith('ERR_TLS'))) || /certificate|self[- ]signed|altnames/i.test(msg)) {
-      const advice = code === 'ERR_TLS_CERT_ALTNAME_INVALID' || code === 'HOSTNAME_MISMATCH'
-        ? `The certificate does not name '${t.host}': use the address it was issued for (see its subject alternative names), and check ${caAdvice}.`
-        : `Check ${caAdvice}: it must be the CA that signed the ${t.what}'s certificate.`;
-      return new BoshError('tls', `TLS verification of the ${t.what} at ${t.base} failed: ${msg}${code ? ` (${code})` : ''}. ${advice}`);
+    if (life.signal.aborted)
+      return new BoshError(
+        'unreachable',
+        `Request to the ${t.what} at ${t.base} cancelled: the Director client was disposed.`,
+      );
+    if (
+      (code && (TLS_CODES.has(code) || code.startsWith('ERR_SSL') || code.startsWith('ERR_TLS'))) ||
+      /certificate|self[- ]signed|altnames/i.test(msg)
+    ) {
+      const advice =
+        code === 'ERR_TLS_CERT_ALTNAME_INVALID' || code === 'HOSTNAME_MISMATCH'
+          ? `The certificate does not name '${t.host}': use the address it was issued for (see its subject alternative names), and check ${caAdvice}.`
+          : `Check ${caAdvice}: it must be the CA that signed the ${t.what}'s certificate.`;
+      return new BoshError(
+        'tls',
+        `TLS verification of the ${t.what} at ${t.base} failed: ${msg}${code ? ` (${code})` : ''}. ${advice}`,
+      );
     }
     const sshCause = (err as Error)?.name === 'SshError';
     if ((code && UNREACHABLE_CODES.has(code)) || e instanceof ConnectError || sshCause || /socket hang up/i.test(msg)) {
       const where = t.what === 'Director' ? `Director unreachable at ${t.base}` : `UAA unreachable at ${t.base}`;
-      return new BoshError('unreachable', `${where}${viaGateway ? ' (through the jump host)' : ''}: ${msg}. ${netAdvice}`);
+      return new BoshError(
+        'unreachable',
+        `${where}${viaGateway ? ' (through the jump host)' : ''}: ${msg}. ${netAdvice}`,
+      );
     }
     return new BoshError('protocol', `Request to the ${t.what} at ${t.base} failed: ${msg}`);
   }
 
   /** One HTTP exchange. Retries once on a stale keep-alive socket (reset before any response). */
-  async function exchange(t: Target, method: string, path: string, headers: Record<string, string>, body?: string): Promise<Resp> {
+  async function exchange(
+    t: Target,
+    method: string,
+    path: string,
+    headers: Record<string, string>,
+    body?: string,
+  ): Promise<Resp> {
     if (life.signal.aborted) throw classify(new Error('disposed'), t);
     const started = Date.now();
     for (let attempt = 1; ; attempt++) {
       try {
         const r = await exchangeOnce(t, method, path, headers, body);
-        log(`${method} ${origin(t)}${path.replace(/([?&](?:refresh_token|access_token)=)[^&]*/g, '$1[removed]')} -> ${r.status} (${Date.now() - started} ms)`);
+        log(
+          `${method} ${origin(t)}${path.replace(/([?&](?:refresh_token|access_token)=)[^&]*/g, '$1[removed]')} -> ${r.status} (${Date.now() - started} ms)`,
+        );
         return r;
       } catch (e) {
         const code = (e as NodeJS.ErrnoException)?.code;
@@ -272,9 +334,18 @@ export function createDirectorClient(env: EnvironmentConfig, opts: DirectorClien
     }
   }
 
-  function exchangeOnce(t: Target, method: string, path: string, headers: Record<string, string>, body?: string): Promise<Resp> {
+  function exchangeOnce(
+    t: Target,
+    method: string,
+    path: string,
+    headers: Record<string, string>,
+    body?: string,
+  ): Promise<Resp> {
     return new Promise<Resp>((resolve, reject) => {
-      const h: Record<string, string> = { Host: t.port === 443 ? hostHeader(t.host) : `${hostHeader(t.host)}:${t.port}`, ...headers };
+      const h: Record<string, string> = {
+        Host: t.port === 443 ? hostHeader(t.host) : `${hostHeader(t.host)}:${t.port}`,
+        ...headers,
+      };
       if (body !== undefined) h['Content-Length'] = String(Buffer.byteLength(body));
       // `new http.ClientRequest`, not `http.request`: inside VS Code's extension host `http.request` is
       // patched for proxy support and (http.proxySupport=override, the default) replaces our dialing
@@ -301,7 +372,13 @@ export function createDirectorClient(env: EnvironmentConfig, opts: DirectorClien
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('error', (e) => finish(e));
-        res.on('end', () => finish(null, { status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+        res.on('end', () =>
+          finish(null, {
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body: Buffer.concat(chunks).toString('utf8'),
+          }),
+        );
       });
       if (body !== undefined) req.write(body);
       req.end();
@@ -329,7 +406,10 @@ export function createDirectorClient(env: EnvironmentConfig, opts: DirectorClien
     if (r.status !== 200) throw httpError(r, 'GET', '/info');
     const info = parseJsonBody<DirectorInfo>(r, 'GET /info');
     if (!info || typeof info !== 'object' || !info.user_authentication) {
-      throw new BoshError('protocol', `The server at ${env.url} answered /info without user_authentication: is it a BOSH Director?`);
+      throw new BoshError(
+        'protocol',
+        `The server at ${env.url} answered /info without user_authentication: is it a BOSH Director?`,
+      );
     }
     infoCache = info;
     return info;
@@ -359,29 +439,66 @@ export function createDirectorClient(env: EnvironmentConfig, opts: DirectorClien
     return exp - margin;
   }
 
-  async function uaaToken(info: DirectorInfo, form: Record<string, string>, client: string, secret: string, grantDesc: string): Promise<{ header: string; expiresAt?: number; refresh?: string; type: string; access: string }> {
+  async function uaaToken(
+    info: DirectorInfo,
+    form: Record<string, string>,
+    client: string,
+    secret: string,
+    grantDesc: string,
+  ): Promise<{ header: string; expiresAt?: number; refresh?: string; type: string; access: string }> {
     const t = uaaTarget(info);
-    const body = Object.keys(form).sort().map((k) => `${encodeURIComponent(k)}=${encodeURIComponent(form[k])}`).join('&');
-    const r = await exchange(t, 'POST', `${t.pathPrefix}/oauth/token`, {
-      Accept: 'application/json',
-      'Content-Type': 'application/x-www-form-urlencoded',
-      Authorization: 'Basic ' + Buffer.from(`${client}:${secret}`).toString('base64'),
-    }, body);
+    const body = Object.keys(form)
+      .sort()
+      .map((k) => `${encodeURIComponent(k)}=${encodeURIComponent(form[k])}`)
+      .join('&');
+    const r = await exchange(
+      t,
+      'POST',
+      `${t.pathPrefix}/oauth/token`,
+      {
+        Accept: 'application/json',
+        'Content-Type': 'application/x-www-form-urlencoded',
+        Authorization: 'Basic ' + Buffer.from(`${client}:${secret}`).toString('base64'),
+      },
+      body,
+    );
     if (r.status !== 200) {
       let detail = r.body.slice(0, 300);
       try {
         const j = JSON.parse(r.body) as { error?: string; error_description?: string };
         if (j.error) detail = j.error_description ? `${j.error}: ${j.error_description}` : j.error;
-      } catch { /* text */ }
-      if (r.status === 401 || r.status === 400 || r.status === 403) {
-        throw new BoshError('auth', `UAA at ${t.base} rejected the ${grantDesc} (status ${r.status}: ${detail}). Check ${grantDesc.includes('refresh') ? 'your login: run bosh log-in again, or set BOSH_CLIENT and BOSH_CLIENT_SECRET' : credAdvice}.`, r.status);
+      } catch {
+        /* text */
       }
-      throw new BoshError('director', `UAA at ${t.base} responded with status ${r.status} to the ${grantDesc}: ${detail}`, r.status);
+      if (r.status === 401 || r.status === 400 || r.status === 403) {
+        throw new BoshError(
+          'auth',
+          `UAA at ${t.base} rejected the ${grantDesc} (status ${r.status}: ${detail}). Check ${grantDesc.includes('refresh') ? 'your login: run bosh log-in again, or set BOSH_CLIENT and BOSH_CLIENT_SECRET' : credAdvice}.`,
+          r.status,
+        );
+      }
+      throw new BoshError(
+        'director',
+        `UAA at ${t.base} responded with status ${r.status} to the ${grantDesc}: ${detail}`,
+        r.status,
+      );
     }
-    const j = parseJsonBody<{ token_type?: string; access_token?: string; refresh_token?: string; expires_in?: number }>(r, 'UAA token');
-    if (!j.access_token) throw new BoshError('protocol', `UAA at ${t.base} answered the ${grantDesc} without an access_token.`);
+    const j = parseJsonBody<{
+      token_type?: string;
+      access_token?: string;
+      refresh_token?: string;
+      expires_in?: number;
+    }>(r, 'UAA token');
+    if (!j.access_token)
+      throw new BoshError('protocol', `UAA at ${t.base} answered the ${grantDesc} without an access_token.`);
     const type = j.token_type || 'bearer';
-    return { header: `${type} ${j.access_token}`, expiresAt: expiryOf(j.access_token, j.expires_in), refresh: j.refresh_token, type, access: j.access_token };
+    return {
+      header: `${type} ${j.access_token}`,
+      expiresAt: expiryOf(j.access_token, j.expires_in),
+      refresh: j.refresh_token,
+      type,
+      access: j.access_token,
+    };
   }
 
   /** Authorization header value, or undefined if there are no credentials. `force` = fetch a new token. */
@@ -397,7 +514,13 @@ export function createDirectorClient(env: EnvironmentConfig, opts: DirectorClien
     // like using the stored token, settles before the assignment would happen).
     const fetching = (async (): Promise<string | undefined> => {
       if (env.client) {
-        const t = await uaaToken(info, { grant_type: 'client_credentials' }, env.client, env.clientSecret ?? '', `client credentials of client '${env.client}'`);
+        const t = await uaaToken(
+          info,
+          { grant_type: 'client_credentials' },
+          env.client,
+          env.clientSecret ?? '',
+          `client credentials of client '${env.client}'`,
+        );
         token = { header: t.header, expiresAt: t.expiresAt };
         return token.header;
       }
@@ -412,7 +535,13 @@ export function createDirectorClient(env: EnvironmentConfig, opts: DirectorClien
           }
         }
         storedAccessUsed = true;
-        const t = await uaaToken(info, { grant_type: 'refresh_token', refresh_token: refreshToken }, 'bosh_cli', '', 'refresh token (user login)');
+        const t = await uaaToken(
+          info,
+          { grant_type: 'refresh_token', refresh_token: refreshToken },
+          'bosh_cli',
+          '',
+          'refresh token (user login)',
+        );
         if (t.refresh) refreshToken = t.refresh;
         token = { header: t.header, expiresAt: t.expiresAt };
         try {
@@ -426,8 +555,12 @@ export function createDirectorClient(env: EnvironmentConfig, opts: DirectorClien
     })();
     tokenFetch = fetching;
     fetching.then(
-      () => { if (tokenFetch === fetching) tokenFetch = undefined; },
-      () => { if (tokenFetch === fetching) tokenFetch = undefined; },
+      () => {
+        if (tokenFetch === fetching) tokenFetch = undefined;
+      },
+      () => {
+        if (tokenFetch === fetching) tokenFetch = undefined;
+      },
     );
     return fetching;
   }
@@ -436,15 +569,35 @@ export function createDirectorClient(env: EnvironmentConfig, opts: DirectorClien
     const { code, description } = directorErrorBody(r.body);
     const text = description ?? r.body.trim().slice(0, 500);
     if (r.status === 404 && code !== undefined) {
-      return new BoshError('not-found', `${text} (Director at ${env.url}, ${method} ${path}: 404, code ${code}). Check the name (bosh deployments / bosh instances).`, 404, code);
+      return new BoshError(
+        'not-found',
+        `${text} (Director at ${env.url}, ${method} ${path}: 404, code ${code}). Check the name (bosh deployments / bosh instances).`,
+        404,
+        code,
+      );
     }
     if (r.status === 401) {
-      return new BoshError('auth', `The Director at ${env.url} refused the credentials (${method} ${path}: 401 ${text}). Check ${credAdvice}.`, 401, code);
+      return new BoshError(
+        'auth',
+        `The Director at ${env.url} refused the credentials (${method} ${path}: 401 ${text}). Check ${credAdvice}.`,
+        401,
+        code,
+      );
     }
     if (r.status === 403 || code === 600000) {
-      return new BoshError('auth', `The Director at ${env.url} denied access (${method} ${path}: ${r.status} ${text}). The client needs the bosh.admin scope (or the deployment's team scope).`, r.status, code);
+      return new BoshError(
+        'auth',
+        `The Director at ${env.url} denied access (${method} ${path}: ${r.status} ${text}). The client needs the bosh.admin scope (or the deployment's team scope).`,
+        r.status,
+        code,
+      );
     }
-    return new BoshError('director', `Director at ${env.url} responded with status ${r.status} to ${method} ${path}${code !== undefined ? ` (code ${code})` : ''}: ${text || '(empty body)'}`, r.status, code);
+    return new BoshError(
+      'director',
+      `Director at ${env.url} responded with status ${r.status} to ${method} ${path}${code !== undefined ? ` (code ${code})` : ''}: ${text || '(empty body)'}`,
+      r.status,
+      code,
+    );
   }
 
   /** Authenticated request to the Director; 401 → new token and one retry. Returns redirects as is. */
@@ -470,7 +623,11 @@ export function createDirectorClient(env: EnvironmentConfig, opts: DirectorClien
     }
     if (r.status === 401) {
       if (!auth) {
-        throw new BoshError('auth', `No credentials for the Director at ${env.url} (${infoCache?.user_authentication.type ?? 'unknown'} auth). Set ${credAdvice}.`, 401);
+        throw new BoshError(
+          'auth',
+          `No credentials for the Director at ${env.url} (${infoCache?.user_authentication.type ?? 'unknown'} auth). Set ${credAdvice}.`,
+          401,
+        );
       }
       token = undefined;
       auth = await authHeader(true);
@@ -483,7 +640,12 @@ export function createDirectorClient(env: EnvironmentConfig, opts: DirectorClien
   function redirectPath(r: Resp, method: string, path: string): string | undefined {
     if (![301, 302, 303, 307].includes(r.status)) return undefined;
     const loc = r.headers.location;
-    if (!loc) throw new BoshError('protocol', `The Director at ${env.url} redirected ${method} ${path} without a Location.`, r.status);
+    if (!loc)
+      throw new BoshError(
+        'protocol',
+        `The Director at ${env.url} redirected ${method} ${path} without a Location.`,
+        r.status,
+      );
     // The host in Location is ignored (CLI CheckRedirect): follow the path on the configured host:port.
     const m = /^(?:[a-z][a-z0-9+.-]*:\/\/[^/]*)?(\/.*)?$/i.exec(loc);
     return m?.[1] ?? '/';
@@ -517,7 +679,9 @@ export function createDirectorClient(env: EnvironmentConfig, opts: DirectorClien
           const ev = JSON.parse(line) as { error?: { message?: string }; state?: string; data?: { error?: string } };
           if (ev.error?.message) last = ev.error.message;
           else if (ev.state === 'failed' && ev.data?.error && !last) last = ev.data.error;
-        } catch { /* ignore non-JSON event lines */ }
+        } catch {
+          /* ignore non-JSON event lines */
+        }
       }
       return last;
     } catch {
@@ -539,18 +703,27 @@ export function createDirectorClient(env: EnvironmentConfig, opts: DirectorClien
       task = await getTask(id);
       if (!RUNNING_TASK_STATES.has(task.state)) break;
       if (Date.now() > deadline) {
-        throw new BoshError('task', `${what}: task '${id}' is still '${task.state}' after ${Math.round(taskTimeoutMs / 1000)} s. See \`bosh task ${id}\`.`);
+        throw new BoshError(
+          'task',
+          `${what}: task '${id}' is still '${task.state}' after ${Math.round(taskTimeoutMs / 1000)} s. See \`bosh task ${id}\`.`,
+        );
       }
       try {
         await sleep(delay, life.signal);
       } catch {
-        throw new BoshError('unreachable', `${what}: stopped waiting for task '${id}': the Director client was disposed.`);
+        throw new BoshError(
+          'unreachable',
+          `${what}: stopped waiting for task '${id}': the Director client was disposed.`,
+        );
       }
       delay = Math.min(pollIntervalMs, delay * 2);
     }
     if (task.state !== 'done') {
       const msg = (await taskErrorMessage(id)) ?? (task.result || undefined);
-      throw new BoshError('task', `Expected task '${id}' to succeed but state is '${task.state}'${msg ? `: ${msg}` : ''}. ${what}; see \`bosh task ${id}\`.`);
+      throw new BoshError(
+        'task',
+        `Expected task '${id}' to succeed but state is '${task.state}'${msg ? `: ${msg}` : ''}. ${what}; see \`bosh task ${id}\`.`,
+      );
     }
     const { resp } = await getFollow(`/tasks/${id}/output?type=result`);
     return { id, result: resp.status === 204 ? '' : resp.body };
@@ -560,18 +733,24 @@ export function createDirectorClient(env: EnvironmentConfig, opts: DirectorClien
     const r = await call(method, path, json === undefined ? undefined : { json });
     const next = redirectPath(r, method, path);
     if (next === undefined) {
-      throw new BoshError('protocol', `${what}: expected the Director to answer ${method} ${path} with a redirect to a task, got status ${r.status}.`, r.status);
+      throw new BoshError(
+        'protocol',
+        `${what}: expected the Director to answer ${method} ${path} with a redirect to a task, got status ${r.status}.`,
+        r.status,
+      );
     }
     return (await followTask(next, what)).result;
   }
 
   const dep = (d: string) => {
-    if (typeof d !== 'string' || !d || /[\s/?#]/.test(d)) throw new BoshError('config', `Invalid deployment name ${JSON.stringify(d)}.`);
+    if (typeof d !== 'string' || !d || /[\s/?#]/.test(d))
+      throw new BoshError('config', `Invalid deployment name ${JSON.stringify(d)}.`);
     return encodeURIComponent(d);
   };
 
   function sshTarget(target: { group: string; id: string }) {
-    if (!target.group || !target.id) throw new BoshError('config', 'SSH target needs an instance group and an instance id or index.');
+    if (!target.group || !target.id)
+      throw new BoshError('config', 'SSH target needs an instance group and an instance id or index.');
     return { job: target.group, indexes: [target.id], ids: [target.id] };
   }
 
@@ -582,7 +761,8 @@ export function createDirectorClient(env: EnvironmentConfig, opts: DirectorClien
     async deployments(): Promise<DeploymentSummary[]> {
       const { resp } = await getFollow('/deployments?exclude_configs=true');
       const list = parseJsonBody<DeploymentSummary[]>(resp, 'GET /deployments');
-      if (!Array.isArray(list)) throw new BoshError('protocol', `GET /deployments on ${env.url} did not return a list.`);
+      if (!Array.isArray(list))
+        throw new BoshError('protocol', `GET /deployments on ${env.url} did not return a list.`);
       return list.map((d) => ({
         name: d.name,
         releases: Array.isArray(d.releases) ? d.releases : [],
@@ -593,19 +773,28 @@ export function createDirectorClient(env: EnvironmentConfig, opts: DirectorClien
     },
 
     async instances(deployment: string): Promise<InstanceInfo[]> {
-      const text = await viaTask('GET', `/deployments/${dep(deployment)}/instances?format=full`, `Listing deployment '${deployment}' instances infos`);
+      const text = await viaTask(
+        'GET',
+        `/deployments/${dep(deployment)}/instances?format=full`,
+        `Listing deployment '${deployment}' instances infos`,
+      );
       return parseInstanceInfoLines(text, deployment);
     },
 
     async vms(deployment: string): Promise<InstanceInfo[]> {
-      const text = await viaTask('GET', `/deployments/${dep(deployment)}/vms?format=full`, `Listing deployment '${deployment}' vms infos`);
+      const text = await viaTask(
+        'GET',
+        `/deployments/${dep(deployment)}/vms?format=full`,
+        `Listing deployment '${deployment}' vms infos`,
+      );
       return parseInstanceInfoLines(text, deployment);
     },
 
     async instancesFast(deployment: string) {
       const { resp } = await getFollow(`/deployments/${dep(deployment)}/instances`);
       const list = parseJsonBody<Record<string, unknown>[]>(resp, `GET /deployments/${deployment}/instances`);
-      if (!Array.isArray(list)) throw new BoshError('protocol', `GET /deployments/${deployment}/instances did not return a list.`);
+      if (!Array.isArray(list))
+        throw new BoshError('protocol', `GET /deployments/${deployment}/instances did not return a list.`);
       return list
         .map((r) => ({
           group: typeof r.job === 'string' ? r.job : '',
@@ -631,7 +820,11 @@ export function createDirectorClient(env: EnvironmentConfig, opts: DirectorClien
         params: { user, public_key: publicKey },
       });
       const line = text.split('\n').find((l) => l.trim() !== '');
-      if (!line) throw new BoshError('director', `${what}: the Director returned no SSH session. Check that the instance has a VM.`);
+      if (!line)
+        throw new BoshError(
+          'director',
+          `${what}: the Director returned no SSH session. Check that the instance has a VM.`,
+        );
       let hosts: SshSetupHost[];
       try {
         hosts = JSON.parse(line) as SshSetupHost[];
@@ -639,21 +832,33 @@ export function createDirectorClient(env: EnvironmentConfig, opts: DirectorClien
         throw new BoshError('protocol', `${what}: unreadable task result '${line.slice(0, 200)}'`);
       }
       if (!Array.isArray(hosts) || hosts.length === 0) {
-        throw new BoshError('director', `${what}: did not create any SSH sessions. Check that the instance exists and has a VM (bosh instances).`);
+        throw new BoshError(
+          'director',
+          `${what}: did not create any SSH sessions. Check that the instance exists and has a VM (bosh instances).`,
+        );
       }
       const bad = hosts.find((h) => h.status !== 'success');
-      if (bad) throw new BoshError('director', `${what}: failed to set up SSH session for ${bad.job ?? target.group}/${bad.id ?? bad.index} (status '${bad.status}').`);
+      if (bad)
+        throw new BoshError(
+          'director',
+          `${what}: failed to set up SSH session for ${bad.job ?? target.group}/${bad.id ?? bad.index} (status '${bad.status}').`,
+        );
       return hosts;
     },
 
     async sshCleanup(deployment, target, user): Promise<void> {
       if (!SSH_USER.test(user)) throw new BoshError('config', `Invalid SSH user name ${JSON.stringify(user)}.`);
-      await viaTask('POST', `/deployments/${dep(deployment)}/ssh`, `Cleaning up SSH user '${user}' in deployment '${deployment}'`, {
-        command: 'cleanup',
-        deployment_name: deployment,
-        target: sshTarget(target),
-        params: { user_regex: `^${user}` },
-      });
+      await viaTask(
+        'POST',
+        `/deployments/${dep(deployment)}/ssh`,
+        `Cleaning up SSH user '${user}' in deployment '${deployment}'`,
+        {
+          command: 'cleanup',
+          deployment_name: deployment,
+          target: sshTarget(target),
+          params: { user_regex: `^${user}` },
+        },
+      );
     },
 
     dispose(): void {

@@ -28,13 +28,27 @@ export interface MonitSummary {
 }
 
 export class MonitParseError extends Error {
-  constructor(message: string, public readonly line?: string, public readonly lineNumber?: number) {
+  constructor(
+    message: string,
+    public readonly line?: string,
+    public readonly lineNumber?: number,
+  ) {
     super(line !== undefined ? `${message} (line ${lineNumber}: ${JSON.stringify(line)})` : message);
     this.name = 'MonitParseError';
   }
 }
 
-const SERVICE_TYPES = ['Process', 'System', 'File', 'Fifo', 'Directory', 'Filesystem', 'Remote Host', 'Program', 'Network'];
+const SERVICE_TYPES = [
+  'Process',
+  'System',
+  'File',
+  'Fifo',
+  'Directory',
+  'Filesystem',
+  'Remote Host',
+  'Program',
+  'Network',
+];
 // eslint-disable-next-line no-control-regex
 const ANSI = /\x1b\[[0-9;?]*[A-Za-z]/g;
 const BOX_LINE = /^[\s┌┬┐├┼┤└┴┘─═╞╪╡╘╧╛╒╤╕]+$/;
@@ -45,8 +59,12 @@ const BOX_LINE = /^[\s┌┬┐├┼┤└┴┘─═╞╪╡╘╧╛╒╤�
  * `Execution failed`, …) → failing. A pending action does not change the mapping.
  */
 export function monitStatusToState(status: string): MonitProcessState {
-  const s = status.trim().toLowerCase().replace(/\.\.\.$/, '');
-  if (s === 'running' || s === 'ok' || s === 'accessible' || s === 'online with all services' || s === 'status ok') return 'running';
+  const s = status
+    .trim()
+    .toLowerCase()
+    .replace(/\.\.\.$/, '');
+  if (s === 'running' || s === 'ok' || s === 'accessible' || s === 'online with all services' || s === 'status ok')
+    return 'running';
   if (s.startsWith('not monitored')) return 'unknown';
   if (s.startsWith('initializing')) return 'starting';
   if (s === 'unknown') return 'unknown';

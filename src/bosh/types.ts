@@ -154,10 +154,17 @@ export interface DirectorClient {
   /** GET /deployments/<d>/vms?format=full (one entry per VM). */
   vms(deployment: string): Promise<InstanceInfo[]>;
   /** GET /deployments/<d>/instances (fast, no agent calls): ids, groups, ips, cids. */
-  instancesFast(deployment: string): Promise<Pick<InstanceInfo, 'group' | 'id' | 'index' | 'az' | 'ips' | 'vmCid' | 'agentId'>[]>;
+  instancesFast(
+    deployment: string,
+  ): Promise<Pick<InstanceInfo, 'group' | 'id' | 'index' | 'az' | 'ips' | 'vmCid' | 'agentId'>[]>;
   task(id: number): Promise<DirectorTask>;
   /** POST /deployments/<d>/ssh setup; waits for the task; returns the hosts. */
-  sshSetup(deployment: string, target: { group: string; id: string }, user: string, publicKey: string): Promise<SshSetupHost[]>;
+  sshSetup(
+    deployment: string,
+    target: { group: string; id: string },
+    user: string,
+    publicKey: string,
+  ): Promise<SshSetupHost[]>;
   /** POST /deployments/<d>/ssh cleanup (user_regex ^<user>); waits for the task. */
   sshCleanup(deployment: string, target: { group: string; id: string }, user: string): Promise<void>;
   dispose(): void;

@@ -5,7 +5,12 @@ import { BoshError, InstanceInfo, InstanceProcess } from './types';
 type Raw = Record<string, unknown>;
 
 const str = (v: unknown): string | null => (typeof v === 'string' && v !== '' ? v : null);
-const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v)) ? Number(v) : undefined);
+const num = (v: unknown): number | undefined =>
+  typeof v === 'number' && Number.isFinite(v)
+    ? v
+    : typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v))
+      ? Number(v)
+      : undefined;
 
 function toProcess(p: unknown): InstanceProcess | undefined {
   if (!p || typeof p !== 'object') return undefined;
@@ -24,10 +29,15 @@ function toProcess(p: unknown): InstanceProcess | undefined {
 /** One `?format=full` result object → InstanceInfo (as the CLI's VMInfo, plus `disk_cid` fallback). */
 export function toInstanceInfo(raw: unknown, deployment: string): InstanceInfo {
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) {
-    throw new BoshError('protocol', `Unmarshaling instance info response: expected an object, got ${JSON.stringify(raw)?.slice(0, 200)}`);
+    throw new BoshError(
+      'protocol',
+      `Unmarshaling instance info response: expected an object, got ${JSON.stringify(raw)?.slice(0, 200)}`,
+    );
   }
   const r = raw as Raw;
-  const diskCids = Array.isArray(r.disk_cids) ? r.disk_cids.filter((d): d is string => typeof d === 'string' && d !== '') : [];
+  const diskCids = Array.isArray(r.disk_cids)
+    ? r.disk_cids.filter((d): d is string => typeof d === 'string' && d !== '')
+    : [];
   if (diskCids.length === 0 && str(r.disk_cid)) diskCids.push(r.disk_cid as string);
   const stemcell = r.stemcell as Raw | undefined | null;
   const info: InstanceInfo = {
@@ -48,13 +58,19 @@ export function toInstanceInfo(raw: unknown, deployment: string): InstanceInfo {
     processes: Array.isArray(r.processes) ? r.processes.map(toProcess).filter((p): p is InstanceProcess => !!p) : [],
     vmCreatedAt: str(r.vm_created_at),
     active: typeof r.active === 'boolean' ? r.active : null,
-    stemcell: stemcell && typeof stemcell === 'object' && str(stemcell.name) ? `${stemcell.name}/${str(stemcell.version) ?? ''}` : null,
+    stemcell:
+      stemcell && typeof stemcell === 'object' && str(stemcell.name)
+        ? `${stemcell.name}/${str(stemcell.version) ?? ''}`
+        : null,
   };
   return info;
 }
 
 /** Orders instances as an operator reads them: group, then index, then id. */
-export function compareInstances(a: Pick<InstanceInfo, 'group' | 'index' | 'id'>, b: Pick<InstanceInfo, 'group' | 'index' | 'id'>): number {
+export function compareInstances(
+  a: Pick<InstanceInfo, 'group' | 'index' | 'id'>,
+  b: Pick<InstanceInfo, 'group' | 'index' | 'id'>,
+): number {
   if (a.group !== b.group) return a.group < b.group ? -1 : 1;
   const ai = a.index ?? Number.MAX_SAFE_INTEGER;
   const bi = b.index ?? Number.MAX_SAFE_INTEGER;
@@ -74,7 +90,10 @@ export function parseInstanceInfoLines(text: string, deployment: string): Instan
     try {
       raw = JSON.parse(line);
     } catch {
-      throw new BoshError('protocol', `Unmarshaling instance info response: '${line.length > 300 ? line.slice(0, 300) + '…' : line}'`);
+      throw new BoshError(
+        'protocol',
+        `Unmarshaling instance info response: '${line.length > 300 ? line.slice(0, 300) + '…' : line}'`,
+      );
     }
     out.push(toInstanceInfo(raw, deployment));
   }

@@ -11,23 +11,48 @@ export function secretKey(envName: string, what: 'clientSecret' | 'gatewayPassph
 export const addEnvironmentCommand: CommandDef = {
   id: 'boshEtcd.addEnvironment',
   async run(c) {
-    const name = await c.ui.input({ id: 'name', title: 'Add BOSH environment (1/5): display name', prompt: 'e.g. the Ops Manager name', validate: (v) => (v.trim() ? undefined : 'A name is required') });
+    const name = await c.ui.input({
+      id: 'name',
+      title: 'Add BOSH environment (1/5): display name',
+      prompt: 'e.g. the Ops Manager name',
+      validate: (v) => (v.trim() ? undefined : 'A name is required'),
+    });
     if (!name) return undefined;
-    const url = await c.ui.input({ id: 'url', title: 'Add BOSH environment (2/5): Director address', prompt: 'Director URL or IP, as `bosh -e` takes it (https, port 25555 by default)', validate: (v) => (v.trim() ? undefined : 'The Director address is required') });
+    const url = await c.ui.input({
+      id: 'url',
+      title: 'Add BOSH environment (2/5): Director address',
+      prompt: 'Director URL or IP, as `bosh -e` takes it (https, port 25555 by default)',
+      validate: (v) => (v.trim() ? undefined : 'The Director address is required'),
+    });
     if (!url) return undefined;
-    const caCert = await c.ui.input({ id: 'caCert', title: 'Add BOSH environment (3/5): CA certificate file', prompt: 'Path to the Director CA (PEM); empty = system roots' });
+    const caCert = await c.ui.input({
+      id: 'caCert',
+      title: 'Add BOSH environment (3/5): CA certificate file',
+      prompt: 'Path to the Director CA (PEM); empty = system roots',
+    });
     if (caCert === undefined) return undefined;
-    const client = await c.ui.input({ id: 'client', title: 'Add BOSH environment (4/5): UAA client', prompt: 'e.g. ops_manager' });
+    const client = await c.ui.input({
+      id: 'client',
+      title: 'Add BOSH environment (4/5): UAA client',
+      prompt: 'e.g. ops_manager',
+    });
     if (client === undefined) return undefined;
     let secret: string | undefined;
     if (client) {
-      secret = await c.ui.input({ id: 'clientSecret', title: 'Add BOSH environment (5/5): client secret', prompt: 'Kept in VS Code Secret Storage', password: true });
+      secret = await c.ui.input({
+        id: 'clientSecret',
+        title: 'Add BOSH environment (5/5): client secret',
+        prompt: 'Kept in VS Code Secret Storage',
+        password: true,
+      });
       if (secret === undefined) return undefined;
     }
     const entry = { name: name.trim(), url: url.trim(), ...(caCert ? { caCert } : {}), ...(client ? { client } : {}) };
     fromSettings(entry, secret); // validates (throws a message that says what is wrong)
     const cfg = vscode.workspace.getConfiguration('boshEtcd');
-    const current = (cfg.inspect<unknown[]>('environments')?.globalValue ?? []).filter((e) => !(typeof e === 'object' && e && (e as { name?: string }).name === entry.name));
+    const current = (cfg.inspect<unknown[]>('environments')?.globalValue ?? []).filter(
+      (e) => !(typeof e === 'object' && e && (e as { name?: string }).name === entry.name),
+    );
     await cfg.update('environments', [...current, entry], vscode.ConfigurationTarget.Global);
     if (secret !== undefined) await c.context.secrets.store(secretKey(entry.name, 'clientSecret'), secret);
     c.model.refresh();

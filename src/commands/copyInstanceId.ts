@@ -9,7 +9,10 @@ export const copyInstanceIdCommand: CommandDef = {
   async run(c, node) {
     const t = instanceOfNode(node);
     if (!t) {
-      await c.ui.message('warning', 'This etcd member has no BOSH instance with its name in this deployment: nothing to copy.');
+      await c.ui.message(
+        'warning',
+        'This etcd member has no BOSH instance with its name in this deployment: nothing to copy.',
+      );
       return undefined;
     }
     const text = instanceName(t.instance);

@@ -15,8 +15,14 @@ export const openSshTerminalCommand: CommandDef = {
     }
     const { ref, instance } = t;
     const label = instanceName(instance);
-    const pty = new SshPseudoterminal(label, async () => (await c.model.deploymentSession(ref.envName, ref.deployment)).ssh(instance));
-    const terminal = vscode.window.createTerminal({ name: `bosh ssh ${label.slice(0, 20)}…`, pty, iconPath: new vscode.ThemeIcon('terminal') });
+    const pty = new SshPseudoterminal(label, async () =>
+      (await c.model.deploymentSession(ref.envName, ref.deployment)).ssh(instance),
+    );
+    const terminal = vscode.window.createTerminal({
+      name: `bosh ssh ${label.slice(0, 20)}…`,
+      pty,
+      iconPath: new vscode.ThemeIcon('terminal'),
+    });
     terminal.show();
     return { terminal, pty };
   },

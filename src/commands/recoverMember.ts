@@ -6,11 +6,23 @@ import type { WizardPreselect } from '../wizard/wizardFlow';
 export function preselectOf(arg: unknown): WizardPreselect {
   if (isTreeNode(arg)) {
     switch (arg.kind) {
-      case 'member': return { envName: arg.envName, deployment: arg.deployment, instanceId: arg.member.instance?.id ?? (arg.member.name || undefined) };
-      case 'instance': case 'process': return { envName: arg.envName, deployment: arg.deployment, instanceId: arg.instance.id };
-      case 'deployment': case 'etcdMembers': case 'instanceGroup': return { envName: arg.envName, deployment: arg.deployment };
-      case 'environment': return { envName: arg.envName };
-      default: return {};
+      case 'member':
+        return {
+          envName: arg.envName,
+          deployment: arg.deployment,
+          instanceId: arg.member.instance?.id ?? (arg.member.name || undefined),
+        };
+      case 'instance':
+      case 'process':
+        return { envName: arg.envName, deployment: arg.deployment, instanceId: arg.instance.id };
+      case 'deployment':
+      case 'etcdMembers':
+      case 'instanceGroup':
+        return { envName: arg.envName, deployment: arg.deployment };
+      case 'environment':
+        return { envName: arg.envName };
+      default:
+        return {};
     }
   }
   const ref = deploymentRefOf(arg);
@@ -23,5 +35,7 @@ export function preselectOf(arg: unknown): WizardPreselect {
 
 export const recoverMemberCommand: CommandDef = {
   id: 'boshEtcd.recoverMember',
-  run(c, arg) { return c.wizard.start(preselectOf(arg)); },
+  run(c, arg) {
+    return c.wizard.start(preselectOf(arg));
+  },
 };

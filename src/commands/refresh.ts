@@ -3,5 +3,7 @@ import type { CommandDef } from './container';
 
 export const refreshCommand: CommandDef = {
   id: 'boshEtcd.refresh',
-  run(c) { c.model.refresh(); },
+  run(c) {
+    c.model.refresh();
+  },
 };

@@ -4,5 +4,7 @@ import { isTreeNode } from './targets';
 
 export const refreshNodeCommand: CommandDef = {
   id: 'boshEtcd.refreshNode',
-  run(c, node) { c.model.refresh(isTreeNode(node) ? node : undefined); },
+  run(c, node) {
+    c.model.refresh(isTreeNode(node) ? node : undefined);
+  },
 };

@@ -17,7 +17,10 @@ export class SshPseudoterminal implements vscode.Pseudoterminal {
   readonly ready: Promise<boolean>;
   private resolveReady!: (ok: boolean) => void;
 
-  constructor(private readonly label: string, private readonly connect: () => Promise<RemoteHost>) {
+  constructor(
+    private readonly label: string,
+    private readonly connect: () => Promise<RemoteHost>,
+  ) {
     this.ready = new Promise((r) => (this.resolveReady = r));
   }
 
@@ -30,26 +33,38 @@ export class SshPseudoterminal implements vscode.Pseudoterminal {
     try {
       const host = await this.connect();
       const ch = await host.shell({ cols, rows, term: 'xterm-256color' });
-      if (this.closed) { ch.close(); this.resolveReady(false); return; }
+      if (this.closed) {
+        ch.close();
+        this.resolveReady(false);
+        return;
+      }
       this.channel = ch;
       ch.onData((d) => this.writeEmitter.fire(d));
       ch.onClose((code) => {
         if (this.closed) return;
         this.closed = true;
-        this.writeEmitter.fire(`\r\n\x1b[2m[shell on ${this.label} ended${code !== null ? ` with exit code ${code}` : ''}]\x1b[0m\r\n`);
+        this.writeEmitter.fire(
+          `\r\n\x1b[2m[shell on ${this.label} ended${code !== null ? ` with exit code ${code}` : ''}]\x1b[0m\r\n`,
+        );
         this.closeEmitter.fire(code ?? undefined);
       });
       this.resolveReady(true);
     } catch (e) {
       const x = explainError(e, `opening a shell on ${this.label}`);
       this.failed = true;
-      this.writeEmitter.fire(`\x1b[31m${x.text}\x1b[0m\r\n\x1b[2m${x.detail.replace(/\n/g, '\r\n')}\x1b[0m\r\nPress any key to close this terminal.\r\n`);
+      this.writeEmitter.fire(
+        `\x1b[31m${x.text}\x1b[0m\r\n\x1b[2m${x.detail.replace(/\n/g, '\r\n')}\x1b[0m\r\nPress any key to close this terminal.\r\n`,
+      );
       this.resolveReady(false);
     }
   }
 
   handleInput(data: string): void {
-    if (this.failed) { this.close(); this.closeEmitter.fire(1); return; }
+    if (this.failed) {
+      this.close();
+      this.closeEmitter.fire(1);
+      return;
+    }
     this.channel?.write(data);
   }
 

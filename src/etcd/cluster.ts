@@ -10,7 +10,15 @@ import type { PortForward } from '../ssh/types';
 import { listenForward } from '../ssh/connection';
 import { decToHex, hexToDec, normalizeHexId } from './ids';
 import {
-  EndpointHealth, EndpointResult, EndpointStatus, EtcdAlarm, EtcdCluster, EtcdEndpoint, EtcdError, EtcdMember, HashKV,
+  EndpointHealth,
+  EndpointResult,
+  EndpointStatus,
+  EtcdAlarm,
+  EtcdCluster,
+  EtcdEndpoint,
+  EtcdError,
+  EtcdMember,
+  HashKV,
 } from './types';
 
 // cockatiel v3: `Policy.noop` is undefined (etcd3 would then fall back to retry×3 + breaker); the
@@ -68,18 +76,37 @@ function fqdnOf(url: string): string {
 export function toEtcdError(e: unknown, what: string): EtcdError {
   if (e instanceof EtcdError) return e;
   const msg = (e as Error)?.message ?? String(e);
-  if (/member not found/i.test(msg)) return new EtcdError('not-found', `${what}: the member does not exist (etcd: ${msg}).`);
+  if (/member not found/i.test(msg))
+    return new EtcdError('not-found', `${what}: the member does not exist (etcd: ${msg}).`);
   // etcd 3.4 derives a new member's id from its peer URLs and the second it was added: a repeated
   // add within the same second reports the id, a later one the peer URLs. Both: already there.
-  if (/Peer URLs already exists|peerURL exists|member ID already exist/i.test(msg)) return new EtcdError('exists', `${what}: a member with these peer URLs already exists (etcd: ${msg}). List the members: it may have been added already.`);
-  if (/DEADLINE_EXCEEDED|deadline exceeded|timed? ?out/i.test(msg)) return new EtcdError('timeout', `${what}: no answer before the deadline (${msg}). The member may be overloaded or unreachable.`);
+  if (/Peer URLs already exists|peerURL exists|member ID already exist/i.test(msg))
+    return new EtcdError(
+      'exists',
+      `${what}: a member with these peer URLs already exists (etcd: ${msg}). List the members: it may have been added already.`,
+    );
+  if (/DEADLINE_EXCEEDED|deadline exceeded|timed? ?out/i.test(msg))
+    return new EtcdError(
+      'timeout',
+      `${what}: no answer before the deadline (${msg}). The member may be overloaded or unreachable.`,
+    );
   if (/certificate|SSL|TLS|handshake|alert/i.test(msg) && !/UNAVAILABLE: No connection established/i.test(msg)) {
-    return new EtcdError('tls', `${what}: TLS failed (${msg}). Check the etcdctl client certificates read from the master and the server name.`);
+    return new EtcdError(
+      'tls',
+      `${what}: TLS failed (${msg}). Check the etcdctl client certificates read from the master and the server name.`,
+    );
   }
   if (/UNAVAILABLE|ECONNREFUSED|ECONNRESET|No connection established|Channel open failure|connect/i.test(msg)) {
-    return new EtcdError('unreachable', `${what}: cannot reach the member (${msg}). Is etcd running on it (monit summary)?`);
+    return new EtcdError(
+      'unreachable',
+      `${what}: cannot reach the member (${msg}). Is etcd running on it (monit summary)?`,
+    );
   }
-  if (/unhealthy cluster|not enough started members|in sync with leader|too many learner|leader changed|no leader/i.test(msg)) {
+  if (
+    /unhealthy cluster|not enough started members|in sync with leader|too many learner|leader changed|no leader/i.test(
+      msg,
+    )
+  ) {
     return new EtcdError('unhealthy', `${what}: etcd refused it because of the cluster's state (${msg}).`);
   }
   return new EtcdError('rpc', `${what}: ${msg}`);
@@ -98,10 +125,22 @@ interface Member {
   forward: PortForward;
 }
 
-interface RawMember { ID: string; name: string; peerURLs: string[]; clientURLs: string[]; isLearner?: boolean }
+interface RawMember {
+  ID: string;
+  name: string;
+  peerURLs: string[];
+  clientURLs: string[];
+  isLearner?: boolean;
+}
 
 function toMember(m: RawMember): EtcdMember {
-  return { id: hex(m.ID), name: m.name ?? '', peerURLs: m.peerURLs ?? [], clientURLs: m.clientURLs ?? [], isLearner: !!m.isLearner };
+  return {
+    id: hex(m.ID),
+    name: m.name ?? '',
+    peerURLs: m.peerURLs ?? [],
+    clientURLs: m.clientURLs ?? [],
+    isLearner: !!m.isLearner,
+  };
 }
 
 function samePeerUrls(a: string[], b: string[]): boolean {
@@ -111,13 +150,16 @@ function samePeerUrls(a: string[], b: string[]): boolean {
 }
 
 export async function openEtcdCluster(opts: OpenEtcdClusterOptions): Promise<EtcdCluster> {
-  if (!opts.endpoints.length) throw new EtcdError('config', 'No etcd endpoints: the deployment has no master instances.');
+  if (!opts.endpoints.length)
+    throw new EtcdError('config', 'No etcd endpoints: the deployment has no master instances.');
   const log = opts.log ?? (() => undefined);
   const members: Member[] = [];
   try {
     for (const ep of opts.endpoints) {
       const fqdn = fqdnOf(ep.url);
-      const forward = await listenForward(opts.dial, ep.connectHost, ep.connectPort, (l) => log(`etcd ${ep.url}: ${l}`));
+      const forward = await listenForward(opts.dial, ep.connectHost, ep.connectPort, (l) =>
+        log(`etcd ${ep.url}: ${l}`),
+      );
       const client = new Etcd3({
         hosts: `https://127.0.0.1:${forward.localPort}`,
         credentials: { rootCertificate: opts.ca, certChain: opts.cert, privateKey: opts.key },
@@ -134,7 +176,10 @@ export async function openEtcdCluster(opts: OpenEtcdClusterOptions): Promise<Etc
       members.push({ ep, client, forward });
     }
   } catch (e) {
-    for (const m of members) { m.client.close(); await m.forward.close(); }
+    for (const m of members) {
+      m.client.close();
+      await m.forward.close();
+    }
     throw e;
   }
   const cluster = new Cluster(members, opts.callTimeoutMs ?? 5000, opts.membershipTimeoutMs ?? 10_000, log);
@@ -163,7 +208,11 @@ class Cluster implements EtcdCluster {
 
   private member(endpointUrl: string): Member {
     const m = this.members.find((x) => x.ep.url === endpointUrl || x.ep.name === endpointUrl);
-    if (!m) throw new EtcdError('config', `No endpoint ${endpointUrl} in this cluster (have: ${this.members.map((x) => x.ep.url).join(', ')}).`);
+    if (!m)
+      throw new EtcdError(
+        'config',
+        `No endpoint ${endpointUrl} in this cluster (have: ${this.members.map((x) => x.ep.url).join(', ')}).`,
+      );
     return m;
   }
 
@@ -174,15 +223,22 @@ class Cluster implements EtcdCluster {
   /** Runs fn on every member in parallel; each failure becomes {ok:false} with its message. */
   private async each<T>(what: string, fn: (m: Member) => Promise<T>): Promise<EndpointResult<T>[]> {
     this.check();
-    return Promise.all(this.members.map(async (m) => {
-      const t0 = Date.now();
-      try {
-        const value = await fn(m);
-        return { endpoint: m.ep.url, ok: true as const, value, tookMs: Date.now() - t0 };
-      } catch (e) {
-        return { endpoint: m.ep.url, ok: false as const, error: toEtcdError(e, `${what} of ${m.ep.url}`).message, tookMs: Date.now() - t0 };
-      }
-    }));
+    return Promise.all(
+      this.members.map(async (m) => {
+        const t0 = Date.now();
+        try {
+          const value = await fn(m);
+          return { endpoint: m.ep.url, ok: true as const, value, tookMs: Date.now() - t0 };
+        } catch (e) {
+          return {
+            endpoint: m.ep.url,
+            ok: false as const,
+            error: toEtcdError(e, `${what} of ${m.ep.url}`).message,
+            tookMs: Date.now() - t0,
+          };
+        }
+      }),
+    );
   }
 
   /** First member to answer (in parallel); throws the last error when none does. */
@@ -193,8 +249,13 @@ class Cluster implements EtcdCluster {
     } catch (e) {
       const errs = (e as AggregateError).errors ?? [e];
       const first = errs.map((x: unknown) => toEtcdError(x, what));
-      const kind = first.every((x: EtcdError) => x.kind === 'timeout' || x.kind === 'unreachable') ? 'unreachable' : first[0].kind;
-      throw new EtcdError(kind, `${what}: no etcd member answered. ${first.map((x: EtcdError, i: number) => `${this.members[i].ep.url}: ${x.message}`).join(' | ')}`);
+      const kind = first.every((x: EtcdError) => x.kind === 'timeout' || x.kind === 'unreachable')
+        ? 'unreachable'
+        : first[0].kind;
+      throw new EtcdError(
+        kind,
+        `${what}: no etcd member answered. ${first.map((x: EtcdError, i: number) => `${this.members[i].ep.url}: ${x.message}`).join(' | ')}`,
+      );
     }
   }
 
@@ -232,11 +293,19 @@ class Cluster implements EtcdCluster {
         await m.client.kv.range({ key: Buffer.from('health') }, this.deadline());
       } catch (e) {
         if (!/permission denied/i.test((e as Error).message)) {
-          return { endpoint: m.ep.url, healthy: false, tookMs: Date.now() - t0, error: toEtcdError(e, `health of ${m.ep.url}`).message };
+          return {
+            endpoint: m.ep.url,
+            healthy: false,
+            tookMs: Date.now() - t0,
+            error: toEtcdError(e, `health of ${m.ep.url}`).message,
+          };
         }
       }
       const tookMs = Date.now() - t0;
-      const alarms = await m.client.maintenance.alarm({ action: 0 /* GET */, memberID: 0, alarm: 0 /* NONE */ }, this.deadline());
+      const alarms = await m.client.maintenance.alarm(
+        { action: 0 /* GET */, memberID: 0, alarm: 0 /* NONE */ },
+        this.deadline(),
+      );
       if (alarms.alarms?.length) {
         const list = alarms.alarms.map((a) => `${String(a.alarm)} on ${hex(a.memberID)}`).join(', ');
         return { endpoint: m.ep.url, healthy: false, tookMs, error: `Active alarm(s): ${list}` };
@@ -255,7 +324,9 @@ class Cluster implements EtcdCluster {
         throw toEtcdError(e, `member list from ${one.ep.url}`);
       }
     }
-    const { value } = await this.any('member list', (m) => m.client.cluster.memberList({ linearizable: false } as never, this.deadline()));
+    const { value } = await this.any('member list', (m) =>
+      m.client.cluster.memberList({ linearizable: false } as never, this.deadline()),
+    );
     return (value.members as unknown as RawMember[]).map(toMember);
   }
 
@@ -280,15 +351,28 @@ class Cluster implements EtcdCluster {
     }
   }
 
-  async memberAdd(peerURLs: string[], opts: { learner?: boolean } = {}): Promise<{ member: EtcdMember; members: EtcdMember[] }> {
+  async memberAdd(
+    peerURLs: string[],
+    opts: { learner?: boolean } = {},
+  ): Promise<{ member: EtcdMember; members: EtcdMember[] }> {
     const what = `member add ${peerURLs.join(',')}`;
     for (const u of peerURLs) {
-      if (!/^https?:\/\/[A-Za-z0-9.-]+:\d{1,5}$/.test(u)) throw new EtcdError('config', `${what}: '${u}' is not a peer URL like https://master-1.etcd.cfcr.internal:2380.`);
+      if (!/^https?:\/\/[A-Za-z0-9.-]+:\d{1,5}$/.test(u))
+        throw new EtcdError(
+          'config',
+          `${what}: '${u}' is not a peer URL like https://master-1.etcd.cfcr.internal:2380.`,
+        );
     }
     const m = await this.pickForChange(what);
     try {
-      const r = await m.client.cluster.memberAdd({ peerURLs, isLearner: !!opts.learner }, this.deadline(this.membershipTimeoutMs));
-      return { member: toMember(r.member as unknown as RawMember), members: (r.members as unknown as RawMember[]).map(toMember) };
+      const r = await m.client.cluster.memberAdd(
+        { peerURLs, isLearner: !!opts.learner },
+        this.deadline(this.membershipTimeoutMs),
+      );
+      return {
+        member: toMember(r.member as unknown as RawMember),
+        members: (r.members as unknown as RawMember[]).map(toMember),
+      };
     } catch (e) {
       const err = toEtcdError(e, what);
       if (err.kind === 'timeout' || err.kind === 'unreachable') {
@@ -342,14 +426,23 @@ class Cluster implements EtcdCluster {
   }
 
   async alarms(): Promise<EtcdAlarm[]> {
-    const { value } = await this.any('alarm list', (m) => m.client.maintenance.alarm({ action: 0 /* GET */, memberID: 0, alarm: 0 /* NONE */ }, this.deadline()));
+    const { value } = await this.any('alarm list', (m) =>
+      m.client.maintenance.alarm({ action: 0 /* GET */, memberID: 0, alarm: 0 /* NONE */ }, this.deadline()),
+    );
     return (value.alarms ?? []).map((a) => ({ memberId: hex(a.memberID), alarm: String(a.alarm) }));
   }
 
   async alarmDisarm(alarm: EtcdAlarm): Promise<void> {
-    await this.any('alarm disarm', (m) => m.client.maintenance.alarm({
-      action: 2 /* DEACTIVATE */, memberID: dec(alarm.memberId), alarm: alarmTypeNumber(alarm.alarm),
-    }, this.deadline()));
+    await this.any('alarm disarm', (m) =>
+      m.client.maintenance.alarm(
+        {
+          action: 2 /* DEACTIVATE */,
+          memberID: dec(alarm.memberId),
+          alarm: alarmTypeNumber(alarm.alarm),
+        },
+        this.deadline(),
+      ),
+    );
   }
 
   async hashKV(endpointUrl: string, revision?: string): Promise<HashKV> {
@@ -359,12 +452,23 @@ class Cluster implements EtcdCluster {
       // etcd3 1.1.2 calls the grpc method 'hashKV', but proto-loader names it 'hashKv' (lodash camelCase of
       // 'HashKV'): `client[method] is not a function`. Call it by its real name through the same pool.
       // (Smallest fix, made by the recovery engineer, who needs hashKV for the post-recovery check.)
-      const pool = (m.client.maintenance as unknown as { client: { exec(s: string, meth: string, req: unknown, o: unknown): Promise<unknown> } }).client;
-      const r = (await pool.exec('Maintenance', 'hashKv', { revision: revision ?? 0 }, this.deadline(Math.max(this.callTimeoutMs, 30_000)))) as Awaited<ReturnType<typeof m.client.maintenance.hashKV>>;
+      const pool = (
+        m.client.maintenance as unknown as {
+          client: { exec(s: string, meth: string, req: unknown, o: unknown): Promise<unknown> };
+        }
+      ).client;
+      const r = (await pool.exec(
+        'Maintenance',
+        'hashKv',
+        { revision: revision ?? 0 },
+        this.deadline(Math.max(this.callTimeoutMs, 30_000)),
+      )) as Awaited<ReturnType<typeof m.client.maintenance.hashKV>>;
       return {
         memberId: hex(r.header.member_id),
         revision: String(r.header.revision),
-        compactRevision: String(r.compact_revision ?? (r as unknown as { compactRevision?: string }).compactRevision ?? '0'),
+        compactRevision: String(
+          r.compact_revision ?? (r as unknown as { compactRevision?: string }).compactRevision ?? '0',
+        ),
         hash: Number(r.hash),
       };
     } catch (e) {
@@ -381,8 +485,14 @@ class Cluster implements EtcdCluster {
     } catch (e) {
       throw toEtcdError(e, `snapshot of ${m.ep.url}`);
     }
-    const out = new Readable({ read() { /* pushed from the gRPC stream */ } });
-    stream.on('data', (d) => { if (d.blob?.length) out.push(Buffer.from(d.blob)); });
+    const out = new Readable({
+      read() {
+        /* pushed from the gRPC stream */
+      },
+    });
+    stream.on('data', (d) => {
+      if (d.blob?.length) out.push(Buffer.from(d.blob));
+    });
     stream.on('end', () => out.push(null));
     stream.on('error', (e) => out.destroy(toEtcdError(e, `snapshot of ${m.ep.url}`)));
     return out;
@@ -414,7 +524,11 @@ class Cluster implements EtcdCluster {
     };
     if (opts.endpointUrl) {
       const m = this.member(opts.endpointUrl);
-      try { return await read(m); } catch (e) { throw toEtcdError(e, `get ${key} from ${m.ep.url}`); }
+      try {
+        return await read(m);
+      } catch (e) {
+        throw toEtcdError(e, `get ${key} from ${m.ep.url}`);
+      }
     }
     return (await this.any(`get ${key}`, read)).value;
   }
@@ -423,7 +537,11 @@ class Cluster implements EtcdCluster {
     if (this.disposed) return;
     this.disposed = true;
     for (const m of this.members) {
-      try { m.client.close(); } catch { /* already closed */ }
+      try {
+        m.client.close();
+      } catch {
+        /* already closed */
+      }
     }
     await Promise.all(this.members.map((m) => m.forward.close()));
   }

@@ -40,7 +40,9 @@ export function normalizeHexId(hex: string): string {
   let h = hex.trim().toLowerCase();
   if (h.startsWith('0x')) h = h.slice(2);
   if (!HEX_ID.test(h)) {
-    throw new RangeError(`Not an etcd member id (expected 1-16 hex digits as etcdctl prints them): ${JSON.stringify(hex)}`);
+    throw new RangeError(
+      `Not an etcd member id (expected 1-16 hex digits as etcdctl prints them): ${JSON.stringify(hex)}`,
+    );
   }
   return BigInt('0x' + h).toString(16);
 }
@@ -58,7 +60,9 @@ export function toHexId(v: bigint | number | string, as?: 'hex' | 'dec'): string
   }
   if (typeof v === 'number') {
     if (!Number.isSafeInteger(v) || v < 0) {
-      throw new RangeError(`Member id ${v} is not exact (JSON numbers above 2^53 lose precision): read it with parseJsonExact`);
+      throw new RangeError(
+        `Member id ${v} is not exact (JSON numbers above 2^53 lose precision): read it with parseJsonExact`,
+      );
     }
     return v.toString(16);
   }
@@ -79,7 +83,10 @@ export function sameMemberId(a: string, b: string): boolean {
 }
 
 export class JsonExactError extends SyntaxError {
-  constructor(message: string, public readonly position: number) {
+  constructor(
+    message: string,
+    public readonly position: number,
+  ) {
     super(message);
     this.name = 'JsonExactError';
   }
@@ -114,7 +121,10 @@ export function parseJsonExact(text: string): unknown {
       i++;
       const obj: Record<string, unknown> = {};
       ws();
-      if (text[i] === '}') { i++; return obj; }
+      if (text[i] === '}') {
+        i++;
+        return obj;
+      }
       for (;;) {
         ws();
         if (text[i] !== '"') fail('expected a string key');
@@ -126,8 +136,14 @@ export function parseJsonExact(text: string): unknown {
         // Define, so a "__proto__" key is plain data.
         Object.defineProperty(obj, k, { value: v, enumerable: true, writable: true, configurable: true });
         ws();
-        if (text[i] === ',') { i++; continue; }
-        if (text[i] === '}') { i++; return obj; }
+        if (text[i] === ',') {
+          i++;
+          continue;
+        }
+        if (text[i] === '}') {
+          i++;
+          return obj;
+        }
         fail("expected ',' or '}'");
       }
     }
@@ -135,20 +151,38 @@ export function parseJsonExact(text: string): unknown {
       i++;
       const arr: unknown[] = [];
       ws();
-      if (text[i] === ']') { i++; return arr; }
+      if (text[i] === ']') {
+        i++;
+        return arr;
+      }
       for (;;) {
         arr.push(value(depth + 1));
         ws();
-        if (text[i] === ',') { i++; continue; }
-        if (text[i] === ']') { i++; return arr; }
+        if (text[i] === ',') {
+          i++;
+          continue;
+        }
+        if (text[i] === ']') {
+          i++;
+          return arr;
+        }
         fail("expected ',' or ']'");
       }
     }
     if (c === '"') return str();
     if (c === '-' || (c >= '0' && c <= '9')) return num();
-    if (text.startsWith('true', i)) { i += 4; return true; }
-    if (text.startsWith('false', i)) { i += 5; return false; }
-    if (text.startsWith('null', i)) { i += 4; return null; }
+    if (text.startsWith('true', i)) {
+      i += 4;
+      return true;
+    }
+    if (text.startsWith('false', i)) {
+      i += 5;
+      return false;
+    }
+    if (text.startsWith('null', i)) {
+      i += 4;
+      return null;
+    }
     return fail(`unexpected character ${JSON.stringify(c)}`);
   };
   const str = (): string => {
@@ -157,7 +191,10 @@ export function parseJsonExact(text: string): unknown {
     // Find the closing quote, validating escapes; let JSON.parse decode the literal.
     while (i < n) {
       const c = text.charCodeAt(i);
-      if (c === 0x22) { i++; return JSON.parse(text.slice(start, i)) as string; }
+      if (c === 0x22) {
+        i++;
+        return JSON.parse(text.slice(start, i)) as string;
+      }
       if (c === 0x5c) {
         const e = text[i + 1];
         if (e === 'u') {

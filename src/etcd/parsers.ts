@@ -104,7 +104,11 @@ function uintStr(s: string, line: string, n: number, what: string): string {
   return BigInt(v).toString(10);
 }
 
-const urlList = (s: string): string[] => s.split(',').map((x) => x.trim()).filter((x) => x !== '');
+const urlList = (s: string): string[] =>
+  s
+    .split(',')
+    .map((x) => x.trim())
+    .filter((x) => x !== '');
 
 /**
  * go-humanize `Bytes` text (etcdctl's DB SIZE column: "20 kB", "1.2 MB", "999 B") → bytes.
@@ -122,7 +126,7 @@ export function parseGoDuration(s: string): number {
   const v = s.trim();
   if (v === '0' || v === '0s') return 0;
   const re = /([0-9]+(?:\.[0-9]+)?)(ns|us|µs|μs|ms|s|m|h)/gy;
-  const scale: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, 'μs': 1e-3, ms: 1, s: 1e3, m: 60e3, h: 3600e3 };
+  const scale: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, μs: 1e-3, ms: 1, s: 1e3, m: 60e3, h: 3600e3 };
   let total = 0;
   let pos = 0;
   let m: RegExpExecArray | null;
@@ -131,7 +135,8 @@ export function parseGoDuration(s: string): number {
     total += Number(m[1]) * scale[m[2]];
     pos = re.lastIndex;
   }
-  if (pos !== v.length || pos === 0) throw new ParseError(`Expected a Go duration like "2.3ms", got ${JSON.stringify(s)}`);
+  if (pos !== v.length || pos === 0)
+    throw new ParseError(`Expected a Go duration like "2.3ms", got ${JSON.stringify(s)}`);
   return total;
 }
 
@@ -140,12 +145,19 @@ export function parseGoDuration(s: string): number {
  * Columns are cut at the `+` positions of the border line, so cells may contain anything;
  * a row whose first cell is empty continues the previous row (tablewriter wraps long cells).
  */
-export function parseAsciiTable(text: string): { header: string[]; rows: { cells: string[]; line: string; lineNumber: number }[] } {
+export function parseAsciiTable(text: string): {
+  header: string[];
+  rows: { cells: string[]; line: string; lineNumber: number }[];
+} {
   const ls = lines(text);
   const borderIdx = ls.findIndex((l) => /^\s*\+[-+]+\+\s*$/.test(l));
   if (borderIdx < 0) {
     const first = ls.findIndex((l) => !isNoise(l));
-    throw new ParseError('Expected an etcdctl table (a +----+ border line)', first >= 0 ? ls[first] : undefined, first >= 0 ? first + 1 : undefined);
+    throw new ParseError(
+      'Expected an etcdctl table (a +----+ border line)',
+      first >= 0 ? ls[first] : undefined,
+      first >= 0 ? first + 1 : undefined,
+    );
   }
   const border = ls[borderIdx];
   const cuts: number[] = [];
@@ -193,12 +205,21 @@ function looksLikeTable(text: string): boolean {
 
 function looksLikeJson(text: string): boolean {
   const t = text.trimStart();
-  return t.startsWith('{"header"') || t.startsWith('{"members"') || t.startsWith('[{') || t.startsWith('{"alarms"') || t === '[]' || t.startsWith('{ "');
+  return (
+    t.startsWith('{"header"') ||
+    t.startsWith('{"members"') ||
+    t.startsWith('[{') ||
+    t.startsWith('{"alarms"') ||
+    t === '[]' ||
+    t.startsWith('{ "')
+  );
 }
 
 function parseJsonText(text: string, what: string): unknown {
   // Drop log lines etcdctl writes to the same stream.
-  const body = lines(text).filter((l) => !isNoise(l) || l.trim().startsWith('{"header"')).join('\n');
+  const body = lines(text)
+    .filter((l) => !isNoise(l) || l.trim().startsWith('{"header"'))
+    .join('\n');
   try {
     return parseJsonExact(body);
   } catch (e) {
@@ -219,7 +240,12 @@ function jsonId(v: unknown, what: string): string {
   throw new ParseError(`${what}: expected an integer id, got ${JSON.stringify(String(v))}`);
 }
 
-const jsonUint = (v: unknown): string => (typeof v === 'bigint' || typeof v === 'number' ? BigInt(v).toString(10) : typeof v === 'string' && /^[0-9]+$/.test(v) ? v : '0');
+const jsonUint = (v: unknown): string =>
+  typeof v === 'bigint' || typeof v === 'number'
+    ? BigInt(v).toString(10)
+    : typeof v === 'string' && /^[0-9]+$/.test(v)
+      ? v
+      : '0';
 const strArr = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
 
 // ------------------------------------------------------------------------------------------
@@ -239,10 +265,15 @@ export function parseMemberListPlain(text: string): ListedMember[] {
     if (isNoise(line)) return;
     const f = line.split(', ');
     if (f.length !== 5 && f.length !== 6) {
-      throw new ParseError(`Expected "id, status, name, peer URLs, client URLs[, is learner]" (${f.length} fields)`, line, i + 1);
+      throw new ParseError(
+        `Expected "id, status, name, peer URLs, client URLs[, is learner]" (${f.length} fields)`,
+        line,
+        i + 1,
+      );
     }
     const status = f[1].trim();
-    if (status !== 'started' && status !== 'unstarted') throw new ParseError(`Unknown member status ${JSON.stringify(status)}`, line, i + 1);
+    if (status !== 'started' && status !== 'unstarted')
+      throw new ParseError(`Unknown member status ${JSON.stringify(status)}`, line, i + 1);
     out.push({
       id: hexId(f[0], line, i + 1),
       status,
@@ -262,7 +293,8 @@ export function parseMemberListTable(text: string): ListedMember[] {
   const cl = col(header, 'IS LEARNER', false);
   return rows.map(({ cells, line, lineNumber }) => {
     const status = cells[cs];
-    if (status !== 'started' && status !== 'unstarted') throw new ParseError(`Unknown member status ${JSON.stringify(status)}`, line, lineNumber);
+    if (status !== 'started' && status !== 'unstarted')
+      throw new ParseError(`Unknown member status ${JSON.stringify(status)}`, line, lineNumber);
     return {
       id: hexId(cells[ci], line, lineNumber),
       status,
@@ -277,7 +309,8 @@ export function parseMemberListTable(text: string): ListedMember[] {
 /** `member list -w json` (ids as bare 64-bit numbers, read exactly). Status as etcdctl: empty name = unstarted. */
 export function parseMemberListJson(text: string): ListedMember[] {
   const j = parseJsonText(text, 'member list') as { members?: unknown };
-  if (!j || typeof j !== 'object' || !Array.isArray(j.members)) throw new ParseError('member list JSON has no "members" array');
+  if (!j || typeof j !== 'object' || !Array.isArray(j.members))
+    throw new ParseError('member list JSON has no "members" array');
   return j.members.map((m: Record<string, unknown>) => {
     const name = typeof m.name === 'string' ? m.name : '';
     return {
@@ -295,7 +328,11 @@ export function parseMemberListJson(text: string): ListedMember[] {
 export function parseJsonHeader(text: string): { clusterId: string; memberId: string; raftTerm: string } {
   const j = parseJsonText(text, 'etcdctl') as { header?: Record<string, unknown> };
   if (!j || typeof j !== 'object' || !j.header) throw new ParseError('etcdctl JSON has no "header"');
-  return { clusterId: jsonId(j.header.cluster_id, 'cluster_id'), memberId: jsonId(j.header.member_id, 'member_id'), raftTerm: jsonUint(j.header.raft_term) };
+  return {
+    clusterId: jsonId(j.header.cluster_id, 'cluster_id'),
+    memberId: jsonId(j.header.member_id, 'member_id'),
+    raftTerm: jsonUint(j.header.raft_term),
+  };
 }
 
 // ------------------------------------------------------------------------------------------
@@ -307,7 +344,11 @@ function fillLeader(rows: ParsedEndpointStatus[]): ParsedEndpointStatus[] {
   return rows;
 }
 
-const splitErrors = (s: string): string[] => s.split(', ').map((e) => e.replace(/\s+/g, ' ').trim()).filter((e) => e !== '');
+const splitErrors = (s: string): string[] =>
+  s
+    .split(', ')
+    .map((e) => e.replace(/\s+/g, ' ').trim())
+    .filter((e) => e !== '');
 
 /** `etcdctl endpoint status` in any form: plain/table, 3.3 (7 columns) or 3.4 (10 columns), or -w json. */
 export function parseEndpointStatus(text: string): ParsedEndpointStatus[] {
@@ -319,7 +360,15 @@ export function parseEndpointStatus(text: string): ParsedEndpointStatus[] {
 /** `-w table`. `leader` is the id of the row marked IS LEADER (empty if no row is). DB SIZE is approximate. */
 export function parseEndpointStatusTable(text: string): ParsedEndpointStatus[] {
   const { header, rows } = parseAsciiTable(text);
-  const [ce, ci, cv, cd, cld, ct, cx] = ['ENDPOINT', 'ID', 'VERSION', 'DB SIZE', 'IS LEADER', 'RAFT TERM', 'RAFT INDEX'].map((h) => col(header, h));
+  const [ce, ci, cv, cd, cld, ct, cx] = [
+    'ENDPOINT',
+    'ID',
+    'VERSION',
+    'DB SIZE',
+    'IS LEADER',
+    'RAFT TERM',
+    'RAFT INDEX',
+  ].map((h) => col(header, h));
   const clr = col(header, 'IS LEARNER', false);
   const ca = col(header, 'RAFT APPLIED INDEX', false);
   const cerr = col(header, 'ERRORS', false);
@@ -368,14 +417,27 @@ export function parseEndpointStatusPlain(text: string): ParsedEndpointStatus[] {
     const isLeader = bool(f[4] ?? '', line, n);
     if (f.length === 7) {
       out.push({
-        endpoint: f[0].trim(), memberId: id, version: f[2].trim(), dbSize, leader: isLeader ? id : '', isLeader,
-        raftTerm: uintStr(f[5], line, n, 'raft term'), raftIndex: uintStr(f[6], line, n, 'raft index'), errors: [],
+        endpoint: f[0].trim(),
+        memberId: id,
+        version: f[2].trim(),
+        dbSize,
+        leader: isLeader ? id : '',
+        isLeader,
+        raftTerm: uintStr(f[5], line, n, 'raft term'),
+        raftIndex: uintStr(f[6], line, n, 'raft index'),
+        errors: [],
       });
     } else if (f.length >= 10) {
       out.push({
-        endpoint: f[0].trim(), memberId: id, version: f[2].trim(), dbSize, leader: isLeader ? id : '', isLeader,
+        endpoint: f[0].trim(),
+        memberId: id,
+        version: f[2].trim(),
+        dbSize,
+        leader: isLeader ? id : '',
+        isLeader,
         isLearner: bool(f[5], line, n),
-        raftTerm: uintStr(f[6], line, n, 'raft term'), raftIndex: uintStr(f[7], line, n, 'raft index'),
+        raftTerm: uintStr(f[6], line, n, 'raft term'),
+        raftIndex: uintStr(f[7], line, n, 'raft index'),
         raftAppliedIndex: uintStr(f[8], line, n, 'raft applied index'),
         errors: splitErrors(f.slice(9).join(', ')),
       });
@@ -456,7 +518,11 @@ export function parseEndpointHealth(text: string): EndpointHealth[] {
     const [ce, ch, ct] = ['ENDPOINT', 'HEALTH', 'TOOK'].map((h) => col(header, h));
     const cerr = col(header, 'ERROR', false);
     return rows.map(({ cells, line, lineNumber }) => {
-      const r: EndpointHealth = { endpoint: cells[ce], healthy: bool(cells[ch], line, lineNumber), tookMs: cells[ct] ? safeDuration(cells[ct], line, lineNumber) : 0 };
+      const r: EndpointHealth = {
+        endpoint: cells[ce],
+        healthy: bool(cells[ch], line, lineNumber),
+        tookMs: cells[ct] ? safeDuration(cells[ct], line, lineNumber) : 0,
+      };
       if (cerr >= 0 && cells[cerr]) r.error = cells[cerr];
       return r;
     });
@@ -573,7 +639,12 @@ export function parseAlarmList(text: string): EtcdAlarm[] {
     const arr = Array.isArray(j.alarms) ? j.alarms : [];
     return arr.map((a: Record<string, unknown>) => ({
       memberId: jsonId(a.memberID, 'memberID'),
-      alarm: typeof a.alarm === 'number' ? ALARM_NAMES[a.alarm] ?? String(a.alarm) : typeof a.alarm === 'string' ? a.alarm : 'NONE',
+      alarm:
+        typeof a.alarm === 'number'
+          ? (ALARM_NAMES[a.alarm] ?? String(a.alarm))
+          : typeof a.alarm === 'string'
+            ? a.alarm
+            : 'NONE',
     }));
   }
   const out: EtcdAlarm[] = [];
@@ -619,19 +690,29 @@ export function parseEtcdctlError(stderr: string): EtcdctlFailure {
   }
   if (!message) message = other.length ? other[other.length - 1] : stderr.trim();
   const all = `${message}\n${other.join('\n')}\n${logs.join('\n')}`;
-  const reason: EtcdctlFailure['reason'] =
-    /member not found/i.test(message) ? 'member-not-found'
-      : /peer ?urls already exists/i.test(message) ? 'peer-urls-exist'
-        : /member id already exist/i.test(message) ? 'member-id-exists'
-          : /not enough started members/i.test(message) ? 'not-enough-started'
-            : /unhealthy cluster/i.test(message) ? 'unhealthy-cluster'
-              : /learner member which is in sync/i.test(message) ? 'learner-not-in-sync'
-                : /too many learner/i.test(message) ? 'too-many-learners'
-                  : /can only promote a learner member/i.test(message) ? 'not-a-learner'
-                    : /certificate|x509|tls:/i.test(all) ? 'tls'
-                      : /connection refused|no route to host|all SubConns|transport: Error while dialing/i.test(all) ? 'unreachable'
-                        : /deadline exceeded|timed out/i.test(message) ? 'timeout'
-                          : 'unknown';
+  const reason: EtcdctlFailure['reason'] = /member not found/i.test(message)
+    ? 'member-not-found'
+    : /peer ?urls already exists/i.test(message)
+      ? 'peer-urls-exist'
+      : /member id already exist/i.test(message)
+        ? 'member-id-exists'
+        : /not enough started members/i.test(message)
+          ? 'not-enough-started'
+          : /unhealthy cluster/i.test(message)
+            ? 'unhealthy-cluster'
+            : /learner member which is in sync/i.test(message)
+              ? 'learner-not-in-sync'
+              : /too many learner/i.test(message)
+                ? 'too-many-learners'
+                : /can only promote a learner member/i.test(message)
+                  ? 'not-a-learner'
+                  : /certificate|x509|tls:/i.test(all)
+                    ? 'tls'
+                    : /connection refused|no route to host|all SubConns|transport: Error while dialing/i.test(all)
+                      ? 'unreachable'
+                      : /deadline exceeded|timed out/i.test(message)
+                        ? 'timeout'
+                        : 'unknown';
   const out: EtcdctlFailure = { message, reason };
   if (grpcCode) out.grpcCode = grpcCode;
   return out;

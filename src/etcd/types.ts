@@ -41,14 +41,22 @@ export interface EtcdMember {
   isLearner: boolean;
 }
 
-export interface EtcdAlarm { memberId: string; alarm: 'NOSPACE' | 'CORRUPT' | 'NONE' | string }
+export interface EtcdAlarm {
+  memberId: string;
+  alarm: 'NOSPACE' | 'CORRUPT' | 'NONE' | string;
+}
 
 /** Result per endpoint: failures are values (an unreachable member is normal here). */
 export type EndpointResult<T> =
   | { endpoint: string; ok: true; value: T; tookMs: number }
   | { endpoint: string; ok: false; error: string; tookMs: number };
 
-export interface HashKV { memberId: string; revision: string; compactRevision: string; hash: number }
+export interface HashKV {
+  memberId: string;
+  revision: string;
+  compactRevision: string;
+  hash: number;
+}
 
 /** A connection to all members of one cluster (one client per endpoint). */
 export interface EtcdCluster {
@@ -57,7 +65,9 @@ export interface EtcdCluster {
   status(): Promise<EndpointResult<EndpointStatus>[]>;
   health(): Promise<EndpointResult<EndpointHealth>[]>;
   /** Asked of any reachable member (first that answers). */
-  memberList(opts?: { /** Ask this member only (e.g. one of the majority when a member split off). Added by the recovery engineer. */ endpointUrl?: string }): Promise<EtcdMember[]>;
+  memberList(opts?: {
+    /** Ask this member only (e.g. one of the majority when a member split off). Added by the recovery engineer. */ endpointUrl?: string;
+  }): Promise<EtcdMember[]>;
   /** Never retried. */
   memberAdd(peerURLs: string[], opts?: { learner?: boolean }): Promise<{ member: EtcdMember; members: EtcdMember[] }>;
   memberRemove(idHex: string): Promise<void>;

@@ -44,27 +44,35 @@ const SHELL_META = /[\s;&|`$<>(){}\[\]*?!~#'"\\\n\r\t\0]/;
 
 function rejectMeta(kind: string, value: string): void {
   if (typeof value !== 'string' || value.length === 0) throw new ValidationError(`${kind} is empty`);
-  if (SHELL_META.test(value)) throw new ValidationError(`${kind} ${JSON.stringify(value)} contains shell metacharacters or spaces: refusing to build a command with it`);
+  if (SHELL_META.test(value))
+    throw new ValidationError(
+      `${kind} ${JSON.stringify(value)} contains shell metacharacters or spaces: refusing to build a command with it`,
+    );
 }
 
 /** BOSH instance UUID (also the etcd member name). */
 export function validateInstanceId(id: string): string {
   rejectMeta('instance id', id);
-  if (!/^[A-Za-z0-9][A-Za-z0-9-]{0,63}$/.test(id)) throw new ValidationError(`instance id ${JSON.stringify(id)} is not a BOSH instance UUID`);
+  if (!/^[A-Za-z0-9][A-Za-z0-9-]{0,63}$/.test(id))
+    throw new ValidationError(`instance id ${JSON.stringify(id)} is not a BOSH instance UUID`);
   return id;
 }
 
 /** Instance group name, e.g. 'master'. */
 export function validateGroup(group: string): string {
   rejectMeta('instance group', group);
-  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(group)) throw new ValidationError(`instance group ${JSON.stringify(group)} is not a valid BOSH instance group name`);
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(group))
+    throw new ValidationError(`instance group ${JSON.stringify(group)} is not a valid BOSH instance group name`);
   return group;
 }
 
 /** etcd member id as etcdctl prints it: lower-case hex, at most 16 digits, not zero. */
 export function validateMemberId(id: string): string {
   rejectMeta('member id', id);
-  if (!/^[0-9a-f]{1,16}$/.test(id) || /^0+$/.test(id)) throw new ValidationError(`member id ${JSON.stringify(id)} is not an etcd member id (lower-case hex, up to 16 digits)`);
+  if (!/^[0-9a-f]{1,16}$/.test(id) || /^0+$/.test(id))
+    throw new ValidationError(
+      `member id ${JSON.stringify(id)} is not an etcd member id (lower-case hex, up to 16 digits)`,
+    );
   return id;
 }
 
@@ -72,31 +80,39 @@ export function validateMemberId(id: string): string {
 export function validatePeerUrl(url: string): string {
   rejectMeta('peer URL', url);
   if (!/^https:\/\/[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*:[0-9]{1,5}$/.test(url)) {
-    throw new ValidationError(`peer URL ${JSON.stringify(url)} is malformed (expected https://master-<index>.etcd.cfcr.internal:2380)`);
+    throw new ValidationError(
+      `peer URL ${JSON.stringify(url)} is malformed (expected https://master-<index>.etcd.cfcr.internal:2380)`,
+    );
   }
   return url;
 }
 
 /** The peer URL the BOSH etcd job gives the instance with this index. */
 export function expectedPeerUrl(index: number): string {
-  if (!Number.isInteger(index) || index < 0 || index > 9999) throw new ValidationError(`instance index ${index} is not valid`);
+  if (!Number.isInteger(index) || index < 0 || index > 9999)
+    throw new ValidationError(`instance index ${index} is not valid`);
   return `https://master-${index}.etcd.cfcr.internal:2380`;
 }
 
 export function expectedClientUrl(index: number): string {
-  if (!Number.isInteger(index) || index < 0 || index > 9999) throw new ValidationError(`instance index ${index} is not valid`);
+  if (!Number.isInteger(index) || index < 0 || index > 9999)
+    throw new ValidationError(`instance index ${index} is not valid`);
   return `https://master-${index}.etcd.cfcr.internal:2379`;
 }
 
 /** Recovery timestamp used in file names: 20261126T130501Z. */
 export function validateStamp(ts: string): string {
   rejectMeta('timestamp', ts);
-  if (!/^[0-9]{8}T[0-9]{6}Z$/.test(ts)) throw new ValidationError(`timestamp ${JSON.stringify(ts)} is not of the form YYYYMMDDTHHMMSSZ`);
+  if (!/^[0-9]{8}T[0-9]{6}Z$/.test(ts))
+    throw new ValidationError(`timestamp ${JSON.stringify(ts)} is not of the form YYYYMMDDTHHMMSSZ`);
   return ts;
 }
 
 export function stampOf(d: Date): string {
-  return d.toISOString().replace(/[-:]/g, '').replace(/\.[0-9]+/, '');
+  return d
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.[0-9]+/, '');
 }
 
 export function backupDirFor(ts: string): string {
@@ -120,15 +136,23 @@ export function probeVm(): RemoteCommand {
   const s = (name: string) => `echo '### ${name}'`;
   return {
     command: [
-      s('monit'), 'monit summary 2>&1',
-      s('data'), `ls -1A ${DATA_DIR} 2>&1`,
-      s('member'), `stat -c '%U:%G' ${MEMBER_DIR} 2>/dev/null && ls -1A ${MEMBER_DIR} 2>&1`,
-      s('store'), `ls -1A ${STORE_DIR} 2>&1`,
-      s('df'), `df -Pk ${STORE_DIR} 2>&1`,
-      s('peer'), `bash -c 'source ${UTILS_SH} >/dev/null 2>&1; echo "\${etcd_peer_address}"'`,
-      s('state'), `cat ${STATE_FILE} 2>/dev/null`,
+      s('monit'),
+      'monit summary 2>&1',
+      s('data'),
+      `ls -1A ${DATA_DIR} 2>&1`,
+      s('member'),
+      `stat -c '%U:%G' ${MEMBER_DIR} 2>/dev/null && ls -1A ${MEMBER_DIR} 2>&1`,
+      s('store'),
+      `ls -1A ${STORE_DIR} 2>&1`,
+      s('df'),
+      `df -Pk ${STORE_DIR} 2>&1`,
+      s('peer'),
+      `bash -c 'source ${UTILS_SH} >/dev/null 2>&1; echo "\${etcd_peer_address}"'`,
+      s('state'),
+      `cat ${STATE_FILE} 2>/dev/null`,
       // bpm's pidfile (TKGI), or the pre-bpm job's
-      s('pid'), `for f in ${ETCD_PIDFILES.join(' ')}; do test -s $f && kill -0 "$(cat $f)" 2>/dev/null && echo alive; done`,
+      s('pid'),
+      `for f in ${ETCD_PIDFILES.join(' ')}; do test -s $f && kill -0 "$(cat $f)" 2>/dev/null && echo alive; done`,
       'true',
     ].join('; '),
     mutates: false,
@@ -171,7 +195,11 @@ export function snapshotStatus(ts: string): RemoteCommand {
 export function writeStateFile(ts: string, oldMemberId: string | null, snapshotHost: string | null): RemoteCommand {
   validateStamp(ts);
   if (oldMemberId) validateMemberId(oldMemberId);
-  const lines = [`ts=${ts}`, `old_member_id=${oldMemberId ?? ''}`, `snapshot=${snapshotHost ? snapshotPathFor(ts) : ''}`];
+  const lines = [
+    `ts=${ts}`,
+    `old_member_id=${oldMemberId ?? ''}`,
+    `snapshot=${snapshotHost ? snapshotPathFor(ts) : ''}`,
+  ];
   if (snapshotHost) validateInstanceLabel(snapshotHost);
   if (snapshotHost) lines.push(`snapshot_host=${snapshotHost}`);
   return {
@@ -242,7 +270,8 @@ export function alarmDisarm(): RemoteCommand {
 /** `group/uuid` */
 export function validateInstanceLabel(label: string): string {
   const m = /^([^/]+)\/([^/]+)$/.exec(label);
-  if (!m) throw new ValidationError(`instance ${JSON.stringify(label)} is not of the form group/uuid (e.g. master/8d1f…)`);
+  if (!m)
+    throw new ValidationError(`instance ${JSON.stringify(label)} is not of the form group/uuid (e.g. master/8d1f…)`);
   validateGroup(m[1]);
   validateInstanceId(m[2]);
   return label;

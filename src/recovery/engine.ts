@@ -13,12 +13,21 @@ import { planRecovery, formatPlan, quorumOf } from './plan';
 import { Transcript } from './transcript';
 import {
   STEP_ORDER,
-  type Plan, type PlanStep, type PlannedCommand, type RecoveryEvent, type RecoveryOptions, type RecoveryResult, type StepId,
+  type Plan,
+  type PlanStep,
+  type PlannedCommand,
+  type RecoveryEvent,
+  type RecoveryOptions,
+  type RecoveryResult,
+  type StepId,
 } from './events';
 
 /** A step failed: what failed, and what the operator should do. */
 export class StepError extends Error {
-  constructor(message: string, public readonly advice: string) {
+  constructor(
+    message: string,
+    public readonly advice: string,
+  ) {
     super(message);
     this.name = 'StepError';
   }
@@ -31,7 +40,8 @@ export class CancelledError extends Error {
   }
 }
 
-const RESUME_ADVICE = 'Fix the cause, then run the recovery again: it re-reads the state and continues where this run stopped (steps already done are skipped).';
+const RESUME_ADVICE =
+  'Fix the cause, then run the recovery again: it re-reads the state and continues where this run stopped (steps already done are skipped).';
 
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve) => {
@@ -56,18 +66,28 @@ function cmpBig(a: string, b: string): number {
 /** Summary lines of an observation (transcript and `observed` event). */
 export function summarize(obs: Observation): string[] {
   const out: string[] = [];
-  out.push(`Director: ${obs.instances.map((i) => `${i.group}/${i.id} (index ${i.index}${i.bootstrap ? ', bootstrap' : ''}) ${i.processState ?? 'no VM'}`).join('; ')}`);
-  if (obs.members) out.push(`Members: ${obs.members.map((m) => `${m.id} ${m.name || '(unstarted)'}${m.isLearner ? ' learner' : ''} ${m.peerURLs.join(',')}`).join('; ')}`);
+  out.push(
+    `Director: ${obs.instances.map((i) => `${i.group}/${i.id} (index ${i.index}${i.bootstrap ? ', bootstrap' : ''}) ${i.processState ?? 'no VM'}`).join('; ')}`,
+  );
+  if (obs.members)
+    out.push(
+      `Members: ${obs.members.map((m) => `${m.id} ${m.name || '(unstarted)'}${m.isLearner ? ' learner' : ''} ${m.peerURLs.join(',')}`).join('; ')}`,
+    );
   for (const v of obs.views) {
-    const st = v.status?.ok ? `leader ${v.status.value.leader}, term ${v.status.value.raftTerm}, index ${v.status.value.raftIndex}, db ${v.status.value.dbSize} B` : (v.status?.error ?? 'no status');
+    const st = v.status?.ok
+      ? `leader ${v.status.value.leader}, term ${v.status.value.raftTerm}, index ${v.status.value.raftIndex}, db ${v.status.value.dbSize} B`
+      : (v.status?.error ?? 'no status');
     out.push(`${v.label} ${v.endpointUrl}: ${v.healthy ? 'healthy' : 'UNHEALTHY'} (${st})`);
   }
-  if (obs.alarms) out.push(`Alarms: ${obs.alarms.length ? obs.alarms.map((a) => `${a.alarm}@${a.memberId}`).join(', ') : 'none'}`);
+  if (obs.alarms)
+    out.push(`Alarms: ${obs.alarms.length ? obs.alarms.map((a) => `${a.alarm}@${a.memberId}`).join(', ') : 'none'}`);
   const vm = obs.targetVm;
   if (vm) {
-    out.push(vm.reachable
-      ? `Target VM: monit etcd '${vm.monitText}', data dir ${vm.dataEntries === null ? 'missing' : `[${vm.dataEntries.join(', ')}]`}, member/ ${vm.memberDir.exists ? `${vm.memberDir.owner} [${vm.memberDir.entries.join(', ')}]` : 'missing'}, ${vm.freeKb ?? '?'} KiB free, peer address ${vm.peerAddress ?? '?'}${vm.state ? `, recovery in progress since ${vm.state.ts}` : ''}`
-      : `Target VM: ${vm.error}`);
+    out.push(
+      vm.reachable
+        ? `Target VM: monit etcd '${vm.monitText}', data dir ${vm.dataEntries === null ? 'missing' : `[${vm.dataEntries.join(', ')}]`}, member/ ${vm.memberDir.exists ? `${vm.memberDir.owner} [${vm.memberDir.entries.join(', ')}]` : 'missing'}, ${vm.freeKb ?? '?'} KiB free, peer address ${vm.peerAddress ?? '?'}${vm.state ? `, recovery in progress since ${vm.state.ts}` : ''}`
+        : `Target VM: ${vm.error}`,
+    );
   }
   if (obs.helper) out.push(`Snapshot member ${obs.helper.label}: ${obs.helper.vm.freeKb ?? '?'} KiB free`);
   for (const e of obs.errors) out.push(`Problem: ${e}`);
@@ -120,7 +140,10 @@ class Run {
       try {
         h = await this.session.ssh(this.instance(label));
       } catch (e) {
-        throw new StepError(`could not connect to ${label} over SSH: ${(e as Error).message}`, `Check SSH access to ${label} (bosh -d ${this.plan.deployment} ssh ${label}), then ${RESUME_ADVICE.toLowerCase()}`);
+        throw new StepError(
+          `could not connect to ${label} over SSH: ${(e as Error).message}`,
+          `Check SSH access to ${label} (bosh -d ${this.plan.deployment} ssh ${label}), then ${RESUME_ADVICE.toLowerCase()}`,
+        );
       }
       this.hosts.set(label, h);
     }
@@ -137,29 +160,67 @@ class Run {
   }
 
   /** Runs one visible command (sudo) on a VM, streaming its output. Non-zero exit throws unless allowFail. */
-  async exec(pc: Pick<PlannedCommand, 'host' | 'command' | 'purpose' | 'mutates'>, o: { allowFail?: boolean; timeoutMs?: number } = {}): Promise<ExecResult> {
+  async exec(
+    pc: Pick<PlannedCommand, 'host' | 'command' | 'purpose' | 'mutates'>,
+    o: { allowFail?: boolean; timeoutMs?: number } = {},
+  ): Promise<ExecResult> {
     this.checkAbort();
     if (this.opts.dryRun && pc.mutates) throw new Error(`BUG: dry-run tried to run a changing command: ${pc.command}`);
     const host = await this.host(pc.host);
     this.checkAbort();
-    this.emit({ type: 'command', time: this.time(), step: this.step, host: pc.host, command: pc.command, purpose: pc.purpose, mutates: pc.mutates });
+    this.emit({
+      type: 'command',
+      time: this.time(),
+      step: this.step,
+      host: pc.host,
+      command: pc.command,
+      purpose: pc.purpose,
+      mutates: pc.mutates,
+    });
     let r: ExecResult;
     const started = Date.now();
     try {
       r = await host.exec(pc.command, {
         sudo: true,
         timeoutMs: o.timeoutMs ?? this.t.commandMs,
-        onStdout: (text) => this.emit({ type: 'output', time: this.time(), step: this.step, host: pc.host, stream: 'stdout', text }),
-        onStderr: (text) => this.emit({ type: 'output', time: this.time(), step: this.step, host: pc.host, stream: 'stderr', text }),
+        onStdout: (text) =>
+          this.emit({ type: 'output', time: this.time(), step: this.step, host: pc.host, stream: 'stdout', text }),
+        onStderr: (text) =>
+          this.emit({ type: 'output', time: this.time(), step: this.step, host: pc.host, stream: 'stderr', text }),
       });
     } catch (e) {
-      this.emit({ type: 'command-done', time: this.time(), step: this.step, host: pc.host, command: pc.command, exitCode: null, signal: null, durationMs: Date.now() - started });
-      if (o.allowFail) return { code: null, signal: null, stdout: '', stderr: (e as Error).message, durationMs: Date.now() - started };
-      throw new StepError(`\`${pc.command}\` on ${pc.host} failed: ${(e as Error).message}`, `Check the SSH connection to ${pc.host}; ${RESUME_ADVICE.toLowerCase()}`);
+      this.emit({
+        type: 'command-done',
+        time: this.time(),
+        step: this.step,
+        host: pc.host,
+        command: pc.command,
+        exitCode: null,
+        signal: null,
+        durationMs: Date.now() - started,
+      });
+      if (o.allowFail)
+        return { code: null, signal: null, stdout: '', stderr: (e as Error).message, durationMs: Date.now() - started };
+      throw new StepError(
+        `\`${pc.command}\` on ${pc.host} failed: ${(e as Error).message}`,
+        `Check the SSH connection to ${pc.host}; ${RESUME_ADVICE.toLowerCase()}`,
+      );
     }
-    this.emit({ type: 'command-done', time: this.time(), step: this.step, host: pc.host, command: pc.command, exitCode: r.code, signal: r.signal, durationMs: r.durationMs });
+    this.emit({
+      type: 'command-done',
+      time: this.time(),
+      step: this.step,
+      host: pc.host,
+      command: pc.command,
+      exitCode: r.code,
+      signal: r.signal,
+      durationMs: r.durationMs,
+    });
     if (r.code !== 0 && !o.allowFail) {
-      throw new StepError(`\`${pc.command}\` on ${pc.host} exited with ${r.code ?? `signal ${r.signal}`}: ${r.stderr.trim() || r.stdout.trim() || '(no output)'}`, RESUME_ADVICE);
+      throw new StepError(
+        `\`${pc.command}\` on ${pc.host} exited with ${r.code ?? `signal ${r.signal}`}: ${r.stderr.trim() || r.stdout.trim() || '(no output)'}`,
+        RESUME_ADVICE,
+      );
     }
     return r;
   }
@@ -169,7 +230,8 @@ class Run {
     this.checkAbort();
     const h = await this.host(label);
     const r = await h.exec(cmd.probeVm().command, { sudo: true, timeoutMs: 30_000 });
-    if (r.code !== 0) throw new StepError(`inspecting ${label} failed (exit ${r.code ?? r.signal}): ${r.stderr.trim()}`, RESUME_ADVICE);
+    if (r.code !== 0)
+      throw new StepError(`inspecting ${label} failed (exit ${r.code ?? r.signal}): ${r.stderr.trim()}`, RESUME_ADVICE);
     return parseProbe(label, r.stdout);
   }
 
@@ -186,7 +248,11 @@ class Run {
         if (e instanceof CancelledError || e instanceof StepError) throw e;
         last = (e as Error).message;
       }
-      if (Date.now() > deadline) throw new StepError(`timed out after ${Math.round(ms / 1000)} s waiting until ${what}${last ? ` (last error: ${last})` : ''}`, RESUME_ADVICE);
+      if (Date.now() > deadline)
+        throw new StepError(
+          `timed out after ${Math.round(ms / 1000)} s waiting until ${what}${last ? ` (last error: ${last})` : ''}`,
+          RESUME_ADVICE,
+        );
       await sleep(interval, this.opts.signal);
     }
   }
@@ -208,8 +274,18 @@ class Run {
     const need = quorumOf(this.plan.clusterSize);
     const detail = `${ok} of the other ${others.size} members healthy (quorum ${need})`;
     if (ok < need) {
-      this.emit({ type: 'check', time: this.time(), step: this.step, name: 'cluster still has quorum', ok: false, detail });
-      throw new StepError(`the cluster became unhealthy after this step: ${detail}; stopped, nothing further is changed`, 'Bring the other members back first (etcdctl endpoint health --cluster), then run the recovery again to continue.');
+      this.emit({
+        type: 'check',
+        time: this.time(),
+        step: this.step,
+        name: 'cluster still has quorum',
+        ok: false,
+        detail,
+      });
+      throw new StepError(
+        `the cluster became unhealthy after this step: ${detail}; stopped, nothing further is changed`,
+        'Bring the other members back first (etcdctl endpoint health --cluster), then run the recovery again to continue.',
+      );
     }
   }
 
@@ -233,7 +309,8 @@ class Run {
 
 const LOCAL_MEMBER_ADDED = /Member\s+([0-9a-f]+)\s+added to cluster/;
 /** etcd's strict reconfiguration check said no (members not connected long enough): nothing was applied. */
-const RECONFIG_REJECTED = /unhealthy cluster|not enough started members|re-configuration failed due to not enough started members/i;
+const RECONFIG_REJECTED =
+  /unhealthy cluster|not enough started members|re-configuration failed due to not enough started members/i;
 /** How long a membership change explicitly rejected by etcd (and verified not applied) is tried again. */
 const RECONFIG_RETRY_MS = 45_000;
 
@@ -243,11 +320,27 @@ async function stepPreflight(r: Run, s: PlanStep): Promise<void> {
   const others = o.views.filter((v) => v.instance.id !== r.plan.targetId);
   const healthy = others.filter((v) => v.healthy);
   const leader = healthy.map((v) => (v.status?.ok ? v.status.value.leader : '')).find((x) => x);
-  r.check('quorum and leader without the target', true, `${healthy.length} of ${others.length} other members healthy (quorum ${r.plan.quorum}), leader ${leader}`);
+  r.check(
+    'quorum and leader without the target',
+    true,
+    `${healthy.length} of ${others.length} other members healthy (quorum ${r.plan.quorum}), leader ${leader}`,
+  );
   r.check('target is the broken member', true, r.plan.evidence.join('; ') || 'resuming');
-  r.check('identity', true, `member name = ${r.plan.targetId}, peer URL ${r.plan.peerUrl}${r.plan.targetBootstrap ? ' (bootstrap instance: member/ is recreated before start)' : ''}`);
-  r.check('alarms', true, (o.alarms ?? []).length ? `only on the dead member: ${(o.alarms ?? []).map((a) => a.alarm).join(', ')}` : 'none');
-  r.check('disk space', true, `target ${o.targetVm?.freeKb ?? '?'} KiB free, snapshot member ${o.helper?.vm.freeKb ?? '?'} KiB free`);
+  r.check(
+    'identity',
+    true,
+    `member name = ${r.plan.targetId}, peer URL ${r.plan.peerUrl}${r.plan.targetBootstrap ? ' (bootstrap instance: member/ is recreated before start)' : ''}`,
+  );
+  r.check(
+    'alarms',
+    true,
+    (o.alarms ?? []).length ? `only on the dead member: ${(o.alarms ?? []).map((a) => a.alarm).join(', ')}` : 'none',
+  );
+  r.check(
+    'disk space',
+    true,
+    `target ${o.targetVm?.freeKb ?? '?'} KiB free, snapshot member ${o.helper?.vm.freeKb ?? '?'} KiB free`,
+  );
 }
 
 async function stepSnapshot(r: Run, s: PlanStep): Promise<void> {
@@ -255,12 +348,21 @@ async function stepSnapshot(r: Run, s: PlanStep): Promise<void> {
   await r.exec(save, { timeoutMs: 600_000 });
   const st = await r.exec(status, { timeoutMs: 120_000 });
   const row = st.stdout.split('\n').find((l) => /^\|\s*[0-9a-f]+\s*\|\s*\d+\s*\|\s*\d+\s*\|/.test(l));
-  r.check('snapshot readable', !!row, row ? `${r.plan.snapshotPath} on ${r.plan.snapshotHost}: ${row.trim()}` : `snapshot status printed no hash/revision row: ${st.stdout.trim()}`);
+  r.check(
+    'snapshot readable',
+    !!row,
+    row
+      ? `${r.plan.snapshotPath} on ${r.plan.snapshotHost}: ${row.trim()}`
+      : `snapshot status printed no hash/revision row: ${st.stdout.trim()}`,
+  );
   if (r.opts.downloadSnapshotTo) {
     const h = await r.host(save.host);
     const buf = await h.readFile(r.plan.snapshotPath, { sudo: true });
     fs.mkdirSync(r.opts.downloadSnapshotTo, { recursive: true, mode: 0o700 });
-    const local = path.join(r.opts.downloadSnapshotTo, `${r.plan.deployment.replace(/[^A-Za-z0-9_.-]/g, '_')}-${r.plan.targetId}-${r.plan.ts}.db`);
+    const local = path.join(
+      r.opts.downloadSnapshotTo,
+      `${r.plan.deployment.replace(/[^A-Za-z0-9_.-]/g, '_')}-${r.plan.targetId}-${r.plan.ts}.db`,
+    );
     fs.writeFileSync(local, buf, { mode: 0o600 });
     r.snapshotLocal = local;
     r.check('snapshot downloaded', buf.length > 0, `${buf.length} bytes to ${local}`);
@@ -272,16 +374,29 @@ async function stepStop(r: Run, s: PlanStep): Promise<void> {
   if (!state.done) await r.exec(state);
   if (!stop.done) {
     await r.exec(stop);
-    const stopped = await r.until('monit reports etcd not monitored and the process is gone', r.opts.timeouts?.stopMs ?? 60_000, async () => {
-      const p = await r.probe(r.plan.target);
-      return p.monitEtcd === 'not-monitored' && !p.etcdAlive ? p : undefined;
-    });
+    const stopped = await r.until(
+      'monit reports etcd not monitored and the process is gone',
+      r.opts.timeouts?.stopMs ?? 60_000,
+      async () => {
+        const p = await r.probe(r.plan.target);
+        return p.monitEtcd === 'not-monitored' && !p.etcdAlive ? p : undefined;
+      },
+    );
     r.check('etcd stopped', true, `monit: etcd ${stopped.monitText}`);
   }
   if (!move.done) await r.exec(move);
   const p = await r.probe(r.plan.target);
-  const empty = p.dataEntries === null || p.dataEntries.length === 0 || (p.dataEntries.length === 1 && p.dataEntries[0] === 'member' && p.memberDir.entries.length === 0);
-  r.check('data moved aside', empty, empty ? `${cmd.DATA_DIR} is empty; old data in ${r.plan.backupDir}` : `${cmd.DATA_DIR} still holds: ${p.dataEntries!.join(', ')}`);
+  const empty =
+    p.dataEntries === null ||
+    p.dataEntries.length === 0 ||
+    (p.dataEntries.length === 1 && p.dataEntries[0] === 'member' && p.memberDir.entries.length === 0);
+  r.check(
+    'data moved aside',
+    empty,
+    empty
+      ? `${cmd.DATA_DIR} is empty; old data in ${r.plan.backupDir}`
+      : `${cmd.DATA_DIR} still holds: ${p.dataEntries!.join(', ')}`,
+  );
 }
 
 async function stepRemove(r: Run, s: PlanStep): Promise<void> {
@@ -298,21 +413,42 @@ async function stepRemove(r: Run, s: PlanStep): Promise<void> {
     members = await r.until('the member list can be read', 30_000, async () => r.members());
     still = members.some((m) => m.id === id);
     if (!still || res.code === 0 || !RECONFIG_REJECTED.test(res.stderr) || Date.now() > deadline) break;
-    r.info(`etcd rejected the removal for now (${res.stderr.trim().split('\n').pop()}); member ${id} is still registered: trying again`);
+    r.info(
+      `etcd rejected the removal for now (${res.stderr.trim().split('\n').pop()}); member ${id} is still registered: trying again`,
+    );
     await sleep(2000, r.opts.signal);
   }
-  if (res.code !== 0 && !still) r.info(`member remove reported ${res.code === null ? 'a dropped connection or timeout' : `exit ${res.code}`}, but member ${id} is gone: the removal succeeded.`);
+  if (res.code !== 0 && !still)
+    r.info(
+      `member remove reported ${res.code === null ? 'a dropped connection or timeout' : `exit ${res.code}`}, but member ${id} is gone: the removal succeeded.`,
+    );
   if (still && res.code !== 0) {
-    r.check('dead member removed', false, `member ${id} is still registered; \`${remove.command}\` failed with ${res.code ?? 'no exit code'}: ${res.stderr.trim()}`);
+    r.check(
+      'dead member removed',
+      false,
+      `member ${id} is still registered; \`${remove.command}\` failed with ${res.code ?? 'no exit code'}: ${res.stderr.trim()}`,
+    );
   }
-  r.check('dead member removed', !still, still ? `member ${id} is still registered` : `member list: ${members.map((m) => `${m.id} ${m.name || '(unstarted)'}`).join(', ')}`);
+  r.check(
+    'dead member removed',
+    !still,
+    still
+      ? `member ${id} is still registered`
+      : `member list: ${members.map((m) => `${m.id} ${m.name || '(unstarted)'}`).join(', ')}`,
+  );
 }
 
 async function stepMkdir(r: Run, s: PlanStep): Promise<void> {
   await r.exec(s.commands[0]);
   const p = await r.probe(r.plan.target);
   const ok = p.memberDir.exists && (p.memberDir.owner ?? '').startsWith('vcap:') && p.memberDir.entries.length === 0;
-  r.check('empty member/ owned by vcap', ok, p.memberDir.exists ? `${cmd.MEMBER_DIR} ${p.memberDir.owner} [${p.memberDir.entries.join(', ')}]` : `${cmd.MEMBER_DIR} is missing`);
+  r.check(
+    'empty member/ owned by vcap',
+    ok,
+    p.memberDir.exists
+      ? `${cmd.MEMBER_DIR} ${p.memberDir.owner} [${p.memberDir.entries.join(', ')}]`
+      : `${cmd.MEMBER_DIR} is missing`,
+  );
 }
 
 function findAdded(members: EtcdMember[], plan: Plan): EtcdMember | undefined {
@@ -323,7 +459,16 @@ async function stepAdd(r: Run, s: PlanStep): Promise<void> {
   // Reliability 7/9: look again right before adding: the start script may have self-added meanwhile.
   const before = findAdded(await r.members(), r.plan);
   if (before) {
-    r.emit({ type: 'command', time: new Date().toISOString(), step: 'add', host: s.commands[0].host, command: s.commands[0].command, purpose: s.commands[0].purpose, mutates: true, skipped: `member ${before.id} is already registered with ${r.plan.peerUrl}` });
+    r.emit({
+      type: 'command',
+      time: new Date().toISOString(),
+      step: 'add',
+      host: s.commands[0].host,
+      command: s.commands[0].command,
+      purpose: s.commands[0].purpose,
+      mutates: true,
+      skipped: `member ${before.id} is already registered with ${r.plan.peerUrl}`,
+    });
     r.newMemberId = before.id;
   } else {
     const deadline = Date.now() + RECONFIG_RETRY_MS;
@@ -335,22 +480,36 @@ async function stepAdd(r: Run, s: PlanStep): Promise<void> {
       m = findAdded(listed, r.plan);
       // only an explicit rejection by etcd's reconfiguration check, verified not applied, is tried again
       if (m || res.code === 0 || !RECONFIG_REJECTED.test(res.stderr) || Date.now() > deadline) break;
-      r.info(`etcd rejected the member add for now (${res.stderr.trim().split('\n').pop()}); no member was added: trying again`);
+      r.info(
+        `etcd rejected the member add for now (${res.stderr.trim().split('\n').pop()}); no member was added: trying again`,
+      );
       await sleep(2000, r.opts.signal);
     }
     const said = LOCAL_MEMBER_ADDED.exec(res.stdout)?.[1];
     if (!m) {
-      r.check('member added', false, `no member with ${r.plan.peerUrl} after \`member add\` (exit ${res.code ?? 'none'}): ${res.stderr.trim() || res.stdout.trim()}`);
+      r.check(
+        'member added',
+        false,
+        `no member with ${r.plan.peerUrl} after \`member add\` (exit ${res.code ?? 'none'}): ${res.stderr.trim() || res.stdout.trim()}`,
+      );
       return;
     }
-    if (res.code !== 0) r.info(`member add reported ${res.code === null ? 'a dropped connection or timeout' : `exit ${res.code}`} (${res.stderr.trim()}), but member ${m.id} is registered with ${r.plan.peerUrl}: recognised as done.`);
+    if (res.code !== 0)
+      r.info(
+        `member add reported ${res.code === null ? 'a dropped connection or timeout' : `exit ${res.code}`} (${res.stderr.trim()}), but member ${m.id} is registered with ${r.plan.peerUrl}: recognised as done.`,
+      );
     if (said && said !== m.id) r.info(`member add printed id ${said}; the member list has ${m.id}.`);
     r.newMemberId = m.id;
   }
   const members = await r.members();
   const m = members.find((x) => x.id === r.newMemberId)!;
-  r.check('member added', !!m, `member ${m?.id} ${m?.name || '(unstarted)'} ${m?.peerURLs.join(',')}${m?.isLearner ? ' learner' : ''}`);
-  if (r.plan.learner) r.check('added as a learner', m.isLearner || m.name !== '', m.isLearner ? 'learner' : 'already promoted');
+  r.check(
+    'member added',
+    !!m,
+    `member ${m?.id} ${m?.name || '(unstarted)'} ${m?.peerURLs.join(',')}${m?.isLearner ? ' learner' : ''}`,
+  );
+  if (r.plan.learner)
+    r.check('added as a learner', m.isLearner || m.name !== '', m.isLearner ? 'learner' : 'already promoted');
 }
 
 async function statusOf(r: Run, url: string): Promise<EndpointStatus | undefined> {
@@ -386,7 +545,7 @@ async function stepStart(r: Run, s: PlanStep): Promise<void> {
   });
   r.check('monit reports etcd running', true, `monit: etcd ${p.monitText}`);
   const url = r.targetUrl();
-  const id = r.newMemberId ?? r.plan.newMemberId ?? (findAdded(await r.members(), r.plan)?.id);
+  const id = r.newMemberId ?? r.plan.newMemberId ?? findAdded(await r.members(), r.plan)?.id;
   if (!id) throw new StepError(`no member is registered for ${r.plan.target} with ${r.plan.peerUrl}`, RESUME_ADVICE);
   r.newMemberId = id;
   const m = await r.until(`member ${id} has started with its name`, startMs, async () => {
@@ -416,18 +575,27 @@ async function stepStart(r: Run, s: PlanStep): Promise<void> {
     if (!promote) throw new StepError(`member ${id} is a learner but the plan has no promotion`, RESUME_ADVICE);
     const pc = { ...promote, command: cmd.memberPromote(id).command };
     // Reliability 10: promotion before catch-up is refused by etcd; retried until in sync or the deadline.
-    await r.until(`learner ${id} is promoted`, T.promoteMs ?? 120_000, async () => {
-      const ms = await r.members();
-      const x = ms.find((y) => y.id === id);
-      if (x && !x.isLearner) return true;
-      const res = await r.exec(pc, { allowFail: true });
-      if (res.code === 0) return true;
-      r.info(`promotion not accepted yet (${res.stderr.trim() || `exit ${res.code}`}); retrying`);
-      return undefined;
-    }, 1000);
+    await r.until(
+      `learner ${id} is promoted`,
+      T.promoteMs ?? 120_000,
+      async () => {
+        const ms = await r.members();
+        const x = ms.find((y) => y.id === id);
+        if (x && !x.isLearner) return true;
+        const res = await r.exec(pc, { allowFail: true });
+        if (res.code === 0) return true;
+        r.info(`promotion not accepted yet (${res.stderr.trim() || `exit ${res.code}`}); retrying`);
+        return undefined;
+      },
+      1000,
+    );
   }
   const voter = (await r.members()).find((y) => y.id === id);
-  r.check('not a learner', !!voter && !voter.isLearner, voter ? (voter.isLearner ? 'still a learner' : 'voting member') : 'member missing');
+  r.check(
+    'not a learner',
+    !!voter && !voter.isLearner,
+    voter ? (voter.isLearner ? 'still a learner' : 'voting member') : 'member missing',
+  );
   if (m.isLearner) await waitHealthy();
 
   const leader = await r.until('a leader answers', startMs, async () => leaderUrl(r));
@@ -438,14 +606,23 @@ async function stepStart(r: Run, s: PlanStep): Promise<void> {
   });
   r.check('raft index caught up', true, `${url} at ${caught.raftIndex}, leader was at ${target}`);
 
-  const eq = await r.until('hashKV of the new member equals the leader\'s', startMs, async () => {
-    const { url: lu } = await leaderUrl(r);
-    const rev = (await r.cluster.hashKV(lu)).revision;
-    const [a, b] = await Promise.all([r.cluster.hashKV(lu, rev), r.cluster.hashKV(url, rev)]);
-    if (a.hash === b.hash && a.compactRevision === b.compactRevision) return { rev, hash: a.hash, lu };
-    return undefined;
-  }, 500);
-  r.check('hashKV equal to the leader\'s', true, `revision ${eq.rev}: hash ${eq.hash} on ${url} and on the leader ${eq.lu}`);
+  const eq = await r.until(
+    "hashKV of the new member equals the leader's",
+    startMs,
+    async () => {
+      const { url: lu } = await leaderUrl(r);
+      const rev = (await r.cluster.hashKV(lu)).revision;
+      const [a, b] = await Promise.all([r.cluster.hashKV(lu, rev), r.cluster.hashKV(url, rev)]);
+      if (a.hash === b.hash && a.compactRevision === b.compactRevision) return { rev, hash: a.hash, lu };
+      return undefined;
+    },
+    500,
+  );
+  r.check(
+    "hashKV equal to the leader's",
+    true,
+    `revision ${eq.rev}: hash ${eq.hash} on ${url} and on the leader ${eq.lu}`,
+  );
 }
 
 async function stepPostcheck(r: Run, s: PlanStep): Promise<void> {
@@ -459,22 +636,41 @@ async function stepPostcheck(r: Run, s: PlanStep): Promise<void> {
   r.check('all members healthy', true, health.map((h) => h.endpoint).join(', '));
   const members = await r.members();
   const names = members.map((m) => m.name);
-  const ok = members.length === ids.size && names.every((n) => ids.has(n)) && new Set(names).size === names.length && members.every((m) => !m.isLearner);
-  r.check('member names = instance UUIDs', ok, members.map((m) => `${m.id} ${m.name || '(unstarted)'}${m.isLearner ? ' learner' : ''}`).join(', '));
-  const inst = await r.until(`the Director reports ${r.plan.target} running`, ms, async () => {
-    const all = await r.session.instances();
-    const i = all.find((x) => x.id === r.plan.targetId);
-    return i && i.processState === 'running' ? i : undefined;
-  }, 1000);
+  const ok =
+    members.length === ids.size &&
+    names.every((n) => ids.has(n)) &&
+    new Set(names).size === names.length &&
+    members.every((m) => !m.isLearner);
+  r.check(
+    'member names = instance UUIDs',
+    ok,
+    members.map((m) => `${m.id} ${m.name || '(unstarted)'}${m.isLearner ? ' learner' : ''}`).join(', '),
+  );
+  const inst = await r.until(
+    `the Director reports ${r.plan.target} running`,
+    ms,
+    async () => {
+      const all = await r.session.instances();
+      const i = all.find((x) => x.id === r.plan.targetId);
+      return i && i.processState === 'running' ? i : undefined;
+    },
+    1000,
+  );
   r.check('Director reports the instance running', true, `${r.plan.target}: ${inst.processState}`);
   let alarms = await r.cluster.alarms();
   const live = new Set(members.map((m) => m.id));
   if (alarms.length > 0 && alarms.every((a) => !live.has(a.memberId))) {
-    r.info(`alarms left from the removed member: ${alarms.map((a) => `${a.alarm}@${a.memberId}`).join(', ')}; disarming`);
+    r.info(
+      `alarms left from the removed member: ${alarms.map((a) => `${a.alarm}@${a.memberId}`).join(', ')}; disarming`,
+    );
     await r.exec({ host: r.plan.target, ...cmd.alarmDisarm() });
     alarms = await r.cluster.alarms();
   }
-  r.check('no alarms', alarms.length === 0, alarms.length ? alarms.map((a) => `${a.alarm} on ${a.memberId}`).join(', ') : 'none');
+  r.check(
+    'no alarms',
+    alarms.length === 0,
+    alarms.length ? alarms.map((a) => `${a.alarm} on ${a.memberId}`).join(', ') : 'none',
+  );
   await r.exec(s.commands[0]);
 }
 
@@ -490,9 +686,18 @@ const STEP_IMPL: Record<StepId, (r: Run, s: PlanStep) => Promise<void>> = {
 };
 
 /** Observe, plan, confirm and run the recovery of one instance's etcd member. Never throws for operational failures: see `outcome`. */
-export async function runRecovery(session: DeploymentSession, target: string, opts: RecoveryOptions): Promise<RecoveryResult> {
+export async function runRecovery(
+  session: DeploymentSession,
+  target: string,
+  opts: RecoveryOptions,
+): Promise<RecoveryResult> {
   const started = opts.now ? opts.now() : new Date();
-  const transcript = new Transcript(opts.transcriptDir, { deployment: session.deployment, target, dryRun: !!opts.dryRun, started });
+  const transcript = new Transcript(opts.transcriptDir, {
+    deployment: session.deployment,
+    target,
+    dryRun: !!opts.dryRun,
+    started,
+  });
   const time = () => new Date().toISOString();
   const emit = (e: RecoveryEvent) => {
     transcript.record(e);
@@ -512,9 +717,21 @@ export async function runRecovery(session: DeploymentSession, target: string, op
   try {
     cmd.validateInstanceLabel(target);
   } catch (e) {
-    const refusals = [{ code: 'invalid-input' as const, message: (e as Error).message, advice: 'Give the instance as group/uuid, e.g. master/8d1f…; nothing was sent to the VMs.' }];
+    const refusals = [
+      {
+        code: 'invalid-input' as const,
+        message: (e as Error).message,
+        advice: 'Give the instance as group/uuid, e.g. master/8d1f…; nothing was sent to the VMs.',
+      },
+    ];
     emit({ type: 'refused', time: time(), refusals });
-    return finish({ outcome: 'refused', message: `Refused: ${(e as Error).message}`, refusals, advice: refusals[0].advice, stepsRun: [] });
+    return finish({
+      outcome: 'refused',
+      message: `Refused: ${(e as Error).message}`,
+      refusals,
+      advice: refusals[0].advice,
+      stepsRun: [],
+    });
   }
 
   let obs: Observation;
@@ -529,7 +746,13 @@ export async function runRecovery(session: DeploymentSession, target: string, op
       return finish({ outcome: 'cancelled', message: 'Cancelled before anything was changed.', stepsRun: [] });
     }
     const msg = `Could not observe the cluster: ${(e as Error).message}`;
-    return finish({ outcome: 'failed', message: msg, error: msg, advice: 'Check the Director and SSH/etcd access, then run again; nothing was changed.', stepsRun: [] });
+    return finish({
+      outcome: 'failed',
+      message: msg,
+      error: msg,
+      advice: 'Check the Director and SSH/etcd access, then run again; nothing was changed.',
+      stepsRun: [],
+    });
   }
   emit({ type: 'observed', time: time(), summary: summarize(obs) });
   const plan = planRecovery(obs, { learner: opts.learner, now: started });
@@ -537,10 +760,22 @@ export async function runRecovery(session: DeploymentSession, target: string, op
 
   if (plan.refusals.length > 0) {
     emit({ type: 'refused', time: time(), refusals: plan.refusals });
-    return finish({ outcome: 'refused', message: `Refused: ${plan.refusals.map((r) => r.message).join(' ')}`, refusals: plan.refusals, advice: plan.refusals.map((r) => r.advice).join(' '), plan, stepsRun: [] });
+    return finish({
+      outcome: 'refused',
+      message: `Refused: ${plan.refusals.map((r) => r.message).join(' ')}`,
+      refusals: plan.refusals,
+      advice: plan.refusals.map((r) => r.advice).join(' '),
+      plan,
+      stepsRun: [],
+    });
   }
   if (opts.dryRun) {
-    return finish({ outcome: 'dry-run', message: `Dry-run: ${plan.steps.filter((s) => !s.done).length} of ${plan.steps.length} steps would run; nothing was changed.\n${formatPlan(plan)}`, plan, stepsRun: [] });
+    return finish({
+      outcome: 'dry-run',
+      message: `Dry-run: ${plan.steps.filter((s) => !s.done).length} of ${plan.steps.length} steps would run; nothing was changed.\n${formatPlan(plan)}`,
+      plan,
+      stepsRun: [],
+    });
   }
   if (opts.signal?.aborted) {
     emit({ type: 'cancelled', time: time(), message: 'cancelled before anything was changed' });
@@ -555,7 +790,9 @@ export async function runRecovery(session: DeploymentSession, target: string, op
     }
   } else go = opts.yes === true;
   if (!go || opts.signal?.aborted) {
-    const msg = opts.confirm ? 'Not confirmed: nothing was changed.' : 'Not confirmed (non-interactive run without --yes): nothing was changed.';
+    const msg = opts.confirm
+      ? 'Not confirmed: nothing was changed.'
+      : 'Not confirmed (non-interactive run without --yes): nothing was changed.';
     emit({ type: 'cancelled', time: time(), message: msg });
     return finish({ outcome: 'declined', message: msg, plan, stepsRun: [] });
   }
@@ -566,10 +803,39 @@ export async function runRecovery(session: DeploymentSession, target: string, op
     const total = plan.steps.length;
     try {
       run.checkAbort();
-      emit({ type: 'step-start', time: time(), step: s.id, number: s.number, total, title: s.title, alreadyDone: s.done });
-      for (const c of s.commands) if (c.done) emit({ type: 'command', time: time(), step: s.id, host: c.host, command: c.command, purpose: c.purpose, mutates: c.mutates, skipped: c.doneReason ?? 'already done' });
+      emit({
+        type: 'step-start',
+        time: time(),
+        step: s.id,
+        number: s.number,
+        total,
+        title: s.title,
+        alreadyDone: s.done,
+      });
+      for (const c of s.commands)
+        if (c.done)
+          emit({
+            type: 'command',
+            time: time(),
+            step: s.id,
+            host: c.host,
+            command: c.command,
+            purpose: c.purpose,
+            mutates: c.mutates,
+            skipped: c.doneReason ?? 'already done',
+          });
       if (s.done && s.id !== 'start') {
-        emit({ type: 'step-done', time: time(), step: s.id, number: s.number, skipped: true, detail: s.commands.map((c) => c.doneReason).filter(Boolean).join('; ') });
+        emit({
+          type: 'step-done',
+          time: time(),
+          step: s.id,
+          number: s.number,
+          skipped: true,
+          detail: s.commands
+            .map((c) => c.doneReason)
+            .filter(Boolean)
+            .join('; '),
+        });
         continue;
       }
       await STEP_IMPL[s.id](run, s);
@@ -580,19 +846,43 @@ export async function runRecovery(session: DeploymentSession, target: string, op
       if (e instanceof CancelledError) {
         const msg = `Cancelled during step ${s.number} (${s.title}); nothing further was changed. Run the recovery again to continue from here.`;
         emit({ type: 'cancelled', time: time(), step: s.id, message: msg });
-        return finish({ outcome: 'cancelled', message: msg, plan, failedStep: s.id, stepsRun: run.stepsRun, backupDir: plan.backupDir, newMemberId: run.newMemberId });
+        return finish({
+          outcome: 'cancelled',
+          message: msg,
+          plan,
+          failedStep: s.id,
+          stepsRun: run.stepsRun,
+          backupDir: plan.backupDir,
+          newMemberId: run.newMemberId,
+        });
       }
       const err = e as Error;
       const advice = e instanceof StepError ? e.advice : RESUME_ADVICE;
       emit({ type: 'step-failed', time: time(), step: s.id, number: s.number, error: err.message, advice });
-      return finish({ outcome: 'failed', message: `Step ${s.number} (${s.title}) failed: ${err.message}`, error: err.message, advice, plan, failedStep: s.id, stepsRun: run.stepsRun, backupDir: plan.backupDir, newMemberId: run.newMemberId });
+      return finish({
+        outcome: 'failed',
+        message: `Step ${s.number} (${s.title}) failed: ${err.message}`,
+        error: err.message,
+        advice,
+        plan,
+        failedStep: s.id,
+        stepsRun: run.stepsRun,
+        backupDir: plan.backupDir,
+        newMemberId: run.newMemberId,
+      });
     }
   }
-  const snap = plan.snapshotHost ? { host: plan.snapshotHost, path: plan.snapshotPath, localPath: run.snapshotLocal } : undefined;
+  const snap = plan.snapshotHost
+    ? { host: plan.snapshotHost, path: plan.snapshotPath, localPath: run.snapshotLocal }
+    : undefined;
   return finish({
     outcome: 'recovered',
     message: `Recovered ${plan.target}: member ${run.newMemberId} is started, healthy, a voter, caught up and consistent (hashKV); old data kept in ${plan.backupDir}; snapshot ${plan.snapshotPath} on ${plan.snapshotHost}.`,
-    plan, stepsRun: run.stepsRun, snapshot: snap, backupDir: plan.backupDir, newMemberId: run.newMemberId,
+    plan,
+    stepsRun: run.stepsRun,
+    snapshot: snap,
+    backupDir: plan.backupDir,
+    newMemberId: run.newMemberId,
   });
 }
 

@@ -4,7 +4,16 @@
 /** The eight steps of issue 6, in order. */
 export type StepId = 'preflight' | 'snapshot' | 'stop' | 'remove' | 'mkdir' | 'add' | 'start' | 'postcheck';
 
-export const STEP_ORDER: readonly StepId[] = ['preflight', 'snapshot', 'stop', 'remove', 'mkdir', 'add', 'start', 'postcheck'];
+export const STEP_ORDER: readonly StepId[] = [
+  'preflight',
+  'snapshot',
+  'stop',
+  'remove',
+  'mkdir',
+  'add',
+  'start',
+  'postcheck',
+];
 
 /** One command of a step: exactly what runs, where. */
 export interface PlannedCommand {
@@ -36,9 +45,20 @@ export interface PlanStep {
 }
 
 export type RefusalCode =
-  | 'invalid-input' | 'target-unknown' | 'observation-failed' | 'too-few-members' | 'quorum'
-  | 'no-leader' | 'members-disagree' | 'identity-mismatch' | 'peer-url-mismatch' | 'target-healthy'
-  | 'second-learner' | 'learner-unsupported' | 'alarm' | 'disk-space';
+  | 'invalid-input'
+  | 'target-unknown'
+  | 'observation-failed'
+  | 'too-few-members'
+  | 'quorum'
+  | 'no-leader'
+  | 'members-disagree'
+  | 'identity-mismatch'
+  | 'peer-url-mismatch'
+  | 'target-healthy'
+  | 'second-learner'
+  | 'learner-unsupported'
+  | 'alarm'
+  | 'disk-space';
 
 /** Why the engine will not run: what is wrong, and what the operator should do instead. */
 export interface Refusal {
@@ -86,10 +106,36 @@ export type RecoveryEvent =
   | { type: 'observed'; time: string; summary: string[] }
   | { type: 'plan'; time: string; plan: Plan }
   | { type: 'refused'; time: string; refusals: Refusal[] }
-  | { type: 'step-start'; time: string; step: StepId; number: number; total: number; title: string; alreadyDone: boolean }
-  | { type: 'command'; time: string; step: StepId; host: string; command: string; purpose: string; mutates: boolean; skipped?: string }
+  | {
+      type: 'step-start';
+      time: string;
+      step: StepId;
+      number: number;
+      total: number;
+      title: string;
+      alreadyDone: boolean;
+    }
+  | {
+      type: 'command';
+      time: string;
+      step: StepId;
+      host: string;
+      command: string;
+      purpose: string;
+      mutates: boolean;
+      skipped?: string;
+    }
   | { type: 'output'; time: string; step: StepId; host: string; stream: 'stdout' | 'stderr'; text: string }
-  | { type: 'command-done'; time: string; step: StepId; host: string; command: string; exitCode: number | null; signal: string | null; durationMs: number }
+  | {
+      type: 'command-done';
+      time: string;
+      step: StepId;
+      host: string;
+      command: string;
+      exitCode: number | null;
+      signal: string | null;
+      durationMs: number;
+    }
   | { type: 'check'; time: string; step: StepId; name: string; ok: boolean; detail: string }
   | { type: 'info'; time: string; step?: StepId; message: string }
   | { type: 'step-done'; time: string; step: StepId; number: number; skipped: boolean; detail?: string }

@@ -7,7 +7,13 @@ export { runRecovery, summarize, StepError, CancelledError } from './engine';
 export { Transcript, redact } from './transcript';
 export * from './events';
 export {
-  shellQuote, ValidationError, validateInstanceLabel, validateInstanceId, validateMemberId, validatePeerUrl,
-  expectedPeerUrl, expectedClientUrl,
+  shellQuote,
+  ValidationError,
+  validateInstanceLabel,
+  validateInstanceId,
+  validateMemberId,
+  validatePeerUrl,
+  expectedPeerUrl,
+  expectedClientUrl,
 } from './commands';
 export type { RemoteCommand } from './commands';

@@ -8,8 +8,15 @@ import type { EndpointHealth, EndpointResult, EndpointStatus, EtcdAlarm, EtcdMem
 import { expectedClientUrl, probeVm, validateInstanceLabel, ValidationError } from './commands';
 
 export type MonitState =
-  | 'running' | 'not-monitored' | 'stop-pending' | 'start-pending' | 'does-not-exist'
-  | 'failed' | 'initializing' | 'missing' | 'unknown';
+  | 'running'
+  | 'not-monitored'
+  | 'stop-pending'
+  | 'start-pending'
+  | 'does-not-exist'
+  | 'failed'
+  | 'initializing'
+  | 'missing'
+  | 'unknown';
 
 /** The recovery state file left on the target by a run that started changing things. */
 export interface RecoveryStateRecord {
@@ -122,7 +129,11 @@ function sections(out: string): Map<string, string> {
   return m;
 }
 
-const lines = (s: string | undefined) => (s ?? '').split('\n').map((l) => l.trim()).filter((l) => l.length > 0);
+const lines = (s: string | undefined) =>
+  (s ?? '')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l.length > 0);
 
 export function parseStateFile(text: string): RecoveryStateRecord | null {
   const kv = new Map<string, string>();
@@ -148,7 +159,8 @@ export function parseProbe(instance: string, out: string): VmProbe {
   const data = lines(s.get('data'));
   const dataMissing = data.some((l) => /No such file or directory/.test(l));
   const memberLines = lines(s.get('member'));
-  const memberExists = memberLines.length > 0 && /^[^:\s]+:[^:\s]+$/.test(memberLines[0]) && !/No such file/.test(memberLines[0]);
+  const memberExists =
+    memberLines.length > 0 && /^[^:\s]+:[^:\s]+$/.test(memberLines[0]) && !/No such file/.test(memberLines[0]);
   const df = lines(s.get('df'));
   let freeKb: number | null = null;
   if (df.length >= 2) {
@@ -180,9 +192,19 @@ export function parseProbe(instance: string, out: string): VmProbe {
 
 function unreachableProbe(instance: string, error: string): VmProbe {
   return {
-    instance, reachable: false, error, monitEtcd: 'unknown', monitText: '', dataEntries: null,
-    memberDir: { exists: false, owner: null, entries: [] }, storeEntries: [], freeKb: null,
-    peerAddress: null, state: null, etcdAlive: false, raw: '',
+    instance,
+    reachable: false,
+    error,
+    monitEtcd: 'unknown',
+    monitText: '',
+    dataEntries: null,
+    memberDir: { exists: false, owner: null, entries: [] },
+    storeEntries: [],
+    freeKb: null,
+    peerAddress: null,
+    state: null,
+    etcdAlive: false,
+    raw: '',
   };
 }
 
@@ -193,7 +215,8 @@ export async function probeHost(host: RemoteHost, label: string): Promise<VmProb
   } catch (e) {
     return unreachableProbe(label, `could not inspect ${label} over SSH: ${(e as Error).message}`);
   }
-  if (r.code !== 0) return unreachableProbe(label, `inspecting ${label} failed (exit ${r.code ?? r.signal}): ${r.stderr.trim()}`);
+  if (r.code !== 0)
+    return unreachableProbe(label, `inspecting ${label} failed (exit ${r.code ?? r.signal}): ${r.stderr.trim()}`);
   return parseProbe(label, r.stdout);
 }
 
@@ -213,24 +236,51 @@ export const DIRECTOR_FULL_TIMEOUT_MS = 10_000;
  * program); the identities (ids, indexes) come from the fast list then, without process states.
  */
 async function instancesWithFallback(session: DeploymentSession, notes: string[]): Promise<InstanceInfo[]> {
-  const full = session.instances().then((v) => ({ ok: true as const, v }), (e: Error) => ({ ok: false as const, e }));
+  const full = session.instances().then(
+    (v) => ({ ok: true as const, v }),
+    (e: Error) => ({ ok: false as const, e }),
+  );
   let timer: NodeJS.Timeout | undefined;
-  const r = await Promise.race([full, new Promise<null>((res) => { timer = setTimeout(() => res(null), DIRECTOR_FULL_TIMEOUT_MS); })]);
+  const r = await Promise.race([
+    full,
+    new Promise<null>((res) => {
+      timer = setTimeout(() => res(null), DIRECTOR_FULL_TIMEOUT_MS);
+    }),
+  ]);
   clearTimeout(timer);
   if (r && r.ok) return r.v;
   const fast = await session.director.instancesFast(session.deployment);
   void notes;
-  return fast.map((f) => ({
-    deployment: session.deployment, group: f.group, id: f.id, index: f.index, processState: null, state: 'started', az: f.az,
-    ips: f.ips, vmCid: f.vmCid, vmType: null, agentId: f.agentId, bootstrap: false, ignore: false, diskCids: [], processes: [], vmCreatedAt: null,
-    // bootstrap is unknown in the fast list: the plan's member/ step protects the bootstrap instance anyway
-  } as InstanceInfo));
+  return fast.map(
+    (f) =>
+      ({
+        deployment: session.deployment,
+        group: f.group,
+        id: f.id,
+        index: f.index,
+        processState: null,
+        state: 'started',
+        az: f.az,
+        ips: f.ips,
+        vmCid: f.vmCid,
+        vmType: null,
+        agentId: f.agentId,
+        bootstrap: false,
+        ignore: false,
+        diskCids: [],
+        processes: [],
+        vmCreatedAt: null,
+        // bootstrap is unknown in the fast list: the plan's member/ step protects the bootstrap instance anyway
+      }) as InstanceInfo,
+  );
 }
 
 /** The cluster id most endpoints report (ties: the one the target does not report). */
 export function majorityClusterId(status: EndpointResult<EndpointStatus>[], targetUrl: string): string | null {
   const count = new Map<string, number>();
-  for (const r of status) if (r.ok && r.value.clusterId) count.set(r.value.clusterId, (count.get(r.value.clusterId) ?? 0) + (r.endpoint === targetUrl ? 0.5 : 1));
+  for (const r of status)
+    if (r.ok && r.value.clusterId)
+      count.set(r.value.clusterId, (count.get(r.value.clusterId) ?? 0) + (r.endpoint === targetUrl ? 0.5 : 1));
   let best: string | null = null;
   for (const [id, n] of count) if (best === null || n > count.get(best)!) best = id;
   return best;
@@ -252,7 +302,10 @@ export async function observeCluster(session: DeploymentSession, targetLabel: st
   validateInstanceLabel(targetLabel);
   const [group, uuid] = targetLabel.split('/');
   // Director, etcd and the target VM are read in parallel (the Director's full list can take seconds).
-  const targetProbeP = session.ssh(targetLabel).then((h) => probeHost(h, targetLabel), (e: Error) => unreachableProbe(targetLabel, `could not connect to ${targetLabel} over SSH: ${e.message}`));
+  const targetProbeP = session.ssh(targetLabel).then(
+    (h) => probeHost(h, targetLabel),
+    (e: Error) => unreachableProbe(targetLabel, `could not connect to ${targetLabel} over SSH: ${e.message}`),
+  );
   targetProbeP.catch(() => undefined);
   const etcdP = session.etcd().then(async (c) => {
     const [st, he, al] = await Promise.all([settle(c.status()), settle(c.health()), settle(c.alarms())]);
@@ -262,24 +315,33 @@ export async function observeCluster(session: DeploymentSession, targetLabel: st
   const all = await instancesWithFallback(session, errors);
   const instances = all.filter((i) => i.group === group).sort((a, b) => (a.index ?? 0) - (b.index ?? 0));
   const target = instances.find((i) => i.id === uuid) ?? null;
-  if (!target) errors.push(`instance ${targetLabel} is not in deployment ${session.deployment} (instances of ${group}: ${instances.map((i) => i.id).join(', ') || 'none'})`);
+  if (!target)
+    errors.push(
+      `instance ${targetLabel} is not in deployment ${session.deployment} (instances of ${group}: ${instances.map((i) => i.id).join(', ') || 'none'})`,
+    );
 
   const { c: cluster, st: status, he: health, al: alarms } = await etcdP;
   // A member that split off (the bootstrap instance started without member/ makes a new one-member
   // cluster) answers with another cluster id: the majority's id is the cluster, and the member list
   // is read from one of the majority.
-  const majority = status.ok ? majorityClusterId(status.value, target ? endpointUrlFor(target, cluster.endpoints) : '') : null;
-  const listFrom = status.ok ? status.value.filter((r) => r.ok && (!majority || r.value.clusterId === majority)).map((r) => r.endpoint) : [];
-  const members = await settle((async () => {
-    for (const url of listFrom) {
-      try {
-        return await cluster.memberList({ endpointUrl: url });
-      } catch {
-        /* next */
+  const majority = status.ok
+    ? majorityClusterId(status.value, target ? endpointUrlFor(target, cluster.endpoints) : '')
+    : null;
+  const listFrom = status.ok
+    ? status.value.filter((r) => r.ok && (!majority || r.value.clusterId === majority)).map((r) => r.endpoint)
+    : [];
+  const members = await settle(
+    (async () => {
+      for (const url of listFrom) {
+        try {
+          return await cluster.memberList({ endpointUrl: url });
+        } catch {
+          /* next */
+        }
       }
-    }
-    return cluster.memberList();
-  })());
+      return cluster.memberList();
+    })(),
+  );
   if (!members.ok) errors.push(`etcd member list failed: ${members.error}`);
   if (!status.ok) errors.push(`etcd endpoint status failed: ${status.error}`);
   if (!health.ok) errors.push(`etcd endpoint health failed: ${health.error}`);
@@ -295,7 +357,16 @@ export async function observeCluster(session: DeploymentSession, targetLabel: st
     const ms = (memberList ?? []).filter((m) => m.name === i.id || m.peerURLs.includes(peer));
     const split = !!st?.ok && !!majority && !!st.value.clusterId && st.value.clusterId !== majority;
     const healthy = !split && !!st?.ok && !!he?.ok && he.value.healthy && st.value.errors.length === 0;
-    return { instance: i, label: labelOf(i), endpointUrl: url, members: ms, status: st, health: he, healthy, splitClusterId: split && st?.ok ? st.value.clusterId : undefined };
+    return {
+      instance: i,
+      label: labelOf(i),
+      endpointUrl: url,
+      members: ms,
+      status: st,
+      health: he,
+      healthy,
+      splitClusterId: split && st?.ok ? st.value.clusterId : undefined,
+    };
   });
 
   let targetVm: VmProbe | null = null;
@@ -309,7 +380,10 @@ export async function observeCluster(session: DeploymentSession, targetLabel: st
     const [tp, hp] = await Promise.all([
       targetProbeP,
       chosen
-        ? session.ssh(chosen.instance).then((h) => probeHost(h, chosen.label), (e: Error) => unreachableProbe(chosen.label, `could not connect to ${chosen.label} over SSH: ${e.message}`))
+        ? session.ssh(chosen.instance).then(
+            (h) => probeHost(h, chosen.label),
+            (e: Error) => unreachableProbe(chosen.label, `could not connect to ${chosen.label} over SSH: ${e.message}`),
+          )
         : Promise.resolve(null),
     ]);
     targetVm = tp;

@@ -37,7 +37,7 @@ export function targetMembership(obs: Observation): TargetMembership {
   let stale: EtcdMember | null = null;
   if (state) {
     // Resumed: the state file names the member that was dead when the run began.
-    stale = state.oldMemberId ? mine.find((m) => m.id === state.oldMemberId) ?? null : null;
+    stale = state.oldMemberId ? (mine.find((m) => m.id === state.oldMemberId) ?? null) : null;
   } else {
     // Fresh: a named member is the old one; a nameless one is an `unstarted` add (ours, or the start script's self-add: reliability 9).
     stale = mine.find((m) => m.name === t.id) ?? null;
@@ -55,14 +55,38 @@ function dataOnlyEmptyMemberDir(obs: Observation): boolean {
 }
 
 const TITLES: Record<StepId, [string, string]> = {
-  preflight: ['Pre-flight checks', 'Quorum and a leader without the target, the target really is the broken member, its identity (name = instance UUID, peer URL), alarms and disk space.'],
-  snapshot: ['Snapshot a healthy member', 'Save the keyspace on a healthy member before any membership change; abort if it fails.'],
-  stop: ['Stop etcd on the target and move its data aside', 'monit stop etcd, wait until not monitored, then move the old data directory contents to a timestamped backup (kept, not deleted).'],
-  remove: ['Remove the dead member', 'etcdctl member remove <hex id>: the cluster forgets the dead member (never retried blindly; a timeout is followed by a re-list).'],
-  mkdir: ['Recreate the empty member/ directory', 'An empty member/ owned by vcap makes the job\'s start script join the existing cluster instead of self-adding (or, on the bootstrap instance, creating a new one-member cluster).'],
-  add: ['Add the member back', 'source utils.sh and etcdctl member add <instance uuid> --peer-urls ${etcd_peer_address}: registers the new member as unstarted.'],
-  start: ['Start etcd and wait until it has caught up', 'monit start etcd; wait until the member is started, healthy, a voter, its raft index caught up and hashKV equal to the leader\'s at the same revision.'],
-  postcheck: ['Post-checks', 'All members healthy, the Director reports the instance running, no alarms; clear the recovery record.'],
+  preflight: [
+    'Pre-flight checks',
+    'Quorum and a leader without the target, the target really is the broken member, its identity (name = instance UUID, peer URL), alarms and disk space.',
+  ],
+  snapshot: [
+    'Snapshot a healthy member',
+    'Save the keyspace on a healthy member before any membership change; abort if it fails.',
+  ],
+  stop: [
+    'Stop etcd on the target and move its data aside',
+    'monit stop etcd, wait until not monitored, then move the old data directory contents to a timestamped backup (kept, not deleted).',
+  ],
+  remove: [
+    'Remove the dead member',
+    'etcdctl member remove <hex id>: the cluster forgets the dead member (never retried blindly; a timeout is followed by a re-list).',
+  ],
+  mkdir: [
+    'Recreate the empty member/ directory',
+    "An empty member/ owned by vcap makes the job's start script join the existing cluster instead of self-adding (or, on the bootstrap instance, creating a new one-member cluster).",
+  ],
+  add: [
+    'Add the member back',
+    'source utils.sh and etcdctl member add <instance uuid> --peer-urls ${etcd_peer_address}: registers the new member as unstarted.',
+  ],
+  start: [
+    'Start etcd and wait until it has caught up',
+    "monit start etcd; wait until the member is started, healthy, a voter, its raft index caught up and hashKV equal to the leader's at the same revision.",
+  ],
+  postcheck: [
+    'Post-checks',
+    'All members healthy, the Director reports the instance running, no alarms; clear the recovery record.',
+  ],
 };
 
 /** Builds the plan. Never throws for a bad cluster: problems become refusals. */
@@ -90,11 +114,20 @@ export function planRecovery(obs: Observation, opts: PlanOptions = {}): Plan {
   const { refusals, evidence, notes } = preflightRefusals(facts);
 
   if (t?.bootstrap) {
-    notes.push(`${label} is the bootstrap instance: if its start script found no ${cmd.MEMBER_DIR}, it would create a brand-new single-member cluster (split brain). Step 5 recreates the empty member/ directory before etcd starts so it joins the existing cluster instead.`);
+    notes.push(
+      `${label} is the bootstrap instance: if its start script found no ${cmd.MEMBER_DIR}, it would create a brand-new single-member cluster (split brain). Step 5 recreates the empty member/ directory before etcd starts so it joins the existing cluster instead.`,
+    );
   }
-  if (learner) notes.push('The member is re-added as a learner (non-voting) and promoted once it is in sync with the leader.');
-  if (resumed) notes.push(`Resuming the recovery started at ${state!.ts} (state file ${cmd.STATE_FILE} on the target): steps already done are skipped.`);
-  if (mem.added && !mem.stale && !resumed) notes.push(`An unstarted member for ${label} is already registered (id ${mem.added.id}, probably the job's start script self-adding): it is kept, not added twice.`);
+  if (learner)
+    notes.push('The member is re-added as a learner (non-voting) and promoted once it is in sync with the leader.');
+  if (resumed)
+    notes.push(
+      `Resuming the recovery started at ${state!.ts} (state file ${cmd.STATE_FILE} on the target): steps already done are skipped.`,
+    );
+  if (mem.added && !mem.stale && !resumed)
+    notes.push(
+      `An unstarted member for ${label} is already registered (id ${mem.added.id}, probably the job's start script self-adding): it is kept, not added twice.`,
+    );
 
   const newId = mem.added?.id ?? null;
   const staleId = mem.stale?.id ?? null;
@@ -103,7 +136,12 @@ export function planRecovery(obs: Observation, opts: PlanOptions = {}): Plan {
   const helper = snapshotHost ?? '(no healthy member)';
 
   const c = (host: string, rc: cmd.RemoteCommand, done: boolean, doneReason?: string): PlannedCommand => ({
-    host, command: rc.command, purpose: rc.purpose, mutates: rc.mutates, done, doneReason: done ? doneReason : undefined,
+    host,
+    command: rc.command,
+    purpose: rc.purpose,
+    mutates: rc.mutates,
+    done,
+    doneReason: done ? doneReason : undefined,
   });
   const safe = <T>(f: () => T, fallback: T): T => {
     try {
@@ -112,56 +150,177 @@ export function planRecovery(obs: Observation, opts: PlanOptions = {}): Plan {
       return fallback;
     }
   };
-  const bad = (what: string): cmd.RemoteCommand => ({ command: `# (not built: ${what})`, mutates: true, purpose: what });
+  const bad = (what: string): cmd.RemoteCommand => ({
+    command: `# (not built: ${what})`,
+    mutates: true,
+    purpose: what,
+  });
 
   const steps: PlanStep[] = [];
   const add = (id: StepId, commands: PlannedCommand[], checks: string[]) => {
     const [title, description] = TITLES[id];
-    steps.push({ id, number: steps.length + 1, title, description, commands, checks, done: commands.length > 0 && commands.every((x) => x.done) });
+    steps.push({
+      id,
+      number: steps.length + 1,
+      title,
+      description,
+      commands,
+      checks,
+      done: commands.length > 0 && commands.every((x) => x.done),
+    });
   };
 
-  add('preflight', [
-    c(label, cmd.monitSummary(), false),
-    c(helper, cmd.memberList(), false),
-  ], ['quorum and leader without the target', 'target is broken', 'member name = instance UUID, peer URL matches', 'no alarms on healthy members', 'disk space on target and snapshot member']);
+  add(
+    'preflight',
+    [c(label, cmd.monitSummary(), false), c(helper, cmd.memberList(), false)],
+    [
+      'quorum and leader without the target',
+      'target is broken',
+      'member name = instance UUID, peer URL matches',
+      'no alarms on healthy members',
+      'disk space on target and snapshot member',
+    ],
+  );
 
   const snapDone = resumed;
-  add('snapshot', [
-    c(helper, safe(() => cmd.snapshotSave(ts), bad('snapshot')), snapDone, 'a snapshot was taken when this recovery started'),
-    c(helper, safe(() => cmd.snapshotStatus(ts), bad('snapshot status')), snapDone, 'a snapshot was taken when this recovery started'),
-  ], ['snapshot file exists and `snapshot status` reads it']);
+  add(
+    'snapshot',
+    [
+      c(
+        helper,
+        safe(() => cmd.snapshotSave(ts), bad('snapshot')),
+        snapDone,
+        'a snapshot was taken when this recovery started',
+      ),
+      c(
+        helper,
+        safe(() => cmd.snapshotStatus(ts), bad('snapshot status')),
+        snapDone,
+        'a snapshot was taken when this recovery started',
+      ),
+    ],
+    ['snapshot file exists and `snapshot status` reads it'],
+  );
 
   const afterAdd = !!newId;
   const stopDone = afterAdd || (monit === 'not-monitored' && !vm?.etcdAlive);
   // etcd already running for the re-added member (the start script self-added it behind our back: reliability 9)
   const runningAdded = afterAdd && monit === 'running' && !!vm?.etcdAlive;
   const moveDone = started || runningAdded || dataOnlyEmptyMemberDir(obs);
-  add('stop', [
-    c(label, safe(() => cmd.writeStateFile(ts, staleId, snapshotHost), bad('state file')), resumed, 'the recovery record exists'),
-    c(label, cmd.monitStop(), stopDone, afterAdd ? 'the member was already re-added' : 'monit already reports etcd not monitored'),
-    c(label, safe(() => cmd.moveDataAside(ts), bad('move')), moveDone, started || runningAdded ? 'etcd already runs for the re-added member' : 'the data directory holds nothing to move'),
-  ], ['monit reports etcd not monitored and the process is gone', `${cmd.DATA_DIR} holds nothing but an empty member/`]);
+  add(
+    'stop',
+    [
+      c(
+        label,
+        safe(() => cmd.writeStateFile(ts, staleId, snapshotHost), bad('state file')),
+        resumed,
+        'the recovery record exists',
+      ),
+      c(
+        label,
+        cmd.monitStop(),
+        stopDone,
+        afterAdd ? 'the member was already re-added' : 'monit already reports etcd not monitored',
+      ),
+      c(
+        label,
+        safe(() => cmd.moveDataAside(ts), bad('move')),
+        moveDone,
+        started || runningAdded
+          ? 'etcd already runs for the re-added member'
+          : 'the data directory holds nothing to move',
+      ),
+    ],
+    ['monit reports etcd not monitored and the process is gone', `${cmd.DATA_DIR} holds nothing but an empty member/`],
+  );
 
-  add('remove', [
-    c(label, staleId ? cmd.memberRemove(staleId) : { command: `${cmd.ETCDCTL} member remove <id of the dead member>`, mutates: true, purpose: 'remove the dead member from the cluster' }, !staleId, 'the dead member is no longer registered'),
-  ], ['member list no longer has the dead member']);
+  add(
+    'remove',
+    [
+      c(
+        label,
+        staleId
+          ? cmd.memberRemove(staleId)
+          : {
+              command: `${cmd.ETCDCTL} member remove <id of the dead member>`,
+              mutates: true,
+              purpose: 'remove the dead member from the cluster',
+            },
+        !staleId,
+        'the dead member is no longer registered',
+      ),
+    ],
+    ['member list no longer has the dead member'],
+  );
 
-  const mkdirDone = started || runningAdded || (!!vm?.memberDir.exists && (vm.memberDir.owner ?? '').startsWith('vcap:') && vm.memberDir.entries.length === 0 && dataOnlyEmptyMemberDir(obs));
-  add('mkdir', [c(label, cmd.recreateMemberDir(), mkdirDone, started || runningAdded ? 'etcd already runs for the re-added member' : 'an empty member/ owned by vcap exists')],
-    [`${cmd.MEMBER_DIR} exists, owned by vcap, empty`]);
+  const mkdirDone =
+    started ||
+    runningAdded ||
+    (!!vm?.memberDir.exists &&
+      (vm.memberDir.owner ?? '').startsWith('vcap:') &&
+      vm.memberDir.entries.length === 0 &&
+      dataOnlyEmptyMemberDir(obs));
+  add(
+    'mkdir',
+    [
+      c(
+        label,
+        cmd.recreateMemberDir(),
+        mkdirDone,
+        started || runningAdded ? 'etcd already runs for the re-added member' : 'an empty member/ owned by vcap exists',
+      ),
+    ],
+    [`${cmd.MEMBER_DIR} exists, owned by vcap, empty`],
+  );
 
-  add('add', [c(label, safe(() => cmd.memberAdd(t?.id ?? '', learner), bad('member add')), afterAdd, `member ${newId} is already registered for ${label}`)],
-    ['member list has an unstarted member with the peer URL', learner ? 'the new member is a learner' : 'the new member is a voter']);
+  add(
+    'add',
+    [
+      c(
+        label,
+        safe(() => cmd.memberAdd(t?.id ?? '', learner), bad('member add')),
+        afterAdd,
+        `member ${newId} is already registered for ${label}`,
+      ),
+    ],
+    [
+      'member list has an unstarted member with the peer URL',
+      learner ? 'the new member is a learner' : 'the new member is a voter',
+    ],
+  );
 
   const startDone = monit === 'running' && !!vm?.etcdAlive && afterAdd;
   const startCmds = [c(label, cmd.monitStart(), startDone, 'monit already runs etcd')];
   if (learner || mem.added?.isLearner) {
-    startCmds.push(c(label, newId ? cmd.memberPromote(newId) : { command: `${cmd.ETCDCTL} member promote <id of the new member>`, mutates: true, purpose: 'promote the learner to a voting member' },
-      !!mem.added && !mem.added.isLearner && started, 'the member is already a voter'));
+    startCmds.push(
+      c(
+        label,
+        newId
+          ? cmd.memberPromote(newId)
+          : {
+              command: `${cmd.ETCDCTL} member promote <id of the new member>`,
+              mutates: true,
+              purpose: 'promote the learner to a voting member',
+            },
+        !!mem.added && !mem.added.isLearner && started,
+        'the member is already a voter',
+      ),
+    );
   }
-  add('start', startCmds, ['monit reports etcd running', 'member started with its name', 'endpoint healthy', 'not a learner', 'raft index caught up with the leader', 'hashKV equal to the leader\'s at the same revision']);
+  add('start', startCmds, [
+    'monit reports etcd running',
+    'member started with its name',
+    'endpoint healthy',
+    'not a learner',
+    'raft index caught up with the leader',
+    "hashKV equal to the leader's at the same revision",
+  ]);
 
-  add('postcheck', [c(label, cmd.removeStateFile(), false)], ['all members healthy', 'member names = instance UUIDs', 'Director reports the instance running', 'no alarms']);
+  add(
+    'postcheck',
+    [c(label, cmd.removeStateFile(), false)],
+    ['all members healthy', 'member names = instance UUIDs', 'Director reports the instance running', 'no alarms'],
+  );
 
   return {
     deployment: obs.deployment,
@@ -191,13 +350,17 @@ export function planRecovery(obs: Observation, opts: PlanOptions = {}): Plan {
 /** The plan as text (CLI, dry-run, transcript). */
 export function formatPlan(plan: Plan): string {
   const out: string[] = [];
-  out.push(`Recovery plan for ${plan.target} in ${plan.deployment} (peer URL ${plan.peerUrl || 'unknown'}; ${plan.clusterSize} members, quorum ${plan.quorum})`);
+  out.push(
+    `Recovery plan for ${plan.target} in ${plan.deployment} (peer URL ${plan.peerUrl || 'unknown'}; ${plan.clusterSize} members, quorum ${plan.quorum})`,
+  );
   for (const e of plan.evidence) out.push(`  evidence: ${e}`);
   for (const n of plan.notes) out.push(`  note: ${n}`);
   for (const s of plan.steps) {
     out.push(`${s.number}. ${s.title}${s.done ? '  [already done]' : ''}`);
     for (const c of s.commands) {
-      out.push(`   ${c.done ? '(done) ' : ''}[${c.host}] $ ${c.command}${c.done && c.doneReason ? `   # ${c.doneReason}` : ''}`);
+      out.push(
+        `   ${c.done ? '(done) ' : ''}[${c.host}] $ ${c.command}${c.done && c.doneReason ? `   # ${c.doneReason}` : ''}`,
+      );
     }
     for (const k of s.checks) out.push(`   check: ${k}`);
   }

@@ -10,7 +10,8 @@ const PEM = /-----BEGIN ([A-Z0-9 ]+)-----[\s\S]*?(-----END \1-----|$)/g;
 const OPENSSH_KEY = /-----BEGIN OPENSSH PRIVATE KEY-----[\s\S]*?(-----END OPENSSH PRIVATE KEY-----|$)/g;
 const JWT = /\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\b/g;
 const BEARER = /\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}/gi;
-const KEYVAL = /\b([A-Za-z0-9_-]*(?:password|passwd|secret|token|passphrase|private[_-]?key|api[_-]?key|client[_-]?secret)[A-Za-z0-9_-]*)(\s*[=:]\s*|"\s*:\s*"|\s+)("?)([^\s"',;]+)/gi;
+const KEYVAL =
+  /\b([A-Za-z0-9_-]*(?:password|passwd|secret|token|passphrase|private[_-]?key|api[_-]?key|client[_-]?secret)[A-Za-z0-9_-]*)(\s*[=:]\s*|"\s*:\s*"|\s+)("?)([^\s"',;]+)/gi;
 const FLAG = /(--(?:password|client-secret|token|passphrase|key-data)[= ])(\S+)/gi;
 
 /** Removes PEM blocks (certificates and keys), tokens, passwords and secrets from text. */
@@ -42,13 +43,18 @@ export class Transcript {
 
   constructor(dir: string, title: { deployment: string; target: string; dryRun: boolean; started: Date }) {
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const stamp = title.started.toISOString().replace(/[-:]/g, '').replace(/\.[0-9]+/, '');
+    const stamp = title.started
+      .toISOString()
+      .replace(/[-:]/g, '')
+      .replace(/\.[0-9]+/, '');
     const safeTarget = title.target.replace(/[^A-Za-z0-9-]+/g, '_');
     let p = path.join(dir, `recovery-${stamp}-${safeTarget}${title.dryRun ? '-dry-run' : ''}.md`);
     for (let i = 2; fs.existsSync(p); i++) p = p.replace(/(-\d+)?\.md$/, `-${i}.md`);
     this.path = p;
     this.parts.push(`# etcd member recovery${title.dryRun ? ' (dry-run)' : ''}: ${redact(title.target)}\n\n`);
-    this.parts.push(`- Deployment: \`${redact(title.deployment)}\`\n- Target: \`${redact(title.target)}\`\n- Started: ${title.started.toISOString()}\n- Mode: ${title.dryRun ? 'dry-run (no changes)' : 'recovery'}\n\n`);
+    this.parts.push(
+      `- Deployment: \`${redact(title.deployment)}\`\n- Target: \`${redact(title.target)}\`\n- Started: ${title.started.toISOString()}\n- Mode: ${title.dryRun ? 'dry-run (no changes)' : 'recovery'}\n\n`,
+    );
   }
 
   private key(step: string, host: string) {
@@ -64,13 +70,18 @@ export class Transcript {
         this.parts.push(`## Plan\n\n${fence(formatPlan(e.plan))}\n`);
         break;
       case 'refused':
-        this.parts.push(`## Refused (${e.time})\n\n${e.refusals.map((r) => `- **${r.code}**: ${redact(r.message)}\n  - What to do: ${redact(r.advice)}`).join('\n')}\n\n`);
+        this.parts.push(
+          `## Refused (${e.time})\n\n${e.refusals.map((r) => `- **${r.code}**: ${redact(r.message)}\n  - What to do: ${redact(r.advice)}`).join('\n')}\n\n`,
+        );
         break;
       case 'step-start':
-        this.parts.push(`## Step ${e.number}/${e.total}: ${e.title} (${e.time})${e.alreadyDone ? ' — already done' : ''}\n\n`);
+        this.parts.push(
+          `## Step ${e.number}/${e.total}: ${e.title} (${e.time})${e.alreadyDone ? ' — already done' : ''}\n\n`,
+        );
         break;
       case 'command':
-        if (e.skipped) this.parts.push(`- ${e.time} \`${e.host}\` skipped (${redact(e.skipped)}):\n\n${fence('$ ' + e.command)}\n`);
+        if (e.skipped)
+          this.parts.push(`- ${e.time} \`${e.host}\` skipped (${redact(e.skipped)}):\n\n${fence('$ ' + e.command)}\n`);
         else {
           this.parts.push(`- ${e.time} on \`${e.host}\`:\n\n${fence('$ ' + e.command)}\n`);
           this.pending.set(this.key(e.step, e.host), { stdout: '', stderr: '' });
@@ -89,7 +100,9 @@ export class Transcript {
         this.pending.delete(k);
         if (p?.stdout) this.parts.push(`  Output:\n\n${fence(p.stdout)}\n`);
         if (p?.stderr) this.parts.push(`  Errors:\n\n${fence(p.stderr)}\n`);
-        this.parts.push(`  Exit: ${e.exitCode ?? 'none'}${e.signal ? ` (signal ${e.signal})` : ''}, ${e.durationMs} ms\n\n`);
+        this.parts.push(
+          `  Exit: ${e.exitCode ?? 'none'}${e.signal ? ` (signal ${e.signal})` : ''}, ${e.durationMs} ms\n\n`,
+        );
         break;
       }
       case 'check':
@@ -99,10 +112,14 @@ export class Transcript {
         this.parts.push(`- ${e.time} ${redact(e.message)}\n`);
         break;
       case 'step-done':
-        this.parts.push(`\n**Verdict:** step ${e.number} ${e.skipped ? 'already done, skipped' : 'done'}${e.detail ? ` — ${redact(e.detail)}` : ''}\n\n`);
+        this.parts.push(
+          `\n**Verdict:** step ${e.number} ${e.skipped ? 'already done, skipped' : 'done'}${e.detail ? ` — ${redact(e.detail)}` : ''}\n\n`,
+        );
         break;
       case 'step-failed':
-        this.parts.push(`\n**Verdict:** step ${e.number} FAILED — ${redact(e.error)}\n\nWhat to do: ${redact(e.advice)}\n\n`);
+        this.parts.push(
+          `\n**Verdict:** step ${e.number} FAILED — ${redact(e.error)}\n\nWhat to do: ${redact(e.advice)}\n\n`,
+        );
         break;
       case 'cancelled':
         this.parts.push(`\n**Cancelled** (${e.time}): ${redact(e.message)}\n\n`);

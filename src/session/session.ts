@@ -31,7 +31,16 @@ export function etcdInstances(instances: InstanceInfo[]): InstanceInfo[] {
 function withTimeout<T>(p: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const t = setTimeout(() => reject(onTimeout()), ms);
-    p.then((v) => { clearTimeout(t); resolve(v); }, (e) => { clearTimeout(t); reject(e); });
+    p.then(
+      (v) => {
+        clearTimeout(t);
+        resolve(v);
+      },
+      (e) => {
+        clearTimeout(t);
+        reject(e);
+      },
+    );
   });
 }
 
@@ -46,7 +55,10 @@ class EnvSession implements EnvironmentSession {
   private disposed = false;
   readonly log: (line: string) => void;
 
-  constructor(readonly env: EnvironmentConfig, readonly opts: SessionOptions) {
+  constructor(
+    readonly env: EnvironmentConfig,
+    readonly opts: SessionOptions,
+  ) {
     this.log = opts.log ?? (() => undefined);
     this.director = createDirectorClient(env, { dial: this.dial, log: this.log });
   }
@@ -60,7 +72,9 @@ class EnvSession implements EnvironmentSession {
         knownHostsPath: this.opts.gatewayKnownHostsPath,
         log: this.log,
       });
-      this.gateway.catch(() => { this.gateway = undefined; }); // try again at the next dial
+      this.gateway.catch(() => {
+        this.gateway = undefined;
+      }); // try again at the next dial
     }
     return (await this.gateway).dial(host, port);
   };
@@ -82,11 +96,17 @@ class EnvSession implements EnvironmentSession {
   async dispose(): Promise<void> {
     if (this.disposed) return;
     const ds = [...this.deployments.values()];
-    await Promise.all(ds.map((d) => d.dispose().catch((e) => this.log(`session: dispose of ${d.deployment}: ${(e as Error).message}`))));
+    await Promise.all(
+      ds.map((d) => d.dispose().catch((e) => this.log(`session: dispose of ${d.deployment}: ${(e as Error).message}`))),
+    );
     this.disposed = true;
     const gw = this.gateway;
     this.gateway = undefined;
-    if (gw) await gw.then((g) => g.dispose(), () => undefined);
+    if (gw)
+      await gw.then(
+        (g) => g.dispose(),
+        () => undefined,
+      );
     this.director.dispose();
   }
 }
@@ -97,12 +117,23 @@ class DeploySession implements DeploymentSession {
   private lastInstances: InstanceInfo[] | undefined;
   private disposed = false;
 
-  constructor(private readonly envSession: EnvSession, readonly deployment: string) {}
+  constructor(
+    private readonly envSession: EnvSession,
+    readonly deployment: string,
+  ) {}
 
-  get env(): EnvironmentConfig { return this.envSession.env; }
-  get director(): DirectorClient { return this.envSession.director; }
-  private get log() { return this.envSession.log; }
-  private get opts() { return this.envSession.opts; }
+  get env(): EnvironmentConfig {
+    return this.envSession.env;
+  }
+  get director(): DirectorClient {
+    return this.envSession.director;
+  }
+  private get log() {
+    return this.envSession.log;
+  }
+  private get opts() {
+    return this.envSession.opts;
+  }
 
   async instances(): Promise<InstanceInfo[]> {
     const list = await this.director.instances(this.deployment);
@@ -113,10 +144,15 @@ class DeploySession implements DeploymentSession {
   private async resolveInstance(instance: InstanceInfo | string): Promise<InstanceInfo> {
     if (typeof instance !== 'string') return instance;
     const [group, id] = instance.includes('/') ? instance.split('/', 2) : [undefined, instance];
-    const find = (l: InstanceInfo[] | undefined) => l?.find((i) => i.id === id && (!group || i.group === group))
-      ?? l?.find((i) => group !== undefined && i.group === group && String(i.index) === id);
+    const find = (l: InstanceInfo[] | undefined) =>
+      l?.find((i) => i.id === id && (!group || i.group === group)) ??
+      l?.find((i) => group !== undefined && i.group === group && String(i.index) === id);
     const found = find(this.lastInstances) ?? find(await this.instances());
-    if (!found) throw new SshError('config', `No instance ${instance} in deployment ${this.deployment} (bosh -d ${this.deployment} instances).`);
+    if (!found)
+      throw new SshError(
+        'config',
+        `No instance ${instance} in deployment ${this.deployment} (bosh -d ${this.deployment} instances).`,
+      );
     return found;
   }
 
@@ -127,7 +163,9 @@ class DeploySession implements DeploymentSession {
     if (!p) {
       p = this.openSsh(inst);
       this.hosts.set(inst.id, p);
-      p.catch(() => { if (this.hosts.get(inst.id) === p) this.hosts.delete(inst.id); });
+      p.catch(() => {
+        if (this.hosts.get(inst.id) === p) this.hosts.delete(inst.id);
+      });
     }
     return p;
   }
@@ -143,40 +181,59 @@ class DeploySession implements DeploymentSession {
     if (this.opts.staticSsh) {
       const ip = inst.ips[0];
       if (!ip) throw new SshError('config', `${label} has no IP address (no VM?): cannot SSH to it.`);
-      return openStaticSsh({ ...common, label, host: ip, staticSsh: this.opts.staticSsh, hostKeyPrompt: this.opts.hostKeyPrompt });
+      return openStaticSsh({
+        ...common,
+        label,
+        host: ip,
+        staticSsh: this.opts.staticSsh,
+        hostKeyPrompt: this.opts.hostKeyPrompt,
+      });
     }
     return openBoshSsh({ ...common, director: this.director, deployment: this.deployment, instance: inst });
   }
 
   etcd(): Promise<EtcdCluster> {
-    if (this.disposed) return Promise.reject(new EtcdError('config', `The session for deployment ${this.deployment} was closed.`));
+    if (this.disposed)
+      return Promise.reject(new EtcdError('config', `The session for deployment ${this.deployment} was closed.`));
     if (!this.etcdCluster) {
       const p = this.openEtcd();
       this.etcdCluster = p;
-      p.catch(() => { if (this.etcdCluster === p) this.etcdCluster = undefined; });
+      p.catch(() => {
+        if (this.etcdCluster === p) this.etcdCluster = undefined;
+      });
     }
     return this.etcdCluster;
   }
 
   private async openEtcd(): Promise<EtcdCluster> {
     // The instance list the tree just loaded will do (IPs rarely change); else ask the Director.
-    const all = this.lastInstances ?? await this.instances();
+    const all = this.lastInstances ?? (await this.instances());
     const masters = etcdInstances(all);
     if (!masters.length) {
-      throw new EtcdError('config', `Deployment ${this.deployment} has no etcd instances (instance group 'master' or a process named 'etcd').`);
+      throw new EtcdError(
+        'config',
+        `Deployment ${this.deployment} has no etcd instances (instance group 'master' or a process named 'etcd').`,
+      );
     }
     // Read the etcdctl client certificates from the first master that lets us (running ones first).
-    const order = [...masters].sort((a, b) => Number(b.processState === 'running') - Number(a.processState === 'running'));
+    const order = [...masters].sort(
+      (a, b) => Number(b.processState === 'running') - Number(a.processState === 'running'),
+    );
     const failures: string[] = [];
     let certs: { ca: Buffer; cert: Buffer; key: Buffer } | undefined;
     let via: { inst: InstanceInfo; host: RemoteHost } | undefined;
     for (const inst of order) {
-      if (!inst.ips.length) { failures.push(`${inst.group}/${inst.id}: no VM`); continue; }
+      if (!inst.ips.length) {
+        failures.push(`${inst.group}/${inst.id}: no VM`);
+        continue;
+      }
       try {
         const host = await this.ssh(inst);
-        const [ca, cert, key] = await Promise.all(['etcdctl-ca.crt', 'etcdctl.crt', 'etcdctl.key']
-          // root:vcap 0640: a Director-provisioned user needs sudo; the static user (vcap) may not.
-          .map((f) => host.readFile(`${ETCD_CONFIG_DIR}/${f}`, { sudo: !this.opts.staticSsh })));
+        const [ca, cert, key] = await Promise.all(
+          ['etcdctl-ca.crt', 'etcdctl.crt', 'etcdctl.key']
+            // root:vcap 0640: a Director-provisioned user needs sudo; the static user (vcap) may not.
+            .map((f) => host.readFile(`${ETCD_CONFIG_DIR}/${f}`, { sudo: !this.opts.staticSsh })),
+        );
         certs = { ca, cert, key };
         via = { inst, host };
         break;
@@ -186,14 +243,19 @@ class DeploySession implements DeploymentSession {
       }
     }
     if (!certs || !via) {
-      throw new EtcdError('unreachable', `Cannot read the etcdctl client certificates (${ETCD_CONFIG_DIR}) from any master of ${this.deployment}. ${failures.join(' | ')}`);
+      throw new EtcdError(
+        'unreachable',
+        `Cannot read the etcdctl client certificates (${ETCD_CONFIG_DIR}) from any master of ${this.deployment}. ${failures.join(' | ')}`,
+      );
     }
-    const endpoints: ClusterEndpointConfig[] = masters.filter((m) => m.ips.length).map((m, i) => ({
-      name: m.id,
-      url: etcdClientUrl(m.index ?? i),
-      connectHost: m.ips[0],
-      connectPort: ETCD_CLIENT_PORT,
-    }));
+    const endpoints: ClusterEndpointConfig[] = masters
+      .filter((m) => m.ips.length)
+      .map((m, i) => ({
+        name: m.id,
+        url: etcdClientUrl(m.index ?? i),
+        connectHost: m.ips[0],
+        connectPort: ETCD_CLIENT_PORT,
+      }));
     // Reach the client ports through the environment's network path if it can; otherwise through
     // the SSH connection of the master we read the certificates from.
     const host = via.host;
@@ -205,12 +267,17 @@ class DeploySession implements DeploymentSession {
       this.log(`etcd: tunnelling the client ports through ${host.label}`);
     } else if (mode === 'auto') {
       try {
-        const probe = await withTimeout(this.envSession.dial(via.inst.ips[0], ETCD_CLIENT_PORT), 5000,
-          () => new Error('timed out'));
+        const probe = await withTimeout(
+          this.envSession.dial(via.inst.ips[0], ETCD_CLIENT_PORT),
+          5000,
+          () => new Error('timed out'),
+        );
         probe.on('error', () => undefined);
         probe.destroy();
       } catch (e) {
-        this.log(`etcd: ${via.inst.ips[0]}:${ETCD_CLIENT_PORT} is not reachable on the network path (${(e as Error).message}); tunnelling through ${host.label}`);
+        this.log(
+          `etcd: ${via.inst.ips[0]}:${ETCD_CLIENT_PORT} is not reachable on the network path (${(e as Error).message}); tunnelling through ${host.label}`,
+        );
         dial = throughSsh;
       }
     }
@@ -223,10 +290,21 @@ class DeploySession implements DeploymentSession {
     this.envSession.forget(this);
     const cluster = this.etcdCluster;
     this.etcdCluster = undefined;
-    if (cluster) await cluster.then((c) => c.dispose(), () => undefined);
+    if (cluster)
+      await cluster.then(
+        (c) => c.dispose(),
+        () => undefined,
+      );
     const hosts = [...this.hosts.values()];
     this.hosts.clear();
-    await Promise.all(hosts.map((p) => p.then((h) => h.dispose(), () => undefined)));
+    await Promise.all(
+      hosts.map((p) =>
+        p.then(
+          (h) => h.dispose(),
+          () => undefined,
+        ),
+      ),
+    );
   }
 }
 
@@ -245,17 +323,26 @@ export function openDeploymentFromEnv(
 ): EnvDeploymentSession {
   const env = requireEnvironment({ ...opts.resolve, env: processEnv });
   const name = opts.deployment ?? processEnv.BOSH_DEPLOYMENT;
-  if (!name) throw new BoshError('config', 'No deployment: set BOSH_DEPLOYMENT (as for the bosh CLI), e.g. the service-instance_… deployment of the cluster.');
+  if (!name)
+    throw new BoshError(
+      'config',
+      'No deployment: set BOSH_DEPLOYMENT (as for the bosh CLI), e.g. the service-instance_… deployment of the cluster.',
+    );
   const environment = openEnvironment(env, opts);
   const d = environment.deployment(name);
   return {
     environment,
-    get env() { return d.env; },
+    get env() {
+      return d.env;
+    },
     deployment: d.deployment,
     director: d.director,
     instances: () => d.instances(),
     ssh: (i) => d.ssh(i),
     etcd: () => d.etcd(),
-    dispose: async () => { await d.dispose(); await environment.dispose(); },
+    dispose: async () => {
+      await d.dispose();
+      await environment.dispose();
+    },
   };
 }

@@ -10,7 +10,13 @@ export type HostKeyPrompt = (host: string, keyType: string, sha256Fingerprint: s
 export interface SessionOptions {
   hostKeyPrompt?: HostKeyPrompt;
   /** Static fallback SSH user (`bosh ssh --private-key`): used when set, instead of Director setup. */
-  staticSsh?: { user: string; privateKeyPath?: string; privateKey?: string; useAgent?: boolean; knownHostsPath?: string };
+  staticSsh?: {
+    user: string;
+    privateKeyPath?: string;
+    privateKey?: string;
+    useAgent?: boolean;
+    knownHostsPath?: string;
+  };
   /** Diagnostic log (never receives secrets). */
   log?: (line: string) => void;
   /** known_hosts for the jump host's key (default ~/.ssh/known_hosts). Added by the ssh/etcd engineer. */

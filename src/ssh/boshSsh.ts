@@ -30,23 +30,36 @@ export async function openBoshSsh(opts: BoshSshOptions): Promise<RemoteHost> {
   log(`ssh: asking the Director to set up user ${user} on ${deployment}/${label}`);
   const target = { group: instance.group, id: instance.id };
   let cleaned: Promise<void> | undefined;
-  const cleanup = () => (cleaned ??= (async () => {
-    log(`ssh: asking the Director to clean up user ${user} on ${deployment}/${label}`);
-    await director.sshCleanup(deployment, target, user);
-  })());
+  const cleanup = () =>
+    (cleaned ??= (async () => {
+      log(`ssh: asking the Director to clean up user ${user} on ${deployment}/${label}`);
+      await director.sshCleanup(deployment, target, user);
+    })());
   const hosts = await director.sshSetup(deployment, target, user, keys.publicKey + '\n');
   const host = hosts.find((h) => h.id === instance.id) ?? (hosts.length === 1 ? hosts[0] : undefined);
   try {
     if (!host) {
-      throw new SshError('config', `The Director's SSH setup for ${label} returned no entry for this instance (got ${hosts.length}); check that the instance has a VM.`);
+      throw new SshError(
+        'config',
+        `The Director's SSH setup for ${label} returned no entry for this instance (got ${hosts.length}); check that the instance has a VM.`,
+      );
     }
     if (host.status !== 'success') {
-      throw new SshError('config', `The Director could not set up SSH on ${label} (status '${host.status}'). Check the agent on the VM (bosh instances --ps).`);
+      throw new SshError(
+        'config',
+        `The Director could not set up SSH on ${label} (status '${host.status}'). Check the agent on the VM (bosh instances --ps).`,
+      );
     }
     if (!host.host_public_key || !host.host_public_key.trim()) {
-      throw new SshError('config', `The Director's SSH setup for ${label} returned no host key; refusing to connect without one to pin.`);
+      throw new SshError(
+        'config',
+        `The Director's SSH setup for ${label} returned no host key; refusing to connect without one to pin.`,
+      );
     }
-    if (host.gateway_host) log(`ssh: the Director suggests gateway ${host.gateway_user ?? ''}@${host.gateway_host}; using the environment's network path instead`);
+    if (host.gateway_host)
+      log(
+        `ssh: the Director suggests gateway ${host.gateway_user ?? ''}@${host.gateway_host}; using the environment's network path instead`,
+      );
     const vm = new VmConnection({
       label,
       host: host.ip,
@@ -99,7 +112,10 @@ export async function openStaticSsh(opts: StaticSshOptions): Promise<RemoteHost>
   }
   const agent = !privateKey ? process.env.SSH_AUTH_SOCK : undefined;
   if (!privateKey && !agent) {
-    throw new SshError('config', `No SSH key for user '${s.user}': set a private key file or start an ssh-agent (SSH_AUTH_SOCK).`);
+    throw new SshError(
+      'config',
+      `No SSH key for user '${s.user}': set a private key file or start an ssh-agent (SSH_AUTH_SOCK).`,
+    );
   }
   const vm = new VmConnection({
     label: opts.label,

@@ -9,12 +9,18 @@ import { StringDecoder } from 'string_decoder';
 import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
 import type { Dialer } from '../bosh/types';
 import type { HostKeyPrompt } from '../session/types';
+import { ExecOptions, ExecResult, PortForward, RemoteHost, ShellChannel, ShellOptions, SshError } from './types';
 import {
-  ExecOptions, ExecResult, PortForward, RemoteHost, ShellChannel, ShellOptions, SshError,
-} from './types';
-import {
-  buildRemoteCommand, checkKnownHosts, expandHome, hostKeyAlgorithms, keyTypeOfBlob, knownKeyTypesFor, parsePublicKeyLine,
-  readKnownHostsFile, sha256Fingerprint, shellQuote,
+  buildRemoteCommand,
+  checkKnownHosts,
+  expandHome,
+  hostKeyAlgorithms,
+  keyTypeOfBlob,
+  knownKeyTypesFor,
+  parsePublicKeyLine,
+  readKnownHostsFile,
+  sha256Fingerprint,
+  shellQuote,
 } from './keys';
 
 export interface ConnectVmOptions {
@@ -53,7 +59,9 @@ export async function connectVm(opts: ConnectVmOptions): Promise<RemoteHost> {
   return vm;
 }
 
-interface PendingOp { fail(err: SshError): void }
+interface PendingOp {
+  fail(err: SshError): void;
+}
 
 export class VmConnection implements RemoteHost {
   readonly label: string;
@@ -87,7 +95,9 @@ export class VmConnection implements RemoteHost {
     if (this.disposed) return Promise.reject(new SshError('config', `The SSH connection to ${this.label} was closed.`));
     if (this.client) return Promise.resolve(this.client);
     if (!this.connecting) {
-      this.connecting = this.connectOnce().finally(() => { this.connecting = undefined; });
+      this.connecting = this.connectOnce().finally(() => {
+        this.connecting = undefined;
+      });
     }
     return this.connecting;
   }
@@ -102,35 +112,47 @@ export class VmConnection implements RemoteHost {
       try {
         pinned = parsePublicKeyLine(this.opts.pinnedHostKey).blob;
       } catch (e) {
-        throw new SshError('config', `The host key the Director reported for ${label} cannot be read (${(e as Error).message}); run the SSH setup again.`);
+        throw new SshError(
+          'config',
+          `The host key the Director reported for ${label} cannot be read (${(e as Error).message}); run the SSH setup again.`,
+        );
       }
       if (pinned.equals(blob)) return;
-      throw new SshError('hostkey-changed',
+      throw new SshError(
+        'hostkey-changed',
         `Host key of ${label} (${host}) does not match the key the Director reported: expected ${sha256Fingerprint(pinned)}, ` +
-        `got ${keyType} ${fp}. Not connecting. Something other than the VM may be answering at ${host}; check the network path and the instance, then retry.`);
+          `got ${keyType} ${fp}. Not connecting. Something other than the VM may be answering at ${host}; check the network path and the instance, then retry.`,
+      );
     }
     if (this.acceptedKey) {
       if (this.acceptedKey.equals(blob)) return;
-      throw new SshError('hostkey-changed',
-        `Host key of ${label} (${host}) changed while connected: it was ${sha256Fingerprint(this.acceptedKey)}, now ${keyType} ${fp}. Not reconnecting; check the VM and the network path.`);
+      throw new SshError(
+        'hostkey-changed',
+        `Host key of ${label} (${host}) changed while connected: it was ${sha256Fingerprint(this.acceptedKey)}, now ${keyType} ${fp}. Not reconnecting; check the VM and the network path.`,
+      );
     }
     const khPath = this.opts.knownHostsPath;
     if (khPath) {
       const verdict = checkKnownHosts(readKnownHostsFile(khPath), host, port, blob);
       if (verdict.verdict === 'match') return;
       if (verdict.verdict === 'changed') {
-        throw new SshError('hostkey-changed',
+        throw new SshError(
+          'hostkey-changed',
           `Host key of ${label} (${host}) is not the one recorded in ${expandHome(khPath)} line ${verdict.line}: the server offers ${keyType} ${fp}. ` +
-          `Not connecting. If the VM was recreated, remove the old entry (ssh-keygen -R ${host}) after checking the new fingerprint out of band.`);
+            `Not connecting. If the VM was recreated, remove the old entry (ssh-keygen -R ${host}) after checking the new fingerprint out of band.`,
+        );
       }
     }
     if (!this.opts.hostKeyPrompt) {
-      throw new SshError('hostkey-unknown',
+      throw new SshError(
+        'hostkey-unknown',
         `Host key of ${label} (${host}) is unknown (${keyType} ${fp})${khPath ? ` and not in ${expandHome(khPath)}` : ''}. ` +
-        `Add it to known_hosts after checking the fingerprint, or use Director-provisioned SSH (which pins the key).`);
+          `Add it to known_hosts after checking the fingerprint, or use Director-provisioned SSH (which pins the key).`,
+      );
     }
     const ok = await this.opts.hostKeyPrompt(host, keyType, fp);
-    if (!ok) throw new SshError('hostkey-unknown', `Host key ${fp} of ${label} (${host}) was not trusted; not connecting.`);
+    if (!ok)
+      throw new SshError('hostkey-unknown', `Host key ${fp} of ${label} (${host}) was not trusted; not connecting.`);
   }
 
   /** Ask the server for the key type we can check (the pinned one, or those in known_hosts first). */
@@ -158,7 +180,10 @@ export class VmConnection implements RemoteHost {
     } catch (e) {
       if (e instanceof SshError && e.kind !== 'connect') throw e;
       if (e instanceof SshError) throw new SshError('connect', `Cannot reach ${label}: ${e.message}`);
-      throw new SshError('connect', `Cannot reach ${label} at ${host}:${port}: ${(e as Error).message}. Check that the VM is running and reachable (or the jump host settings).`);
+      throw new SshError(
+        'connect',
+        `Cannot reach ${label} at ${host}:${port}: ${(e as Error).message}. Check that the VM is running and reachable (or the jump host settings).`,
+      );
     }
     const client = new Client();
     let hostKeyError: SshError | undefined;
@@ -175,13 +200,16 @@ export class VmConnection implements RemoteHost {
       keepaliveInterval: this.opts.keepaliveIntervalMs ?? 15_000,
       keepaliveCountMax: 3,
       hostVerifier: ((key: Buffer, verify: (ok: boolean) => void) => {
-        this.verifyHostKey(key).then(() => {
-          if (!this.acceptedKey) this.acceptedKey = Buffer.from(key);
-          verify(true);
-        }, (e) => {
-          hostKeyError = e instanceof SshError ? e : new SshError('hostkey-unknown', String(e));
-          verify(false);
-        });
+        this.verifyHostKey(key).then(
+          () => {
+            if (!this.acceptedKey) this.acceptedKey = Buffer.from(key);
+            verify(true);
+          },
+          (e) => {
+            hostKeyError = e instanceof SshError ? e : new SshError('hostkey-unknown', String(e));
+            verify(false);
+          },
+        );
       }) as unknown as ConnectConfig['hostVerifier'],
     };
     const started = Date.now();
@@ -198,16 +226,28 @@ export class VmConnection implements RemoteHost {
           sock.destroy();
           if (hostKeyError) return reject(hostKeyError);
           if (err.level === 'client-authentication') {
-            return reject(new SshError('auth', `SSH login as '${user}' to ${label} (${host}) was refused (tried: public key). ` +
-              `If the Director set this user up, the setup may have been cleaned up; retry. With static credentials, check the user and key.`));
+            return reject(
+              new SshError(
+                'auth',
+                `SSH login as '${user}' to ${label} (${host}) was refused (tried: public key). ` +
+                  `If the Director set this user up, the setup may have been cleaned up; retry. With static credentials, check the user and key.`,
+              ),
+            );
           }
           if (err.level === 'client-timeout') {
-            return reject(new SshError('timeout', `SSH handshake with ${label} (${host}:${port}) timed out after ${Math.round((this.opts.readyTimeoutMs ?? 20_000) / 1000)} s. Check that sshd on the VM answers.`));
+            return reject(
+              new SshError(
+                'timeout',
+                `SSH handshake with ${label} (${host}:${port}) timed out after ${Math.round((this.opts.readyTimeoutMs ?? 20_000) / 1000)} s. Check that sshd on the VM answers.`,
+              ),
+            );
           }
           if (/passphrase|private key|Cannot parse/i.test(err.message)) {
             return reject(new SshError('config', `The SSH private key for ${label} cannot be used: ${err.message}.`));
           }
-          return reject(new SshError('connect', `SSH connection to ${label} (${host}:${port}) failed: ${err.message}.`));
+          return reject(
+            new SshError('connect', `SSH connection to ${label} (${host}:${port}) failed: ${err.message}.`),
+          );
         }
         this.log(`ssh: ${label}: ${err.message}`);
       });
@@ -218,9 +258,15 @@ export class VmConnection implements RemoteHost {
           if (!this.disposed) this.log(`ssh: connection to ${label} ${why}`);
         }
         if (!ready) {
-          reject(hostKeyError ?? new SshError('connect', `SSH connection to ${label} (${host}:${port}) closed during the handshake.`));
+          reject(
+            hostKeyError ??
+              new SshError('connect', `SSH connection to ${label} (${host}:${port}) closed during the handshake.`),
+          );
         }
-        const err = new SshError('dropped', `The SSH connection to ${label} (${host}) dropped${this.disposed ? ' (closed)' : ''}. The command's outcome is unknown: check the VM's state before retrying.`);
+        const err = new SshError(
+          'dropped',
+          `The SSH connection to ${label} (${host}) dropped${this.disposed ? ' (closed)' : ''}. The command's outcome is unknown: check the VM's state before retrying.`,
+        );
         for (const p of [...this.pending]) p.fail(err);
       };
       client.on('end', () => onGone('ended'));
@@ -240,10 +286,13 @@ export class VmConnection implements RemoteHost {
    */
   warmUp(): Promise<void> {
     if (!this.warm) {
-      this.warm = this.exec('true', { timeoutMs: 15_000 }).then(() => undefined, (e) => {
-        this.log(`ssh: warm-up exec on ${this.label} failed: ${(e as Error).message}`);
-        this.warm = undefined;
-      });
+      this.warm = this.exec('true', { timeoutMs: 15_000 }).then(
+        () => undefined,
+        (e) => {
+          this.log(`ssh: warm-up exec on ${this.label} failed: ${(e as Error).message}`);
+          this.warm = undefined;
+        },
+      );
     }
     return this.warm;
   }
@@ -258,8 +307,15 @@ export class VmConnection implements RemoteHost {
       let channel: ClientChannel | undefined;
       let timer: NodeJS.Timeout | undefined;
       const op: PendingOp = {
-        fail: () => finish(() => reject(new SshError('dropped',
-          `The SSH connection to ${this.label} dropped while '${shorten(command)}' was running. Its outcome is unknown: check the VM's state before retrying.`))),
+        fail: () =>
+          finish(() =>
+            reject(
+              new SshError(
+                'dropped',
+                `The SSH connection to ${this.label} dropped while '${shorten(command)}' was running. Its outcome is unknown: check the VM's state before retrying.`,
+              ),
+            ),
+          ),
       };
       const finish = (f: () => void) => {
         if (settled) return;
@@ -270,21 +326,47 @@ export class VmConnection implements RemoteHost {
       };
       this.pending.add(op);
       timer = setTimeout(() => {
-        finish(() => reject(new SshError('timeout',
-          `'${shorten(command)}' on ${this.label} did not finish within ${Math.round(timeoutMs / 1000)} s; the channel was closed. ` +
-          `The command may still have had effects: check the VM before retrying.`)));
-        try { channel?.signal('KILL'); } catch { /* best effort */ }
-        try { channel?.close(); } catch { /* best effort */ }
+        finish(() =>
+          reject(
+            new SshError(
+              'timeout',
+              `'${shorten(command)}' on ${this.label} did not finish within ${Math.round(timeoutMs / 1000)} s; the channel was closed. ` +
+                `The command may still have had effects: check the VM before retrying.`,
+            ),
+          ),
+        );
+        try {
+          channel?.signal('KILL');
+        } catch {
+          /* best effort */
+        }
+        try {
+          channel?.close();
+        } catch {
+          /* best effort */
+        }
       }, timeoutMs);
       client.exec(full, (err, ch) => {
         if (err) {
           if (this.client !== client) {
-            return finish(() => reject(new SshError('dropped', `The SSH connection to ${this.label} dropped before '${shorten(command)}' started; it did not run. Retry.`)));
+            return finish(() =>
+              reject(
+                new SshError(
+                  'dropped',
+                  `The SSH connection to ${this.label} dropped before '${shorten(command)}' started; it did not run. Retry.`,
+                ),
+              ),
+            );
           }
-          return finish(() => reject(new SshError('exec', `Cannot start '${shorten(command)}' on ${this.label}: ${err.message}.`)));
+          return finish(() =>
+            reject(new SshError('exec', `Cannot start '${shorten(command)}' on ${this.label}: ${err.message}.`)),
+          );
         }
         channel = ch;
-        if (settled) { ch.close(); return; }
+        if (settled) {
+          ch.close();
+          return;
+        }
         const out: Buffer[] = [];
         const errOut: Buffer[] = [];
         const outDec = new StringDecoder('utf8');
@@ -294,11 +376,17 @@ export class VmConnection implements RemoteHost {
         let sawExit = false;
         ch.on('data', (d: Buffer) => {
           out.push(d);
-          if (opts.onStdout) { const s = outDec.write(d); if (s) opts.onStdout(s); }
+          if (opts.onStdout) {
+            const s = outDec.write(d);
+            if (s) opts.onStdout(s);
+          }
         });
         ch.stderr.on('data', (d: Buffer) => {
           errOut.push(d);
-          if (opts.onStderr) { const s = errDec.write(d); if (s) opts.onStderr(s); }
+          if (opts.onStderr) {
+            const s = errDec.write(d);
+            if (s) opts.onStderr(s);
+          }
         });
         ch.on('error', (e: Error) => this.log(`ssh: channel error on ${this.label}: ${e.message}`));
         ch.on('exit', (c: number | null, sig?: string) => {
@@ -309,10 +397,17 @@ export class VmConnection implements RemoteHost {
         ch.on('close', () => {
           const result = () => {
             const stdoutBuf = Buffer.concat(out);
-            if (opts.onStdout) { const s = outDec.end(); if (s) opts.onStdout(s); }
-            if (opts.onStderr) { const s = errDec.end(); if (s) opts.onStderr(s); }
+            if (opts.onStdout) {
+              const s = outDec.end();
+              if (s) opts.onStdout(s);
+            }
+            if (opts.onStderr) {
+              const s = errDec.end();
+              if (s) opts.onStderr(s);
+            }
             return {
-              code, signal,
+              code,
+              signal,
               stdout: binary ? '' : stdoutBuf.toString('utf8'),
               stderr: Buffer.concat(errOut).toString('utf8'),
               durationMs: Date.now() - started,
@@ -324,8 +419,14 @@ export class VmConnection implements RemoteHost {
           // shortly) or the server closed the channel without one.
           setTimeout(() => {
             if (this.client !== client) {
-              finish(() => reject(new SshError('dropped',
-                `The SSH connection to ${this.label} dropped while '${shorten(command)}' was running. Its outcome is unknown: check the VM's state before retrying.`)));
+              finish(() =>
+                reject(
+                  new SshError(
+                    'dropped',
+                    `The SSH connection to ${this.label} dropped while '${shorten(command)}' was running. Its outcome is unknown: check the VM's state before retrying.`,
+                  ),
+                ),
+              );
             } else {
               finish(() => resolve(result()));
             }
@@ -357,8 +458,11 @@ export class VmConnection implements RemoteHost {
     }
     const r = await this.run(`cat -- ${shellQuote(path)}`, { sudo: true, timeoutMs: 60_000 }, true);
     if (r.code !== 0) {
-      throw new SshError('exec', `Cannot read ${path} on ${this.label}: sudo cat exited ${r.code ?? r.signal}: ${r.stderr.trim()}. ` +
-        `The SSH user needs passwordless sudo (Director-provisioned users have it).`);
+      throw new SshError(
+        'exec',
+        `Cannot read ${path} on ${this.label}: sudo cat exited ${r.code ?? r.signal}: ${r.stderr.trim()}. ` +
+          `The SSH user needs passwordless sudo (Director-provisioned users have it).`,
+      );
     }
     return r.stdoutBuf ?? Buffer.alloc(0);
   }
@@ -369,11 +473,15 @@ export class VmConnection implements RemoteHost {
       const op: PendingOp = { fail: (err) => reject(err) };
       this.pending.add(op);
       client.sftp((err, sftp) => {
-        if (err) { this.pending.delete(op); return reject(err); }
+        if (err) {
+          this.pending.delete(op);
+          return reject(err);
+        }
         sftp.readFile(path, (e: Error | null | undefined, buf: Buffer) => {
           this.pending.delete(op);
           sftp.end();
-          if (e) reject(e); else resolve(buf);
+          if (e) reject(e);
+          else resolve(buf);
         });
       });
     });
@@ -385,9 +493,16 @@ export class VmConnection implements RemoteHost {
     return new Promise<Duplex>((resolve, reject) => {
       client.forwardOut('127.0.0.1', 0, remoteHost, remotePort, (err, ch) => {
         if (err) {
-          return reject(new SshError('forward', `${this.label} cannot open a connection to ${remoteHost}:${remotePort}: ${err.message}.`));
+          return reject(
+            new SshError(
+              'forward',
+              `${this.label} cannot open a connection to ${remoteHost}:${remotePort}: ${err.message}.`,
+            ),
+          );
         }
-        ch.on('error', (e: Error) => this.log(`ssh: tunnel ${remoteHost}:${remotePort} via ${this.label}: ${e.message}`));
+        ch.on('error', (e: Error) =>
+          this.log(`ssh: tunnel ${remoteHost}:${remotePort} via ${this.label}: ${e.message}`),
+        );
         resolve(ch);
       });
     });
@@ -400,33 +515,57 @@ export class VmConnection implements RemoteHost {
     this.forwards.add(fwd);
     return {
       localPort: fwd.localPort,
-      close: async () => { this.forwards.delete(fwd); await fwd.close(); },
+      close: async () => {
+        this.forwards.delete(fwd);
+        await fwd.close();
+      },
     };
   }
 
   async shell(opts: ShellOptions): Promise<ShellChannel> {
     const client = await this.ensure();
     return new Promise<ShellChannel>((resolve, reject) => {
-      client.shell({ cols: opts.cols, rows: opts.rows, term: opts.term ?? 'xterm-256color', height: 0, width: 0 }, (err, ch) => {
-        if (err) return reject(new SshError('exec', `Cannot open a shell on ${this.label}: ${err.message}.`));
-        let exitCode: number | null = null;
-        const dataCbs: ((d: string) => void)[] = [];
-        const closeCbs: ((c: number | null) => void)[] = [];
-        const dec = new StringDecoder('utf8');
-        const edec = new StringDecoder('utf8');
-        ch.on('data', (d: Buffer) => { const s = dec.write(d); if (s) dataCbs.forEach((cb) => cb(s)); });
-        ch.stderr.on('data', (d: Buffer) => { const s = edec.write(d); if (s) dataCbs.forEach((cb) => cb(s)); });
-        ch.on('exit', (c: number | null) => { exitCode = typeof c === 'number' ? c : null; });
-        ch.on('error', (e: Error) => this.log(`ssh: shell on ${this.label}: ${e.message}`));
-        ch.on('close', () => closeCbs.forEach((cb) => cb(exitCode)));
-        resolve({
-          write: (data) => { ch.write(data); },
-          resize: (cols, rows) => { ch.setWindow(rows, cols, 0, 0); },
-          onData: (cb) => { dataCbs.push(cb); },
-          onClose: (cb) => { closeCbs.push(cb); },
-          close: () => { ch.close(); },
-        });
-      });
+      client.shell(
+        { cols: opts.cols, rows: opts.rows, term: opts.term ?? 'xterm-256color', height: 0, width: 0 },
+        (err, ch) => {
+          if (err) return reject(new SshError('exec', `Cannot open a shell on ${this.label}: ${err.message}.`));
+          let exitCode: number | null = null;
+          const dataCbs: ((d: string) => void)[] = [];
+          const closeCbs: ((c: number | null) => void)[] = [];
+          const dec = new StringDecoder('utf8');
+          const edec = new StringDecoder('utf8');
+          ch.on('data', (d: Buffer) => {
+            const s = dec.write(d);
+            if (s) dataCbs.forEach((cb) => cb(s));
+          });
+          ch.stderr.on('data', (d: Buffer) => {
+            const s = edec.write(d);
+            if (s) dataCbs.forEach((cb) => cb(s));
+          });
+          ch.on('exit', (c: number | null) => {
+            exitCode = typeof c === 'number' ? c : null;
+          });
+          ch.on('error', (e: Error) => this.log(`ssh: shell on ${this.label}: ${e.message}`));
+          ch.on('close', () => closeCbs.forEach((cb) => cb(exitCode)));
+          resolve({
+            write: (data) => {
+              ch.write(data);
+            },
+            resize: (cols, rows) => {
+              ch.setWindow(rows, cols, 0, 0);
+            },
+            onData: (cb) => {
+              dataCbs.push(cb);
+            },
+            onClose: (cb) => {
+              closeCbs.push(cb);
+            },
+            close: () => {
+              ch.close();
+            },
+          });
+        },
+      );
     });
   }
 
@@ -440,7 +579,10 @@ export class VmConnection implements RemoteHost {
     if (c) {
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, 2000);
-        c.once('close', () => { clearTimeout(t); resolve(); });
+        c.once('close', () => {
+          clearTimeout(t);
+          resolve();
+        });
         c.end();
       });
     }
@@ -472,30 +614,43 @@ export async function listenForward(
     sock.on('close', () => sockets.delete(sock));
     sock.on('error', () => undefined);
     sock.pause();
-    open(remoteHost, remotePort).then((st) => {
-      if (sock.destroyed) { st.destroy(); return; }
-      st.on('error', (e: Error) => { log(`forward ${remoteHost}:${remotePort}: ${e.message}`); sock.destroy(); });
-      sock.on('error', () => st.destroy());
-      sock.on('close', () => st.destroy());
-      st.on('close', () => sock.destroy());
-      sock.pipe(st).pipe(sock);
-      sock.resume();
-    }, (e: Error) => {
-      log(`forward ${remoteHost}:${remotePort}: ${e.message}`);
-      sock.destroy();
-    });
+    open(remoteHost, remotePort).then(
+      (st) => {
+        if (sock.destroyed) {
+          st.destroy();
+          return;
+        }
+        st.on('error', (e: Error) => {
+          log(`forward ${remoteHost}:${remotePort}: ${e.message}`);
+          sock.destroy();
+        });
+        sock.on('error', () => st.destroy());
+        sock.on('close', () => st.destroy());
+        st.on('close', () => sock.destroy());
+        sock.pipe(st).pipe(sock);
+        sock.resume();
+      },
+      (e: Error) => {
+        log(`forward ${remoteHost}:${remotePort}: ${e.message}`);
+        sock.destroy();
+      },
+    );
   });
   server.on('error', (e) => log(`forward listener: ${e.message}`));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => { server.off('error', reject); resolve(); });
+    server.listen(0, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
   });
   const localPort = (server.address() as net.AddressInfo).port;
   return {
     localPort,
-    close: () => new Promise<void>((resolve) => {
-      for (const s of sockets) s.destroy();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
   };
 }

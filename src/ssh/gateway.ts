@@ -31,7 +31,12 @@ export function directDial(host: string, port: number, timeoutMs = 10_000): Prom
     sock.setNoDelay(true);
     const timer = setTimeout(() => {
       sock.destroy();
-      reject(new SshError('connect', `Connecting to ${host}:${port} timed out after ${Math.round(timeoutMs / 1000)} s. Check the address and firewalls (or configure a jump host).`));
+      reject(
+        new SshError(
+          'connect',
+          `Connecting to ${host}:${port} timed out after ${Math.round(timeoutMs / 1000)} s. Check the address and firewalls (or configure a jump host).`,
+        ),
+      );
     }, timeoutMs);
     sock.once('connect', () => {
       clearTimeout(timer);
@@ -41,12 +46,20 @@ export function directDial(host: string, port: number, timeoutMs = 10_000): Prom
     });
     sock.once('error', (e) => {
       clearTimeout(timer);
-      reject(new SshError('connect', `Cannot connect to ${host}:${port}: ${e.message}. Check the address and that the service is running (or configure a jump host).`));
+      reject(
+        new SshError(
+          'connect',
+          `Cannot connect to ${host}:${port}: ${e.message}. Check the address and that the service is running (or configure a jump host).`,
+        ),
+      );
     });
   });
 }
 
-export async function createGatewayDialer(gateway: GatewayConfig | undefined, opts: GatewayDialerOptions = {}): Promise<GatewayDialer> {
+export async function createGatewayDialer(
+  gateway: GatewayConfig | undefined,
+  opts: GatewayDialerOptions = {},
+): Promise<GatewayDialer> {
   const log = opts.log ?? (() => undefined);
   if (!gateway) {
     return { dial: (h, p) => directDial(h, p, opts.connectTimeoutMs), dispose: async () => undefined };
@@ -56,12 +69,18 @@ export async function createGatewayDialer(gateway: GatewayConfig | undefined, op
     try {
       privateKey = fs.readFileSync(expandHome(gateway.privateKeyPath));
     } catch (e) {
-      throw new SshError('config', `Cannot read the jump host's private key ${gateway.privateKeyPath}: ${(e as Error).message}.`);
+      throw new SshError(
+        'config',
+        `Cannot read the jump host's private key ${gateway.privateKeyPath}: ${(e as Error).message}.`,
+      );
     }
   }
   const agent = privateKey ? undefined : process.env.SSH_AUTH_SOCK;
   if (!privateKey && !agent) {
-    throw new SshError('config', `No key for the jump host ${gateway.user}@${gateway.host}: set a private key (BOSH_GW_PRIVATE_KEY or ?private-key=) or start an ssh-agent (SSH_AUTH_SOCK).`);
+    throw new SshError(
+      'config',
+      `No key for the jump host ${gateway.user}@${gateway.host}: set a private key (BOSH_GW_PRIVATE_KEY or ?private-key=) or start an ssh-agent (SSH_AUTH_SOCK).`,
+    );
   }
   const jump = new VmConnection({
     label: `jump host ${gateway.host}`,

@@ -95,7 +95,13 @@ export function knownHostsName(host: string, port = 22): string {
 }
 
 function globMatch(pattern: string, name: string): boolean {
-  const re = '^' + pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$';
+  const re =
+    '^' +
+    pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.') +
+    '$';
   return new RegExp(re, 'i').test(name);
 }
 
@@ -166,7 +172,10 @@ export function shellQuote(s: string): string {
 }
 
 /** The command line actually sent: env exports, then the command, optionally wrapped in `sudo -n sh -c`. */
-export function buildRemoteCommand(command: string, opts: { sudo?: boolean; env?: Record<string, string> } = {}): string {
+export function buildRemoteCommand(
+  command: string,
+  opts: { sudo?: boolean; env?: Record<string, string> } = {},
+): string {
   let cmd = command;
   if (opts.env) {
     const exports = Object.entries(opts.env).map(([k, v]) => {
@@ -195,7 +204,13 @@ export function knownKeyTypesFor(entries: KnownHostEntry[], host: string, port: 
 }
 
 const DEFAULT_HOST_KEY_ALGORITHMS = [
-  'ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa',
+  'ssh-ed25519',
+  'ecdsa-sha2-nistp256',
+  'ecdsa-sha2-nistp384',
+  'ecdsa-sha2-nistp521',
+  'rsa-sha2-512',
+  'rsa-sha2-256',
+  'ssh-rsa',
 ];
 
 /**

@@ -24,7 +24,11 @@ export interface ExecResult {
   durationMs: number;
 }
 
-export interface ShellOptions { cols: number; rows: number; term?: string }
+export interface ShellOptions {
+  cols: number;
+  rows: number;
+  term?: string;
+}
 
 /** An interactive PTY shell channel (for Pseudoterminals). */
 export interface ShellChannel {
@@ -59,7 +63,16 @@ export interface RemoteHost {
 /** Failure of the SSH layer. `kind` says what the operator should check. */
 export class SshError extends Error {
   constructor(
-    public readonly kind: 'connect' | 'auth' | 'hostkey-changed' | 'hostkey-unknown' | 'timeout' | 'dropped' | 'exec' | 'forward' | 'config',
+    public readonly kind:
+      | 'connect'
+      | 'auth'
+      | 'hostkey-changed'
+      | 'hostkey-unknown'
+      | 'timeout'
+      | 'dropped'
+      | 'exec'
+      | 'forward'
+      | 'config',
     message: string,
   ) {
     super(message);

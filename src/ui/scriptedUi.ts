@@ -3,7 +3,12 @@
 import type { ConfirmOptions, InputOptions, MessageLevel, PickItem, PickOptions, ProgressReporter, Ui } from './ui';
 
 /** An answer: a function of what was shown, a literal value, or `undefined` (= cancel). */
-export type PickAnswer = ((items: PickItem<unknown>[]) => unknown) | { label: string } | { labelIncludes: string } | { preselected: true } | undefined;
+export type PickAnswer =
+  | ((items: PickItem<unknown>[]) => unknown)
+  | { label: string }
+  | { labelIncludes: string }
+  | { preselected: true }
+  | undefined;
 
 export interface ScriptedAnswers {
   pick?: Record<string, PickAnswer | PickAnswer[]>;
@@ -51,22 +56,42 @@ export class ScriptedUi implements Ui {
 
   async pick<T>(items: PickItem<T>[], opts: PickOptions): Promise<T | undefined> {
     if (!this.answers.pick || !(opts.id in this.answers.pick)) {
-      throw new Error(`ScriptedUi: no answer for pick '${opts.id}' (${opts.title}); items: ${items.map((i) => i.label).join(', ')}`);
+      throw new Error(
+        `ScriptedUi: no answer for pick '${opts.id}' (${opts.title}); items: ${items.map((i) => i.label).join(', ')}`,
+      );
     }
     const value = this.choose(items, this.answerFor(opts.id));
-    this.prompts.push({ kind: 'pick', id: opts.id, title: opts.title, items: items.map(({ label, description, detail, picked }) => ({ label, description, detail, picked })), answer: value });
+    this.prompts.push({
+      kind: 'pick',
+      id: opts.id,
+      title: opts.title,
+      items: items.map(({ label, description, detail, picked }) => ({ label, description, detail, picked })),
+      answer: value,
+    });
     return value;
   }
 
   async pickMany<T>(items: PickItem<T>[], opts: PickOptions): Promise<T[] | undefined> {
     const a = this.answers.pick?.[opts.id];
-    const chosen = typeof a === 'function' ? (a(items as PickItem<unknown>[]) as T[] | undefined) : a === undefined ? undefined : items.filter((i) => i.picked).map((i) => i.value);
-    this.prompts.push({ kind: 'pick', id: opts.id, title: opts.title, items: items.map(({ label, description, detail, picked }) => ({ label, description, detail, picked })), answer: chosen });
+    const chosen =
+      typeof a === 'function'
+        ? (a(items as PickItem<unknown>[]) as T[] | undefined)
+        : a === undefined
+          ? undefined
+          : items.filter((i) => i.picked).map((i) => i.value);
+    this.prompts.push({
+      kind: 'pick',
+      id: opts.id,
+      title: opts.title,
+      items: items.map(({ label, description, detail, picked }) => ({ label, description, detail, picked })),
+      answer: chosen,
+    });
     return chosen;
   }
 
   async input(opts: InputOptions): Promise<string | undefined> {
-    if (!this.answers.input || !(opts.id in this.answers.input)) throw new Error(`ScriptedUi: no answer for input '${opts.id}' (${opts.title})`);
+    if (!this.answers.input || !(opts.id in this.answers.input))
+      throw new Error(`ScriptedUi: no answer for input '${opts.id}' (${opts.title})`);
     const v = this.answers.input[opts.id];
     if (v !== undefined && opts.validate) {
       const problem = await opts.validate(v);
@@ -78,7 +103,14 @@ export class ScriptedUi implements Ui {
 
   async confirm(opts: ConfirmOptions): Promise<boolean> {
     const v = this.answers.confirm?.[opts.id] ?? false;
-    this.prompts.push({ kind: 'confirm', id: opts.id, title: opts.message, detail: opts.detail, confirmLabel: opts.confirmLabel, answer: v });
+    this.prompts.push({
+      kind: 'confirm',
+      id: opts.id,
+      title: opts.message,
+      detail: opts.detail,
+      confirmLabel: opts.confirmLabel,
+      answer: v,
+    });
     return v;
   }
 
@@ -86,17 +118,29 @@ export class ScriptedUi implements Ui {
     this.prompts.push({ kind: 'progress', id: 'progress', title });
     const cbs: (() => void)[] = [];
     const reporter: ProgressReporter = {
-      report: (m) => { this.progressMessages.push(m); },
+      report: (m) => {
+        this.progressMessages.push(m);
+      },
       cancelled: false,
-      onCancel: (cb) => { cbs.push(cb); },
+      onCancel: (cb) => {
+        cbs.push(cb);
+      },
     };
     return task(reporter);
   }
 
   async message(level: MessageLevel, text: string, ...actions: string[]): Promise<string | undefined> {
     let answer: string | undefined;
-    for (const [k, v] of Object.entries(this.answers.message ?? {})) if (text.includes(k) && (v === undefined || actions.includes(v))) answer = v;
-    this.prompts.push({ kind: 'message', id: 'message', level, title: text, answer, items: actions.map((label) => ({ label })) });
+    for (const [k, v] of Object.entries(this.answers.message ?? {}))
+      if (text.includes(k) && (v === undefined || actions.includes(v))) answer = v;
+    this.prompts.push({
+      kind: 'message',
+      id: 'message',
+      level,
+      title: text,
+      answer,
+      items: actions.map((label) => ({ label })),
+    });
     return answer;
   }
 

@@ -2,7 +2,9 @@
 import * as vscode from 'vscode';
 import type { ConfirmOptions, InputOptions, MessageLevel, PickItem, PickOptions, ProgressReporter, Ui } from './ui';
 
-interface QpItem<T> extends vscode.QuickPickItem { value: T }
+interface QpItem<T> extends vscode.QuickPickItem {
+  value: T;
+}
 
 export class VscodeUi implements Ui {
   private showPick<T>(items: PickItem<T>[], opts: PickOptions, many: boolean): Promise<T[] | undefined> {
@@ -16,7 +18,13 @@ export class VscodeUi implements Ui {
       qp.ignoreFocusOut = true;
       qp.matchOnDescription = true;
       qp.matchOnDetail = true;
-      const qpItems = items.map((i) => ({ label: i.label, description: i.description, detail: i.detail, value: i.value, picked: i.picked }));
+      const qpItems = items.map((i) => ({
+        label: i.label,
+        description: i.description,
+        detail: i.detail,
+        value: i.value,
+        picked: i.picked,
+      }));
       qp.items = qpItems;
       const pre = qpItems.filter((i) => i.picked);
       if (many) qp.selectedItems = pre;
@@ -57,25 +65,41 @@ export class VscodeUi implements Ui {
   }
 
   async confirm(opts: ConfirmOptions): Promise<boolean> {
-    const choice = await vscode.window.showWarningMessage(opts.message, { modal: opts.modal ?? true, detail: opts.detail }, opts.confirmLabel);
+    const choice = await vscode.window.showWarningMessage(
+      opts.message,
+      { modal: opts.modal ?? true, detail: opts.detail },
+      opts.confirmLabel,
+    );
     return choice === opts.confirmLabel;
   }
 
   progress<R>(title: string, task: (p: ProgressReporter) => Promise<R>, opts?: { cancellable?: boolean }): Promise<R> {
     return Promise.resolve(
-      vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: opts?.cancellable ?? false }, (progress, token) => {
-        const reporter: ProgressReporter = {
-          report: (message, increment) => progress.report({ message, increment }),
-          get cancelled() { return token.isCancellationRequested; },
-          onCancel: (cb) => { token.onCancellationRequested(cb); },
-        };
-        return task(reporter);
-      }),
+      vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title, cancellable: opts?.cancellable ?? false },
+        (progress, token) => {
+          const reporter: ProgressReporter = {
+            report: (message, increment) => progress.report({ message, increment }),
+            get cancelled() {
+              return token.isCancellationRequested;
+            },
+            onCancel: (cb) => {
+              token.onCancellationRequested(cb);
+            },
+          };
+          return task(reporter);
+        },
+      ),
     );
   }
 
   async message(level: MessageLevel, text: string, ...actions: string[]): Promise<string | undefined> {
-    const show = level === 'error' ? vscode.window.showErrorMessage : level === 'warning' ? vscode.window.showWarningMessage : vscode.window.showInformationMessage;
+    const show =
+      level === 'error'
+        ? vscode.window.showErrorMessage
+        : level === 'warning'
+          ? vscode.window.showWarningMessage
+          : vscode.window.showInformationMessage;
     return show(text, ...actions);
   }
 }

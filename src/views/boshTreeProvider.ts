@@ -5,12 +5,21 @@ import type { BoshTreeModel } from './treeModel';
 import type { ItemSpec, TreeNode } from './nodes';
 
 export function toTreeItem(spec: ItemSpec): vscode.TreeItem {
-  const collapsible = spec.collapsible === 'none' ? vscode.TreeItemCollapsibleState.None : spec.collapsible === 'expanded' ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.Collapsed;
+  const collapsible =
+    spec.collapsible === 'none'
+      ? vscode.TreeItemCollapsibleState.None
+      : spec.collapsible === 'expanded'
+        ? vscode.TreeItemCollapsibleState.Expanded
+        : vscode.TreeItemCollapsibleState.Collapsed;
   const item = new vscode.TreeItem(spec.label, collapsible);
   item.id = spec.id;
   item.description = spec.description;
   if (spec.tooltip) item.tooltip = new vscode.MarkdownString(spec.tooltip);
-  if (spec.icon) item.iconPath = new vscode.ThemeIcon(spec.icon.id, spec.icon.color ? new vscode.ThemeColor(spec.icon.color) : undefined);
+  if (spec.icon)
+    item.iconPath = new vscode.ThemeIcon(
+      spec.icon.id,
+      spec.icon.color ? new vscode.ThemeColor(spec.icon.color) : undefined,
+    );
   item.contextValue = spec.contextValue;
   if (spec.command) item.command = spec.command;
   return item;
@@ -26,7 +35,11 @@ export class BoshTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsco
     const sub = model.onDidChange((n) => this.queue(n));
     this.subs.push({ dispose: () => sub.dispose() }, this.emitter);
     this.applyInterval();
-    this.subs.push(vscode.workspace.onDidChangeConfiguration((e) => { if (e.affectsConfiguration('boshEtcd.refreshIntervalSeconds')) this.applyInterval(); }));
+    this.subs.push(
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (e.affectsConfiguration('boshEtcd.refreshIntervalSeconds')) this.applyInterval();
+      }),
+    );
   }
 
   private pending = new Set<TreeNode | undefined>();
@@ -44,7 +57,10 @@ export class BoshTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsco
       this.flushTimer = undefined;
       const nodes = [...this.pending];
       this.pending.clear();
-      if (nodes.includes(undefined)) { this.emitter.fire(undefined); return; }
+      if (nodes.includes(undefined)) {
+        this.emitter.fire(undefined);
+        return;
+      }
       const keys = nodes.map((x) => x!.key);
       for (const x of nodes) {
         if (!keys.some((k) => k !== x!.key && x!.key.startsWith(`${k}/`))) this.emitter.fire(x);

@@ -21,7 +21,13 @@ export function deploymentItem(n: DeploymentNode, data: TreeModelData): ItemSpec
     id: n.key,
     label: n.deployment,
     description,
-    tooltip: [`**${n.deployment}**`, releases.length ? `Releases: ${releases.join(', ')}` : '', stemcells.length ? `Stemcells: ${stemcells.join(', ')}` : ''].filter(Boolean).join('\n\n'),
+    tooltip: [
+      `**${n.deployment}**`,
+      releases.length ? `Releases: ${releases.join(', ')}` : '',
+      stemcells.length ? `Stemcells: ${stemcells.join(', ')}` : '',
+    ]
+      .filter(Boolean)
+      .join('\n\n'),
     icon,
     contextValue: 'deployment',
     collapsible: 'collapsed',
@@ -35,7 +41,8 @@ export async function deploymentChildren(n: DeploymentNode, data: TreeModelData)
     const groups = new Map<string, typeof instances>();
     for (const i of instances) groups.set(i.group, [...(groups.get(i.group) ?? []), i]);
     const out: TreeNode[] = [];
-    if (instances.some(runsEtcd)) out.push({ kind: 'etcdMembers', key: `${n.key}/etcd`, envName: n.envName, deployment: n.deployment });
+    if (instances.some(runsEtcd))
+      out.push({ kind: 'etcdMembers', key: `${n.key}/etcd`, envName: n.envName, deployment: n.deployment });
     const groupNodes: InstanceGroupNode[] = [...groups.entries()].map(([group, list]) => ({
       kind: 'instanceGroup',
       key: `${n.key}/group:${group}`,

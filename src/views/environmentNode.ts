@@ -25,14 +25,35 @@ export function environmentItem(n: EnvironmentNode): ItemSpec {
 }
 
 export async function environmentChildren(n: EnvironmentNode, data: TreeModelData): Promise<TreeNode[]> {
-  if (!n.env) return [messageNode(n.key, 'error', n.configError ?? 'Environment not configured', 'Check the boshEtcd.environments setting or the BOSH_* environment variables.')];
+  if (!n.env)
+    return [
+      messageNode(
+        n.key,
+        'error',
+        n.configError ?? 'Environment not configured',
+        'Check the boshEtcd.environments setting or the BOSH_* environment variables.',
+      ),
+    ];
   try {
     const deps = await data.deployments(n.envName);
-    if (deps.length === 0) return [messageNode(n.key, 'info', 'No deployments on this Director (or the client may not see any teams\' deployments)')];
+    if (deps.length === 0)
+      return [
+        messageNode(
+          n.key,
+          'info',
+          "No deployments on this Director (or the client may not see any teams' deployments)",
+        ),
+      ];
     return deps
       .slice()
       .sort((a, b) => a.name.localeCompare(b.name))
-      .map((d) => ({ kind: 'deployment', key: deploymentKey(n.envName, d.name), envName: n.envName, deployment: d.name, summary: d }));
+      .map((d) => ({
+        kind: 'deployment',
+        key: deploymentKey(n.envName, d.name),
+        envName: n.envName,
+        deployment: d.name,
+        summary: d,
+      }));
   } catch (e) {
     return [errorNode(envKey(n.envName), e, `listing deployments of ${n.envName}`)];
   }

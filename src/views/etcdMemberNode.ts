@@ -14,16 +14,21 @@ const ICON: Record<MemberState, IconSpec> = {
 
 export function memberIcon(m: MemberView): IconSpec {
   if (m.alarms.length) return { id: 'bell-dot', color: 'errorForeground' };
-  if (m.flags.length && (m.state === 'leader' || m.state === 'follower')) return { id: 'warning', color: 'list.warningForeground' };
+  if (m.flags.length && (m.state === 'leader' || m.state === 'follower'))
+    return { id: 'warning', color: 'list.warningForeground' };
   return ICON[m.state];
 }
 
 export function memberStateWord(m: MemberView): string {
   switch (m.state) {
-    case 'unreachable': return 'UNREACHABLE';
-    case 'missing': return 'NO MEMBER';
-    case 'unstarted': return 'unstarted';
-    default: return m.state;
+    case 'unreachable':
+      return 'UNREACHABLE';
+    case 'missing':
+      return 'NO MEMBER';
+    case 'unstarted':
+      return 'unstarted';
+    default:
+      return m.state;
   }
 }
 
@@ -37,11 +42,13 @@ export function memberItem(n: EtcdMemberNode): ItemSpec {
   if (!m.instance && m.name) bits.push('no BOSH instance');
   const tip = [
     `**${label}** — ${m.state}`,
-    m.id ? `Member id: \`${m.id}\`` : 'No etcd member has this instance\'s UUID as its name.',
+    m.id ? `Member id: \`${m.id}\`` : "No etcd member has this instance's UUID as its name.",
     m.name ? `Name: ${m.name}` : '',
     m.peerURLs.length ? `Peer URLs: ${m.peerURLs.join(', ')}` : '',
     m.clientURLs.length ? `Client URLs: ${m.clientURLs.join(', ')}` : '',
-    m.status ? `etcd ${m.status.version} · DB ${m.status.dbSize} bytes · raft term ${m.status.raftTerm} · index ${m.status.raftIndex}` : '',
+    m.status
+      ? `etcd ${m.status.version} · DB ${m.status.dbSize} bytes · raft term ${m.status.raftTerm} · index ${m.status.raftIndex}`
+      : '',
     m.error ? `Endpoint error: ${m.error}` : '',
     ...m.flags.map((f) => `⚠ ${f}`),
   ].filter(Boolean);
@@ -51,7 +58,8 @@ export function memberItem(n: EtcdMemberNode): ItemSpec {
     description: bits.join(' · '),
     tooltip: tip.join('\n\n'),
     icon: memberIcon(m),
-    contextValue: m.state === 'missing' ? 'etcd.instanceWithoutMember' : m.instance ? 'etcd.member' : 'etcd.member.noInstance',
+    contextValue:
+      m.state === 'missing' ? 'etcd.instanceWithoutMember' : m.instance ? 'etcd.member' : 'etcd.member.noInstance',
     collapsible: 'none',
   };
 }

@@ -14,7 +14,10 @@ export function etcdMembersItem(n: EtcdMembersNode, data: TreeModelData): ItemSp
   } else if (members) {
     const { healthy, total } = healthCount(members);
     description = `${healthy}/${total} healthy`;
-    icon = healthy === total ? { id: 'database', color: 'testing.iconPassed' } : { id: 'database', color: 'errorForeground' };
+    icon =
+      healthy === total
+        ? { id: 'database', color: 'testing.iconPassed' }
+        : { id: 'database', color: 'errorForeground' };
   }
   return {
     id: n.key,

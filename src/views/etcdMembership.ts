@@ -58,11 +58,17 @@ export function mapMembers(o: EtcdObservation): MemberView[] {
   type Answered = { endpoint: string; value: EndpointStatus };
   const statusByMember = new Map<string, Answered>();
   let leader: string | undefined;
-  for (const r of o.status) if (r.ok) { statusByMember.set(r.value.memberId, { endpoint: r.endpoint, value: r.value }); leader ??= r.value.leader; }
+  for (const r of o.status)
+    if (r.ok) {
+      statusByMember.set(r.value.memberId, { endpoint: r.endpoint, value: r.value });
+      leader ??= r.value.leader;
+    }
 
   const views: MemberView[] = o.members.map((m) => {
     // The endpoint of this member: by client URL, else by the endpoint's member name.
-    const ep = o.endpoints.find((e) => m.clientURLs.some((u) => sameUrl(u, e.url))) ?? o.endpoints.find((e) => m.name && e.name === m.name);
+    const ep =
+      o.endpoints.find((e) => m.clientURLs.some((u) => sameUrl(u, e.url))) ??
+      o.endpoints.find((e) => m.name && e.name === m.name);
     const answered = statusByMember.get(m.id);
     const failed = !answered && ep ? o.status.find((r) => !r.ok && sameUrl(r.endpoint, ep.url)) : undefined;
     const instance = m.name ? byId.get(m.name) : undefined;
@@ -76,9 +82,11 @@ export function mapMembers(o: EtcdObservation): MemberView[] {
     else state = 'follower';
     if (m.name && !instance) flags.push(`no BOSH instance with id ${m.name} in this deployment`);
     if (instance && !runsEtcd(instance)) flags.push(`instance ${instance.group}/${instance.id} does not run etcd`);
-    if (answered && answered.value.errors.length) flags.push(...answered.value.errors.map((e) => `endpoint error: ${e}`));
+    if (answered && answered.value.errors.length)
+      flags.push(...answered.value.errors.map((e) => `endpoint error: ${e}`));
     if (alarms.length) flags.push(`alarm ${alarms.join(', ')}`);
-    if (instance && instance.processState && instance.processState !== 'running') flags.push(`BOSH reports the instance ${instance.processState}`);
+    if (instance && instance.processState && instance.processState !== 'running')
+      flags.push(`BOSH reports the instance ${instance.processState}`);
     const unhealthy = state === 'unreachable' || state === 'unstarted' || flags.length > 0;
     return {
       id: m.id,

@@ -26,13 +26,23 @@ export class EtcdStatusBar implements vscode.Disposable {
   private render(): void {
     const s = summarize([...this.clusters.values()]);
     this.current = s;
-    if (!s) { this.item.hide(); return; }
+    if (!s) {
+      this.item.hide();
+      return;
+    }
     this.item.text = s.text;
     this.item.tooltip = s.tooltip;
-    this.item.backgroundColor = s.level === 'ok' ? undefined : new vscode.ThemeColor(s.level === 'critical' ? 'statusBarItem.errorBackground' : 'statusBarItem.warningBackground');
+    this.item.backgroundColor =
+      s.level === 'ok'
+        ? undefined
+        : new vscode.ThemeColor(
+            s.level === 'critical' ? 'statusBarItem.errorBackground' : 'statusBarItem.warningBackground',
+          );
     this.item.command = { command: 'boshEtcd.openHealthPanel', title: 'Open etcd Health Panel', arguments: [s.target] };
     this.item.show();
   }
 
-  dispose(): void { this.item.dispose(); }
+  dispose(): void {
+    this.item.dispose();
+  }
 }

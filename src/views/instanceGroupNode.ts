@@ -11,12 +11,23 @@ export function instanceGroupItem(n: InstanceGroupNode): ItemSpec {
     label: n.group,
     description: `${n.instances.length} instance${n.instances.length === 1 ? '' : 's'}${notRunning.length ? `, ${notRunning.length} ${worst === 'failing' ? 'failing' : 'not running'}` : ''}`,
     tooltip: `Instance group **${n.group}**: ${n.instances.map((i) => `${i.group}/${i.id} ${i.processState ?? 'no VM'}`).join(', ')}`,
-    icon: notRunning.length ? stateIconForClass(worst) : n.instances.every((i) => i.processState === null) ? { id: 'layers', color: 'disabledForeground' } : { id: 'layers' },
+    icon: notRunning.length
+      ? stateIconForClass(worst)
+      : n.instances.every((i) => i.processState === null)
+        ? { id: 'layers', color: 'disabledForeground' }
+        : { id: 'layers' },
     contextValue: n.etcdGroup ? 'group.etcd' : 'group',
     collapsible: n.etcdGroup ? 'expanded' : 'collapsed',
   };
 }
 
 export function instanceGroupChildren(n: InstanceGroupNode): TreeNode[] {
-  return n.instances.map((i) => ({ kind: 'instance', key: `${n.key}/inst:${i.id}`, envName: n.envName, deployment: n.deployment, instance: i, runsEtcd: runsEtcd(i) }));
+  return n.instances.map((i) => ({
+    kind: 'instance',
+    key: `${n.key}/inst:${i.id}`,
+    envName: n.envName,
+    deployment: n.deployment,
+    instance: i,
+    runsEtcd: runsEtcd(i),
+  }));
 }

@@ -15,7 +15,12 @@ export function instanceItem(n: InstanceNode): ItemSpec {
     `Index: ${i.index ?? '-'} · AZ: ${i.az ?? '-'} · IPs: ${i.ips.join(', ') || '-'}`,
     `VM CID: ${i.vmCid ?? '-'} · VM type: ${i.vmType ?? '-'}`,
     `Bootstrap: ${i.bootstrap ? 'yes' : 'no'}${i.ignore ? ' · ignored' : ''}`,
-    i.processes.filter((p) => p.state !== 'running').length ? `Not running: ${i.processes.filter((p) => p.state !== 'running').map((p) => `${p.name} (${p.state})`).join(', ')}` : '',
+    i.processes.filter((p) => p.state !== 'running').length
+      ? `Not running: ${i.processes
+          .filter((p) => p.state !== 'running')
+          .map((p) => `${p.name} (${p.state})`)
+          .join(', ')}`
+      : '',
   ].filter(Boolean);
   return {
     id: n.key,
@@ -30,6 +35,16 @@ export function instanceItem(n: InstanceNode): ItemSpec {
 
 export function instanceChildren(n: InstanceNode): TreeNode[] {
   const i = n.instance;
-  if (!i.processes.length) return [messageNode(n.key, 'info', i.processState ? 'No processes reported by the agent' : 'No VM for this instance')];
-  return i.processes.map((p) => ({ kind: 'process', key: `${n.key}/proc:${p.name}`, envName: n.envName, deployment: n.deployment, instance: i, process: p }));
+  if (!i.processes.length)
+    return [
+      messageNode(n.key, 'info', i.processState ? 'No processes reported by the agent' : 'No VM for this instance'),
+    ];
+  return i.processes.map((p) => ({
+    kind: 'process',
+    key: `${n.key}/proc:${p.name}`,
+    envName: n.envName,
+    deployment: n.deployment,
+    instance: i,
+    process: p,
+  }));
 }

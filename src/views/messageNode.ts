@@ -2,7 +2,12 @@
 import type { ItemSpec, MessageNode } from './nodes';
 import { explainError } from './errors';
 
-export function messageNode(parentKey: string, severity: MessageNode['severity'], text: string, detail?: string): MessageNode {
+export function messageNode(
+  parentKey: string,
+  severity: MessageNode['severity'],
+  text: string,
+  detail?: string,
+): MessageNode {
   return { kind: 'message', key: `${parentKey}/msg:${text.slice(0, 40)}`, severity, text, detail };
 }
 
@@ -12,7 +17,12 @@ export function errorNode(parentKey: string, e: unknown, what: string): MessageN
 }
 
 export function messageItem(n: MessageNode): ItemSpec {
-  const icon = n.severity === 'error' ? { id: 'error', color: 'errorForeground' } : n.severity === 'warning' ? { id: 'warning', color: 'list.warningForeground' } : { id: 'info' };
+  const icon =
+    n.severity === 'error'
+      ? { id: 'error', color: 'errorForeground' }
+      : n.severity === 'warning'
+        ? { id: 'warning', color: 'list.warningForeground' }
+        : { id: 'info' };
   return {
     id: n.key,
     label: n.text,

@@ -4,19 +4,81 @@
 import type { DeploymentSummary, EnvironmentConfig, InstanceInfo, InstanceProcess } from '../bosh/types';
 import type { MemberView } from './etcdMembership';
 
-export interface EnvironmentNode { kind: 'environment'; key: string; envName: string; env?: EnvironmentConfig; configError?: string }
-export interface DeploymentNode { kind: 'deployment'; key: string; envName: string; deployment: string; summary?: DeploymentSummary }
-export interface InstanceGroupNode { kind: 'instanceGroup'; key: string; envName: string; deployment: string; group: string; instances: InstanceInfo[]; etcdGroup: boolean }
-export interface InstanceNode { kind: 'instance'; key: string; envName: string; deployment: string; instance: InstanceInfo; runsEtcd: boolean }
-export interface ProcessNode { kind: 'process'; key: string; envName: string; deployment: string; instance: InstanceInfo; process: InstanceProcess }
-export interface EtcdMembersNode { kind: 'etcdMembers'; key: string; envName: string; deployment: string }
-export interface EtcdMemberNode { kind: 'member'; key: string; envName: string; deployment: string; member: MemberView }
-export interface MessageNode { kind: 'message'; key: string; severity: 'error' | 'warning' | 'info'; text: string; detail?: string }
+export interface EnvironmentNode {
+  kind: 'environment';
+  key: string;
+  envName: string;
+  env?: EnvironmentConfig;
+  configError?: string;
+}
+export interface DeploymentNode {
+  kind: 'deployment';
+  key: string;
+  envName: string;
+  deployment: string;
+  summary?: DeploymentSummary;
+}
+export interface InstanceGroupNode {
+  kind: 'instanceGroup';
+  key: string;
+  envName: string;
+  deployment: string;
+  group: string;
+  instances: InstanceInfo[];
+  etcdGroup: boolean;
+}
+export interface InstanceNode {
+  kind: 'instance';
+  key: string;
+  envName: string;
+  deployment: string;
+  instance: InstanceInfo;
+  runsEtcd: boolean;
+}
+export interface ProcessNode {
+  kind: 'process';
+  key: string;
+  envName: string;
+  deployment: string;
+  instance: InstanceInfo;
+  process: InstanceProcess;
+}
+export interface EtcdMembersNode {
+  kind: 'etcdMembers';
+  key: string;
+  envName: string;
+  deployment: string;
+}
+export interface EtcdMemberNode {
+  kind: 'member';
+  key: string;
+  envName: string;
+  deployment: string;
+  member: MemberView;
+}
+export interface MessageNode {
+  kind: 'message';
+  key: string;
+  severity: 'error' | 'warning' | 'info';
+  text: string;
+  detail?: string;
+}
 
-export type TreeNode = EnvironmentNode | DeploymentNode | InstanceGroupNode | InstanceNode | ProcessNode | EtcdMembersNode | EtcdMemberNode | MessageNode;
+export type TreeNode =
+  | EnvironmentNode
+  | DeploymentNode
+  | InstanceGroupNode
+  | InstanceNode
+  | ProcessNode
+  | EtcdMembersNode
+  | EtcdMemberNode
+  | MessageNode;
 
 /** A codicon id plus an optional theme colour id (vscode.ThemeIcon / vscode.ThemeColor). */
-export interface IconSpec { id: string; color?: string }
+export interface IconSpec {
+  id: string;
+  color?: string;
+}
 
 export interface ItemSpec {
   /** Stable id (keeps expansion state across refreshes). */
@@ -33,5 +95,9 @@ export interface ItemSpec {
 }
 
 /** Where a node's data lives in the model's cache (refreshing a node drops keys with this prefix). */
-export function envKey(envName: string): string { return `env:${envName}`; }
-export function deploymentKey(envName: string, deployment: string): string { return `${envKey(envName)}/dep:${deployment}`; }
+export function envKey(envName: string): string {
+  return `env:${envName}`;
+}
+export function deploymentKey(envName: string, deployment: string): string {
+  return `${envKey(envName)}/dep:${deployment}`;
+}

@@ -5,13 +5,23 @@ export type StateClass = 'running' | 'failing' | 'starting' | 'unresponsive' | '
 
 export function classifyState(state: string | null | undefined): StateClass {
   switch (state) {
-    case 'running': return 'running';
-    case 'failing': return 'failing';
-    case 'starting': return 'starting';
-    case 'unresponsive agent': case 'unresponsive': return 'unresponsive';
-    case 'stopped': return 'stopped';
-    case null: case undefined: case '': return 'novm';
-    default: return 'unknown';
+    case 'running':
+      return 'running';
+    case 'failing':
+      return 'failing';
+    case 'starting':
+      return 'starting';
+    case 'unresponsive agent':
+    case 'unresponsive':
+      return 'unresponsive';
+    case 'stopped':
+      return 'stopped';
+    case null:
+    case undefined:
+    case '':
+      return 'novm';
+    default:
+      return 'unknown';
   }
 }
 
@@ -41,7 +51,9 @@ export function worstState(states: (string | null)[]): StateClass {
   return worst;
 }
 
-export function stateIconForClass(c: StateClass): IconSpec { return ICONS[c]; }
+export function stateIconForClass(c: StateClass): IconSpec {
+  return ICONS[c];
+}
 
 export function stateWord(state: string | null | undefined): string {
   return state ?? 'no VM';

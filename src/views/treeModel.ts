@@ -42,7 +42,12 @@ export interface TreeModelData {
   cachedEtcdMembers(envName: string, deployment: string): MemberView[] | 'error' | undefined;
 }
 
-interface CacheEntry<T> { promise: Promise<T>; value?: T; failed?: boolean; at: number }
+interface CacheEntry<T> {
+  promise: Promise<T>;
+  value?: T;
+  failed?: boolean;
+  at: number;
+}
 
 export type ChangeListener = (node: TreeNode | undefined) => void;
 
@@ -103,7 +108,11 @@ export class BoshTreeModel implements TreeModelData {
     if (hit) return hit.promise;
     const entry: CacheEntry<T> = { promise: undefined as unknown as Promise<T>, at: Date.now() };
     entry.promise = withTimeout(loader(), this.timeoutMs, what).then(
-      (v) => { entry.value = v; onFresh?.(); return v; },
+      (v) => {
+        entry.value = v;
+        onFresh?.();
+        return v;
+      },
       (e) => {
         entry.failed = true;
         // Forget failures so the next expand / refresh retries.
@@ -117,11 +126,17 @@ export class BoshTreeModel implements TreeModelData {
   }
 
   deployments(envName: string): Promise<DeploymentSummary[]> {
-    return this.load(`${envKey(envName)}/deployments`, `listing deployments of ${envName}`, async () => (await this.envSession(envName)).director.deployments());
+    return this.load(`${envKey(envName)}/deployments`, `listing deployments of ${envName}`, async () =>
+      (await this.envSession(envName)).director.deployments(),
+    );
   }
 
   instances(envName: string, deployment: string): Promise<InstanceInfo[]> {
-    return this.load(`${deploymentKey(envName, deployment)}/instances`, `listing instances of ${deployment}`, async () => (await this.deploymentSession(envName, deployment)).instances());
+    return this.load(
+      `${deploymentKey(envName, deployment)}/instances`,
+      `listing instances of ${deployment}`,
+      async () => (await this.deploymentSession(envName, deployment)).instances(),
+    );
   }
 
   private readonly etcdFailed = new Set<string>();
@@ -133,7 +148,9 @@ export class BoshTreeModel implements TreeModelData {
       `reading etcd members of ${deployment}`,
       async () => {
         try {
-          const v = await loadEtcdMembers(await this.deploymentSession(envName, deployment), () => this.instances(envName, deployment));
+          const v = await loadEtcdMembers(await this.deploymentSession(envName, deployment), () =>
+            this.instances(envName, deployment),
+          );
           this.etcdFailed.delete(key);
           return v;
         } catch (e) {
@@ -179,36 +196,65 @@ export class BoshTreeModel implements TreeModelData {
     if (!node) {
       try {
         const envs = await this.environments();
-        return envs.map((e) => ({ kind: 'environment', key: envKey(e.name), envName: e.name, env: e.config, configError: e.error }));
+        return envs.map((e) => ({
+          kind: 'environment',
+          key: envKey(e.name),
+          envName: e.name,
+          env: e.config,
+          configError: e.error,
+        }));
       } catch (e) {
-        return [messageNode('root', 'error', `Could not read the BOSH environments: ${(e as Error).message}`, 'Check BOSH_ENVIRONMENT / ~/.bosh/config / the boshEtcd.environments setting')];
+        return [
+          messageNode(
+            'root',
+            'error',
+            `Could not read the BOSH environments: ${(e as Error).message}`,
+            'Check BOSH_ENVIRONMENT / ~/.bosh/config / the boshEtcd.environments setting',
+          ),
+        ];
       }
     }
     switch (node.kind) {
-      case 'environment': return environmentChildren(node, this);
+      case 'environment':
+        return environmentChildren(node, this);
       case 'deployment': {
         const kids = await deploymentChildren(node, this);
         // Start reading etcd in the background so the "etcd members" row can show "2/3 healthy".
-        for (const k of kids) if (k.kind === 'etcdMembers') this.etcdMembers(k.envName, k.deployment).catch(() => undefined);
+        for (const k of kids)
+          if (k.kind === 'etcdMembers') this.etcdMembers(k.envName, k.deployment).catch(() => undefined);
         return kids;
       }
-      case 'instanceGroup': return instanceGroupChildren(node);
-      case 'instance': return instanceChildren(node);
-      case 'etcdMembers': return etcdMembersChildren(node, this);
-      case 'process': case 'member': case 'message': return [];
+      case 'instanceGroup':
+        return instanceGroupChildren(node);
+      case 'instance':
+        return instanceChildren(node);
+      case 'etcdMembers':
+        return etcdMembersChildren(node, this);
+      case 'process':
+      case 'member':
+      case 'message':
+        return [];
     }
   }
 
   getItem(node: TreeNode): ItemSpec {
     switch (node.kind) {
-      case 'environment': return environmentItem(node);
-      case 'deployment': return deploymentItem(node, this);
-      case 'instanceGroup': return instanceGroupItem(node);
-      case 'instance': return instanceItem(node);
-      case 'process': return processItem(node);
-      case 'etcdMembers': return etcdMembersItem(node, this);
-      case 'member': return memberItem(node);
-      case 'message': return messageItem(node);
+      case 'environment':
+        return environmentItem(node);
+      case 'deployment':
+        return deploymentItem(node, this);
+      case 'instanceGroup':
+        return instanceGroupItem(node);
+      case 'instance':
+        return instanceItem(node);
+      case 'process':
+        return processItem(node);
+      case 'etcdMembers':
+        return etcdMembersItem(node, this);
+      case 'member':
+        return memberItem(node);
+      case 'message':
+        return messageItem(node);
     }
   }
 
@@ -266,7 +312,10 @@ export class BoshTreeModel implements TreeModelData {
 }
 
 /** Reads the cluster once: members, status per endpoint, alarms; maps them to instances. */
-export async function loadEtcdMembers(session: DeploymentSession, instances: () => Promise<InstanceInfo[]>): Promise<MemberView[]> {
+export async function loadEtcdMembers(
+  session: DeploymentSession,
+  instances: () => Promise<InstanceInfo[]>,
+): Promise<MemberView[]> {
   const [list, cluster] = await Promise.all([instances(), session.etcd()]);
   const [members, status, alarms] = await Promise.all([
     cluster.memberList(),

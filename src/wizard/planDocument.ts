@@ -2,25 +2,44 @@
 // exactly as it will run, where, and why; what is already done; refusals. Plain TypeScript.
 import type { Plan } from '../recovery/events';
 
-export interface ReviewContext { envName: string; dryRun: boolean; learner: boolean; downloadSnapshot: boolean; targetAz?: string | null }
+export interface ReviewContext {
+  envName: string;
+  dryRun: boolean;
+  learner: boolean;
+  downloadSnapshot: boolean;
+  targetAz?: string | null;
+}
 
 export function planToMarkdown(plan: Plan, ctx: ReviewContext): string {
   const L: string[] = [];
   L.push(`# Recovery plan: ${plan.target}`, '');
-  L.push(`Deployment **${plan.deployment}** on environment **${ctx.envName}**${ctx.targetAz ? `, AZ **${ctx.targetAz}**` : ''}.`, '');
+  L.push(
+    `Deployment **${plan.deployment}** on environment **${ctx.envName}**${ctx.targetAz ? `, AZ **${ctx.targetAz}**` : ''}.`,
+    '',
+  );
   if (plan.refusals.length) {
     L.push('## ⛔ The recovery will NOT run', '');
     for (const r of plan.refusals) L.push(`- **${r.message}** — ${r.advice}`);
     L.push('');
   }
   L.push('## What will happen', '');
-  L.push(`- Mode: ${ctx.dryRun ? '**dry-run** — nothing will be changed' : '**real run** — the cluster membership will change'}`);
-  L.push(`- Member to remove: ${plan.staleMemberId ? `\`${plan.staleMemberId}\`` : 'none registered any more'}; re-added as \`${plan.targetId}\` with peer URL \`${plan.peerUrl}\`${plan.learner ? ' as a **learner**, promoted once caught up' : ''}`);
+  L.push(
+    `- Mode: ${ctx.dryRun ? '**dry-run** — nothing will be changed' : '**real run** — the cluster membership will change'}`,
+  );
+  L.push(
+    `- Member to remove: ${plan.staleMemberId ? `\`${plan.staleMemberId}\`` : 'none registered any more'}; re-added as \`${plan.targetId}\` with peer URL \`${plan.peerUrl}\`${plan.learner ? ' as a **learner**, promoted once caught up' : ''}`,
+  );
   L.push(`- Cluster: ${plan.clusterSize} members, quorum ${plan.quorum}`);
-  L.push(`- Snapshot first: \`${plan.snapshotPath}\` on ${plan.snapshotHost ?? '(no healthy member found)'}${ctx.downloadSnapshot ? ', downloaded to the transcript folder' : ''}`);
+  L.push(
+    `- Snapshot first: \`${plan.snapshotPath}\` on ${plan.snapshotHost ?? '(no healthy member found)'}${ctx.downloadSnapshot ? ', downloaded to the transcript folder' : ''}`,
+  );
   L.push(`- Old data moved aside (not deleted) to \`${plan.backupDir}\``);
-  if (plan.targetBootstrap) L.push(`- ⚠ ${plan.target} is the **bootstrap** instance: its start script would otherwise create a new single-member cluster; the plan re-creates the member directory so it joins the existing one.`);
-  if (plan.resumed) L.push(`- ↻ A previous run (${plan.ts}) was interrupted: this run continues it; steps already done are skipped.`);
+  if (plan.targetBootstrap)
+    L.push(
+      `- ⚠ ${plan.target} is the **bootstrap** instance: its start script would otherwise create a new single-member cluster; the plan re-creates the member directory so it joins the existing one.`,
+    );
+  if (plan.resumed)
+    L.push(`- ↻ A previous run (${plan.ts}) was interrupted: this run continues it; steps already done are skipped.`);
   L.push('');
   if (plan.evidence.length) {
     L.push('## Why this member (evidence)', '');
@@ -37,8 +56,19 @@ export function planToMarkdown(plan: Plan, ctx: ReviewContext): string {
     L.push(`### ${s.number}. ${s.title}${s.done ? ' — already done, will be skipped' : ''}`, '');
     L.push(s.description, '');
     for (const c of s.commands) {
-      const tag = c.done ? `already done${c.doneReason ? `: ${c.doneReason}` : ''}` : c.mutates ? 'CHANGES the cluster or VM' : 'read-only';
-      L.push(`- on \`${c.host}\` (${tag}) — ${c.purpose}`, '', '  ```sh', `  ${c.command.replace(/\n/g, '\n  ')}`, '  ```', '');
+      const tag = c.done
+        ? `already done${c.doneReason ? `: ${c.doneReason}` : ''}`
+        : c.mutates
+          ? 'CHANGES the cluster or VM'
+          : 'read-only';
+      L.push(
+        `- on \`${c.host}\` (${tag}) — ${c.purpose}`,
+        '',
+        '  ```sh',
+        `  ${c.command.replace(/\n/g, '\n  ')}`,
+        '  ```',
+        '',
+      );
     }
     if (s.checks.length) {
       L.push('Checks after this step:', '');
@@ -56,7 +86,9 @@ export function planCommands(plan: Plan): string[] {
 
 /** The confirmation's sentence: names the consequence. */
 export function consequence(plan: Plan, az?: string | null): { message: string; detail: string; button: string } {
-  const what = plan.staleMemberId ? `Remove member ${plan.staleMemberId} (instance ${plan.target}${az ? ` in AZ ${az}` : ''}) from the etcd cluster and re-add it with empty data?` : `Re-add instance ${plan.target}${az ? ` in AZ ${az}` : ''} to the etcd cluster with empty data?`;
+  const what = plan.staleMemberId
+    ? `Remove member ${plan.staleMemberId} (instance ${plan.target}${az ? ` in AZ ${az}` : ''}) from the etcd cluster and re-add it with empty data?`
+    : `Re-add instance ${plan.target}${az ? ` in AZ ${az}` : ''} to the etcd cluster with empty data?`;
   const detail = [
     `etcd on ${plan.target} is stopped and its data directory moved to ${plan.backupDir}.`,
     `The cluster runs on ${plan.clusterSize - 1} of ${plan.clusterSize} members (quorum ${plan.quorum}) until the member has re-joined and caught up.`,

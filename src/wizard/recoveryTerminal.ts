@@ -27,14 +27,18 @@ export class RecoveryTerminal implements vscode.Pseudoterminal, RunSink {
     this.buffer = [];
   }
 
-  onClose(cb: () => void): void { this.closeCbs.push(cb); }
+  onClose(cb: () => void): void {
+    this.closeCbs.push(cb);
+  }
 
   finished(outcome: string): void {
     this.done = outcome;
     this.write('\r\n\x1b[2m(The run has ended. This terminal stays open for reading; close it when done.)\x1b[0m\r\n');
   }
 
-  handleInput(): void { /* read-only */ }
+  handleInput(): void {
+    /* read-only */
+  }
 
   close(): void {
     for (const cb of this.closeCbs) cb();

@@ -20,7 +20,8 @@ export class RecoveryWizard implements vscode.Disposable {
   constructor(private readonly c: () => Container) {
     this.sub = vscode.workspace.registerTextDocumentContentProvider(REVIEW_SCHEME, {
       onDidChange: this.emitter.event,
-      provideTextDocumentContent: (uri) => this.reviews.get(uri.path) ?? '# This review page is no longer available\n\nRun the wizard again.',
+      provideTextDocumentContent: (uri) =>
+        this.reviews.get(uri.path) ?? '# This review page is no longer available\n\nRun the wizard again.',
     });
   }
 
@@ -32,11 +33,16 @@ export class RecoveryWizard implements vscode.Disposable {
       runRecovery,
       trusted: () => c.trusted(),
       transcriptDir: () => c.transcriptDir(),
-      downloadSnapshotDefault: () => vscode.workspace.getConfiguration('boshEtcd').get<boolean>('recovery.downloadSnapshot', false),
+      downloadSnapshotDefault: () =>
+        vscode.workspace.getConfiguration('boshEtcd').get<boolean>('recovery.downloadSnapshot', false),
       openRunSink: (title) => {
         const pty = new RecoveryTerminal();
         this.terminals.push(pty);
-        const term = vscode.window.createTerminal({ name: title, pty, iconPath: new vscode.ThemeIcon('debug-restart') });
+        const term = vscode.window.createTerminal({
+          name: title,
+          pty,
+          iconPath: new vscode.ThemeIcon('debug-restart'),
+        });
         term.show(true);
         return pty;
       },
@@ -48,14 +54,21 @@ export class RecoveryWizard implements vscode.Disposable {
         await vscode.languages.setTextDocumentLanguage(doc, 'markdown');
         await vscode.window.showTextDocument(doc, { preview: false, viewColumn: vscode.ViewColumn.Active });
       },
-      openHealthPanel: (envName, deployment) => { c.panels.open(envName, deployment); },
-      openFile: async (p) => { await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(vscode.Uri.file(p))); },
+      openHealthPanel: (envName, deployment) => {
+        c.panels.open(envName, deployment);
+      },
+      openFile: async (p) => {
+        await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(vscode.Uri.file(p)));
+      },
     };
   }
 
   async start(pre: WizardPreselect = {}): Promise<WizardResult> {
     if (this.running) {
-      await this.c().ui.message('warning', 'A recovery is already running in this window: wait for it to finish (or close its terminal to stop it).');
+      await this.c().ui.message(
+        'warning',
+        'A recovery is already running in this window: wait for it to finish (or close its terminal to stop it).',
+      );
       return { outcome: 'aborted', results: [], reviews: [], events: [] };
     }
     this.running = true;

@@ -52,7 +52,11 @@ export interface WizardPreselect {
   instanceId?: string;
 }
 
-export interface WizardOptions { dryRun: boolean; learner: boolean; downloadSnapshot: boolean }
+export interface WizardOptions {
+  dryRun: boolean;
+  learner: boolean;
+  downloadSnapshot: boolean;
+}
 
 export interface WizardResult {
   outcome: RecoveryResult['outcome'] | 'aborted';
@@ -66,7 +70,10 @@ export interface WizardResult {
 
 const TOTAL = 5;
 
-interface Candidate { instance: InstanceInfo; member?: MemberView }
+interface Candidate {
+  instance: InstanceInfo;
+  member?: MemberView;
+}
 
 function evidenceOf(m: MemberView | undefined, i: InstanceInfo): string {
   const bits: string[] = [];
@@ -75,24 +82,45 @@ function evidenceOf(m: MemberView | undefined, i: InstanceInfo): string {
     if (m.error) bits.push(m.error);
     bits.push(...m.flags);
   }
-  bits.push(`BOSH: ${i.processState ?? 'no VM'}${i.processes.find((p) => p.name === 'etcd') ? `, etcd process ${i.processes.find((p) => p.name === 'etcd')!.state}` : ''}`);
+  bits.push(
+    `BOSH: ${i.processState ?? 'no VM'}${i.processes.find((p) => p.name === 'etcd') ? `, etcd process ${i.processes.find((p) => p.name === 'etcd')!.state}` : ''}`,
+  );
   return bits.join(' · ');
 }
 
-export async function chooseTarget(deps: WizardDeps, pre: WizardPreselect): Promise<{ envName: string; deployment: string; candidate: Candidate; members?: MemberView[] }> {
+export async function chooseTarget(
+  deps: WizardDeps,
+  pre: WizardPreselect,
+): Promise<{ envName: string; deployment: string; candidate: Candidate; members?: MemberView[] }> {
   const { ui, model } = deps;
   let envName = pre.envName;
   if (!envName) {
     const envs = (await model.environments()).filter((e) => e.config);
-    if (!envs.length) throw new Error('No usable BOSH environment: set BOSH_ENVIRONMENT (with BOSH_CLIENT, BOSH_CLIENT_SECRET, BOSH_CA_CERT) or run "BOSH etcd: Add Environment…"');
-    envName = envs.length === 1 ? envs[0].name : await ui.pick(envs.map((e) => ({ label: e.name, description: e.config?.url, value: e.name })), { id: 'environment', title: 'Recover etcd member: environment', step: 1, totalSteps: TOTAL });
+    if (!envs.length)
+      throw new Error(
+        'No usable BOSH environment: set BOSH_ENVIRONMENT (with BOSH_CLIENT, BOSH_CLIENT_SECRET, BOSH_CA_CERT) or run "BOSH etcd: Add Environment…"',
+      );
+    envName =
+      envs.length === 1
+        ? envs[0].name
+        : await ui.pick(
+            envs.map((e) => ({ label: e.name, description: e.config?.url, value: e.name })),
+            { id: 'environment', title: 'Recover etcd member: environment', step: 1, totalSteps: TOTAL },
+          );
     if (!envName) throw new CancelledError();
   }
   let deployment = pre.deployment;
   if (!deployment) {
     const deps2 = await model.deployments(envName);
-    if (!deps2.length) throw new Error(`No deployments on ${envName}: check that the client can see the cluster's deployment`);
-    deployment = deps2.length === 1 ? deps2[0].name : await ui.pick(deps2.map((d) => ({ label: d.name, value: d.name })), { id: 'deployment', title: `Recover etcd member: deployment on ${envName}`, step: 2, totalSteps: TOTAL });
+    if (!deps2.length)
+      throw new Error(`No deployments on ${envName}: check that the client can see the cluster's deployment`);
+    deployment =
+      deps2.length === 1
+        ? deps2[0].name
+        : await ui.pick(
+            deps2.map((d) => ({ label: d.name, value: d.name })),
+            { id: 'deployment', title: `Recover etcd member: deployment on ${envName}`, step: 2, totalSteps: TOTAL },
+          );
     if (!deployment) throw new CancelledError();
   }
   const instances = await model.instances(envName, deployment);
@@ -103,9 +131,13 @@ export async function chooseTarget(deps: WizardDeps, pre: WizardPreselect): Prom
   } catch (e) {
     membersError = explainError(e, 'reading the etcd members').text;
   }
-  const candidates: Candidate[] = instances.filter(runsEtcd).map((i) => ({ instance: i, member: members?.find((m) => m.instance?.id === i.id) }));
-  if (!candidates.length) throw new Error(`Deployment ${deployment} has no instance running etcd: nothing to recover here`);
-  const broken = (c: Candidate): boolean => (c.member ? c.member.unhealthy : false) || c.instance.processState !== 'running';
+  const candidates: Candidate[] = instances
+    .filter(runsEtcd)
+    .map((i) => ({ instance: i, member: members?.find((m) => m.instance?.id === i.id) }));
+  if (!candidates.length)
+    throw new Error(`Deployment ${deployment} has no instance running etcd: nothing to recover here`);
+  const broken = (c: Candidate): boolean =>
+    (c.member ? c.member.unhealthy : false) || c.instance.processState !== 'running';
   const pre2 = pre.instanceId ? candidates.find((c) => c.instance.id === pre.instanceId) : candidates.find(broken);
   const items: PickItem<Candidate>[] = candidates.map((c) => ({
     label: `${broken(c) ? '$(error) ' : '$(pass) '}${instanceName(c.instance)}`,
@@ -116,30 +148,70 @@ export async function chooseTarget(deps: WizardDeps, pre: WizardPreselect): Prom
   }));
   // Preselected first.
   items.sort((a, b) => Number(!!b.picked) - Number(!!a.picked));
-  const candidate = await ui.pick(items, { id: 'member', title: `Recover etcd member of ${deployment}: which member?${membersError ? ` (${membersError})` : ''}`, placeholder: 'The broken member is preselected; the evidence is under each entry', step: 3, totalSteps: TOTAL });
+  const candidate = await ui.pick(items, {
+    id: 'member',
+    title: `Recover etcd member of ${deployment}: which member?${membersError ? ` (${membersError})` : ''}`,
+    placeholder: 'The broken member is preselected; the evidence is under each entry',
+    step: 3,
+    totalSteps: TOTAL,
+  });
   if (!candidate) throw new CancelledError();
   return { envName, deployment, candidate, members };
 }
 
 export async function chooseOptions(deps: WizardDeps, members: MemberView[] | undefined): Promise<WizardOptions> {
   const versions = (members ?? []).map((m) => m.status?.version).filter((v): v is string => !!v);
-  const learnerOk = versions.length > 0 && versions.every((v) => { const [maj, min] = v.split('.').map(Number); return maj > 3 || (maj === 3 && min >= 4); });
+  const learnerOk =
+    versions.length > 0 &&
+    versions.every((v) => {
+      const [maj, min] = v.split('.').map(Number);
+      return maj > 3 || (maj === 3 && min >= 4);
+    });
   type Opt = 'dryRun' | 'learner' | 'downloadSnapshot';
   const items: PickItem<Opt>[] = [
     { label: 'Dry-run', description: 'observe and show every command; change nothing', value: 'dryRun' },
-    ...(learnerOk ? [{ label: 'Re-add as learner', description: 'member add --learner, promote once caught up (etcd 3.4+)', value: 'learner' as Opt }] : []),
-    { label: 'Download the snapshot', description: 'copy the pre-recovery snapshot to the transcript folder', value: 'downloadSnapshot', picked: deps.downloadSnapshotDefault() },
+    ...(learnerOk
+      ? [
+          {
+            label: 'Re-add as learner',
+            description: 'member add --learner, promote once caught up (etcd 3.4+)',
+            value: 'learner' as Opt,
+          },
+        ]
+      : []),
+    {
+      label: 'Download the snapshot',
+      description: 'copy the pre-recovery snapshot to the transcript folder',
+      value: 'downloadSnapshot',
+      picked: deps.downloadSnapshotDefault(),
+    },
   ];
-  const chosen = await deps.ui.pickMany(items, { id: 'options', title: 'Recover etcd member: options', placeholder: learnerOk ? 'Select options, then OK' : 'Select options, then OK (learner mode needs etcd 3.4+ on every member)', step: 4, totalSteps: TOTAL, canPickMany: true });
+  const chosen = await deps.ui.pickMany(items, {
+    id: 'options',
+    title: 'Recover etcd member: options',
+    placeholder: learnerOk
+      ? 'Select options, then OK'
+      : 'Select options, then OK (learner mode needs etcd 3.4+ on every member)',
+    step: 4,
+    totalSteps: TOTAL,
+    canPickMany: true,
+  });
   if (!chosen) throw new CancelledError();
-  return { dryRun: chosen.includes('dryRun'), learner: chosen.includes('learner'), downloadSnapshot: chosen.includes('downloadSnapshot') };
+  return {
+    dryRun: chosen.includes('dryRun'),
+    learner: chosen.includes('learner'),
+    downloadSnapshot: chosen.includes('downloadSnapshot'),
+  };
 }
 
 export async function runWizard(deps: WizardDeps, pre: WizardPreselect = {}): Promise<WizardResult> {
   const out: WizardResult = { outcome: 'aborted', results: [], reviews: [], events: [] };
   const { ui } = deps;
   if (!deps.trusted()) {
-    await ui.message('warning', 'The etcd recovery wizard is disabled in an untrusted workspace: trust this workspace (Manage Workspace Trust) to use it.');
+    await ui.message(
+      'warning',
+      'The etcd recovery wizard is disabled in an untrusted workspace: trust this workspace (Manage Workspace Trust) to use it.',
+    );
     return out;
   }
   let envName: string, deployment: string, candidate: Candidate, members: MemberView[] | undefined;
@@ -156,40 +228,58 @@ export async function runWizard(deps: WizardDeps, pre: WizardPreselect = {}): Pr
   out.target = target;
   out.options = options;
   const az = candidate.instance.az;
-  const ctx: ReviewContext = { envName, dryRun: options.dryRun, learner: options.learner, downloadSnapshot: options.downloadSnapshot, targetAz: az };
+  const ctx: ReviewContext = {
+    envName,
+    dryRun: options.dryRun,
+    learner: options.learner,
+    downloadSnapshot: options.downloadSnapshot,
+    targetAz: az,
+  };
 
   for (let attempt = 1; ; attempt++) {
     const sink = deps.openRunSink(`etcd recovery ${target.slice(0, 15)}…${options.dryRun ? ' (dry-run)' : ''}`);
     const abort = new AbortController();
     sink.onClose(() => abort.abort());
-    sink.write(`\x1b[1mRecover the etcd member of ${target}\x1b[0m (deployment ${deployment}, environment ${envName})${options.dryRun ? ' — DRY-RUN, nothing will change' : ''}${attempt > 1 ? ` — attempt ${attempt} (resume)` : ''}\r\nClose this terminal to stop before the next command.\r\n\r\n`);
+    sink.write(
+      `\x1b[1mRecover the etcd member of ${target}\x1b[0m (deployment ${deployment}, environment ${envName})${options.dryRun ? ' — DRY-RUN, nothing will change' : ''}${attempt > 1 ? ` — attempt ${attempt} (resume)` : ''}\r\nClose this terminal to stop before the next command.\r\n\r\n`,
+    );
     let shownPlan: Plan | undefined;
     let result: RecoveryResult;
     try {
       const session = await deps.model.deploymentSession(envName, deployment);
-      result = await ui.progress(`Recovering etcd member ${target.slice(0, 20)}…`, async (p) => {
-        p.onCancel(() => abort.abort());
-        return deps.runRecovery(session, target, {
-          dryRun: options.dryRun,
-          learner: options.learner,
-          signal: abort.signal,
-          transcriptDir: deps.transcriptDir(),
-          downloadSnapshotTo: options.downloadSnapshot ? deps.transcriptDir() : undefined,
-          onEvent: (e) => {
-            out.events.push(e);
-            sink.write(eventText(e));
-            if (e.type === 'step-start') p.report(`Step ${e.number}/${e.total}: ${e.title}`);
-            if (e.type === 'plan') shownPlan = e.plan;
-          },
-          confirm: async (plan) => {
-            const md = planToMarkdown(plan, ctx);
-            out.reviews.push(md);
-            await deps.showReview(md, plan);
-            const c = consequence(plan, az);
-            return ui.confirm({ id: 'recover', message: c.message, detail: c.detail, confirmLabel: c.button, modal: true });
-          },
-        });
-      }, { cancellable: true });
+      result = await ui.progress(
+        `Recovering etcd member ${target.slice(0, 20)}…`,
+        async (p) => {
+          p.onCancel(() => abort.abort());
+          return deps.runRecovery(session, target, {
+            dryRun: options.dryRun,
+            learner: options.learner,
+            signal: abort.signal,
+            transcriptDir: deps.transcriptDir(),
+            downloadSnapshotTo: options.downloadSnapshot ? deps.transcriptDir() : undefined,
+            onEvent: (e) => {
+              out.events.push(e);
+              sink.write(eventText(e));
+              if (e.type === 'step-start') p.report(`Step ${e.number}/${e.total}: ${e.title}`);
+              if (e.type === 'plan') shownPlan = e.plan;
+            },
+            confirm: async (plan) => {
+              const md = planToMarkdown(plan, ctx);
+              out.reviews.push(md);
+              await deps.showReview(md, plan);
+              const c = consequence(plan, az);
+              return ui.confirm({
+                id: 'recover',
+                message: c.message,
+                detail: c.detail,
+                confirmLabel: c.button,
+                modal: true,
+              });
+            },
+          });
+        },
+        { cancellable: true },
+      );
     } catch (e) {
       const x = explainError(e, `recovering ${target}`);
       sink.write(`\r\n\x1b[31m${x.text}\x1b[0m\r\n`);
@@ -215,10 +305,16 @@ export async function runWizard(deps: WizardDeps, pre: WizardPreselect = {}): Pr
         return out;
       }
       case 'dry-run':
-        await ui.message('info', `Dry-run of the recovery of ${target} finished: nothing was changed. The review page lists every command a real run would execute.`);
+        await ui.message(
+          'info',
+          `Dry-run of the recovery of ${target} finished: nothing was changed. The review page lists every command a real run would execute.`,
+        );
         return out;
       case 'refused':
-        await ui.message('error', `The recovery of ${target} was refused, nothing was changed: ${result.refusals?.map((r) => r.message).join(' ') ?? result.message} What to do: ${result.advice ?? ''}`);
+        await ui.message(
+          'error',
+          `The recovery of ${target} was refused, nothing was changed: ${result.refusals?.map((r) => r.message).join(' ') ?? result.message} What to do: ${result.advice ?? ''}`,
+        );
         return out;
       case 'declined':
         await ui.message('info', `Recovery of ${target} not confirmed: nothing was changed.`);
@@ -229,7 +325,12 @@ export async function runWizard(deps: WizardDeps, pre: WizardPreselect = {}): Pr
         return out;
       }
       case 'failed': {
-        const a = await ui.message('error', `Recovery of ${target} stopped: ${result.message}. ${result.advice ?? ''} Nothing after the failed step ran; Resume continues from the observed state.`, 'Resume', 'Open Transcript');
+        const a = await ui.message(
+          'error',
+          `Recovery of ${target} stopped: ${result.message}. ${result.advice ?? ''} Nothing after the failed step ran; Resume continues from the observed state.`,
+          'Resume',
+          'Open Transcript',
+        );
         if (a === 'Resume') continue;
         if (a === 'Open Transcript') await deps.openFile(result.transcriptPath);
         return out;

@@ -70,7 +70,10 @@ export function testbedState(): TestbedState | undefined {
 /** Runs the testbed CLI on the tier's testbed (e.g. testbedCli('break', id, '--mode', 'wipe')); returns stdout, throws on failure. */
 export function testbedCli(...args: string[]): string {
   const dir = process.env.BOSH_ETCD_TESTBED_DIR;
-  if (!dir) throw new Error('No testbed for this e2e run (BOSH_ETCD_TESTBED_DIR unset): run through `node scripts/test.js e2e`.');
+  if (!dir)
+    throw new Error(
+      'No testbed for this e2e run (BOSH_ETCD_TESTBED_DIR unset): run through `node scripts/test.js e2e`.',
+    );
   const r = spawnSync(process.execPath, [TESTBED_CLI, ...args], { cwd: REPO_ROOT, env: process.env, encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`testbed ${args.join(' ')} failed (exit ${r.status}): ${r.stderr}${r.stdout}`);
   return r.stdout;
@@ -88,29 +91,45 @@ export async function openWorkbench(o: OpenWorkbenchOptions = {}): Promise<Workb
   let settings: Record<string, unknown> = {};
   if (useTestbed) {
     testbed = testbedState();
-    if (!testbed) throw new Error(`useTestbed: no testbed state in BOSH_ETCD_TESTBED_DIR=${process.env.BOSH_ETCD_TESTBED_DIR}`);
+    if (!testbed)
+      throw new Error(`useTestbed: no testbed state in BOSH_ETCD_TESTBED_DIR=${process.env.BOSH_ETCD_TESTBED_DIR}`);
     env = testbedEnv(testbed, process.env.BOSH_ETCD_TESTBED_DIR as string, process.env.BOSH_ETCD_TESTBED_NET);
     settings = testbedSettings(testbed);
   }
   const runDir = makeRunDir('e2e');
-  const cs = await startCodeServer({ runDir, folder: o.folder, env: { ...env, ...(o.env ?? {}) }, installVsix: [vsix], settings: { ...settings, ...(o.settings ?? {}) } });
+  const cs = await startCodeServer({
+    runDir,
+    folder: o.folder,
+    env: { ...env, ...(o.env ?? {}) },
+    installVsix: [vsix],
+    settings: { ...settings, ...(o.settings ?? {}) },
+  });
   let context: BrowserContext | undefined;
   try {
     const installed = fs.readdirSync(cs.extensionsDir).find((d) => d.startsWith(EXTENSION_ID + '-'));
     if (!installed) throw new Error(`${vsix} did not install into ${cs.extensionsDir}`);
     context = await launchChromium(runDir, o.viewport);
-    const page = context.pages()[0] ?? await context.newPage();
+    const page = context.pages()[0] ?? (await context.newPage());
     const browserErrors: string[] = [];
     page.on('pageerror', (e) => browserErrors.push(`pageerror: ${e.message}`));
-    page.on('console', (m) => { if (m.type() === 'error') browserErrors.push(m.text()); });
+    page.on('console', (m) => {
+      if (m.type() === 'error') browserErrors.push(m.text());
+    });
     await page.goto(`${cs.base}/?folder=${encodeURIComponent(cs.folder)}`);
     await page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: 90_000 });
     await activityBarItem(page, 'BOSH').waitFor({ state: 'visible', timeout: 90_000 });
     const ctx = context;
     return {
-      cs, context: ctx, page, testbed, browserErrors,
+      cs,
+      context: ctx,
+      page,
+      testbed,
+      browserErrors,
       installedExtensionPath: path.join(cs.extensionsDir, installed),
-      close: async (opts = {}) => { await ctx.close().catch(() => undefined); await cs.stop(opts); },
+      close: async (opts = {}) => {
+        await ctx.close().catch(() => undefined);
+        await cs.stop(opts);
+      },
     };
   } catch (e) {
     await context?.close().catch(() => undefined);
@@ -121,7 +140,9 @@ export async function openWorkbench(o: OpenWorkbenchOptions = {}): Promise<Workb
 
 /** The activity-bar entry whose title starts with `title` (e.g. 'BOSH'). */
 export function activityBarItem(page: Page, title: string): Locator {
-  return page.locator(`.activitybar .action-item[role="tab"][aria-label^="${title}"], .activitybar a[aria-label^="${title}"]`).first();
+  return page
+    .locator(`.activitybar .action-item[role="tab"][aria-label^="${title}"], .activitybar a[aria-label^="${title}"]`)
+    .first();
 }
 
 /** Opens the command palette and runs the command with this exact title, e.g. 'BOSH etcd: Refresh'. */
@@ -129,13 +150,18 @@ export async function runCommand(page: Page, title: string): Promise<void> {
   const input = page.locator('.quick-input-widget input.input');
   if (!(await input.isVisible())) {
     await page.keyboard.press('F1');
-    try { await input.waitFor({ state: 'visible', timeout: 5000 }); } catch {
+    try {
+      await input.waitFor({ state: 'visible', timeout: 5000 });
+    } catch {
       await page.keyboard.press('Control+Shift+P');
       await input.waitFor({ state: 'visible', timeout: 10_000 });
     }
   }
   await input.fill('>' + title);
-  const row = page.locator('.quick-input-list .monaco-list-row').filter({ has: page.locator('.label-name', { hasText: title }) }).first();
+  const row = page
+    .locator('.quick-input-list .monaco-list-row')
+    .filter({ has: page.locator('.label-name', { hasText: title }) })
+    .first();
   try {
     await row.waitFor({ state: 'visible', timeout: 20_000 });
   } catch {
@@ -173,7 +199,9 @@ export async function waitForTreeRow(page: Page, text: string | RegExp, timeoutM
   try {
     await row.waitFor({ state: 'visible', timeout: timeoutMs });
   } catch {
-    throw new Error(`No tree row with ${String(text)} within ${timeoutMs} ms; rows: ${JSON.stringify(await treeRows(page))}`);
+    throw new Error(
+      `No tree row with ${String(text)} within ${timeoutMs} ms; rows: ${JSON.stringify(await treeRows(page))}`,
+    );
   }
   return row;
 }
@@ -204,13 +232,20 @@ export async function dialogs(page: Page): Promise<string[]> {
 export async function dismissDialogs(page: Page): Promise<void> {
   for (let i = 0; i < 3 && (await page.locator('.monaco-dialog-box').count()) > 0; i++) {
     await page.keyboard.press('Escape');
-    await page.locator('.monaco-dialog-box').first().waitFor({ state: 'detached', timeout: 2000 }).catch(() => undefined);
+    await page
+      .locator('.monaco-dialog-box')
+      .first()
+      .waitFor({ state: 'detached', timeout: 2000 })
+      .catch(() => undefined);
   }
 }
 
 /** Error dialogs and error-looking toasts currently shown. */
 export async function errorsShown(page: Page): Promise<string[]> {
-  return [...await dialogs(page), ...(await notifications(page)).filter((t) => /error|failed|not found|cannot/i.test(t))];
+  return [
+    ...(await dialogs(page)),
+    ...(await notifications(page)).filter((t) => /error|failed|not found|cannot/i.test(t)),
+  ];
 }
 
 /** Saves a PNG to artifacts/screenshots/<name>.png and returns the path. */
@@ -228,7 +263,13 @@ export async function screenshot(page: Page, name: string): Promise<string> {
 }
 
 /** Screenshots the README embeds (docs/screenshots/<name>). */
-export const README_SCREENSHOTS = ['views-tree-broken-member.png', 'views-health-panel-broken.png', 'wizard-member-pick.png', 'wizard-review-confirm.png', 'wizard-terminal.png'];
+export const README_SCREENSHOTS = [
+  'views-tree-broken-member.png',
+  'views-health-panel-broken.png',
+  'wizard-member-pick.png',
+  'wizard-review-confirm.png',
+  'wizard-terminal.png',
+];
 const DOCS_SCREENSHOTS_DIR = path.resolve(SCREENSHOTS_DIR, '..', '..', 'docs', 'screenshots');
 
 /** In afterEach: screenshot + keep the run folder when the test failed. */

@@ -3,7 +3,17 @@
 // views-health-panel-broken.png.
 import * as assert from 'assert';
 import type { FrameLocator } from 'playwright-core';
-import { Workbench, expandTreeRow, failureScreenshot, openBoshView, openWorkbench, screenshot, testbedCli, testbedState, waitForTreeRow } from './lib';
+import {
+  Workbench,
+  expandTreeRow,
+  failureScreenshot,
+  openBoshView,
+  openWorkbench,
+  screenshot,
+  testbedCli,
+  testbedState,
+  waitForTreeRow,
+} from './lib';
 import { masters, type TestbedState } from '../testbed/harness/state';
 
 export function e2eSettings(state: TestbedState): Record<string, unknown> {
@@ -62,7 +72,7 @@ describe('views: tree and health panel with one member broken', function () {
     const text = await row.innerText();
     assert.ok(text.includes(`master/${brokenId}`), `the unreachable member is the broken instance: ${text}`);
     // Its icon is the error codicon (coloured red by the theme).
-    assert.ok(await row.locator('.codicon-error').count() > 0, 'error icon on the broken member row');
+    assert.ok((await row.locator('.codicon-error').count()) > 0, 'error icon on the broken member row');
     const healthyRows = await page.locator('.sidebar .monaco-list-row', { hasText: /leader|follower/ }).count();
     assert.strictEqual(healthyRows, 2, 'the two other members are leader/follower');
     await waitForTreeRow(page, /etcd members.*2\/3 healthy/s, 30_000);

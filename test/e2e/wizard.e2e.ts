@@ -2,7 +2,21 @@
 // preselected), options, the review page with the modal confirmation, the run in its terminal,
 // success. Screenshots: artifacts/screenshots/wizard-review-confirm.png, wizard-terminal.png.
 import * as assert from 'assert';
-import { Workbench, dialogs, notifications, expandTreeRow, failureScreenshot, openBoshView, openWorkbench, runCommand, screenshot, testbedCli, testbedState, waitForNotification, waitForTreeRow } from './lib';
+import {
+  Workbench,
+  dialogs,
+  notifications,
+  expandTreeRow,
+  failureScreenshot,
+  openBoshView,
+  openWorkbench,
+  runCommand,
+  screenshot,
+  testbedCli,
+  testbedState,
+  waitForNotification,
+  waitForTreeRow,
+} from './lib';
 import { masters, type TestbedState } from '../testbed/harness/state';
 import { e2eSettings, widenSideBar } from './views.e2e';
 
@@ -51,12 +65,17 @@ describe('wizard: recover a wiped etcd member from the command palette', functio
     await page.keyboard.press('Enter');
 
     // The engine observes and plans, then the review page opens with the modal confirmation.
-    const dialog = page.locator('.monaco-dialog-box', { hasText: 'from the etcd cluster and re-add it with empty data' });
+    const dialog = page.locator('.monaco-dialog-box', {
+      hasText: 'from the etcd cluster and re-add it with empty data',
+    });
     await dialog.waitFor({ state: 'visible', timeout: 120_000 });
     const dialogText = await dialog.innerText();
     assert.ok(dialogText.includes(`master/${brokenId}`), dialogText);
     // Monaco renders spaces as no-break spaces.
-    const editorText = (await page.locator('.editor-group-container .view-lines').first().innerText()).replace(/\u00a0/g, ' ');
+    const editorText = (await page.locator('.editor-group-container .view-lines').first().innerText()).replace(
+      /\u00a0/g,
+      ' ',
+    );
     assert.match(editorText, /Recovery plan: master\//);
     await screenshot(page, 'wizard-review-confirm');
     await dialog.locator('a.monaco-button, button', { hasText: 'Remove and Re-add Member' }).first().click();
@@ -70,7 +89,15 @@ describe('wizard: recover a wiped etcd member from the command palette', functio
     await screenshot(page, 'wizard-terminal');
     // Real effect: the testbed says all three members are started again.
     const status = testbedCli('status');
-    assert.ok(!/unstarted|failing/i.test(status.split('\n').filter((l) => l.includes(brokenId!)).join('\n')), status);
+    assert.ok(
+      !/unstarted|failing/i.test(
+        status
+          .split('\n')
+          .filter((l) => l.includes(brokenId!))
+          .join('\n'),
+      ),
+      status,
+    );
     brokenId = undefined;
   });
 });

@@ -10,12 +10,26 @@ import { networkActivity, networkMark } from './index';
 
 const EXTENSION_ID = 'bosh-etcd.bosh-etcd';
 
-interface CommandContribution { command: string; title: string; category?: string; icon?: string }
-interface SettingSchema { description?: string; markdownDescription?: string; default?: unknown; items?: { properties?: Record<string, SettingSchema> }; properties?: Record<string, SettingSchema> }
+interface CommandContribution {
+  command: string;
+  title: string;
+  category?: string;
+  icon?: string;
+}
+interface SettingSchema {
+  description?: string;
+  markdownDescription?: string;
+  default?: unknown;
+  items?: { properties?: Record<string, SettingSchema> };
+  properties?: Record<string, SettingSchema>;
+}
 
 function extension(): vscode.Extension<unknown> {
   const ext = vscode.extensions.getExtension(EXTENSION_ID);
-  assert.ok(ext, `extension ${EXTENSION_ID} is not installed in this host (engines.vscode incompatible with ${vscode.version}?)`);
+  assert.ok(
+    ext,
+    `extension ${EXTENSION_ID} is not installed in this host (engines.vscode incompatible with ${vscode.version}?)`,
+  );
   return ext;
 }
 
@@ -25,7 +39,10 @@ suite('foundation', () => {
     assert.strictEqual(ext.extensionKind, vscode.ExtensionKind.Workspace);
     assert.match(process.versions.node, /^20\./, 'the extension host runs on node 20');
     assert.strictEqual(typeof require, 'function', 'a Node extension host, not a web worker');
-    assert.ok(fs.existsSync(path.join(ext.extensionPath, ext.packageJSON.main)), `bundle ${ext.packageJSON.main} exists (run node esbuild.js)`);
+    assert.ok(
+      fs.existsSync(path.join(ext.extensionPath, ext.packageJSON.main)),
+      `bundle ${ext.packageJSON.main} exists (run node esbuild.js)`,
+    );
     // etcd3 reads ${__dirname}/../proto/rpc.proto at load time: the build copies the files beside dist/.
     for (const f of ['rpc.proto', 'kv.proto', 'auth.proto']) {
       assert.ok(fs.existsSync(path.join(ext.extensionPath, 'proto', f)), `proto/${f} shipped beside the bundle`);
@@ -35,8 +52,10 @@ suite('foundation', () => {
   test('activation is lazy, succeeds, and makes no network connection', async () => {
     const ext = extension();
     const events: string[] = ext.packageJSON.activationEvents ?? [];
-    assert.ok(!events.includes('*') && !events.includes('onStartupFinished'),
-      `activationEvents must not activate eagerly: ${JSON.stringify(events)}`);
+    assert.ok(
+      !events.includes('*') && !events.includes('onStartupFinished'),
+      `activationEvents must not activate eagerly: ${JSON.stringify(events)}`,
+    );
     assert.strictEqual(ext.isActive, false, 'nothing activated the extension before this test (no eager activation)');
     const mark = networkMark();
     await ext.activate();
@@ -44,8 +63,11 @@ suite('foundation', () => {
     // Work kicked off by activate() without awaiting it (timers, promises) gets a moment to show up.
     await new Promise((r) => setTimeout(r, 1500));
     const seen = networkActivity(mark);
-    assert.deepStrictEqual(seen.map((e) => `${e.kind} ${e.target}`), [],
-      `activation must do no network; seen:\n${seen.map((e) => `${e.kind} ${e.target}\n${e.stack}`).join('\n')}`);
+    assert.deepStrictEqual(
+      seen.map((e) => `${e.kind} ${e.target}`),
+      [],
+      `activation must do no network; seen:\n${seen.map((e) => `${e.kind} ${e.target}\n${e.stack}`).join('\n')}`,
+    );
   });
 
   test('the network recorder used above does see connections and lookups (control)', async () => {
@@ -55,24 +77,39 @@ suite('foundation', () => {
     const port = (server.address() as { port: number }).port;
     try {
       const body = await new Promise<string>((resolve, reject) => {
-        http.get(`http://localhost:${port}/`, (res) => { let b = ''; res.on('data', (d) => (b += d)); res.on('end', () => resolve(b)); }).on('error', reject);
+        http
+          .get(`http://localhost:${port}/`, (res) => {
+            let b = '';
+            res.on('data', (d) => (b += d));
+            res.on('end', () => resolve(b));
+          })
+          .on('error', reject);
       });
       assert.strictEqual(body, 'ok');
     } finally {
       server.close();
     }
     const seen = networkActivity(mark).map((e) => `${e.kind} ${e.target}`);
-    assert.ok(seen.includes(`tcp-connect localhost:${port}`) || seen.some((s) => s.startsWith('tcp-connect') && s.endsWith(`:${port}`)), `tcp connect recorded: ${JSON.stringify(seen)}`);
+    assert.ok(
+      seen.includes(`tcp-connect localhost:${port}`) ||
+        seen.some((s) => s.startsWith('tcp-connect') && s.endsWith(`:${port}`)),
+      `tcp connect recorded: ${JSON.stringify(seen)}`,
+    );
     assert.ok(seen.includes('dns-lookup localhost'), `dns lookup recorded: ${JSON.stringify(seen)}`);
   });
 
   test('contributes the BOSH view container with the Environments view, and VS Code registered both', async () => {
     const pkg = extension().packageJSON;
-    const container = (pkg.contributes.viewsContainers.activitybar as { id: string; title: string; icon: string }[]).find((c) => c.id === 'boshEtcd');
+    const container = (
+      pkg.contributes.viewsContainers.activitybar as { id: string; title: string; icon: string }[]
+    ).find((c) => c.id === 'boshEtcd');
     assert.ok(container, 'activity-bar container boshEtcd');
     assert.strictEqual(container.title, 'BOSH');
     assert.ok(fs.existsSync(path.join(extension().extensionPath, container.icon)), `icon ${container.icon} exists`);
-    assert.ok((pkg.contributes.views.boshEtcd as { id: string }[]).some((v) => v.id === 'boshEtcd.explorer'), 'view boshEtcd.explorer in the container');
+    assert.ok(
+      (pkg.contributes.views.boshEtcd as { id: string }[]).some((v) => v.id === 'boshEtcd.explorer'),
+      'view boshEtcd.explorer in the container',
+    );
     const all = await vscode.commands.getCommands(false);
     // The workbench generates these commands only for containers and views it registered.
     assert.ok(all.includes('workbench.view.extension.boshEtcd'), 'workbench registered the BOSH container');
@@ -92,7 +129,10 @@ suite('foundation', () => {
     assert.deepStrictEqual(missing, [], 'contributed in package.json but not registered by activate()');
     // Commands shown in a view's title or inline have an icon.
     const menus = ext.packageJSON.contributes.menus as Record<string, { command: string; group?: string }[]>;
-    const shownAsIcon = [...(menus['view/title'] ?? []), ...(menus['view/item/context'] ?? []).filter((m) => m.group?.startsWith('inline'))].map((m) => m.command);
+    const shownAsIcon = [
+      ...(menus['view/title'] ?? []),
+      ...(menus['view/item/context'] ?? []).filter((m) => m.group?.startsWith('inline')),
+    ].map((m) => m.command);
     const noIcon = commands.filter((c) => shownAsIcon.includes(c.command) && !c.icon).map((c) => c.command);
     assert.deepStrictEqual(noIcon, [], 'commands shown as view icons need an icon');
   });

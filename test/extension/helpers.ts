@@ -4,7 +4,8 @@ import * as path from 'path';
 export const EXTENSION_ID = 'bosh-etcd.bosh-etcd';
 /** The testbed harness, compiled next to these tests (break/heal from inside the extension host). */
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-export const harness = (): typeof import('../testbed/harness/index') => require(path.join(__dirname, '..', 'testbed', 'harness', 'index.js'));
+export const harness = (): typeof import('../testbed/harness/index') =>
+  require(path.join(__dirname, '..', 'testbed', 'harness', 'index.js'));
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -16,7 +17,9 @@ export async function until<T>(what: string, f: () => Promise<T | undefined>, ti
     try {
       const v = await f();
       if (v !== undefined) return v;
-    } catch (e) { last = e; }
+    } catch (e) {
+      last = e;
+    }
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
     await sleep(1000);
   }

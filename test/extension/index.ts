@@ -43,7 +43,8 @@ export function installNetworkRecorder(): void {
   net.Socket.prototype.connect = function patchedConnect(this: net.Socket, ...args: unknown[]) {
     const a0 = args[0];
     let target: string | undefined;
-    if (typeof a0 === 'number' || (typeof a0 === 'string' && /^\d+$/.test(a0))) target = `${typeof args[1] === 'string' ? args[1] : 'localhost'}:${a0}`;
+    if (typeof a0 === 'number' || (typeof a0 === 'string' && /^\d+$/.test(a0)))
+      target = `${typeof args[1] === 'string' ? args[1] : 'localhost'}:${a0}`;
     else if (Array.isArray(a0)) {
       const o = a0[0] as { port?: number; host?: string; path?: string };
       if (o && o.port !== undefined) target = `${o.host ?? 'localhost'}:${o.port}`;
@@ -64,16 +65,25 @@ export function installNetworkRecorder(): void {
   try {
     const origPLookup = dns.promises.lookup;
     Object.defineProperty(dns.promises, 'lookup', {
-      configurable: true, writable: true,
+      configurable: true,
+      writable: true,
       value: function patchedPLookup(hostname: string, ...rest: unknown[]) {
         record('dns-lookup', String(hostname));
         return (origPLookup as (...a: unknown[]) => Promise<unknown>).call(dns.promises, hostname, ...rest);
       },
     });
-  } catch { /* TCP connects are recorded anyway */ }
+  } catch {
+    /* TCP connects are recorded anyway */
+  }
   const origSend = dgram.Socket.prototype.send;
   dgram.Socket.prototype.send = function patchedSend(this: dgram.Socket, ...args: unknown[]) {
-    record('udp-send', args.filter((x) => typeof x === 'number' || typeof x === 'string').slice(-2).join(':'));
+    record(
+      'udp-send',
+      args
+        .filter((x) => typeof x === 'number' || typeof x === 'string')
+        .slice(-2)
+        .join(':'),
+    );
     return (origSend as (...a: unknown[]) => void).apply(this, args);
   } as typeof dgram.Socket.prototype.send;
 }
@@ -105,15 +115,29 @@ export function run(): Promise<void> {
   installNetworkRecorder();
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const mochaModule = require('mocha');
-  const Mocha = (typeof mochaModule === 'function' ? mochaModule : mochaModule.Mocha ?? mochaModule.default) as typeof import('mocha');
+  const Mocha = (
+    typeof mochaModule === 'function' ? mochaModule : (mochaModule.Mocha ?? mochaModule.default)
+  ) as typeof import('mocha');
   const mocha = new Mocha({ ui: 'tdd', color: false, timeout: 60_000, reporter: 'spec' });
   if (process.env.BOSH_ETCD_EXT_GREP) mocha.grep(process.env.BOSH_ETCD_EXT_GREP);
   const files = findTests(__dirname);
   for (const f of files) mocha.addFile(f);
   const resultsFile = process.env.BOSH_ETCD_EXT_RESULTS;
   return new Promise((resolve, reject) => {
-    const results: { files: string[]; passes: string[]; failures: { title: string; error: string }[]; pending: string[]; stats?: unknown; node: string } =
-      { files: files.map((f) => path.relative(__dirname, f)), passes: [], failures: [], pending: [], node: process.versions.node };
+    const results: {
+      files: string[];
+      passes: string[];
+      failures: { title: string; error: string }[];
+      pending: string[];
+      stats?: unknown;
+      node: string;
+    } = {
+      files: files.map((f) => path.relative(__dirname, f)),
+      passes: [],
+      failures: [],
+      pending: [],
+      node: process.versions.node,
+    };
     let runner: Mocha.Runner;
     try {
       runner = mocha.run((failures) => {
@@ -128,6 +152,8 @@ export function run(): Promise<void> {
     }
     runner.on('pass', (t) => results.passes.push(t.fullTitle()));
     runner.on('pending', (t) => results.pending.push(t.fullTitle()));
-    runner.on('fail', (t, err) => results.failures.push({ title: t.fullTitle(), error: String((err as Error)?.stack ?? err) }));
+    runner.on('fail', (t, err) =>
+      results.failures.push({ title: t.fullTitle(), error: String((err as Error)?.stack ?? err) }),
+    );
   });
 }

@@ -22,7 +22,14 @@ export async function activateApi(state: TestbedState): Promise<BoshEtcdApi> {
   return api;
 }
 
-interface Walk { env: TreeNode; dep: TreeNode; etcd: TreeNode; master: TreeNode; instances: TreeNode[]; members: TreeNode[] }
+interface Walk {
+  env: TreeNode;
+  dep: TreeNode;
+  etcd: TreeNode;
+  master: TreeNode;
+  instances: TreeNode[];
+  members: TreeNode[];
+}
 
 async function walk(api: BoshEtcdApi, state: TestbedState): Promise<Walk> {
   const m = api.model;
@@ -31,7 +38,10 @@ async function walk(api: BoshEtcdApi, state: TestbedState): Promise<Walk> {
   assert.ok(env, `environment for ${state.director.url} among ${envs.map((e) => m.getItem(e).label).join(', ')}`);
   const deps = await m.getChildren(env);
   const dep = deps.find((d) => d.kind === 'deployment' && d.deployment === state.deployment);
-  assert.ok(dep, `deployment ${state.deployment} among ${deps.map((d) => `${m.getItem(d).label} [${m.getItem(d).tooltip ?? ''}]`).join(' | ')}`);
+  assert.ok(
+    dep,
+    `deployment ${state.deployment} among ${deps.map((d) => `${m.getItem(d).label} [${m.getItem(d).tooltip ?? ''}]`).join(' | ')}`,
+  );
   const kids = await m.getChildren(dep);
   const etcd = kids.find((k) => k.kind === 'etcdMembers');
   const master = kids.find((k) => k.kind === 'instanceGroup' && k.group === 'master');
@@ -62,7 +72,10 @@ suite('views: BOSH tree, health panel and status bar on the testbed', function (
     const w = await walk(api, state);
     const m = api.model;
     const ms = masters(state);
-    assert.deepStrictEqual(w.instances.map((i) => m.getItem(i).label), ms.map((v) => `master/${v.id}`));
+    assert.deepStrictEqual(
+      w.instances.map((i) => m.getItem(i).label),
+      ms.map((v) => `master/${v.id}`),
+    );
     for (const [k, inst] of w.instances.entries()) {
       const item = m.getItem(inst);
       assert.deepStrictEqual(item.icon, { id: 'pass', color: 'testing.iconPassed' }, `${item.label} running`);
@@ -80,12 +93,20 @@ suite('views: BOSH tree, health panel and status bar on the testbed', function (
     assert.strictEqual(members.filter((x) => /^leader/.test(x.description ?? '')).length, 1);
     assert.strictEqual(members.filter((x) => /^follower/.test(x.description ?? '')).length, 2);
     assert.ok(members.every((x) => x.contextValue === 'etcd.member'));
-    assert.strictEqual(ui.prompts.filter((p) => p.id === 'hostKey').length, 0, 'no host key had to be accepted by hand');
-    await until('the status bar', async () => (/etcd 3\/3/.test(api.statusBar.current?.text ?? '') ? true : undefined), 10_000);
+    assert.strictEqual(
+      ui.prompts.filter((p) => p.id === 'hostKey').length,
+      0,
+      'no host key had to be accepted by hand',
+    );
+    await until(
+      'the status bar',
+      async () => (/etcd 3\/3/.test(api.statusBar.current?.text ?? '') ? true : undefined),
+      10_000,
+    );
     assert.strictEqual(api.statusBar.current?.level, 'ok');
   });
 
-  test('the health panel data, through the panel\'s message protocol, lists three endpoints with the etcdctl columns', async () => {
+  test("the health panel data, through the panel's message protocol, lists three endpoints with the etcdctl columns", async () => {
     const posted: HostToPanel[] = [];
     const envName = (await walk(api, state)).env.key.replace(/^env:/, '');
     const c = api.panels.createController(envName, state.deployment, (msg) => posted.push(msg));
@@ -94,7 +115,10 @@ suite('views: BOSH tree, health panel and status bar on the testbed', function (
     c.dispose();
     assert.strictEqual(posted[0].type, 'init');
     const answer = posted.find((p) => p.type === 'snapshot' && p.requestId === 42);
-    assert.ok(answer && answer.type === 'snapshot', `snapshot answer; got ${JSON.stringify(posted.map((p) => p.type === 'error' ? p.message : p.type))}`);
+    assert.ok(
+      answer && answer.type === 'snapshot',
+      `snapshot answer; got ${JSON.stringify(posted.map((p) => (p.type === 'error' ? p.message : p.type)))}`,
+    );
     const s = answer.snapshot;
     assert.strictEqual(s.rows.length, 3);
     const ms = masters(state);
@@ -131,22 +155,31 @@ suite('views: BOSH tree, health panel and status bar on the testbed', function (
     const w = await walk(api, state);
     const ms = masters(state);
     const node = w.instances[0];
-    const res = (await vscode.commands.executeCommand('boshEtcd.openSshTerminal', node)) as { terminal: vscode.Terminal; pty: import('../../src/commands/sshPseudoterminal').SshPseudoterminal } | undefined;
+    const res = (await vscode.commands.executeCommand('boshEtcd.openSshTerminal', node)) as
+      { terminal: vscode.Terminal; pty: import('../../src/commands/sshPseudoterminal').SshPseudoterminal } | undefined;
     assert.ok(res, 'the command returned its terminal');
     let out = '';
-    res.pty.onDidWrite((d) => { out += d; });
+    res.pty.onDidWrite((d) => {
+      out += d;
+    });
     assert.strictEqual(await res.pty.ready, true, 'the shell opened');
     // VS Code itself calls setDimensions when it shows the terminal, possibly after ours: so resize
     // and ask the remote PTY its width until it reports ours (it must, within the deadline).
     // $((6*7)) is expanded by the remote shell: seeing 42 proves the input ran there.
-    await until('the remote PTY to report 100 columns', async () => {
-      res.pty.setDimensions({ columns: 100, rows: 30 });
-      res.pty.handleInput('echo "vm=$(hostname -I 2>/dev/null || true) cols=$(tput cols) sum=$((6*7))"; grep -c master-0 /etc/hosts\r');
-      await new Promise((r) => setTimeout(r, 1500));
-      return /cols=100 sum=42/.test(out) ? true : undefined;
-    }, 30_000);
+    await until(
+      'the remote PTY to report 100 columns',
+      async () => {
+        res.pty.setDimensions({ columns: 100, rows: 30 });
+        res.pty.handleInput(
+          'echo "vm=$(hostname -I 2>/dev/null || true) cols=$(tput cols) sum=$((6*7))"; grep -c master-0 /etc/hosts\r',
+        );
+        await new Promise((r) => setTimeout(r, 1500));
+        return /cols=100 sum=42/.test(out) ? true : undefined;
+      },
+      30_000,
+    );
     assert.match(out, /cols=100/, 'setDimensions resized the remote PTY');
-    assert.ok(out.includes(ms[0].ip) || /\r\n1\r\n/.test(out), 'the shell runs on the instance\'s VM');
+    assert.ok(out.includes(ms[0].ip) || /\r\n1\r\n/.test(out), "the shell runs on the instance's VM");
     res.terminal.dispose();
   });
 
@@ -158,25 +191,37 @@ suite('views: BOSH tree, health panel and status bar on the testbed', function (
     const m = api.model;
     // The wiped member stays unreachable; the instance's process state flaps (monit restarts etcd,
     // the job's start script fails to self-add): wait for each separately.
-    const memberDown = await until('member unreachable', async () => {
-      api.model.refresh();
-      const w = await walk(api, state);
-      const mem = w.members.map((i) => m.getItem(i)).find((i) => i.label === broken);
-      return mem && /UNREACHABLE/.test(mem.description ?? '') ? { mem, etcd: m.getItem(w.etcd) } : undefined;
-    }, 150_000);
-    const instFailing = await until('instance failing', async () => {
-      api.model.refresh();
-      const w = await walk(api, state);
-      const inst = w.instances.map((i) => m.getItem(i)).find((i) => i.label === broken)!;
-      return inst.icon?.id === 'error' ? inst : undefined;
-    }, 150_000);
+    const memberDown = await until(
+      'member unreachable',
+      async () => {
+        api.model.refresh();
+        const w = await walk(api, state);
+        const mem = w.members.map((i) => m.getItem(i)).find((i) => i.label === broken);
+        return mem && /UNREACHABLE/.test(mem.description ?? '') ? { mem, etcd: m.getItem(w.etcd) } : undefined;
+      },
+      150_000,
+    );
+    const instFailing = await until(
+      'instance failing',
+      async () => {
+        api.model.refresh();
+        const w = await walk(api, state);
+        const inst = w.instances.map((i) => m.getItem(i)).find((i) => i.label === broken)!;
+        return inst.icon?.id === 'error' ? inst : undefined;
+      },
+      150_000,
+    );
     const failing = { inst: instFailing, mem: memberDown.mem, etcd: memberDown.etcd };
     assert.deepStrictEqual(failing.inst.icon, { id: 'error', color: 'errorForeground' });
     assert.match(failing.inst.description ?? '', /^FAILING/);
     assert.strictEqual(failing.mem.icon?.color, 'errorForeground');
     assert.match(failing.etcd.description ?? '', /2\/3 healthy/);
     // The status bar follows the tree and the open panel: degraded while the member is down.
-    await until('status bar 2/3', async () => (/etcd 2\/3/.test(api.statusBar.current?.text ?? '') ? true : undefined), 60_000);
+    await until(
+      'status bar 2/3',
+      async () => (/etcd 2\/3/.test(api.statusBar.current?.text ?? '') ? true : undefined),
+      60_000,
+    );
     assert.strictEqual(api.statusBar.current?.level, 'degraded');
 
     // The panel marks the same endpoint failing (never healthy).
@@ -199,7 +244,11 @@ suite('views: BOSH tree, health panel and status bar on the testbed', function (
       const w = await walk(api, state);
       const items = w.instances.map((i) => m.getItem(i));
       const mems = w.members.map((i) => m.getItem(i));
-      return items.every((i) => i.icon?.id === 'pass') && mems.length === 3 && mems.every((x) => /^(leader|follower)/.test(x.description ?? '')) ? m.getItem(w.etcd) : undefined;
+      return items.every((i) => i.icon?.id === 'pass') &&
+        mems.length === 3 &&
+        mems.every((x) => /^(leader|follower)/.test(x.description ?? ''))
+        ? m.getItem(w.etcd)
+        : undefined;
     });
     assert.match(healed.description ?? '', /3\/3 healthy/);
   });

@@ -35,7 +35,10 @@ suite('wizard: recover a wiped etcd member through the Ui seam', function () {
   });
 
   suiteTeardown(async () => {
-    if (victim) await harness().heal(victim, { rebuild: true }).catch(() => undefined);
+    if (victim)
+      await harness()
+        .heal(victim, { rebuild: true })
+        .catch(() => undefined);
   });
 
   test('declining the modal confirmation changes nothing', async () => {
@@ -49,7 +52,10 @@ suite('wizard: recover a wiped etcd member through the Ui seam', function () {
       const v = members.find((n) => n.kind === 'member' && n.member.instance?.id === ms[2].id);
       return v && v.kind === 'member' && v.member.state === 'unreachable' ? v.member.id : undefined;
     });
-    const ui = new ScriptedUi({ pick: { member: { preselected: true }, options: () => [] }, confirm: { recover: false } });
+    const ui = new ScriptedUi({
+      pick: { member: { preselected: true }, options: () => [] },
+      confirm: { recover: false },
+    });
     api.setUi(ui);
     const res = (await vscode.commands.executeCommand('boshEtcd.recoverMember')) as WizardResult;
     assert.strictEqual(res.outcome, 'declined');
@@ -58,7 +64,10 @@ suite('wizard: recover a wiped etcd member through the Ui seam', function () {
     api.model.refresh();
     const { members } = await memberNodes(api, state);
     const still = members.find((n) => n.kind === 'member' && n.member.instance?.id === ms[2].id);
-    assert.ok(still && still.kind === 'member' && still.member.id === before, 'the stale member is still registered: nothing changed');
+    assert.ok(
+      still && still.kind === 'member' && still.member.id === before,
+      'the stale member is still registered: nothing changed',
+    );
   });
 
   test('recover this member (from its tree row): review page lists every command, modal names the consequence, run in a terminal, cluster healthy again', async () => {
@@ -68,7 +77,10 @@ suite('wizard: recover a wiped etcd member through the Ui seam', function () {
     const row = members.find((n) => n.kind === 'member' && n.member.instance?.id === ms[2].id)!;
     assert.ok(row && row.kind === 'member');
     const staleId = row.member.id;
-    const ui = new ScriptedUi({ pick: { member: { preselected: true }, options: () => [] }, confirm: { recover: true } });
+    const ui = new ScriptedUi({
+      pick: { member: { preselected: true }, options: () => [] },
+      confirm: { recover: true },
+    });
     api.setUi(ui);
     const res = (await vscode.commands.executeCommand('boshEtcd.recoverMember', row)) as WizardResult;
     const last = res.results.at(-1);
@@ -80,10 +92,18 @@ suite('wizard: recover a wiped etcd member through the Ui seam', function () {
     // Review page: every command of the plan, verbatim.
     const plan = last!.plan!;
     const commands = plan.steps.flatMap((s) => s.commands.map((c) => c.command));
-    assert.ok(commands.some((c) => c.includes('member remove')), 'the plan removes the member');
+    assert.ok(
+      commands.some((c) => c.includes('member remove')),
+      'the plan removes the member',
+    );
     for (const c of commands) assert.ok(res.reviews[0].includes(c), `review page lists ${c}`);
     const confirm = ui.prompts.find((p) => p.kind === 'confirm' && p.id === 'recover')!;
-    assert.ok(confirm.title.startsWith(`Remove member ${staleId} (instance ${victim} in AZ ${ms[2].az}) from the etcd cluster and re-add it with empty data`), confirm.title);
+    assert.ok(
+      confirm.title.startsWith(
+        `Remove member ${staleId} (instance ${victim} in AZ ${ms[2].az}) from the etcd cluster and re-add it with empty data`,
+      ),
+      confirm.title,
+    );
     assert.strictEqual(confirm.confirmLabel, 'Remove and Re-add Member');
     // The terminal showed the runbook's commands with their output.
     const term = api.wizard.terminals.at(-1)!;
@@ -93,9 +113,14 @@ suite('wizard: recover a wiped etcd member through the Ui seam', function () {
     assert.ok(api.panels.get(envName, state.deployment), 'the health panel was opened on success');
     // Final state, read fresh: three healthy members, the victim's with a new id, named after its instance.
     api.model.refresh();
-    const after = (await memberNodes(api, state)).members.filter((n): n is Extract<TreeNode, { kind: 'member' }> => n.kind === 'member');
+    const after = (await memberNodes(api, state)).members.filter(
+      (n): n is Extract<TreeNode, { kind: 'member' }> => n.kind === 'member',
+    );
     assert.strictEqual(after.length, 3);
-    assert.ok(after.every((n) => !n.member.unhealthy && (n.member.state === 'leader' || n.member.state === 'follower')), after.map((n) => `${n.member.name}:${n.member.state}`).join(', '));
+    assert.ok(
+      after.every((n) => !n.member.unhealthy && (n.member.state === 'leader' || n.member.state === 'follower')),
+      after.map((n) => `${n.member.name}:${n.member.state}`).join(', '),
+    );
     const re = after.find((n) => n.member.name === ms[2].id)!;
     assert.ok(re && re.member.id !== staleId, 'the member was replaced (new id)');
     victim = undefined;

@@ -14,7 +14,8 @@ import * as path from 'path';
 import type { BrowserContext } from 'playwright-core';
 import { REPO_ROOT } from '../testbed/harness/state';
 
-export const CODE_SERVER_BIN = process.env.CODE_SERVER_BIN || path.join(REPO_ROOT, '.tools', 'code-server', 'node_modules', '.bin', 'code-server');
+export const CODE_SERVER_BIN =
+  process.env.CODE_SERVER_BIN || path.join(REPO_ROOT, '.tools', 'code-server', 'node_modules', '.bin', 'code-server');
 export const CHROMIUM_BIN = process.env.CHROMIUM || '/usr/bin/chromium';
 /** Where run folders go when they are kept (failures, or BOSH_ETCD_KEEP_RUNS=1). */
 export const RUNS_DIR = path.join(REPO_ROOT, 'artifacts', 'runs');
@@ -54,8 +55,8 @@ export interface CodeServerOptions {
 }
 
 export interface CodeServer {
-  base: string;          // http://127.0.0.1:PORT
-  authority: string;     // 127.0.0.1:PORT (for vscode-remote:// URIs)
+  base: string; // http://127.0.0.1:PORT
+  authority: string; // 127.0.0.1:PORT (for vscode-remote:// URIs)
   port: number;
   folder: string;
   runDir: string;
@@ -85,14 +86,22 @@ export function freePort(host = '127.0.0.1'): Promise<number> {
 export function portOpen(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = net.connect({ host, port });
-    s.once('connect', () => { s.destroy(); resolve(true); });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
     s.once('error', () => resolve(false));
   });
 }
 
 function httpGet(url: string): Promise<number | null> {
   return new Promise((resolve) => {
-    http.get(url, (res) => { res.resume(); res.on('end', () => resolve(res.statusCode ?? null)); }).on('error', () => resolve(null));
+    http
+      .get(url, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? null));
+      })
+      .on('error', () => resolve(null));
   });
 }
 
@@ -103,12 +112,18 @@ export function makeRunDir(prefix: string): string {
 function xdgEnv(runDir: string): NodeJS.ProcessEnv {
   const tmp = path.join(runDir, 'tmp');
   fs.mkdirSync(tmp, { recursive: true });
-  return { XDG_CONFIG_HOME: path.join(runDir, 'xdg-config'), XDG_DATA_HOME: path.join(runDir, 'xdg-data'), TMPDIR: tmp };
+  return {
+    XDG_CONFIG_HOME: path.join(runDir, 'xdg-config'),
+    XDG_DATA_HOME: path.join(runDir, 'xdg-data'),
+    TMPDIR: tmp,
+  };
 }
 
 export function assertCodeServerInstalled(): void {
   if (!fs.existsSync(CODE_SERVER_BIN)) {
-    throw new Error(`code-server is not installed at ${CODE_SERVER_BIN}: run \`bash scripts/setup.sh\` (as root) first.`);
+    throw new Error(
+      `code-server is not installed at ${CODE_SERVER_BIN}: run \`bash scripts/setup.sh\` (as root) first.`,
+    );
   }
 }
 
@@ -117,9 +132,21 @@ export function installVsix(runDir: string, userDataDir: string, extensionsDir: 
   assertCodeServerInstalled();
   for (const vsix of vsixFiles) {
     if (!fs.existsSync(vsix)) throw new Error(`No .vsix at ${vsix}: build it with \`npm run package\`.`);
-    execFileSync(CODE_SERVER_BIN, ['--user-data-dir', userDataDir, '--extensions-dir', extensionsDir,
-      '--config', path.join(runDir, 'config.yaml'), '--install-extension', vsix, '--force'],
-    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...xdgEnv(runDir) } });
+    execFileSync(
+      CODE_SERVER_BIN,
+      [
+        '--user-data-dir',
+        userDataDir,
+        '--extensions-dir',
+        extensionsDir,
+        '--config',
+        path.join(runDir, 'config.yaml'),
+        '--install-extension',
+        vsix,
+        '--force',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...xdgEnv(runDir) } },
+    );
   }
 }
 
@@ -128,25 +155,37 @@ export async function startCodeServer(o: CodeServerOptions = {}): Promise<CodeSe
   const runDir = o.runDir ?? makeRunDir('cs');
   fs.mkdirSync(runDir, { recursive: true });
   const host = o.host ?? '127.0.0.1';
-  const port = o.port ?? await freePort(host);
+  const port = o.port ?? (await freePort(host));
   const folder = o.folder ?? path.join(runDir, 'workspace');
   fs.mkdirSync(folder, { recursive: true });
   const userDataDir = path.join(runDir, 'user-data');
   const extensionsDir = path.join(runDir, 'extensions');
   fs.mkdirSync(path.join(userDataDir, 'User'), { recursive: true });
   fs.mkdirSync(extensionsDir, { recursive: true });
-  fs.writeFileSync(path.join(userDataDir, 'User', 'settings.json'), JSON.stringify({ ...AUTOMATION_SETTINGS, ...(o.settings ?? {}) }, null, 2));
+  fs.writeFileSync(
+    path.join(userDataDir, 'User', 'settings.json'),
+    JSON.stringify({ ...AUTOMATION_SETTINGS, ...(o.settings ?? {}) }, null, 2),
+  );
   const config = path.join(runDir, 'config.yaml');
   fs.writeFileSync(config, 'auth: none\n');
   const xdg = xdgEnv(runDir);
   if (o.installVsix?.length) installVsix(runDir, userDataDir, extensionsDir, o.installVsix);
 
   const args = [
-    '--auth', 'none', '--bind-addr', `${host}:${port}`,
-    '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust',
+    '--auth',
+    'none',
+    '--bind-addr',
+    `${host}:${port}`,
+    '--disable-telemetry',
+    '--disable-update-check',
+    '--disable-workspace-trust',
     '--disable-getting-started-override',
-    '--user-data-dir', userDataDir, '--extensions-dir', extensionsDir,
-    '--config', config,
+    '--user-data-dir',
+    userDataDir,
+    '--extensions-dir',
+    extensionsDir,
+    '--config',
+    config,
     folder,
   ];
   const logFile = path.join(runDir, 'code-server.log');
@@ -167,12 +206,28 @@ export async function startCodeServer(o: CodeServerOptions = {}): Promise<CodeSe
   }
   const stop = async (opts: { keep?: boolean } = {}): Promise<void> => {
     if (child.exitCode === null && child.pid) {
-      try { process.kill(-child.pid, 'SIGTERM'); } catch { /* already gone */ }
+      try {
+        process.kill(-child.pid, 'SIGTERM');
+      } catch {
+        /* already gone */
+      }
       for (let i = 0; i < 50 && child.exitCode === null; i++) await new Promise((r) => setTimeout(r, 100));
-      if (child.exitCode === null) { try { process.kill(-child.pid, 'SIGKILL'); } catch { /* gone */ } }
+      if (child.exitCode === null) {
+        try {
+          process.kill(-child.pid, 'SIGKILL');
+        } catch {
+          /* gone */
+        }
+      }
     }
     // Extension hosts outlive their parent's exit for a moment; make sure the group is empty.
-    if (child.pid) { try { process.kill(-child.pid, 'SIGKILL'); } catch { /* group empty */ } }
+    if (child.pid) {
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        /* group empty */
+      }
+    }
     const keep = opts.keep || process.env.BOSH_ETCD_KEEP_RUNS === '1';
     if (!keep) fs.rmSync(runDir, { recursive: true, force: true });
   };
@@ -181,22 +236,42 @@ export async function startCodeServer(o: CodeServerOptions = {}): Promise<CodeSe
     await stop({ keep: true });
     throw new Error(`code-server did not become healthy on ${base} (log: ${logFile}):\n${tail}`);
   }
-  return { base, authority: `${host}:${port}`, port, folder, runDir, userDataDir, extensionsDir, logFile, logsDir: path.join(userDataDir, 'logs'), child, stop };
+  return {
+    base,
+    authority: `${host}:${port}`,
+    port,
+    folder,
+    runDir,
+    userDataDir,
+    extensionsDir,
+    logFile,
+    logsDir: path.join(userDataDir, 'logs'),
+    child,
+    stop,
+  };
 }
 
 /** Headless Debian chromium with a fresh profile inside runDir. */
 export async function launchChromium(runDir: string, viewport = { width: 1400, height: 900 }): Promise<BrowserContext> {
   // Loaded lazily so that plain-Node tiers do not pay for playwright.
   const { chromium } = await import('playwright-core');
-  if (!fs.existsSync(CHROMIUM_BIN)) throw new Error(`chromium not found at ${CHROMIUM_BIN}: apt-get install chromium (or set CHROMIUM).`);
+  if (!fs.existsSync(CHROMIUM_BIN))
+    throw new Error(`chromium not found at ${CHROMIUM_BIN}: apt-get install chromium (or set CHROMIUM).`);
   const userDataDir = path.join(runDir, 'chromium-profile');
   fs.rmSync(userDataDir, { recursive: true, force: true });
   return chromium.launchPersistentContext(userDataDir, {
     executablePath: CHROMIUM_BIN,
     headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      '--disable-dev-shm-usage'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--disable-dev-shm-usage',
+    ],
     viewport,
   });
 }

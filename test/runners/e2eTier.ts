@@ -17,28 +17,53 @@ export const VSIX = path.join(REPO_ROOT, 'dist-vsix', 'bosh-etcd.vsix');
 
 function e2eFiles(dir: string): string[] {
   if (!fs.existsSync(dir)) return [];
-  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
-    const p = path.join(dir, e.name);
-    if (e.isDirectory()) return e2eFiles(p);
-    // only compiled files whose TypeScript source still exists
-    const src = path.join(REPO_ROOT, path.relative(path.join(REPO_ROOT, 'out'), p)).replace(/\.js$/, '.ts');
-    return e.name.endsWith('.e2e.js') && fs.existsSync(src) ? [p] : [];
-  }).sort();
+  return fs
+    .readdirSync(dir, { withFileTypes: true })
+    .flatMap((e) => {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) return e2eFiles(p);
+      // only compiled files whose TypeScript source still exists
+      const src = path.join(REPO_ROOT, path.relative(path.join(REPO_ROOT, 'out'), p)).replace(/\.js$/, '.ts');
+      return e.name.endsWith('.e2e.js') && fs.existsSync(src) ? [p] : [];
+    })
+    .sort();
 }
 
 async function main(): Promise<number> {
   const net = process.env.BOSH_ETCD_E2E_TESTBED_NET || '127.0.9';
   const dir = process.env.BOSH_ETCD_E2E_TESTBED_DIR || path.join(os.tmpdir(), `bosh-etcd-tb-e2e-${net}`);
-  if (!fs.existsSync(VSIX)) { console.error(`No ${VSIX}: run \`npm run package\` first.`); return 2; }
+  if (!fs.existsSync(VSIX)) {
+    console.error(`No ${VSIX}: run \`npm run package\` first.`);
+    return 2;
+  }
   const files = e2eFiles(path.join(REPO_ROOT, 'out', 'test', 'e2e'));
-  if (!files.length) { console.error('No out/test/e2e/**/*.e2e.js: compile first (npx tsc -p .).'); return 2; }
+  if (!files.length) {
+    console.error('No out/test/e2e/**/*.e2e.js: compile first (npx tsc -p .).');
+    return 2;
+  }
   fs.mkdirSync(path.join(REPO_ROOT, 'artifacts', 'screenshots'), { recursive: true });
 
   let tb: TestbedHandle | undefined;
   let child: ReturnType<typeof spawn> | undefined;
-  const cleanup = (): void => { if (tb) { const t = tb; tb = undefined; try { t.down(); } catch (e) { console.error(`[testbed] down failed: ${(e as Error).message}`); } } };
+  const cleanup = (): void => {
+    if (tb) {
+      const t = tb;
+      tb = undefined;
+      try {
+        t.down();
+      } catch (e) {
+        console.error(`[testbed] down failed: ${(e as Error).message}`);
+      }
+    }
+  };
   for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(sig, () => { child?.kill(sig); setTimeout(() => { cleanup(); process.exit(130); }, 3000); });
+    process.once(sig, () => {
+      child?.kill(sig);
+      setTimeout(() => {
+        cleanup();
+        process.exit(130);
+      }, 3000);
+    });
   }
   try {
     const env: NodeJS.ProcessEnv = { ...process.env, BOSH_ETCD_VSIX: VSIX };
@@ -50,11 +75,26 @@ async function main(): Promise<number> {
       env.BOSH_ETCD_TESTBED_DIR = dir;
       env.BOSH_ETCD_TESTBED_NET = net;
     } else {
-      console.log('[e2e] the testbed harness is not built (out/test/testbed/harness/cli.js): running without a testbed; tests that need one will fail.');
+      console.log(
+        '[e2e] the testbed harness is not built (out/test/testbed/harness/cli.js): running without a testbed; tests that need one will fail.',
+      );
     }
-    const args = ['--ui', 'bdd', '--timeout', '240000', '--reporter', 'spec', ...(process.env.BOSH_ETCD_E2E_GREP ? ['--grep', process.env.BOSH_ETCD_E2E_GREP] : []), ...files];
+    const args = [
+      '--ui',
+      'bdd',
+      '--timeout',
+      '240000',
+      '--reporter',
+      'spec',
+      ...(process.env.BOSH_ETCD_E2E_GREP ? ['--grep', process.env.BOSH_ETCD_E2E_GREP] : []),
+      ...files,
+    ];
     const code = await new Promise<number>((resolve) => {
-      child = spawn(path.join(REPO_ROOT, 'node_modules', '.bin', 'mocha'), args, { cwd: REPO_ROOT, env, stdio: 'inherit' });
+      child = spawn(path.join(REPO_ROOT, 'node_modules', '.bin', 'mocha'), args, {
+        cwd: REPO_ROOT,
+        env,
+        stdio: 'inherit',
+      });
       child.on('close', (c) => resolve(c ?? 1));
     });
     return code;
@@ -63,4 +103,10 @@ async function main(): Promise<number> {
   }
 }
 
-main().then((code) => process.exit(code), (e) => { console.error(`[e2e] ${(e as Error).stack ?? e}`); process.exit(2); });
+main().then(
+  (code) => process.exit(code),
+  (e) => {
+    console.error(`[e2e] ${(e as Error).stack ?? e}`);
+    process.exit(2);
+  },
+);

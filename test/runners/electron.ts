@@ -25,8 +25,15 @@ export async function runElectronTests(o: ExtensionTestOptions): Promise<Extensi
       extensionDevelopmentPath: path.resolve(o.extensionDevelopmentPath),
       extensionTestsPath: path.resolve(o.extensionTestsPath),
       extensionTestsEnv: o.env as Record<string, string | undefined>,
-      launchArgs: [folder, '--disable-extensions', '--disable-workspace-trust', '--skip-welcome', '--skip-release-notes',
-        '--user-data-dir', path.join(runDir, 'user-data')],
+      launchArgs: [
+        folder,
+        '--disable-extensions',
+        '--disable-workspace-trust',
+        '--skip-welcome',
+        '--skip-release-notes',
+        '--user-data-dir',
+        path.join(runDir, 'user-data'),
+      ],
     });
     return { exitCode, runDir };
   } catch (e) {
@@ -44,6 +51,11 @@ if (require.main === module) {
     console.error('usage: node out/test/runners/electron.js <extensionDevelopmentPath> <extensionTestsPath> [folder]');
     process.exit(2);
   }
-  runElectronTests({ extensionDevelopmentPath: dev, extensionTestsPath: tests, folder, env: process.env })
-    .then((r) => process.exit(r.exitCode), (e) => { console.error(e); process.exit(2); });
+  runElectronTests({ extensionDevelopmentPath: dev, extensionTestsPath: tests, folder, env: process.env }).then(
+    (r) => process.exit(r.exitCode),
+    (e) => {
+      console.error(e);
+      process.exit(2);
+    },
+  );
 }

@@ -16,7 +16,8 @@ import * as util from 'util';
 import { launchChromium, makeRunDir, startCodeServer } from './codeServer';
 
 // Workbench chatter forwarded through codeAutomationLog; shown with VERBOSE=1.
-const NOISE = /^(Creation of workbench contribution|Resolving connection token|Resolved connection token|Creating a socket|\[Service Worker\]|Ignoring fetching additional builtin|ChatSessionStore|Updating additional builtin|Started local extension host|Extension host \(Remote\) is)/;
+const NOISE =
+  /^(Creation of workbench contribution|Resolving connection token|Resolved connection token|Creating a socket|\[Service Worker\]|Ignoring fetching additional builtin|ChatSessionStore|Updating additional builtin|Started local extension host|Extension host \(Remote\) is)/;
 
 export interface ExtensionTestOptions {
   extensionDevelopmentPath: string;
@@ -48,9 +49,12 @@ export async function runExtensionTests(o: ExtensionTestOptions): Promise<Extens
   const cs = await startCodeServer({ runDir, folder: o.folder, env: o.env, settings: o.settings });
   log(`[runner] code-server ${cs.base} (run dir ${runDir})`);
   let exitCode = 2;
-  const ctx = await launchChromium(runDir).catch(async (e) => { await cs.stop({ keep: true }); throw e; });
+  const ctx = await launchChromium(runDir).catch(async (e) => {
+    await cs.stop({ keep: true });
+    throw e;
+  });
   try {
-    const page = ctx.pages()[0] ?? await ctx.newPage();
+    const page = ctx.pages()[0] ?? (await ctx.newPage());
     let resolveDone!: (code: number) => void;
     const done = new Promise<number>((r) => (resolveDone = r));
     await page.exposeFunction('codeAutomationLog', (type: string, args: unknown[]) => {
@@ -67,13 +71,19 @@ export async function runExtensionTests(o: ExtensionTestOptions): Promise<Extens
       ['extensionTestsPath', remote(o.extensionTestsPath)],
       ['skipWelcome', 'true'],
     ];
-    await page.goto(`${cs.base}/?folder=${encodeURIComponent(cs.folder)}&payload=${encodeURIComponent(JSON.stringify(payload))}`);
+    await page.goto(
+      `${cs.base}/?folder=${encodeURIComponent(cs.folder)}&payload=${encodeURIComponent(JSON.stringify(payload))}`,
+    );
     let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<'timeout'>((r) => { timer = setTimeout(() => r('timeout'), timeoutMs); });
+    const timeout = new Promise<'timeout'>((r) => {
+      timer = setTimeout(() => r('timeout'), timeoutMs);
+    });
     const res = await Promise.race([done, timeout]);
     clearTimeout(timer);
     if (res === 'timeout') {
-      log(`[runner] TIMEOUT: the extension tests did not finish within ${timeoutMs} ms (set BOSH_ETCD_EXT_TIMEOUT_MS to change); logs in ${runDir}`);
+      log(
+        `[runner] TIMEOUT: the extension tests did not finish within ${timeoutMs} ms (set BOSH_ETCD_EXT_TIMEOUT_MS to change); logs in ${runDir}`,
+      );
       exitCode = 2;
     } else {
       exitCode = res;
@@ -92,10 +102,20 @@ export async function runExtensionTests(o: ExtensionTestOptions): Promise<Extens
 if (require.main === module) {
   const [dev, tests, folder] = process.argv.slice(2);
   if (!dev || !tests) {
-    console.error('usage: node out/test/runners/extensionHost.js <extensionDevelopmentPath> <extensionTestsPath> [folder]');
+    console.error(
+      'usage: node out/test/runners/extensionHost.js <extensionDevelopmentPath> <extensionTestsPath> [folder]',
+    );
     process.exit(2);
   }
-  if (!fs.existsSync(tests)) { console.error(`No test runner at ${tests}: compile first (npx tsc -p .)`); process.exit(2); }
-  runExtensionTests({ extensionDevelopmentPath: dev, extensionTestsPath: tests, folder, env: process.env })
-    .then((r) => process.exit(r.exitCode), (e) => { console.error(e); process.exit(2); });
+  if (!fs.existsSync(tests)) {
+    console.error(`No test runner at ${tests}: compile first (npx tsc -p .)`);
+    process.exit(2);
+  }
+  runExtensionTests({ extensionDevelopmentPath: dev, extensionTestsPath: tests, folder, env: process.env }).then(
+    (r) => process.exit(r.exitCode),
+    (e) => {
+      console.error(e);
+      process.exit(2);
+    },
+  );
 }

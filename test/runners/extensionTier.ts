@@ -24,16 +24,36 @@ async function main(): Promise<number> {
   const net = process.env.BOSH_ETCD_EXT_TESTBED_NET || '127.0.1';
   const dir = process.env.BOSH_ETCD_EXT_TESTBED_DIR || path.join(os.tmpdir(), `bosh-etcd-tb-ext-${net}`);
   const testsPath = path.join(REPO_ROOT, 'out', 'test', 'extension', 'index.js');
-  if (!fs.existsSync(testsPath)) { console.error(`No extension test runner at ${testsPath}: compile first (npx tsc -p .).`); return 2; }
-  if (!fs.existsSync(path.join(REPO_ROOT, 'dist', 'extension.js'))) { console.error('No dist/extension.js: build first (node esbuild.js).'); return 2; }
+  if (!fs.existsSync(testsPath)) {
+    console.error(`No extension test runner at ${testsPath}: compile first (npx tsc -p .).`);
+    return 2;
+  }
+  if (!fs.existsSync(path.join(REPO_ROOT, 'dist', 'extension.js'))) {
+    console.error('No dist/extension.js: build first (node esbuild.js).');
+    return 2;
+  }
   const resultsDir = path.join(REPO_ROOT, 'artifacts');
   fs.mkdirSync(resultsDir, { recursive: true });
   const resultsFile = path.join(resultsDir, 'extension-results.json');
   fs.rmSync(resultsFile, { force: true });
 
   let tb: TestbedHandle | undefined;
-  const cleanup = (): void => { if (tb) { const t = tb; tb = undefined; try { t.down(); } catch (e) { console.error(`[testbed] down failed: ${(e as Error).message}`); } } };
-  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => { cleanup(); process.exit(130); });
+  const cleanup = (): void => {
+    if (tb) {
+      const t = tb;
+      tb = undefined;
+      try {
+        t.down();
+      } catch (e) {
+        console.error(`[testbed] down failed: ${(e as Error).message}`);
+      }
+    }
+  };
+  for (const sig of ['SIGINT', 'SIGTERM'] as const)
+    process.once(sig, () => {
+      cleanup();
+      process.exit(130);
+    });
   try {
     let env: NodeJS.ProcessEnv = {};
     let settings: Record<string, unknown> = {};
@@ -44,16 +64,27 @@ async function main(): Promise<number> {
       env = tb.env;
       settings = tb.settings;
     } else {
-      console.log('[extension] the testbed harness is not built (out/test/testbed/harness/cli.js): running without a testbed; tests that need one will fail.');
+      console.log(
+        '[extension] the testbed harness is not built (out/test/testbed/harness/cli.js): running without a testbed; tests that need one will fail.',
+      );
     }
-    const opts = { extensionDevelopmentPath: REPO_ROOT, extensionTestsPath: testsPath, env: { ...env, BOSH_ETCD_EXT_RESULTS: resultsFile }, settings };
+    const opts = {
+      extensionDevelopmentPath: REPO_ROOT,
+      extensionTestsPath: testsPath,
+      env: { ...env, BOSH_ETCD_EXT_RESULTS: resultsFile },
+      settings,
+    };
     let res: ExtensionTestResult;
     if (process.env.BOSH_ETCD_VSCODE_HOST === 'electron') res = await runElectronTests(opts);
     else res = await runExtensionTests(opts);
     // The ext host's mocha output arrives through the browser; print the summary from the results
     // file too, so the line is there even when forwarding lost some output.
     if (fs.existsSync(resultsFile)) {
-      const r = JSON.parse(fs.readFileSync(resultsFile, 'utf8')) as { passes: string[]; failures: { title: string }[]; pending: string[] };
+      const r = JSON.parse(fs.readFileSync(resultsFile, 'utf8')) as {
+        passes: string[];
+        failures: { title: string }[];
+        pending: string[];
+      };
       console.log(`\n[extension] results (${path.relative(REPO_ROOT, resultsFile)}):`);
       console.log(`  ${r.passes.length} passing`);
       if (r.pending.length) console.log(`  ${r.pending.length} pending`);
@@ -72,4 +103,10 @@ async function main(): Promise<number> {
   }
 }
 
-main().then((code) => process.exit(code), (e) => { console.error(`[extension] ${(e as Error).stack ?? e}`); process.exit(2); });
+main().then(
+  (code) => process.exit(code),
+  (e) => {
+    console.error(`[extension] ${(e as Error).stack ?? e}`);
+    process.exit(2);
+  },
+);

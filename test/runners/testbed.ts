@@ -28,7 +28,12 @@ export interface TestbedHandle {
 }
 
 function pidAlive(pid: number): boolean {
-  try { process.kill(pid, 0); return true; } catch { return false; }
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Whether the testbed engineer's harness is built (out/test/testbed/harness/cli.js). */
@@ -46,7 +51,9 @@ function runCli(dir: string, net: string, args: string[], inherit = false): stri
   });
   if (r.error) throw r.error;
   if (r.status !== 0) {
-    throw new Error(`testbed \`${args.join(' ')}\` (dir ${dir}, net ${net}) failed with exit code ${r.status}:\n${(r.stderr || '').slice(-4000)}${(r.stdout || '').slice(-2000)}`);
+    throw new Error(
+      `testbed \`${args.join(' ')}\` (dir ${dir}, net ${net}) failed with exit code ${r.status}:\n${(r.stderr || '').slice(-4000)}${(r.stdout || '').slice(-2000)}`,
+    );
   }
   return r.stdout ?? '';
 }
@@ -54,9 +61,13 @@ function runCli(dir: string, net: string, args: string[], inherit = false): stri
 /** The bosh CLI environment for a testbed (BOSH_ENVIRONMENT, BOSH_CLIENT, …, BOSH_ALL_PROXY). */
 export function testbedEnv(state: TestbedState, dir: string, net?: string): NodeJS.ProcessEnv {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const mod = fs.existsSync(ENV_MODULE) ? require(ENV_MODULE) as { boshCliEnv?: (s: TestbedState) => Record<string, string> } : {};
+  const mod = fs.existsSync(ENV_MODULE)
+    ? (require(ENV_MODULE) as { boshCliEnv?: (s: TestbedState) => Record<string, string> })
+    : {};
   if (typeof mod.boshCliEnv !== 'function') {
-    throw new Error(`The testbed harness has no boshCliEnv() in ${ENV_MODULE}: build it (npx tsc -p .) or update test/runners/testbed.ts.`);
+    throw new Error(
+      `The testbed harness has no boshCliEnv() in ${ENV_MODULE}: build it (npx tsc -p .) or update test/runners/testbed.ts.`,
+    );
   }
   const env: NodeJS.ProcessEnv = { ...mod.boshCliEnv(state), BOSH_ETCD_TESTBED_DIR: dir };
   if (net) env.BOSH_ETCD_TESTBED_NET = net;
@@ -82,9 +93,16 @@ export function readState(dir: string): TestbedState {
  * Starts a testbed in `dir` on `net` (e.g. '127.0.1'); tears down a leftover one in the same dir
  * first. `extraArgs` go to `up` (e.g. ['--masters', '5']).
  */
-export function testbedUp(dir: string, net: string, extraArgs: string[] = [], log: (s: string) => void = console.log): TestbedHandle {
+export function testbedUp(
+  dir: string,
+  net: string,
+  extraArgs: string[] = [],
+  log: (s: string) => void = console.log,
+): TestbedHandle {
   if (!testbedAvailable()) {
-    throw new Error(`The testbed harness is not built (${TESTBED_CLI} missing): run \`npx tsc -p .\`; it lives in test/testbed/harness.`);
+    throw new Error(
+      `The testbed harness is not built (${TESTBED_CLI} missing): run \`npx tsc -p .\`; it lives in test/testbed/harness.`,
+    );
   }
   fs.mkdirSync(dir, { recursive: true });
   // Several runs may share this machine (and this working tree): never tear down a testbed that a
@@ -92,25 +110,39 @@ export function testbedUp(dir: string, net: string, extraArgs: string[] = [], lo
   const ownerFile = path.join(dir, '.runner-owner');
   const owner = fs.existsSync(ownerFile) ? Number(fs.readFileSync(ownerFile, 'utf8')) : 0;
   if (owner && owner !== process.pid && pidAlive(owner)) {
-    throw new Error(`The testbed in ${dir} (net ${net}) belongs to a running process (pid ${owner}). ` +
-      'Wait for it, or give this run its own folder and prefix (BOSH_ETCD_EXT_TESTBED_DIR/_NET, BOSH_ETCD_E2E_TESTBED_DIR/_NET, BOSH_ETCD_BENCH_TESTBED_DIR/_NET).');
+    throw new Error(
+      `The testbed in ${dir} (net ${net}) belongs to a running process (pid ${owner}). ` +
+        'Wait for it, or give this run its own folder and prefix (BOSH_ETCD_EXT_TESTBED_DIR/_NET, BOSH_ETCD_E2E_TESTBED_DIR/_NET, BOSH_ETCD_BENCH_TESTBED_DIR/_NET).',
+    );
   }
   if (fs.existsSync(path.join(dir, 'testbed.json'))) {
     log(`[testbed] tearing down a leftover testbed in ${dir}`);
-    try { runCli(dir, net, ['down']); } catch (e) { log(`[testbed] leftover down failed: ${(e as Error).message}`); }
+    try {
+      runCli(dir, net, ['down']);
+    } catch (e) {
+      log(`[testbed] leftover down failed: ${(e as Error).message}`);
+    }
   }
   const t0 = Date.now();
   try {
     runCli(dir, net, ['up', ...extraArgs]);
   } catch (e) {
-    try { runCli(dir, net, ['down']); } catch { /* report the up failure */ }
+    try {
+      runCli(dir, net, ['down']);
+    } catch {
+      /* report the up failure */
+    }
     throw e;
   }
   const state = readState(dir);
   fs.writeFileSync(ownerFile, String(process.pid));
-  log(`[testbed] up in ${dir} on ${net}.x (${Date.now() - t0} ms): deployment ${state.deployment}, director ${state.director.url}`);
+  log(
+    `[testbed] up in ${dir} on ${net}.x (${Date.now() - t0} ms): deployment ${state.deployment}, director ${state.director.url}`,
+  );
   const handle: TestbedHandle = {
-    dir, net, state,
+    dir,
+    net,
+    state,
     env: testbedEnv(state, dir, net),
     settings: testbedSettings(state),
     cli: (...args: string[]) => runCli(dir, net, args),

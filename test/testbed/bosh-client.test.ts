@@ -68,7 +68,11 @@ describe('BOSH Director client (src/bosh) against the stand-in', function () {
     const ms = list.filter((i) => i.group === 'master');
     assert.strictEqual(ms.length, 3, 'three masters');
     const expected = masters(state);
-    assert.deepStrictEqual(ms.map((m) => m.id), expected.map((v) => v.id), 'masters by index, ids from the testbed');
+    assert.deepStrictEqual(
+      ms.map((m) => m.id),
+      expected.map((v) => v.id),
+      'masters by index, ids from the testbed',
+    );
     for (const [i, m] of ms.entries()) {
       const vm = expected[i];
       assert.strictEqual(m.deployment, state.deployment);
@@ -103,7 +107,12 @@ describe('BOSH Director client (src/bosh) against the stand-in', function () {
     assert.strictEqual(env.caCert, state.director.caCert);
     assert.strictEqual(env.client, state.director.client);
     assert.strictEqual(env.clientSecret, state.director.clientSecret);
-    assert.deepStrictEqual(env.gateway, { host: state.jumpHost.host, port: state.jumpHost.port, user: state.jumpHost.user, privateKeyPath: state.jumpHost.privateKeyPath });
+    assert.deepStrictEqual(env.gateway, {
+      host: state.jumpHost.host,
+      port: state.jumpHost.port,
+      user: state.jumpHost.user,
+      privateKeyPath: state.jumpHost.privateKeyPath,
+    });
   });
 
   it('GET /info without credentials tells it is a UAA Director', async () => {
@@ -127,7 +136,10 @@ describe('BOSH Director client (src/bosh) against the stand-in', function () {
     const list = await c.instances(state.deployment);
     checkInstances(list);
     // It went the CLI's way: a redirect, task polls, then the result output.
-    assert.ok(logs.some((l) => /^GET \/deployments\/.*\/instances\?format=full -> 302/.test(l)), logs.join('\n'));
+    assert.ok(
+      logs.some((l) => /^GET \/deployments\/.*\/instances\?format=full -> 302/.test(l)),
+      logs.join('\n'),
+    );
     assert.ok(logs.some((l) => /^GET \/tasks\/\d+\/output\?type=result -> 200/.test(l)));
     assert.ok(logs.filter((l) => /^GET \/tasks\/\d+ -> 200/.test(l)).length >= 2, 'the task was polled until done');
     assert.ok(!logs.join('\n').includes(state.director.clientSecret), 'no secret in the log');
@@ -142,7 +154,15 @@ describe('BOSH Director client (src/bosh) against the stand-in', function () {
     assert.ok(vms.every((v) => v.vmCid && v.group !== 'apply-addons'));
     const fast = await c.instancesFast(state.deployment);
     const m0 = fast.find((i) => i.id === masters(state)[0].id)!;
-    assert.deepStrictEqual(m0, { group: 'master', id: masters(state)[0].id, index: 0, az: masters(state)[0].az, ips: [masters(state)[0].ip], vmCid: masters(state)[0].vmCid, agentId: masters(state)[0].agentId });
+    assert.deepStrictEqual(m0, {
+      group: 'master',
+      id: masters(state)[0].id,
+      index: 0,
+      az: masters(state)[0].az,
+      ips: [masters(state)[0].ip],
+      vmCid: masters(state)[0].vmCid,
+      agentId: masters(state)[0].agentId,
+    });
     assert.ok(fast.some((i) => i.group === 'apply-addons' && i.vmCid === null));
   });
 
@@ -168,32 +188,58 @@ describe('BOSH Director client (src/bosh) against the stand-in', function () {
   it('an SSH setup for an unknown instance fails as a task with the event log message', async () => {
     const c = client(direct());
     await assert.rejects(
-      c.sshSetup(state.deployment, { group: 'master', id: '00000000-0000-4000-8000-000000000000' }, boshSshUserName(), generateRsaKeyPair().publicKey),
+      c.sshSetup(
+        state.deployment,
+        { group: 'master', id: '00000000-0000-4000-8000-000000000000' },
+        boshSshUserName(),
+        generateRsaKeyPair().publicKey,
+      ),
       boshError('task', /^Expected task '\d+' to succeed but state is 'error': .*(No instance|matched)/),
     );
   });
 
   it('unknown deployment → not-found error naming it', async () => {
-    await assert.rejects(client(direct()).instances('no-such-deployment'), boshError('not-found', /Deployment 'no-such-deployment' doesn't exist.*code 70000/));
+    await assert.rejects(
+      client(direct()).instances('no-such-deployment'),
+      boshError('not-found', /Deployment 'no-such-deployment' doesn't exist.*code 70000/),
+    );
     await assert.rejects(client(direct()).task(99999999), boshError('not-found', /Task 99999999 not found/));
   });
 
   it('wrong CA → tls error that says to check BOSH_CA_CERT', async () => {
     const otherCa = fs.readFileSync(state.etcd.caCertPath, 'utf8'); // a real CA, just not the Director's
-    await assert.rejects(client({ ...direct(), caCert: otherCa }).deployments(), boshError('tls', /TLS verification of the Director .* failed.*Check BOSH_CA_CERT/));
+    await assert.rejects(
+      client({ ...direct(), caCert: otherCa }).deployments(),
+      boshError('tls', /TLS verification of the Director .* failed.*Check BOSH_CA_CERT/),
+    );
   });
 
   it('wrong client secret → auth error that names the client and the variables', async () => {
-    await assert.rejects(client({ ...direct(), clientSecret: 'wrong' }).deployments(), boshError('auth', new RegExp(`rejected the client credentials of client '${state.director.client}'.*BOSH_CLIENT_SECRET`)));
+    await assert.rejects(
+      client({ ...direct(), clientSecret: 'wrong' }).deployments(),
+      boshError(
+        'auth',
+        new RegExp(`rejected the client credentials of client '${state.director.client}'.*BOSH_CLIENT_SECRET`),
+      ),
+    );
   });
 
   it('no credentials → auth error that says what to set', async () => {
-    await assert.rejects(client({ ...direct(), client: undefined, clientSecret: undefined }).deployments(), boshError('auth', /No credentials.*BOSH_CLIENT/));
+    await assert.rejects(
+      client({ ...direct(), client: undefined, clientSecret: undefined }).deployments(),
+      boshError('auth', /No credentials.*BOSH_CLIENT/),
+    );
   });
 
   it('unreachable address → unreachable error that says what to check', async () => {
     const prefix = state.vms[0].ip.split('.').slice(0, 3).join('.');
-    await assert.rejects(client({ ...direct(), url: `https://${prefix}.250:1` }).info(), boshError('unreachable', /Director unreachable at https:\/\/.*\.250:1: .*ECONNREFUSED.*Check BOSH_ENVIRONMENT and the jump host/));
+    await assert.rejects(
+      client({ ...direct(), url: `https://${prefix}.250:1` }).info(),
+      boshError(
+        'unreachable',
+        /Director unreachable at https:\/\/.*\.250:1: .*ECONNREFUSED.*Check BOSH_ENVIRONMENT and the jump host/,
+      ),
+    );
   });
 
   it('a black-holed Director (accepts TCP, never answers) → unreachable error after the timeout, socket closed', async () => {
@@ -209,7 +255,10 @@ describe('BOSH Director client (src/bosh) against the stand-in', function () {
     await new Promise<void>((r) => hole.listen(0, `${prefix}.206`, r));
     try {
       const port = (hole.address() as net.AddressInfo).port;
-      await assert.rejects(client({ ...direct(), url: `https://${prefix}.206:${port}` }, { timeoutMs: 500 }).info(), boshError('unreachable', /Director unreachable at .*: no connection within 500 ms/));
+      await assert.rejects(
+        client({ ...direct(), url: `https://${prefix}.206:${port}` }, { timeoutMs: 500 }).info(),
+        boshError('unreachable', /Director unreachable at .*: no connection within 500 ms/),
+      );
       for (let i = 0; i < 50 && closed < held.length; i++) await new Promise((r) => setTimeout(r, 50));
       assert.ok(held.length >= 1, 'the client connected');
       assert.strictEqual(closed, held.length, 'the client closed every connection it gave up on');
@@ -237,7 +286,10 @@ describe('BOSH Director client (src/bosh) against the stand-in', function () {
 
     it('an unreachable Director through the jump host is an unreachable error', async () => {
       const prefix = state.vms[0].ip.split('.').slice(0, 3).join('.');
-      await assert.rejects(client({ ...env, url: `https://${prefix}.250:1` }, { dial: gw.dial }).info(), boshError('unreachable', /Director unreachable at .* \(through the jump host\)/));
+      await assert.rejects(
+        client({ ...env, url: `https://${prefix}.250:1` }, { dial: gw.dial }).info(),
+        boshError('unreachable', /Director unreachable at .* \(through the jump host\)/),
+      );
     });
   });
 
@@ -246,7 +298,16 @@ describe('BOSH Director client (src/bosh) against the stand-in', function () {
     let dir: string;
     let host: string;
     const start = async (port: number, ttl: number) =>
-      startDirector({ state: { ...state }, host, port, dir, tokenTtlSeconds: ttl, client: 'ops_manager', clientSecret: 'token-test-secret', agentTimeoutMs: 1000 });
+      startDirector({
+        state: { ...state },
+        host,
+        port,
+        dir,
+        tokenTtlSeconds: ttl,
+        client: 'ops_manager',
+        clientSecret: 'token-test-secret',
+        agentTimeoutMs: 1000,
+      });
     before(() => {
       dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bosh-client-tokens-'));
       host = `${state.vms[0].ip.split('.').slice(0, 3).join('.')}.205`;
@@ -255,7 +316,14 @@ describe('BOSH Director client (src/bosh) against the stand-in', function () {
       await d?.close();
     });
     after(() => fs.rmSync(dir, { recursive: true, force: true }));
-    const envOf = (r: RunningDirector): EnvironmentConfig => ({ name: 'tokens', url: r.url, caCert: r.caCert, client: r.client, clientSecret: r.clientSecret, source: 'testbed' });
+    const envOf = (r: RunningDirector): EnvironmentConfig => ({
+      name: 'tokens',
+      url: r.url,
+      caCert: r.caCert,
+      client: r.client,
+      clientSecret: r.clientSecret,
+      source: 'testbed',
+    });
     const tokenPosts = () => logs.filter((l) => /^POST https:\/\/.*\/oauth\/token -> 200/.test(l)).length;
 
     it('caches a token, then fetches a new one when it expires', async () => {
@@ -281,28 +349,55 @@ describe('BOSH Director client (src/bosh) against the stand-in', function () {
       d = await start(port, 600);
       const ds = await c.deployments();
       assert.ok(ds.some((x) => x.name === state.deployment));
-      assert.ok(logs.some((l) => /^GET \/deployments\?exclude_configs=true -> 401/.test(l)), logs.join('\n'));
+      assert.ok(
+        logs.some((l) => /^GET \/deployments\?exclude_configs=true -> 401/.test(l)),
+        logs.join('\n'),
+      );
       assert.strictEqual(tokenPosts(), 2);
     });
 
     /** A password grant as client `bosh_cli` straight from the stand-in's UAA: what `bosh log-in` does and stores. */
-    function login(r: RunningDirector, username: string, password: string): Promise<{ access_token: string; refresh_token: string }> {
+    function login(
+      r: RunningDirector,
+      username: string,
+      password: string,
+    ): Promise<{ access_token: string; refresh_token: string }> {
       return new Promise((resolve, reject) => {
-        const req = https.request(`${r.uaaUrl}/oauth/token`, {
-          method: 'POST', ca: r.caCert, agent: false,
-          headers: { Authorization: 'Basic ' + Buffer.from('bosh_cli:').toString('base64'), 'Content-Type': 'application/x-www-form-urlencoded', Accept: 'application/json' },
-        }, (res) => {
-          let b = '';
-          res.on('data', (c) => (b += c));
-          res.on('end', () => (res.statusCode === 200 ? resolve(JSON.parse(b)) : reject(new Error(`login: ${res.statusCode} ${b}`))));
-        });
+        const req = https.request(
+          `${r.uaaUrl}/oauth/token`,
+          {
+            method: 'POST',
+            ca: r.caCert,
+            agent: false,
+            headers: {
+              Authorization: 'Basic ' + Buffer.from('bosh_cli:').toString('base64'),
+              'Content-Type': 'application/x-www-form-urlencoded',
+              Accept: 'application/json',
+            },
+          },
+          (res) => {
+            let b = '';
+            res.on('data', (c) => (b += c));
+            res.on('end', () =>
+              res.statusCode === 200 ? resolve(JSON.parse(b)) : reject(new Error(`login: ${res.statusCode} ${b}`)),
+            );
+          },
+        );
         req.on('error', reject);
         req.end(new URLSearchParams({ grant_type: 'password', password, username }).toString());
       });
     }
 
     it('a user login (stored refresh token, no client): a refused access token is refreshed with bosh_cli and written back to ~/.bosh/config', async () => {
-      d = await startDirector({ state: { ...state }, host, port: 0, dir, tokenTtlSeconds: 600, users: [{ name: 'admin', password: 'login-test-pw' }], agentTimeoutMs: 1000 });
+      d = await startDirector({
+        state: { ...state },
+        host,
+        port: 0,
+        dir,
+        tokenTtlSeconds: 600,
+        users: [{ name: 'admin', password: 'login-test-pw' }],
+        agentTimeoutMs: 1000,
+      });
       const first = await login(d, 'admin', 'login-test-pw');
       const cfgHome = fs.mkdtempSync(path.join(os.tmpdir(), 'bosh-client-login-'));
       try {
@@ -311,20 +406,40 @@ describe('BOSH Director client (src/bosh) against the stand-in', function () {
         // A JWT-shaped access token that is not expired but that this Director does not accept.
         const [h, p] = first.access_token.split('.');
         const refused = `${h}.${p}.${Buffer.from('not-the-signature').toString('base64url')}`;
-        fs.writeFileSync(cfg, YAML.stringify({ environments: [
-          { url: 'https://other.example:25555', alias: 'other', username: 'keep-me' },
-          { url: d.url, ca_cert: d.caCert, alias: 'login', access_token_type: 'bearer', access_token: refused, refresh_token: first.refresh_token },
-        ] }), { mode: 0o600 });
+        fs.writeFileSync(
+          cfg,
+          YAML.stringify({
+            environments: [
+              { url: 'https://other.example:25555', alias: 'other', username: 'keep-me' },
+              {
+                url: d.url,
+                ca_cert: d.caCert,
+                alias: 'login',
+                access_token_type: 'bearer',
+                access_token: refused,
+                refresh_token: first.refresh_token,
+              },
+            ],
+          }),
+          { mode: 0o600 },
+        );
         const loginEnv = resolveFromEnvironment({ env: { BOSH_ENVIRONMENT: 'login' }, home: cfgHome })!;
         assert.strictEqual(loginEnv.client, undefined);
         // No onTokens given: an environment from ~/.bosh/config gets its refreshed tokens written back by default.
         const c = client(loginEnv);
         const ds = await c.deployments();
         assert.ok(ds.some((x) => x.name === state.deployment));
-        assert.ok(logs.some((l) => /^GET \/deployments\?exclude_configs=true -> 401/.test(l)), 'the stored token was tried first');
+        assert.ok(
+          logs.some((l) => /^GET \/deployments\?exclude_configs=true -> 401/.test(l)),
+          'the stored token was tried first',
+        );
         assert.strictEqual(tokenPosts(), 1, 'one refresh grant');
         const saved = YAML.parse(fs.readFileSync(cfg, 'utf8')).environments;
-        assert.deepStrictEqual(saved[0], { url: 'https://other.example:25555', alias: 'other', username: 'keep-me' }, 'other entries kept');
+        assert.deepStrictEqual(
+          saved[0],
+          { url: 'https://other.example:25555', alias: 'other', username: 'keep-me' },
+          'other entries kept',
+        );
         assert.notStrictEqual(saved[1].access_token, refused, 'the new access token is stored');
         assert.strictEqual(saved[1].access_token_type, 'bearer');
         assert.ok(saved[1].refresh_token, 'a refresh token is stored');

@@ -18,12 +18,20 @@ interface Resp {
   body: string;
 }
 
-function request(base: string, ca: string, method: string, p: string, opts: { headers?: Record<string, string>; body?: string } = {}): Promise<Resp> {
+function request(
+  base: string,
+  ca: string,
+  method: string,
+  p: string,
+  opts: { headers?: Record<string, string>; body?: string } = {},
+): Promise<Resp> {
   return new Promise((resolve, reject) => {
     const req = https.request(new URL(p, base), { method, ca, headers: opts.headers, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }),
+      );
     });
     req.on('error', reject);
     if (opts.body !== undefined) req.write(opts.body);
@@ -37,7 +45,11 @@ const form = { 'Content-Type': 'application/x-www-form-urlencoded', Accept: 'app
 function run(cmd: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile(cmd, args, { timeout: 30_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 255) : 0, stdout: String(stdout), stderr: String(stderr) });
+      resolve({
+        code: err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 255) : 0,
+        stdout: String(stdout),
+        stderr: String(stderr),
+      });
     });
   });
 }
@@ -61,7 +73,9 @@ describe('BOSH Director stand-in', function () {
   const get = (p: string, headers: Record<string, string> = auth()) => request(d.url, d.caCert, 'GET', p, { headers });
 
   /** Follows a 302 to its task like the CLI: poll GET /tasks/<id> until done, then read the result. */
-  async function followTask(r: Resp): Promise<{ states: string[]; task: Record<string, unknown>; result: string; id: number }> {
+  async function followTask(
+    r: Resp,
+  ): Promise<{ states: string[]; task: Record<string, unknown>; result: string; id: number }> {
     assert.strictEqual(r.status, 302, `expected a redirect to a task, got ${r.status} ${r.body}`);
     const loc = String(r.headers.location);
     const m = /^https:\/\/[^/]+\/tasks\/(\d+)$/.exec(loc);
@@ -83,8 +97,18 @@ describe('BOSH Director stand-in', function () {
   before(async () => {
     fx = await createDirectorFixture();
     dir = path.join(fx.root, 'director');
-    d = await startDirector({ state: fx.state, host: `${process.env.BOSH_ETCD_TESTBED_NET || '127.0.3'}.200`, port: 0, dir, sudoGroup: fx.sudoGroup, agentTimeoutMs: 500 });
-    const r = await request(d.url, d.caCert, 'POST', `${d.uaaUrl}/oauth/token`, { headers: { ...form, Authorization: basic(d.client, d.clientSecret) }, body: 'grant_type=client_credentials' });
+    d = await startDirector({
+      state: fx.state,
+      host: `${process.env.BOSH_ETCD_TESTBED_NET || '127.0.3'}.200`,
+      port: 0,
+      dir,
+      sudoGroup: fx.sudoGroup,
+      agentTimeoutMs: 500,
+    });
+    const r = await request(d.url, d.caCert, 'POST', `${d.uaaUrl}/oauth/token`, {
+      headers: { ...form, Authorization: basic(d.client, d.clientSecret) },
+      body: 'grant_type=client_credentials',
+    });
     token = JSON.parse(r.body).access_token;
   });
   after(async () => {
@@ -102,14 +126,19 @@ describe('BOSH Director stand-in', function () {
       assert.strictEqual(info.user_authentication.options.url, d.uaaUrl);
       assert.deepStrictEqual(info.user_authentication.options.urls, [d.uaaUrl]);
       assert.match(info.version, /^\d+\.\d+\.\d+ \(\w+\)$/);
-      for (const k of ['name', 'uuid', 'cpi', 'stemcell_os', 'stemcell_version']) assert.strictEqual(typeof info[k], 'string', k);
+      for (const k of ['name', 'uuid', 'cpi', 'stemcell_os', 'stemcell_version'])
+        assert.strictEqual(typeof info[k], 'string', k);
       assert.strictEqual(typeof info.features.snapshots.status, 'boolean');
       // A client that does not trust the stand-in CA is refused.
       await assert.rejects(request(d.url, '', 'GET', '/info'), /self[- ]signed|unable to verify|certificate/i);
       // TLS 1.1 is refused.
       await assert.rejects(
         new Promise((resolve, reject) => {
-          const req = https.get(`${d.url}/info`, { ca: d.caCert, maxVersion: 'TLSv1.1', minVersion: 'TLSv1', agent: false }, resolve);
+          const req = https.get(
+            `${d.url}/info`,
+            { ca: d.caCert, maxVersion: 'TLSv1.1', minVersion: 'TLSv1', agent: false },
+            resolve,
+          );
           req.on('error', reject);
         }),
       );
@@ -121,7 +150,11 @@ describe('BOSH Director stand-in', function () {
     });
 
     it('answers 401 Not authorized with WWW-Authenticate without a valid token, 404 for unknown routes', async () => {
-      for (const headers of [{}, { Authorization: 'bearer x.y.z' }, { Authorization: basic(d.client, d.clientSecret) }] as Record<string, string>[]) {
+      for (const headers of [
+        {},
+        { Authorization: 'bearer x.y.z' },
+        { Authorization: basic(d.client, d.clientSecret) },
+      ] as Record<string, string>[]) {
         const r = await get('/deployments', headers);
         assert.strictEqual(r.status, 401);
         assert.strictEqual(r.body, "Not authorized: '/deployments'\n");
@@ -135,13 +168,22 @@ describe('BOSH Director stand-in', function () {
     });
 
     it('issues client-credentials and refresh tokens (JWT-shaped, expiring) and rejects bad clients', async () => {
-      const bad = await request(d.url, d.caCert, 'POST', `${d.uaaUrl}/oauth/token`, { headers: { ...form, Authorization: basic(d.client, 'wrong') }, body: 'grant_type=client_credentials' });
+      const bad = await request(d.url, d.caCert, 'POST', `${d.uaaUrl}/oauth/token`, {
+        headers: { ...form, Authorization: basic(d.client, 'wrong') },
+        body: 'grant_type=client_credentials',
+      });
       assert.strictEqual(bad.status, 401);
       assert.strictEqual(JSON.parse(bad.body).error, 'unauthorized');
-      const none = await request(d.url, d.caCert, 'POST', `${d.uaaUrl}/oauth/token`, { headers: form, body: 'grant_type=client_credentials' });
+      const none = await request(d.url, d.caCert, 'POST', `${d.uaaUrl}/oauth/token`, {
+        headers: form,
+        body: 'grant_type=client_credentials',
+      });
       assert.strictEqual(none.status, 401);
 
-      const r = await request(d.url, d.caCert, 'POST', `${d.uaaUrl}/oauth/token`, { headers: { ...form, Authorization: basic(d.client, d.clientSecret) }, body: 'grant_type=client_credentials' });
+      const r = await request(d.url, d.caCert, 'POST', `${d.uaaUrl}/oauth/token`, {
+        headers: { ...form, Authorization: basic(d.client, d.clientSecret) },
+        body: 'grant_type=client_credentials',
+      });
       assert.strictEqual(r.status, 200);
       const t = JSON.parse(r.body);
       assert.strictEqual(t.token_type, 'bearer');
@@ -175,11 +217,22 @@ describe('BOSH Director stand-in', function () {
     });
 
     it('lets access tokens expire (then 401) while the refresh token still gets a new one', async () => {
-      const short = await startDirector({ state: fx.state, host: d.url.replace(/^https:\/\/|:\d+$/g, ''), port: 0, dir: path.join(fx.root, 'director-ttl'), tokenTtlSeconds: 3 });
+      const short = await startDirector({
+        state: fx.state,
+        host: d.url.replace(/^https:\/\/|:\d+$/g, ''),
+        port: 0,
+        dir: path.join(fx.root, 'director-ttl'),
+        tokenTtlSeconds: 3,
+      });
       try {
-        const post = (body: string) => request(short.url, short.caCert, 'POST', `${short.uaaUrl}/oauth/token`, { headers: { ...form, Authorization: basic(short.client, short.clientSecret) }, body });
+        const post = (body: string) =>
+          request(short.url, short.caCert, 'POST', `${short.uaaUrl}/oauth/token`, {
+            headers: { ...form, Authorization: basic(short.client, short.clientSecret) },
+            body,
+          });
         const t = JSON.parse((await post('grant_type=client_credentials')).body);
-        const call = (at: string) => request(short.url, short.caCert, 'GET', '/deployments', { headers: { Authorization: `bearer ${at}` } });
+        const call = (at: string) =>
+          request(short.url, short.caCert, 'GET', '/deployments', { headers: { Authorization: `bearer ${at}` } });
         assert.strictEqual((await call(t.access_token)).status, 200);
         let expired = await call(t.access_token);
         for (let i = 0; i < 100 && expired.status === 200; i++) {
@@ -188,34 +241,61 @@ describe('BOSH Director stand-in', function () {
         }
         assert.strictEqual(expired.status, 401);
         assert.strictEqual(expired.body, "Not authorized: '/deployments'\n");
-        const r = await post(new URLSearchParams({ grant_type: 'refresh_token', refresh_token: t.refresh_token }).toString());
+        const r = await post(
+          new URLSearchParams({ grant_type: 'refresh_token', refresh_token: t.refresh_token }).toString(),
+        );
         assert.strictEqual(r.status, 200);
         assert.strictEqual((await call(JSON.parse(r.body).access_token)).status, 200);
         // a token from another Director (other signing key) is refused
-        assert.strictEqual((await get('/deployments', { Authorization: `bearer ${JSON.parse(r.body).access_token}` })).status, 401);
+        assert.strictEqual(
+          (await get('/deployments', { Authorization: `bearer ${JSON.parse(r.body).access_token}` })).status,
+          401,
+        );
       } finally {
         await short.close();
       }
     });
 
     it('logs a user in with the password grant through bosh_cli (empty secret), like bosh log-in', async () => {
-      const u = await startDirector({ state: fx.state, host: d.url.replace(/^https:\/\/|:\d+$/g, ''), port: 0, dir: path.join(fx.root, 'director-users'), users: [{ name: 'admin', password: 'pw-123' }] });
+      const u = await startDirector({
+        state: fx.state,
+        host: d.url.replace(/^https:\/\/|:\d+$/g, ''),
+        port: 0,
+        dir: path.join(fx.root, 'director-users'),
+        users: [{ name: 'admin', password: 'pw-123' }],
+      });
       try {
         const post = (id: string, secret: string, body: Record<string, string>) =>
-          request(u.url, u.caCert, 'POST', `${u.uaaUrl}/oauth/token`, { headers: { ...form, Authorization: basic(id, secret) }, body: new URLSearchParams(body).toString() });
-        assert.strictEqual((await post('bosh_cli', '', { grant_type: 'password', password: 'wrong', username: 'admin' })).status, 401);
-        assert.strictEqual((await post('bosh_cli', '', { grant_type: 'client_credentials' })).status, 401, 'bosh_cli has no client_credentials grant');
+          request(u.url, u.caCert, 'POST', `${u.uaaUrl}/oauth/token`, {
+            headers: { ...form, Authorization: basic(id, secret) },
+            body: new URLSearchParams(body).toString(),
+          });
+        assert.strictEqual(
+          (await post('bosh_cli', '', { grant_type: 'password', password: 'wrong', username: 'admin' })).status,
+          401,
+        );
+        assert.strictEqual(
+          (await post('bosh_cli', '', { grant_type: 'client_credentials' })).status,
+          401,
+          'bosh_cli has no client_credentials grant',
+        );
         const r = await post('bosh_cli', '', { grant_type: 'password', password: 'pw-123', username: 'admin' });
         assert.strictEqual(r.status, 200);
         const t = JSON.parse(r.body);
         const claims = JSON.parse(Buffer.from(t.refresh_token.split('.')[1], 'base64url').toString());
         assert.deepStrictEqual([claims.user_name, claims.client_id], ['admin', 'bosh_cli']);
-        const info = await request(u.url, u.caCert, 'GET', '/info', { headers: { Authorization: `bearer ${t.access_token}` } });
+        const info = await request(u.url, u.caCert, 'GET', '/info', {
+          headers: { Authorization: `bearer ${t.access_token}` },
+        });
         assert.strictEqual(JSON.parse(info.body).user, 'admin');
         const rr = await post('bosh_cli', '', { grant_type: 'refresh_token', refresh_token: t.refresh_token });
         assert.strictEqual(rr.status, 200);
         // the refresh token is bound to its client
-        assert.strictEqual((await post(u.client, u.clientSecret, { grant_type: 'refresh_token', refresh_token: t.refresh_token })).status, 401);
+        assert.strictEqual(
+          (await post(u.client, u.clientSecret, { grant_type: 'refresh_token', refresh_token: t.refresh_token }))
+            .status,
+          401,
+        );
       } finally {
         await u.close();
       }
@@ -270,12 +350,18 @@ describe('BOSH Director stand-in', function () {
       assert.strictEqual(list.length, 4);
       const master0 = fx.vms.find((v) => v.group === 'master' && v.index === 0)!;
       const m0 = list.find((i: { id: string }) => i.id === master0.id);
-      assert.deepStrictEqual(Object.keys(m0).sort(), ['agent_id', 'az', 'cid', 'expects_vm', 'id', 'index', 'ips', 'job', 'vm_created_at'].sort());
+      assert.deepStrictEqual(
+        Object.keys(m0).sort(),
+        ['agent_id', 'az', 'cid', 'expects_vm', 'id', 'index', 'ips', 'job', 'vm_created_at'].sort(),
+      );
       assert.strictEqual(m0.cid, master0.vmCid);
       assert.deepStrictEqual(m0.ips, [master0.ip]);
       assert.strictEqual(m0.expects_vm, true);
       const errand = list.find((i: { job: string }) => i.job === 'apply-addons');
-      assert.deepStrictEqual([errand.cid, errand.agent_id, errand.vm_created_at, errand.ips, errand.expects_vm], [null, null, null, [], false]);
+      assert.deepStrictEqual(
+        [errand.cid, errand.agent_id, errand.vm_created_at, errand.ips, errand.expects_vm],
+        [null, null, null, [], false],
+      );
       assert.ok(!list.some((i: { job: string }) => i.job === 'jumpbox'));
       const vms = JSON.parse((await get(`/deployments/${fx.state.deployment}/vms`)).body);
       assert.strictEqual(vms.length, 3);
@@ -284,13 +370,40 @@ describe('BOSH Director stand-in', function () {
   });
 
   describe('instances?format=full through a task', () => {
-    const KEYS = ['vm_cid', 'active', 'vm_created_at', 'cloud_properties', 'disk_cid', 'disk_cids', 'ips', 'agent_id', 'job_name', 'index', 'job_state', 'state', 'vm_type', 'vitals', 'processes', 'az', 'id', 'bootstrap', 'ignore', 'stemcell'];
+    const KEYS = [
+      'vm_cid',
+      'active',
+      'vm_created_at',
+      'cloud_properties',
+      'disk_cid',
+      'disk_cids',
+      'ips',
+      'agent_id',
+      'job_name',
+      'index',
+      'job_state',
+      'state',
+      'vm_type',
+      'vitals',
+      'processes',
+      'az',
+      'id',
+      'bootstrap',
+      'ignore',
+      'stemcell',
+    ];
 
     async function full(kind: 'instances' | 'vms') {
       const r = await get(`/deployments/${fx.state.deployment}/${kind}?format=full`);
       const t = await followTask(r);
       assert.strictEqual(t.task.state, 'done');
-      return { ...t, lines: t.result.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>) };
+      return {
+        ...t,
+        lines: t.result
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => JSON.parse(l) as Record<string, unknown>),
+      };
     }
 
     it('redirects 302 to a task that is queued, then processing, then done, with one NDJSON line per instance', async () => {
@@ -315,10 +428,25 @@ describe('BOSH Director stand-in', function () {
         assert.strictEqual(l.bootstrap, vm.bootstrap);
         assert.strictEqual(l.state, 'started');
         const procs = l.processes as { name: string; state: string; uptime: { secs?: number }; mem: { kb?: number } }[];
-        assert.deepStrictEqual(procs.map((p) => [p.name, p.state]), [['sleeper', 'running']]);
+        assert.deepStrictEqual(
+          procs.map((p) => [p.name, p.state]),
+          [['sleeper', 'running']],
+        );
         assert.ok(Number.isInteger(procs[0].mem.kb ?? 0) && (procs[0].mem.kb ?? 0) >= 0);
-        const vitals = l.vitals as { cpu: Record<string, unknown>; load: unknown[]; mem: Record<string, unknown>; disk: { system: Record<string, unknown> }; uptime: { secs: unknown } };
-        for (const v of [...Object.values(vitals.cpu), ...vitals.load, ...Object.values(vitals.mem), ...Object.values(vitals.disk.system)]) assert.strictEqual(typeof v, 'string');
+        const vitals = l.vitals as {
+          cpu: Record<string, unknown>;
+          load: unknown[];
+          mem: Record<string, unknown>;
+          disk: { system: Record<string, unknown> };
+          uptime: { secs: unknown };
+        };
+        for (const v of [
+          ...Object.values(vitals.cpu),
+          ...vitals.load,
+          ...Object.values(vitals.mem),
+          ...Object.values(vitals.disk.system),
+        ])
+          assert.strictEqual(typeof v, 'string');
         assert.strictEqual(typeof vitals.uptime.secs, 'number');
       }
       const worker = byId.get(fx.vms.find((v) => v.group === 'worker')!.id)!;
@@ -326,7 +454,10 @@ describe('BOSH Director stand-in', function () {
       assert.deepStrictEqual(worker.processes, []);
       assert.strictEqual(worker.vitals, null);
       const errand = t.lines.find((l) => l.job_name === 'apply-addons')!;
-      assert.deepStrictEqual([errand.job_state, errand.vm_cid, errand.ips, errand.active, errand.agent_id], [null, null, [], null, null]);
+      assert.deepStrictEqual(
+        [errand.job_state, errand.vm_cid, errand.ips, errand.active, errand.agent_id],
+        [null, null, [], null, null],
+      );
     });
 
     it('vms?format=full has one line per VM and no errand', async () => {
@@ -347,7 +478,10 @@ describe('BOSH Director stand-in', function () {
       let s = await stateOf();
       for (let i = 0; i < 100 && s.mine.job_state !== 'failing'; i++) s = await stateOf();
       assert.strictEqual(s.mine.job_state, 'failing');
-      assert.deepStrictEqual((s.mine.processes as { name: string; state: string }[]).map((p) => [p.name, p.state]), [['sleeper', 'unknown']]);
+      assert.deepStrictEqual(
+        (s.mine.processes as { name: string; state: string }[]).map((p) => [p.name, p.state]),
+        [['sleeper', 'unknown']],
+      );
       assert.strictEqual(s.other.job_state, 'running', 'only the stopped VM fails');
       fx.monit(vm, 'start', 'sleeper');
       for (let i = 0; i < 100 && s.mine.job_state !== 'running'; i++) s = await stateOf();
@@ -394,7 +528,10 @@ describe('BOSH Director stand-in', function () {
     let user: string;
     const sshPath = () => `/deployments/${fx.state.deployment}/ssh`;
     const post = (body: unknown, headers: Record<string, string> = { ...auth(), 'Content-Type': 'application/json' }) =>
-      request(d.url, d.caCert, 'POST', sshPath(), { headers, body: typeof body === 'string' ? body : JSON.stringify(body) });
+      request(d.url, d.caCert, 'POST', sshPath(), {
+        headers,
+        body: typeof body === 'string' ? body : JSON.stringify(body),
+      });
 
     before(() => {
       keyDir = fs.mkdtempSync(path.join(fx.root, 'keys-'));
@@ -404,8 +541,25 @@ describe('BOSH Director stand-in', function () {
 
     const sshTo = (ip: string, knownHosts: string, cmd: string) =>
       run('ssh', [
-        '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=yes', '-o', `UserKnownHostsFile=${knownHosts}`, '-o', 'IdentitiesOnly=yes',
-        '-o', `IdentityFile=${path.join(keyDir, 'id_rsa')}`, '-o', 'PasswordAuthentication=no', '-o', 'ConnectTimeout=10', '-l', user, '--', ip, cmd,
+        '-o',
+        'BatchMode=yes',
+        '-o',
+        'StrictHostKeyChecking=yes',
+        '-o',
+        `UserKnownHostsFile=${knownHosts}`,
+        '-o',
+        'IdentitiesOnly=yes',
+        '-o',
+        `IdentityFile=${path.join(keyDir, 'id_rsa')}`,
+        '-o',
+        'PasswordAuthentication=no',
+        '-o',
+        'ConnectTimeout=10',
+        '-l',
+        user,
+        '--',
+        ip,
+        cmd,
       ]);
 
     it('creates a user that can ssh (pinned host key) and sudo on the targeted VM only, and cleanup removes it', async () => {
@@ -413,14 +567,30 @@ describe('BOSH Director stand-in', function () {
       const m1 = fx.vms.find((v) => v.group === 'master' && v.index === 1)!;
       const pub = fs.readFileSync(path.join(keyDir, 'id_rsa.pub'), 'utf8');
       const target = { job: 'master', indexes: [m0.id], ids: [m0.id] };
-      const setup = await followTask(await post({ command: 'setup', deployment_name: fx.state.deployment, target, params: { user, public_key: pub } }));
+      const setup = await followTask(
+        await post({
+          command: 'setup',
+          deployment_name: fx.state.deployment,
+          target,
+          params: { user, public_key: pub },
+        }),
+      );
       assert.strictEqual(setup.task.state, 'done', setup.result);
       assert.match(String(setup.task.description), /^ssh: setup:/);
       const hosts = JSON.parse(setup.result.trim());
       assert.strictEqual(hosts.length, 1);
-      assert.deepStrictEqual(Object.keys(hosts[0]).sort(), ['command', 'host_public_key', 'id', 'index', 'ip', 'job', 'status'].sort());
-      assert.deepStrictEqual([hosts[0].command, hosts[0].status, hosts[0].ip, hosts[0].id, hosts[0].index, hosts[0].job], ['setup', 'success', m0.ip, m0.id, 0, 'master']);
-      assert.strictEqual(hosts[0].host_public_key, fs.readFileSync(path.join(m0.dir, 'ssh', 'ssh_host_rsa_key.pub'), 'utf8'));
+      assert.deepStrictEqual(
+        Object.keys(hosts[0]).sort(),
+        ['command', 'host_public_key', 'id', 'index', 'ip', 'job', 'status'].sort(),
+      );
+      assert.deepStrictEqual(
+        [hosts[0].command, hosts[0].status, hosts[0].ip, hosts[0].id, hosts[0].index, hosts[0].job],
+        ['setup', 'success', m0.ip, m0.id, 0, 'master'],
+      );
+      assert.strictEqual(
+        hosts[0].host_public_key,
+        fs.readFileSync(path.join(m0.dir, 'ssh', 'ssh_host_rsa_key.pub'), 'utf8'),
+      );
       assert.ok(userExists(user));
       assert.deepStrictEqual(d.sshUsers(), [user]);
 
@@ -442,7 +612,14 @@ describe('BOSH Director stand-in', function () {
       assert.notStrictEqual(bad.code, 0);
       assert.match(bad.stderr, /REMOTE HOST IDENTIFICATION HAS CHANGED|Host key verification failed/);
 
-      const cleanup = await followTask(await post({ command: 'cleanup', deployment_name: fx.state.deployment, target, params: { user_regex: `^${user}` } }));
+      const cleanup = await followTask(
+        await post({
+          command: 'cleanup',
+          deployment_name: fx.state.deployment,
+          target,
+          params: { user_regex: `^${user}` },
+        }),
+      );
       assert.strictEqual(cleanup.task.state, 'done', cleanup.result);
       assert.ok(!userExists(user), 'cleanup deletes the user once no VM holds a key for it');
       assert.ok(!fs.existsSync(path.join(m0.dir, 'ssh', 'authorized_keys', user)));
@@ -454,28 +631,66 @@ describe('BOSH Director stand-in', function () {
     it('targets by index, job and all-instances like the Director, keeping the user until its last key is gone', async () => {
       const pub = fs.readFileSync(path.join(keyDir, 'id_rsa.pub'), 'utf8');
       const u2 = `${user.slice(0, 17)}x2`;
-      const all = await followTask(await post({ command: 'setup', target: { job: 'master', indexes: [], ids: [] }, params: { user: u2, public_key: pub } }));
+      const all = await followTask(
+        await post({
+          command: 'setup',
+          target: { job: 'master', indexes: [], ids: [] },
+          params: { user: u2, public_key: pub },
+        }),
+      );
       assert.strictEqual(all.task.state, 'done', all.result);
-      assert.deepStrictEqual(JSON.parse(all.result).map((h: { index: number }) => h.index).sort(), [0, 1]);
+      assert.deepStrictEqual(
+        JSON.parse(all.result)
+          .map((h: { index: number }) => h.index)
+          .sort(),
+        [0, 1],
+      );
       const m1 = fx.vms.find((v) => v.group === 'master' && v.index === 1)!;
       // cleanup on index 1 only (ids all digits → index): the user survives (key left on master/0)
-      const c1 = await followTask(await post({ command: 'cleanup', target: { job: 'master', indexes: ['1'], ids: ['1'] }, params: { user_regex: `^${u2}$` } }));
+      const c1 = await followTask(
+        await post({
+          command: 'cleanup',
+          target: { job: 'master', indexes: ['1'], ids: ['1'] },
+          params: { user_regex: `^${u2}$` },
+        }),
+      );
       assert.strictEqual(c1.task.state, 'done');
-      assert.deepStrictEqual(JSON.parse(c1.result).map((h: { id: string }) => h.id), [m1.id]);
+      assert.deepStrictEqual(
+        JSON.parse(c1.result).map((h: { id: string }) => h.id),
+        [m1.id],
+      );
       assert.ok(userExists(u2));
       assert.ok(!fs.existsSync(path.join(m1.dir, 'ssh', 'authorized_keys', u2)));
-      const c0 = await followTask(await post({ command: 'cleanup', target: { job: 'master', indexes: ['0'], ids: ['0'] }, params: { user_regex: `^${u2}$` } }));
+      const c0 = await followTask(
+        await post({
+          command: 'cleanup',
+          target: { job: 'master', indexes: ['0'], ids: ['0'] },
+          params: { user_regex: `^${u2}$` },
+        }),
+      );
       assert.strictEqual(c0.task.state, 'done');
       assert.ok(!userExists(u2));
       // an unresponsive agent (the worker's monit never answers): RpcTimeout, no user created
-      const down = await followTask(await post({ command: 'setup', target: { job: 'worker', indexes: [], ids: [] }, params: { user: u2, public_key: pub } }));
+      const down = await followTask(
+        await post({
+          command: 'setup',
+          target: { job: 'worker', indexes: [], ids: [] },
+          params: { user: u2, public_key: pub },
+        }),
+      );
       assert.strictEqual(down.task.state, 'error');
       const downEv = JSON.parse((await get(`/tasks/${down.id}/output?type=event`)).body.trim());
       assert.strictEqual(downEv.error.code, 450002);
       assert.match(downEv.error.message, /^Timed out sending 'ssh' to instance: 'worker\//);
       assert.ok(!userExists(u2));
       // no match: the task errors with an event-log error line
-      const none = await followTask(await post({ command: 'setup', target: { job: 'nope', indexes: [], ids: [] }, params: { user: u2, public_key: pub } }));
+      const none = await followTask(
+        await post({
+          command: 'setup',
+          target: { job: 'nope', indexes: [], ids: [] },
+          params: { user: u2, public_key: pub },
+        }),
+      );
       assert.strictEqual(none.task.state, 'error');
       const ev = JSON.parse((await get(`/tasks/${none.id}/output?type=event`)).body.trim());
       assert.match(ev.error.message, /No instance with a VM in deployment .* matched filter/);
@@ -510,7 +725,10 @@ describe('BOSH Director stand-in', function () {
       const weird = await get('/deployments/%ZZ/instances');
       assert.strictEqual(weird.status, 404);
       assert.strictEqual(JSON.parse(weird.body).code, 70000);
-      const noForm = await request(d.url, d.caCert, 'POST', `${d.uaaUrl}/oauth/token`, { headers: { Authorization: basic(d.client, d.clientSecret) }, body: 'grant_type=client_credentials' });
+      const noForm = await request(d.url, d.caCert, 'POST', `${d.uaaUrl}/oauth/token`, {
+        headers: { Authorization: basic(d.client, d.clientSecret) },
+        body: 'grant_type=client_credentials',
+      });
       assert.strictEqual(noForm.status, 400);
       const longCtx = await get('/deployments', { ...auth(), 'X-Bosh-Context-Id': 'x'.repeat(65) });
       assert.deepStrictEqual([longCtx.status, JSON.parse(longCtx.body).code], [400, 70010]);
@@ -524,13 +742,22 @@ describe('BOSH Director stand-in', function () {
         `<service name="${name}"><type>3</type><status>${status}</status><monitor>${monitor}</monitor><pendingaction>${pending}</pendingaction><uptime>5</uptime><memory><percenttotal>1.5</percenttotal><kilobytetotal>100</kilobytetotal></memory><cpu><percenttotal>2.0</percenttotal></cpu></service>`;
       const xml = `<monit><services>${svc('unmonitored-start-pending', 0, 0, 6)}${svc('initializing', 2, 0)}${svc('running-stop-pending', 1, 0, 3)}${svc('failing', 1, 512)}${svc('other-group', 1, 512)}</services><servicegroups><servicegroup name="vcap"><service>unmonitored-start-pending</service><service>initializing</service><service>running-stop-pending</service><service>failing</service></servicegroup></servicegroups></monit>`;
       const procs = toAgentProcesses(parseMonitXml(xml));
-      assert.deepStrictEqual(procs.map((p) => [p.name, p.state]), [
-        ['unmonitored-start-pending', 'unknown'],
-        ['initializing', 'starting'],
-        ['running-stop-pending', 'running'],
-        ['failing', 'failing'],
-      ]);
-      assert.deepStrictEqual(procs[2], { name: 'running-stop-pending', state: 'running', uptime: { secs: 5 }, mem: { kb: 100, percent: 1.5 }, cpu: { total: 2 } });
+      assert.deepStrictEqual(
+        procs.map((p) => [p.name, p.state]),
+        [
+          ['unmonitored-start-pending', 'unknown'],
+          ['initializing', 'starting'],
+          ['running-stop-pending', 'running'],
+          ['failing', 'failing'],
+        ],
+      );
+      assert.deepStrictEqual(procs[2], {
+        name: 'running-stop-pending',
+        state: 'running',
+        uptime: { secs: 5 },
+        mem: { kb: 100, percent: 1.5 },
+        cpu: { total: 2 },
+      });
       assert.strictEqual(aggregateJobState(procs), 'starting', 'first starting wins even after a failing one');
       assert.strictEqual(aggregateJobState(procs.filter((p) => p.state !== 'starting')), 'failing');
       assert.strictEqual(aggregateJobState([{ state: 'running' }]), 'running');
@@ -550,27 +777,43 @@ describe('BOSH Director stand-in', function () {
     it('validates user names and public keys strictly', () => {
       assert.strictEqual(validateUser('bosh_1a2b3c4d5e6f7a8'), 'bosh_1a2b3c4d5e6f7a8');
       for (const u of ['', 'Root', '-x', 'a b', 'a;b', 'x'.repeat(40), 12]) assert.throws(() => validateUser(u));
-      assert.throws(() => validatePublicKey('ssh-ed25519 ' + Buffer.from('\x00\x00\x00\x07ssh-rsa').toString('base64')), /does not match/);
+      assert.throws(
+        () => validatePublicKey('ssh-ed25519 ' + Buffer.from('\x00\x00\x00\x07ssh-rsa').toString('base64')),
+        /does not match/,
+      );
     });
   });
 
   describe('as a process (startDirectorProcess)', () => {
     it('leaves no user behind even when SIGKILLed: cleanupDirectorUsers(dir) removes what it recorded', async () => {
       const pdir = path.join(fx.root, 'director-killed');
-      const sec = await startDirectorProcess(fx.state, { dir: pdir, host: `${process.env.BOSH_ETCD_TESTBED_NET || '127.0.3'}.202`, port: 0, env: { ...process.env, BOSH_ETCD_DIRECTOR_SUDO_GROUP: fx.sudoGroup } });
+      const sec = await startDirectorProcess(fx.state, {
+        dir: pdir,
+        host: `${process.env.BOSH_ETCD_TESTBED_NET || '127.0.3'}.202`,
+        port: 0,
+        env: { ...process.env, BOSH_ETCD_DIRECTOR_SUDO_GROUP: fx.sudoGroup },
+      });
       const u4 = `bosh_k${process.pid}`.slice(0, 20);
       try {
-        const tok = await request(sec.url, sec.caCert, 'POST', `${sec.uaaUrl}/oauth/token`, { headers: { ...form, Authorization: basic(sec.client, sec.clientSecret) }, body: 'grant_type=client_credentials' });
+        const tok = await request(sec.url, sec.caCert, 'POST', `${sec.uaaUrl}/oauth/token`, {
+          headers: { ...form, Authorization: basic(sec.client, sec.clientSecret) },
+          body: 'grant_type=client_credentials',
+        });
         const kd = fs.mkdtempSync(path.join(fx.root, 'kkeys-'));
         execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', path.join(kd, 'id')]);
         const r = await request(sec.url, sec.caCert, 'POST', `/deployments/${fx.state.deployment}/ssh`, {
           headers: { Authorization: `bearer ${JSON.parse(tok.body).access_token}`, 'Content-Type': 'application/json' },
-          body: JSON.stringify({ command: 'setup', target: { job: 'master', indexes: ['1'], ids: ['1'] }, params: { user: u4, public_key: fs.readFileSync(path.join(kd, 'id.pub'), 'utf8') } }),
+          body: JSON.stringify({
+            command: 'setup',
+            target: { job: 'master', indexes: ['1'], ids: ['1'] },
+            params: { user: u4, public_key: fs.readFileSync(path.join(kd, 'id.pub'), 'utf8') },
+          }),
         });
         assert.strictEqual(r.status, 302);
         const m1 = fx.vms.find((v) => v.group === 'master' && v.index === 1)!;
         const keyFile = path.join(m1.dir, 'ssh', 'authorized_keys', u4);
-        for (let i = 0; i < 200 && !(userExists(u4) && fs.existsSync(keyFile)); i++) await new Promise((res) => setTimeout(res, 50));
+        for (let i = 0; i < 200 && !(userExists(u4) && fs.existsSync(keyFile)); i++)
+          await new Promise((res) => setTimeout(res, 50));
         assert.ok(userExists(u4) && fs.existsSync(keyFile));
       } finally {
         process.kill(sec.pid, 'SIGKILL');
@@ -586,13 +829,22 @@ describe('BOSH Director stand-in', function () {
       assert.ok(userExists(u4), 'a SIGKILLed stand-in cannot clean up by itself');
       assert.deepStrictEqual(cleanupDirectorUsers(pdir), [u4]);
       assert.ok(!userExists(u4));
-      assert.ok(!fs.existsSync(path.join(fx.vms.find((v) => v.group === 'master' && v.index === 1)!.dir, 'ssh', 'authorized_keys', u4)));
+      assert.ok(
+        !fs.existsSync(
+          path.join(fx.vms.find((v) => v.group === 'master' && v.index === 1)!.dir, 'ssh', 'authorized_keys', u4),
+        ),
+      );
       assert.deepStrictEqual(cleanupDirectorUsers(pdir), [], 'idempotent');
     });
 
     it('starts detached, hands over the credentials over IPC (not on disk), serves, and removes its users on SIGTERM', async () => {
       const pdir = path.join(fx.root, 'director-proc');
-      const sec = await startDirectorProcess(fx.state, { dir: pdir, host: `${process.env.BOSH_ETCD_TESTBED_NET || '127.0.3'}.201`, port: 0, env: { ...process.env, BOSH_ETCD_DIRECTOR_SUDO_GROUP: fx.sudoGroup } });
+      const sec = await startDirectorProcess(fx.state, {
+        dir: pdir,
+        host: `${process.env.BOSH_ETCD_TESTBED_NET || '127.0.3'}.201`,
+        port: 0,
+        env: { ...process.env, BOSH_ETCD_DIRECTOR_SUDO_GROUP: fx.sudoGroup },
+      });
       let alive = true;
       try {
         assert.ok(sec.pid > 0 && sec.pid !== process.pid);
@@ -600,9 +852,13 @@ describe('BOSH Director stand-in', function () {
         assert.strictEqual(sec.caCert, fs.readFileSync(sec.caCertPath, 'utf8'));
         for (const f of fs.readdirSync(pdir, { recursive: true }) as string[]) {
           const p = path.join(pdir, f);
-          if (fs.statSync(p).isFile()) assert.ok(!fs.readFileSync(p, 'utf8').includes(sec.clientSecret), `secret found in ${f}`);
+          if (fs.statSync(p).isFile())
+            assert.ok(!fs.readFileSync(p, 'utf8').includes(sec.clientSecret), `secret found in ${f}`);
         }
-        const tok = await request(sec.url, sec.caCert, 'POST', `${sec.uaaUrl}/oauth/token`, { headers: { ...form, Authorization: basic(sec.client, sec.clientSecret) }, body: 'grant_type=client_credentials' });
+        const tok = await request(sec.url, sec.caCert, 'POST', `${sec.uaaUrl}/oauth/token`, {
+          headers: { ...form, Authorization: basic(sec.client, sec.clientSecret) },
+          body: 'grant_type=client_credentials',
+        });
         const at = JSON.parse(tok.body).access_token;
         const kd = fs.mkdtempSync(path.join(fx.root, 'pkeys-'));
         execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', path.join(kd, 'id')]);
@@ -610,12 +866,17 @@ describe('BOSH Director stand-in', function () {
         const u3 = `bosh_p${process.pid}`.slice(0, 20);
         const r = await request(sec.url, sec.caCert, 'POST', `/deployments/${fx.state.deployment}/ssh`, {
           headers: { Authorization: `bearer ${at}`, 'Content-Type': 'application/json' },
-          body: JSON.stringify({ command: 'setup', target: { job: 'master', indexes: [], ids: [] }, params: { user: u3, public_key: pub } }),
+          body: JSON.stringify({
+            command: 'setup',
+            target: { job: 'master', indexes: [], ids: [] },
+            params: { user: u3, public_key: pub },
+          }),
         });
         assert.strictEqual(r.status, 302);
         const loc = new URL(String(r.headers.location)).pathname;
         for (let i = 0; i < 200 && !userExists(u3); i++) await new Promise((res) => setTimeout(res, 50));
-        for (let i = 0; i < 10; i++) await request(sec.url, sec.caCert, 'GET', loc, { headers: { Authorization: `bearer ${at}` } });
+        for (let i = 0; i < 10; i++)
+          await request(sec.url, sec.caCert, 'GET', loc, { headers: { Authorization: `bearer ${at}` } });
         assert.ok(userExists(u3));
         process.kill(sec.pid, 'SIGTERM');
         for (let i = 0; i < 200 && alive; i++) {
@@ -647,7 +908,8 @@ describe('BOSH Director stand-in in the tier testbed', function () {
   this.timeout(120_000);
   let s: TestbedState;
   let token = '';
-  const get = (p: string) => request(s.director.url, s.director.caCert, 'GET', p, { headers: { Authorization: `bearer ${token}` } });
+  const get = (p: string) =>
+    request(s.director.url, s.director.caCert, 'GET', p, { headers: { Authorization: `bearer ${token}` } });
   async function task(r: Resp): Promise<{ state: string; result: string }> {
     assert.strictEqual(r.status, 302, r.body);
     const loc = new URL(String(r.headers.location)).pathname;
@@ -660,8 +922,13 @@ describe('BOSH Director stand-in in the tier testbed', function () {
       await new Promise((res) => setTimeout(res, 100));
     }
   }
-  const instances = async () => (await task(await get(`/deployments/${s.deployment}/instances?format=full`))).result.split('\n').filter(Boolean).map((l) => JSON.parse(l));
-  const nsMonit = (nsPid: number, ...args: string[]) => execFileSync('/usr/bin/nsenter', ['-m', '-t', String(nsPid), 'monit', ...args], { encoding: 'utf8' });
+  const instances = async () =>
+    (await task(await get(`/deployments/${s.deployment}/instances?format=full`))).result
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l));
+  const nsMonit = (nsPid: number, ...args: string[]) =>
+    execFileSync('/usr/bin/nsenter', ['-m', '-t', String(nsPid), 'monit', ...args], { encoding: 'utf8' });
 
   before(async () => {
     s = readTestbedState();
@@ -682,22 +949,29 @@ describe('BOSH Director stand-in in the tier testbed', function () {
     for (const vm of deployed) {
       const l = lines.find((x) => x.id === vm.id);
       assert.ok(l, `${vm.group}/${vm.id} listed`);
-      assert.deepStrictEqual([l.job_name, l.index, l.vm_cid, l.agent_id, l.bootstrap, l.ips], [vm.group, vm.index, vm.vmCid, vm.agentId, vm.bootstrap, [vm.ip]]);
+      assert.deepStrictEqual(
+        [l.job_name, l.index, l.vm_cid, l.agent_id, l.bootstrap, l.ips],
+        [vm.group, vm.index, vm.vmCid, vm.agentId, vm.bootstrap, [vm.ip]],
+      );
       assert.strictEqual(l.job_state, 'running', `${vm.group}/${vm.index}: ${JSON.stringify(l.processes)}`);
-      if (vm.group === 'master') assert.ok(l.processes.some((p: { name: string; state: string }) => p.name === 'etcd' && p.state === 'running'));
+      if (vm.group === 'master')
+        assert.ok(l.processes.some((p: { name: string; state: string }) => p.name === 'etcd' && p.state === 'running'));
     }
     assert.strictEqual(lines.find((l) => l.job_name === 'apply-addons').job_state, null);
   });
 
   it('shows a worker process stopped through monit inside the VM as failing, and running again after start', async () => {
     const worker = s.vms.find((v) => v.group === 'worker')!;
-    const names = (await instances()).find((l) => l.id === worker.id).processes.map((p: { name: string }) => p.name) as string[];
+    const names = (await instances())
+      .find((l) => l.id === worker.id)
+      .processes.map((p: { name: string }) => p.name) as string[];
     assert.ok(names.length > 0, 'the worker runs monit jobs');
     const job = names[0];
     nsMonit(worker.nsPid, 'stop', job);
     try {
       let l = (await instances()).find((x) => x.id === worker.id);
-      for (let i = 0; i < 100 && l.job_state !== 'failing'; i++) l = (await instances()).find((x) => x.id === worker.id);
+      for (let i = 0; i < 100 && l.job_state !== 'failing'; i++)
+        l = (await instances()).find((x) => x.id === worker.id);
       assert.strictEqual(l.job_state, 'failing');
       assert.strictEqual(l.processes.find((p: { name: string }) => p.name === job).state, 'unknown');
     } finally {
@@ -720,22 +994,55 @@ describe('BOSH Director stand-in in the tier testbed', function () {
           headers: { Authorization: `bearer ${token}`, 'Content-Type': 'application/json' },
           body: JSON.stringify(body),
         });
-      const setup = await task(await post({ command: 'setup', deployment_name: s.deployment, target, params: { user, public_key: fs.readFileSync(path.join(kd, 'id.pub'), 'utf8') } }));
+      const setup = await task(
+        await post({
+          command: 'setup',
+          deployment_name: s.deployment,
+          target,
+          params: { user, public_key: fs.readFileSync(path.join(kd, 'id.pub'), 'utf8') },
+        }),
+      );
       assert.strictEqual(setup.state, 'done', setup.result);
       const [host] = JSON.parse(setup.result);
-      assert.deepStrictEqual([host.ip, host.id, host.index, host.job, host.status], [m1.ip, m1.id, m1.index, 'master', 'success']);
+      assert.deepStrictEqual(
+        [host.ip, host.id, host.index, host.job, host.status],
+        [m1.ip, m1.id, m1.index, 'master', 'success'],
+      );
       const kh = path.join(kd, 'known_hosts');
       fs.writeFileSync(kh, `${host.ip} ${host.host_public_key}`);
       const ssh = (ip: string, cmd: string) =>
-        run('ssh', ['-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=yes', '-o', `UserKnownHostsFile=${kh}`, '-o', 'IdentitiesOnly=yes', '-o', `IdentityFile=${path.join(kd, 'id')}`, '-o', 'ConnectTimeout=10', '-l', user, '--', ip, cmd]);
-      const ok = await ssh(m1.ip, 'sudo -n true && echo sudo-ok && sudo -n test -f /var/vcap/jobs/etcd/bin/utils.sh && echo in-vm');
+        run('ssh', [
+          '-o',
+          'BatchMode=yes',
+          '-o',
+          'StrictHostKeyChecking=yes',
+          '-o',
+          `UserKnownHostsFile=${kh}`,
+          '-o',
+          'IdentitiesOnly=yes',
+          '-o',
+          `IdentityFile=${path.join(kd, 'id')}`,
+          '-o',
+          'ConnectTimeout=10',
+          '-l',
+          user,
+          '--',
+          ip,
+          cmd,
+        ]);
+      const ok = await ssh(
+        m1.ip,
+        'sudo -n true && echo sudo-ok && sudo -n test -f /var/vcap/jobs/etcd/bin/utils.sh && echo in-vm',
+      );
       assert.strictEqual(ok.code, 0, ok.stderr);
       assert.deepStrictEqual(ok.stdout.trim().split('\n'), ['sudo-ok', 'in-vm']);
       fs.appendFileSync(kh, `${m0.ip} ${fs.readFileSync(path.join(m0.dir, 'ssh', 'ssh_host_rsa_key.pub'), 'utf8')}`);
       const other = await ssh(m0.ip, 'true');
       assert.notStrictEqual(other.code, 0);
       assert.match(other.stderr, /Permission denied/);
-      const cleanup = await task(await post({ command: 'cleanup', deployment_name: s.deployment, target, params: { user_regex: `^${user}$` } }));
+      const cleanup = await task(
+        await post({ command: 'cleanup', deployment_name: s.deployment, target, params: { user_regex: `^${user}$` } }),
+      );
       assert.strictEqual(cleanup.state, 'done');
       assert.ok(!userExists(user));
       assert.notStrictEqual((await ssh(m1.ip, 'true')).code, 0);

@@ -20,7 +20,11 @@ const LOST_ANSWER_PEER = 'https://master-8.etcd.cfcr.internal:2380';
 
 function certsOf(vm: TestbedVm) {
   const d = path.join(vm.dir, 'vcap', 'jobs', 'etcd', 'config');
-  return { ca: fs.readFileSync(path.join(d, 'etcdctl-ca.crt')), cert: fs.readFileSync(path.join(d, 'etcdctl.crt')), key: fs.readFileSync(path.join(d, 'etcdctl.key')) };
+  return {
+    ca: fs.readFileSync(path.join(d, 'etcdctl-ca.crt')),
+    cert: fs.readFileSync(path.join(d, 'etcdctl.crt')),
+    key: fs.readFileSync(path.join(d, 'etcdctl.key')),
+  };
 }
 
 function endpointsOf(state: TestbedState): ClusterEndpointConfig[] {
@@ -28,12 +32,18 @@ function endpointsOf(state: TestbedState): ClusterEndpointConfig[] {
 }
 
 /** `etcdctl member list` (simple format: id, status, name, peer, client, learner) in a VM. */
-async function etcdctlMembers(vm: TestbedVm): Promise<{ id: string; status: string; name: string; peer: string; learner: boolean }[]> {
+async function etcdctlMembers(
+  vm: TestbedVm,
+): Promise<{ id: string; status: string; name: string; peer: string; learner: boolean }[]> {
   const r = await etcdctlIn(vm, 'member list');
-  return r.stdout.trim().split('\n').filter(Boolean).map((l) => {
-    const [id, status, name, peer, , learner] = l.split(', ');
-    return { id, status, name, peer, learner: learner === 'true' };
-  });
+  return r.stdout
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => {
+      const [id, status, name, peer, , learner] = l.split(', ');
+      return { id, status, name, peer, learner: learner === 'true' };
+    });
 }
 
 /**
@@ -52,16 +62,33 @@ function responseEatingDialer(): { dial: Dialer; arm(): void; eaten(): number } 
         if (armed) cut = true;
         real.write(chunk, cb);
       },
-      final(cb) { real.end(); cb(); },
-      read() { /* pushed below */ },
-      destroy(err, cb) { real.destroy(); cb(err); },
+      final(cb) {
+        real.end();
+        cb();
+      },
+      read() {
+        /* pushed below */
+      },
+      destroy(err, cb) {
+        real.destroy();
+        cb(err);
+      },
     });
-    real.on('data', (d: Buffer) => { if (cut) eaten += d.length; else proxy.push(d); });
+    real.on('data', (d: Buffer) => {
+      if (cut) eaten += d.length;
+      else proxy.push(d);
+    });
     real.on('end', () => proxy.push(null));
     real.on('error', (e) => proxy.destroy(e));
     return proxy;
   };
-  return { dial, arm: () => { armed = true; }, eaten: () => eaten };
+  return {
+    dial,
+    arm: () => {
+      armed = true;
+    },
+    eaten: () => eaten,
+  };
 }
 
 describe('etcd cluster (testbed)', function () {
@@ -71,19 +98,31 @@ describe('etcd cluster (testbed)', function () {
 
   before(async () => {
     state = readTestbedState();
-    cluster = await openEtcdCluster({ endpoints: endpointsOf(state), dial: (h, p) => directDial(h, p), ...certsOf(masters(state)[0]), callTimeoutMs: 3000 });
+    cluster = await openEtcdCluster({
+      endpoints: endpointsOf(state),
+      dial: (h, p) => directDial(h, p),
+      ...certsOf(masters(state)[0]),
+      callTimeoutMs: 3000,
+    });
   });
   after(async () => {
     // Never leave the spare learner behind, even if a test failed half-way.
     try {
-      for (const m of await cluster.memberList()) if (m.peerURLs.includes(LEARNER_PEER) || m.peerURLs.includes(LOST_ANSWER_PEER)) await cluster.memberRemove(m.id);
-    } catch { /* reported by the failing test */ }
+      for (const m of await cluster.memberList())
+        if (m.peerURLs.includes(LEARNER_PEER) || m.peerURLs.includes(LOST_ANSWER_PEER))
+          await cluster.memberRemove(m.id);
+    } catch {
+      /* reported by the failing test */
+    }
     await cluster?.dispose();
   });
 
   it('reads the status of every member through its tunnel, with the ids etcdctl prints (exact above 2^53)', async () => {
     const res = await cluster.status();
-    assert.deepStrictEqual(res.map((r) => r.endpoint), masters(state).map((m) => m.etcdClientUrl));
+    assert.deepStrictEqual(
+      res.map((r) => r.endpoint),
+      masters(state).map((m) => m.etcdClientUrl),
+    );
     const fromEtcdctl = await etcdctlMembers(masters(state)[0]);
     const ids = new Set(fromEtcdctl.map((m) => m.id));
     const leaders = new Set<string>();
@@ -104,13 +143,21 @@ describe('etcd cluster (testbed)', function () {
     assert.strictEqual(leaders.size, 1, 'all members agree on the leader');
     assert.strictEqual(new Set(res.map((r) => r.ok && r.value.memberId)).size, 3);
     // The ids must survive the decimal-string → hex path exactly: at least one is beyond 2^53.
-    assert.ok([...ids].some((id) => BigInt('0x' + id) > 2n ** 53n), `an id above 2^53 among ${[...ids]}`);
+    assert.ok(
+      [...ids].some((id) => BigInt('0x' + id) > 2n ** 53n),
+      `an id above 2^53 among ${[...ids]}`,
+    );
     // And the member names are the instance UUIDs.
     const byId = new Map(fromEtcdctl.map((m) => [m.id, m.name]));
     const list = await cluster.memberList();
     assert.deepStrictEqual(list.map((m) => m.id).sort(), [...ids].sort());
     for (const m of list) assert.strictEqual(m.name, byId.get(m.id));
-    assert.deepStrictEqual(list.map((m) => m.name).sort(), masters(state).map((m) => m.id).sort());
+    assert.deepStrictEqual(
+      list.map((m) => m.name).sort(),
+      masters(state)
+        .map((m) => m.id)
+        .sort(),
+    );
     assert.strictEqual((await cluster.clusterId()).length > 0, true);
   });
 
@@ -128,13 +175,17 @@ describe('etcd cluster (testbed)', function () {
     const rev = await cluster.put(key, 'v1');
     assert.match(rev, /^\d+$/);
     assert.strictEqual(await cluster.get(key), 'v1');
-    for (const ep of cluster.endpoints) assert.strictEqual(await cluster.get(key, { serializable: true, endpointUrl: ep.url }), 'v1');
+    for (const ep of cluster.endpoints)
+      assert.strictEqual(await cluster.get(key, { serializable: true, endpointUrl: ep.url }), 'v1');
     assert.strictEqual(await cluster.get(`${key}-missing`), null);
     const hashes = await Promise.all(cluster.endpoints.map((ep) => cluster.hashKV(ep.url, rev)));
     assert.strictEqual(new Set(hashes.map((h) => h.hash)).size, 1, JSON.stringify(hashes));
     assert.strictEqual(new Set(hashes.map((h) => h.memberId)).size, 3);
     for (const h of hashes) assert.ok(Number(h.revision) >= Number(rev));
-    await assert.rejects(cluster.hashKV('https://nope:2379'), (e: unknown) => e instanceof EtcdError && e.kind === 'config');
+    await assert.rejects(
+      cluster.hashKV('https://nope:2379'),
+      (e: unknown) => e instanceof EtcdError && e.kind === 'config',
+    );
   });
 
   it('streams a snapshot whose trailing sha256 matches its content', async () => {
@@ -144,7 +195,14 @@ describe('etcd cluster (testbed)', function () {
     const all = Buffer.concat(chunks);
     assert.ok(all.length > 4096, `snapshot of ${all.length} bytes`);
     const body = all.subarray(0, all.length - 32);
-    assert.ok(crypto.createHash('sha256').update(body).digest().equals(all.subarray(all.length - 32)), 'sha256 appended by etcd matches');
+    assert.ok(
+      crypto
+        .createHash('sha256')
+        .update(body)
+        .digest()
+        .equals(all.subarray(all.length - 32)),
+      'sha256 appended by etcd matches',
+    );
   });
 
   it('adds an unstarted learner, sees it in the list (as etcdctl does), refuses a duplicate, and removes it', async () => {
@@ -162,18 +220,32 @@ describe('etcd cluster (testbed)', function () {
     assert.strictEqual(inVm.status, 'unstarted');
     assert.strictEqual(inVm.learner, true);
 
-    await assert.rejects(cluster.memberAdd([LEARNER_PEER], { learner: true }),
-      (e: unknown) => e instanceof EtcdError && e.kind === 'exists' && /already exists/.test(e.message));
-    await assert.rejects(cluster.memberPromote(member.id), (e: unknown) => e instanceof EtcdError && ['unhealthy', 'rpc'].includes(e.kind));
+    await assert.rejects(
+      cluster.memberAdd([LEARNER_PEER], { learner: true }),
+      (e: unknown) => e instanceof EtcdError && e.kind === 'exists' && /already exists/.test(e.message),
+    );
+    await assert.rejects(
+      cluster.memberPromote(member.id),
+      (e: unknown) => e instanceof EtcdError && ['unhealthy', 'rpc'].includes(e.kind),
+    );
 
     await cluster.memberRemove(member.id);
     const after = await cluster.memberList();
     assert.ok(!after.some((m) => m.id === member.id));
     assert.strictEqual(after.length, before.length);
     assert.ok(!(await etcdctlMembers(masters(state)[2])).some((m) => m.id === member.id));
-    await assert.rejects(cluster.memberRemove(member.id), (e: unknown) => e instanceof EtcdError && e.kind === 'not-found');
-    await assert.rejects(cluster.memberRemove('not-an-id;rm'), (e: unknown) => e instanceof EtcdError && e.kind === 'config');
-    await assert.rejects(cluster.memberAdd(['https://x:2380; rm -rf /']), (e: unknown) => e instanceof EtcdError && e.kind === 'config');
+    await assert.rejects(
+      cluster.memberRemove(member.id),
+      (e: unknown) => e instanceof EtcdError && e.kind === 'not-found',
+    );
+    await assert.rejects(
+      cluster.memberRemove('not-an-id;rm'),
+      (e: unknown) => e instanceof EtcdError && e.kind === 'config',
+    );
+    await assert.rejects(
+      cluster.memberAdd(['https://x:2380; rm -rf /']),
+      (e: unknown) => e instanceof EtcdError && e.kind === 'config',
+    );
   });
 
   it('treats a member add/remove whose answer was lost as done once the member list shows it (never re-sent)', async () => {
@@ -185,7 +257,9 @@ describe('etcd cluster (testbed)', function () {
         endpoints: eps,
         dial: (h, p) => (h === eps[0].connectHost ? lossy.dial(h, p) : directDial(h, p)),
         ...certsOf(masters(state)[0]),
-        callTimeoutMs: 5000, membershipTimeoutMs: 3000, membershipEndpoint: eps[0].url,
+        callTimeoutMs: 5000,
+        membershipTimeoutMs: 3000,
+        membershipEndpoint: eps[0].url,
       });
       assert.strictEqual((await c.status())[0].ok, true, 'endpoint 0 works before arming');
       lossy.arm();
@@ -217,7 +291,12 @@ describe('etcd cluster (testbed)', function () {
   it('verifies the server name: a wrong FQDN fails TLS for that endpoint only', async () => {
     const eps = endpointsOf(state);
     eps[1] = { ...eps[1], url: 'https://wrong-name.example.com:2379' };
-    const c = await openEtcdCluster({ endpoints: eps, dial: (h, p) => directDial(h, p), ...certsOf(masters(state)[0]), callTimeoutMs: 3000 });
+    const c = await openEtcdCluster({
+      endpoints: eps,
+      dial: (h, p) => directDial(h, p),
+      ...certsOf(masters(state)[0]),
+      callTimeoutMs: 3000,
+    });
     try {
       const res = await c.status();
       assert.ok(res[0].ok && res[2].ok);
@@ -231,7 +310,12 @@ describe('etcd cluster (testbed)', function () {
   it('gives ok:false for a closed port within the deadline while the others answer', async () => {
     const eps = endpointsOf(state);
     eps[2] = { ...eps[2], connectPort: 1 };
-    const c = await openEtcdCluster({ endpoints: eps, dial: (h, p) => directDial(h, p), ...certsOf(masters(state)[0]), callTimeoutMs: 5000 });
+    const c = await openEtcdCluster({
+      endpoints: eps,
+      dial: (h, p) => directDial(h, p),
+      ...certsOf(masters(state)[0]),
+      callTimeoutMs: 5000,
+    });
     try {
       const res = await c.status();
       assert.ok(res[0].ok && res[1].ok);
@@ -247,7 +331,11 @@ describe('etcd cluster (testbed)', function () {
     let m1: TestbedVm;
     before(async () => {
       m1 = masters(state)[1];
-      assert.strictEqual((await cluster.memberList()).length, masters(state).length, 'no member left over by an earlier test');
+      assert.strictEqual(
+        (await cluster.memberList()).length,
+        masters(state).length,
+        'no member left over by an earlier test',
+      );
       await breakInstance(`master/${m1.id}`, 'slow-endpoint');
     });
     let healed = false;

@@ -6,7 +6,19 @@ import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { boshCliEnv, breakInstance, down, heal, masters, monitStatus, processState, readTestbedState, TestbedState, TestbedVm, up } from './harness/index';
+import {
+  boshCliEnv,
+  breakInstance,
+  down,
+  heal,
+  masters,
+  monitStatus,
+  processState,
+  readTestbedState,
+  TestbedState,
+  TestbedVm,
+  up,
+} from './harness/index';
 import { resolveLayout } from './harness/layout';
 import { ssh, sshArgs, sudo } from './harness/openssh';
 import { SHARED_DIR, SUDOERS_FILE, SUDO_GROUP } from './harness/shared';
@@ -16,15 +28,26 @@ import { vmProcesses } from './harness/vm';
 const ETCDCTL = 'ETCDCTL_API=3 /var/vcap/jobs/etcd/bin/etcdctl';
 
 function memberRows(out: string): string[][] {
-  return out.trim().split('\n').filter(Boolean).map((l) => l.split(', '));
+  return out
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => l.split(', '));
 }
 
 async function etcdHealthyEverywhere(s: TestbedState) {
   const ms = masters(s);
-  await waitFor('every endpoint healthy', 60_000, async () => {
-    const r = await sudo(s, ms[0], `${ETCDCTL} --dial-timeout=1s --command-timeout=2s endpoint health`, { allowFail: true });
-    return r.code === 0 && (r.stdout + r.stderr).split('is healthy').length - 1 === ms.length;
-  }, 500);
+  await waitFor(
+    'every endpoint healthy',
+    60_000,
+    async () => {
+      const r = await sudo(s, ms[0], `${ETCDCTL} --dial-timeout=1s --command-timeout=2s endpoint health`, {
+        allowFail: true,
+      });
+      return r.code === 0 && (r.stdout + r.stderr).split('is healthy').length - 1 === ms.length;
+    },
+    500,
+  );
 }
 
 /** Runs a fault test; if it fails half-way, heals the instance so the next tests find a healthy cluster. */
@@ -34,7 +57,10 @@ async function withHeal(ref: string, body: () => Promise<void>, rebuild = false)
     await body();
     ok = true;
   } finally {
-    if (!ok) await heal(ref, { rebuild }).catch((e) => process.stderr.write(`[testbed] heal after a failed test: ${(e as Error).message}\n`));
+    if (!ok)
+      await heal(ref, { rebuild }).catch((e) =>
+        process.stderr.write(`[testbed] heal after a failed test: ${(e as Error).message}\n`),
+      );
   }
 }
 
@@ -52,17 +78,30 @@ describe('testbed harness', function () {
     try {
       const seen = new Set<string>();
       for (const vm of s.vms) {
-        const r = await ssh(s, vm, `readlink /proc/self/ns/mnt; cat /etc/ssh/ssh_host_ed25519_key.pub; test -e /var/vcap/data/${probe} && echo PROBE; getent hosts master-1.etcd.cfcr.internal; test -d /var/vcap/jobs/etcd && grep etcd_endpoint_address= /var/vcap/jobs/etcd/bin/utils.sh; true`);
+        const r = await ssh(
+          s,
+          vm,
+          `readlink /proc/self/ns/mnt; cat /etc/ssh/ssh_host_ed25519_key.pub; test -e /var/vcap/data/${probe} && echo PROBE; getent hosts master-1.etcd.cfcr.internal; test -d /var/vcap/jobs/etcd && grep etcd_endpoint_address= /var/vcap/jobs/etcd/bin/utils.sh; true`,
+        );
         assert.strictEqual(r.code, 0, r.stderr);
         const [ns, hostKey] = r.stdout.split('\n');
         assert.notStrictEqual(ns, hostNs, `${vm.group}/${vm.index} runs in the host's mount namespace`);
         assert.ok(!seen.has(ns), `${vm.group}/${vm.index} shares a mount namespace with another VM`);
         seen.add(ns);
-        assert.strictEqual(hostKey.trim(), fs.readFileSync(path.join(vm.dir, 'ssh/ssh_host_ed25519_key.pub'), 'utf8').trim());
+        assert.strictEqual(
+          hostKey.trim(),
+          fs.readFileSync(path.join(vm.dir, 'ssh/ssh_host_ed25519_key.pub'), 'utf8').trim(),
+        );
         assert.strictEqual(r.stdout.includes('PROBE'), vm === m0, `probe file visibility on ${vm.group}/${vm.index}`);
-        assert.match(r.stdout, new RegExp(`^${masters(s)[1].ip.replace(/\./g, '\\.')}\\s+master-1\\.etcd\\.cfcr\\.internal`, 'm'));
+        assert.match(
+          r.stdout,
+          new RegExp(`^${masters(s)[1].ip.replace(/\./g, '\\.')}\\s+master-1\\.etcd\\.cfcr\\.internal`, 'm'),
+        );
         if (vm.group === 'master') {
-          assert.match(r.stdout, new RegExp(`etcd_endpoint_address="https://master-${vm.index}\\.etcd\\.cfcr\\.internal:2379"`));
+          assert.match(
+            r.stdout,
+            new RegExp(`etcd_endpoint_address="https://master-${vm.index}\\.etcd\\.cfcr\\.internal:2379"`),
+          );
         } else {
           assert.doesNotMatch(r.stdout, /etcd_endpoint_address/);
         }
@@ -73,7 +112,7 @@ describe('testbed harness', function () {
     }
   });
 
-  it('runs a healthy etcd cluster whose members are named by the masters\' instance UUIDs, with mutual TLS', async () => {
+  it("runs a healthy etcd cluster whose members are named by the masters' instance UUIDs, with mutual TLS", async () => {
     const ms = masters(s);
     const r = await sudo(s, ms[1], `${ETCDCTL} member list`);
     const rows = memberRows(r.stdout);
@@ -88,9 +127,21 @@ describe('testbed harness', function () {
     const health = await sudo(s, ms[1], `${ETCDCTL} endpoint health 2>&1`);
     assert.strictEqual(health.stdout.split('is healthy').length - 1, ms.length, health.stdout);
     // client certificates are required, and the server certificate has no IP SANs
-    const noCert = await sudo(s, ms[1], `/usr/bin/etcdctl --cacert /var/vcap/jobs/etcd/config/etcdctl-ca.crt --endpoints https://master-1.etcd.cfcr.internal:2379 --dial-timeout=2s --command-timeout=3s endpoint health`, { allowFail: true });
+    const noCert = await sudo(
+      s,
+      ms[1],
+      `/usr/bin/etcdctl --cacert /var/vcap/jobs/etcd/config/etcdctl-ca.crt --endpoints https://master-1.etcd.cfcr.internal:2379 --dial-timeout=2s --command-timeout=3s endpoint health`,
+      { allowFail: true },
+    );
     assert.notStrictEqual(noCert.code, 0, 'etcd accepted a client without certificate');
-    const cert = await run('openssl', ['x509', '-noout', '-ext', 'subjectAltName', '-in', path.join(ms[0].dir, 'vcap/jobs/etcd/config/etcd.crt')]);
+    const cert = await run('openssl', [
+      'x509',
+      '-noout',
+      '-ext',
+      'subjectAltName',
+      '-in',
+      path.join(ms[0].dir, 'vcap/jobs/etcd/config/etcd.crt'),
+    ]);
     assert.match(cert.stdout, /DNS:\*\.etcd\.cfcr\.internal/);
     assert.doesNotMatch(cert.stdout, /IP Address/);
   });
@@ -98,12 +149,26 @@ describe('testbed harness', function () {
   it('answers `monit summary` over ssh, with etcd and the job processes running as vcap', async () => {
     for (const vm of s.vms.filter((v) => v.group !== 'jumpbox')) {
       const r = await sudo(s, vm, 'monit summary');
-      const expected = vm.group === 'master' ? ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler'] : ['kubelet', 'kube-proxy'];
-      for (const p of expected) assert.match(r.stdout, new RegExp(`\\b${p}\\s+OK\\s+Process`), `${vm.group}/${vm.index}: ${r.stdout}`);
+      const expected =
+        vm.group === 'master'
+          ? ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler']
+          : ['kubelet', 'kube-proxy'];
+      for (const p of expected)
+        assert.match(r.stdout, new RegExp(`\\b${p}\\s+OK\\s+Process`), `${vm.group}/${vm.index}: ${r.stdout}`);
     }
     const m = masters(s)[0];
-    const r = await sudo(s, m, 'stat -c %U /var/vcap/store/etcd; ps -o user= -p "$(cat /var/vcap/sys/run/bpm/etcd/etcd.pid)"; readlink /proc/"$(cat /var/vcap/sys/run/bpm/etcd/etcd.pid)"/exe');
-    assert.deepStrictEqual(r.stdout.trim().split('\n').map((x) => x.trim()), ['vcap', 'vcap', '/usr/bin/etcd']);
+    const r = await sudo(
+      s,
+      m,
+      'stat -c %U /var/vcap/store/etcd; ps -o user= -p "$(cat /var/vcap/sys/run/bpm/etcd/etcd.pid)"; readlink /proc/"$(cat /var/vcap/sys/run/bpm/etcd/etcd.pid)"/exe',
+    );
+    assert.deepStrictEqual(
+      r.stdout
+        .trim()
+        .split('\n')
+        .map((x) => x.trim()),
+      ['vcap', 'vcap', '/usr/bin/etcd'],
+    );
   });
 
   it('lets the jump-host user reach a master by its etcd DNS name through the jumpbox (strict host keys)', async () => {
@@ -112,7 +177,9 @@ describe('testbed harness', function () {
     const proxy = `ssh -F /dev/null -i ${j.privateKeyPath} -o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile=${s.staticSsh.knownHostsPath} -W %h:%p -p ${j.port} ${j.user}@${j.host}`;
     const args = sshArgs(s, m);
     args[args.length - 1] = `${s.staticSsh.user}@master-1.etcd.cfcr.internal`;
-    const r = await run('ssh', ['-o', `ProxyCommand=${proxy}`, ...args, 'cat /var/vcap/jobs/etcd/bin/utils.sh'], { allowFail: true });
+    const r = await run('ssh', ['-o', `ProxyCommand=${proxy}`, ...args, 'cat /var/vcap/jobs/etcd/bin/utils.sh'], {
+      allowFail: true,
+    });
     assert.strictEqual(r.code, 0, r.stderr);
     assert.match(r.stdout, /etcd_endpoint_address="https:\/\/master-1\.etcd\.cfcr\.internal:2379"/);
     const env = boshCliEnv(s);
@@ -123,7 +190,9 @@ describe('testbed harness', function () {
 
   describe('faults', function () {
     // heal may boot a VM again (new nsPid): read the state afresh
-    beforeEach(() => { s = readTestbedState(); });
+    beforeEach(() => {
+      s = readTestbedState();
+    });
 
     it('stop: monit stops etcd (not monitored, port closed); heal starts it again', async () => {
       const vm = masters(s)[2];
@@ -144,9 +213,13 @@ describe('testbed harness', function () {
       await breakInstance(vm.id, 'slow-endpoint');
       try {
         assert.strictEqual(await tcpOpen(vm.ip, 2379), true, 'the black-holed port should still accept TCP');
-        const r = await sudo(s, vm, `LOCAL=true ${ETCDCTL} --dial-timeout=1s --command-timeout=2s endpoint health`, { allowFail: true });
+        const r = await sudo(s, vm, `LOCAL=true ${ETCDCTL} --dial-timeout=1s --command-timeout=2s endpoint health`, {
+          allowFail: true,
+        });
         assert.notStrictEqual(r.code, 0, 'a frozen endpoint answered');
-        const other = await sudo(s, masters(s)[0], `LOCAL=true ${ETCDCTL} --command-timeout=3s get /testbed/probe`, { allowFail: true });
+        const other = await sudo(s, masters(s)[0], `LOCAL=true ${ETCDCTL} --command-timeout=3s get /testbed/probe`, {
+          allowFail: true,
+        });
         assert.strictEqual(other.code, 0, `the other members should keep serving: ${other.stderr}`);
       } finally {
         await heal(vm.id);
@@ -156,14 +229,19 @@ describe('testbed harness', function () {
 
     it('ssh-drop: established sessions die, the listener stays', async () => {
       const vm = masters(s)[1];
-      const child = spawn('ssh', [...sshArgs(s, vm), 'echo CONNECTED; sleep 120'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn('ssh', [...sshArgs(s, vm), 'echo CONNECTED; sleep 120'], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       const exited = new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? 255)));
       let out = '';
       child.stdout.on('data', (d) => (out += d));
       await waitFor('the ssh session to be established', 15_000, async () => out.includes('CONNECTED'));
       const r = await breakInstance(`master/${vm.index}`, 'ssh-drop');
       assert.match(r.detail, /^[1-9]\d* established/);
-      const code = await Promise.race([exited, new Promise<string>((res) => setTimeout(() => res('still running'), 10_000))]);
+      const code = await Promise.race([
+        exited,
+        new Promise<string>((res) => setTimeout(() => res('still running'), 10_000)),
+      ]);
       assert.strictEqual(code, 255);
       const again = await ssh(s, vm, 'echo back');
       assert.strictEqual(again.stdout.trim(), 'back');
@@ -178,8 +256,20 @@ describe('testbed harness', function () {
         assert.strictEqual(await tcpOpen(vm.ip, 2379), false);
         await assert.rejects(monitStatus(vm.dir));
         // 2 of 3 keep quorum (after a new election if the killed member led)
-        await waitFor('2 of 3 members to take a write', 30_000, async () =>
-          (await sudo(s, masters(s)[0], `LOCAL=true ${ETCDCTL} --command-timeout=5s put /testbed/during-vm-down yes`, { allowFail: true })).code === 0, 500);
+        await waitFor(
+          '2 of 3 members to take a write',
+          30_000,
+          async () =>
+            (
+              await sudo(
+                s,
+                masters(s)[0],
+                `LOCAL=true ${ETCDCTL} --command-timeout=5s put /testbed/during-vm-down yes`,
+                { allowFail: true },
+              )
+            ).code === 0,
+          500,
+        );
         await heal(`master/${vm.index}`);
       });
       const after = readTestbedState();
@@ -193,18 +283,31 @@ describe('testbed harness', function () {
 
     it('corrupt: etcd cannot start on a damaged db; plain heal refuses, heal --rebuild replaces the member', async () => {
       const vm = masters(s)[2];
-      const before = memberRows((await sudo(s, masters(s)[0], `${ETCDCTL} member list`)).stdout).find((x) => x[2] === vm.id)![0];
-      await withHeal(`master/${vm.index}`, async () => {
-        await breakInstance(`master/${vm.index}`, 'corrupt');
-        await waitFor('etcd to fail on the damaged db', 30_000, async () => {
-          const log = fs.readFileSync(path.join(vm.dir, 'vcap/sys/log/etcd/etcd.stderr.log'), 'utf8');
-          return /panic|invalid database|file size too small/.test(log);
-        }, 300);
-        const r = await sudo(s, vm, `LOCAL=true ${ETCDCTL} --dial-timeout=1s --command-timeout=2s endpoint health`, { allowFail: true });
-        assert.notStrictEqual(r.code, 0);
-        await assert.rejects(heal(`master/${vm.index}`), /--rebuild/);
-        await heal(`master/${vm.index}`, { rebuild: true });
-      }, true);
+      const before = memberRows((await sudo(s, masters(s)[0], `${ETCDCTL} member list`)).stdout).find(
+        (x) => x[2] === vm.id,
+      )![0];
+      await withHeal(
+        `master/${vm.index}`,
+        async () => {
+          await breakInstance(`master/${vm.index}`, 'corrupt');
+          await waitFor(
+            'etcd to fail on the damaged db',
+            30_000,
+            async () => {
+              const log = fs.readFileSync(path.join(vm.dir, 'vcap/sys/log/etcd/etcd.stderr.log'), 'utf8');
+              return /panic|invalid database|file size too small/.test(log);
+            },
+            300,
+          );
+          const r = await sudo(s, vm, `LOCAL=true ${ETCDCTL} --dial-timeout=1s --command-timeout=2s endpoint health`, {
+            allowFail: true,
+          });
+          assert.notStrictEqual(r.code, 0);
+          await assert.rejects(heal(`master/${vm.index}`), /--rebuild/);
+          await heal(`master/${vm.index}`, { rebuild: true });
+        },
+        true,
+      );
       await etcdHealthyEverywhere(s);
       const rows = memberRows((await sudo(s, masters(s)[0], `${ETCDCTL} member list`)).stdout);
       assert.strictEqual(rows.length, masters(s).length);
@@ -219,7 +322,10 @@ describe('testbed harness', function () {
     const [, a, b] = tier.net.split('.').map(Number);
     const net = `127.${(a + 100) % 256}.${b}`;
     // one folder per tier testbed: a run killed before its `after` hook is cleaned up by the next one
-    const dir = path.join(os.tmpdir(), `tb-second-${crypto.createHash('sha1').update(tier.dir).digest('hex').slice(0, 8)}`);
+    const dir = path.join(
+      os.tmpdir(),
+      `tb-second-${crypto.createHash('sha1').update(tier.dir).digest('hex').slice(0, 8)}`,
+    );
 
     before(async () => {
       await down({ dir, net });
@@ -251,7 +357,12 @@ describe('testbed harness', function () {
       assert.strictEqual(s2.vms.find((v) => v.group === 'jumpbox')!.ip, `${net}.10`);
       const ms2 = masters(s2);
       const r = await sudo(s2, ms2[0], `${ETCDCTL} member list`);
-      assert.deepStrictEqual(memberRows(r.stdout).map((x) => x[2]).sort(), ms2.map((m) => m.id).sort());
+      assert.deepStrictEqual(
+        memberRows(r.stdout)
+          .map((x) => x[2])
+          .sort(),
+        ms2.map((m) => m.id).sort(),
+      );
       // the two clusters are separate
       assert.ok(!memberRows(r.stdout).some((x) => masters(s).some((m) => m.id === x[2])));
       const dirs = s2.vms.map((v) => v.dir);

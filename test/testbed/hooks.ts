@@ -26,7 +26,9 @@ export async function mochaGlobalSetup(this: unknown) {
   const t0 = Date.now();
   await up({ log: (l) => process.stderr.write(`[testbed] ${l}\n`) });
   ours = true;
-  process.stderr.write(`[testbed] up for the tier in ${((Date.now() - t0) / 1000).toFixed(1)} s (${L.dir}, net ${L.net})\n`);
+  process.stderr.write(
+    `[testbed] up for the tier in ${((Date.now() - t0) / 1000).toFixed(1)} s (${L.dir}, net ${L.net})\n`,
+  );
 }
 
 export async function mochaGlobalTeardown(this: unknown) {

@@ -7,7 +7,18 @@ import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { breakInstance, down, etcdctlIn, heal, masters, readTestbedState, TestbedState, TestbedVm, up, boshCliEnv } from './harness/index';
+import {
+  breakInstance,
+  down,
+  etcdctlIn,
+  heal,
+  masters,
+  readTestbedState,
+  TestbedState,
+  TestbedVm,
+  up,
+  boshCliEnv,
+} from './harness/index';
 import { resolveLayout, vmName } from './harness/layout';
 import { inVm, sleep, waitFor } from './harness/sh';
 import { openDeploymentFromEnv } from '../../src/session/session';
@@ -37,7 +48,11 @@ function forgetFaults(state: TestbedState, vm: TestbedVm, dir?: string) {
   void state;
 }
 
-async function run(session: DeploymentSession, target: string, opts: Partial<RecoveryOptions> = {}): Promise<{ res: RecoveryResult; events: RecoveryEvent[] }> {
+async function run(
+  session: DeploymentSession,
+  target: string,
+  opts: Partial<RecoveryOptions> = {},
+): Promise<{ res: RecoveryResult; events: RecoveryEvent[] }> {
   const events: RecoveryEvent[] = [];
   const res = await runRecovery(session, target, {
     transcriptDir: TX,
@@ -53,7 +68,9 @@ async function run(session: DeploymentSession, target: string, opts: Partial<Rec
 }
 
 const commandsRun = (events: RecoveryEvent[]) =>
-  events.filter((e): e is Extract<RecoveryEvent, { type: 'command' }> => e.type === 'command' && !e.skipped).map((e) => e.command);
+  events
+    .filter((e): e is Extract<RecoveryEvent, { type: 'command' }> => e.type === 'command' && !e.skipped)
+    .map((e) => e.command);
 
 function explain(res: RecoveryResult): string {
   return `${res.outcome}: ${res.message}\n${res.advice ?? ''}\ntranscript ${res.transcriptPath}:\n${fs.readFileSync(res.transcriptPath, 'utf8').slice(-4000)}`;
@@ -63,8 +80,16 @@ function explain(res: RecoveryResult): string {
 async function memberRows(s: TestbedState, except?: TestbedVm): Promise<string[][]> {
   for (const m of masters(s)) {
     if (except && m.id === except.id) continue;
-    const r = await etcdctlIn(m, '--dial-timeout=2s --command-timeout=5s member list', { local: true, allowFail: true });
-    if (r.code === 0) return r.stdout.trim().split('\n').filter(Boolean).map((l) => l.split(', '));
+    const r = await etcdctlIn(m, '--dial-timeout=2s --command-timeout=5s member list', {
+      local: true,
+      allowFail: true,
+    });
+    if (r.code === 0)
+      return r.stdout
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => l.split(', '));
   }
   throw new Error('no master answered member list');
 }
@@ -72,42 +97,73 @@ async function memberRows(s: TestbedState, except?: TestbedVm): Promise<string[]
 /** What a refusal must leave untouched: the membership and the target's store. */
 async function fingerprint(s: TestbedState, target: TestbedVm): Promise<string> {
   const rows = (await memberRows(s, target)).map((r) => `${r[0]} ${r[1]} ${r[2]} ${r[3]} ${r[5]}`).sort();
-  const store = await inVm(target.nsPid, `ls -A ${cmd.STORE_DIR}; echo ---; ls -A ${cmd.DATA_DIR}; echo ---; ls -A ${cmd.MEMBER_DIR} 2>/dev/null; true`);
+  const store = await inVm(
+    target.nsPid,
+    `ls -A ${cmd.STORE_DIR}; echo ---; ls -A ${cmd.DATA_DIR}; echo ---; ls -A ${cmd.MEMBER_DIR} 2>/dev/null; true`,
+  );
   const snaps = await Promise.all(masters(s).map((m) => inVm(m.nsPid, `ls -A ${cmd.SNAPSHOT_DIR} 2>/dev/null; true`)));
   return JSON.stringify({ rows, store: store.stdout, snaps: snaps.map((x) => x.stdout) });
 }
 
 /** Final state of a recovered cluster, checked independently of the engine's own checks. */
-async function assertRecovered(s: TestbedState, session: DeploymentSession, target: TestbedVm, res: RecoveryResult, keys: Map<string, string>) {
+async function assertRecovered(
+  s: TestbedState,
+  session: DeploymentSession,
+  target: TestbedVm,
+  res: RecoveryResult,
+  keys: Map<string, string>,
+) {
   assert.strictEqual(res.outcome, 'recovered', explain(res));
   const ms = masters(s);
   // members by name: one per instance, started, with its own peer URL, no learner
   const rows = await memberRows(s);
-  assert.deepStrictEqual(rows.map((r) => r[2]).sort(), ms.map((m) => m.id).sort(), `member names: ${JSON.stringify(rows)}`);
+  assert.deepStrictEqual(
+    rows.map((r) => r[2]).sort(),
+    ms.map((m) => m.id).sort(),
+    `member names: ${JSON.stringify(rows)}`,
+  );
   for (const m of ms) {
     const r = rows.find((x) => x[2] === m.id)!;
     assert.strictEqual(r[1], 'started');
     assert.strictEqual(r[3], `https://master-${m.index}.etcd.cfcr.internal:2380`);
     assert.strictEqual(r[5], 'false', `${m.id} is still a learner`);
   }
-  assert.strictEqual(rows.find((r) => r[2] === target.id)![0], res.newMemberId, 'the new member id is the one the engine reported');
+  assert.strictEqual(
+    rows.find((r) => r[2] === target.id)![0],
+    res.newMemberId,
+    'the new member id is the one the engine reported',
+  );
   // all healthy, seen by etcdctl on each VM
   for (const m of ms) {
-    const h = await etcdctlIn(m, '--dial-timeout=2s --command-timeout=5s endpoint health', { local: true, allowFail: true });
+    const h = await etcdctlIn(m, '--dial-timeout=2s --command-timeout=5s endpoint health', {
+      local: true,
+      allowFail: true,
+    });
     assert.strictEqual(h.code, 0, `master-${m.index} unhealthy: ${h.stderr}`);
   }
   // the Director reports every master running
-  await waitFor('the Director to report every master running', 120_000, async () => {
-    const is = await session.instances();
-    return ms.every((m) => is.find((i) => i.id === m.id)?.processState === 'running');
-  }, 1000);
+  await waitFor(
+    'the Director to report every master running',
+    120_000,
+    async () => {
+      const is = await session.instances();
+      return ms.every((m) => is.find((i) => i.id === m.id)?.processState === 'running');
+    },
+    1000,
+  );
   // data intact: every key written before the break is served by the new member itself (serializable read)
   const cluster = await session.etcd();
   const targetUrl = `https://master-${target.index}.etcd.cfcr.internal:2379`;
-  await waitFor('the new member to serve every key', 30_000, async () => {
-    for (const [k, v] of keys) if ((await cluster.get(k, { serializable: true, endpointUrl: targetUrl })) !== v) return false;
-    return true;
-  }, 300);
+  await waitFor(
+    'the new member to serve every key',
+    30_000,
+    async () => {
+      for (const [k, v] of keys)
+        if ((await cluster.get(k, { serializable: true, endpointUrl: targetUrl })) !== v) return false;
+      return true;
+    },
+    300,
+  );
   // same revision, same hash on every member
   await assertHashesEqual(cluster, ms);
   // old data kept, recovery record cleared
@@ -117,12 +173,17 @@ async function assertRecovered(s: TestbedState, session: DeploymentSession, targ
 }
 
 async function assertHashesEqual(cluster: EtcdCluster, ms: TestbedVm[]) {
-  await waitFor('hashKV equal on every member at the same revision', 30_000, async () => {
-    const urls = ms.map((m) => `https://master-${m.index}.etcd.cfcr.internal:2379`);
-    const rev = (await cluster.hashKV(urls[0])).revision;
-    const hs = await Promise.all(urls.map((u) => cluster.hashKV(u, rev).catch(() => null)));
-    return hs.every((h) => h && h.hash === hs[0]!.hash);
-  }, 500);
+  await waitFor(
+    'hashKV equal on every member at the same revision',
+    30_000,
+    async () => {
+      const urls = ms.map((m) => `https://master-${m.index}.etcd.cfcr.internal:2379`);
+      const rev = (await cluster.hashKV(urls[0])).revision;
+      const hs = await Promise.all(urls.map((u) => cluster.hashKV(u, rev).catch(() => null)));
+      return hs.every((h) => h && h.hash === hs[0]!.hash);
+    },
+    500,
+  );
 }
 
 async function writeKeys(cluster: EtcdCluster, prefix: string, n: number): Promise<Map<string, string>> {
@@ -138,7 +199,9 @@ async function writeKeys(cluster: EtcdCluster, prefix: string, n: number): Promi
 
 /** A session whose SSH and etcd fail the test on any write (reliability 18: dry-run). */
 function recordingSession(inner: DeploymentSession, executed: string[], violations: string[]): DeploymentSession {
-  const readOnly = new Set([cmd.probeVm(), cmd.monitSummary(), cmd.memberList(), cmd.endpointStatusTable()].map((c) => c.command));
+  const readOnly = new Set(
+    [cmd.probeVm(), cmd.monitSummary(), cmd.memberList(), cmd.endpointStatusTable()].map((c) => c.command),
+  );
   const wrapHost = (h: RemoteHost): RemoteHost => ({
     label: h.label,
     address: h.address,
@@ -150,14 +213,29 @@ function recordingSession(inner: DeploymentSession, executed: string[], violatio
       }
       return h.exec(command, o);
     },
-    readFile: async (p) => { violations.push(`readFile ${p}`); throw new Error('dry-run violation'); },
-    forward: async () => { violations.push('forward'); throw new Error('dry-run violation'); },
-    openStream: async () => { violations.push('openStream'); throw new Error('dry-run violation'); },
-    shell: async () => { violations.push('shell'); throw new Error('dry-run violation'); },
+    readFile: async (p) => {
+      violations.push(`readFile ${p}`);
+      throw new Error('dry-run violation');
+    },
+    forward: async () => {
+      violations.push('forward');
+      throw new Error('dry-run violation');
+    },
+    openStream: async () => {
+      violations.push('openStream');
+      throw new Error('dry-run violation');
+    },
+    shell: async () => {
+      violations.push('shell');
+      throw new Error('dry-run violation');
+    },
     dispose: () => h.dispose(),
   });
   const wrapCluster = (c: EtcdCluster): EtcdCluster => {
-    const deny = (name: string) => async () => { violations.push(`etcd ${name}`); throw new Error(`dry-run violation: ${name}`); };
+    const deny = (name: string) => async () => {
+      violations.push(`etcd ${name}`);
+      throw new Error(`dry-run violation: ${name}`);
+    };
     return {
       endpoints: c.endpoints,
       clusterId: () => c.clusterId(),
@@ -188,23 +266,28 @@ function recordingSession(inner: DeploymentSession, executed: string[], violatio
 }
 
 /** Fault injection around the real transport: selected commands run (or not) and then the channel "drops". */
-function droppingSession(inner: DeploymentSession, rules: { match: RegExp; runFirst: boolean }[], hits: string[]): DeploymentSession {
-  const wrapHost = (h: RemoteHost): RemoteHost => Object.assign(Object.create(Object.getPrototypeOf(h)), h, {
-    label: h.label,
-    address: h.address,
-    exec: async (command: string, o?: Parameters<RemoteHost['exec']>[1]) => {
-      const rule = rules.find((r) => r.match.test(command));
-      if (!rule) return h.exec(command, o);
-      hits.push(command);
-      if (rule.runFirst) await h.exec(command, o);
-      throw new SshError('dropped', `connection to ${h.label} dropped during the command (injected)`);
-    },
-    readFile: (p: string, o?: { sudo?: boolean }) => h.readFile(p, o),
-    forward: (a: string, b: number) => h.forward(a, b),
-    openStream: (a: string, b: number) => h.openStream(a, b),
-    shell: (o: Parameters<RemoteHost['shell']>[0]) => h.shell(o),
-    dispose: () => h.dispose(),
-  });
+function droppingSession(
+  inner: DeploymentSession,
+  rules: { match: RegExp; runFirst: boolean }[],
+  hits: string[],
+): DeploymentSession {
+  const wrapHost = (h: RemoteHost): RemoteHost =>
+    Object.assign(Object.create(Object.getPrototypeOf(h)), h, {
+      label: h.label,
+      address: h.address,
+      exec: async (command: string, o?: Parameters<RemoteHost['exec']>[1]) => {
+        const rule = rules.find((r) => r.match.test(command));
+        if (!rule) return h.exec(command, o);
+        hits.push(command);
+        if (rule.runFirst) await h.exec(command, o);
+        throw new SshError('dropped', `connection to ${h.label} dropped during the command (injected)`);
+      },
+      readFile: (p: string, o?: { sudo?: boolean }) => h.readFile(p, o),
+      forward: (a: string, b: number) => h.forward(a, b),
+      openStream: (a: string, b: number) => h.openStream(a, b),
+      shell: (o: Parameters<RemoteHost['shell']>[0]) => h.shell(o),
+      dispose: () => h.dispose(),
+    });
   return {
     env: inner.env,
     deployment: inner.deployment,
@@ -239,7 +322,12 @@ describe('recovery engine on the testbed (3 masters)', function () {
       await breakInstance(label(m2), 'wipe');
       // as the operator did (runbook step 3): monit stop etcd, so the start script stops retrying
       await inVm(m2.nsPid, 'monit stop etcd');
-      await waitFor('monit to stop etcd on master-2', 40_000, async () => /etcd\s+Not monitored\s/.test((await inVm(m2.nsPid, 'monit summary')).stdout), 500);
+      await waitFor(
+        'monit to stop etcd on master-2',
+        40_000,
+        async () => /etcd\s+Not monitored\s/.test((await inVm(m2.nsPid, 'monit summary')).stdout),
+        500,
+      );
       fp = await fingerprint(s, m2);
     });
 
@@ -250,9 +338,15 @@ describe('recovery engine on the testbed (3 masters)', function () {
       const { res } = await run(rec, label(m2), { dryRun: true, yes: false });
       assert.strictEqual(res.outcome, 'dry-run', explain(res));
       assert.deepStrictEqual(violations, []);
-      assert.ok(executed.length > 0 && executed.every((c) => c === cmd.probeVm().command), `only read-only probes ran: ${executed.join(' | ')}`);
+      assert.ok(
+        executed.length > 0 && executed.every((c) => c === cmd.probeVm().command),
+        `only read-only probes ran: ${executed.join(' | ')}`,
+      );
       const plan = res.plan!;
-      assert.deepStrictEqual(plan.steps.map((x) => x.id), ['preflight', 'snapshot', 'stop', 'remove', 'mkdir', 'add', 'start', 'postcheck']);
+      assert.deepStrictEqual(
+        plan.steps.map((x) => x.id),
+        ['preflight', 'snapshot', 'stop', 'remove', 'mkdir', 'add', 'start', 'postcheck'],
+      );
       const all = plan.steps.flatMap((x) => x.commands.map((c) => c.command));
       const staleId = (await memberRows(s, m2)).find((r) => r[2] === m2.id)![0];
       assert.ok(all.includes(`ETCDCTL_API=3 /var/vcap/jobs/etcd/bin/etcdctl member remove ${staleId}`), all.join('\n'));
@@ -270,7 +364,10 @@ describe('recovery engine on the testbed (3 masters)', function () {
       assert.ok(r, JSON.stringify(res.refusals));
       assert.ok(r!.message.includes(m2.id) && r!.advice.includes(m2.id), r!.message);
       assert.deepStrictEqual(commandsRun(events), []);
-      assert.ok(fs.readFileSync(res.transcriptPath, 'utf8').includes('target-healthy'), 'refusals get a transcript too');
+      assert.ok(
+        fs.readFileSync(res.transcriptPath, 'utf8').includes('target-healthy'),
+        'refusals get a transcript too',
+      );
       assert.strictEqual(await fingerprint(s, m2), fp);
     });
 
@@ -279,7 +376,10 @@ describe('recovery engine on the testbed (3 masters)', function () {
       try {
         const { res, events } = await run(session, label(m2));
         assert.strictEqual(res.outcome, 'refused', explain(res));
-        assert.ok(res.refusals!.some((x) => x.code === 'quorum'), JSON.stringify(res.refusals));
+        assert.ok(
+          res.refusals!.some((x) => x.code === 'quorum'),
+          JSON.stringify(res.refusals),
+        );
         assert.deepStrictEqual(commandsRun(events), []);
       } finally {
         await heal(label(m1));
@@ -289,12 +389,20 @@ describe('recovery engine on the testbed (3 masters)', function () {
 
     it('refuses when the instance and its member do not match (peer URL from utils.sh)', async () => {
       const utils = '/var/vcap/jobs/etcd/bin/utils.sh';
-      await inVm(m2.nsPid, `cp ${utils} /tmp/utils.sh.orig-${m2.id}; sed -i 's#^etcd_peer_address=.*#etcd_peer_address="https://master-1.etcd.cfcr.internal:2380"#' ${utils}`);
+      await inVm(
+        m2.nsPid,
+        `cp ${utils} /tmp/utils.sh.orig-${m2.id}; sed -i 's#^etcd_peer_address=.*#etcd_peer_address="https://master-1.etcd.cfcr.internal:2380"#' ${utils}`,
+      );
       try {
         const { res, events } = await run(session, label(m2));
         assert.strictEqual(res.outcome, 'refused', explain(res));
         const r = res.refusals!.find((x) => x.code === 'peer-url-mismatch');
-        assert.ok(r && r.message.includes('master-1.etcd.cfcr.internal:2380') && r.message.includes('master-2.etcd.cfcr.internal:2380'), JSON.stringify(res.refusals));
+        assert.ok(
+          r &&
+            r.message.includes('master-1.etcd.cfcr.internal:2380') &&
+            r.message.includes('master-2.etcd.cfcr.internal:2380'),
+          JSON.stringify(res.refusals),
+        );
         assert.deepStrictEqual(commandsRun(events), []);
       } finally {
         await inVm(m2.nsPid, `cat /tmp/utils.sh.orig-${m2.id} > ${utils}; rm -f /tmp/utils.sh.orig-${m2.id}`);
@@ -305,7 +413,11 @@ describe('recovery engine on the testbed (3 masters)', function () {
     it('aborts before any change when the snapshot fails (reliability 13)', async () => {
       const others = [m0, m1];
       // a file where the snapshot folder should be: `snapshot save` fails on every healthy member
-      for (const m of others) await inVm(m.nsPid, `test -e ${cmd.SNAPSHOT_DIR} && mv ${cmd.SNAPSHOT_DIR} ${cmd.SNAPSHOT_DIR}.keep-test; touch ${cmd.SNAPSHOT_DIR}`);
+      for (const m of others)
+        await inVm(
+          m.nsPid,
+          `test -e ${cmd.SNAPSHOT_DIR} && mv ${cmd.SNAPSHOT_DIR} ${cmd.SNAPSHOT_DIR}.keep-test; touch ${cmd.SNAPSHOT_DIR}`,
+        );
       const fpS = await fingerprint(s, m2);
       try {
         const { res, events } = await run(session, label(m2));
@@ -316,7 +428,11 @@ describe('recovery engine on the testbed (3 masters)', function () {
         assert.ok(!ran.some((c) => /monit stop|member remove|member add|etcd-recovery\.state/.test(c)), ran.join('\n'));
         assert.strictEqual(await fingerprint(s, m2), fpS);
       } finally {
-        for (const m of others) await inVm(m.nsPid, `rm -f ${cmd.SNAPSHOT_DIR}; test -e ${cmd.SNAPSHOT_DIR}.keep-test && mv ${cmd.SNAPSHOT_DIR}.keep-test ${cmd.SNAPSHOT_DIR}; true`);
+        for (const m of others)
+          await inVm(
+            m.nsPid,
+            `rm -f ${cmd.SNAPSHOT_DIR}; test -e ${cmd.SNAPSHOT_DIR}.keep-test && mv ${cmd.SNAPSHOT_DIR}.keep-test ${cmd.SNAPSHOT_DIR}; true`,
+          );
       }
     });
 
@@ -325,7 +441,13 @@ describe('recovery engine on the testbed (3 masters)', function () {
       assert.strictEqual(res.outcome, 'declined', explain(res));
       assert.ok(!commandsRun(events).some((c) => /monit|etcdctl|printf/.test(c)));
       const ac = new AbortController();
-      const r2 = await run(session, label(m2), { signal: ac.signal, confirm: async () => { ac.abort(); return true; } });
+      const r2 = await run(session, label(m2), {
+        signal: ac.signal,
+        confirm: async () => {
+          ac.abort();
+          return true;
+        },
+      });
       assert.notStrictEqual(r2.res.outcome, 'recovered');
       assert.deepStrictEqual(commandsRun(r2.events), []);
       const r3 = await run(session, label(m2), { yes: false });
@@ -336,23 +458,41 @@ describe('recovery engine on the testbed (3 masters)', function () {
     it('the CLI: status exits 7 with an unhealthy endpoint; recover without --yes and no terminal changes nothing (exit 4); --dry-run prints the plan (exit 0)', async () => {
       const cli = path.join(__dirname, '..', '..', 'src', 'cli.js');
       const env = { ...process.env, ...boshCliEnv(s), BOSH_ETCD_KNOWN_HOSTS: s.staticSsh.knownHostsPath };
-      const runCli = (args: string[]) => new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
-        const c = spawn(process.execPath, [cli, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-        let out = '';
-        let err = '';
-        c.stdout.on('data', (d) => (out += d));
-        c.stderr.on('data', (d) => (err += d));
-        c.on('close', (code) => resolve({ code, out, err }));
-      });
+      const runCli = (args: string[]) =>
+        new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
+          const c = spawn(process.execPath, [cli, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+          let out = '';
+          let err = '';
+          c.stdout.on('data', (d) => (out += d));
+          c.stderr.on('data', (d) => (err += d));
+          c.on('close', (code) => resolve({ code, out, err }));
+        });
       const st = await runCli(['status', '--deployment', s.deployment]);
       assert.strictEqual(st.code, 7, st.out + st.err);
       assert.match(st.out, /\| ENDPOINT +\| ID +\| VERSION +\| DB SIZE/);
       assert.match(st.out, /master-2\.etcd\.cfcr\.internal:2379 is UNHEALTHY/);
-      const no = await runCli(['recover', '--deployment', s.deployment, '--instance', label(m2), '--transcript-dir', TX]);
+      const no = await runCli([
+        'recover',
+        '--deployment',
+        s.deployment,
+        '--instance',
+        label(m2),
+        '--transcript-dir',
+        TX,
+      ]);
       assert.strictEqual(no.code, 4, no.out + no.err);
       assert.match(no.err, /no --yes: not changing anything/);
       assert.match(no.out, /member remove [0-9a-f]+/, 'the plan is shown');
-      const dry = await runCli(['recover', '--deployment', s.deployment, '--instance', label(m2), '--dry-run', '--transcript-dir', TX]);
+      const dry = await runCli([
+        'recover',
+        '--deployment',
+        s.deployment,
+        '--instance',
+        label(m2),
+        '--dry-run',
+        '--transcript-dir',
+        TX,
+      ]);
       assert.strictEqual(dry.code, 0, dry.out + dry.err);
       assert.match(dry.out, /Dry-run: nothing was changed/);
       assert.match(dry.out, /transcript: .*-dry-run\.md/);
@@ -388,16 +528,40 @@ describe('recovery engine on the testbed (3 masters)', function () {
       const { res, events } = out;
       assert.ok(acked.size > 20, `writes flowed during the recovery (${acked.size} of ${attempts} acknowledged)`);
       const ran = commandsRun(events);
-      assert.ok(events.some((e) => e.type === 'command' && e.command === 'monit stop etcd' && !!e.skipped), 'monit stop is recognised as done (the operator stopped it)');
-      for (const re of [/member remove [0-9a-f]+/, /mkdir -p \/var\/vcap\/store\/etcd\/member; chown vcap:vcap/, /member add .* --peer-urls \$\{etcd_peer_address\}/, /monit start etcd/, /snapshot save/]) {
-        assert.ok(ran.some((c) => re.test(c)), `ran ${re}: ${ran.join('\n')}`);
+      assert.ok(
+        events.some((e) => e.type === 'command' && e.command === 'monit stop etcd' && !!e.skipped),
+        'monit stop is recognised as done (the operator stopped it)',
+      );
+      for (const re of [
+        /member remove [0-9a-f]+/,
+        /mkdir -p \/var\/vcap\/store\/etcd\/member; chown vcap:vcap/,
+        /member add .* --peer-urls \$\{etcd_peer_address\}/,
+        /monit start etcd/,
+        /snapshot save/,
+      ]) {
+        assert.ok(
+          ran.some((c) => re.test(c)),
+          `ran ${re}: ${ran.join('\n')}`,
+        );
       }
       await assertRecovered(s, session, m2, res, seeded);
       for (const [k, v] of acked) assert.strictEqual(await cluster.get(k), v, `acknowledged write ${k} lost`);
-      await waitFor('the new member to serve every acknowledged write', 30_000, async () => {
-        for (const [k, v] of acked) if ((await cluster.get(k, { serializable: true, endpointUrl: 'https://master-2.etcd.cfcr.internal:2379' })) !== v) return false;
-        return true;
-      }, 500);
+      await waitFor(
+        'the new member to serve every acknowledged write',
+        30_000,
+        async () => {
+          for (const [k, v] of acked)
+            if (
+              (await cluster.get(k, {
+                serializable: true,
+                endpointUrl: 'https://master-2.etcd.cfcr.internal:2379',
+              })) !== v
+            )
+              return false;
+          return true;
+        },
+        500,
+      );
       const tx = fs.readFileSync(res.transcriptPath, 'utf8');
       assert.ok(tx.includes('member remove') && tx.includes('Verdict') && !/BEGIN [A-Z ]*PRIVATE KEY/.test(tx));
       forgetFaults(s, m2);
@@ -406,22 +570,46 @@ describe('recovery engine on the testbed (3 masters)', function () {
 
   it('resumes after being killed at every step boundary, and finishes correctly', async () => {
     await breakInstance(label(m1), 'wipe');
-    await waitFor('master-1 unhealthy', 30_000, async () => (await etcdctlIn(m1, '--dial-timeout=1s --command-timeout=2s endpoint health', { local: true, allowFail: true })).code !== 0, 500);
+    await waitFor(
+      'master-1 unhealthy',
+      30_000,
+      async () =>
+        (
+          await etcdctlIn(m1, '--dial-timeout=1s --command-timeout=2s endpoint health', {
+            local: true,
+            allowFail: true,
+          })
+        ).code !== 0,
+      500,
+    );
     const oldId = (await memberRows(s, m1)).find((r) => r[2] === m1.id)![0];
     for (let k = 1; k <= 7; k++) {
       const ac = new AbortController();
       const fresh = open(s); // a new process would open a new session
       let res: RecoveryResult;
       try {
-        ({ res } = await run(fresh, label(m1), { signal: ac.signal, onEvent: (e) => { if (e.type === 'step-done' && e.number === k) ac.abort(); } }));
+        ({ res } = await run(fresh, label(m1), {
+          signal: ac.signal,
+          onEvent: (e) => {
+            if (e.type === 'step-done' && e.number === k) ac.abort();
+          },
+        }));
       } finally {
         await fresh.dispose();
       }
       assert.strictEqual(res.outcome, 'cancelled', `run ${k}: ${explain(res)}`);
-      assert.strictEqual(res.failedStep, ['preflight', 'snapshot', 'stop', 'remove', 'mkdir', 'add', 'start', 'postcheck'][k], `run ${k} stopped right after step ${k}`);
+      assert.strictEqual(
+        res.failedStep,
+        ['preflight', 'snapshot', 'stop', 'remove', 'mkdir', 'add', 'start', 'postcheck'][k],
+        `run ${k} stopped right after step ${k}`,
+      );
       const rows = await memberRows(s, m1);
       const stale = rows.some((r) => r[0] === oldId);
-      assert.strictEqual(stale, k < 4, `after step ${k} the dead member is ${stale ? 'still' : 'no longer'} registered`);
+      assert.strictEqual(
+        stale,
+        k < 4,
+        `after step ${k} the dead member is ${stale ? 'still' : 'no longer'} registered`,
+      );
       const added = rows.filter((r) => r[3] === `https://master-${m1.index}.etcd.cfcr.internal:2380` && r[0] !== oldId);
       assert.strictEqual(added.length, k >= 6 ? 1 : 0, `after step ${k}: re-added members ${JSON.stringify(added)}`);
       const state = await inVm(m1.nsPid, `cat ${cmd.STATE_FILE} 2>/dev/null; true`);
@@ -443,16 +631,28 @@ describe('recovery engine on the testbed (3 masters)', function () {
     const oldId = (await memberRows(s, m2)).find((r) => r[2] === m2.id)![0];
     // reliability 11: the channel drops during `monit stop etcd` (not run): the step fails, nothing after it runs
     const hits: string[] = [];
-    const { res: r1, events: e1 } = await run(droppingSession(session, [{ match: /^monit stop etcd$/, runFirst: false }], hits), label(m2));
+    const { res: r1, events: e1 } = await run(
+      droppingSession(session, [{ match: /^monit stop etcd$/, runFirst: false }], hits),
+      label(m2),
+    );
     assert.strictEqual(r1.outcome, 'failed', explain(r1));
     assert.strictEqual(r1.failedStep, 'stop');
     assert.match(r1.error!, /dropped/);
     const failIdx = e1.findIndex((e) => e.type === 'step-failed');
-    assert.ok(failIdx > 0 && !e1.slice(failIdx + 1).some((e) => e.type === 'command' || e.type === 'step-start'), 'nothing runs after the failure');
-    assert.ok((await memberRows(s, m2)).some((r) => r[0] === oldId), 'the member is still registered');
+    assert.ok(
+      failIdx > 0 && !e1.slice(failIdx + 1).some((e) => e.type === 'command' || e.type === 'step-start'),
+      'nothing runs after the failure',
+    );
+    assert.ok(
+      (await memberRows(s, m2)).some((r) => r[0] === oldId),
+      'the member is still registered',
+    );
     // reliability 6/7: member remove and member add succeed but their channels drop: re-listed, recognised, never re-sent
     const hits2: string[] = [];
-    const { res, events } = await run(droppingSession(session, [{ match: /member remove|member add/, runFirst: true }], hits2), label(m2));
+    const { res, events } = await run(
+      droppingSession(session, [{ match: /member remove|member add/, runFirst: true }], hits2),
+      label(m2),
+    );
     assert.strictEqual(hits2.length, 2, `both membership commands were hit once: ${hits2.join(' | ')}`);
     const ran = commandsRun(events);
     assert.strictEqual(ran.filter((c) => /member remove/.test(c)).length, 1, 'member remove is never retried');
@@ -469,14 +669,28 @@ describe('recovery engine on the testbed (3 masters)', function () {
     assert.ok(m0.bootstrap, 'master-0 is the bootstrap instance');
     await breakInstance(label(m0), 'wipe');
     // the bootstrap start script makes a brand-new cluster: same member id, another cluster id
-    await waitFor('master-0 to split off', 30_000, async () => {
-      const r = await etcdctlIn(m0, '--dial-timeout=1s --command-timeout=2s member list', { local: true, allowFail: true });
-      return r.code === 0 && r.stdout.trim().split('\n').length === 1;
-    }, 500);
+    await waitFor(
+      'master-0 to split off',
+      30_000,
+      async () => {
+        const r = await etcdctlIn(m0, '--dial-timeout=1s --command-timeout=2s member list', {
+          local: true,
+          allowFail: true,
+        });
+        return r.code === 0 && r.stdout.trim().split('\n').length === 1;
+      },
+      500,
+    );
     const { res, events } = await run(session, label(m0));
     const plan = events.find((e) => e.type === 'plan') as Extract<RecoveryEvent, { type: 'plan' }>;
-    assert.ok(plan.plan.notes.some((n) => /bootstrap/.test(n) && /member\//.test(n)), 'the plan explains the bootstrap case');
-    assert.ok(plan.plan.evidence.some((n) => /split brain/.test(n)), plan.plan.evidence.join('\n'));
+    assert.ok(
+      plan.plan.notes.some((n) => /bootstrap/.test(n) && /member\//.test(n)),
+      'the plan explains the bootstrap case',
+    );
+    assert.ok(
+      plan.plan.evidence.some((n) => /split brain/.test(n)),
+      plan.plan.evidence.join('\n'),
+    );
     await assertRecovered(s, session, m0, res, seeded);
     // one cluster again: every member reports the same cluster id and all three members
     const ids = new Set<string>();
@@ -493,8 +707,14 @@ describe('recovery engine on the testbed (3 masters)', function () {
     await breakInstance(label(m1), 'wipe');
     const { res, events } = await run(session, label(m1), { learner: true });
     const ran = commandsRun(events);
-    assert.ok(ran.some((c) => /member add .* --learner/.test(c)), ran.join('\n'));
-    assert.ok(ran.some((c) => /member promote [0-9a-f]+/.test(c)), ran.join('\n'));
+    assert.ok(
+      ran.some((c) => /member add .* --learner/.test(c)),
+      ran.join('\n'),
+    );
+    assert.ok(
+      ran.some((c) => /member promote [0-9a-f]+/.test(c)),
+      ran.join('\n'),
+    );
     assert.ok(events.some((e) => e.type === 'check' && e.name === 'added as a learner' && e.ok));
     await assertRecovered(s, session, m1, res, seeded);
     forgetFaults(s, m1);
@@ -502,10 +722,19 @@ describe('recovery engine on the testbed (3 masters)', function () {
 
   it('refuses while another learner exists (etcd allows one), and recovers once it is gone', async () => {
     // a stray learner, added while the cluster is healthy
-    const add = await waitFor('a stray learner to be added', 60_000, async () => {
-      const r = await etcdctlIn(m0, 'member add stray-learner --peer-urls https://master-9.etcd.cfcr.internal:2380 --learner', { local: true, allowFail: true });
-      return r.code === 0 ? r : undefined;
-    }, 1000);
+    const add = await waitFor(
+      'a stray learner to be added',
+      60_000,
+      async () => {
+        const r = await etcdctlIn(
+          m0,
+          'member add stray-learner --peer-urls https://master-9.etcd.cfcr.internal:2380 --learner',
+          { local: true, allowFail: true },
+        );
+        return r.code === 0 ? r : undefined;
+      },
+      1000,
+    );
     const id = /Member\s+([0-9a-f]+)\s+added/.exec(add.stdout)![1];
     let removed = false;
     try {
@@ -513,7 +742,10 @@ describe('recovery engine on the testbed (3 masters)', function () {
       const fp = await fingerprint(s, m1);
       const { res, events } = await run(session, label(m1));
       assert.strictEqual(res.outcome, 'refused', explain(res));
-      assert.ok(res.refusals!.some((x) => x.code === 'second-learner' && x.message.includes(id)), JSON.stringify(res.refusals));
+      assert.ok(
+        res.refusals!.some((x) => x.code === 'second-learner' && x.message.includes(id)),
+        JSON.stringify(res.refusals),
+      );
       assert.deepStrictEqual(commandsRun(events), []);
       assert.strictEqual(await fingerprint(s, m1), fp);
       await etcdctlIn(m0, `member remove ${id}`, { local: true });
@@ -532,12 +764,17 @@ describe('recovery engine on the testbed (3 masters)', function () {
     const inner = session;
     let injected = false;
     const faulty: DeploymentSession = {
-      env: inner.env, deployment: inner.deployment, director: inner.director,
-      instances: () => inner.instances(), etcd: () => inner.etcd(), dispose: () => inner.dispose(),
+      env: inner.env,
+      deployment: inner.deployment,
+      director: inner.director,
+      instances: () => inner.instances(),
+      etcd: () => inner.etcd(),
+      dispose: () => inner.dispose(),
       ssh: async (i) => {
         const h = await inner.ssh(i);
         return Object.assign(Object.create(Object.getPrototypeOf(h)), h, {
-          label: h.label, address: h.address,
+          label: h.label,
+          address: h.address,
           exec: async (command: string, o?: Parameters<RemoteHost['exec']>[1]) => {
             if (!injected && command.startsWith('mkdir -p /var/vcap/store/etcd/member')) {
               injected = true;
@@ -563,24 +800,47 @@ describe('recovery engine on the testbed (3 masters)', function () {
       await heal(label(m1));
     }
     forgetFaults(s, m1);
-    await waitFor('master-0 and master-1 healthy again', 60_000, async () => {
-      for (const m of [m0, m1]) if ((await etcdctlIn(m, '--dial-timeout=1s --command-timeout=2s endpoint health', { local: true, allowFail: true })).code !== 0) return false;
-      return true;
-    }, 500);
+    await waitFor(
+      'master-0 and master-1 healthy again',
+      60_000,
+      async () => {
+        for (const m of [m0, m1])
+          if (
+            (
+              await etcdctlIn(m, '--dial-timeout=1s --command-timeout=2s endpoint health', {
+                local: true,
+                allowFail: true,
+              })
+            ).code !== 0
+          )
+            return false;
+        return true;
+      },
+      500,
+    );
     const { res } = await run(session, label(m2));
     await assertRecovered(s, session, m2, res, seeded);
     forgetFaults(s, m2);
   });
 
-  it('recognises the start script\'s self-added member (monit restarted etcd behind its back): no double add', async () => {
+  it("recognises the start script's self-added member (monit restarted etcd behind its back): no double add", async () => {
     await breakInstance(label(m2), 'wipe');
     const ac = new AbortController();
-    const { res: r1 } = await run(session, label(m2), { signal: ac.signal, onEvent: (e) => { if (e.type === 'step-done' && e.step === 'remove') ac.abort(); } });
+    const { res: r1 } = await run(session, label(m2), {
+      signal: ac.signal,
+      onEvent: (e) => {
+        if (e.type === 'step-done' && e.step === 'remove') ac.abort();
+      },
+    });
     assert.strictEqual(r1.outcome, 'cancelled', explain(r1));
     // behind the engine's back: monit starts etcd; with no member/ the job's start script runs `member add` itself
     await inVm(m2.nsPid, 'monit start etcd');
-    await waitFor('the start script to self-add', 60_000, async () =>
-      (await memberRows(s, m2)).some((r) => r[3] === 'https://master-2.etcd.cfcr.internal:2380'), 500);
+    await waitFor(
+      'the start script to self-add',
+      60_000,
+      async () => (await memberRows(s, m2)).some((r) => r[3] === 'https://master-2.etcd.cfcr.internal:2380'),
+      500,
+    );
     const { res, events } = await run(session, label(m2));
     assert.ok(!commandsRun(events).some((c) => /member add/.test(c)), 'no second member add');
     await assertRecovered(s, session, m2, res, seeded);

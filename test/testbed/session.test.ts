@@ -29,10 +29,17 @@ describe('session (testbed)', function () {
   this.timeout(120_000);
   let state: TestbedState;
   const logs: string[] = [];
-  before(() => { state = readTestbedState(); });
+  before(() => {
+    state = readTestbedState();
+  });
 
   it('is lazy: opening an environment and a deployment touches no network', async () => {
-    const s = openEnvironment({ name: 'nowhere', url: 'https://127.0.5.250:1', source: 'testbed', gateway: { host: '127.0.5.250', port: 1, user: 'x', privateKey: 'not a key' } });
+    const s = openEnvironment({
+      name: 'nowhere',
+      url: 'https://127.0.5.250:1',
+      source: 'testbed',
+      gateway: { host: '127.0.5.250', port: 1, user: 'x', privateKey: 'not a key' },
+    });
     const d = s.deployment('dep');
     assert.strictEqual(d.deployment, 'dep');
     assert.strictEqual(s.deployment('dep'), d, 'one session per deployment');
@@ -44,14 +51,22 @@ describe('session (testbed)', function () {
       let env: EnvironmentSession;
       let dep: DeploymentSession;
       before(() => {
-        env = openEnvironment(envOf(state, viaJumpHost), { gatewayKnownHostsPath: state.staticSsh.knownHostsPath, log: (l) => logs.push(l) });
+        env = openEnvironment(envOf(state, viaJumpHost), {
+          gatewayKnownHostsPath: state.staticSsh.knownHostsPath,
+          log: (l) => logs.push(l),
+        });
         dep = env.deployment(state.deployment);
       });
-      after(async () => { await env?.dispose(); });
+      after(async () => {
+        await env?.dispose();
+      });
 
       it('lists deployments and instances (masters with IPs, running)', async () => {
         const ds = await env.director.deployments();
-        assert.ok(ds.some((d) => d.name === state.deployment), JSON.stringify(ds));
+        assert.ok(
+          ds.some((d) => d.name === state.deployment),
+          JSON.stringify(ds),
+        );
         const inst = await dep.instances();
         for (const m of masters(state)) {
           const i = inst.find((x) => x.id === m.id);
@@ -79,11 +94,22 @@ describe('session (testbed)', function () {
         const c = await dep.etcd();
         assert.strictEqual(await dep.etcd(), c, 'cached');
         const st = await c.status();
-        assert.deepStrictEqual(st.map((r) => r.endpoint), masters(state).map((m) => m.etcdClientUrl));
+        assert.deepStrictEqual(
+          st.map((r) => r.endpoint),
+          masters(state).map((m) => m.etcdClientUrl),
+        );
         for (const r of st) assert.ok(r.ok, !r.ok ? r.error : '');
         const list = await c.memberList();
-        assert.deepStrictEqual(list.map((x) => x.name).sort(), masters(state).map((m) => m.id).sort());
-        assert.deepStrictEqual(c.endpoints.map((e) => e.name), masters(state).map((m) => m.id));
+        assert.deepStrictEqual(
+          list.map((x) => x.name).sort(),
+          masters(state)
+            .map((m) => m.id)
+            .sort(),
+        );
+        assert.deepStrictEqual(
+          c.endpoints.map((e) => e.name),
+          masters(state).map((m) => m.id),
+        );
       });
 
       if (viaJumpHost) {
@@ -117,7 +143,11 @@ describe('session (testbed)', function () {
 
   it('uses the static SSH user instead of the Director when configured', async () => {
     const env = openEnvironment(envOf(state, false), {
-      staticSsh: { user: state.staticSsh.user, privateKeyPath: state.staticSsh.privateKeyPath, knownHostsPath: state.staticSsh.knownHostsPath },
+      staticSsh: {
+        user: state.staticSsh.user,
+        privateKeyPath: state.staticSsh.privateKeyPath,
+        knownHostsPath: state.staticSsh.knownHostsPath,
+      },
     });
     try {
       const dep = env.deployment(state.deployment);
@@ -130,14 +160,20 @@ describe('session (testbed)', function () {
     }
   });
 
-  it('can tunnel the etcd client ports through the master\'s SSH connection instead of the network path', async () => {
+  it("can tunnel the etcd client ports through the master's SSH connection instead of the network path", async () => {
     const lines: string[] = [];
     const env = openEnvironment(envOf(state, false), { etcdTunnel: 'ssh', log: (l) => lines.push(l) });
     try {
       const c = await env.deployment(state.deployment).etcd();
       const st = await c.status();
-      assert.ok(st.every((r) => r.ok), JSON.stringify(st));
-      assert.ok(lines.some((l) => /tunnelling the client ports through master\//.test(l)), lines.join('\n'));
+      assert.ok(
+        st.every((r) => r.ok),
+        JSON.stringify(st),
+      );
+      assert.ok(
+        lines.some((l) => /tunnelling the client ports through master\//.test(l)),
+        lines.join('\n'),
+      );
       // Who holds the TCP connections to the client ports: sshd (tunnel), not this process.
       const ss = execFileSync('ss', ['-Htnp', 'state', 'established', 'dport', '=', ':2379'], { encoding: 'utf8' });
       assert.ok(!ss.includes(`pid=${process.pid},`), `no direct connection from this process to :2379:\n${ss}`);
@@ -148,7 +184,10 @@ describe('session (testbed)', function () {
   });
 
   it('opens a deployment from bosh CLI variables (BOSH_ENVIRONMENT, BOSH_ALL_PROXY, BOSH_DEPLOYMENT…)', async () => {
-    const d = openDeploymentFromEnv({ ...boshCliEnv(state), HOME: '/nonexistent' }, { gatewayKnownHostsPath: state.staticSsh.knownHostsPath });
+    const d = openDeploymentFromEnv(
+      { ...boshCliEnv(state), HOME: '/nonexistent' },
+      { gatewayKnownHostsPath: state.staticSsh.knownHostsPath },
+    );
     try {
       assert.strictEqual(d.deployment, state.deployment);
       assert.ok(d.env.gateway, 'the jump host from BOSH_ALL_PROXY');
@@ -157,6 +196,9 @@ describe('session (testbed)', function () {
     } finally {
       await d.dispose();
     }
-    assert.throws(() => openDeploymentFromEnv({ ...boshCliEnv(state), BOSH_DEPLOYMENT: '', HOME: '/nonexistent' }), /BOSH_DEPLOYMENT/);
+    assert.throws(
+      () => openDeploymentFromEnv({ ...boshCliEnv(state), BOSH_DEPLOYMENT: '', HOME: '/nonexistent' }),
+      /BOSH_DEPLOYMENT/,
+    );
   });
 });

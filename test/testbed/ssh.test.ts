@@ -31,7 +31,9 @@ function killSshSessionTrees(listenerPid: number): number {
     try {
       const stat = fs.readFileSync(`/proc/${ent}/stat`, 'utf8');
       parent.set(Number(ent), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
-    } catch { /* gone */ }
+    } catch {
+      /* gone */
+    }
   }
   const victims: number[] = [];
   const under = (pid: number): boolean => {
@@ -39,7 +41,13 @@ function killSshSessionTrees(listenerPid: number): number {
     return false;
   };
   for (const pid of parent.keys()) if (under(pid)) victims.push(pid);
-  for (const pid of victims) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
+  for (const pid of victims) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
   return victims.length;
 }
 
@@ -83,7 +91,9 @@ describe('ssh (testbed)', function () {
 
   describe('exec on a master (static user, known_hosts)', () => {
     let vm: RemoteHost;
-    before(async () => { vm = await open(staticOpts(m0)); });
+    before(async () => {
+      vm = await open(staticOpts(m0));
+    });
 
     it('runs `sudo monit summary` in the VM and sees its etcd job', async () => {
       const r = await vm.exec('monit summary', { sudo: true });
@@ -111,8 +121,10 @@ describe('ssh (testbed)', function () {
       const chunks: string[] = [];
       const errs: string[] = [];
       const r = await vm.exec('echo one; sleep 0.3; echo two; echo e >&2; cat; printf "%s" "$X"', {
-        stdin: 'from-stdin\n', env: { X: "it's $(not) run" },
-        onStdout: (c) => chunks.push(c), onStderr: (c) => errs.push(c),
+        stdin: 'from-stdin\n',
+        env: { X: "it's $(not) run" },
+        onStdout: (c) => chunks.push(c),
+        onStderr: (c) => errs.push(c),
       });
       assert.strictEqual(r.stdout, `one\ntwo\nfrom-stdin\nit's $(not) run`);
       assert.strictEqual(chunks.join(''), r.stdout);
@@ -141,26 +153,36 @@ describe('ssh (testbed)', function () {
       const fwd = await vm.forward(m1.ip, 22);
       const banner = await new Promise<string>((resolve, reject) => {
         const s = net.connect(fwd.localPort, '127.0.0.1');
-        s.once('data', (d) => { resolve(d.toString()); s.destroy(); });
+        s.once('data', (d) => {
+          resolve(d.toString());
+          s.destroy();
+        });
         s.once('error', reject);
       });
       assert.match(banner, /^SSH-2\.0-OpenSSH/);
       await fwd.close();
-      await assert.rejects(new Promise((resolve, reject) => {
-        const s = net.connect(fwd.localPort, '127.0.0.1', () => resolve(s));
-        s.once('error', reject);
-      }));
+      await assert.rejects(
+        new Promise((resolve, reject) => {
+          const s = net.connect(fwd.localPort, '127.0.0.1', () => resolve(s));
+          s.once('error', reject);
+        }),
+      );
       const st = await vm.openStream(m1.ip, 22);
       const b2 = await new Promise<string>((resolve) => st.once('data', (d: Buffer) => resolve(d.toString())));
       st.destroy();
       assert.match(b2, /^SSH-2\.0-OpenSSH/);
-      await assert.rejects(vm.openStream('127.0.0.1', 1), rejectsWith('forward', /cannot open a connection to 127\.0\.0\.1:1/));
+      await assert.rejects(
+        vm.openStream('127.0.0.1', 1),
+        rejectsWith('forward', /cannot open a connection to 127\.0\.0\.1:1/),
+      );
     });
 
     it('opens a PTY shell that echoes, resizes and reports its exit code', async () => {
       const sh = await vm.shell({ cols: 80, rows: 24 });
       let out = '';
-      sh.onData((d) => { out += d; });
+      sh.onData((d) => {
+        out += d;
+      });
       const closed = new Promise<number | null>((resolve) => sh.onClose(resolve));
       sh.resize(132, 40);
       sh.write('stty size; echo $((6*7))x; exit 7\n');
@@ -172,17 +194,25 @@ describe('ssh (testbed)', function () {
   });
 
   describe('host keys', () => {
-    it('connects when the pinned key is the VM\'s RSA key (the one the Director reports), although sshd prefers ed25519', async () => {
+    it("connects when the pinned key is the VM's RSA key (the one the Director reports), although sshd prefers ed25519", async () => {
       const vm = await open(staticOpts(m0, { knownHostsPath: undefined, pinnedHostKey: hostKeyLine(m0, 'rsa') }));
       assert.strictEqual((await vm.exec('true')).code, 0);
     });
 
-    it('fails hard when the pinned key is not the VM\'s key, and names both fingerprints', async () => {
+    it("fails hard when the pinned key is not the VM's key, and names both fingerprints", async () => {
       const other = generateRsaKeyPair().publicKey;
       const real = sha256Fingerprint(parsePublicKeyLine(hostKeyLine(m0, 'rsa')).blob);
       let prompted = false;
       await assert.rejects(
-        connectVm(staticOpts(m0, { pinnedHostKey: other, hostKeyPrompt: async () => { prompted = true; return true; } })),
+        connectVm(
+          staticOpts(m0, {
+            pinnedHostKey: other,
+            hostKeyPrompt: async () => {
+              prompted = true;
+              return true;
+            },
+          }),
+        ),
         rejectsWith('hostkey-changed', new RegExp(real.replace(/[+/]/g, '\\$&'))),
       );
       assert.strictEqual(prompted, false, 'a pinned key mismatch is never offered to the operator');
@@ -192,17 +222,28 @@ describe('ssh (testbed)', function () {
       const kh = path.join(tmp, 'kh_changed');
       const otherVm = masters(state)[1];
       fs.writeFileSync(kh, `${m0.ip} ${hostKeyLine(otherVm, 'ed25519')}\n${m0.ip} ${hostKeyLine(otherVm, 'rsa')}\n`);
-      await assert.rejects(connectVm(staticOpts(m0, { knownHostsPath: kh, hostKeyPrompt: async () => true })),
-        rejectsWith('hostkey-changed', /ssh-keygen -R/));
+      await assert.rejects(
+        connectVm(staticOpts(m0, { knownHostsPath: kh, hostKeyPrompt: async () => true })),
+        rejectsWith('hostkey-changed', /ssh-keygen -R/),
+      );
     });
 
     it('asks about an unknown key with its SHA256 fingerprint; refusing stops, accepting connects', async () => {
       const kh = path.join(tmp, 'kh_empty');
       fs.writeFileSync(kh, '');
       const asked: string[][] = [];
-      await assert.rejects(connectVm(staticOpts(m0, {
-        knownHostsPath: kh, hostKeyPrompt: async (h, t, fp) => { asked.push([h, t, fp]); return false; },
-      })), rejectsWith('hostkey-unknown'));
+      await assert.rejects(
+        connectVm(
+          staticOpts(m0, {
+            knownHostsPath: kh,
+            hostKeyPrompt: async (h, t, fp) => {
+              asked.push([h, t, fp]);
+              return false;
+            },
+          }),
+        ),
+        rejectsWith('hostkey-unknown'),
+      );
       assert.strictEqual(asked.length, 1);
       const [h, t, fp] = asked[0];
       assert.strictEqual(h, m0.ip);
@@ -210,11 +251,17 @@ describe('ssh (testbed)', function () {
       assert.strictEqual(fp, expected);
       const vm = await open(staticOpts(m0, { knownHostsPath: kh, hostKeyPrompt: async () => true }));
       assert.strictEqual((await vm.exec('echo ok')).stdout, 'ok\n');
-      await assert.rejects(connectVm(staticOpts(m0, { knownHostsPath: kh })), rejectsWith('hostkey-unknown', /unknown/));
+      await assert.rejects(
+        connectVm(staticOpts(m0, { knownHostsPath: kh })),
+        rejectsWith('hostkey-unknown', /unknown/),
+      );
     });
 
     it('reports a refused login as auth', async () => {
-      await assert.rejects(connectVm(staticOpts(m0, { privateKey: generateRsaKeyPair().privateKey })), rejectsWith('auth', /refused/));
+      await assert.rejects(
+        connectVm(staticOpts(m0, { privateKey: generateRsaKeyPair().privateKey })),
+        rejectsWith('auth', /refused/),
+      );
     });
 
     it('reports an address where nothing listens as connect', async () => {
@@ -238,10 +285,14 @@ describe('ssh (testbed)', function () {
     let gw: GatewayDialer;
     before(async () => {
       const j = state.jumpHost;
-      gw = await createGatewayDialer({ host: j.host, port: j.port, user: j.user, privateKeyPath: j.privateKeyPath },
-        { knownHostsPath: state.staticSsh.knownHostsPath });
+      gw = await createGatewayDialer(
+        { host: j.host, port: j.port, user: j.user, privateKeyPath: j.privateKeyPath },
+        { knownHostsPath: state.staticSsh.knownHostsPath },
+      );
     });
-    after(async () => { await gw?.dispose(); });
+    after(async () => {
+      await gw?.dispose();
+    });
 
     it('reaches a VM by a name only the jump host can resolve, and runs a command there', async () => {
       const fqdn = m0.etcdFqdn!;
@@ -267,8 +318,13 @@ describe('ssh (testbed)', function () {
       const kh = path.join(tmp, 'kh_jump_changed');
       const j = state.jumpHost;
       fs.writeFileSync(kh, `${j.host} ${hostKeyLine(m0, 'ed25519')}\n${j.host} ${hostKeyLine(m0, 'rsa')}\n`);
-      await assert.rejects(createGatewayDialer({ host: j.host, port: j.port, user: j.user, privateKeyPath: j.privateKeyPath }, { knownHostsPath: kh }),
-        rejectsWith('hostkey-changed'));
+      await assert.rejects(
+        createGatewayDialer(
+          { host: j.host, port: j.port, user: j.user, privateKeyPath: j.privateKeyPath },
+          { knownHostsPath: kh },
+        ),
+        rejectsWith('hostkey-changed'),
+      );
     });
   });
 });

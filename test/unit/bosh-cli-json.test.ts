@@ -1,5 +1,11 @@
 import * as assert from 'assert';
-import { CliJsonError, deploymentsFromCliJson, instancesFromCliJson, keyifyHeader, vmsFromCliJson } from '../../src/bosh/cliJson';
+import {
+  CliJsonError,
+  deploymentsFromCliJson,
+  instancesFromCliJson,
+  keyifyHeader,
+  vmsFromCliJson,
+} from '../../src/bosh/cliJson';
 import { fixture } from './fixture-path';
 
 const b = (n: string) => fixture('bosh-cli', n);
@@ -17,15 +23,37 @@ describe('bosh CLI --json tables (src/bosh/cliJson.ts)', () => {
 
   it('reads `bosh -d <dep> instances --details --json`', () => {
     const is = instancesFromCliJson(b('instances-details.json'));
-    assert.deepStrictEqual(is.map((i) => `${i.group}/${i.index}`), ['apply-addons/0', 'master/0', 'master/1', 'master/2', 'worker/0']);
-    assert.ok(is.every((i) => i.deployment === DEP), 'deployment from the "Using deployment" line');
+    assert.deepStrictEqual(
+      is.map((i) => `${i.group}/${i.index}`),
+      ['apply-addons/0', 'master/0', 'master/1', 'master/2', 'worker/0'],
+    );
+    assert.ok(
+      is.every((i) => i.deployment === DEP),
+      'deployment from the "Using deployment" line',
+    );
     const m1 = is.find((i) => i.group === 'master' && i.index === 1)!;
     assert.deepStrictEqual(m1, {
-      deployment: DEP, group: 'master', id: '6f8b2e9c-3d4a-4b8e-9a1f-2c7d5e8f0a13', index: 1, processState: 'failing', state: 'started',
-      az: 'pks-az2', ips: ['172.16.2.12'], vmCid: 'vm-7a6b5c4d-3e2f-4a1b-8c9d-0e1f2a3b4c5d', vmType: 'medium.disk',
-      agentId: 'd2e1f0a9-8b7c-4d6e-9f5a-4b3c2d1e0f68', bootstrap: false, ignore: false, diskCids: ['disk-1b2c3d4e'], processes: [], vmCreatedAt: null,
+      deployment: DEP,
+      group: 'master',
+      id: '6f8b2e9c-3d4a-4b8e-9a1f-2c7d5e8f0a13',
+      index: 1,
+      processState: 'failing',
+      state: 'started',
+      az: 'pks-az2',
+      ips: ['172.16.2.12'],
+      vmCid: 'vm-7a6b5c4d-3e2f-4a1b-8c9d-0e1f2a3b4c5d',
+      vmType: 'medium.disk',
+      agentId: 'd2e1f0a9-8b7c-4d6e-9f5a-4b3c2d1e0f68',
+      bootstrap: false,
+      ignore: false,
+      diskCids: ['disk-1b2c3d4e'],
+      processes: [],
+      vmCreatedAt: null,
     });
-    assert.deepStrictEqual(is.filter((i) => i.group === 'master' && i.bootstrap).map((i) => i.index), [0]);
+    assert.deepStrictEqual(
+      is.filter((i) => i.group === 'master' && i.bootstrap).map((i) => i.index),
+      [0],
+    );
     const errand = is.find((i) => i.group === 'apply-addons')!;
     assert.strictEqual(errand.vmCid, null);
     assert.strictEqual(errand.processState, null);
@@ -49,7 +77,9 @@ describe('bosh CLI --json tables (src/bosh/cliJson.ts)', () => {
   it('reads `bosh vms --json` with Active and Stemcell', () => {
     const vms = vmsFromCliJson(b('vms.json'), DEP);
     assert.strictEqual(vms.length, 4);
-    assert.ok(vms.every((v) => v.active === true && v.stemcell === 'bosh-vsphere-esxi-ubuntu-jammy-go_agent/1.423' && v.vmCid));
+    assert.ok(
+      vms.every((v) => v.active === true && v.stemcell === 'bosh-vsphere-esxi-ubuntu-jammy-go_agent/1.423' && v.vmCid),
+    );
   });
 
   it('reads `bosh deployments --json` (releases and stemcells as name/version lines)', () => {
@@ -57,7 +87,12 @@ describe('bosh CLI --json tables (src/bosh/cliJson.ts)', () => {
     assert.strictEqual(ds.length, 2);
     assert.deepStrictEqual(ds[1], {
       name: DEP,
-      releases: [{ name: 'bosh-dns', version: '1.38.2' }, { name: 'bpm', version: '1.2.19' }, { name: 'cfcr-etcd', version: '1.23.0' }, { name: 'kubo', version: '1.20.0' }],
+      releases: [
+        { name: 'bosh-dns', version: '1.38.2' },
+        { name: 'bpm', version: '1.2.19' },
+        { name: 'cfcr-etcd', version: '1.23.0' },
+        { name: 'kubo', version: '1.20.0' },
+      ],
       stemcells: [{ name: 'bosh-vsphere-esxi-ubuntu-jammy-go_agent', version: '1.423' }],
       teams: ['pks_admin'],
       cloud_config: 'latest',
@@ -66,7 +101,10 @@ describe('bosh CLI --json tables (src/bosh/cliJson.ts)', () => {
   });
 
   it('says what it expected when given something else', () => {
-    assert.throws(() => instancesFromCliJson('Using environment ...\nInstance  Process State'), (e: unknown) => e instanceof CliJsonError && /Run the bosh command with --json/.test(e.message));
+    assert.throws(
+      () => instancesFromCliJson('Using environment ...\nInstance  Process State'),
+      (e: unknown) => e instanceof CliJsonError && /Run the bosh command with --json/.test(e.message),
+    );
     assert.throws(() => instancesFromCliJson(b('deployments.json')), /Content "instances".*found tables: deployments/);
     assert.throws(() => deploymentsFromCliJson('{"foo":1}'), /"Tables"/);
   });

@@ -68,7 +68,10 @@ describe('bosh environment resolution (src/bosh/config.ts)', () => {
       assert.strictEqual(normalizeDirectorUrl('https://[2600:1f18::e31f]:25555'), 'https://[2600:1f18::e31f]:25555');
       assert.strictEqual(normalizeDirectorUrl('[::1]'), 'https://[::1]:25555');
       assert.strictEqual(normalizeDirectorUrl('fd00::6'), 'https://[fd00::6]:25555');
-      assert.deepStrictEqual(parseDirectorUrl('https://[2600:1f18::e31f]:25555'), { host: '2600:1f18::e31f', port: 25555 });
+      assert.deepStrictEqual(parseDirectorUrl('https://[2600:1f18::e31f]:25555'), {
+        host: '2600:1f18::e31f',
+        port: 25555,
+      });
       assert.deepStrictEqual(parseDirectorUrl('https://uaa.example/uaa', 443), { host: 'uaa.example', port: 443 });
     });
     it('rejects empty URLs and bad ports', () => {
@@ -115,17 +118,23 @@ describe('bosh environment resolution (src/bosh/config.ts)', () => {
     });
 
     it('BOSH_CONFIG points at another config file (~ expanded)', () => {
-      fs.writeFileSync(path.join(home, 'other.yml'), YAML.stringify({ environments: [{ url: '10.9.9.9', alias: 'pks', username: 'other' }] }));
+      fs.writeFileSync(
+        path.join(home, 'other.yml'),
+        YAML.stringify({ environments: [{ url: '10.9.9.9', alias: 'pks', username: 'other' }] }),
+      );
       const e = resolve({ BOSH_ENVIRONMENT: 'pks', BOSH_CONFIG: '~/other.yml' })!;
       assert.strictEqual(e.url, 'https://10.9.9.9:25555');
       assert.strictEqual(e.client, 'other');
     });
 
     it('lists every config environment for the tree', () => {
-      assert.deepStrictEqual(listBoshConfigEnvironments({ env: {}, home }).map((e) => [e.name, e.url, e.source]), [
-        ['pks', 'https://172.16.1.11:25555', 'bosh-config'],
-        ['lab', 'https://10.0.0.6:25555', 'bosh-config'],
-      ]);
+      assert.deepStrictEqual(
+        listBoshConfigEnvironments({ env: {}, home }).map((e) => [e.name, e.url, e.source]),
+        [
+          ['pks', 'https://172.16.1.11:25555', 'bosh-config'],
+          ['lab', 'https://10.0.0.6:25555', 'bosh-config'],
+        ],
+      );
     });
 
     it('a malformed config file is a config error naming the file', () => {
@@ -145,9 +154,18 @@ describe('bosh environment resolution (src/bosh/config.ts)', () => {
       assert.strictEqual(resolve({ BOSH_ENVIRONMENT: 'x', BOSH_CA_CERT: PEM_B })!.caCert, PEM_B);
     });
     it('empty, missing or non-PEM values are errors that name BOSH_CA_CERT', () => {
-      assert.throws(() => resolve({ BOSH_ENVIRONMENT: 'x', BOSH_CA_CERT: '' }), isConfigError(/Expected CA cert to be non-empty: BOSH_CA_CERT/));
-      assert.throws(() => resolve({ BOSH_ENVIRONMENT: 'x', BOSH_CA_CERT: '~/nope.pem' }), isConfigError(/nope\.pem.*BOSH_CA_CERT/));
-      assert.throws(() => resolve({ BOSH_ENVIRONMENT: 'x', BOSH_CA_CERT: '~/gw_key' }), isConfigError(/not a PEM certificate/));
+      assert.throws(
+        () => resolve({ BOSH_ENVIRONMENT: 'x', BOSH_CA_CERT: '' }),
+        isConfigError(/Expected CA cert to be non-empty: BOSH_CA_CERT/),
+      );
+      assert.throws(
+        () => resolve({ BOSH_ENVIRONMENT: 'x', BOSH_CA_CERT: '~/nope.pem' }),
+        isConfigError(/nope\.pem.*BOSH_CA_CERT/),
+      );
+      assert.throws(
+        () => resolve({ BOSH_ENVIRONMENT: 'x', BOSH_CA_CERT: '~/gw_key' }),
+        isConfigError(/not a PEM certificate/),
+      );
     });
   });
 
@@ -160,7 +178,10 @@ describe('bosh environment resolution (src/bosh/config.ts)', () => {
       assert.strictEqual(noSecret.clientSecret, '', 'the config password is not kept');
     });
     it('BOSH_CLIENT_SECRET alone, or an empty BOSH_CLIENT, changes nothing', () => {
-      assert.strictEqual(resolve({ BOSH_ENVIRONMENT: 'pks', BOSH_CLIENT_SECRET: 'ignored' })!.clientSecret, 'from-config');
+      assert.strictEqual(
+        resolve({ BOSH_ENVIRONMENT: 'pks', BOSH_CLIENT_SECRET: 'ignored' })!.clientSecret,
+        'from-config',
+      );
       const e = resolve({ BOSH_ENVIRONMENT: 'pks', BOSH_CLIENT: '', BOSH_CLIENT_SECRET: 'ignored' })!;
       assert.strictEqual(e.client, 'ops_manager');
       assert.strictEqual(e.clientSecret, 'from-config');
@@ -170,48 +191,116 @@ describe('bosh environment resolution (src/bosh/config.ts)', () => {
   describe('gateway', () => {
     const key = () => path.join(home, 'gw_key');
     it('parses BOSH_ALL_PROXY=ssh+socks5://user@host:port?private-key=path', () => {
-      const e = resolve({ BOSH_ENVIRONMENT: 'pks', BOSH_ALL_PROXY: `ssh+socks5://ubuntu@opsman.example:2222?private-key=${key()}` })!;
+      const e = resolve({
+        BOSH_ENVIRONMENT: 'pks',
+        BOSH_ALL_PROXY: `ssh+socks5://ubuntu@opsman.example:2222?private-key=${key()}`,
+      })!;
       assert.deepStrictEqual(e.gateway, { host: 'opsman.example', port: 2222, user: 'ubuntu', privateKeyPath: key() });
-      assert.deepStrictEqual(parseAllProxy('ssh+socks5://ubuntu@[fd00::10]', 'X', { env: {}, home }), { host: 'fd00::10', port: 22, user: 'ubuntu' });
-      assert.strictEqual(parseAllProxy('ssh+socks5://u@h:22?private-key=~/gw_key', 'X', { env: {}, home }).privateKeyPath, key());
+      assert.deepStrictEqual(parseAllProxy('ssh+socks5://ubuntu@[fd00::10]', 'X', { env: {}, home }), {
+        host: 'fd00::10',
+        port: 22,
+        user: 'ubuntu',
+      });
+      assert.strictEqual(
+        parseAllProxy('ssh+socks5://u@h:22?private-key=~/gw_key', 'X', { env: {}, home }).privateKeyPath,
+        key(),
+      );
     });
     it('BOSH_GW_HOST/USER/PRIVATE_KEY, and BOSH_ALL_PROXY wins over them', () => {
-      assert.deepStrictEqual(resolveGatewayFromEnv({ env: { BOSH_GW_HOST: 'jump:2200', BOSH_GW_USER: 'vcap', BOSH_GW_PRIVATE_KEY: '~/gw_key' }, home }), { host: 'jump', port: 2200, user: 'vcap', privateKeyPath: key() });
-      assert.deepStrictEqual(resolveGatewayFromEnv({ env: { BOSH_GW_HOST: 'jump', BOSH_GW_USER: 'vcap' }, home }), { host: 'jump', port: 22, user: 'vcap' });
-      const both = resolveGatewayFromEnv({ env: { BOSH_ALL_PROXY: 'ssh+socks5://a@proxy:22', BOSH_GW_HOST: 'jump', BOSH_GW_USER: 'vcap' }, home });
+      assert.deepStrictEqual(
+        resolveGatewayFromEnv({
+          env: { BOSH_GW_HOST: 'jump:2200', BOSH_GW_USER: 'vcap', BOSH_GW_PRIVATE_KEY: '~/gw_key' },
+          home,
+        }),
+        { host: 'jump', port: 2200, user: 'vcap', privateKeyPath: key() },
+      );
+      assert.deepStrictEqual(resolveGatewayFromEnv({ env: { BOSH_GW_HOST: 'jump', BOSH_GW_USER: 'vcap' }, home }), {
+        host: 'jump',
+        port: 22,
+        user: 'vcap',
+      });
+      const both = resolveGatewayFromEnv({
+        env: { BOSH_ALL_PROXY: 'ssh+socks5://a@proxy:22', BOSH_GW_HOST: 'jump', BOSH_GW_USER: 'vcap' },
+        home,
+      });
       assert.strictEqual(both!.host, 'proxy');
     });
     it('BOSH_GW_DISABLE turns the BOSH_GW_* gateway off', () => {
-      assert.strictEqual(resolveGatewayFromEnv({ env: { BOSH_GW_DISABLE: 'true', BOSH_GW_HOST: 'jump', BOSH_GW_USER: 'vcap' }, home }), undefined);
+      assert.strictEqual(
+        resolveGatewayFromEnv({ env: { BOSH_GW_DISABLE: 'true', BOSH_GW_HOST: 'jump', BOSH_GW_USER: 'vcap' }, home }),
+        undefined,
+      );
       assert.strictEqual(resolveGatewayFromEnv({ env: {}, home }), undefined);
     });
     it('errors say which variable to fix', () => {
       const r = (env: NodeJS.ProcessEnv) => () => resolveGatewayFromEnv({ env, home });
       assert.throws(r({ BOSH_ALL_PROXY: 'socks5://proxy:1080' }), isConfigError(/only an SSH jump host.*ssh\+socks5/));
       assert.throws(r({ BOSH_ALL_PROXY: 'ssh+socks5://proxy:22' }), isConfigError(/BOSH_ALL_PROXY has no user/));
-      assert.throws(r({ BOSH_ALL_PROXY: 'ssh+socks5://u@proxy:22?private-key=/nonexistent/key' }), isConfigError(/\/nonexistent\/key.*BOSH_ALL_PROXY/));
+      assert.throws(
+        r({ BOSH_ALL_PROXY: 'ssh+socks5://u@proxy:22?private-key=/nonexistent/key' }),
+        isConfigError(/\/nonexistent\/key.*BOSH_ALL_PROXY/),
+      );
       assert.throws(r({ BOSH_ALL_PROXY: 'just-a-host' }), isConfigError(/must look like ssh\+socks5/));
       assert.throws(r({ BOSH_GW_HOST: 'jump' }), isConfigError(/set BOSH_GW_USER/));
       assert.throws(r({ BOSH_GW_USER: 'vcap' }), isConfigError(/BOSH_GW_HOST is not/));
-      assert.throws(r({ BOSH_GW_HOST: 'jump', BOSH_GW_USER: 'v', BOSH_GW_PRIVATE_KEY: '~/missing' }), isConfigError(/BOSH_GW_PRIVATE_KEY/));
+      assert.throws(
+        r({ BOSH_GW_HOST: 'jump', BOSH_GW_USER: 'v', BOSH_GW_PRIVATE_KEY: '~/missing' }),
+        isConfigError(/BOSH_GW_PRIVATE_KEY/),
+      );
     });
   });
 
   describe('extension settings entries', () => {
     it('builds an environment from {name,url,caCert,client,gateway} and the stored secret', () => {
-      const e = fromSettings({ name: 'Lab', url: '10.0.0.6', caCert: '~/ca.pem', client: 'ops_manager', gateway: `ssh+socks5://ubuntu@opsman:22?private-key=${path.join(home, 'gw_key')}` }, { clientSecret: 'sek', gatewayPassphrase: 'pp' }, { env: {}, home });
+      const e = fromSettings(
+        {
+          name: 'Lab',
+          url: '10.0.0.6',
+          caCert: '~/ca.pem',
+          client: 'ops_manager',
+          gateway: `ssh+socks5://ubuntu@opsman:22?private-key=${path.join(home, 'gw_key')}`,
+        },
+        { clientSecret: 'sek', gatewayPassphrase: 'pp' },
+        { env: {}, home },
+      );
       assert.deepStrictEqual(e, {
-        name: 'Lab', url: 'https://10.0.0.6:25555', source: 'settings', caCert: PEM_B, client: 'ops_manager', clientSecret: 'sek',
-        gateway: { host: 'opsman', port: 22, user: 'ubuntu', privateKeyPath: path.join(home, 'gw_key'), passphrase: 'pp' },
+        name: 'Lab',
+        url: 'https://10.0.0.6:25555',
+        source: 'settings',
+        caCert: PEM_B,
+        client: 'ops_manager',
+        clientSecret: 'sek',
+        gateway: {
+          host: 'opsman',
+          port: 22,
+          user: 'ubuntu',
+          privateKeyPath: path.join(home, 'gw_key'),
+          passphrase: 'pp',
+        },
       });
-      assert.strictEqual(fromSettings({ name: 'L', url: 'h', client: 'c' }, 'plain-secret', { env: {}, home }).clientSecret, 'plain-secret');
-      assert.strictEqual(fromSettings({ name: 'L', url: 'h', client: 'c' }, undefined, { env: {}, home }).clientSecret, '');
+      assert.strictEqual(
+        fromSettings({ name: 'L', url: 'h', client: 'c' }, 'plain-secret', { env: {}, home }).clientSecret,
+        'plain-secret',
+      );
+      assert.strictEqual(
+        fromSettings({ name: 'L', url: 'h', client: 'c' }, undefined, { env: {}, home }).clientSecret,
+        '',
+      );
     });
     it('errors name the settings entry', () => {
-      assert.throws(() => fromSettings({ name: 'Lab', url: '' }, undefined, { env: {}, home }), isConfigError(/'Lab' has no url/));
+      assert.throws(
+        () => fromSettings({ name: 'Lab', url: '' }, undefined, { env: {}, home }),
+        isConfigError(/'Lab' has no url/),
+      );
       assert.throws(() => fromSettings({ name: '', url: 'x' }, undefined, { env: {}, home }), isConfigError(/no name/));
-      assert.throws(() => fromSettings({ name: 'Lab', url: 'x', caCert: '~/none.pem' }, undefined, { env: {}, home }), isConfigError(/caCert of boshEtcd.environments entry 'Lab'/));
-      assert.throws(() => fromSettings({ name: 'Lab', url: 'x', gateway: 'http://p' }, undefined, { env: {}, home }), isConfigError(/gateway of boshEtcd.environments entry 'Lab'/));
+      assert.throws(
+        () => fromSettings({ name: 'Lab', url: 'x', caCert: '~/none.pem' }, undefined, { env: {}, home }),
+        isConfigError(/caCert of boshEtcd.environments entry 'Lab'/),
+      );
+      assert.throws(
+        () => fromSettings({ name: 'Lab', url: 'x', gateway: 'http://p' }, undefined, { env: {}, home }),
+        isConfigError(/gateway of boshEtcd.environments entry 'Lab'/),
+      );
     });
   });
 
@@ -222,14 +311,33 @@ describe('bosh environment resolution (src/bosh/config.ts)', () => {
       const save = tokenSaverFor(env, { env: {}, home })!;
       save({ accessToken: 'at-new', accessTokenType: 'bearer', refreshToken: 'rt-new' });
       const doc = YAML.parse(fs.readFileSync(cfgPath(), 'utf8'));
-      assert.deepStrictEqual(doc.environments[1], { url: 'https://10.0.0.6:25555', alias: 'lab', access_token_type: 'bearer', access_token: 'at-new', refresh_token: 'rt-new' });
-      assert.deepStrictEqual(doc.environments[0], { url: '172.16.1.11', ca_cert: PEM_A, alias: 'pks', username: 'ops_manager', password: 'from-config' });
+      assert.deepStrictEqual(doc.environments[1], {
+        url: 'https://10.0.0.6:25555',
+        alias: 'lab',
+        access_token_type: 'bearer',
+        access_token: 'at-new',
+        refresh_token: 'rt-new',
+      });
+      assert.deepStrictEqual(doc.environments[0], {
+        url: '172.16.1.11',
+        ca_cert: PEM_A,
+        alias: 'pks',
+        username: 'ops_manager',
+        password: 'from-config',
+      });
       assert.strictEqual(fs.statSync(cfgPath()).mode & 0o777, 0o600);
       assert.deepStrictEqual(fs.readdirSync(path.dirname(cfgPath())), ['config'], 'no temp file left behind');
       assert.strictEqual(resolve({ BOSH_ENVIRONMENT: 'lab' })!.refreshToken, 'rt-new');
     });
     it('does nothing for an entry that is gone or an environment not from the config', () => {
-      assert.strictEqual(saveTokens({ path: cfgPath(), url: 'nope' }, { accessToken: 'a', accessTokenType: 'bearer', refreshToken: 'r' }, { env: {}, home }), false);
+      assert.strictEqual(
+        saveTokens(
+          { path: cfgPath(), url: 'nope' },
+          { accessToken: 'a', accessTokenType: 'bearer', refreshToken: 'r' },
+          { env: {}, home },
+        ),
+        false,
+      );
       assert.strictEqual(tokenSaverFor({ name: 'x', url: 'https://x:25555', source: 'env' }), undefined);
     });
   });

@@ -1,5 +1,14 @@
 import * as assert from 'assert';
-import { decToHex, hexToDec, isMemberIdDec, isMemberIdHex, normalizeHexId, parseJsonExact, sameMemberId, toHexId } from '../../src/etcd/ids';
+import {
+  decToHex,
+  hexToDec,
+  isMemberIdDec,
+  isMemberIdHex,
+  normalizeHexId,
+  parseJsonExact,
+  sameMemberId,
+  toHexId,
+} from '../../src/etcd/ids';
 import { fixture } from './fixture-path';
 
 describe('etcd member ids (src/etcd/ids.ts)', () => {
@@ -57,7 +66,10 @@ describe('etcd member ids (src/etcd/ids.ts)', () => {
 
   it('parseJsonExact keeps 64-bit integers of real `etcdctl -w json` output', () => {
     const text = fixture('etcdctl-3.4', 'member-list.json');
-    const j = parseJsonExact(text) as { header: { cluster_id: bigint; member_id: bigint; raft_term: number }; members: { ID: bigint | number; name: string }[] };
+    const j = parseJsonExact(text) as {
+      header: { cluster_id: bigint; member_id: bigint; raft_term: number };
+      members: { ID: bigint | number; name: string }[];
+    };
     assert.strictEqual(typeof j.header.member_id, 'bigint');
     assert.strictEqual(j.header.member_id, 18418877364406601557n);
     assert.strictEqual(j.header.raft_term, 2);
@@ -69,7 +81,10 @@ describe('etcd member ids (src/etcd/ids.ts)', () => {
   });
 
   it('parseJsonExact is a strict JSON reader', () => {
-    assert.deepStrictEqual(parseJsonExact('{"a":[1,-2.5e3,true,false,null,"x\\"\\u00e9\\n"],"b":{}}'), { a: [1, -2500, true, false, null, 'x"é\n'], b: {} });
+    assert.deepStrictEqual(parseJsonExact('{"a":[1,-2.5e3,true,false,null,"x\\"\\u00e9\\n"],"b":{}}'), {
+      a: [1, -2500, true, false, null, 'x"é\n'],
+      b: {},
+    });
     assert.strictEqual(parseJsonExact('-9007199254740993'), -9007199254740993n);
     assert.strictEqual(parseJsonExact('9007199254740991'), 9007199254740991);
     const proto = parseJsonExact('{"__proto__":{"polluted":1}}') as Record<string, unknown>;

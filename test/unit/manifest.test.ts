@@ -14,7 +14,9 @@ const linkedCommands = (s: string) => [...s.matchAll(/\(command:([\w.]+)\)/g)].m
 describe('extension manifest', () => {
   it('asks for a VS Code the test host (1.100) satisfies', () => {
     assert.strictEqual(pkg.engines.vscode, '^1.100.0');
-    const typesVersion = JSON.parse(fs.readFileSync(path.join(REPO, 'node_modules/@types/vscode/package.json'), 'utf8')).version;
+    const typesVersion = JSON.parse(
+      fs.readFileSync(path.join(REPO, 'node_modules/@types/vscode/package.json'), 'utf8'),
+    ).version;
     assert.match(typesVersion, /^1\.100\./, '@types/vscode must not be newer than the engine');
   });
 
@@ -31,7 +33,10 @@ describe('extension manifest', () => {
   it('has a first-use walkthrough (connect, look, recover) whose media and command links exist', () => {
     assert.strictEqual(c.walkthroughs.length, 1);
     const steps = c.walkthroughs[0].steps;
-    assert.deepStrictEqual(steps.map((s: { id: string }) => s.id), ['connect', 'look', 'recover']);
+    assert.deepStrictEqual(
+      steps.map((s: { id: string }) => s.id),
+      ['connect', 'look', 'recover'],
+    );
     for (const s of steps) {
       assert.ok(fs.existsSync(path.join(REPO, s.media.markdown)), `missing ${s.media.markdown}`);
       for (const id of linkedCommands(s.description)) {
@@ -44,7 +49,9 @@ describe('extension manifest', () => {
 
   it('view-welcome links and settings are documented', () => {
     for (const w of c.viewsWelcome) for (const id of linkedCommands(w.contents)) assert.ok(commandIds.has(id), id);
-    for (const [k, v] of Object.entries<{ description?: string; markdownDescription?: string }>(c.configuration.properties)) {
+    for (const [k, v] of Object.entries<{ description?: string; markdownDescription?: string }>(
+      c.configuration.properties,
+    )) {
       assert.ok((v.description || v.markdownDescription || '').length > 20, `${k} lacks a description`);
     }
   });

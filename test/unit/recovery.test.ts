@@ -7,37 +7,105 @@ import * as path from 'path';
 import type { InstanceInfo } from '../../src/bosh/types';
 import type { EndpointStatus, EtcdMember, EndpointResult, EndpointHealth, EtcdAlarm } from '../../src/etcd/types';
 import * as cmd from '../../src/recovery/commands';
-import { parseMonitEtcd, parseProbe, majorityClusterId, type Observation, type VmProbe, type MemberView } from '../../src/recovery/observe';
+import {
+  parseMonitEtcd,
+  parseProbe,
+  majorityClusterId,
+  type Observation,
+  type VmProbe,
+  type MemberView,
+} from '../../src/recovery/observe';
 import { planRecovery, formatPlan } from '../../src/recovery/plan';
 import { redact, Transcript } from '../../src/recovery/transcript';
 import { parseArgs, main, exitCodeOf, statusTable, EXIT } from '../../src/cli';
 
-const U = ['e02f8df6-eea8-4962-a61a-a3dfc309e390', '445885f0-cc03-4078-9c65-8c6c90198721', '84fb7e2a-5a75-4d77-9564-9975198b21ef', 'aa5885f0-cc03-4078-9c65-8c6c90198721', 'bb5885f0-cc03-4078-9c65-8c6c90198721'];
+const U = [
+  'e02f8df6-eea8-4962-a61a-a3dfc309e390',
+  '445885f0-cc03-4078-9c65-8c6c90198721',
+  '84fb7e2a-5a75-4d77-9564-9975198b21ef',
+  'aa5885f0-cc03-4078-9c65-8c6c90198721',
+  'bb5885f0-cc03-4078-9c65-8c6c90198721',
+];
 // ids above 2^53 on purpose (reliability 21)
 const IDS = ['17f206fd866fdab2', 'b56f3bdcde826086', '8e9e05c52164694d', 'c1a2b3c4d5e6f708', 'd1a2b3c4d5e6f709'];
 const LEADER = IDS[0];
 
 function inst(i: number, over: Partial<InstanceInfo> = {}): InstanceInfo {
   return {
-    deployment: 'service-instance_x', group: 'master', id: U[i], index: i, processState: 'running', state: 'started', az: `z${i}`,
-    ips: [`10.0.0.${i + 11}`], vmCid: `vm-${i}`, vmType: 'medium', agentId: `a${i}`, bootstrap: i === 0, ignore: false, diskCids: [],
-    processes: [], vmCreatedAt: null, ...over,
+    deployment: 'service-instance_x',
+    group: 'master',
+    id: U[i],
+    index: i,
+    processState: 'running',
+    state: 'started',
+    az: `z${i}`,
+    ips: [`10.0.0.${i + 11}`],
+    vmCid: `vm-${i}`,
+    vmType: 'medium',
+    agentId: `a${i}`,
+    bootstrap: i === 0,
+    ignore: false,
+    diskCids: [],
+    processes: [],
+    vmCreatedAt: null,
+    ...over,
   };
 }
 const peer = (i: number) => `https://master-${i}.etcd.cfcr.internal:2380`;
 const client = (i: number) => `https://master-${i}.etcd.cfcr.internal:2379`;
-const member = (i: number, over: Partial<EtcdMember> = {}): EtcdMember => ({ id: IDS[i], name: U[i], peerURLs: [peer(i)], clientURLs: [client(i)], isLearner: false, ...over });
-const okStatus = (i: number, over: Partial<EndpointStatus> = {}): EndpointResult<EndpointStatus> => ({
-  endpoint: client(i), ok: true, tookMs: 2,
-  value: { endpoint: client(i), memberId: IDS[i], version: '3.4.23', dbSize: 20480, leader: LEADER, raftTerm: '2', raftIndex: '100', errors: [], clusterId: 'c1', ...over },
+const member = (i: number, over: Partial<EtcdMember> = {}): EtcdMember => ({
+  id: IDS[i],
+  name: U[i],
+  peerURLs: [peer(i)],
+  clientURLs: [client(i)],
+  isLearner: false,
+  ...over,
 });
-const okHealth = (i: number): EndpointResult<EndpointHealth> => ({ endpoint: client(i), ok: true, tookMs: 2, value: { endpoint: client(i), healthy: true, tookMs: 2 } });
-const down = <T>(i: number): EndpointResult<T> => ({ endpoint: client(i), ok: false, error: 'cannot reach the member (ECONNREFUSED)', tookMs: 1 });
+const okStatus = (i: number, over: Partial<EndpointStatus> = {}): EndpointResult<EndpointStatus> => ({
+  endpoint: client(i),
+  ok: true,
+  tookMs: 2,
+  value: {
+    endpoint: client(i),
+    memberId: IDS[i],
+    version: '3.4.23',
+    dbSize: 20480,
+    leader: LEADER,
+    raftTerm: '2',
+    raftIndex: '100',
+    errors: [],
+    clusterId: 'c1',
+    ...over,
+  },
+});
+const okHealth = (i: number): EndpointResult<EndpointHealth> => ({
+  endpoint: client(i),
+  ok: true,
+  tookMs: 2,
+  value: { endpoint: client(i), healthy: true, tookMs: 2 },
+});
+const down = <T>(i: number): EndpointResult<T> => ({
+  endpoint: client(i),
+  ok: false,
+  error: 'cannot reach the member (ECONNREFUSED)',
+  tookMs: 1,
+});
 
 function probe(over: Partial<VmProbe> = {}): VmProbe {
   return {
-    instance: 'x', reachable: true, monitEtcd: 'not-monitored', monitText: 'Not monitored', dataEntries: [], memberDir: { exists: false, owner: null, entries: [] },
-    storeEntries: ['etcd'], freeKb: 50_000_000, peerAddress: peer(2), state: null, etcdAlive: false, raw: '', ...over,
+    instance: 'x',
+    reachable: true,
+    monitEtcd: 'not-monitored',
+    monitText: 'Not monitored',
+    dataEntries: [],
+    memberDir: { exists: false, owner: null, entries: [] },
+    storeEntries: ['etcd'],
+    freeKb: 50_000_000,
+    peerAddress: peer(2),
+    state: null,
+    etcdAlive: false,
+    raw: '',
+    ...over,
   };
 }
 
@@ -66,17 +134,36 @@ function obs(spec: Spec = {}): Observation {
     const st = status[i];
     const split = st.ok && !!majority && st.value.clusterId !== majority;
     return {
-      instance: x, label: `master/${x.id}`, endpointUrl: client(i),
+      instance: x,
+      label: `master/${x.id}`,
+      endpointUrl: client(i),
       members: members.filter((m) => m.name === x.id || m.peerURLs.includes(peer(i))),
-      status: st, health: health[i], healthy: !split && st.ok && health[i].ok, splitClusterId: split && st.ok ? st.value.clusterId : undefined,
+      status: st,
+      health: health[i],
+      healthy: !split && st.ok && health[i].ok,
+      splitClusterId: split && st.ok ? st.value.clusterId : undefined,
     };
   });
   const helperIdx = instances.findIndex((_, i) => i !== t && !downs.has(i));
   return {
-    at: '2026-11-26T13:00:00Z', deployment: 'service-instance_x', targetLabel: `master/${U[t]}`, target: instances[t], instances, views,
-    members, status, health, alarms: spec.alarms ?? [],
+    at: '2026-11-26T13:00:00Z',
+    deployment: 'service-instance_x',
+    targetLabel: `master/${U[t]}`,
+    target: instances[t],
+    instances,
+    views,
+    members,
+    status,
+    health,
+    alarms: spec.alarms ?? [],
     targetVm: probe({ peerAddress: peer(t), ...spec.vm }),
-    helper: helperIdx >= 0 ? { label: `master/${U[helperIdx]}`, vm: probe({ freeKb: spec.helperFreeKb ?? 50_000_000, monitEtcd: 'running', etcdAlive: true }) } : null,
+    helper:
+      helperIdx >= 0
+        ? {
+            label: `master/${U[helperIdx]}`,
+            vm: probe({ freeKb: spec.helperFreeKb ?? 50_000_000, monitEtcd: 'running', etcdAlive: true }),
+          }
+        : null,
     errors: [],
   };
 }
@@ -89,31 +176,63 @@ describe('recovery plan decisions (recorded observations)', () => {
   it('the runbook case (master-2 wiped, stale member registered): eight steps, nothing refused, exact commands', () => {
     const p = planRecovery(obs(), { now: NOW });
     assert.deepStrictEqual(p.refusals, []);
-    assert.deepStrictEqual(p.steps.map((s) => s.id), ['preflight', 'snapshot', 'stop', 'remove', 'mkdir', 'add', 'start', 'postcheck']);
+    assert.deepStrictEqual(
+      p.steps.map((s) => s.id),
+      ['preflight', 'snapshot', 'stop', 'remove', 'mkdir', 'add', 'start', 'postcheck'],
+    );
     assert.strictEqual(p.staleMemberId, IDS[2]);
     assert.strictEqual(p.ts, '20261126T130501Z');
     assert.strictEqual(p.clusterSize, 3);
     assert.strictEqual(p.quorum, 2);
-    assert.strictEqual(step(p, 'remove').commands[0].command, `ETCDCTL_API=3 /var/vcap/jobs/etcd/bin/etcdctl member remove ${IDS[2]}`);
-    assert.strictEqual(step(p, 'add').commands[0].command,
-      `bash -c 'source /var/vcap/jobs/etcd/bin/utils.sh; ETCDCTL_API=3 /var/vcap/jobs/etcd/bin/etcdctl member add ${U[2]} --peer-urls \${etcd_peer_address}'`);
-    assert.strictEqual(step(p, 'snapshot').commands[0].command,
-      'mkdir -p /var/vcap/store/etcd-snapshots && LOCAL=true ETCDCTL_API=3 /var/vcap/jobs/etcd/bin/etcdctl snapshot save /var/vcap/store/etcd-snapshots/20261126T130501Z.db');
+    assert.strictEqual(
+      step(p, 'remove').commands[0].command,
+      `ETCDCTL_API=3 /var/vcap/jobs/etcd/bin/etcdctl member remove ${IDS[2]}`,
+    );
+    assert.strictEqual(
+      step(p, 'add').commands[0].command,
+      `bash -c 'source /var/vcap/jobs/etcd/bin/utils.sh; ETCDCTL_API=3 /var/vcap/jobs/etcd/bin/etcdctl member add ${U[2]} --peer-urls \${etcd_peer_address}'`,
+    );
+    assert.strictEqual(
+      step(p, 'snapshot').commands[0].command,
+      'mkdir -p /var/vcap/store/etcd-snapshots && LOCAL=true ETCDCTL_API=3 /var/vcap/jobs/etcd/bin/etcdctl snapshot save /var/vcap/store/etcd-snapshots/20261126T130501Z.db',
+    );
     assert.strictEqual(step(p, 'snapshot').commands[0].host, `master/${U[0]}`);
-    assert.strictEqual(step(p, 'mkdir').commands[0].command, 'mkdir -p /var/vcap/store/etcd/member; chown vcap:vcap /var/vcap/store/etcd/member');
+    assert.strictEqual(
+      step(p, 'mkdir').commands[0].command,
+      'mkdir -p /var/vcap/store/etcd/member; chown vcap:vcap /var/vcap/store/etcd/member',
+    );
     // wiped and stopped: monit stop and the move are recognised as done; everything else is to do
     const stop = step(p, 'stop').commands;
-    assert.deepStrictEqual(stop.map((c) => c.done), [false, true, true]);
+    assert.deepStrictEqual(
+      stop.map((c) => c.done),
+      [false, true, true],
+    );
     for (const id of ['snapshot', 'remove', 'mkdir', 'add', 'start']) assert.strictEqual(step(p, id).done, false, id);
     assert.ok(p.evidence.some((e) => /unhealthy/.test(e)));
     assert.match(formatPlan(p), /member remove 8e9e05c52164694d/);
   });
 
   it('corrupt data (member/ with files, monit running the crash loop): stop and move are to do', () => {
-    const p = planRecovery(obs({ vm: { monitEtcd: 'start-pending', monitText: 'Not monitored - start pending', dataEntries: ['member'], memberDir: { exists: true, owner: 'vcap:vcap', entries: ['snap', 'wal'] } } }), { now: NOW });
+    const p = planRecovery(
+      obs({
+        vm: {
+          monitEtcd: 'start-pending',
+          monitText: 'Not monitored - start pending',
+          dataEntries: ['member'],
+          memberDir: { exists: true, owner: 'vcap:vcap', entries: ['snap', 'wal'] },
+        },
+      }),
+      { now: NOW },
+    );
     assert.deepStrictEqual(p.refusals, []);
-    assert.deepStrictEqual(step(p, 'stop').commands.map((c) => c.done), [false, false, false]);
-    assert.strictEqual(step(p, 'stop').commands[2].command, 'mkdir -p /var/vcap/store/etcd.bak-20261126T130501Z && find /var/vcap/store/etcd -mindepth 1 -maxdepth 1 -exec mv -t /var/vcap/store/etcd.bak-20261126T130501Z {} +');
+    assert.deepStrictEqual(
+      step(p, 'stop').commands.map((c) => c.done),
+      [false, false, false],
+    );
+    assert.strictEqual(
+      step(p, 'stop').commands[2].command,
+      'mkdir -p /var/vcap/store/etcd.bak-20261126T130501Z && find /var/vcap/store/etcd -mindepth 1 -maxdepth 1 -exec mv -t /var/vcap/store/etcd.bak-20261126T130501Z {} +',
+    );
     assert.strictEqual(step(p, 'mkdir').done, false, 'member/ is moved aside first, so it must be recreated');
   });
 
@@ -135,23 +254,43 @@ describe('recovery plan decisions (recorded observations)', () => {
   });
 
   it('refuses without a leader, and when the healthy members disagree on it', () => {
-    assert.ok(codes(planRecovery(obs({ status: (i) => okStatus(i, { leader: '0' }) }), { now: NOW })).includes('no-leader'));
-    assert.ok(codes(planRecovery(obs({ status: (i) => okStatus(i, { leader: i === 0 ? IDS[0] : IDS[1] }) }), { now: NOW })).includes('members-disagree'));
+    assert.ok(
+      codes(planRecovery(obs({ status: (i) => okStatus(i, { leader: '0' }) }), { now: NOW })).includes('no-leader'),
+    );
+    assert.ok(
+      codes(
+        planRecovery(obs({ status: (i) => okStatus(i, { leader: i === 0 ? IDS[0] : IDS[1] }) }), { now: NOW }),
+      ).includes('members-disagree'),
+    );
   });
 
-  it('refuses identity mismatches: another name at the target\'s peer URL, duplicates, unknown names', () => {
+  it("refuses identity mismatches: another name at the target's peer URL, duplicates, unknown names", () => {
     const wrongName = obs({ members: [member(0), member(1), member(2, { name: U[1] })] });
     assert.ok(codes(planRecovery(wrongName, { now: NOW })).includes('identity-mismatch'));
     const stranger = obs({ members: [member(0), member(1), member(2, { name: 'not-an-instance' })] });
-    assert.ok(planRecovery(stranger, { now: NOW }).refusals.some((r) => r.code === 'identity-mismatch' && r.message.includes('not-an-instance')));
+    assert.ok(
+      planRecovery(stranger, { now: NOW }).refusals.some(
+        (r) => r.code === 'identity-mismatch' && r.message.includes('not-an-instance'),
+      ),
+    );
     const wrongPeer = obs({ members: [member(0), member(1), member(2, { peerURLs: [peer(1)] })] });
     assert.ok(codes(planRecovery(wrongPeer, { now: NOW })).includes('peer-url-mismatch'));
     const utils = obs({ vm: { peerAddress: peer(1) } });
-    assert.ok(planRecovery(utils, { now: NOW }).refusals.some((r) => r.code === 'peer-url-mismatch' && r.message.includes(peer(1))));
+    assert.ok(
+      planRecovery(utils, { now: NOW }).refusals.some(
+        (r) => r.code === 'peer-url-mismatch' && r.message.includes(peer(1)),
+      ),
+    );
   });
 
   it('refuses a second learner, and --learner on etcd 3.3', () => {
-    const stray: EtcdMember = { id: 'abcdef0123456789', name: '', peerURLs: ['https://master-9.etcd.cfcr.internal:2380'], clientURLs: [], isLearner: true };
+    const stray: EtcdMember = {
+      id: 'abcdef0123456789',
+      name: '',
+      peerURLs: ['https://master-9.etcd.cfcr.internal:2380'],
+      clientURLs: [],
+      isLearner: true,
+    };
     const p = planRecovery(obs({ members: [member(0), member(1), member(2), stray] }), { now: NOW });
     assert.ok(p.refusals.some((r) => r.code === 'second-learner' && r.message.includes(stray.id)));
     const old = planRecovery(obs({ status: (i) => okStatus(i, { version: '3.3.17' }) }), { now: NOW, learner: true });
@@ -163,22 +302,44 @@ describe('recovery plan decisions (recorded observations)', () => {
   });
 
   it('refuses alarms on healthy members but not a CORRUPT alarm of the dead member', () => {
-    assert.ok(codes(planRecovery(obs({ alarms: [{ memberId: IDS[0], alarm: 'NOSPACE' }] }), { now: NOW })).includes('alarm'));
-    assert.deepStrictEqual(planRecovery(obs({ alarms: [{ memberId: IDS[2], alarm: 'CORRUPT' }] }), { now: NOW }).refusals, []);
+    assert.ok(
+      codes(planRecovery(obs({ alarms: [{ memberId: IDS[0], alarm: 'NOSPACE' }] }), { now: NOW })).includes('alarm'),
+    );
+    assert.deepStrictEqual(
+      planRecovery(obs({ alarms: [{ memberId: IDS[2], alarm: 'CORRUPT' }] }), { now: NOW }).refusals,
+      [],
+    );
   });
 
   it('refuses when the snapshot member or the target lacks disk space (before any change)', () => {
-    const p = planRecovery(obs({ helperFreeKb: 1024, status: (i) => okStatus(i, { dbSize: 300 * 1024 * 1024 }) }), { now: NOW });
+    const p = planRecovery(obs({ helperFreeKb: 1024, status: (i) => okStatus(i, { dbSize: 300 * 1024 * 1024 }) }), {
+      now: NOW,
+    });
     assert.ok(p.refusals.some((r) => r.code === 'disk-space' && r.message.includes(`master/${U[0]}`)));
     const t = planRecovery(obs({ vm: { freeKb: 2048 } }), { now: NOW });
     assert.ok(t.refusals.some((r) => r.code === 'disk-space' && r.message.includes(`master/${U[2]}`)));
   });
 
   it('resumes from the state file: removed + re-added (unstarted) → steps 2–6 done, start to do', () => {
-    const added: EtcdMember = { id: 'f00dfeedcafe1234', name: '', peerURLs: [peer(2)], clientURLs: [], isLearner: false };
+    const added: EtcdMember = {
+      id: 'f00dfeedcafe1234',
+      name: '',
+      peerURLs: [peer(2)],
+      clientURLs: [],
+      isLearner: false,
+    };
     const o = obs({
       members: [member(0), member(1), added],
-      vm: { state: { ts: '20261126T120000Z', oldMemberId: IDS[2], snapshot: '/var/vcap/store/etcd-snapshots/20261126T120000Z.db', snapshotHost: `master/${U[0]}` }, dataEntries: ['member'], memberDir: { exists: true, owner: 'vcap:vcap', entries: [] } },
+      vm: {
+        state: {
+          ts: '20261126T120000Z',
+          oldMemberId: IDS[2],
+          snapshot: '/var/vcap/store/etcd-snapshots/20261126T120000Z.db',
+          snapshotHost: `master/${U[0]}`,
+        },
+        dataEntries: ['member'],
+        memberDir: { exists: true, owner: 'vcap:vcap', entries: [] },
+      },
     });
     const p = planRecovery(o, { now: NOW });
     assert.deepStrictEqual(p.refusals, []);
@@ -191,10 +352,23 @@ describe('recovery plan decisions (recorded observations)', () => {
   });
 
   it('resumed with the new member already started and healthy: not refused as healthy, only verification left', () => {
-    const fresh: EtcdMember = { id: 'f00dfeedcafe1234', name: U[2], peerURLs: [peer(2)], clientURLs: [client(2)], isLearner: false };
+    const fresh: EtcdMember = {
+      id: 'f00dfeedcafe1234',
+      name: U[2],
+      peerURLs: [peer(2)],
+      clientURLs: [client(2)],
+      isLearner: false,
+    };
     const o = obs({
-      members: [member(0), member(1), fresh], down: [],
-      vm: { state: { ts: '20261126T120000Z', oldMemberId: IDS[2], snapshot: null, snapshotHost: null }, monitEtcd: 'running', etcdAlive: true, dataEntries: ['member'], memberDir: { exists: true, owner: 'vcap:vcap', entries: ['snap', 'wal'] } },
+      members: [member(0), member(1), fresh],
+      down: [],
+      vm: {
+        state: { ts: '20261126T120000Z', oldMemberId: IDS[2], snapshot: null, snapshotHost: null },
+        monitEtcd: 'running',
+        etcdAlive: true,
+        dataEntries: ['member'],
+        memberDir: { exists: true, owner: 'vcap:vcap', entries: ['snap', 'wal'] },
+      },
     });
     const p = planRecovery(o, { now: NOW });
     assert.deepStrictEqual(p.refusals, []);
@@ -202,8 +376,14 @@ describe('recovery plan decisions (recorded observations)', () => {
     assert.strictEqual(step(p, 'postcheck').done, false);
   });
 
-  it('recognises the start script\'s nameless self-added member (reliability 9): no second add', () => {
-    const self: EtcdMember = { id: '0123456789abcdef', name: '', peerURLs: [peer(2)], clientURLs: [], isLearner: false };
+  it("recognises the start script's nameless self-added member (reliability 9): no second add", () => {
+    const self: EtcdMember = {
+      id: '0123456789abcdef',
+      name: '',
+      peerURLs: [peer(2)],
+      clientURLs: [],
+      isLearner: false,
+    };
     const p = planRecovery(obs({ members: [member(0), member(1), self] }), { now: NOW });
     assert.deepStrictEqual(p.refusals, []);
     assert.strictEqual(step(p, 'remove').done, true);
@@ -213,17 +393,28 @@ describe('recovery plan decisions (recorded observations)', () => {
   });
 
   it('the bootstrap instance: explained in the plan; a split-off bootstrap member is evidence, not health', () => {
-    const o = obs({ target: 0, down: [], status: (i) => okStatus(i, i === 0 ? { clusterId: 'other', leader: IDS[0] } : { leader: IDS[1] }) });
+    const o = obs({
+      target: 0,
+      down: [],
+      status: (i) => okStatus(i, i === 0 ? { clusterId: 'other', leader: IDS[0] } : { leader: IDS[1] }),
+    });
     const p = planRecovery(o, { now: NOW });
     assert.deepStrictEqual(p.refusals, []);
     assert.ok(p.notes.some((n) => /bootstrap/.test(n) && /member\//.test(n)));
-    assert.ok(p.evidence.some((e) => /split brain/.test(e)), p.evidence.join('\n'));
+    assert.ok(
+      p.evidence.some((e) => /split brain/.test(e)),
+      p.evidence.join('\n'),
+    );
   });
 
   it('majorityClusterId prefers the id most members report', () => {
     const st = [okStatus(0, { clusterId: 'a' }), okStatus(1, { clusterId: 'b' }), okStatus(2, { clusterId: 'b' })];
     assert.strictEqual(majorityClusterId(st, client(1)), 'b');
-    assert.strictEqual(majorityClusterId([okStatus(0, { clusterId: 'a' }), okStatus(1, { clusterId: 'b' })], client(0)), 'b', 'ties go against the target');
+    assert.strictEqual(
+      majorityClusterId([okStatus(0, { clusterId: 'a' }), okStatus(1, { clusterId: 'b' })], client(0)),
+      'b',
+      'ties go against the target',
+    );
   });
 
   it('five masters: quorum 3, one other down is fine, two others down is refused', () => {
@@ -240,7 +431,18 @@ describe('recovery command building, quoting and validation', () => {
     assert.strictEqual(cmd.shellQuote(''), "''");
   });
 
-  for (const bad of ['8e9e; reboot', '$(id)', '`id`', 'ab cd', '8e9e\n', "8e9e'", 'DEADBEEF', '0', '12345678901234567', '']) {
+  for (const bad of [
+    '8e9e; reboot',
+    '$(id)',
+    '`id`',
+    'ab cd',
+    '8e9e\n',
+    "8e9e'",
+    'DEADBEEF',
+    '0',
+    '12345678901234567',
+    '',
+  ]) {
     it(`rejects member id ${JSON.stringify(bad)} before building a command`, () => {
       assert.throws(() => cmd.memberRemove(bad), cmd.ValidationError);
       assert.throws(() => cmd.memberPromote(bad), cmd.ValidationError);
@@ -254,48 +456,98 @@ describe('recovery command building, quoting and validation', () => {
     });
   }
 
-  for (const bad of ['https://master-0.etcd.cfcr.internal:2380;reboot', 'http://master-0.etcd.cfcr.internal:2380', 'https://$(id):2380', 'https://a b:2380', 'https://master-0.etcd.cfcr.internal', 'https://MASTER:2380']) {
-    it(`rejects peer URL ${JSON.stringify(bad)}`, () => assert.throws(() => cmd.validatePeerUrl(bad), cmd.ValidationError));
+  for (const bad of [
+    'https://master-0.etcd.cfcr.internal:2380;reboot',
+    'http://master-0.etcd.cfcr.internal:2380',
+    'https://$(id):2380',
+    'https://a b:2380',
+    'https://master-0.etcd.cfcr.internal',
+    'https://MASTER:2380',
+  ]) {
+    it(`rejects peer URL ${JSON.stringify(bad)}`, () =>
+      assert.throws(() => cmd.validatePeerUrl(bad), cmd.ValidationError));
   }
 
   it('builds the runbook commands from validated values (64-bit ids kept exactly)', () => {
     assert.strictEqual(cmd.validatePeerUrl(cmd.expectedPeerUrl(2)), 'https://master-2.etcd.cfcr.internal:2380');
-    assert.strictEqual(cmd.memberRemove('8e9e05c52164694d').command, 'ETCDCTL_API=3 /var/vcap/jobs/etcd/bin/etcdctl member remove 8e9e05c52164694d');
-    assert.strictEqual(cmd.memberPromote('ffffffffffffffff').command, 'ETCDCTL_API=3 /var/vcap/jobs/etcd/bin/etcdctl member promote ffffffffffffffff');
+    assert.strictEqual(
+      cmd.memberRemove('8e9e05c52164694d').command,
+      'ETCDCTL_API=3 /var/vcap/jobs/etcd/bin/etcdctl member remove 8e9e05c52164694d',
+    );
+    assert.strictEqual(
+      cmd.memberPromote('ffffffffffffffff').command,
+      'ETCDCTL_API=3 /var/vcap/jobs/etcd/bin/etcdctl member promote ffffffffffffffff',
+    );
     assert.strictEqual(cmd.monitStop().mutates, true);
     assert.strictEqual(cmd.probeVm().mutates, false);
     assert.strictEqual(cmd.memberList().mutates, false);
     assert.throws(() => cmd.backupDirFor('2026-11-26; rm'), cmd.ValidationError);
     assert.throws(() => cmd.writeStateFile('20261126T130501Z', 'zz', null), cmd.ValidationError);
-    assert.strictEqual(cmd.writeStateFile('20261126T130501Z', 'abc', `master/${U[0]}`).command,
-      `printf '%s\\n' ts=20261126T130501Z old_member_id=abc snapshot=/var/vcap/store/etcd-snapshots/20261126T130501Z.db snapshot_host=master/${U[0]} > /var/vcap/store/etcd-recovery.state`);
+    assert.strictEqual(
+      cmd.writeStateFile('20261126T130501Z', 'abc', `master/${U[0]}`).command,
+      `printf '%s\\n' ts=20261126T130501Z old_member_id=abc snapshot=/var/vcap/store/etcd-snapshots/20261126T130501Z.db snapshot_host=master/${U[0]} > /var/vcap/store/etcd-recovery.state`,
+    );
   });
 });
 
 describe('recovery: monit and VM probe parsing', () => {
-  it('reads etcd\'s state from monit 5.2.5 (BOSH) and 5.33 (Debian, columns and boxes, truncated)', () => {
-    assert.deepStrictEqual(parseMonitEtcd("The Monit daemon 5.2.5 uptime: 1h\n\nProcess 'kube-apiserver'            running\nProcess 'etcd'                      running\nSystem 'system_x'                   running\n"), { state: 'running', text: 'running' });
+  it("reads etcd's state from monit 5.2.5 (BOSH) and 5.33 (Debian, columns and boxes, truncated)", () => {
+    assert.deepStrictEqual(
+      parseMonitEtcd(
+        "The Monit daemon 5.2.5 uptime: 1h\n\nProcess 'kube-apiserver'            running\nProcess 'etcd'                      running\nSystem 'system_x'                   running\n",
+      ),
+      { state: 'running', text: 'running' },
+    );
     assert.strictEqual(parseMonitEtcd("Process 'etcd'                      not monitored\n").state, 'not-monitored');
-    assert.strictEqual(parseMonitEtcd("Process 'etcd'                      not monitored - stop pending\n").state, 'stop-pending');
+    assert.strictEqual(
+      parseMonitEtcd("Process 'etcd'                      not monitored - stop pending\n").state,
+      'stop-pending',
+    );
     assert.strictEqual(parseMonitEtcd("Process 'etcd'                      Execution failed\n").state, 'failed');
     assert.strictEqual(parseMonitEtcd("Process 'etcd'                      Does not exist\n").state, 'does-not-exist');
-    const cols = 'Monit 5.33.0 uptime: 1m\n Service Name                     Status                      Type          \n vm                               OK                          System        \n etcd                             Not monitored - start p...  Process       \n';
+    const cols =
+      'Monit 5.33.0 uptime: 1m\n Service Name                     Status                      Type          \n vm                               OK                          System        \n etcd                             Not monitored - start p...  Process       \n';
     assert.strictEqual(parseMonitEtcd(cols).state, 'start-pending');
-    assert.strictEqual(parseMonitEtcd(cols.replace('Not monitored - start p...', 'Not monitored             ')).state, 'not-monitored');
-    assert.strictEqual(parseMonitEtcd(cols.replace('Not monitored - start p...', 'OK                        ')).state, 'running');
-    assert.strictEqual(parseMonitEtcd('│ etcd                            │ OK                         │ Process     │\n').state, 'running');
-    assert.strictEqual(parseMonitEtcd(' etcd-proxy                       OK                          Process       \n').state, 'missing');
+    assert.strictEqual(
+      parseMonitEtcd(cols.replace('Not monitored - start p...', 'Not monitored             ')).state,
+      'not-monitored',
+    );
+    assert.strictEqual(
+      parseMonitEtcd(cols.replace('Not monitored - start p...', 'OK                        ')).state,
+      'running',
+    );
+    assert.strictEqual(
+      parseMonitEtcd('│ etcd                            │ OK                         │ Process     │\n').state,
+      'running',
+    );
+    assert.strictEqual(
+      parseMonitEtcd(' etcd-proxy                       OK                          Process       \n').state,
+      'missing',
+    );
   });
 
   it('parses a recorded probe of a wiped master', () => {
     const out = [
-      '### monit', ' etcd                             Not monitored               Process       ',
-      '### data', '### member',
-      '### store', 'etcd', 'etcd-snapshots', 'etcd.bak-20261126T120000Z',
-      '### df', 'Filesystem     1024-blocks    Used Available Capacity Mounted on', '/dev/sdb1        103081248 2182344  95639640       3% /var/vcap/store',
-      '### peer', 'https://master-2.etcd.cfcr.internal:2380',
-      '### state', 'ts=20261126T120000Z', 'old_member_id=8e9e05c52164694d', 'snapshot=/var/vcap/store/etcd-snapshots/20261126T120000Z.db', 'snapshot_host=master/x',
-      '### pid', '',
+      '### monit',
+      ' etcd                             Not monitored               Process       ',
+      '### data',
+      '### member',
+      '### store',
+      'etcd',
+      'etcd-snapshots',
+      'etcd.bak-20261126T120000Z',
+      '### df',
+      'Filesystem     1024-blocks    Used Available Capacity Mounted on',
+      '/dev/sdb1        103081248 2182344  95639640       3% /var/vcap/store',
+      '### peer',
+      'https://master-2.etcd.cfcr.internal:2380',
+      '### state',
+      'ts=20261126T120000Z',
+      'old_member_id=8e9e05c52164694d',
+      'snapshot=/var/vcap/store/etcd-snapshots/20261126T120000Z.db',
+      'snapshot_host=master/x',
+      '### pid',
+      '',
     ].join('\n');
     const p = parseProbe('master/x', out);
     assert.strictEqual(p.monitEtcd, 'not-monitored');
@@ -303,9 +555,19 @@ describe('recovery: monit and VM probe parsing', () => {
     assert.strictEqual(p.memberDir.exists, false);
     assert.strictEqual(p.freeKb, 95639640);
     assert.strictEqual(p.peerAddress, 'https://master-2.etcd.cfcr.internal:2380');
-    assert.deepStrictEqual(p.state, { ts: '20261126T120000Z', oldMemberId: '8e9e05c52164694d', snapshot: '/var/vcap/store/etcd-snapshots/20261126T120000Z.db', snapshotHost: 'master/x' });
+    assert.deepStrictEqual(p.state, {
+      ts: '20261126T120000Z',
+      oldMemberId: '8e9e05c52164694d',
+      snapshot: '/var/vcap/store/etcd-snapshots/20261126T120000Z.db',
+      snapshotHost: 'master/x',
+    });
     assert.strictEqual(p.etcdAlive, false);
-    const running = parseProbe('m', out.replace('### data\n### member', '### data\nmember\n### member\nvcap:vcap\nsnap\nwal').replace('### pid\n', '### pid\nalive'));
+    const running = parseProbe(
+      'm',
+      out
+        .replace('### data\n### member', '### data\nmember\n### member\nvcap:vcap\nsnap\nwal')
+        .replace('### pid\n', '### pid\nalive'),
+    );
     assert.deepStrictEqual(running.memberDir, { exists: true, owner: 'vcap:vcap', entries: ['snap', 'wal'] });
     assert.strictEqual(running.etcdAlive, true);
   });
@@ -320,7 +582,16 @@ describe('recovery transcript', () => {
   it('redacts PEM blocks, tokens, passwords and secrets, keeps file paths', () => {
     const text = `key:\n${KEY}\ncert ${CERT}\n${OSSH}\nAuthorization: Bearer ${JWT}\nBOSH_CLIENT_SECRET=s3cr3t-value\npassword: hunter2\n"client_secret":"abc123"\n--client-secret xyz\n--key /var/vcap/jobs/etcd/config/etcdctl.key`;
     const r = redact(text);
-    for (const secret of ['MIIEowIBAAKCAQEAx1', 'MIIDdzCCAl', 'b3BlbnNzaC1rZXktdjEAAAAA', JWT, 's3cr3t-value', 'hunter2', 'abc123', 'xyz']) {
+    for (const secret of [
+      'MIIEowIBAAKCAQEAx1',
+      'MIIDdzCCAl',
+      'b3BlbnNzaC1rZXktdjEAAAAA',
+      JWT,
+      's3cr3t-value',
+      'hunter2',
+      'abc123',
+      'xyz',
+    ]) {
       assert.ok(!r.includes(secret), `${secret} leaked:\n${r}`);
     }
     assert.ok(r.includes('/var/vcap/jobs/etcd/config/etcdctl.key'), 'paths stay');
@@ -331,10 +602,42 @@ describe('recovery transcript', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tx-unit-'));
     const t = new Transcript(dir, { deployment: 'd', target: `master/${U[2]}`, dryRun: false, started: NOW });
     const time = NOW.toISOString();
-    t.record({ type: 'step-start', time, step: 'remove', number: 4, total: 8, title: 'Remove the dead member', alreadyDone: false });
-    t.record({ type: 'command', time, step: 'remove', host: `master/${U[2]}`, command: cmd.memberRemove(IDS[2]).command, purpose: 'x', mutates: true });
-    t.record({ type: 'output', time, step: 'remove', host: `master/${U[2]}`, stream: 'stdout', text: `Member ${IDS[2]} removed\n${KEY}\n` });
-    t.record({ type: 'command-done', time, step: 'remove', host: `master/${U[2]}`, command: 'x', exitCode: 0, signal: null, durationMs: 12 });
+    t.record({
+      type: 'step-start',
+      time,
+      step: 'remove',
+      number: 4,
+      total: 8,
+      title: 'Remove the dead member',
+      alreadyDone: false,
+    });
+    t.record({
+      type: 'command',
+      time,
+      step: 'remove',
+      host: `master/${U[2]}`,
+      command: cmd.memberRemove(IDS[2]).command,
+      purpose: 'x',
+      mutates: true,
+    });
+    t.record({
+      type: 'output',
+      time,
+      step: 'remove',
+      host: `master/${U[2]}`,
+      stream: 'stdout',
+      text: `Member ${IDS[2]} removed\n${KEY}\n`,
+    });
+    t.record({
+      type: 'command-done',
+      time,
+      step: 'remove',
+      host: `master/${U[2]}`,
+      command: 'x',
+      exitCode: 0,
+      signal: null,
+      durationMs: 12,
+    });
     t.record({ type: 'check', time, step: 'remove', name: 'dead member removed', ok: true, detail: 'gone' });
     t.record({ type: 'step-done', time, step: 'remove', number: 4, skipped: false });
     const p = t.write();
@@ -351,19 +654,48 @@ describe('recovery transcript', () => {
 describe('bosh-etcd CLI arguments and exit codes', () => {
   const sink = () => {
     let text = '';
-    return { stream: { write: (s: string) => { text += s; return true; } } as unknown as NodeJS.WritableStream, text: () => text };
+    return {
+      stream: {
+        write: (s: string) => {
+          text += s;
+          return true;
+        },
+      } as unknown as NodeJS.WritableStream,
+      text: () => text,
+    };
   };
 
   it('parses recover options', () => {
-    const a = parseArgs(['recover', '--deployment', 'd', '--instance=master/x', '--dry-run', '--yes', '--learner', '--transcript-dir', '/tmp/t']);
-    assert.deepStrictEqual([a.cmd, a.deployment, a.instance, a.dryRun, a.yes, a.learner, a.transcriptDir], ['recover', 'd', 'master/x', true, true, true, '/tmp/t']);
+    const a = parseArgs([
+      'recover',
+      '--deployment',
+      'd',
+      '--instance=master/x',
+      '--dry-run',
+      '--yes',
+      '--learner',
+      '--transcript-dir',
+      '/tmp/t',
+    ]);
+    assert.deepStrictEqual(
+      [a.cmd, a.deployment, a.instance, a.dryRun, a.yes, a.learner, a.transcriptDir],
+      ['recover', 'd', 'master/x', true, true, true, '/tmp/t'],
+    );
     assert.throws(() => parseArgs(['recover', '--bogus']));
     assert.throws(() => parseArgs(['recover', '--deployment']));
   });
 
   it('usage errors exit 2 before any connection', async () => {
     const err = sink();
-    const io = { out: sink().stream, err: err.stream, env: {}, interactive: false, open: () => { throw new Error('must not connect'); } };
+    const io = {
+      out: sink().stream,
+      err: err.stream,
+      env: {},
+      interactive: false,
+      open: () => {
+        throw new Error('must not connect');
+      },
+    };
     assert.strictEqual(await main(['recover', '--deployment', 'd'], io), EXIT.USAGE);
     assert.match(err.text(), /--instance master\/UUID is required/);
     assert.strictEqual(await main(['frobnicate'], io), EXIT.USAGE);
@@ -372,7 +704,10 @@ describe('bosh-etcd CLI arguments and exit codes', () => {
 
   it('maps outcomes to documented exit codes', () => {
     const r = (outcome: string) => exitCodeOf({ outcome, message: '', transcriptPath: '', stepsRun: [] } as never);
-    assert.deepStrictEqual(['recovered', 'dry-run', 'failed', 'refused', 'declined', 'cancelled'].map(r), [0, 0, 1, 3, 4, 5]);
+    assert.deepStrictEqual(
+      ['recovered', 'dry-run', 'failed', 'refused', 'declined', 'cancelled'].map(r),
+      [0, 0, 1, 3, 4, 5],
+    );
   });
 
   it('prints an etcdctl-like status table, unreachable endpoints included', () => {

@@ -6,14 +6,26 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import {
-  boshSshUserName, buildRemoteCommand, checkKnownHosts, generateRsaKeyPair, hostFieldMatches, hostKeyAlgorithms, knownHostsName,
-  knownKeyTypesFor, parseKnownHosts, parsePublicKeyLine, sha256Fingerprint, shellQuote,
+  boshSshUserName,
+  buildRemoteCommand,
+  checkKnownHosts,
+  generateRsaKeyPair,
+  hostFieldMatches,
+  hostKeyAlgorithms,
+  knownHostsName,
+  knownKeyTypesFor,
+  parseKnownHosts,
+  parsePublicKeyLine,
+  sha256Fingerprint,
+  shellQuote,
 } from '../../src/ssh/keys';
 
 describe('ssh keys', function () {
   this.timeout(30_000); // RSA key generation takes ~1 s on a busy 2-core machine
   let tmp: string;
-  before(() => { tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ssh-keys-')); });
+  before(() => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ssh-keys-'));
+  });
   after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
   function keygen(...args: string[]): string {
@@ -35,7 +47,8 @@ describe('ssh keys', function () {
   it('prints SHA256 fingerprints exactly like ssh-keygen -l (ed25519 and rsa)', () => {
     for (const type of ['ed25519', 'rsa']) {
       const f = path.join(tmp, `hk_${type}`);
-      fs.rmSync(f, { force: true }); fs.rmSync(f + '.pub', { force: true });
+      fs.rmSync(f, { force: true });
+      fs.rmSync(f + '.pub', { force: true });
       keygen('-q', '-t', type, '-N', '', '-f', f);
       const line = fs.readFileSync(f + '.pub', 'utf8');
       const { type: t, blob } = parsePublicKeyLine(line);
@@ -65,12 +78,15 @@ describe('ssh keys', function () {
 
     it('matches plain entries, host lists, [host]:port and wildcards', () => {
       const [type, b64] = edLine.split(/\s+/);
-      const entries = parseKnownHosts([
-        '# comment', '',
-        `10.0.0.5,master-0.example ${type} ${b64}`,
-        `[10.0.0.6]:2222 ${type} ${b64}`,
-        `*.etcd.internal,!bad.etcd.internal ${type} ${b64}`,
-      ].join('\n'));
+      const entries = parseKnownHosts(
+        [
+          '# comment',
+          '',
+          `10.0.0.5,master-0.example ${type} ${b64}`,
+          `[10.0.0.6]:2222 ${type} ${b64}`,
+          `*.etcd.internal,!bad.etcd.internal ${type} ${b64}`,
+        ].join('\n'),
+      );
       assert.strictEqual(entries.length, 3);
       assert.deepStrictEqual(checkKnownHosts(entries, '10.0.0.5', 22, edBlob), { verdict: 'match' });
       assert.deepStrictEqual(checkKnownHosts(entries, 'master-0.example', 22, edBlob), { verdict: 'match' });
@@ -124,7 +140,19 @@ describe('ssh keys', function () {
 
   describe('quoting', () => {
     const nasty = [
-      '', 'plain', "it's", 'a b', '$(touch /tmp/pwned)', '`id`', '"dq"', 'semi;colon', 'new\nline', '\\back', '*', "''", 'ünïcode',
+      '',
+      'plain',
+      "it's",
+      'a b',
+      '$(touch /tmp/pwned)',
+      '`id`',
+      '"dq"',
+      'semi;colon',
+      'new\nline',
+      '\\back',
+      '*',
+      "''",
+      'ünïcode',
     ];
 
     it('shellQuote makes every string one literal word for /bin/sh', () => {
@@ -135,7 +163,10 @@ describe('ssh keys', function () {
     });
 
     it('buildRemoteCommand exports env values literally and wraps in sudo -n sh -c', () => {
-      const cmd = buildRemoteCommand('printf "%s|%s" "$A" "$(id -u)"', { sudo: true, env: { A: "x'; echo injected; '" } });
+      const cmd = buildRemoteCommand('printf "%s|%s" "$A" "$(id -u)"', {
+        sudo: true,
+        env: { A: "x'; echo injected; '" },
+      });
       assert.match(cmd, /^sudo -n sh -c '/);
       const out = execFileSync('/bin/sh', ['-c', cmd], { encoding: 'utf8' });
       assert.strictEqual(out, "x'; echo injected; '|0");

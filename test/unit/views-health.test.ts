@@ -2,7 +2,12 @@
 import * as assert from 'assert';
 import { HealthCollector } from '../../src/webviews/health/healthData';
 import { HealthController } from '../../src/webviews/health/healthController';
-import { parseHostMessage, parsePanelMessage, type HostToPanel, type HealthSnapshot } from '../../src/webviews/health/protocol';
+import {
+  parseHostMessage,
+  parsePanelMessage,
+  type HostToPanel,
+  type HealthSnapshot,
+} from '../../src/webviews/health/protocol';
 import { summarize } from '../../src/views/statusSummary';
 import { FAKE_ENV, fakeSession, makeWorld } from './views-fakes';
 
@@ -11,9 +16,21 @@ function setup(down?: string) {
   if (down) w.down.add(down);
   const dep = w.deployments[0].name;
   const s = fakeSession(w, FAKE_ENV).deployment(dep);
-  const collector = new HealthCollector({ envName: FAKE_ENV.name, deployment: dep, session: async () => s, instances: () => s.instances() });
+  const collector = new HealthCollector({
+    envName: FAKE_ENV.name,
+    deployment: dep,
+    session: async () => s,
+    instances: () => s.instances(),
+  });
   const posted: HostToPanel[] = [];
-  const c = new HealthController({ envName: FAKE_ENV.name, deployment: dep, collect: () => collector.collect(), post: (m) => posted.push(m), pollSeconds: 3600, canRecover: true });
+  const c = new HealthController({
+    envName: FAKE_ENV.name,
+    deployment: dep,
+    collect: () => collector.collect(),
+    post: (m) => posted.push(m),
+    pollSeconds: 3600,
+    canRecover: true,
+  });
   return { w, dep, c, posted };
 }
 
@@ -52,7 +69,10 @@ describe('views: health panel host (message protocol)', () => {
     await c.handle({ type: 'ready' });
     await c.handle({ type: 'refresh', requestId: 7 });
     c.dispose();
-    const answer = posted.find((m) => m.type === 'snapshot' && m.requestId === 7) as Extract<HostToPanel, { type: 'snapshot' }>;
+    const answer = posted.find((m) => m.type === 'snapshot' && m.requestId === 7) as Extract<
+      HostToPanel,
+      { type: 'snapshot' }
+    >;
     assert.ok(answer, 'the refresh is answered with its request id');
     const rows = answer.snapshot.rows;
     const bad = rows.find((r) => r.endpoint.includes('master-1'))!;
@@ -82,14 +102,26 @@ describe('views: health panel host (message protocol)', () => {
 
   it('ignores invalid and unknown messages from the webview', async () => {
     const { c, posted } = setup();
-    for (const bad of [null, 42, 'ready', { type: 'refresh' }, { type: 'refresh', requestId: -1 }, { type: 'setPaused', requestId: 1, paused: 'yes' }, { type: 'rm -rf' },
-      { type: 'recoverMember', requestId: 1, memberName: 'x; rm -rf /' }, { type: 'recoverMember', requestId: 1, memberName: '$(reboot)' }]) {
+    for (const bad of [
+      null,
+      42,
+      'ready',
+      { type: 'refresh' },
+      { type: 'refresh', requestId: -1 },
+      { type: 'setPaused', requestId: 1, paused: 'yes' },
+      { type: 'rm -rf' },
+      { type: 'recoverMember', requestId: 1, memberName: 'x; rm -rf /' },
+      { type: 'recoverMember', requestId: 1, memberName: '$(reboot)' },
+    ]) {
       assert.strictEqual(parsePanelMessage(bad), undefined, JSON.stringify(bad));
       await c.handle(bad);
     }
     c.dispose();
     assert.deepStrictEqual(posted, []);
-    assert.deepStrictEqual(parsePanelMessage({ type: 'recoverMember', requestId: 2, memberName: '8d1f0c2e-0000-4000-8000-000000000001' }), { type: 'recoverMember', requestId: 2, memberName: '8d1f0c2e-0000-4000-8000-000000000001' });
+    assert.deepStrictEqual(
+      parsePanelMessage({ type: 'recoverMember', requestId: 2, memberName: '8d1f0c2e-0000-4000-8000-000000000001' }),
+      { type: 'recoverMember', requestId: 2, memberName: '8d1f0c2e-0000-4000-8000-000000000001' },
+    );
   });
 
   it('the webview side rejects malformed host messages', () => {
@@ -102,7 +134,10 @@ describe('views: health panel host (message protocol)', () => {
 
 describe('views: status bar summary', () => {
   it('says etcd 2/3 with a warning when a member is down, and targets the worst cluster', () => {
-    const s = summarize([{ envName: 'e', deployment: 'a', healthy: 3, total: 3 }, { envName: 'e', deployment: 'b', healthy: 2, total: 3 }])!;
+    const s = summarize([
+      { envName: 'e', deployment: 'a', healthy: 3, total: 3 },
+      { envName: 'e', deployment: 'b', healthy: 2, total: 3 },
+    ])!;
     assert.match(s.text, /etcd 2\/3/);
     assert.strictEqual(s.level, 'degraded');
     assert.deepStrictEqual(s.target, { envName: 'e', deployment: 'b' });

@@ -31,9 +31,15 @@ describe('views: BOSH tree model', () => {
     assert.strictEqual(env.kind, 'environment');
     assert.strictEqual(m.getItem(env).label, FAKE_ENV.name);
     const deps = await m.getChildren(env);
-    assert.deepStrictEqual(deps.map((d) => m.getItem(d).label), w.deployments.map((d) => d.name).sort());
+    assert.deepStrictEqual(
+      deps.map((d) => m.getItem(d).label),
+      w.deployments.map((d) => d.name).sort(),
+    );
     const depKids = await m.getChildren(deps[0]);
-    assert.deepStrictEqual(depKids.map((k) => m.getItem(k).label), ['etcd members', 'master', 'worker']);
+    assert.deepStrictEqual(
+      depKids.map((k) => m.getItem(k).label),
+      ['etcd members', 'master', 'worker'],
+    );
     const master = depKids[1];
     const instances = await m.getChildren(master);
     assert.strictEqual(instances.length, 3);
@@ -58,7 +64,11 @@ describe('views: BOSH tree model', () => {
     const w = makeWorld(1, 4);
     const dep = w.deployments[0].name;
     const inst = w.instances.get(dep)!;
-    inst[1] = { ...inst[1], processState: 'failing', processes: inst[1].processes.map((p) => (p.name === 'etcd' ? { ...p, state: 'failing' } : p)) };
+    inst[1] = {
+      ...inst[1],
+      processState: 'failing',
+      processes: inst[1].processes.map((p) => (p.name === 'etcd' ? { ...p, state: 'failing' } : p)),
+    };
     w.down.add('https://master-1.etcd.cfcr.internal:2379');
     // master-2 has no member; an extra member with an unknown name exists.
     const mem = w.members.get(dep)!;
@@ -92,7 +102,13 @@ describe('views: BOSH tree model', () => {
     const dep = w.deployments[0].name;
     const mem = w.members.get(dep)!;
     mem[0] = { ...mem[0], isLearner: true };
-    mem.push({ id: 'a22e27588e90858f', name: '', peerURLs: ['https://master-3.etcd.cfcr.internal:2380'], clientURLs: [], isLearner: false });
+    mem.push({
+      id: 'a22e27588e90858f',
+      name: '',
+      peerURLs: ['https://master-3.etcd.cfcr.internal:2380'],
+      clientURLs: [],
+      isLearner: false,
+    });
     const m = model(w);
     const views = await m.etcdMembers(FAKE_ENV.name, dep);
     assert.deepStrictEqual(views.map((v) => v.state).sort(), ['follower', 'leader', 'learner', 'unstarted']);
@@ -118,7 +134,11 @@ describe('views: BOSH tree model', () => {
     assert.strictEqual(fired[0], deps[0], 'refresh fires for the same node object');
     await m.getChildren(deps[0]);
     await m.getChildren(deps[1]);
-    assert.strictEqual(w.calls.filter((c) => c.startsWith('instances')).length, 3, 'only the refreshed deployment was re-read');
+    assert.strictEqual(
+      w.calls.filter((c) => c.startsWith('instances')).length,
+      3,
+      'only the refreshed deployment was re-read',
+    );
     m.refresh();
     await m.getChildren(env);
     assert.strictEqual(w.calls.filter((c) => c === 'deployments').length, 2);
@@ -138,11 +158,19 @@ describe('views: BOSH tree model', () => {
     (await m.envSession(FAKE_ENV.name)).director.deployments = async () => w.deployments;
     m.refresh();
     const kids = await m.getChildren((await m.getChildren())[0]);
-    assert.deepStrictEqual(kids.map((k) => k.kind), ['deployment']);
+    assert.deepStrictEqual(
+      kids.map((k) => k.kind),
+      ['deployment'],
+    );
   });
 
   it('shows an environment with a configuration error as a message, not an exception', async () => {
-    const m = new BoshTreeModel({ environments: async () => [{ name: 'broken', error: 'BOSH_CA_CERT points to a missing file /nope' }], openSession: () => { throw new Error('must not open'); } });
+    const m = new BoshTreeModel({
+      environments: async () => [{ name: 'broken', error: 'BOSH_CA_CERT points to a missing file /nope' }],
+      openSession: () => {
+        throw new Error('must not open');
+      },
+    });
     const [env] = await m.getChildren();
     const [msg] = await m.getChildren(env);
     assert.strictEqual(msg.kind, 'message');

@@ -9,14 +9,53 @@ import type { Plan, RecoveryOptions, RecoveryResult } from '../../src/recovery/e
 import { FAKE_ENV, fakeSession, makeWorld } from './views-fakes';
 
 function fakePlan(target: string, staleId: string): Plan {
-  const cmd = (step: number, command: string, mutates = true) => ({ host: target, command, purpose: `purpose ${step}`, mutates, done: false });
-  const titles = ['Pre-flight', 'Snapshot', 'Stop etcd', 'Remove member', 'Recreate member dir', 'Add member', 'Start etcd', 'Post-checks'];
+  const cmd = (step: number, command: string, mutates = true) => ({
+    host: target,
+    command,
+    purpose: `purpose ${step}`,
+    mutates,
+    done: false,
+  });
+  const titles = [
+    'Pre-flight',
+    'Snapshot',
+    'Stop etcd',
+    'Remove member',
+    'Recreate member dir',
+    'Add member',
+    'Start etcd',
+    'Post-checks',
+  ];
   const ids = ['preflight', 'snapshot', 'stop', 'remove', 'mkdir', 'add', 'start', 'postcheck'] as const;
   return {
-    deployment: 'd', target, targetId: target.split('/')[1], targetIndex: 1, targetBootstrap: false, ts: '20261126T130000Z', resumed: false, learner: false,
-    peerUrl: 'https://master-1.etcd.cfcr.internal:2380', staleMemberId: staleId, newMemberId: null, snapshotHost: 'master/x', snapshotPath: '/var/vcap/store/etcd-snapshots/s.db',
-    backupDir: '/var/vcap/store/etcd.bak-20261126T130000Z', evidence: ['endpoint unreachable'], notes: [], refusals: [], clusterSize: 3, quorum: 2,
-    steps: ids.map((id, k) => ({ id, number: k + 1, title: titles[k], description: `does ${id}`, commands: [cmd(k + 1, `echo step-${id} '${staleId}'`, id !== 'preflight')], checks: [`check ${id}`], done: false })),
+    deployment: 'd',
+    target,
+    targetId: target.split('/')[1],
+    targetIndex: 1,
+    targetBootstrap: false,
+    ts: '20261126T130000Z',
+    resumed: false,
+    learner: false,
+    peerUrl: 'https://master-1.etcd.cfcr.internal:2380',
+    staleMemberId: staleId,
+    newMemberId: null,
+    snapshotHost: 'master/x',
+    snapshotPath: '/var/vcap/store/etcd-snapshots/s.db',
+    backupDir: '/var/vcap/store/etcd.bak-20261126T130000Z',
+    evidence: ['endpoint unreachable'],
+    notes: [],
+    refusals: [],
+    clusterSize: 3,
+    quorum: 2,
+    steps: ids.map((id, k) => ({
+      id,
+      number: k + 1,
+      title: titles[k],
+      description: `does ${id}`,
+      commands: [cmd(k + 1, `echo step-${id} '${staleId}'`, id !== 'preflight')],
+      checks: [`check ${id}`],
+      done: false,
+    })),
   };
 }
 
@@ -26,7 +65,10 @@ function harness(outcomes: RecoveryResult['outcome'][], answers: ConstructorPara
   const broken = w.instances.get(dep)![1];
   w.instances.get(dep)![1] = { ...broken, processState: 'failing' };
   w.down.add('https://master-1.etcd.cfcr.internal:2379');
-  const model = new BoshTreeModel({ environments: async () => [{ name: FAKE_ENV.name, config: FAKE_ENV }], openSession: (e) => fakeSession(w, e) });
+  const model = new BoshTreeModel({
+    environments: async () => [{ name: FAKE_ENV.name, config: FAKE_ENV }],
+    openSession: (e) => fakeSession(w, e),
+  });
   const ui = new ScriptedUi(answers);
   const runs: { target: string; opts: RecoveryOptions }[] = [];
   const sinks: { text: string; finished?: string }[] = [];
@@ -39,9 +81,25 @@ function harness(outcomes: RecoveryResult['outcome'][], answers: ConstructorPara
     trusted: () => true,
     transcriptDir: () => '/tmp/transcripts-test',
     downloadSnapshotDefault: () => false,
-    openRunSink: (): RunSink => { const s = { text: '' } as { text: string; finished?: string }; sinks.push(s); return { write: (t) => { s.text += t; }, onClose: () => undefined, finished: (o) => { s.finished = o; } }; },
-    showReview: async (md) => { reviews.push(md); },
-    openHealthPanel: (e, d) => { opened.push(`${e}/${d}`); },
+    openRunSink: (): RunSink => {
+      const s = { text: '' } as { text: string; finished?: string };
+      sinks.push(s);
+      return {
+        write: (t) => {
+          s.text += t;
+        },
+        onClose: () => undefined,
+        finished: (o) => {
+          s.finished = o;
+        },
+      };
+    },
+    showReview: async (md) => {
+      reviews.push(md);
+    },
+    openHealthPanel: (e, d) => {
+      opened.push(`${e}/${d}`);
+    },
     openFile: async () => undefined,
     runRecovery: async (session, target, opts) => {
       runs.push({ target, opts });
@@ -51,12 +109,50 @@ function harness(outcomes: RecoveryResult['outcome'][], answers: ConstructorPara
       const outcome = outcomes[runs.length - 1];
       if (outcome === 'dry-run') return { outcome, message: 'dry', transcriptPath: '/tmp/t.md', plan, stepsRun: [] };
       const go = await opts.confirm!(plan);
-      if (!go) return { outcome: 'declined', message: 'Not confirmed: nothing was changed.', transcriptPath: '/tmp/t.md', plan, stepsRun: [] };
-      opts.onEvent?.({ type: 'step-start', time: t, step: 'stop', number: 3, total: 8, title: 'Stop etcd', alreadyDone: false });
-      opts.onEvent?.({ type: 'command', time: t, step: 'stop', host: target, command: 'monit stop etcd', purpose: 'stop', mutates: true });
+      if (!go)
+        return {
+          outcome: 'declined',
+          message: 'Not confirmed: nothing was changed.',
+          transcriptPath: '/tmp/t.md',
+          plan,
+          stepsRun: [],
+        };
+      opts.onEvent?.({
+        type: 'step-start',
+        time: t,
+        step: 'stop',
+        number: 3,
+        total: 8,
+        title: 'Stop etcd',
+        alreadyDone: false,
+      });
+      opts.onEvent?.({
+        type: 'command',
+        time: t,
+        step: 'stop',
+        host: target,
+        command: 'monit stop etcd',
+        purpose: 'stop',
+        mutates: true,
+      });
       if (outcome === 'failed') {
-        opts.onEvent?.({ type: 'step-failed', time: t, step: 'stop', number: 3, error: 'exit 1: monit: cannot connect', advice: 'check monit' });
-        return { outcome, message: 'Step 3 (Stop etcd) failed: exit 1', advice: 'check monit', failedStep: 'stop', transcriptPath: '/tmp/t.md', plan, stepsRun: [] };
+        opts.onEvent?.({
+          type: 'step-failed',
+          time: t,
+          step: 'stop',
+          number: 3,
+          error: 'exit 1: monit: cannot connect',
+          advice: 'check monit',
+        });
+        return {
+          outcome,
+          message: 'Step 3 (Stop etcd) failed: exit 1',
+          advice: 'check monit',
+          failedStep: 'stop',
+          transcriptPath: '/tmp/t.md',
+          plan,
+          stepsRun: [],
+        };
       }
       return { outcome: 'recovered', message: 'Recovered', transcriptPath: '/tmp/t.md', plan, stepsRun: ['stop'] };
     },
@@ -66,7 +162,10 @@ function harness(outcomes: RecoveryResult['outcome'][], answers: ConstructorPara
 
 describe('views: recovery wizard flow (Ui seam)', () => {
   it('preselects the broken member with its evidence, shows every command for review, confirms with a consequence, runs, opens the panel', async () => {
-    const h = harness(['recovered'], { pick: { member: { preselected: true }, options: () => [] }, confirm: { recover: true } });
+    const h = harness(['recovered'], {
+      pick: { member: { preselected: true }, options: () => [] },
+      confirm: { recover: true },
+    });
     const res = await runWizard(h.deps, {});
     assert.strictEqual(res.outcome, 'recovered');
     const memberPrompt = h.ui.prompts.find((p) => p.id === 'member')!;
@@ -77,7 +176,12 @@ describe('views: recovery wizard flow (Ui seam)', () => {
     assert.strictEqual(h.runs[0].opts.dryRun, false);
     for (const c of planCommands(h.plan())) assert.ok(h.reviews[0].includes(c), `review lists ${c}`);
     const confirm = h.ui.prompts.find((p) => p.kind === 'confirm')!;
-    assert.match(confirm.title, new RegExp(`Remove member a1b2c3d4e5f60718 \\(instance master/${h.broken.id} in AZ pks-az2\\) from the etcd cluster and re-add it with empty data`));
+    assert.match(
+      confirm.title,
+      new RegExp(
+        `Remove member a1b2c3d4e5f60718 \\(instance master/${h.broken.id} in AZ pks-az2\\) from the etcd cluster and re-add it with empty data`,
+      ),
+    );
     assert.strictEqual(confirm.confirmLabel, 'Remove and Re-add Member');
     assert.match(h.sinks[0].text, /monit stop etcd/);
     assert.deepStrictEqual(h.opened, [`${FAKE_ENV.name}/${h.dep}`]);
@@ -87,7 +191,10 @@ describe('views: recovery wizard flow (Ui seam)', () => {
     const h1 = harness(['recovered'], { pick: { member: undefined } });
     assert.strictEqual((await runWizard(h1.deps, {})).outcome, 'aborted');
     assert.strictEqual(h1.runs.length, 0);
-    const h2 = harness(['recovered'], { pick: { member: { preselected: true }, options: () => [] }, confirm: { recover: false } });
+    const h2 = harness(['recovered'], {
+      pick: { member: { preselected: true }, options: () => [] },
+      confirm: { recover: false },
+    });
     const r2 = await runWizard(h2.deps, {});
     assert.strictEqual(r2.outcome, 'declined');
     assert.ok(h2.ui.messages('info').some((m) => /nothing was changed/.test(m)));
@@ -95,7 +202,11 @@ describe('views: recovery wizard flow (Ui seam)', () => {
   });
 
   it('on failure stops, explains, and Resume runs the engine again', async () => {
-    const h = harness(['failed', 'recovered'], { pick: { member: { preselected: true }, options: () => [] }, confirm: { recover: true }, message: { 'stopped': 'Resume' } });
+    const h = harness(['failed', 'recovered'], {
+      pick: { member: { preselected: true }, options: () => [] },
+      confirm: { recover: true },
+      message: { stopped: 'Resume' },
+    });
     const res = await runWizard(h.deps, {});
     assert.strictEqual(h.runs.length, 2);
     assert.strictEqual(res.outcome, 'recovered');
@@ -106,7 +217,12 @@ describe('views: recovery wizard flow (Ui seam)', () => {
   });
 
   it('dry-run passes dryRun to the engine and shows the review page without asking to confirm', async () => {
-    const h = harness(['dry-run'], { pick: { member: { preselected: true }, options: (items) => items.filter((i) => i.label === 'Dry-run').map((i) => i.value) } });
+    const h = harness(['dry-run'], {
+      pick: {
+        member: { preselected: true },
+        options: (items) => items.filter((i) => i.label === 'Dry-run').map((i) => i.value),
+      },
+    });
     const res = await runWizard(h.deps, {});
     assert.strictEqual(res.outcome, 'dry-run');
     assert.strictEqual(h.runs[0].opts.dryRun, true);

@@ -29,7 +29,9 @@ export class HealthController {
 
   constructor(private readonly opts: HealthControllerOptions) {}
 
-  get pollSeconds(): number { return this.opts.pollSeconds; }
+  get pollSeconds(): number {
+    return this.opts.pollSeconds;
+  }
 
   setPollSeconds(s: number): void {
     this.opts.pollSeconds = s;
@@ -43,7 +45,14 @@ export class HealthController {
     switch (msg.type) {
       case 'ready':
         this.ready = true;
-        this.post({ type: 'init', envName: this.opts.envName, deployment: this.opts.deployment, paused: this.paused, pollSeconds: this.opts.pollSeconds, canRecover: this.opts.canRecover });
+        this.post({
+          type: 'init',
+          envName: this.opts.envName,
+          deployment: this.opts.deployment,
+          paused: this.paused,
+          pollSeconds: this.opts.pollSeconds,
+          canRecover: this.opts.canRecover,
+        });
         if (this.lastSnapshot) this.post({ type: 'snapshot', snapshot: this.lastSnapshot });
         await this.poll();
         this.schedule();
@@ -70,28 +79,48 @@ export class HealthController {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     if (this.paused || this.disposed) return;
-    this.timer = setInterval(() => { void this.poll(); }, Math.max(1, this.opts.pollSeconds) * 1000);
+    this.timer = setInterval(
+      () => {
+        void this.poll();
+      },
+      Math.max(1, this.opts.pollSeconds) * 1000,
+    );
   }
 
   /** One poll; concurrent calls share the poll in flight. Answers with requestId when given. */
   async poll(requestId?: number): Promise<HealthSnapshot | undefined> {
     if (!this.inFlight) {
-      this.inFlight = this.opts.collect().then(
-        (s) => { this.lastSnapshot = s; this.lastError = undefined; this.opts.onSnapshot?.(s); return s; },
-        (e) => {
-          const x = explainError(e, `reading etcd health of ${this.opts.deployment}`);
-          this.lastError = x.text;
-          this.post({ type: 'error', message: x.text, detail: x.detail });
-          return undefined;
-        },
-      ).finally(() => { this.inFlight = undefined; });
+      this.inFlight = this.opts
+        .collect()
+        .then(
+          (s) => {
+            this.lastSnapshot = s;
+            this.lastError = undefined;
+            this.opts.onSnapshot?.(s);
+            return s;
+          },
+          (e) => {
+            const x = explainError(e, `reading etcd health of ${this.opts.deployment}`);
+            this.lastError = x.text;
+            this.post({ type: 'error', message: x.text, detail: x.detail });
+            return undefined;
+          },
+        )
+        .finally(() => {
+          this.inFlight = undefined;
+        });
       const s = await this.inFlight;
       if (s) this.post({ type: 'snapshot', requestId, snapshot: s });
       else if (requestId !== undefined) this.post({ type: 'error', requestId, message: this.lastError ?? 'failed' });
       return s;
     }
     const s = await this.inFlight;
-    if (requestId !== undefined) this.post(s ? { type: 'snapshot', requestId, snapshot: s } : { type: 'error', requestId, message: this.lastError ?? 'failed' });
+    if (requestId !== undefined)
+      this.post(
+        s
+          ? { type: 'snapshot', requestId, snapshot: s }
+          : { type: 'error', requestId, message: this.lastError ?? 'failed' },
+      );
     return s;
   }
 

@@ -26,7 +26,10 @@ function sameUrl(a: string, b: string): boolean {
 export class HealthCollector {
   private readonly history = new Map<string, HistoryPoint[]>();
 
-  constructor(private readonly src: HealthSource, private readonly timeoutMs = 30_000) {}
+  constructor(
+    private readonly src: HealthSource,
+    private readonly timeoutMs = 30_000,
+  ) {}
 
   async collect(): Promise<HealthSnapshot> {
     const problems: string[] = [];
@@ -61,11 +64,33 @@ export class HealthCollector {
       const inst = byId.get(ep.name);
       const healthy = h ? (h.ok ? h.value.healthy : false) : undefined;
       const healthMs = h ? (h.ok ? h.value.tookMs : h.tookMs) : undefined;
-      const healthError = h && !h.ok ? h.error : h && h.ok && !h.value.healthy ? h.value.error ?? 'unhealthy' : undefined;
-      const base = { endpoint: ep.url, memberName: ep.name, instance: inst ? instanceName(inst) : undefined, az: inst?.az ?? undefined, healthy, healthMs };
+      const healthError =
+        h && !h.ok ? h.error : h && h.ok && !h.value.healthy ? (h.value.error ?? 'unhealthy') : undefined;
+      const base = {
+        endpoint: ep.url,
+        memberName: ep.name,
+        instance: inst ? instanceName(inst) : undefined,
+        az: inst?.az ?? undefined,
+        healthy,
+        healthMs,
+      };
       if (!st || !st.ok) {
         const error = st && !st.ok ? st.error : 'no status answer';
-        return { ...base, id: '', version: '', dbSize: 0, isLeader: false, isLearner: false, raftTerm: '', raftIndex: '', raftAppliedIndex: '', errors: [], unreachable: true, error, failing: true };
+        return {
+          ...base,
+          id: '',
+          version: '',
+          dbSize: 0,
+          isLeader: false,
+          isLearner: false,
+          raftTerm: '',
+          raftIndex: '',
+          raftAppliedIndex: '',
+          errors: [],
+          unreachable: true,
+          error,
+          failing: true,
+        };
       }
       const v = st.value;
       const errors = [...v.errors];
@@ -104,11 +129,13 @@ export class HealthCollector {
       flags: m.error ? [...m.flags, `endpoint: ${m.error}`] : m.flags,
       unhealthy: m.unhealthy,
     }));
-    const alarmRows: AlarmRow[] = alarms.filter((a) => a.alarm !== 'NONE').map((a) => {
-      const name = memberNameById.get(a.memberId);
-      const inst = name ? byId.get(name) : undefined;
-      return { memberId: a.memberId, alarm: a.alarm, member: inst ? instanceName(inst) : name };
-    });
+    const alarmRows: AlarmRow[] = alarms
+      .filter((a) => a.alarm !== 'NONE')
+      .map((a) => {
+        const name = memberNameById.get(a.memberId);
+        const inst = name ? byId.get(name) : undefined;
+        return { memberId: a.memberId, alarm: a.alarm, member: inst ? instanceName(inst) : name };
+      });
     const healthyRows = rows.filter((r) => !r.failing).length;
     const missing = views.filter((v) => v.state === 'missing').length;
     return {

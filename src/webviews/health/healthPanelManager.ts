@@ -19,9 +19,14 @@ export interface HealthPanelDeps {
   onSnapshot: (s: HealthSnapshot) => void;
 }
 
-interface OpenPanel { panel: vscode.WebviewPanel; controller: HealthController }
+interface OpenPanel {
+  panel: vscode.WebviewPanel;
+  controller: HealthController;
+}
 
-export function panelKey(envName: string, deployment: string): string { return `${envName}\u0000${deployment}`; }
+export function panelKey(envName: string, deployment: string): string {
+  return `${envName}\u0000${deployment}`;
+}
 
 export class HealthPanelManager implements vscode.Disposable {
   private readonly panels = new Map<string, OpenPanel>();
@@ -31,12 +36,16 @@ export class HealthPanelManager implements vscode.Disposable {
     this.subs.push(
       vscode.window.registerWebviewPanelSerializer(HEALTH_VIEW_TYPE, {
         deserializeWebviewPanel: async (panel, state) => {
-          if (!isPanelState(state)) { panel.dispose(); return; }
+          if (!isPanelState(state)) {
+            panel.dispose();
+            return;
+          }
           this.attach(panel, state.envName, state.deployment);
         },
       }),
       vscode.workspace.onDidChangeConfiguration((e) => {
-        if (e.affectsConfiguration('boshEtcd.healthPanel.pollIntervalSeconds')) for (const p of this.panels.values()) p.controller.setPollSeconds(this.pollSeconds());
+        if (e.affectsConfiguration('boshEtcd.healthPanel.pollIntervalSeconds'))
+          for (const p of this.panels.values()) p.controller.setPollSeconds(this.pollSeconds());
       }),
     );
   }
@@ -52,7 +61,12 @@ export class HealthPanelManager implements vscode.Disposable {
       existing.panel.reveal();
       return existing.controller;
     }
-    const panel = vscode.window.createWebviewPanel(HEALTH_VIEW_TYPE, `etcd: ${deployment}`, vscode.ViewColumn.Active, this.webviewOptions());
+    const panel = vscode.window.createWebviewPanel(
+      HEALTH_VIEW_TYPE,
+      `etcd: ${deployment}`,
+      vscode.ViewColumn.Active,
+      this.webviewOptions(),
+    );
     return this.attach(panel, envName, deployment);
   }
 
@@ -99,11 +113,15 @@ export class HealthPanelManager implements vscode.Disposable {
     panel.webview.options = this.webviewOptions();
     panel.title = `etcd: ${deployment}`;
     panel.iconPath = vscode.Uri.joinPath(this.deps.extensionUri, 'media', 'bosh.svg');
-    const controller = this.createController(envName, deployment, (m) => { void panel.webview.postMessage(m); });
+    const controller = this.createController(envName, deployment, (m) => {
+      void panel.webview.postMessage(m);
+    });
     panel.webview.html = this.html(panel.webview);
     const key = panelKey(envName, deployment);
     this.panels.set(key, { panel, controller });
-    const msgSub = panel.webview.onDidReceiveMessage((m) => { void controller.handle(m); });
+    const msgSub = panel.webview.onDidReceiveMessage((m) => {
+      void controller.handle(m);
+    });
     panel.onDidDispose(() => {
       msgSub.dispose();
       controller.dispose();
@@ -115,7 +133,13 @@ export class HealthPanelManager implements vscode.Disposable {
   private html(webview: vscode.Webview): string {
     const nonce = crypto.randomBytes(16).toString('base64');
     const script = webview.asWebviewUri(vscode.Uri.joinPath(this.deps.extensionUri, 'dist', 'webviews', 'health.js'));
-    const csp = [`default-src 'none'`, `img-src ${webview.cspSource} data:`, `style-src 'nonce-${nonce}'`, `script-src 'nonce-${nonce}'`, `font-src ${webview.cspSource}`].join('; ');
+    const csp = [
+      `default-src 'none'`,
+      `img-src ${webview.cspSource} data:`,
+      `style-src 'nonce-${nonce}'`,
+      `script-src 'nonce-${nonce}'`,
+      `font-src ${webview.cspSource}`,
+    ].join('; ');
     return `<!DOCTYPE html>
 <html lang="en"><head>
 <meta charset="UTF-8">
@@ -142,7 +166,10 @@ export class HealthPanelManager implements vscode.Disposable {
   }
 
   dispose(): void {
-    for (const p of this.panels.values()) { p.controller.dispose(); p.panel.dispose(); }
+    for (const p of this.panels.values()) {
+      p.controller.dispose();
+      p.panel.dispose();
+    }
     this.panels.clear();
     for (const s of this.subs) s.dispose();
   }

@@ -5,7 +5,11 @@
 import type { EndpointRow, HealthSnapshot, HostToPanel, MemberRow, PanelState, PanelToHost } from './protocol';
 import { formatBytes, isPanelState, parseHostMessage } from './protocol';
 
-interface VsCodeApi { postMessage(m: PanelToHost): void; getState(): unknown; setState(s: PanelState): void }
+interface VsCodeApi {
+  postMessage(m: PanelToHost): void;
+  getState(): unknown;
+  setState(s: PanelState): void;
+}
 declare function acquireVsCodeApi(): VsCodeApi;
 
 const vscode = acquireVsCodeApi();
@@ -21,7 +25,9 @@ function el<K extends keyof HTMLElementTagNameMap>(tag: K, cls?: string, text?: 
   return e;
 }
 
-function send(m: PanelToHost): void { vscode.postMessage(m); }
+function send(m: PanelToHost): void {
+  vscode.postMessage(m);
+}
 
 function byId(id: string): HTMLElement {
   const e = document.getElementById(id);
@@ -29,9 +35,25 @@ function byId(id: string): HTMLElement {
   return e;
 }
 
-function shortId(id: string): string { return id || '—'; }
+function shortId(id: string): string {
+  return id || '—';
+}
 
-const COLUMNS = ['', 'ENDPOINT', 'MEMBER (BOSH INSTANCE)', 'ID', 'VERSION', 'DB SIZE', 'IS LEADER', 'IS LEARNER', 'RAFT TERM', 'RAFT INDEX', 'RAFT APPLIED INDEX', 'ERRORS', 'HEALTH'];
+const COLUMNS = [
+  '',
+  'ENDPOINT',
+  'MEMBER (BOSH INSTANCE)',
+  'ID',
+  'VERSION',
+  'DB SIZE',
+  'IS LEADER',
+  'IS LEARNER',
+  'RAFT TERM',
+  'RAFT INDEX',
+  'RAFT APPLIED INDEX',
+  'ERRORS',
+  'HEALTH',
+];
 
 function statusCell(r: EndpointRow): HTMLTableCellElement {
   const td = el('td', 'state');
@@ -72,10 +94,17 @@ function renderTable(s: HealthSnapshot): HTMLTableElement {
     if (r.error) errs.push(r.error);
     // Long gRPC errors: the gist in the cell, the whole text on hover.
     const errText = errs.join('; ');
-    const errCell = el('td', errs.length ? 'errors badtext' : 'errors', errText.length > 140 ? `${errText.slice(0, 140)}…` : errText);
+    const errCell = el(
+      'td',
+      errs.length ? 'errors badtext' : 'errors',
+      errText.length > 140 ? `${errText.slice(0, 140)}…` : errText,
+    );
     errCell.title = errText;
     tr.append(errCell);
-    const health = r.healthy === undefined ? '—' : `${r.healthy ? 'healthy' : 'UNHEALTHY'}${r.healthMs !== undefined ? `, ${Math.round(r.healthMs)} ms` : ''}`;
+    const health =
+      r.healthy === undefined
+        ? '—'
+        : `${r.healthy ? 'healthy' : 'UNHEALTHY'}${r.healthMs !== undefined ? `, ${Math.round(r.healthMs)} ms` : ''}`;
     tr.append(el('td', r.healthy === false ? 'badtext' : '', health));
     body.append(tr);
   }
@@ -87,7 +116,8 @@ function renderMembers(s: HealthSnapshot): HTMLElement {
   const t = el('table', 'grid');
   t.id = 'member-table';
   const head = el('tr');
-  for (const c of ['', 'ID', 'NAME', 'BOSH INSTANCE', 'STATE', 'PEER URLS', 'CLIENT URLS', 'IS LEARNER', 'NOTES', '']) head.append(el('th', '', c));
+  for (const c of ['', 'ID', 'NAME', 'BOSH INSTANCE', 'STATE', 'PEER URLS', 'CLIENT URLS', 'IS LEARNER', 'NOTES', ''])
+    head.append(el('th', '', c));
   t.append(el('thead'));
   t.tHead!.append(head);
   const body = el('tbody');
@@ -104,12 +134,22 @@ function memberRow(m: MemberRow): HTMLTableRowElement {
   tr.append(el('td', 'mono nowrap', shortId(m.id)));
   tr.append(el('td', 'mono', m.name || '(unstarted)'));
   tr.append(el('td', 'mono', m.instance ?? '—'));
-  tr.append(el('td', m.unhealthy ? 'badtext' : '', m.state === 'missing' ? 'NO MEMBER' : m.state === 'unreachable' ? 'UNREACHABLE' : m.state));
+  tr.append(
+    el(
+      'td',
+      m.unhealthy ? 'badtext' : '',
+      m.state === 'missing' ? 'NO MEMBER' : m.state === 'unreachable' ? 'UNREACHABLE' : m.state,
+    ),
+  );
   tr.append(el('td', 'mono', m.peerURLs.join(', ')));
   tr.append(el('td', 'mono', m.clientURLs.join(', ')));
   tr.append(el('td', '', String(m.isLearner)));
   const notes = m.flags.join('; ');
-  const notesCell = el('td', m.flags.length ? 'errors badtext' : '', notes.length > 200 ? `${notes.slice(0, 200)}…` : notes);
+  const notesCell = el(
+    'td',
+    m.flags.length ? 'errors badtext' : '',
+    notes.length > 200 ? `${notes.slice(0, 200)}…` : notes,
+  );
   notesCell.title = notes;
   tr.append(notesCell);
   const act = el('td');
@@ -123,19 +163,35 @@ function memberRow(m: MemberRow): HTMLTableRowElement {
 }
 
 const SVG = 'http://www.w3.org/2000/svg';
-const PALETTE = ['var(--vscode-charts-blue)', 'var(--vscode-charts-green)', 'var(--vscode-charts-purple)', 'var(--vscode-charts-orange)', 'var(--vscode-charts-yellow)'];
+const PALETTE = [
+  'var(--vscode-charts-blue)',
+  'var(--vscode-charts-green)',
+  'var(--vscode-charts-purple)',
+  'var(--vscode-charts-orange)',
+  'var(--vscode-charts-yellow)',
+];
 
-function svg<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string, string | number>): SVGElementTagNameMap[K] {
+function svg<K extends keyof SVGElementTagNameMap>(
+  tag: K,
+  attrs: Record<string, string | number>,
+): SVGElementTagNameMap[K] {
   const e = document.createElementNS(SVG, tag);
   for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
   return e;
 }
 
 /** A small line chart of one metric over time, one line per endpoint. */
-function chart(title: string, s: HealthSnapshot, pick: (p: { raftIndex: number; dbSize: number }) => number, fmt: (n: number) => string): HTMLElement {
+function chart(
+  title: string,
+  s: HealthSnapshot,
+  pick: (p: { raftIndex: number; dbSize: number }) => number,
+  fmt: (n: number) => string,
+): HTMLElement {
   const box = el('div', 'chart');
   box.append(el('div', 'chart-title', title));
-  const W = 420, H = 120, P = 4;
+  const W = 420,
+    H = 120,
+    P = 4;
   const root = svg('svg', { width: W, height: H + 16, viewBox: `0 0 ${W} ${H + 16}`, role: 'img' });
   root.setAttribute('aria-label', title);
   const series = Object.entries(s.history);
@@ -148,12 +204,20 @@ function chart(title: string, s: HealthSnapshot, pick: (p: { raftIndex: number; 
   const t1 = Math.max(...all.map((p) => p.t), t0 + 1);
   let lo = Math.min(...all.map(pick));
   let hi = Math.max(...all.map(pick));
-  if (hi === lo) { hi += 1; lo = Math.max(0, lo - 1); }
+  if (hi === lo) {
+    hi += 1;
+    lo = Math.max(0, lo - 1);
+  }
   root.append(svg('rect', { x: 0, y: 0, width: W, height: H, class: 'plot' }));
   series.forEach(([ep, pts], i) => {
     const color = PALETTE[i % PALETTE.length];
     const row = s.rows.find((r) => r.endpoint === ep);
-    const d = pts.map((p) => `${(P + ((p.t - t0) / (t1 - t0)) * (W - 2 * P)).toFixed(1)},${(H - P - ((pick(p) - lo) / (hi - lo)) * (H - 2 * P)).toFixed(1)}`).join(' ');
+    const d = pts
+      .map(
+        (p) =>
+          `${(P + ((p.t - t0) / (t1 - t0)) * (W - 2 * P)).toFixed(1)},${(H - P - ((pick(p) - lo) / (hi - lo)) * (H - 2 * P)).toFixed(1)}`,
+      )
+      .join(' ');
     const line = svg('polyline', { points: d, fill: 'none', 'stroke-width': row?.failing ? 3 : 1.5 });
     line.style.stroke = row?.failing ? 'var(--vscode-errorForeground)' : color;
     if (row?.failing) line.setAttribute('stroke-dasharray', '4 3');
@@ -183,8 +247,10 @@ function render(s: HealthSnapshot): void {
   sum.className = degraded ? 'summary bad' : 'summary good';
   sum.append(el('span', 'big', `${degraded ? '✖' : '✔'} ${s.healthy}/${s.total} endpoints healthy`));
   const failing = s.rows.filter((r) => r.failing);
-  if (failing.length) sum.append(el('span', 'badtext', ` — failing: ${failing.map((r) => r.instance ?? r.memberName).join(', ')}`));
-  byId('meta').textContent = `cluster id ${s.clusterId ?? 'unknown'} · leader ${s.leader ?? 'none'} · updated ${new Date(s.at).toLocaleTimeString()}`;
+  if (failing.length)
+    sum.append(el('span', 'badtext', ` — failing: ${failing.map((r) => r.instance ?? r.memberName).join(', ')}`));
+  byId('meta').textContent =
+    `cluster id ${s.clusterId ?? 'unknown'} · leader ${s.leader ?? 'none'} · updated ${new Date(s.at).toLocaleTimeString()}`;
   const probs = byId('problems');
   probs.textContent = '';
   for (const p of s.problems) probs.append(el('div', 'banner', p));
@@ -197,10 +263,19 @@ function render(s: HealthSnapshot): void {
   const al = byId('alarms');
   al.textContent = '';
   if (!s.alarms.length) al.append(el('div', 'muted', 'No alarms.'));
-  for (const a of s.alarms) al.append(el('div', 'banner', `ALARM ${a.alarm} on member ${a.memberId}${a.member ? ` (${a.member})` : ''}`));
+  for (const a of s.alarms)
+    al.append(el('div', 'banner', `ALARM ${a.alarm} on member ${a.memberId}${a.member ? ` (${a.member})` : ''}`));
   const ch = byId('charts');
   ch.textContent = '';
-  ch.append(chart('Raft index', s, (p) => p.raftIndex, (n) => String(Math.round(n))), chart('DB size', s, (p) => p.dbSize, formatBytes));
+  ch.append(
+    chart(
+      'Raft index',
+      s,
+      (p) => p.raftIndex,
+      (n) => String(Math.round(n)),
+    ),
+    chart('DB size', s, (p) => p.dbSize, formatBytes),
+  );
 }
 
 function showPaused(): void {

@@ -44,9 +44,17 @@ export interface MemberRow {
   unhealthy: boolean;
 }
 
-export interface AlarmRow { memberId: string; alarm: string; member?: string }
+export interface AlarmRow {
+  memberId: string;
+  alarm: string;
+  member?: string;
+}
 
-export interface HistoryPoint { t: number; raftIndex: number; dbSize: number }
+export interface HistoryPoint {
+  t: number;
+  raftIndex: number;
+  dbSize: number;
+}
 
 export interface HealthSnapshot {
   at: number;
@@ -78,7 +86,10 @@ export type HostToPanel =
   | { type: 'error'; requestId?: number; message: string; detail?: string };
 
 /** State the webview keeps (vscode.setState) so the serializer can restore the panel. */
-export interface PanelState { envName: string; deployment: string }
+export interface PanelState {
+  envName: string;
+  deployment: string;
+}
 
 function isObj(x: unknown): x is Record<string, unknown> {
   return typeof x === 'object' && x !== null && !Array.isArray(x);
@@ -94,37 +105,94 @@ const MEMBER_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 export function parsePanelMessage(x: unknown): PanelToHost | undefined {
   if (!isObj(x) || !isStr(x.type)) return undefined;
   switch (x.type) {
-    case 'ready': return { type: 'ready' };
-    case 'refresh': return isReqId(x.requestId) ? { type: 'refresh', requestId: x.requestId } : undefined;
-    case 'setPaused': return isReqId(x.requestId) && isBool(x.paused) ? { type: 'setPaused', requestId: x.requestId, paused: x.paused } : undefined;
-    case 'recoverMember': return isReqId(x.requestId) && isStr(x.memberName) && MEMBER_NAME.test(x.memberName) ? { type: 'recoverMember', requestId: x.requestId, memberName: x.memberName } : undefined;
-    default: return undefined;
+    case 'ready':
+      return { type: 'ready' };
+    case 'refresh':
+      return isReqId(x.requestId) ? { type: 'refresh', requestId: x.requestId } : undefined;
+    case 'setPaused':
+      return isReqId(x.requestId) && isBool(x.paused)
+        ? { type: 'setPaused', requestId: x.requestId, paused: x.paused }
+        : undefined;
+    case 'recoverMember':
+      return isReqId(x.requestId) && isStr(x.memberName) && MEMBER_NAME.test(x.memberName)
+        ? { type: 'recoverMember', requestId: x.requestId, memberName: x.memberName }
+        : undefined;
+    default:
+      return undefined;
   }
 }
 
-function isStrArr(x: unknown): x is string[] { return Array.isArray(x) && x.every(isStr); }
+function isStrArr(x: unknown): x is string[] {
+  return Array.isArray(x) && x.every(isStr);
+}
 
 function isRow(x: unknown): x is EndpointRow {
-  return isObj(x) && isStr(x.endpoint) && isStr(x.memberName) && isStr(x.id) && isStr(x.version) && isNum(x.dbSize) && isBool(x.isLeader) && isBool(x.isLearner)
-    && isStr(x.raftTerm) && isStr(x.raftIndex) && isStr(x.raftAppliedIndex) && isStrArr(x.errors) && isBool(x.unreachable) && isBool(x.failing)
-    && (x.healthy === undefined || isBool(x.healthy)) && (x.healthMs === undefined || isNum(x.healthMs)) && (x.error === undefined || isStr(x.error))
-    && (x.instance === undefined || isStr(x.instance)) && (x.az === undefined || isStr(x.az));
+  return (
+    isObj(x) &&
+    isStr(x.endpoint) &&
+    isStr(x.memberName) &&
+    isStr(x.id) &&
+    isStr(x.version) &&
+    isNum(x.dbSize) &&
+    isBool(x.isLeader) &&
+    isBool(x.isLearner) &&
+    isStr(x.raftTerm) &&
+    isStr(x.raftIndex) &&
+    isStr(x.raftAppliedIndex) &&
+    isStrArr(x.errors) &&
+    isBool(x.unreachable) &&
+    isBool(x.failing) &&
+    (x.healthy === undefined || isBool(x.healthy)) &&
+    (x.healthMs === undefined || isNum(x.healthMs)) &&
+    (x.error === undefined || isStr(x.error)) &&
+    (x.instance === undefined || isStr(x.instance)) &&
+    (x.az === undefined || isStr(x.az))
+  );
 }
 
 function isMember(x: unknown): x is MemberRow {
-  return isObj(x) && isStr(x.id) && isStr(x.name) && isStr(x.state) && isBool(x.isLearner) && isStrArr(x.peerURLs) && isStrArr(x.clientURLs) && isStrArr(x.flags) && isBool(x.unhealthy)
-    && (x.instance === undefined || isStr(x.instance));
+  return (
+    isObj(x) &&
+    isStr(x.id) &&
+    isStr(x.name) &&
+    isStr(x.state) &&
+    isBool(x.isLearner) &&
+    isStrArr(x.peerURLs) &&
+    isStrArr(x.clientURLs) &&
+    isStrArr(x.flags) &&
+    isBool(x.unhealthy) &&
+    (x.instance === undefined || isStr(x.instance))
+  );
 }
 
 function isHistory(x: unknown): x is Record<string, HistoryPoint[]> {
-  return isObj(x) && Object.values(x).every((pts) => Array.isArray(pts) && pts.every((p) => isObj(p) && isNum(p.t) && isNum(p.raftIndex) && isNum(p.dbSize)));
+  return (
+    isObj(x) &&
+    Object.values(x).every(
+      (pts) => Array.isArray(pts) && pts.every((p) => isObj(p) && isNum(p.t) && isNum(p.raftIndex) && isNum(p.dbSize)),
+    )
+  );
 }
 
 export function isSnapshot(x: unknown): x is HealthSnapshot {
-  return isObj(x) && isNum(x.at) && isStr(x.envName) && isStr(x.deployment) && (x.clusterId === undefined || isStr(x.clusterId)) && (x.leader === undefined || isStr(x.leader))
-    && Array.isArray(x.rows) && x.rows.every(isRow) && Array.isArray(x.members) && x.members.every(isMember)
-    && Array.isArray(x.alarms) && x.alarms.every((a) => isObj(a) && isStr(a.memberId) && isStr(a.alarm)) && isHistory(x.history)
-    && isNum(x.healthy) && isNum(x.total) && isStrArr(x.problems);
+  return (
+    isObj(x) &&
+    isNum(x.at) &&
+    isStr(x.envName) &&
+    isStr(x.deployment) &&
+    (x.clusterId === undefined || isStr(x.clusterId)) &&
+    (x.leader === undefined || isStr(x.leader)) &&
+    Array.isArray(x.rows) &&
+    x.rows.every(isRow) &&
+    Array.isArray(x.members) &&
+    x.members.every(isMember) &&
+    Array.isArray(x.alarms) &&
+    x.alarms.every((a) => isObj(a) && isStr(a.memberId) && isStr(a.alarm)) &&
+    isHistory(x.history) &&
+    isNum(x.healthy) &&
+    isNum(x.total) &&
+    isStrArr(x.problems)
+  );
 }
 
 /** Validates a message from the host (the webview checks too). */
@@ -133,11 +201,17 @@ export function parseHostMessage(x: unknown): HostToPanel | undefined {
   const rid = x.requestId === undefined || isReqId(x.requestId);
   switch (x.type) {
     case 'init':
-      return isStr(x.envName) && isStr(x.deployment) && isBool(x.paused) && isNum(x.pollSeconds) && isBool(x.canRecover) ? (x as HostToPanel) : undefined;
-    case 'snapshot': return rid && isSnapshot(x.snapshot) ? (x as HostToPanel) : undefined;
-    case 'paused': return rid && isBool(x.paused) ? (x as HostToPanel) : undefined;
-    case 'error': return rid && isStr(x.message) && (x.detail === undefined || isStr(x.detail)) ? (x as HostToPanel) : undefined;
-    default: return undefined;
+      return isStr(x.envName) && isStr(x.deployment) && isBool(x.paused) && isNum(x.pollSeconds) && isBool(x.canRecover)
+        ? (x as HostToPanel)
+        : undefined;
+    case 'snapshot':
+      return rid && isSnapshot(x.snapshot) ? (x as HostToPanel) : undefined;
+    case 'paused':
+      return rid && isBool(x.paused) ? (x as HostToPanel) : undefined;
+    case 'error':
+      return rid && isStr(x.message) && (x.detail === undefined || isStr(x.detail)) ? (x as HostToPanel) : undefined;
+    default:
+      return undefined;
   }
 }
 
@@ -151,6 +225,9 @@ export function formatBytes(n: number): string {
   const units = ['B', 'kB', 'MB', 'GB', 'TB'];
   let u = 0;
   let v = n;
-  while (v >= 1000 && u < units.length - 1) { v /= 1000; u++; }
+  while (v >= 1000 && u < units.length - 1) {
+    v /= 1000;
+    u++;
+  }
   return `${u === 0 ? v : v < 10 ? v.toFixed(1) : Math.round(v)} ${units[u]}`;
 }

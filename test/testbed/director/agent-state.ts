@@ -49,7 +49,12 @@ export interface MonitService {
   memKb?: number;
   memPercent?: number;
   cpuPercent?: number;
-  system?: { load: string[]; cpu: { user: string; system: string; wait: string }; mem: { kb: string; percent: string }; swap: { kb: string; percent: string } };
+  system?: {
+    load: string[];
+    cpu: { user: string; system: string; wait: string };
+    mem: { kb: string; percent: string };
+    swap: { kb: string; percent: string };
+  };
 }
 
 export interface MonitStatus {
@@ -66,7 +71,8 @@ const section = (xml: string, name: string): string => {
   const m = new RegExp(`<${name}>([\\s\\S]*?)</${name}>`).exec(xml);
   return m ? m[1] : '';
 };
-const num = (s: string | undefined): number | undefined => (s === undefined || s === '' || isNaN(Number(s)) ? undefined : Number(s));
+const num = (s: string | undefined): number | undefined =>
+  s === undefined || s === '' || isNaN(Number(s)) ? undefined : Number(s);
 
 /** Parses monit's `/_status2?format=xml` (services keyed by name attribute, plus servicegroups) or the older `/_status?format=xml`. */
 export function parseMonitXml(xml: string): MonitStatus {

@@ -27,7 +27,6 @@ export interface DirectorFixture {
   teardown(): Promise<void>;
 }
 
-
 function sh(cmd: string, args: string[]): string {
   return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
@@ -86,7 +85,11 @@ export async function createDirectorFixture(): Promise<DirectorFixture> {
     }
     for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
     for (const s of hangServers) s.close();
-    await Promise.all(children.map((c) => (c.exitCode === null && c.signalCode === null ? new Promise((r) => c.once('exit', r)) : undefined)));
+    await Promise.all(
+      children.map((c) =>
+        c.exitCode === null && c.signalCode === null ? new Promise((r) => c.once('exit', r)) : undefined,
+      ),
+    );
     if (createdGroup) {
       fs.rmSync(SUDOERS_FILE, { force: true });
       try {
@@ -135,7 +138,19 @@ export async function createDirectorFixture(): Promise<DirectorFixture> {
       const sshDir = path.join(dir, 'ssh');
       fs.mkdirSync(monitDir, { recursive: true });
       fs.mkdirSync(path.join(sshDir, 'authorized_keys'), { recursive: true, mode: 0o755 });
-      sh('ssh-keygen', ['-q', '-t', 'rsa', '-b', '2048', '-N', '', '-C', `root@${s.group}-${s.index}`, '-f', path.join(sshDir, 'ssh_host_rsa_key')]);
+      sh('ssh-keygen', [
+        '-q',
+        '-t',
+        'rsa',
+        '-b',
+        '2048',
+        '-N',
+        '',
+        '-C',
+        `root@${s.group}-${s.index}`,
+        '-f',
+        path.join(sshDir, 'ssh_host_rsa_key'),
+      ]);
 
       if (s.monit === 'real') {
         const rc = path.join(monitDir, 'monitrc');
@@ -185,7 +200,9 @@ export async function createDirectorFixture(): Promise<DirectorFixture> {
             '',
           ].join('\n'),
         );
-        const child = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', cfg], { stdio: ['ignore', 'ignore', fs.openSync(path.join(dir, 'sshd.log'), 'a')] });
+        const child = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', cfg], {
+          stdio: ['ignore', 'ignore', fs.openSync(path.join(dir, 'sshd.log'), 'a')],
+        });
         children.push(child);
       }
     }

@@ -42,16 +42,26 @@ export async function startDirectorProcess(
   const logFile = path.join(opts.dir, 'director.log');
   const log = fs.openSync(logFile, 'a', 0o600);
   const main = path.join(__dirname, 'main.js');
-  const child = spawn(process.execPath, [main, '--state', stateFile, '--host', opts.host, '--port', String(opts.port), '--dir', opts.dir], {
-    detached: true,
-    stdio: ['ignore', log, log, 'ipc'],
-    env: opts.env ?? process.env,
-  });
+  const child = spawn(
+    process.execPath,
+    [main, '--state', stateFile, '--host', opts.host, '--port', String(opts.port), '--dir', opts.dir],
+    {
+      detached: true,
+      stdio: ['ignore', log, log, 'ipc'],
+      env: opts.env ?? process.env,
+    },
+  );
   fs.closeSync(log);
   const timeoutMs = opts.timeoutMs ?? 30_000;
   try {
     const section = await new Promise<DirectorSection>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`Director stand-in did not start within ${timeoutMs} ms; see ${logFile}:\n${tail(logFile)}`)), timeoutMs);
+      const timer = setTimeout(
+        () =>
+          reject(
+            new Error(`Director stand-in did not start within ${timeoutMs} ms; see ${logFile}:\n${tail(logFile)}`),
+          ),
+        timeoutMs,
+      );
       child.once('message', (m: { type?: string; director?: DirectorSection }) => {
         clearTimeout(timer);
         if (m?.type === 'ready' && m.director) resolve(m.director);
@@ -59,7 +69,11 @@ export async function startDirectorProcess(
       });
       child.once('exit', (code, signal) => {
         clearTimeout(timer);
-        reject(new Error(`Director stand-in exited during start (${signal ?? `exit ${code}`}) — is ${opts.host}:${opts.port} free? Log ${logFile}:\n${tail(logFile)}`));
+        reject(
+          new Error(
+            `Director stand-in exited during start (${signal ?? `exit ${code}`}) — is ${opts.host}:${opts.port} free? Log ${logFile}:\n${tail(logFile)}`,
+          ),
+        );
       });
       child.once('error', (e) => {
         clearTimeout(timer);
@@ -69,7 +83,8 @@ export async function startDirectorProcess(
     // Ready means listening; still prove /info answers over TLS with the CA before handing it out.
     const deadline = Date.now() + 10_000;
     while (!(await infoAnswers(section.url, section.caCert))) {
-      if (Date.now() > deadline) throw new Error(`Director stand-in at ${section.url} does not answer GET /info; see ${logFile}`);
+      if (Date.now() > deadline)
+        throw new Error(`Director stand-in at ${section.url} does not answer GET /info; see ${logFile}`);
       await new Promise((r) => setTimeout(r, 100));
     }
     child.removeAllListeners();

@@ -25,7 +25,8 @@ async function main(): Promise<void> {
   const state = JSON.parse(fs.readFileSync(stateFile, 'utf8')) as Omit<TestbedState, 'director'>;
   // A previous instance that was SIGKILLed may have left users behind: remove them first.
   const leftovers = cleanupDirectorUsers(dir);
-  if (leftovers.length) process.stderr.write(`director stand-in: removed leftover temporary users ${leftovers.join(', ')}\n`);
+  if (leftovers.length)
+    process.stderr.write(`director stand-in: removed leftover temporary users ${leftovers.join(', ')}\n`);
   const d = await startDirector({
     state,
     host,
@@ -33,10 +34,14 @@ async function main(): Promise<void> {
     dir,
     client: process.env.BOSH_ETCD_DIRECTOR_CLIENT || undefined,
     clientSecret: process.env.BOSH_ETCD_DIRECTOR_CLIENT_SECRET || undefined,
-    tokenTtlSeconds: process.env.BOSH_ETCD_DIRECTOR_TOKEN_TTL ? Number(process.env.BOSH_ETCD_DIRECTOR_TOKEN_TTL) : undefined,
+    tokenTtlSeconds: process.env.BOSH_ETCD_DIRECTOR_TOKEN_TTL
+      ? Number(process.env.BOSH_ETCD_DIRECTOR_TOKEN_TTL)
+      : undefined,
     sudoGroup: process.env.BOSH_ETCD_DIRECTOR_SUDO_GROUP || undefined,
   });
-  process.stderr.write(`director stand-in: listening on ${d.url} (UAA ${d.uaaUrl}, client ${d.client}), pid ${process.pid}\n`);
+  process.stderr.write(
+    `director stand-in: listening on ${d.url} (UAA ${d.uaaUrl}, client ${d.client}), pid ${process.pid}\n`,
+  );
   let stopping = false;
   const stop = (sig: string) => {
     if (stopping) return;
@@ -64,7 +69,15 @@ async function main(): Promise<void> {
   if (process.send) {
     process.send({
       type: 'ready',
-      director: { url: d.url, caCertPath: d.caCertPath, caCert: d.caCert, uaaUrl: d.uaaUrl, client: d.client, clientSecret: d.clientSecret, pid: process.pid },
+      director: {
+        url: d.url,
+        caCertPath: d.caCertPath,
+        caCert: d.caCert,
+        uaaUrl: d.uaaUrl,
+        client: d.client,
+        clientSecret: d.clientSecret,
+        pid: process.pid,
+      },
     });
   }
 }

@@ -13,7 +13,12 @@ export const RELEASES = [
   { name: 'docker', version: '35.3.4' },
   { name: 'kubo', version: '1.21.0-build.31' },
 ];
-export const STEMCELL = { name: 'bosh-vsphere-esxi-ubuntu-jammy-go_agent', os: 'ubuntu-jammy', version: '1.639', api_version: 3 };
+export const STEMCELL = {
+  name: 'bosh-vsphere-esxi-ubuntu-jammy-go_agent',
+  os: 'ubuntu-jammy',
+  version: '1.639',
+  api_version: 3,
+};
 
 export interface InstanceModel {
   group: string;
@@ -65,7 +70,8 @@ export class DeploymentModel {
         diskCid: `disk-${stableUuid(`disk:${vm.id}`)}`,
         vm,
         vmCreatedAt: created,
-        cloudProperties: vm.group === 'master' ? { cpu: 2, ram: 8192, disk: 65536 } : { cpu: 4, ram: 16384, disk: 65536 },
+        cloudProperties:
+          vm.group === 'master' ? { cpu: 2, ram: 8192, disk: 65536 } : { cpu: 4, ram: 16384, disk: 65536 },
       }))
       .sort((a, b) => (a.group === b.group ? a.index - b.index : a.group < b.group ? -1 : 1));
     const azs = [...new Set(vms.map((v) => v.az).filter(Boolean))];
@@ -90,7 +96,12 @@ export class DeploymentModel {
     return this.instances.filter((i) => i.vm);
   }
 
-  summary(excludeConfigs: boolean, excludeReleases: boolean, excludeStemcells: boolean, excludeLock: boolean): Record<string, unknown> {
+  summary(
+    excludeConfigs: boolean,
+    excludeReleases: boolean,
+    excludeStemcells: boolean,
+    excludeLock: boolean,
+  ): Record<string, unknown> {
     const d: Record<string, unknown> = { name: this.name };
     if (!excludeReleases) d.releases = RELEASES.map((r) => ({ ...r }));
     if (!excludeStemcells) d.stemcells = [{ name: STEMCELL.name, version: STEMCELL.version }];
@@ -109,7 +120,13 @@ export class DeploymentModel {
       name: this.name,
       releases: RELEASES.map((r) => ({ name: r.name, version: r.version })),
       stemcells: [{ alias: 'default', os: STEMCELL.os, version: STEMCELL.version }],
-      update: { canaries: 1, canary_watch_time: '10000-300000', max_in_flight: 1, update_watch_time: '10000-300000', serial: true },
+      update: {
+        canaries: 1,
+        canary_watch_time: '10000-300000',
+        max_in_flight: 1,
+        update_watch_time: '10000-300000',
+        serial: true,
+      },
       features: { use_dns_addresses: true },
       instance_groups: [
         {
@@ -127,7 +144,10 @@ export class DeploymentModel {
               release: 'cfcr-etcd',
               properties: {
                 etcd: { dns_suffix: 'etcd.cfcr.internal' },
-                tls: { etcd: { ca: '((tls-etcdctl.ca))' }, etcdctl: { certificate: '((tls-etcdctl.certificate))', private_key: '((tls-etcdctl.private_key))' } },
+                tls: {
+                  etcd: { ca: '((tls-etcdctl.ca))' },
+                  etcdctl: { certificate: '((tls-etcdctl.certificate))', private_key: '((tls-etcdctl.private_key))' },
+                },
               },
             },
             { name: 'kube-apiserver', release: 'kubo' },

@@ -57,18 +57,53 @@ export async function ensureDirectorPki(dir: string, host: string): Promise<Dire
             await openssl(['genrsa', '-out', 'ca.key', '2048'], pki);
             fs.chmodSync(f('ca.key'), 0o600);
             await openssl(
-              ['req', '-x509', '-new', '-key', 'ca.key', '-sha256', '-days', '365', '-subj', '/O=bosh-etcd testbed/CN=Director stand-in CA',
-                '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign', '-out', 'ca.crt'],
+              [
+                'req',
+                '-x509',
+                '-new',
+                '-key',
+                'ca.key',
+                '-sha256',
+                '-days',
+                '365',
+                '-subj',
+                '/O=bosh-etcd testbed/CN=Director stand-in CA',
+                '-addext',
+                'basicConstraints=critical,CA:TRUE',
+                '-addext',
+                'keyUsage=critical,keyCertSign,cRLSign',
+                '-out',
+                'ca.crt',
+              ],
               pki,
             );
           })()
         : Promise.resolve(),
       openssl(['genrsa', '-out', 'director.key', '2048'], pki).then(() => fs.chmodSync(f('director.key'), 0o600)),
     ]);
-    await openssl(['req', '-new', '-key', 'director.key', '-subj', `/O=bosh-etcd testbed/CN=${host}`, '-out', 'director.csr'], pki);
     await openssl(
-      ['x509', '-req', '-in', 'director.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '365', '-sha256',
-        '-extfile', 'director.ext', '-out', 'director.crt'],
+      ['req', '-new', '-key', 'director.key', '-subj', `/O=bosh-etcd testbed/CN=${host}`, '-out', 'director.csr'],
+      pki,
+    );
+    await openssl(
+      [
+        'x509',
+        '-req',
+        '-in',
+        'director.csr',
+        '-CA',
+        'ca.crt',
+        '-CAkey',
+        'ca.key',
+        '-CAcreateserial',
+        '-days',
+        '365',
+        '-sha256',
+        '-extfile',
+        'director.ext',
+        '-out',
+        'director.crt',
+      ],
       pki,
     );
     fs.writeFileSync(hostMarker, host);

@@ -66,13 +66,21 @@ export interface RunningDirector {
 
 /** An error the Director reports as {"code","description"} with an HTTP status (DIR errors.rb). */
 export class DirectorError extends Error {
-  constructor(public readonly status: number, public readonly code: number, description: string) {
+  constructor(
+    public readonly status: number,
+    public readonly code: number,
+    description: string,
+  ) {
     super(description);
   }
 }
 
 class HttpText extends Error {
-  constructor(public readonly status: number, public readonly text: string, public readonly headers: Record<string, string> = {}) {
+  constructor(
+    public readonly status: number,
+    public readonly text: string,
+    public readonly headers: Record<string, string> = {},
+  ) {
     super(text);
   }
 }
@@ -128,16 +136,27 @@ const SYNTHETIC_AGENT = {
     uptime: { secs: 86400 },
   },
   processes: [
-    { name: 'bosh-dns', state: 'running', uptime: { secs: 86400 }, mem: { kb: 20480, percent: 0.3 }, cpu: { total: 0.1 } },
+    {
+      name: 'bosh-dns',
+      state: 'running',
+      uptime: { secs: 86400 },
+      mem: { kb: 20480, percent: 0.3 },
+      cpu: { total: 0.1 },
+    },
     { name: 'bpm', state: 'running', uptime: { secs: 86400 }, mem: { kb: 10240, percent: 0.1 }, cpu: { total: 0 } },
   ],
 };
 
 /** The seeded deployments (see StartDirectorOptions.seed); their VMs have dir '' and nsPid 0 and must never be touched. */
-function syntheticModels(state: Omit<TestbedState, 'director'>, seed: { deployments: number; instancesPerDeployment: number }): DeploymentModel[] {
+function syntheticModels(
+  state: Omit<TestbedState, 'director'>,
+  seed: { deployments: number; instancesPerDeployment: number },
+): DeploymentModel[] {
   const { deployments: nd, instancesPerDeployment: ni } = seed;
   if (!Number.isInteger(nd) || !Number.isInteger(ni) || nd < 0 || ni < 1 || nd * ni > 60000) {
-    throw new Error(`seed: deployments (${nd}) and instancesPerDeployment (${ni}) must be integers, deployments ≥ 0, instancesPerDeployment ≥ 1, at most 60000 instances`);
+    throw new Error(
+      `seed: deployments (${nd}) and instancesPerDeployment (${ni}) must be integers, deployments ≥ 0, instancesPerDeployment ≥ 1, at most 60000 instances`,
+    );
   }
   const models: DeploymentModel[] = [];
   let g = 0;
@@ -170,7 +189,10 @@ function syntheticModels(state: Omit<TestbedState, 'director'>, seed: { deployme
 }
 
 /** Parses `Range: bytes=…` against a body of `size` bytes (Rack::Utils.byte_ranges semantics). */
-export function parseRange(header: string | undefined, size: number): { kind: 'none' } | { kind: 'unsatisfiable' } | { kind: 'range'; start: number; end: number } {
+export function parseRange(
+  header: string | undefined,
+  size: number,
+): { kind: 'none' } | { kind: 'unsatisfiable' } | { kind: 'range'; start: number; end: number } {
   if (!header) return { kind: 'none' };
   const m = /^bytes=(.+)$/.exec(header.trim());
   if (!m) return { kind: 'none' };
@@ -221,8 +243,18 @@ export async function startDirector(opts: StartDirectorOptions): Promise<Running
   const server = https.createServer({ key: pki.key, cert: pki.cert, minVersion: 'TLSv1.2' });
 
   // ---------- response helpers ----------
-  const send = (ctx: Ctx, status: number, body: string | Buffer, type: string, headers: Record<string, string> = {}) => {
-    const h: Record<string, string | number> = { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body), ...headers };
+  const send = (
+    ctx: Ctx,
+    status: number,
+    body: string | Buffer,
+    type: string,
+    headers: Record<string, string> = {},
+  ) => {
+    const h: Record<string, string | number> = {
+      'Content-Type': type,
+      'Content-Length': Buffer.byteLength(body),
+      ...headers,
+    };
     if (ctx.path !== '/info' && !ctx.path.startsWith('/uaa/')) h['WWW-Authenticate'] = 'Basic realm="BOSH Director"';
     ctx.res.writeHead(status, h);
     ctx.res.end(body);
@@ -233,12 +265,19 @@ export async function startDirector(opts: StartDirectorOptions): Promise<Running
   };
   const redirectToTask = (ctx: Ctx, task: Task) => {
     // Sinatra `redirect "/tasks/<id>"` behind nginx: 302 with an absolute Location built from Host (§0).
-    const hostHeader = ctx.req.headers.host && /^[A-Za-z0-9.\-:[\]]+$/.test(ctx.req.headers.host) ? ctx.req.headers.host : new URL(baseUrl).host;
-    ctx.res.writeHead(302, { Location: `https://${hostHeader}/tasks/${task.id}`, 'Content-Length': 0, 'WWW-Authenticate': 'Basic realm="BOSH Director"' });
+    const hostHeader =
+      ctx.req.headers.host && /^[A-Za-z0-9.\-:[\]]+$/.test(ctx.req.headers.host)
+        ? ctx.req.headers.host
+        : new URL(baseUrl).host;
+    ctx.res.writeHead(302, {
+      Location: `https://${hostHeader}/tasks/${task.id}`,
+      'Content-Length': 0,
+      'WWW-Authenticate': 'Basic realm="BOSH Director"',
+    });
     ctx.res.end();
   };
 
-  const userOf = (c?: TokenClaims) => (c ? c.user_name ?? c.client_id : null);
+  const userOf = (c?: TokenClaims) => (c ? (c.user_name ?? c.client_id) : null);
 
   const claimsFrom = (req: http.IncomingMessage): TokenClaims | undefined => {
     const m = /^bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
@@ -252,7 +291,11 @@ export async function startDirector(opts: StartDirectorOptions): Promise<Running
     const admin = scopes.has('bosh.admin') || scopes.has(`bosh.${directorUuid}.admin`);
     const read = admin || scopes.has('bosh.read') || scopes.has(`bosh.${directorUuid}.read`);
     if (!admin && !(read && ctx.method === 'GET')) {
-      throw new DirectorError(401, 600000, `Require one of the scopes: bosh.admin, bosh.${directorUuid}.admin${ctx.method === 'GET' ? `, bosh.read, bosh.${directorUuid}.read` : ''}`);
+      throw new DirectorError(
+        401,
+        600000,
+        `Require one of the scopes: bosh.admin, bosh.${directorUuid}.admin${ctx.method === 'GET' ? `, bosh.read, bosh.${directorUuid}.read` : ''}`,
+      );
     }
     ctx.claims = claims;
   };
@@ -337,7 +380,10 @@ export async function startDirector(opts: StartDirectorOptions): Promise<Running
   };
 
   const newTask = (ctx: Ctx, type: string, description: string, deployment: string, work: (t: Task) => Promise<void>) =>
-    tasks.create({ type, description, deployment, user: userOf(ctx.claims) ?? 'admin', contextId: ctx.contextId }, work);
+    tasks.create(
+      { type, description, deployment, user: userOf(ctx.claims) ?? 'admin', contextId: ctx.contextId },
+      work,
+    );
 
   const vmStateTask = (ctx: Ctx, m: DeploymentModel, instances: InstanceModel[]) => {
     const task = newTask(ctx, 'vms', 'retrieve vm-stats', m.name, async (t) => {
@@ -353,7 +399,10 @@ export async function startDirector(opts: StartDirectorOptions): Promise<Running
   };
 
   /** Jobs::Ssh::Target#id_filter: ids all digits → index, else uuid; empty ids → indexes; job filter; VMs only. */
-  const matchTargets = (m: DeploymentModel, target: { job?: unknown; ids?: unknown; indexes?: unknown }): InstanceModel[] => {
+  const matchTargets = (
+    m: DeploymentModel,
+    target: { job?: unknown; ids?: unknown; indexes?: unknown },
+  ): InstanceModel[] => {
     const asList = (v: unknown): string[] => (Array.isArray(v) ? v.map((x) => String(x)) : []);
     const ids = asList(target.ids);
     const indexes = asList(target.indexes);
@@ -388,17 +437,32 @@ export async function startDirector(opts: StartDirectorOptions): Promise<Running
       if (e instanceof DirectorError) throw e;
       throw new DirectorError(400, 40000, 'Request body is not valid JSON');
     }
-    if (!body || typeof body !== 'object' || Array.isArray(body)) throw new DirectorError(400, 40000, 'Request body must be a JSON object');
+    if (!body || typeof body !== 'object' || Array.isArray(body))
+      throw new DirectorError(400, 40000, 'Request body must be a JSON object');
     const b = body as { command?: unknown; target?: unknown; params?: unknown };
     const command = b.command;
-    if (command !== 'setup' && command !== 'cleanup') throw new DirectorError(400, 40000, `Unknown ssh command '${String(command).slice(0, 40)}': expected 'setup' or 'cleanup'`);
-    const target = (b.target && typeof b.target === 'object' ? b.target : {}) as { job?: unknown; ids?: unknown; indexes?: unknown };
+    if (command !== 'setup' && command !== 'cleanup')
+      throw new DirectorError(
+        400,
+        40000,
+        `Unknown ssh command '${String(command).slice(0, 40)}': expected 'setup' or 'cleanup'`,
+      );
+    const target = (b.target && typeof b.target === 'object' ? b.target : {}) as {
+      job?: unknown;
+      ids?: unknown;
+      indexes?: unknown;
+    };
     const params = (b.params && typeof b.params === 'object' ? b.params : {}) as Record<string, unknown>;
     const desc = `ssh: ${command}:${JSON.stringify({ ids: target.ids ?? [], indexes: target.indexes ?? [], job: target.job ?? null })}`;
     const task = newTask(ctx, 'ssh', desc, deployment, async (t) => {
       const targets = matchTargets(m, target);
       if (!targets.length) {
-        throw Object.assign(new Error(`No instance with a VM in deployment '${deployment}' matched filter ${JSON.stringify({ job: target.job ?? null, ids: target.ids ?? [], indexes: target.indexes ?? [] })}`), { code: 70001 });
+        throw Object.assign(
+          new Error(
+            `No instance with a VM in deployment '${deployment}' matched filter ${JSON.stringify({ job: target.job ?? null, ids: target.ids ?? [], indexes: target.indexes ?? [] })}`,
+          ),
+          { code: 70001 },
+        );
       }
       if (syntheticNames.has(deployment)) {
         // Seeded instances have no VM (and no agent): never touch the host; fail as an agent timeout.
@@ -407,7 +471,12 @@ export async function startDirector(opts: StartDirectorOptions): Promise<Running
           validatePublicKey(params.public_key);
         }
         const i = targets[0];
-        throw Object.assign(new Error(`Timed out sending 'ssh' to instance: '${i.group}/${i.id}', agent-id: '${i.agentId}' after 45 seconds`), { code: 450002 });
+        throw Object.assign(
+          new Error(
+            `Timed out sending 'ssh' to instance: '${i.group}/${i.id}', agent-id: '${i.agentId}' after 45 seconds`,
+          ),
+          { code: 450002 },
+        );
       }
       if (command === 'setup') {
         const user = validateUser(params.user);
@@ -419,25 +488,53 @@ export async function startDirector(opts: StartDirectorOptions): Promise<Running
             try {
               await readMonit(i.vm!.dir, agentTimeoutMs, aliasDir);
             } catch {
-              throw Object.assign(new Error(`Timed out sending 'ssh' to instance: '${i.group}/${i.id}', agent-id: '${i.agentId}' after 45 seconds`), { code: 450002 });
+              throw Object.assign(
+                new Error(
+                  `Timed out sending 'ssh' to instance: '${i.group}/${i.id}', agent-id: '${i.agentId}' after 45 seconds`,
+                ),
+                { code: 450002 },
+              );
             }
           }),
         );
         const keys = targets.map((i) => hostPublicKey(i.vm!));
-        await users.setup(user, key, targets.map((i) => i.vm!.dir));
-        const result = targets.map((i, n) => ({ command: 'setup', status: 'success', ip: i.ips[0], host_public_key: keys[n], id: i.id, index: i.index, job: i.group }));
+        await users.setup(
+          user,
+          key,
+          targets.map((i) => i.vm!.dir),
+        );
+        const result = targets.map((i, n) => ({
+          command: 'setup',
+          status: 'success',
+          ip: i.ips[0],
+          host_public_key: keys[n],
+          id: i.id,
+          index: i.index,
+          job: i.group,
+        }));
         t.resultOutput = JSON.stringify(result) + '\n';
       } else {
         const src = params.user_regex;
-        if (typeof src !== 'string' || src.length === 0 || src.length > 256) throw new Error('params.user_regex must be a non-empty string of at most 256 characters');
+        if (typeof src !== 'string' || src.length === 0 || src.length > 256)
+          throw new Error('params.user_regex must be a non-empty string of at most 256 characters');
         let re: RegExp;
         try {
           re = new RegExp(src);
         } catch {
           throw new Error(`params.user_regex is not a valid regular expression: ${src}`);
         }
-        await users.cleanup(re, targets.map((i) => i.vm!.dir));
-        const result = targets.map((i) => ({ command: 'cleanup', status: 'success', ip: i.ips[0], id: i.id, index: i.index, job: i.group }));
+        await users.cleanup(
+          re,
+          targets.map((i) => i.vm!.dir),
+        );
+        const result = targets.map((i) => ({
+          command: 'cleanup',
+          status: 'success',
+          ip: i.ips[0],
+          id: i.id,
+          index: i.index,
+          job: i.group,
+        }));
         t.resultOutput = JSON.stringify(result) + '\n';
       }
     });
@@ -446,16 +543,26 @@ export async function startDirector(opts: StartDirectorOptions): Promise<Running
 
   const taskOutput = (ctx: Ctx, task: Task) => {
     const type = ctx.url.searchParams.get('type') ?? 'debug';
-    if (!TASK_OUTPUT_TYPES.has(type)) throw new DirectorError(400, 40000, `Invalid task output type '${type.slice(0, 20)}'`);
+    if (!TASK_OUTPUT_TYPES.has(type))
+      throw new DirectorError(400, 40000, `Invalid task output type '${type.slice(0, 20)}'`);
     if (type === 'none') return send(ctx, 204, '', 'text/plain');
     const text =
-      type === 'event' ? task.eventOutput : type === 'result' ? task.resultOutput : type === 'debug' ? `I, stand-in Director: task ${task.id} '${task.description}' ${task.state}\n` : '';
+      type === 'event'
+        ? task.eventOutput
+        : type === 'result'
+          ? task.resultOutput
+          : type === 'debug'
+            ? `I, stand-in Director: task ${task.id} '${task.description}' ${task.state}\n`
+            : '';
     const buf = Buffer.from(text, 'utf8');
     if (buf.length === 0) return send(ctx, 204, '', 'text/plain');
     const range = parseRange(ctx.req.headers.range, buf.length);
-    if (range.kind === 'unsatisfiable') return send(ctx, 416, '', 'text/plain', { 'Content-Range': `bytes */${buf.length}` });
+    if (range.kind === 'unsatisfiable')
+      return send(ctx, 416, '', 'text/plain', { 'Content-Range': `bytes */${buf.length}` });
     if (range.kind === 'range') {
-      return send(ctx, 206, buf.subarray(range.start, range.end + 1), 'text/plain', { 'Content-Range': `bytes ${range.start}-${range.end}/${buf.length}` });
+      return send(ctx, 206, buf.subarray(range.start, range.end + 1), 'text/plain', {
+        'Content-Range': `bytes ${range.start}-${range.end}/${buf.length}`,
+      });
     }
     return send(ctx, 200, buf, 'text/plain');
   };
@@ -477,7 +584,8 @@ export async function startDirector(opts: StartDirectorOptions): Promise<Running
       if (method === 'POST' && p === '/uaa/oauth/token') {
         const ct = String(ctx.req.headers['content-type'] ?? '');
         const body = (await readBody(ctx.req)).toString('utf8');
-        if (!/^application\/x-www-form-urlencoded\b/i.test(ct)) throw new UaaError(400, 'invalid_request', 'Content-Type must be application/x-www-form-urlencoded');
+        if (!/^application\/x-www-form-urlencoded\b/i.test(ct))
+          throw new UaaError(400, 'invalid_request', 'Content-Type must be application/x-www-form-urlencoded');
         return json(ctx, 200, tokens.token(ctx.req.headers.authorization, new URLSearchParams(body)));
       }
       if (method === 'GET' && p === '/uaa/login') {
@@ -488,7 +596,12 @@ export async function startDirector(opts: StartDirectorOptions): Promise<Running
           zone_name: 'uaa',
         });
       }
-      if (method === 'GET' && p === '/uaa/info') return json(ctx, 200, { app: { version: '77.9.0' }, zone_name: 'uaa', prompts: { username: ['text', 'Email'], password: ['password', 'Password'] } });
+      if (method === 'GET' && p === '/uaa/info')
+        return json(ctx, 200, {
+          app: { version: '77.9.0' },
+          zone_name: 'uaa',
+          prompts: { username: ['text', 'Email'], password: ['password', 'Password'] },
+        });
       throw new UaaError(404, 'not_found', `No UAA endpoint ${p}`);
     }
 
@@ -505,7 +618,15 @@ export async function startDirector(opts: StartDirectorOptions): Promise<Running
     if (parts[0] === 'deployments') {
       if (parts.length === 1 && method === 'GET') {
         const t = (k: string) => q.get(k) === 'true';
-        return json(ctx, 200, [...models.values()].sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0)).map((m) => m.summary(t('exclude_configs'), t('exclude_releases'), t('exclude_stemcells'), t('exclude_lock'))));
+        return json(
+          ctx,
+          200,
+          [...models.values()]
+            .sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0))
+            .map((m) =>
+              m.summary(t('exclude_configs'), t('exclude_releases'), t('exclude_stemcells'), t('exclude_lock')),
+            ),
+        );
       }
       let d: string;
       try {
@@ -534,8 +655,18 @@ export async function startDirector(opts: StartDirectorOptions): Promise<Running
         const limitText = q.get('limit');
         const limit = limitText !== null && /^\d+$/.test(limitText) ? Number(limitText) : undefined;
         const states = q.get('state')?.split(',').filter(Boolean);
-        const list = tasks.list({ states, deployment: q.get('deployment') ?? undefined, verbose: isNaN(verbose) ? 1 : verbose, limit, contextId: q.get('context_id') ?? undefined });
-        return json(ctx, 200, list.map((t) => tasks.toHash(t, false)));
+        const list = tasks.list({
+          states,
+          deployment: q.get('deployment') ?? undefined,
+          verbose: isNaN(verbose) ? 1 : verbose,
+          limit,
+          contextId: q.get('context_id') ?? undefined,
+        });
+        return json(
+          ctx,
+          200,
+          list.map((t) => tasks.toHash(t, false)),
+        );
       }
       if (parts.length === 2 && method === 'GET') return json(ctx, 200, tasks.toHash(taskById(parts[1]), true));
       if (parts.length === 3 && parts[2] === 'output' && method === 'GET') return taskOutput(ctx, taskById(parts[1]));
@@ -559,12 +690,22 @@ export async function startDirector(opts: StartDirectorOptions): Promise<Running
     } catch {
       url = new URL('https://director.invalid/');
     }
-    const ctx: Ctx = { req, res, url, path: url.pathname, method: req.method ?? 'GET', contextId: String(req.headers['x-bosh-context-id'] ?? '') };
+    const ctx: Ctx = {
+      req,
+      res,
+      url,
+      path: url.pathname,
+      method: req.method ?? 'GET',
+      contextId: String(req.headers['x-bosh-context-id'] ?? ''),
+    };
     res.on('finish', () => {
-      requestLog.write(`${new Date().toISOString()} ${ctx.method} ${loggablePath(url)} ${res.statusCode} ${Date.now() - started}ms\n`);
+      requestLog.write(
+        `${new Date().toISOString()} ${ctx.method} ${loggablePath(url)} ${res.statusCode} ${Date.now() - started}ms\n`,
+      );
     });
     (async () => {
-      if (ctx.contextId.length > 64) throw new DirectorError(400, 70010, 'X-Bosh-Context-Id cannot be more than 64 characters in length');
+      if (ctx.contextId.length > 64)
+        throw new DirectorError(400, 70010, 'X-Bosh-Context-Id cannot be more than 64 characters in length');
       await route(ctx);
     })().catch((e: unknown) => {
       if (res.headersSent) {
@@ -573,7 +714,14 @@ export async function startDirector(opts: StartDirectorOptions): Promise<Running
       }
       if (e instanceof HttpText) return send(ctx, e.status, e.text, 'text/plain', e.headers);
       if (e instanceof DirectorError) return json(ctx, e.status, { code: e.code, description: e.message });
-      if (e instanceof UaaError) return send(ctx, e.status, e.body(), 'application/json', e.status === 401 ? { 'WWW-Authenticate': 'Bearer realm="UAA/oauth", error="unauthorized"' } : {});
+      if (e instanceof UaaError)
+        return send(
+          ctx,
+          e.status,
+          e.body(),
+          'application/json',
+          e.status === 401 ? { 'WWW-Authenticate': 'Bearer realm="UAA/oauth", error="unauthorized"' } : {},
+        );
       // Unexpected: a 500 without a JSON body, like Sinatra; the message goes to the process log only.
       process.stderr.write(`director stand-in: ${ctx.method} ${url.pathname}: ${(e as Error)?.stack ?? String(e)}\n`);
       send(ctx, 500, '', 'text/plain');
@@ -595,10 +743,27 @@ export async function startDirector(opts: StartDirectorOptions): Promise<Running
   uaaUrl = `${baseUrl}/uaa`;
   // Clients as a Director's UAA has them: the admin client (client_credentials) and `bosh_cli`
   // (empty secret; password and refresh grants only), which the bosh CLI uses for user logins.
-  const clients = [{ id: client, secret: clientSecret, scopes: ['bosh.admin', 'openid'], grants: ['client_credentials', 'refresh_token'] }];
-  if (client !== 'bosh_cli') clients.push({ id: 'bosh_cli', secret: '', scopes: ['openid', 'bosh.admin'], grants: ['password', 'refresh_token'] });
+  const clients = [
+    {
+      id: client,
+      secret: clientSecret,
+      scopes: ['bosh.admin', 'openid'],
+      grants: ['client_credentials', 'refresh_token'],
+    },
+  ];
+  if (client !== 'bosh_cli')
+    clients.push({
+      id: 'bosh_cli',
+      secret: '',
+      scopes: ['openid', 'bosh.admin'],
+      grants: ['password', 'refresh_token'],
+    });
   else clients[0].grants.push('password');
-  const uaaUsers = (opts.users ?? []).map((u) => ({ name: u.name, password: u.password, scopes: ['openid', 'bosh.admin'] }));
+  const uaaUsers = (opts.users ?? []).map((u) => ({
+    name: u.name,
+    password: u.password,
+    scopes: ['openid', 'bosh.admin'],
+  }));
   tokens = new TokenService(clients, uaaUsers, `${uaaUrl}/oauth/token`, opts.tokenTtlSeconds ?? 600);
 
   let closing: Promise<void> | undefined;

@@ -26,10 +26,12 @@ export function validateUser(user: unknown): string {
 
 /** Validates one OpenSSH public key line (`type base64 [comment]`, no options) and returns it with a trailing newline. */
 export function validatePublicKey(key: unknown): string {
-  if (typeof key !== 'string' || key.length > 16_384) throw new Error('Invalid public key: expected one OpenSSH public key line');
+  if (typeof key !== 'string' || key.length > 16_384)
+    throw new Error('Invalid public key: expected one OpenSSH public key line');
   const line = key.replace(/\r?\n$/, '');
   const m = /^([a-z0-9-]+) ([A-Za-z0-9+/]+={0,3})(?: ([\x20-\x7e]*))?$/.exec(line);
-  if (!m || !KEY_TYPES.includes(m[1])) throw new Error(`Invalid public key: expected '<${KEY_TYPES.join('|')}> <base64> [comment]' on one line`);
+  if (!m || !KEY_TYPES.includes(m[1]))
+    throw new Error(`Invalid public key: expected '<${KEY_TYPES.join('|')}> <base64> [comment]' on one line`);
   const blob = Buffer.from(m[2], 'base64');
   const len = blob.length >= 4 ? blob.readUInt32BE(0) : -1;
   if (len <= 0 || 4 + len > blob.length || blob.subarray(4, 4 + len).toString('latin1') !== m[1]) {
@@ -41,7 +43,11 @@ export function validatePublicKey(key: unknown): string {
 function run(cmd: string, args: string[]): Promise<{ code: number; stderr: string }> {
   return new Promise((resolve) => {
     execFile(cmd, args, { timeout: 30_000 }, (err, _out, stderr) => {
-      const code = err ? (typeof (err as NodeJS.ErrnoException & { code?: unknown }).code === 'number' ? ((err as unknown as { code: number }).code) : 1) : 0;
+      const code = err
+        ? typeof (err as NodeJS.ErrnoException & { code?: unknown }).code === 'number'
+          ? (err as unknown as { code: number }).code
+          : 1
+        : 0;
       resolve({ code, stderr: String(stderr).trim() || (err ? err.message : '') });
     });
   });
@@ -82,7 +88,10 @@ export class SshUserManager {
   private chain: Promise<unknown> = Promise.resolve();
   private readonly recordFile: string;
 
-  constructor(dir: string, private readonly sudoGroup: string) {
+  constructor(
+    dir: string,
+    private readonly sudoGroup: string,
+  ) {
     this.recordFile = path.join(dir, 'ssh-users.json');
   }
 
@@ -107,7 +116,10 @@ export class SshUserManager {
     const key = validatePublicKey(publicKey);
     return this.serial(async () => {
       if (!this.users.has(user)) {
-        if (userExists(user)) throw new Error(`User '${user}' already exists on the VM and was not created by this Director; refusing to change it`);
+        if (userExists(user))
+          throw new Error(
+            `User '${user}' already exists on the VM and was not created by this Director; refusing to change it`,
+          );
         await runRetryingLock('useradd', ['-m', '-G', this.sudoGroup, '-s', '/bin/bash', user]);
         this.users.set(user, new Set());
         this.persist();

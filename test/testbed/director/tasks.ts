@@ -28,18 +28,39 @@ export interface Task {
 
 /** Types shown by GET /tasks with verbose=1 (DIR tasks_controller.rb, the "interesting" types). */
 const VERBOSE1_TYPES = new Set([
-  'attach_disk', 'create_snapshot', 'delete_artifacts', 'delete_deployment', 'delete_release', 'delete_snapshot',
-  'delete_stemcell', 'export_release', 'fetch_logs', 'orphan_disk', 'run_errand', 'snapshot_deployment',
-  'update_deployment', 'update_release', 'update_stemcell', 'cck_scan_and_fix', 'cck_apply', 'scan_and_fix',
+  'attach_disk',
+  'create_snapshot',
+  'delete_artifacts',
+  'delete_deployment',
+  'delete_release',
+  'delete_snapshot',
+  'delete_stemcell',
+  'export_release',
+  'fetch_logs',
+  'orphan_disk',
+  'run_errand',
+  'snapshot_deployment',
+  'update_deployment',
+  'update_release',
+  'update_stemcell',
+  'cck_scan_and_fix',
+  'cck_apply',
+  'scan_and_fix',
 ]);
 
 export class TaskStore {
   private readonly tasks = new Map<number, Task>();
   private nextId = 1;
 
-  constructor(private readonly pollsBeforeDone: number, private readonly maxTasks = 1000) {}
+  constructor(
+    private readonly pollsBeforeDone: number,
+    private readonly maxTasks = 1000,
+  ) {}
 
-  create(t: { type: string; description: string; deployment: string; user: string; contextId: string }, work: (task: Task) => Promise<void>): Task {
+  create(
+    t: { type: string; description: string; deployment: string; user: string; contextId: string },
+    work: (task: Task) => Promise<void>,
+  ): Task {
     const task: Task = {
       ...t,
       id: this.nextId++,
@@ -67,7 +88,11 @@ export class TaskStore {
           const message = e instanceof Error ? e.message : String(e);
           const code = (e as { code?: unknown })?.code;
           // DIR event_log.rb log_error: {"time":…,"error":{"code":…,"message":"…"}}
-          task.eventOutput += JSON.stringify({ time: Math.floor(Date.now() / 1000), error: { code: typeof code === 'number' ? code : 100, message } }) + '\n';
+          task.eventOutput +=
+            JSON.stringify({
+              time: Math.floor(Date.now() / 1000),
+              error: { code: typeof code === 'number' ? code : 100, message },
+            }) + '\n';
           task.result = message.slice(0, 128);
           task.state = 'error';
           task.finishedAt = Math.floor(Date.now() / 1000);
@@ -100,7 +125,7 @@ export class TaskStore {
       id: t.id,
       state,
       description: t.description,
-      timestamp: running ? null : t.finishedAt ?? t.createdAt,
+      timestamp: running ? null : (t.finishedAt ?? t.createdAt),
       started_at: state === 'queued' ? null : t.startedAt,
       result: running ? '' : t.result,
       user: t.user || 'admin',
@@ -122,7 +147,8 @@ export class TaskStore {
   /** DELETE /task/<id>: only queued/processing tasks can be cancelled. */
   cancel(t: Task): { ok: true } | { ok: false; message: string } {
     const state = this.visibleState(t);
-    if (state !== 'queued' && state !== 'processing') return { ok: false, message: `Cannot cancel task ${t.id}: invalid state (${state})` };
+    if (state !== 'queued' && state !== 'processing')
+      return { ok: false, message: `Cannot cancel task ${t.id}: invalid state (${state})` };
     t.cancelRequested = true;
     if (t.state === 'done') t.state = 'cancelled';
     return { ok: true };

@@ -48,7 +48,11 @@ export interface TokenResponse {
 
 /** An OAuth error as UAA shapes it: {"error":"…","error_description":"…"} with a status. */
 export class UaaError extends Error {
-  constructor(public readonly status: number, public readonly error: string, description: string) {
+  constructor(
+    public readonly status: number,
+    public readonly error: string,
+    description: string,
+  ) {
     super(description);
   }
   body(): string {
@@ -123,12 +127,21 @@ export class TokenService {
     const secret = dec(decoded.slice(colon + 1));
     const client = this.clients.get(id);
     const a = crypto.createHash('sha256').update(secret).digest();
-    const b = crypto.createHash('sha256').update(client?.secret ?? crypto.randomBytes(16)).digest();
+    const b = crypto
+      .createHash('sha256')
+      .update(client?.secret ?? crypto.randomBytes(16))
+      .digest();
     if (!client || !crypto.timingSafeEqual(a, b)) throw new UaaError(401, 'unauthorized', 'Bad credentials');
     return client;
   }
 
-  private issue(client: UaaClient, grantType: string, scopes: string[], userName?: string, withRefresh = true): TokenResponse {
+  private issue(
+    client: UaaClient,
+    grantType: string,
+    scopes: string[],
+    userName?: string,
+    withRefresh = true,
+  ): TokenResponse {
     const nowMs = Date.now();
     const now = Math.floor(nowMs / 1000);
     // exp rounded up, so that a token lives at least its TTL (not up to 1 s less)
@@ -152,7 +165,8 @@ export class TokenService {
       scope: scopes.join(' '),
       jti,
     };
-    if (withRefresh) resp.refresh_token = this.sign({ ...base, jti: `${jti}-r`, exp: expIn(this.refreshTtlSeconds), typ: 'refresh' });
+    if (withRefresh)
+      resp.refresh_token = this.sign({ ...base, jti: `${jti}-r`, exp: expIn(this.refreshTtlSeconds), typ: 'refresh' });
     return resp;
   }
 
@@ -172,13 +186,20 @@ export class TokenService {
       const rt = form.get('refresh_token') ?? '';
       const claims = this.verify(rt, 'refresh');
       if (!claims) throw new UaaError(401, 'invalid_token', 'Invalid refresh token (expired or not issued here).');
-      if (claims.client_id !== client.id) throw new UaaError(401, 'invalid_grant', 'Wrong client for this refresh token.');
+      if (claims.client_id !== client.id)
+        throw new UaaError(401, 'invalid_grant', 'Wrong client for this refresh token.');
       return this.issue(client, claims.grant_type, claims.scope, claims.user_name);
     }
     if (grant === 'password') {
       const user = this.users.get(form.get('username') ?? '');
-      const given = crypto.createHash('sha256').update(form.get('password') ?? '').digest();
-      const want = crypto.createHash('sha256').update(user?.password ?? crypto.randomBytes(16)).digest();
+      const given = crypto
+        .createHash('sha256')
+        .update(form.get('password') ?? '')
+        .digest();
+      const want = crypto
+        .createHash('sha256')
+        .update(user?.password ?? crypto.randomBytes(16))
+        .digest();
       if (!user || !crypto.timingSafeEqual(given, want)) throw new UaaError(401, 'unauthorized', 'Bad credentials');
       return this.issue(client, 'password', user.scopes, user.name);
     }

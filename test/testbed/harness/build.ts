@@ -28,7 +28,9 @@ export function planVms(L: Layout, masterCount: number): TestbedVm[] {
     const id = crypto.randomUUID();
     const ip = vmIp(L.net, group, index);
     const vm: TestbedVm = {
-      group, id, index,
+      group,
+      id,
+      index,
       az: `pks-az${(index % 3) + 1}`,
       ip,
       bootstrap: group !== 'jumpbox' && index === 0,
@@ -73,24 +75,32 @@ export async function buildTestbed(L: Layout, vms: TestbedVm[]): Promise<Keys> {
     makeEtcdPki(L.pki),
     sshKey(staticKey, 'ed25519', `${STATIC_USER}@bosh-etcd-testbed`),
     sshKey(jumpKey, 'ed25519', `${JUMP_USER}@bosh-etcd-testbed`),
-    Promise.all(vms.map(async (vm) => {
-      const sshDir = path.join(vm.dir, 'ssh');
-      fs.mkdirSync(sshDir, { recursive: true, mode: 0o755 });
-      const [ed, rsa] = await Promise.all([
-        sshKey(path.join(sshDir, 'ssh_host_ed25519_key'), 'ed25519', `root@${vmName(vm.group, vm.index)}`),
-        sshKey(path.join(sshDir, 'ssh_host_rsa_key'), 'rsa', `root@${vmName(vm.group, vm.index)}`),
-      ]);
-      return { vm, ed, rsa };
-    })),
+    Promise.all(
+      vms.map(async (vm) => {
+        const sshDir = path.join(vm.dir, 'ssh');
+        fs.mkdirSync(sshDir, { recursive: true, mode: 0o755 });
+        const [ed, rsa] = await Promise.all([
+          sshKey(path.join(sshDir, 'ssh_host_ed25519_key'), 'ed25519', `root@${vmName(vm.group, vm.index)}`),
+          sshKey(path.join(sshDir, 'ssh_host_rsa_key'), 'rsa', `root@${vmName(vm.group, vm.index)}`),
+        ]);
+        return { vm, ed, rsa };
+      }),
+    ),
   ]);
   const vcap = await userIds(STATIC_USER);
   const jumpIds = await userIds(JUMP_USER);
-  const masterInfos: T.MasterInfo[] = vms.filter((v) => v.group === 'master').map((v) => ({ index: v.index, id: v.id, ip: v.ip }));
+  const masterInfos: T.MasterInfo[] = vms
+    .filter((v) => v.group === 'master')
+    .map((v) => ({ index: v.index, id: v.id, ip: v.ip }));
   const hostname = os.hostname();
 
   const knownHosts: string[] = [];
   for (const { vm, ed, rsa } of hostKeys) {
-    const names = [vm.ip, ...(vm.etcdFqdn ? [vm.etcdFqdn] : []), ...(vm.group === 'jumpbox' ? ['jumpbox.cfcr.internal'] : [])].join(',');
+    const names = [
+      vm.ip,
+      ...(vm.etcdFqdn ? [vm.etcdFqdn] : []),
+      ...(vm.group === 'jumpbox' ? ['jumpbox.cfcr.internal'] : []),
+    ].join(',');
     for (const k of [ed, rsa]) knownHosts.push(`${names} ${k.split(' ').slice(0, 2).join(' ')}`);
     buildVmDir(vm, { vcap, jumpIds, staticPub, jumpPub, masterInfos, hostname, L, pki: L.pki });
   }
@@ -114,7 +124,8 @@ function buildVmDir(vm: TestbedVm, c: BuildCtx) {
   const D = vm.dir;
   const V = path.join(D, 'vcap');
   const root = { uid: 0, gid: 0 };
-  for (const d of ['bosh/etc', 'monit/job', 'sys/run', 'sys/log', 'store', 'data', 'jobs']) fs.mkdirSync(path.join(V, d), { recursive: true, mode: 0o755 });
+  for (const d of ['bosh/etc', 'monit/job', 'sys/run', 'sys/log', 'store', 'data', 'jobs'])
+    fs.mkdirSync(path.join(V, d), { recursive: true, mode: 0o755 });
   fs.chmodSync(V, 0o755);
   w(path.join(D, 'hosts'), T.hostsFile(c.L.net, c.masterInfos, c.hostname));
   // /etc/ssh: root-owned, not group/world-writable (sshd StrictModes)
@@ -133,7 +144,9 @@ function buildVmDir(vm: TestbedVm, c: BuildCtx) {
   const dummies = vm.group === 'master' ? MASTER_DUMMY_JOBS : WORKER_DUMMY_JOBS;
   // monit starts the services of its first cycle one after the other, last included first: etcd last
   const jobs = vm.group === 'master' ? [...dummies, 'etcd'] : dummies;
-  jobs.forEach((job, i) => w(path.join(V, `monit/job/${String(i).padStart(4, '0')}_${job}.monitrc`), T.monitJob(job), 0o644));
+  jobs.forEach((job, i) =>
+    w(path.join(V, `monit/job/${String(i).padStart(4, '0')}_${job}.monitrc`), T.monitJob(job), 0o644),
+  );
   for (const job of dummies) {
     w(path.join(V, `jobs/${job}/bin/${job}`), T.DUMMY_JOB, 0o755);
     fs.mkdirSync(path.join(V, `sys/log/${job}`), { recursive: true });
@@ -153,7 +166,11 @@ function buildVmDir(vm: TestbedVm, c: BuildCtx) {
   for (const [name, src] of Object.entries(ETCD_CONFIG_FILES)) {
     w(path.join(J, 'config', name), fs.readFileSync(path.join(c.pki, src), 'utf8'), 0o640, { uid: 0, gid: c.vcap.gid });
   }
-  for (const [d, mode] of [['store/etcd', 0o700], ['data/etcd', 0o700], ['sys/log/etcd', 0o755]] as const) {
+  for (const [d, mode] of [
+    ['store/etcd', 0o700],
+    ['data/etcd', 0o700],
+    ['sys/log/etcd', 0o755],
+  ] as const) {
     fs.mkdirSync(path.join(V, d), { recursive: true, mode });
     fs.chmodSync(path.join(V, d), mode);
     fs.chownSync(path.join(V, d), c.vcap.uid, c.vcap.gid);

@@ -38,7 +38,8 @@ async function main(argv: string[]): Promise<number> {
       const f = flag(args, '--fill-mb');
       const t0 = Date.now();
       if (m !== undefined && !/^(3|5)$/.test(m)) throw new Error(`--masters must be 3 or 5 (got "${m}").`);
-      if (f !== undefined && !/^\d+$/.test(f)) throw new Error(`--fill-mb must be a whole number of megabytes (got "${f}").`);
+      if (f !== undefined && !/^\d+$/.test(f))
+        throw new Error(`--fill-mb must be a whole number of megabytes (got "${f}").`);
       if (args.length) throw new Error(`Unexpected arguments: ${args.join(' ')}\n${USAGE}`);
       // Ctrl-C during up: tear down what was started instead of leaving half a testbed
       const abort = (sig: NodeJS.Signals) => {
@@ -58,7 +59,9 @@ async function main(argv: string[]): Promise<number> {
     case 'down': {
       const t0 = Date.now();
       const r = await down({ log });
-      log(`down: ${((Date.now() - t0) / 1000).toFixed(2)} s (${r.killed} processes stopped${r.removedDir ? ', folder removed' : ''})`);
+      log(
+        `down: ${((Date.now() - t0) / 1000).toFixed(2)} s (${r.killed} processes stopped${r.removedDir ? ', folder removed' : ''})`,
+      );
       return 0;
     }
     case 'status':
@@ -68,7 +71,8 @@ async function main(argv: string[]): Promise<number> {
       const mode = flag(args, '--mode') as FaultMode | undefined;
       const ref = args.shift();
       if (!ref || !mode) throw new Error(`break needs an instance and --mode.\n${USAGE}`);
-      if (!FAULT_MODES.includes(mode)) throw new Error(`Unknown --mode "${mode}": use one of ${FAULT_MODES.join(', ')}.`);
+      if (!FAULT_MODES.includes(mode))
+        throw new Error(`Unknown --mode "${mode}": use one of ${FAULT_MODES.join(', ')}.`);
       const r = await breakInstance(ref, mode);
       process.stdout.write(`${r.vm}: ${r.detail}\n`);
       return 0;

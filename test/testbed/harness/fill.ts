@@ -8,7 +8,11 @@ import { masters, TestbedState } from './state';
 
 export const FILL_PREFIX = '/testbed/fill/';
 
-export async function fillEtcd(state: TestbedState, mb: number, valueBytes = 16 * 1024): Promise<{ keys: number; ms: number }> {
+export async function fillEtcd(
+  state: TestbedState,
+  mb: number,
+  valueBytes = 16 * 1024,
+): Promise<{ keys: number; ms: number }> {
   const m = masters(state)[0];
   const cfg = path.join(m.dir, 'vcap/jobs/etcd/config');
   const client = new Etcd3({

@@ -7,7 +7,16 @@ import { Layout, resolveLayout, TestbedOptions, vmName } from './layout';
 import { acquireShared, JUMP_USER, releaseShared, STATIC_USER } from './shared';
 import { inVm, q, sleep, StopWaiting, waitFor } from './sh';
 import { masters, readTestbedState, TestbedState, TestbedVm } from './state';
-import { bootVm, killVms, monitStatus, MonitService, processState, vmProcesses, waitMonitProcess, waitSshd } from './vm';
+import {
+  bootVm,
+  killVms,
+  monitStatus,
+  MonitService,
+  processState,
+  vmProcesses,
+  waitMonitProcess,
+  waitSshd,
+} from './vm';
 
 export { readTestbedState, masters } from './state';
 export type { TestbedState, TestbedVm } from './state';
@@ -26,11 +35,16 @@ export interface UpOptions extends TestbedOptions {
   log?: (line: string) => void;
 }
 
-export interface UpResult { state: TestbedState; seconds: number }
+export interface UpResult {
+  state: TestbedState;
+  seconds: number;
+}
 
 const ETCDCTL = 'ETCDCTL_API=3 /var/vcap/jobs/etcd/bin/etcdctl';
 
-function stateFileOf(L: Layout) { return L.stateFile; }
+function stateFileOf(L: Layout) {
+  return L.stateFile;
+}
 
 function writeState(L: Layout, s: TestbedState) {
   fs.writeFileSync(stateFileOf(L), JSON.stringify(s, null, 2) + '\n', { mode: 0o600 });
@@ -38,13 +52,15 @@ function writeState(L: Layout, s: TestbedState) {
 
 /** Brings a testbed up; on any failure it tears down what it started and rethrows. */
 export async function up(opts: UpOptions = {}): Promise<TestbedState> {
-  if (process.getuid && process.getuid() !== 0) throw new Error('The testbed needs root (mount namespaces, users, sshd): run it as root.');
+  if (process.getuid && process.getuid() !== 0)
+    throw new Error('The testbed needs root (mount namespaces, users, sshd): run it as root.');
   const L = resolveLayout(opts);
   const log = opts.log ?? (() => {});
   const masterCount = opts.masters ?? 3;
   if (![3, 5].includes(masterCount)) throw new Error(`--masters must be 3 or 5 (got ${masterCount}).`);
   if (fs.existsSync(L.dir) && fs.readdirSync(L.dir).length > 0) {
-    if (!fs.existsSync(L.marker)) throw new Error(`${L.dir} is not empty and is not a testbed folder: choose another BOSH_ETCD_TESTBED_DIR.`);
+    if (!fs.existsSync(L.marker))
+      throw new Error(`${L.dir} is not empty and is not a testbed folder: choose another BOSH_ETCD_TESTBED_DIR.`);
     const running = vmProcesses(vmDirsOf(L));
     if (running.size > 0) {
       throw new Error(`A testbed is already up in ${L.dir}: use it, or run \`npm run testbed -- down\` first.`);
@@ -60,9 +76,11 @@ export async function up(opts: UpOptions = {}): Promise<TestbedState> {
     const vms = planVms(L, masterCount);
     const keys = await buildTestbed(L, vms);
     log(`built ${vms.length} VMs in ${L.vms} (${Date.now() - t0} ms)`);
-    await Promise.all(vms.map(async (vm) => {
-      vm.nsPid = await bootVm(runtimeOf(vm), L.logs);
-    }));
+    await Promise.all(
+      vms.map(async (vm) => {
+        vm.nsPid = await bootVm(runtimeOf(vm), L.logs);
+      }),
+    );
     await Promise.all(vms.map((vm) => waitSshd(runtimeOf(vm))));
     log(`VMs booted, sshd listening (${Date.now() - t0} ms)`);
     const ms = vms.filter((v) => v.group === 'master');
@@ -71,7 +89,12 @@ export async function up(opts: UpOptions = {}): Promise<TestbedState> {
     await waitAllMonitRunning(vms, 30_000);
     const base: Omit<TestbedState, 'director'> = {
       deployment: `service-instance_${crypto.randomUUID()}`,
-      jumpHost: { host: vms.find((v) => v.group === 'jumpbox')!.ip, port: 22, user: JUMP_USER, privateKeyPath: keys.jumpKey },
+      jumpHost: {
+        host: vms.find((v) => v.group === 'jumpbox')!.ip,
+        port: 22,
+        user: JUMP_USER,
+        privateKeyPath: keys.jumpKey,
+      },
       staticSsh: { user: STATIC_USER, privateKeyPath: keys.staticKey, knownHostsPath: keys.knownHosts },
       etcd: { caCertPath: path.join(L.pki, 'etcd-ca.crt'), version: await etcdVersion() },
       vms,
@@ -89,7 +112,11 @@ export async function up(opts: UpOptions = {}): Promise<TestbedState> {
     return state;
   } catch (e) {
     log(`up failed: ${(e as Error).message}; tearing down`);
-    try { await down(opts); } catch (e2) { log(`teardown after failed up also failed: ${(e2 as Error).message}`); }
+    try {
+      await down(opts);
+    } catch (e2) {
+      log(`teardown after failed up also failed: ${(e2 as Error).message}`);
+    }
     throw e;
   }
 }
@@ -100,7 +127,11 @@ async function etcdVersion(): Promise<string> {
   return /etcd Version: (\S+)/.exec(r.stdout)?.[1] ?? 'unknown';
 }
 
-async function startDirector(L: Layout, base: Omit<TestbedState, 'director'>, log: (l: string) => void): Promise<TestbedState['director']> {
+async function startDirector(
+  L: Layout,
+  base: Omit<TestbedState, 'director'>,
+  log: (l: string) => void,
+): Promise<TestbedState['director']> {
   const launch = path.join(__dirname, '..', 'director', 'launch.js');
   if (!fs.existsSync(launch)) {
     log(`Director stand-in not available (${launch} missing): state.director is empty`);
@@ -108,7 +139,12 @@ async function startDirector(L: Layout, base: Omit<TestbedState, 'director'>, lo
   }
   fs.mkdirSync(L.directorDir, { recursive: true, mode: 0o700 });
   // eslint-disable-next-line @typescript-eslint/no-var-requires
-  const mod = require(launch) as { startDirectorProcess: (s: Omit<TestbedState, 'director'>, o: { dir: string; host: string; port: number }) => Promise<TestbedState['director']> };
+  const mod = require(launch) as {
+    startDirectorProcess: (
+      s: Omit<TestbedState, 'director'>,
+      o: { dir: string; host: string; port: number },
+    ) => Promise<TestbedState['director']>;
+  };
   const d = await mod.startDirectorProcess(base, { dir: L.directorDir, host: L.directorHost, port: L.directorPort });
   fs.writeFileSync(path.join(L.dir, 'director.pid'), String(d.pid));
   log(`Director stand-in at ${d.url} (pid ${d.pid})`);
@@ -124,44 +160,77 @@ function vmDirsOf(L: Layout): string[] {
   return fs.readdirSync(L.vms).map((n) => path.join(L.vms, n));
 }
 
-export async function etcdctlIn(vm: TestbedVm, args: string, opts: { local?: boolean; allowFail?: boolean; timeoutMs?: number } = {}) {
-  return inVm(vm.nsPid, `${opts.local ? 'LOCAL=true ' : ''}${ETCDCTL} ${args}`, { allowFail: opts.allowFail, timeoutMs: opts.timeoutMs ?? 15_000 });
+export async function etcdctlIn(
+  vm: TestbedVm,
+  args: string,
+  opts: { local?: boolean; allowFail?: boolean; timeoutMs?: number } = {},
+) {
+  return inVm(vm.nsPid, `${opts.local ? 'LOCAL=true ' : ''}${ETCDCTL} ${args}`, {
+    allowFail: opts.allowFail,
+    timeoutMs: opts.timeoutMs ?? 15_000,
+  });
 }
 
 class ExtraMembersError extends StopWaiting {}
 
 /** Until every master's endpoint answers `endpoint health` and the member list has them all started. */
 export async function waitClusterHealthy(ms: TestbedVm[], timeoutMs = 60_000) {
-  await waitFor(`a healthy etcd cluster of ${ms.length} members`, timeoutMs, async () => {
-    for (const m of ms) {
-      const r = await etcdctlIn(m, '--dial-timeout=1s --command-timeout=2s endpoint health', { local: true, allowFail: true });
-      if (r.code !== 0) return false;
-    }
-    const list = await etcdctlIn(ms[0], 'member list', { local: true, allowFail: true });
-    if (list.code !== 0) return false;
-    const rows = list.stdout.trim().split('\n').map((l) => l.split(', '));
-    if (!ms.every((m) => rows.some((r) => r[1] === 'started' && r[2] === m.id))) return false;
-    const extra = rows.filter((r) => !ms.some((m) => m.id === r[2] && m.etcdPeerUrl === r[3]));
-    if (extra.length) {
-      // every master is back, but someone left members behind: say so instead of timing out
-      throw new ExtraMembersError(`etcd lists members that are not the testbed's masters: ${extra.map((r) => `${r[0]} (${r[1]}, name "${r[2]}", ${r[3]})`).join('; ')}. ` +
-        `Remove them (ETCDCTL_API=3 /var/vcap/jobs/etcd/bin/etcdctl member remove <id> on a master) or rebuild the testbed.`);
-    }
-    return true;
-  }, 200);
+  await waitFor(
+    `a healthy etcd cluster of ${ms.length} members`,
+    timeoutMs,
+    async () => {
+      for (const m of ms) {
+        const r = await etcdctlIn(m, '--dial-timeout=1s --command-timeout=2s endpoint health', {
+          local: true,
+          allowFail: true,
+        });
+        if (r.code !== 0) return false;
+      }
+      const list = await etcdctlIn(ms[0], 'member list', { local: true, allowFail: true });
+      if (list.code !== 0) return false;
+      const rows = list.stdout
+        .trim()
+        .split('\n')
+        .map((l) => l.split(', '));
+      if (!ms.every((m) => rows.some((r) => r[1] === 'started' && r[2] === m.id))) return false;
+      const extra = rows.filter((r) => !ms.some((m) => m.id === r[2] && m.etcdPeerUrl === r[3]));
+      if (extra.length) {
+        // every master is back, but someone left members behind: say so instead of timing out
+        throw new ExtraMembersError(
+          `etcd lists members that are not the testbed's masters: ${extra.map((r) => `${r[0]} (${r[1]}, name "${r[2]}", ${r[3]})`).join('; ')}. ` +
+            `Remove them (ETCDCTL_API=3 /var/vcap/jobs/etcd/bin/etcdctl member remove <id> on a master) or rebuild the testbed.`,
+        );
+      }
+      return true;
+    },
+    200,
+  );
 }
 
 async function waitAllMonitRunning(vms: TestbedVm[], timeoutMs: number) {
-  await Promise.all(vms.filter((v) => v.group !== 'jumpbox').map((vm) =>
-    waitFor(`every monit process of ${vmName(vm.group, vm.index)} running`, timeoutMs, async () => {
-      const procs = (await monitStatus(vm.dir)).filter((s) => s.type === 3);
-      return procs.length > 0 && procs.every((s) => processState(s) === 'running' && s.pendingAction === 0);
-    }, 100)));
+  await Promise.all(
+    vms
+      .filter((v) => v.group !== 'jumpbox')
+      .map((vm) =>
+        waitFor(
+          `every monit process of ${vmName(vm.group, vm.index)} running`,
+          timeoutMs,
+          async () => {
+            const procs = (await monitStatus(vm.dir)).filter((s) => s.type === 3);
+            return procs.length > 0 && procs.every((s) => processState(s) === 'running' && s.pendingAction === 0);
+          },
+          100,
+        ),
+      ),
+  );
 }
 
 // ------------------------------------------------------------------------------------ down
 
-export interface DownResult { killed: number; removedDir: boolean }
+export interface DownResult {
+  killed: number;
+  removedDir: boolean;
+}
 
 /** Stops everything of the testbed and removes its folder; safe after a failed or partial `up`. */
 export async function down(opts: TestbedOptions & { log?: (l: string) => void } = {}): Promise<DownResult> {
@@ -170,11 +239,22 @@ export async function down(opts: TestbedOptions & { log?: (l: string) => void } 
   let killed = 0;
   // Director stand-in: its own process group
   const pids = new Set<number>();
-  try { pids.add(readTestbedState(L.stateFile).director.pid); } catch { /* no state */ }
-  try { pids.add(Number(fs.readFileSync(path.join(L.dir, 'director.pid'), 'utf8'))); } catch { /* none */ }
+  try {
+    pids.add(readTestbedState(L.stateFile).director.pid);
+  } catch {
+    /* no state */
+  }
+  try {
+    pids.add(Number(fs.readFileSync(path.join(L.dir, 'director.pid'), 'utf8')));
+  } catch {
+    /* none */
+  }
   for (const pid of pids) {
     if (!(pid > 1)) continue;
-    if (await killGroup(pid)) { killed++; log(`stopped Director stand-in (pid ${pid})`); }
+    if (await killGroup(pid)) {
+      killed++;
+      log(`stopped Director stand-in (pid ${pid})`);
+    }
   }
   // safety net for the stand-in's temporary bosh_* users (it removes them itself on SIGTERM)
   const launch = path.join(__dirname, '..', 'director', 'launch.js');
@@ -182,7 +262,9 @@ export async function down(opts: TestbedOptions & { log?: (l: string) => void } 
     try {
       const removed: string[] = require(launch).cleanupDirectorUsers?.(L.directorDir) ?? [];
       if (removed.length) log(`removed leftover Director ssh users: ${removed.join(', ')}`);
-    } catch (e) { log(`Director user cleanup failed: ${(e as Error).message}`); }
+    } catch (e) {
+      log(`Director user cleanup failed: ${(e as Error).message}`);
+    }
   }
   const dirs = vmDirsOf(L);
   const procs = [...vmProcesses(dirs).values()].flat().length;
@@ -202,20 +284,54 @@ export async function down(opts: TestbedOptions & { log?: (l: string) => void } 
 }
 
 async function killGroup(pid: number): Promise<boolean> {
-  const alive = () => { try { process.kill(pid, 0); return true; } catch { return false; } };
+  const alive = () => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
   if (!alive()) return false;
-  try { process.kill(-pid, 'SIGTERM'); } catch { try { process.kill(pid, 'SIGTERM'); } catch { /* gone */ } }
+  try {
+    process.kill(-pid, 'SIGTERM');
+  } catch {
+    try {
+      process.kill(pid, 'SIGTERM');
+    } catch {
+      /* gone */
+    }
+  }
   for (let i = 0; i < 100 && alive(); i++) await sleep(50);
-  if (alive()) { try { process.kill(-pid, 'SIGKILL'); } catch { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } } }
+  if (alive()) {
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+  }
   return true;
 }
 
 // ------------------------------------------------------------------------------------ break / heal
 
-interface FaultRecord { vm: string; mode: FaultMode; etcdPid?: number; at: string }
+interface FaultRecord {
+  vm: string;
+  mode: FaultMode;
+  etcdPid?: number;
+  at: string;
+}
 
 function readFaults(L: Layout): FaultRecord[] {
-  try { return JSON.parse(fs.readFileSync(L.faultsFile, 'utf8')); } catch { return []; }
+  try {
+    return JSON.parse(fs.readFileSync(L.faultsFile, 'utf8'));
+  } catch {
+    return [];
+  }
 }
 function writeFaults(L: Layout, f: FaultRecord[]) {
   if (f.length === 0) fs.rmSync(L.faultsFile, { force: true });
@@ -225,11 +341,15 @@ function writeFaults(L: Layout, f: FaultRecord[]) {
 /** `master/<uuid>`, `<uuid>`, `master/<index>`, `worker/0`, `jumpbox`. */
 export function findVm(state: TestbedState, ref: string): TestbedVm {
   const [a, b] = ref.includes('/') ? ref.split('/', 2) : [undefined, ref];
-  const vm = state.vms.find((v) =>
-    (a === undefined && (v.id === b || vmName(v.group, v.index) === b || v.group === b)) ||
-    (a === v.group && (v.id === b || String(v.index) === b)));
+  const vm = state.vms.find(
+    (v) =>
+      (a === undefined && (v.id === b || vmName(v.group, v.index) === b || v.group === b)) ||
+      (a === v.group && (v.id === b || String(v.index) === b)),
+  );
   if (!vm) {
-    throw new Error(`No instance "${ref}" in the testbed: use master/<uuid>, <uuid> or master/<index> (${state.vms.map((v) => `${v.group}/${v.index}`).join(', ')}).`);
+    throw new Error(
+      `No instance "${ref}" in the testbed: use master/<uuid>, <uuid> or master/<index> (${state.vms.map((v) => `${v.group}/${v.index}`).join(', ')}).`,
+    );
   }
   return vm;
 }
@@ -238,20 +358,36 @@ const etcdPidFile = (vm: TestbedVm) => path.join(vm.dir, 'vcap/sys/run/bpm/etcd/
 
 async function monitStopEtcd(vm: TestbedVm) {
   await inVm(vm.nsPid, 'monit stop etcd');
-  await waitMonitProcess(vm.dir, 'etcd', (s) => s.monitor === 0 && s.pendingAction === 0, `monit to stop etcd on ${vmName(vm.group, vm.index)}`, 40_000);
+  await waitMonitProcess(
+    vm.dir,
+    'etcd',
+    (s) => s.monitor === 0 && s.pendingAction === 0,
+    `monit to stop etcd on ${vmName(vm.group, vm.index)}`,
+    40_000,
+  );
 }
 
 async function monitStartEtcd(vm: TestbedVm) {
   await inVm(vm.nsPid, 'monit start etcd');
   // start is asynchronous: wait until monit took it on (monitored again, no pending action)
-  await waitMonitProcess(vm.dir, 'etcd', (s) => s.monitor !== 0 && s.pendingAction === 0, `monit to start etcd on ${vmName(vm.group, vm.index)}`, 40_000);
+  await waitMonitProcess(
+    vm.dir,
+    'etcd',
+    (s) => s.monitor !== 0 && s.pendingAction === 0,
+    `monit to start etcd on ${vmName(vm.group, vm.index)}`,
+    40_000,
+  );
 }
 
 function requireMaster(vm: TestbedVm, mode: string) {
   if (vm.group !== 'master') throw new Error(`--mode ${mode} needs a master instance (got ${vm.group}/${vm.index}).`);
 }
 
-export interface BreakResult { vm: string; mode: FaultMode; detail: string }
+export interface BreakResult {
+  vm: string;
+  mode: FaultMode;
+  detail: string;
+}
 
 export async function breakInstance(ref: string, mode: FaultMode, opts: TestbedOptions = {}): Promise<BreakResult> {
   const L = resolveLayout(opts);
@@ -272,9 +408,12 @@ export async function breakInstance(ref: string, mode: FaultMode, opts: TestbedO
       requireMaster(vm, mode);
       await monitStopEtcd(vm);
       // zero both bbolt meta pages and scribble over the first data pages: etcd panics opening the db
-      await inVm(vm.nsPid, `set -e; db=/var/vcap/store/etcd/member/snap/db; test -f $db || { echo "no $db on ${name}" >&2; exit 1; }
+      await inVm(
+        vm.nsPid,
+        `set -e; db=/var/vcap/store/etcd/member/snap/db; test -f $db || { echo "no $db on ${name}" >&2; exit 1; }
         dd if=/dev/zero of=$db bs=4096 count=2 conv=notrunc status=none
-        dd if=/dev/urandom of=$db bs=4096 seek=2 count=4 conv=notrunc status=none`);
+        dd if=/dev/urandom of=$db bs=4096 seek=2 count=4 conv=notrunc status=none`,
+      );
       await inVm(vm.nsPid, 'monit start etcd');
       detail = `member/snap/db on ${name} damaged (meta pages zeroed), monit start etcd issued`;
       break;
@@ -322,17 +461,31 @@ function killSshSessions(listenerPid: number): number {
       const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
       if (!children.has(ppid)) children.set(ppid, []);
       children.get(ppid)!.push(Number(ent));
-    } catch { /* gone */ }
+    } catch {
+      /* gone */
+    }
   }
   const connections = children.get(listenerPid) ?? [];
   const all: number[] = [];
-  const walk = (pid: number) => { all.push(pid); for (const c of children.get(pid) ?? []) walk(c); };
+  const walk = (pid: number) => {
+    all.push(pid);
+    for (const c of children.get(pid) ?? []) walk(c);
+  };
   connections.forEach(walk);
-  for (const pid of all) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
+  for (const pid of all) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
   return connections.length;
 }
 
-export interface HealOptions extends TestbedOptions { rebuild?: boolean; log?: (l: string) => void }
+export interface HealOptions extends TestbedOptions {
+  rebuild?: boolean;
+  log?: (l: string) => void;
+}
 
 /**
  * Undoes recorded faults (all, or those of one instance): stop → monit start; vm-down → boot the VM
@@ -369,7 +522,11 @@ export async function heal(ref?: string, opts: HealOptions = {}): Promise<string
         done.push(`${f.vm}: VM booted again (nsPid ${vm.nsPid})`);
         break;
       case 'slow-endpoint':
-        try { process.kill(f.etcdPid!, 'SIGCONT'); } catch { /* gone */ }
+        try {
+          process.kill(f.etcdPid!, 'SIGCONT');
+        } catch {
+          /* gone */
+        }
         done.push(`${f.vm}: etcd (pid ${f.etcdPid}) resumed`);
         break;
       case 'stop':
@@ -380,8 +537,14 @@ export async function heal(ref?: string, opts: HealOptions = {}): Promise<string
         break;
       case 'wipe':
       case 'corrupt':
-        if (!opts.rebuild) { unhealed.push(f); break; }
-        if (!rebuilt.has(f.vm)) { await rebuildMember(state, vm, log); rebuilt.add(f.vm); }
+        if (!opts.rebuild) {
+          unhealed.push(f);
+          break;
+        }
+        if (!rebuilt.has(f.vm)) {
+          await rebuildMember(state, vm, log);
+          rebuilt.add(f.vm);
+        }
         done.push(`${f.vm}: etcd member rebuilt by the runbook (was ${f.mode})`);
         break;
     }
@@ -394,7 +557,9 @@ export async function heal(ref?: string, opts: HealOptions = {}): Promise<string
     await waitAllMonitRunning(state.vms, 60_000);
   }
   if (unhealed.length) {
-    throw new Error(`${unhealed.map((f) => `${f.vm} (${f.mode})`).join(', ')}: the data is gone; recover the member (the wizard, or the runbook), or run \`npm run testbed -- heal ${unhealed[0].vm.replace('-', '/')} --rebuild\`.`);
+    throw new Error(
+      `${unhealed.map((f) => `${f.vm} (${f.mode})`).join(', ')}: the data is gone; recover the member (the wizard, or the runbook), or run \`npm run testbed -- heal ${unhealed[0].vm.replace('-', '/')} --rebuild\`.`,
+    );
   }
   return done;
 }
@@ -408,31 +573,59 @@ export async function rebuildMember(state: TestbedState, vm: TestbedVm, log: (l:
   const others = masters(state).filter((m) => m.id !== vm.id);
   await monitStopEtcd(vm);
   await inVm(vm.nsPid, 'rm -rf /var/vcap/store/etcd/*');
-  const good = await waitFor('a healthy master to run member remove/add on', 30_000, async () => {
-    for (const m of others) {
-      const r = await etcdctlIn(m, '--dial-timeout=1s --command-timeout=3s endpoint health', { local: true, allowFail: true });
-      if (r.code === 0) return m;
-    }
-    return undefined;
-  }, 300);
-  const list = (await etcdctlIn(good, 'member list', { local: true })).stdout.trim().split('\n').map((l) => l.split(', '));
+  const good = await waitFor(
+    'a healthy master to run member remove/add on',
+    30_000,
+    async () => {
+      for (const m of others) {
+        const r = await etcdctlIn(m, '--dial-timeout=1s --command-timeout=3s endpoint health', {
+          local: true,
+          allowFail: true,
+        });
+        if (r.code === 0) return m;
+      }
+      return undefined;
+    },
+    300,
+  );
+  const list = (await etcdctlIn(good, 'member list', { local: true })).stdout
+    .trim()
+    .split('\n')
+    .map((l) => l.split(', '));
   for (const row of list) {
-    if (row[2] === vm.id || (row[3] === vm.etcdPeerUrl)) {
+    if (row[2] === vm.id || row[3] === vm.etcdPeerUrl) {
       log(`${name}: member remove ${row[0]}`);
       await etcdctlIn(good, `member remove ${row[0]}`, { local: true });
     }
   }
   await inVm(vm.nsPid, 'mkdir -p /var/vcap/store/etcd/member && chown -R vcap:vcap /var/vcap/store/etcd');
-  await waitFor(`member add ${vm.id}`, 30_000, async () =>
-    (await etcdctlIn(good, `member add ${vm.id} --peer-urls ${q(vm.etcdPeerUrl!)}`, { local: true, allowFail: true })).code === 0, 500);
+  await waitFor(
+    `member add ${vm.id}`,
+    30_000,
+    async () =>
+      (await etcdctlIn(good, `member add ${vm.id} --peer-urls ${q(vm.etcdPeerUrl!)}`, { local: true, allowFail: true }))
+        .code === 0,
+    500,
+  );
   await monitStartEtcd(vm);
   await waitMonitProcess(vm.dir, 'etcd', (s) => processState(s) === 'running', `etcd running on ${name}`, 30_000);
 }
 
 // ------------------------------------------------------------------------------------ status
 
-export interface VmStatus { name: string; ip: string; up: boolean; monit: MonitService[] }
-export interface StatusResult { state: TestbedState; vms: VmStatus[]; memberList: string; endpointStatus: string; faults: FaultRecord[] }
+export interface VmStatus {
+  name: string;
+  ip: string;
+  up: boolean;
+  monit: MonitService[];
+}
+export interface StatusResult {
+  state: TestbedState;
+  vms: VmStatus[];
+  memberList: string;
+  endpointStatus: string;
+  faults: FaultRecord[];
+}
 
 export async function status(opts: TestbedOptions = {}): Promise<StatusResult> {
   const L = resolveLayout(opts);
@@ -441,17 +634,28 @@ export async function status(opts: TestbedOptions = {}): Promise<StatusResult> {
   for (const vm of state.vms) {
     const upNow = vmProcesses([vm.dir]).size > 0;
     let monit: MonitService[] = [];
-    if (upNow && vm.group !== 'jumpbox') { try { monit = await monitStatus(vm.dir); } catch { /* monit down */ } }
+    if (upNow && vm.group !== 'jumpbox') {
+      try {
+        monit = await monitStatus(vm.dir);
+      } catch {
+        /* monit down */
+      }
+    }
     vms.push({ name: vmName(vm.group, vm.index), ip: vm.ip, up: upNow, monit });
   }
   let memberList = '(no master answered)';
   let endpointStatus = '';
   for (const m of masters(state)) {
     if (!vms.find((v) => v.ip === m.ip)?.up) continue;
-    const r = await etcdctlIn(m, '--dial-timeout=1s --command-timeout=3s member list -w table', { local: true, allowFail: true });
+    const r = await etcdctlIn(m, '--dial-timeout=1s --command-timeout=3s member list -w table', {
+      local: true,
+      allowFail: true,
+    });
     if (r.code !== 0) continue;
     memberList = r.stdout.trim();
-    const e = await etcdctlIn(m, '--dial-timeout=1s --command-timeout=3s endpoint status -w table', { allowFail: true });
+    const e = await etcdctlIn(m, '--dial-timeout=1s --command-timeout=3s endpoint status -w table', {
+      allowFail: true,
+    });
     endpointStatus = (e.stdout + e.stderr).trim();
     break;
   }
@@ -462,8 +666,11 @@ export function formatStatus(s: StatusResult): string {
   const out: string[] = [`deployment ${s.state.deployment}   Director ${s.state.director.url || '(none)'}`];
   for (const v of s.vms) {
     const vm = s.state.vms.find((x) => x.ip === v.ip)!;
-    out.push(`${v.name.padEnd(10)} ${vm.group}/${vm.id}  ${v.ip.padEnd(12)} ${v.up ? 'up' : 'DOWN'}${vm.bootstrap && vm.group === 'master' ? '  (bootstrap)' : ''}`);
-    for (const p of v.monit.filter((m) => m.type === 3)) out.push(`    Process '${p.name}'`.padEnd(40) + processState(p));
+    out.push(
+      `${v.name.padEnd(10)} ${vm.group}/${vm.id}  ${v.ip.padEnd(12)} ${v.up ? 'up' : 'DOWN'}${vm.bootstrap && vm.group === 'master' ? '  (bootstrap)' : ''}`,
+    );
+    for (const p of v.monit.filter((m) => m.type === 3))
+      out.push(`    Process '${p.name}'`.padEnd(40) + processState(p));
   }
   if (s.faults.length) out.push('', 'faults: ' + s.faults.map((f) => `${f.vm} ${f.mode}`).join(', '));
   out.push('', s.memberList, '', s.endpointStatus);

@@ -29,7 +29,13 @@ export interface Layout {
 export function resolveLayout(opts: TestbedOptions = {}): Layout {
   const dir = path.resolve(opts.dir || process.env.BOSH_ETCD_TESTBED_DIR || path.join(REPO_ROOT, '.testbed'));
   const net = opts.net || process.env.BOSH_ETCD_TESTBED_NET || '127.0.0';
-  if (!/^127\.\d{1,3}\.\d{1,3}$/.test(net) || net.split('.').slice(1).some((n) => Number(n) > 255)) {
+  if (
+    !/^127\.\d{1,3}\.\d{1,3}$/.test(net) ||
+    net
+      .split('.')
+      .slice(1)
+      .some((n) => Number(n) > 255)
+  ) {
     throw new Error(`BOSH_ETCD_TESTBED_NET must be a 127.x.y prefix such as 127.0.2 (got "${net}").`);
   }
   if (dir === '/' || dir.split(path.sep).filter(Boolean).length < 2) {

@@ -3,18 +3,30 @@
 import { spawn } from 'child_process';
 import { TestbedState, TestbedVm } from './state';
 
-export interface SshResult { code: number; stdout: string; stderr: string }
+export interface SshResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
 
 export function sshArgs(state: TestbedState, vm: TestbedVm): string[] {
   return [
-    '-F', '/dev/null',
-    '-i', state.staticSsh.privateKeyPath,
-    '-o', 'IdentitiesOnly=yes',
-    '-o', 'StrictHostKeyChecking=yes',
-    '-o', `UserKnownHostsFile=${state.staticSsh.knownHostsPath}`,
-    '-o', 'BatchMode=yes',
-    '-o', 'ConnectTimeout=5',
-    '-o', 'LogLevel=ERROR',
+    '-F',
+    '/dev/null',
+    '-i',
+    state.staticSsh.privateKeyPath,
+    '-o',
+    'IdentitiesOnly=yes',
+    '-o',
+    'StrictHostKeyChecking=yes',
+    '-o',
+    `UserKnownHostsFile=${state.staticSsh.knownHostsPath}`,
+    '-o',
+    'BatchMode=yes',
+    '-o',
+    'ConnectTimeout=5',
+    '-o',
+    'LogLevel=ERROR',
     `${state.staticSsh.user}@${vm.ip}`,
   ];
 }
@@ -27,16 +39,31 @@ export function ssh(state: TestbedState, vm: TestbedVm, command: string, timeout
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`ssh ${vm.ip} "${command}" timed out`)); }, timeoutMs);
-    child.on('error', (e) => { clearTimeout(timer); reject(e); });
-    child.on('close', (code) => { clearTimeout(timer); resolve({ code: code ?? 255, stdout, stderr }); });
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`ssh ${vm.ip} "${command}" timed out`));
+    }, timeoutMs);
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? 255, stdout, stderr });
+    });
   });
 }
 
 /** `sudo bash -c <script>` on the VM, as root; rejects with stderr on a non-zero exit. */
-export async function sudo(state: TestbedState, vm: TestbedVm, script: string, opts: { allowFail?: boolean } = {}): Promise<SshResult> {
+export async function sudo(
+  state: TestbedState,
+  vm: TestbedVm,
+  script: string,
+  opts: { allowFail?: boolean } = {},
+): Promise<SshResult> {
   const quoted = `'${script.replace(/'/g, `'\\''`)}'`;
   const r = await ssh(state, vm, `sudo bash -c ${quoted}`);
-  if (r.code !== 0 && !opts.allowFail) throw new Error(`ssh ${vm.ip} sudo "${script}" exited ${r.code}: ${r.stderr || r.stdout}`);
+  if (r.code !== 0 && !opts.allowFail)
+    throw new Error(`ssh ${vm.ip} sudo "${script}" exited ${r.code}: ${r.stderr || r.stdout}`);
   return r;
 }

@@ -11,12 +11,46 @@ const EC = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes
 export async function makeEtcdPki(dir: string): Promise<void> {
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   const p = (f: string) => path.join(dir, f);
-  await run('openssl', ['req', '-x509', ...EC, '-keyout', p('ca.key'), '-out', p('ca.crt'), '-days', '30', '-subj', '/CN=etcd-ca',
-    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
+  await run('openssl', [
+    'req',
+    '-x509',
+    ...EC,
+    '-keyout',
+    p('ca.key'),
+    '-out',
+    p('ca.crt'),
+    '-days',
+    '30',
+    '-subj',
+    '/CN=etcd-ca',
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
+  ]);
   const leaf = (name: string, cn: string, ext: string[]) =>
-    run('openssl', ['req', '-x509', ...EC, '-CA', p('ca.crt'), '-CAkey', p('ca.key'), '-keyout', p(`${name}.key`), '-out', p(`${name}.crt`),
-      '-days', '30', '-subj', `/CN=${cn}`, '-addext', 'basicConstraints=critical,CA:FALSE',
-      '-addext', 'keyUsage=critical,digitalSignature,keyEncipherment', ...ext.flatMap((e) => ['-addext', e])]);
+    run('openssl', [
+      'req',
+      '-x509',
+      ...EC,
+      '-CA',
+      p('ca.crt'),
+      '-CAkey',
+      p('ca.key'),
+      '-keyout',
+      p(`${name}.key`),
+      '-out',
+      p(`${name}.crt`),
+      '-days',
+      '30',
+      '-subj',
+      `/CN=${cn}`,
+      '-addext',
+      'basicConstraints=critical,CA:FALSE',
+      '-addext',
+      'keyUsage=critical,digitalSignature,keyEncipherment',
+      ...ext.flatMap((e) => ['-addext', e]),
+    ]);
   const wildcard = `*.${ETCD_DOMAIN}`;
   await Promise.all([
     leaf('server', wildcard, [`subjectAltName=DNS:${wildcard}`, 'extendedKeyUsage=serverAuth,clientAuth']),
@@ -31,10 +65,17 @@ export async function makeEtcdPki(dir: string): Promise<void> {
 
 /** The job's config/ files, mapped to the PKI files that fill them. */
 export const ETCD_CONFIG_FILES: Record<string, string> = {
-  'etcd-ca.crt': 'ca.crt', 'etcd.crt': 'server.crt', 'etcd.key': 'server.key',
-  'peer-ca.crt': 'ca.crt', 'peer.crt': 'peer.crt', 'peer.key': 'peer.key',
-  'etcdctl-ca.crt': 'ca.crt', 'etcdctl.crt': 'etcdctl.crt', 'etcdctl.key': 'etcdctl.key',
-  'etcdctl-root.crt': 'etcdctl-root.crt', 'etcdctl-root.key': 'etcdctl-root.key',
+  'etcd-ca.crt': 'ca.crt',
+  'etcd.crt': 'server.crt',
+  'etcd.key': 'server.key',
+  'peer-ca.crt': 'ca.crt',
+  'peer.crt': 'peer.crt',
+  'peer.key': 'peer.key',
+  'etcdctl-ca.crt': 'ca.crt',
+  'etcdctl.crt': 'etcdctl.crt',
+  'etcdctl.key': 'etcdctl.key',
+  'etcdctl-root.crt': 'etcdctl-root.crt',
+  'etcdctl-root.key': 'etcdctl-root.key',
 };
 
 /**
@@ -43,6 +84,17 @@ export const ETCD_CONFIG_FILES: Record<string, string> = {
  * seconds of CPU on a 2-core machine at every `up` (OpenSSH's and ssh2's minimum is 1024).
  */
 export async function sshKey(file: string, type: 'ed25519' | 'rsa', comment: string, rsaBits = 1024): Promise<string> {
-  await run('ssh-keygen', ['-q', '-t', type, ...(type === 'rsa' ? ['-b', String(rsaBits)] : []), '-N', '', '-C', comment, '-f', file]);
+  await run('ssh-keygen', [
+    '-q',
+    '-t',
+    type,
+    ...(type === 'rsa' ? ['-b', String(rsaBits)] : []),
+    '-N',
+    '',
+    '-C',
+    comment,
+    '-f',
+    file,
+  ]);
   return fs.readFileSync(file + '.pub', 'utf8').trim();
 }

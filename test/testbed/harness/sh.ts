@@ -3,10 +3,17 @@
 import { execFile, spawn } from 'child_process';
 import * as net from 'net';
 
-export interface RunResult { stdout: string; stderr: string; code: number }
+export interface RunResult {
+  stdout: string;
+  stderr: string;
+  code: number;
+}
 
 export class CommandError extends Error {
-  constructor(readonly cmd: string, readonly result: RunResult) {
+  constructor(
+    readonly cmd: string,
+    readonly result: RunResult,
+  ) {
     super(`\`${cmd}\` failed (exit ${result.code}): ${(result.stderr || result.stdout).trim().slice(0, 2000)}`);
   }
 }
@@ -62,7 +69,12 @@ export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export class StopWaiting extends Error {}
 
 /** Polls `check` until it returns a truthy value or `timeoutMs` passes; throws `what` on timeout. */
-export async function waitFor<T>(what: string, timeoutMs: number, check: () => Promise<T | undefined | false>, intervalMs = 100): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  timeoutMs: number,
+  check: () => Promise<T | undefined | false>,
+  intervalMs = 100,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastErr: unknown;
   for (;;) {
@@ -74,7 +86,10 @@ export async function waitFor<T>(what: string, timeoutMs: number, check: () => P
       lastErr = e;
     }
     if (Date.now() > deadline) {
-      throw new Error(`Timed out after ${Math.round(timeoutMs / 1000)} s waiting for ${what}` + (lastErr ? ` (last error: ${(lastErr as Error).message})` : ''));
+      throw new Error(
+        `Timed out after ${Math.round(timeoutMs / 1000)} s waiting for ${what}` +
+          (lastErr ? ` (last error: ${(lastErr as Error).message})` : ''),
+      );
     }
     await sleep(intervalMs);
   }
@@ -83,7 +98,10 @@ export async function waitFor<T>(what: string, timeoutMs: number, check: () => P
 export function tcpOpen(host: string, port: number, timeoutMs = 500): Promise<boolean> {
   return new Promise((resolve) => {
     const s = net.connect({ host, port });
-    const done = (ok: boolean) => { s.destroy(); resolve(ok); };
+    const done = (ok: boolean) => {
+      s.destroy();
+      resolve(ok);
+    };
     s.setTimeout(timeoutMs, () => done(false));
     s.on('connect', () => done(true));
     s.on('error', () => done(false));

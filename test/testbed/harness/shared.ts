@@ -16,7 +16,13 @@ export const SUDO_GROUP = 'bosh_sudoers';
 export const JUMP_USER = 'ubuntu';
 export const STATIC_USER = 'vcap';
 
-interface Created { vcapUser?: boolean; group?: boolean; sudoers?: boolean; vcapInGroup?: boolean; jumpUser?: boolean }
+interface Created {
+  vcapUser?: boolean;
+  group?: boolean;
+  sudoers?: boolean;
+  vcapInGroup?: boolean;
+  jumpUser?: boolean;
+}
 
 async function withLock<T>(fn: () => Promise<T>): Promise<T> {
   fs.mkdirSync(SHARED_DIR, { recursive: true, mode: 0o700 });
@@ -30,9 +36,17 @@ async function withLock<T>(fn: () => Promise<T>): Promise<T> {
       if (e.code !== 'EEXIST') throw e;
       // steal a lock whose holder died
       let holder = 0;
-      try { holder = Number(fs.readFileSync(path.join(LOCK, 'pid'), 'utf8')); } catch { /* being written */ }
-      if (holder && !alive(holder)) { fs.rmSync(LOCK, { recursive: true, force: true }); continue; }
-      if (Date.now() > deadline) throw new Error(`Could not take the testbed lock ${LOCK} (held by pid ${holder}) within 30 s.`);
+      try {
+        holder = Number(fs.readFileSync(path.join(LOCK, 'pid'), 'utf8'));
+      } catch {
+        /* being written */
+      }
+      if (holder && !alive(holder)) {
+        fs.rmSync(LOCK, { recursive: true, force: true });
+        continue;
+      }
+      if (Date.now() > deadline)
+        throw new Error(`Could not take the testbed lock ${LOCK} (held by pid ${holder}) within 30 s.`);
       await sleep(50);
     }
   }
@@ -44,7 +58,12 @@ async function withLock<T>(fn: () => Promise<T>): Promise<T> {
 }
 
 function alive(pid: number): boolean {
-  try { process.kill(pid, 0); return true; } catch (e: any) { return e.code === 'EPERM'; }
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e: any) {
+    return e.code === 'EPERM';
+  }
 }
 
 const refFile = (dir: string) => path.join(REFS, crypto.createHash('sha1').update(dir).digest('hex'));
@@ -74,19 +93,32 @@ export async function acquireShared(dir: string): Promise<void> {
   await withLock(async () => {
     const refs = liveRefs();
     let created: Created = {};
-    try { created = JSON.parse(fs.readFileSync(CREATED, 'utf8')); } catch { /* first */ }
+    try {
+      created = JSON.parse(fs.readFileSync(CREATED, 'utf8'));
+    } catch {
+      /* first */
+    }
     if (!(await exists('passwd', STATIC_USER))) {
       // normally scripts/setup.sh creates it; a locked password like a stemcell's
       await run('useradd', ['-m', '-s', '/bin/bash', STATIC_USER]);
       created.vcapUser = true;
     }
-    if (!(await exists('group', SUDO_GROUP))) { await run('groupadd', ['--system', SUDO_GROUP]); created.group = true; }
+    if (!(await exists('group', SUDO_GROUP))) {
+      await run('groupadd', ['--system', SUDO_GROUP]);
+      created.group = true;
+    }
     if (!fs.existsSync(SUDOERS_FILE)) {
       fs.writeFileSync(SUDOERS_FILE, `%${SUDO_GROUP} ALL=(ALL) NOPASSWD: ALL\n`, { mode: 0o440 });
       created.sudoers = true;
     }
-    if (!(await inGroup(STATIC_USER, SUDO_GROUP))) { await run('usermod', ['-aG', SUDO_GROUP, STATIC_USER]); created.vcapInGroup = true; }
-    if (!(await exists('passwd', JUMP_USER))) { await run('useradd', ['-m', '-s', '/bin/bash', JUMP_USER]); created.jumpUser = true; }
+    if (!(await inGroup(STATIC_USER, SUDO_GROUP))) {
+      await run('usermod', ['-aG', SUDO_GROUP, STATIC_USER]);
+      created.vcapInGroup = true;
+    }
+    if (!(await exists('passwd', JUMP_USER))) {
+      await run('useradd', ['-m', '-s', '/bin/bash', JUMP_USER]);
+      created.jumpUser = true;
+    }
     if (!fs.existsSync('/run/sshd')) fs.mkdirSync('/run/sshd', { mode: 0o755 });
     if (!fs.existsSync('/var/vcap')) fs.mkdirSync('/var/vcap', { mode: 0o755 });
     fs.writeFileSync(CREATED, JSON.stringify(created));
@@ -102,9 +134,14 @@ export async function releaseShared(dir: string): Promise<void> {
     const refs = liveRefs().filter((d) => d !== dir);
     if (refs.length > 0) return;
     let created: Created = {};
-    try { created = JSON.parse(fs.readFileSync(CREATED, 'utf8')); } catch { /* nothing recorded */ }
+    try {
+      created = JSON.parse(fs.readFileSync(CREATED, 'utf8'));
+    } catch {
+      /* nothing recorded */
+    }
     if (created.jumpUser) await run('userdel', ['-r', '-f', JUMP_USER], { allowFail: true });
-    if (created.vcapInGroup && !created.group) await run('gpasswd', ['-d', STATIC_USER, SUDO_GROUP], { allowFail: true });
+    if (created.vcapInGroup && !created.group)
+      await run('gpasswd', ['-d', STATIC_USER, SUDO_GROUP], { allowFail: true });
     if (created.sudoers) fs.rmSync(SUDOERS_FILE, { force: true });
     if (created.group) await run('groupdel', [SUDO_GROUP], { allowFail: true });
     if (created.vcapUser) await run('userdel', ['-r', '-f', STATIC_USER], { allowFail: true });
@@ -112,5 +149,9 @@ export async function releaseShared(dir: string): Promise<void> {
     fs.rmSync(REFS, { recursive: true, force: true });
   });
   // the lock is gone now; remove the folder if nobody raced in
-  try { fs.rmdirSync(SHARED_DIR); } catch { /* another testbed took the lock meanwhile */ }
+  try {
+    fs.rmdirSync(SHARED_DIR);
+  } catch {
+    /* another testbed took the lock meanwhile */
+  }
 }

@@ -41,11 +41,11 @@ export interface TestbedVm {
 export interface TestbedState {
   deployment: string;
   director: {
-    url: string;          // https://127.0.0.1:<port>
-    caCertPath: string;   // PEM of the Director/UAA CA
-    caCert: string;       // same, inline
+    url: string; // https://127.0.0.1:<port>
+    caCertPath: string; // PEM of the Director/UAA CA
+    caCert: string; // same, inline
     uaaUrl: string;
-    client: string;       // UAA client id with bosh.admin, e.g. ops_manager
+    client: string; // UAA client id with bosh.admin, e.g. ops_manager
     clientSecret: string;
     pid: number;
   };

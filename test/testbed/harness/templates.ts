@@ -3,7 +3,11 @@
 // cfcr-etcd-release jobs/etcd/templates/bin/{etcd,etcdctl,utils.sh}.erb.
 import { ETCD_DOMAIN, masterFqdn } from './layout';
 
-export interface MasterInfo { index: number; id: string; ip: string }
+export interface MasterInfo {
+  index: number;
+  id: string;
+  ip: string;
+}
 
 export function hostsFile(net: string, masters: MasterInfo[], hostHostname: string): string {
   const lines = [

@@ -30,17 +30,26 @@ export async function bootVm(vm: VmRuntime, logDir: string): Promise<number> {
   fs.rmSync(path.join(vm.dir, 'vcap/monit/monit.sock'), { force: true });
   const fd = fs.openSync(path.join(logDir, `${vm.name}.boot.log`), 'a');
   try {
-    const code = await spawnToLog('/usr/bin/unshare', ['-m', '--propagation', 'private', '/bin/bash', '-c', bootScript(vm.dir, vm.withMonit)], fd);
+    const code = await spawnToLog(
+      '/usr/bin/unshare',
+      ['-m', '--propagation', 'private', '/bin/bash', '-c', bootScript(vm.dir, vm.withMonit)],
+      fd,
+    );
     if (code !== 0) {
       throw new Error(`VM ${vm.name} failed to boot (exit ${code}): see ${path.join(logDir, `${vm.name}.boot.log`)}`);
     }
   } finally {
     fs.closeSync(fd);
   }
-  const pid = await waitFor(`sshd pidfile of ${vm.name}`, 5000, async () => {
-    const n = Number(fs.readFileSync(pidFile, 'utf8').trim());
-    return n > 0 ? n : undefined;
-  }, 20);
+  const pid = await waitFor(
+    `sshd pidfile of ${vm.name}`,
+    5000,
+    async () => {
+      const n = Number(fs.readFileSync(pidFile, 'utf8').trim());
+      return n > 0 ? n : undefined;
+    },
+    20,
+  );
   return pid;
 }
 
@@ -48,7 +57,13 @@ export async function waitSshd(vm: VmRuntime, timeoutMs = 10_000) {
   await waitFor(`sshd of ${vm.name} on ${vm.ip}:22`, timeoutMs, () => tcpOpen(vm.ip, 22), 50);
 }
 
-const HOST_MNT_NS = (() => { try { return fs.readlinkSync('/proc/1/ns/mnt'); } catch { return ''; } })();
+const HOST_MNT_NS = (() => {
+  try {
+    return fs.readlinkSync('/proc/1/ns/mnt');
+  } catch {
+    return '';
+  }
+})();
 
 /**
  * Every process living in the mount namespace of one of the given VM folders. A process belongs to
@@ -63,7 +78,11 @@ export function vmProcesses(vmDirs: string[]): Map<string, number[]> {
     const pid = Number(ent);
     if (pid === process.pid) continue;
     let ns: string;
-    try { ns = fs.readlinkSync(`/proc/${pid}/ns/mnt`); } catch { continue; }
+    try {
+      ns = fs.readlinkSync(`/proc/${pid}/ns/mnt`);
+    } catch {
+      continue;
+    }
     if (ns === HOST_MNT_NS) continue;
     if (!nsOwner.has(ns)) {
       let owner: string | null = null;
@@ -73,12 +92,15 @@ export function vmProcesses(vmDirs: string[]): Map<string, number[]> {
           const f = line.split(' ');
           if (f[4] !== '/var/vcap') continue;
           const root = f[3];
-          owner = vmDirs.find((d) => {
-            const want = path.join(d, 'vcap');
-            return root.length > 1 && (want === root || (want.endsWith(root) && devOf(want) === f[2]));
-          }) ?? null;
+          owner =
+            vmDirs.find((d) => {
+              const want = path.join(d, 'vcap');
+              return root.length > 1 && (want === root || (want.endsWith(root) && devOf(want) === f[2]));
+            }) ?? null;
         }
-      } catch { continue; }
+      } catch {
+        continue;
+      }
       nsOwner.set(ns, owner);
     }
     const owner = nsOwner.get(ns);
@@ -97,7 +119,9 @@ function devOf(p: string): string | undefined {
     const major = ((dev >> 8) & 0xfff) | (Math.floor(dev / 2 ** 32) & ~0xfff);
     const minor = (dev & 0xff) | ((dev >> 12) & 0xfff00);
     return `${major}:${minor}`;
-  } catch { return undefined; }
+  } catch {
+    return undefined;
+  }
 }
 
 /** Kills every process of the given VMs (SIGKILL, repeated until none is left): a hard power-off. */
@@ -108,10 +132,16 @@ export async function killVms(vmDirs: string[], timeoutMs = 10_000): Promise<voi
     const pids = [...procs.values()].flat();
     if (pids.length === 0) return;
     if (Date.now() > deadline) {
-      throw new Error(`Could not stop processes ${pids.join(', ')} of ${[...procs.keys()].join(', ')}: kill them by hand (kill -9 <pid>).`);
+      throw new Error(
+        `Could not stop processes ${pids.join(', ')} of ${[...procs.keys()].join(', ')}: kill them by hand (kill -9 <pid>).`,
+      );
     }
     for (const pid of pids) {
-      try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
     }
     await sleep(30);
   }
@@ -123,7 +153,13 @@ export async function killVms(vmDirs: string[], timeoutMs = 10_000): Promise<voi
 export function monitStatus(vmDir: string, timeoutMs = 3000): Promise<MonitService[]> {
   return new Promise((resolve, reject) => {
     const req = http.request(
-      { socketPath: path.join(vmDir, 'vcap/monit/monit.sock'), path: '/_status?format=xml', method: 'GET', headers: { Host: 'localhost' }, timeout: timeoutMs },
+      {
+        socketPath: path.join(vmDir, 'vcap/monit/monit.sock'),
+        path: '/_status?format=xml',
+        method: 'GET',
+        headers: { Host: 'localhost' },
+        timeout: timeoutMs,
+      },
       (res) => {
         let body = '';
         res.setEncoding('utf8');
@@ -140,15 +176,31 @@ export function monitStatus(vmDir: string, timeoutMs = 3000): Promise<MonitServi
   });
 }
 
-export async function waitMonitProcess(vmDir: string, name: string, want: (s: MonitService) => boolean, what: string, timeoutMs = 30_000) {
-  return waitFor(what, timeoutMs, async () => {
-    const s = (await monitStatus(vmDir)).find((x) => x.name === name && x.type === 3);
-    return s && want(s) ? s : undefined;
-  }, 100);
+export async function waitMonitProcess(
+  vmDir: string,
+  name: string,
+  want: (s: MonitService) => boolean,
+  what: string,
+  timeoutMs = 30_000,
+) {
+  return waitFor(
+    what,
+    timeoutMs,
+    async () => {
+      const s = (await monitStatus(vmDir)).find((x) => x.name === name && x.type === 3);
+      return s && want(s) ? s : undefined;
+    },
+    100,
+  );
 }
 
 export async function readPid(file: string): Promise<number | undefined> {
-  try { const n = Number(fs.readFileSync(file, 'utf8').trim()); return n > 0 ? n : undefined; } catch { return undefined; }
+  try {
+    const n = Number(fs.readFileSync(file, 'utf8').trim());
+    return n > 0 ? n : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export { run };
