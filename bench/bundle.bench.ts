@@ -22,7 +22,6 @@ const REPO = path.resolve(__dirname, '..', '..');
 let work = '';
 
 async function buildVariant(kind: 'dev' | 'prod'): Promise<string> {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const esbuild = require('esbuild') as typeof import('esbuild');
   const root = path.join(work, kind);
   fs.mkdirSync(path.join(root, 'proto'), { recursive: true });

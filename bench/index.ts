@@ -70,7 +70,6 @@ async function main(): Promise<number> {
     .filter((f) => fs.existsSync(path.join(REPO, 'bench', f.replace(/\.js$/, '.ts'))));
   const all: { file: string; b: Benchmark }[] = [];
   for (const f of files) {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const mod = require(path.join(OUT_BENCH, f)) as { benchmarks?: Benchmark[] };
     if (!Array.isArray(mod.benchmarks)) {
       console.error(`[bench] ${f} exports no \`benchmarks\` array: skipped`);
@@ -86,7 +85,6 @@ async function main(): Promise<number> {
     `[bench] ${all.length} benchmark(s) from ${files.join(', ')} — node ${process.versions.node}, ${os.cpus().length} CPU(s) ${os.cpus()[0]?.model ?? ''}`,
   );
 
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const tbMod = require('../test/runners/testbed') as typeof import('../test/runners/testbed');
   let tb: ReturnType<typeof tbMod.testbedUp> | undefined;
   const down = (): void => {

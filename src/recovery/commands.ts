@@ -40,7 +40,7 @@ export function shellQuote(value: string): string {
   return `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
-const SHELL_META = /[\s;&|`$<>(){}\[\]*?!~#'"\\\n\r\t\0]/;
+const SHELL_META = /[\s;&|`$<>(){}[\]*?!~#'"\\\n\r\t\0]/;
 
 function rejectMeta(kind: string, value: string): void {
   if (typeof value !== 'string' || value.length === 0) throw new ValidationError(`${kind} is empty`);

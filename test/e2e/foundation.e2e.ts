@@ -87,7 +87,7 @@ describe('foundation: packaged extension in code-server', function () {
   it("the installed copy of etcd3's protos loads with the bundle's own proto loader", function () {
     // etcd3 loads `${__dirname}/../proto/rpc.proto` (dist/../proto) when its module is first used:
     // load the installed files the same way, with @grpc/proto-loader as bundled.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
+
     const loader = require('@grpc/proto-loader') as { loadSync(f: string, o: object): Record<string, unknown> };
     const def = loader.loadSync(path.join(wb!.installedExtensionPath, 'dist', '..', 'proto', 'rpc.proto'), {
       keepCase: false,

@@ -3,7 +3,7 @@ import * as path from 'path';
 
 export const EXTENSION_ID = 'bosh-etcd.bosh-etcd';
 /** The testbed harness, compiled next to these tests (break/heal from inside the extension host). */
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+
 export const harness = (): typeof import('../testbed/harness/index') =>
   require(path.join(__dirname, '..', 'testbed', 'harness', 'index.js'));
 

@@ -113,7 +113,7 @@ function findTests(dir: string): string[] {
 
 export function run(): Promise<void> {
   installNetworkRecorder();
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+
   const mochaModule = require('mocha');
   const Mocha = (
     typeof mochaModule === 'function' ? mochaModule : (mochaModule.Mocha ?? mochaModule.default)

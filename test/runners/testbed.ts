@@ -60,7 +60,6 @@ function runCli(dir: string, net: string, args: string[], inherit = false): stri
 
 /** The bosh CLI environment for a testbed (BOSH_ENVIRONMENT, BOSH_CLIENT, …, BOSH_ALL_PROXY). */
 export function testbedEnv(state: TestbedState, dir: string, net?: string): NodeJS.ProcessEnv {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const mod = fs.existsSync(ENV_MODULE)
     ? (require(ENV_MODULE) as { boshCliEnv?: (s: TestbedState) => Record<string, string> })
     : {};

@@ -16,7 +16,6 @@ import {
   processState,
   readTestbedState,
   TestbedState,
-  TestbedVm,
   up,
 } from './harness/index';
 import { resolveLayout } from './harness/layout';

@@ -44,7 +44,7 @@ async function main(argv: string[]): Promise<number> {
       // Ctrl-C during up: tear down what was started instead of leaving half a testbed
       const abort = (sig: NodeJS.Signals) => {
         log(`${sig} during up: tearing down`);
-        down({ log }).finally(() => process.exit(130));
+        void down({ log }).finally(() => process.exit(130));
       };
       process.once('SIGINT', abort);
       process.once('SIGTERM', abort);

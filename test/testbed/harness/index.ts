@@ -138,7 +138,7 @@ async function startDirector(
     return { url: '', caCertPath: '', caCert: '', uaaUrl: '', client: '', clientSecret: '', pid: 0 };
   }
   fs.mkdirSync(L.directorDir, { recursive: true, mode: 0o700 });
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
+
   const mod = require(launch) as {
     startDirectorProcess: (
       s: Omit<TestbedState, 'director'>,
