@@ -11,6 +11,7 @@
 // 4 e2e        the packaged .vsix in code-server, driven by headless chromium, testbed on 127.0.9
 //              (out/test/runners/e2eTier.js; screenshots in artifacts/screenshots/)
 //
+// Before the tiers: lint, format check and layering check (BOSH_ETCD_SKIP_STATIC=1 skips them).
 // Each tier prints mocha's summary line; a table of all tiers comes last. Exit 1 if compilation,
 // the build or any tier failed. A tier with no spec files yet is reported as "no tests" (neither a
 // pass nor a failure); a tier whose tests cannot run (missing config, build) fails.
@@ -119,8 +120,29 @@ async function mochaTier(tier, config, specDir, suffix) {
   record(tier, res);
 }
 
+// Static checks first: lint (ESLint), format (Prettier) and the layering rules (dependency-cruiser).
+// A failure fails the run, but the tiers still run so one report shows everything.
+async function staticChecks() {
+  const checks = [
+    ['lint', bin('eslint'), ['.']],
+    ['format', bin('prettier'), ['--check', '.']],
+    ['layers', bin('depcruise'), ['src', '--config', '.dependency-cruiser.cjs']],
+  ];
+  for (const [label, cmd, args] of checks) {
+    const res = await run(label, cmd, args);
+    rows.push({
+      tier: label,
+      result: res.code === 0 ? 'ok' : 'FAILED',
+      seconds: (res.ms / 1000).toFixed(1),
+      note:
+        res.code === 0 ? '' : `npm run ${label === 'layers' ? 'lint:layers' : label === 'format' ? 'format' : 'lint'}`,
+    });
+  }
+}
+
 async function main() {
   const t0 = Date.now();
+  if (process.env.BOSH_ETCD_SKIP_STATIC !== '1') await staticChecks();
   const compile = await run('compile', bin('tsc'), ['-p', '.']);
   // tsc still emits JavaScript when there are type errors; the tiers run, but the run fails.
   rows.push({
