@@ -1,4 +1,4 @@
-// Finds the Director settings the way the bosh CLI does (cmd/opts, cmd/config, cmd/session_context.go):
+// Finds the Director settings the way the bosh CLI does:
 // BOSH_ENVIRONMENT (URL or alias of ~/.bosh/config or BOSH_CONFIG), BOSH_CA_CERT (PEM or path),
 // BOSH_CLIENT/BOSH_CLIENT_SECRET, stored UAA tokens, and the jump host (BOSH_ALL_PROXY or
 // BOSH_GW_HOST/USER/PRIVATE_KEY). Also turns the extension's `boshEtcd.environments` entries into the
@@ -76,7 +76,7 @@ export function expandHome(p: string, home: string): string {
 // URLs
 
 /**
- * Director URL as the CLI reads it (`director.NewConfigFromURL`): only host and port are kept,
+ * Director URL as the CLI reads it: only host and port are kept,
  * the scheme is always https, the port defaults to 25555. `x`, `http://x`, `https://x:4443/`,
  * `[::1]:25555`, `https://[2600::1]` all work; a bare IPv6 address without brackets is accepted too.
  */
@@ -211,7 +211,7 @@ export function readBoshConfig(o?: ResolveOptions): { path: string; entries: Bos
 }
 
 /**
- * `ResolveEnvironment`: the entry whose url or alias equals the value; if none, an entry whose
+ * As the CLI resolves an environment: the entry whose url or alias equals the value; if none, an entry whose
  * url normalises to the same https://host:port (a convenience the CLI does not have); if none,
  * undefined (the value itself is then the URL).
  */
@@ -453,7 +453,7 @@ export interface StoredTokens {
 }
 
 /**
- * Writes refreshed UAA tokens into the bosh CLI config entry (as `UpdateConfigWithToken` does),
+ * Writes refreshed UAA tokens into the bosh CLI config entry, as the CLI does after a refresh,
  * keeping every other entry and key; mode 0600; atomic (temp file + rename).
  * Returns false if the entry is no longer there (nothing written).
  */

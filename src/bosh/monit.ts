@@ -1,6 +1,6 @@
 // `monit summary` parsers: BOSH's monit 5.2.5 (`Process 'etcd'                      running`) and
 // Debian's monit 5.33 table (plain when piped, box-drawn with colours on a TTY). States are mapped
-// the way the BOSH agent maps monit's status (docs/director-api.md §7.1, §7.5). No `vscode` import.
+// the way the BOSH agent maps monit's status, so they match what the Director reports. No `vscode` import.
 
 export type MonitProcessState = 'running' | 'failing' | 'unknown' | 'starting';
 
@@ -168,7 +168,7 @@ export function parseMonitSummary(text: string): MonitSummary {
 }
 
 /**
- * The agent's aggregate job_state from the Process services (§7.2): the first `starting` wins,
+ * The agent's aggregate job_state from the Process services: the first `starting` wins,
  * then any service not running → failing, else running (also when there are none).
  */
 export function aggregateJobState(services: MonitService[]): MonitProcessState {

@@ -1,4 +1,4 @@
-// Shapes of the BOSH Director API as the bosh CLI reads them (cloudfoundry/bosh-cli director/*.go),
+// Shapes of the BOSH Director API as the bosh CLI reads them,
 // plus the camelCase model the rest of the extension uses. No `vscode` import here.
 
 /** GET /info (no auth). */
@@ -144,7 +144,7 @@ export class BoshError extends Error {
 /** Opens a TCP-like stream to host:port — directly, or through the jump host. */
 export type Dialer = (host: string, port: number) => Promise<import('stream').Duplex>;
 
-/** The Director API calls the extension makes (src/bosh/director.ts implements it). */
+/** The Director API calls the extension makes (src/bosh/director/client.ts implements it). */
 export interface DirectorClient {
   readonly env: EnvironmentConfig;
   info(): Promise<DirectorInfo>;

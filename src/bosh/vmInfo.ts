@@ -1,5 +1,5 @@
 // Director instance/VM records (snake_case JSON from the Director) → the camelCase InstanceInfo model.
-// Sources: bosh-cli director/vms.go (VMInfo), bosh director jobs/vm_state.rb. No `vscode` import.
+// Field by field as the bosh CLI reads them, so the tree shows what `bosh instances` shows. No `vscode` import.
 import { BoshError, InstanceInfo, InstanceProcess } from './types';
 
 type Raw = Record<string, unknown>;
@@ -106,7 +106,7 @@ export function processStateCell(i: Pick<InstanceInfo, 'processState' | 'process
   return i.processState ?? '';
 }
 
-/** The CLI's IsRunning(): job_state running and every process running. */
+/** Running as the bosh CLI counts it: job_state running and every process running. */
 export function isInstanceRunning(i: Pick<InstanceInfo, 'processState' | 'processes'>): boolean {
   return i.processState === 'running' && i.processes.every((p) => p.state === 'running');
 }

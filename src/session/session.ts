@@ -11,6 +11,7 @@ import { openBoshSsh, openStaticSsh } from '../ssh/boshSsh';
 import { RemoteHost, SshError } from '../ssh/types';
 import { openEtcdCluster, type ClusterEndpointConfig } from '../etcd/cluster';
 import { EtcdCluster, EtcdError } from '../etcd/types';
+import { withTimeout } from '../util/async';
 import type { DeploymentSession, EnvironmentSession, SessionOptions } from './types';
 
 export const ETCD_CONFIG_DIR = '/var/vcap/jobs/etcd/config';
@@ -26,22 +27,6 @@ export function etcdInstances(instances: InstanceInfo[]): InstanceInfo[] {
   return instances
     .filter((i) => i.group === 'master' || i.processes.some((p) => p.name === 'etcd'))
     .sort((a, b) => (a.index ?? 0) - (b.index ?? 0) || a.id.localeCompare(b.id));
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const t = setTimeout(() => reject(onTimeout()), ms);
-    p.then(
-      (v) => {
-        clearTimeout(t);
-        resolve(v);
-      },
-      (e) => {
-        clearTimeout(t);
-        reject(e);
-      },
-    );
-  });
 }
 
 export function openEnvironment(env: EnvironmentConfig, opts: SessionOptions = {}): EnvironmentSession {

@@ -19,7 +19,7 @@ export interface SessionOptions {
   };
   /** Diagnostic log (never receives secrets). */
   log?: (line: string) => void;
-  /** known_hosts for the jump host's key (default ~/.ssh/known_hosts). Added by the ssh/etcd engineer. */
+  /** known_hosts for the jump host's key (default ~/.ssh/known_hosts). */
   gatewayKnownHostsPath?: string;
   /** Tuning (tests, benchmarks): SSH handshake timeout, keepalive interval, etcd per-call deadline. */
   sshReadyTimeoutMs?: number;

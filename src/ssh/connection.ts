@@ -20,8 +20,8 @@ import {
   parsePublicKeyLine,
   readKnownHostsFile,
   sha256Fingerprint,
-  shellQuote,
 } from './keys';
+import { shellQuote } from '../util/shell';
 
 export interface ConnectVmOptions {
   /** e.g. 'master/8d1f…' (used in messages and terminal prompts). */
@@ -282,7 +282,7 @@ export class VmConnection implements RemoteHost {
 
   /**
    * OpenSSH enables TCP_NODELAY only once a session channel opened; before that, tunnels stall
-   * ~45 ms per round trip (testbed-notes §4/§5). One `true` fixes it for the connection.
+   * ~45 ms per round trip. One `true` fixes it for the connection.
    */
   warmUp(): Promise<void> {
     if (!this.warm) {

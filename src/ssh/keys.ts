@@ -1,9 +1,10 @@
 // Key material for SSH: fresh key pairs (as `bosh ssh` makes them), OpenSSH fingerprints,
-// known_hosts lookup, and shell quoting for remote commands. Plain Node, no `vscode`.
+// known_hosts lookup, and remote command lines. Plain Node, no `vscode`.
 import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { shellQuote } from '../util/shell';
 
 export interface GeneratedKeyPair {
   /** PKCS#1 PEM (`-----BEGIN RSA PRIVATE KEY-----`), kept in memory only. */
@@ -27,7 +28,7 @@ function sshMpint(b: Buffer): Buffer {
   return sshString(v);
 }
 
-/** A fresh RSA 2048 key pair, like bosh-cli's `ssh_opts.go` (PKCS#1 private key, authorized_keys line). */
+/** A fresh RSA 2048 key pair, as `bosh ssh` makes one (PKCS#1 private key, authorized_keys line). */
 export function generateRsaKeyPair(): GeneratedKeyPair {
   const { privateKey, publicKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
   const pem = privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();
@@ -165,12 +166,6 @@ export function expandHome(file: string): string {
   return file.startsWith('~/') ? path.join(os.homedir(), file.slice(2)) : file;
 }
 
-/** POSIX shell single-quoting: the result is always one word, whatever the input. */
-export function shellQuote(s: string): string {
-  if (s !== '' && /^[A-Za-z0-9_\-./:=@%+,]+$/.test(s)) return s;
-  return `'${s.replace(/'/g, `'\\''`)}'`;
-}
-
 /** The command line actually sent: env exports, then the command, optionally wrapped in `sudo -n sh -c`. */
 export function buildRemoteCommand(
   command: string,
@@ -187,7 +182,7 @@ export function buildRemoteCommand(
   return opts.sudo ? `sudo -n sh -c ${shellQuote(cmd)}` : cmd;
 }
 
-/** `bosh_` + 15 hex characters, as bosh-cli names its temporary users (≤ 20 chars). */
+/** `bosh_` + 15 hex characters, as the bosh CLI names its temporary users (≤ 20 chars). */
 export function boshSshUserName(): string {
   return 'bosh_' + crypto.randomUUID().replace(/-/g, '').slice(0, 15);
 }

@@ -1,4 +1,4 @@
-// Testbed tier: the product's Director client (src/bosh/director.ts) and config resolution
+// Testbed tier: the product's Director client (src/bosh/director/) and config resolution
 // (src/bosh/config.ts) against the Director stand-in, directly and through the jump host.
 import * as assert from 'assert';
 import { execFileSync } from 'child_process';

@@ -17,8 +17,8 @@ import {
   parseKnownHosts,
   parsePublicKeyLine,
   sha256Fingerprint,
-  shellQuote,
 } from '../../src/ssh/keys';
+import { shellQuote } from '../../src/util/shell';
 
 describe('ssh keys', function () {
   this.timeout(30_000); // RSA key generation takes ~1 s on a busy 2-core machine
