@@ -804,6 +804,7 @@ export function createDirectorClient(env: EnvironmentConfig, opts: DirectorClien
           ips: Array.isArray(r.ips) ? (r.ips as unknown[]).filter((x): x is string => typeof x === 'string') : [],
           vmCid: typeof r.cid === 'string' && r.cid ? r.cid : null,
           agentId: typeof r.agent_id === 'string' && r.agent_id ? r.agent_id : null,
+          expectsVm: typeof r.expects_vm === 'boolean' ? r.expects_vm : undefined,
         }))
         .sort(compareInstances);
     },

@@ -40,7 +40,36 @@ describe('Director instance infos (src/bosh/vmInfo.ts)', () => {
       vmCreatedAt: null,
       active: null,
       stemcell: null,
+      vmState: 'present',
     });
+  });
+
+  it('tells hard-stopped, VM-less, soft-stopped and ignored instances apart (vmState, state, ignore)', () => {
+    const line = (o: Record<string, unknown>) =>
+      JSON.stringify({ ...JSON.parse(NO_VM), job_name: 'master', id: String(o.id), ...o });
+    const [detached, deleted, stopped, ignored] = parseInstanceInfoLines(
+      [
+        line({ id: 'a', index: 0, state: 'detached' }),
+        line({ id: 'b', index: 1, state: 'started' }),
+        line({ id: 'c', index: 2, state: 'stopped', vm_cid: 'vm-c', ips: ['10.0.0.3'], job_state: 'stopped' }),
+        line({ id: 'd', index: 3, vm_cid: 'vm-d', ips: ['10.0.0.4'], job_state: 'running', ignore: true }),
+      ].join('\n'),
+      'dep',
+    );
+    assert.deepStrictEqual(
+      [detached.vmState, detached.state, detached.vmCid, detached.processState, detached.ips],
+      ['detached', 'detached', null, null, []],
+    );
+    assert.deepStrictEqual(
+      [deleted.vmState, deleted.state, deleted.vmCid, deleted.processState],
+      ['missing', 'started', null, null],
+    );
+    assert.deepStrictEqual([stopped.vmState, stopped.state, stopped.processState], ['present', 'stopped', 'stopped']);
+    assert.deepStrictEqual([ignored.vmState, ignored.ignore, ignored.processState], ['present', true, 'running']);
+    // `?format=full` has no expects_vm; the fast list's field is kept when present.
+    assert.strictEqual(deleted.expectsVm, undefined);
+    const [fast] = parseInstanceInfoLines(line({ id: 'e', index: 4, expects_vm: false, state: 'detached' }), 'dep');
+    assert.strictEqual(fast.expectsVm, false);
   });
 
   it('prefers disk_cids, falls back to [disk_cid], and handles an instance without VM', () => {
