@@ -1,7 +1,6 @@
 // Testbed tier: the product's Director client (src/bosh/director.ts) and config resolution
 // (src/bosh/config.ts) against the Director stand-in, directly and through the jump host.
 import * as assert from 'assert';
-import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -14,6 +13,7 @@ import { BoshError, DirectorClient, EnvironmentConfig, InstanceInfo } from '../.
 import { createGatewayDialer, GatewayDialer } from '../../src/ssh/gateway';
 import { boshSshUserName, generateRsaKeyPair } from '../../src/ssh/keys';
 import { startDirector, RunningDirector } from './director/server';
+import { userExists } from './director/ssh-users';
 import { boshCliEnv } from './harness/env';
 import { masters, readTestbedState, TestbedState } from './harness/state';
 
@@ -24,15 +24,6 @@ function boshError(kind: BoshError['kind'], re: RegExp) {
     assert.match(e.message, re);
     return true;
   };
-}
-
-function userExists(u: string): boolean {
-  try {
-    execFileSync('id', ['-u', u], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 describe('BOSH Director client (src/bosh) against the stand-in', function () {

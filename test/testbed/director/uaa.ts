@@ -179,7 +179,8 @@ export class TokenService {
     if (!grant || !client.grants.includes(grant)) {
       throw new UaaError(401, 'invalid_client', `Unauthorized grant type: ${grant ?? '(none)'}`);
     }
-    if (grant === 'client_credentials') return this.issue(client, 'client_credentials', client.scopes, undefined, false);
+    if (grant === 'client_credentials')
+      return this.issue(client, 'client_credentials', client.scopes, undefined, false);
     if (grant === 'refresh_token') {
       const rt = form.get('refresh_token') ?? '';
       const claims = this.verify(rt, 'refresh');
