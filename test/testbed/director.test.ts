@@ -1,5 +1,5 @@
 // Testbed tier: the BOSH Director stand-in, against real monit and real sshd (fixture.ts), driven
-// the way the bosh CLI drives a Director (director-api.md).
+// the way the bosh CLI drives a Director (director/README.md).
 import * as assert from 'assert';
 import { execFile, execFileSync } from 'child_process';
 import * as fs from 'fs';

@@ -1,7 +1,7 @@
 // BOSH Director STAND-IN for the testbed. A real BOSH Director cannot run on this machine, so this
 // HTTPS server answers the Director API calls the extension (and the bosh CLI) make, with the real
-// API's paths, JSON shapes, status codes, redirects, task flow and UAA auth (see
-// /work/shared/docs/director-api.md; section numbers below refer to it). It is NOT a Director:
+// API's paths, JSON shapes, status codes, redirects, task flow and UAA auth (director/README.md
+// lists what it serves). It is NOT a Director:
 //   - one deployment, built from the testbed state (model.ts), plus optional synthetic seeded ones
 //     for scale benchmarks (opts.seed, default off: no VMs, fixed `running` state, no ssh);
 //   - instance health comes LIVE from each VM's real monit (agent-state.ts), not from an agent;
@@ -278,7 +278,7 @@ export async function startDirector(opts: StartDirectorOptions): Promise<Running
     throw new HttpText(404, `Endpoint '${ctx.path}' not found.`);
   };
   const redirectToTask = (ctx: Ctx, task: Task) => {
-    // Sinatra `redirect "/tasks/<id>"` behind nginx: 302 with an absolute Location built from Host (§0).
+    // Sinatra `redirect "/tasks/<id>"` behind nginx: 302 with an absolute Location built from Host.
     const hostHeader =
       ctx.req.headers.host && /^[A-Za-z0-9.\-:[\]]+$/.test(ctx.req.headers.host)
         ? ctx.req.headers.host
@@ -370,7 +370,7 @@ export async function startDirector(opts: StartDirectorOptions): Promise<Running
     permanent_nats_credentials: false,
   });
 
-  /** One vm_state.rb result line (keys in the current Director's order, §4.5); no VM → no agent state. */
+  /** One vm_state.rb result line (keys in the current Director's order); no VM → no agent state. */
   const vmStateLine = async (v: InstanceView) => {
     const i = v.model;
     const agent = !v.vm

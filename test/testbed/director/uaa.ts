@@ -116,7 +116,7 @@ export class TokenService {
     const decoded = Buffer.from(m[1], 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
     if (colon < 0) throw new UaaError(401, 'unauthorized', 'Bad credentials');
-    // Basic auth for OAuth clients is form-urlencoded (RFC 6749 §2.3.1); decode leniently.
+    // OAuth clients form-urlencode their id and secret inside Basic auth; decode leniently.
     const dec = (s: string) => {
       try {
         return decodeURIComponent(s.replace(/\+/g, ' '));
