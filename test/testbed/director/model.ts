@@ -131,10 +131,6 @@ export class DeploymentModel {
     });
   }
 
-  withVm(): InstanceModel[] {
-    return this.instances.filter((i) => i.vm);
-  }
-
   summary(
     excludeConfigs: boolean,
     excludeReleases: boolean,
