@@ -59,6 +59,18 @@ export interface InstanceInfo {
   active?: boolean | null;
   /** (Additive) `<name>/<version>` of the VM's stemcell when the Director reports it. */
   stemcell?: string | null;
+  /**
+   * (Additive) Whether the instance has a VM, from `state` and `vm_cid`:
+   * 'present' — it has one; 'detached' — `bosh stop --hard` deleted it on purpose (state `detached`);
+   * 'missing' — state `started`/`stopped` but no VM (`bosh delete-vm`, a failed create, or an errand
+   * between runs: `expectsVm` false, or group not a service group, tells an errand apart).
+   */
+  vmState?: 'present' | 'detached' | 'missing';
+  /**
+   * (Additive) The Director's `expects_vm` (lifecycle `service` and state `started`/`stopped`): only
+   * the fast `GET /deployments/<d>/instances` list has it; undefined from `?format=full`.
+   */
+  expectsVm?: boolean;
 }
 
 /** `group/uuid`, the name the bosh CLI prints. */
@@ -156,7 +168,7 @@ export interface DirectorClient {
   /** GET /deployments/<d>/instances (fast, no agent calls): ids, groups, ips, cids. */
   instancesFast(
     deployment: string,
-  ): Promise<Pick<InstanceInfo, 'group' | 'id' | 'index' | 'az' | 'ips' | 'vmCid' | 'agentId'>[]>;
+  ): Promise<Pick<InstanceInfo, 'group' | 'id' | 'index' | 'az' | 'ips' | 'vmCid' | 'agentId' | 'expectsVm'>[]>;
   task(id: number): Promise<DirectorTask>;
   /** POST /deployments/<d>/ssh setup; waits for the task; returns the hosts. */
   sshSetup(

@@ -62,7 +62,10 @@ export function toInstanceInfo(raw: unknown, deployment: string): InstanceInfo {
       stemcell && typeof stemcell === 'object' && str(stemcell.name)
         ? `${stemcell.name}/${str(stemcell.version) ?? ''}`
         : null,
+    // `bosh stop --hard` leaves state `detached` and no VM; any other state without a VM cid misses its VM.
+    vmState: str(r.state) === 'detached' ? 'detached' : (str(r.vm_cid) ?? str(r.cid)) ? 'present' : 'missing',
   };
+  if (typeof r.expects_vm === 'boolean') info.expectsVm = r.expects_vm;
   return info;
 }
 

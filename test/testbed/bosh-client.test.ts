@@ -1,7 +1,6 @@
 // Testbed tier: the product's Director client (src/bosh/director/) and config resolution
 // (src/bosh/config.ts) against the Director stand-in, directly and through the jump host.
 import * as assert from 'assert';
-import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -14,8 +13,12 @@ import { BoshError, DirectorClient, EnvironmentConfig, InstanceInfo } from '../.
 import { createGatewayDialer, GatewayDialer } from '../../src/ssh/gateway';
 import { boshSshUserName, generateRsaKeyPair } from '../../src/ssh/keys';
 import { startDirector, RunningDirector } from './director/server';
+import { userExists } from './director/ssh-users';
 import { boshCliEnv } from './harness/env';
+import { setInstanceState } from './harness/index';
+import { tcpOpen } from './harness/sh';
 import { masters, readTestbedState, TestbedState } from './harness/state';
+import { etcdInstances } from '../../src/session/session';
 
 function boshError(kind: BoshError['kind'], re: RegExp) {
   return (e: unknown) => {
@@ -24,15 +27,6 @@ function boshError(kind: BoshError['kind'], re: RegExp) {
     assert.match(e.message, re);
     return true;
   };
-}
-
-function userExists(u: string): boolean {
-  try {
-    execFileSync('id', ['-u', u], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 describe('BOSH Director client (src/bosh) against the stand-in', function () {
@@ -162,6 +156,7 @@ describe('BOSH Director client (src/bosh) against the stand-in', function () {
       ips: [masters(state)[0].ip],
       vmCid: masters(state)[0].vmCid,
       agentId: masters(state)[0].agentId,
+      expectsVm: true,
     });
     assert.ok(fast.some((i) => i.group === 'apply-addons' && i.vmCid === null));
   });
@@ -266,6 +261,139 @@ describe('BOSH Director client (src/bosh) against the stand-in', function () {
       for (const s of held) s.destroy();
       await new Promise((r) => hole.close(r));
     }
+  });
+
+  describe('instance states left by BOSH commands (testbed `state`), seen by the client and on the VM', () => {
+    const vm = () => masters(state)[2];
+    const ref = () => `master/${vm().index}`;
+    after(async () => {
+      await setInstanceState(ref(), 'normal');
+      state = readTestbedState();
+    });
+
+    async function reported() {
+      const c = client(direct());
+      const list = await c.instances(state.deployment);
+      const fast = await c.instancesFast(state.deployment);
+      const info = list.find((i) => i.id === vm().id)!;
+      assert.ok(
+        etcdInstances(list).some((i) => i.id === vm().id),
+        'etcdInstances still lists the master, whatever its state',
+      );
+      return { c, info, fast: fast.find((i) => i.id === vm().id)! };
+    }
+    const summary = (i: InstanceInfo) => ({
+      state: i.state,
+      vmState: i.vmState,
+      ignore: i.ignore,
+      vmCid: i.vmCid,
+      agentId: i.agentId,
+      ips: i.ips,
+      processState: i.processState,
+    });
+
+    it('ignored (bosh ignore): ignore true, VM and etcd untouched', async () => {
+      await setInstanceState(ref(), 'ignored');
+      const { info, fast } = await reported();
+      assert.deepStrictEqual(summary(info), {
+        state: 'started',
+        vmState: 'present',
+        ignore: true,
+        vmCid: vm().vmCid,
+        agentId: vm().agentId,
+        ips: [vm().ip],
+        processState: 'running',
+      });
+      assert.strictEqual(fast.expectsVm, true);
+      assert.ok(await tcpOpen(vm().ip, 2379), 'etcd still serves');
+    });
+
+    it('stopped (bosh stop): state and job_state stopped, processes not monitored, etcd down, VM kept', async () => {
+      await setInstanceState(ref(), 'stopped');
+      const { info, fast } = await reported();
+      assert.deepStrictEqual(summary(info), {
+        state: 'stopped',
+        vmState: 'present',
+        ignore: false,
+        vmCid: vm().vmCid,
+        agentId: vm().agentId,
+        ips: [vm().ip],
+        processState: 'stopped',
+      });
+      assert.ok(info.processes.length > 0);
+      assert.deepStrictEqual(
+        info.processes.filter((p) => p.state !== 'unknown'),
+        [],
+        'the agent reports monit-stopped processes as unknown',
+      );
+      assert.strictEqual(fast.expectsVm, true);
+      assert.strictEqual(await tcpOpen(vm().ip, 2379), false, 'etcd is stopped');
+      assert.ok(await tcpOpen(vm().ip, 22), 'the VM is up');
+    });
+
+    it('detached (bosh stop --hard): no VM, no IPs, no job state, expects_vm false; the VM and its etcd are gone', async () => {
+      await setInstanceState(ref(), 'detached');
+      const { c, info, fast } = await reported();
+      assert.deepStrictEqual(summary(info), {
+        state: 'detached',
+        vmState: 'detached',
+        ignore: false,
+        vmCid: null,
+        agentId: null,
+        ips: [],
+        processState: null,
+      });
+      assert.deepStrictEqual(info.processes, []);
+      assert.ok(info.diskCids.length > 0, 'the persistent disk stays');
+      assert.deepStrictEqual([fast.expectsVm, fast.vmCid, fast.ips], [false, null, []]);
+      assert.ok(!(await c.vms(state.deployment)).some((v) => v.id === vm().id), 'not among the VMs');
+      assert.strictEqual(await tcpOpen(vm().ip, 2379), false);
+      assert.strictEqual(await tcpOpen(vm().ip, 22), false);
+      await assert.rejects(
+        c.sshSetup(
+          state.deployment,
+          { group: 'master', id: vm().id },
+          boshSshUserName(),
+          generateRsaKeyPair().publicKey,
+        ),
+        boshError('task', /No instance with a VM/),
+      );
+    });
+
+    it('deleted VM (bosh delete-vm): state started, expects_vm true, no VM, IPs or job state', async () => {
+      await setInstanceState(ref(), 'deleted-vm');
+      const { info, fast } = await reported();
+      assert.deepStrictEqual(summary(info), {
+        state: 'started',
+        vmState: 'missing',
+        ignore: false,
+        vmCid: null,
+        agentId: null,
+        ips: [],
+        processState: null,
+      });
+      assert.deepStrictEqual([fast.expectsVm, fast.vmCid, fast.ips], [true, null, []]);
+      assert.strictEqual(await tcpOpen(vm().ip, 2379), false);
+    });
+
+    it('normal again: a new VM (new CID and agent) boots, etcd rejoins, every instance reads as before', async () => {
+      const old = vm();
+      await setInstanceState(ref(), 'normal');
+      state = readTestbedState();
+      assert.notStrictEqual(vm().vmCid, old.vmCid, 'a recreated VM has a new CID');
+      const { info } = await reported();
+      assert.deepStrictEqual(summary(info), {
+        state: 'started',
+        vmState: 'present',
+        ignore: false,
+        vmCid: vm().vmCid,
+        agentId: vm().agentId,
+        ips: [vm().ip],
+        processState: 'running',
+      });
+      checkInstances(await client(direct()).instances(state.deployment));
+      assert.ok(await tcpOpen(vm().ip, 2379));
+    });
   });
 
   describe('through the jump host (BOSH_ALL_PROXY)', () => {

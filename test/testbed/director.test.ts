@@ -1,5 +1,5 @@
 // Testbed tier: the BOSH Director stand-in, against real monit and real sshd (fixture.ts), driven
-// the way the bosh CLI drives a Director (director-api.md).
+// the way the bosh CLI drives a Director (director/README.md).
 import * as assert from 'assert';
 import { execFile, execFileSync } from 'child_process';
 import * as fs from 'fs';
@@ -7,9 +7,10 @@ import * as https from 'https';
 import * as path from 'path';
 import { aggregateJobState, parseMonitXml, processState, toAgentProcesses } from './director/agent-state';
 import { createDirectorFixture, DirectorFixture } from './director/fixture';
+import { writeInstanceStates } from './director/instance-states';
 import { cleanupDirectorUsers, startDirectorProcess } from './director/launch';
 import { parseRange, RunningDirector, startDirector } from './director/server';
-import { validatePublicKey, validateUser } from './director/ssh-users';
+import { userExists, validatePublicKey, validateUser } from './director/ssh-users';
 import { readTestbedState, TestbedState } from './harness/state';
 
 interface Resp {
@@ -52,15 +53,6 @@ function run(cmd: string, args: string[]): Promise<{ code: number; stdout: strin
       });
     });
   });
-}
-
-function userExists(u: string): boolean {
-  try {
-    execFileSync('id', ['-u', u], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 describe('BOSH Director stand-in', function () {
@@ -125,6 +117,12 @@ describe('BOSH Director stand-in', function () {
       assert.strictEqual(info.user_authentication.type, 'uaa');
       assert.strictEqual(info.user_authentication.options.url, d.uaaUrl);
       assert.deepStrictEqual(info.user_authentication.options.urls, [d.uaaUrl]);
+      // UAA on its own port at the root path, as on a Director VM (8443 unless another stand-in took it).
+      const uaa = new URL(d.uaaUrl);
+      assert.strictEqual(uaa.hostname, new URL(d.url).hostname);
+      assert.notStrictEqual(uaa.port, new URL(d.url).port);
+      assert.strictEqual(uaa.pathname, '/');
+      assert.strictEqual((await get('/uaa/oauth/token', {})).status, 404, 'the Director port serves no UAA');
       assert.match(info.version, /^\d+\.\d+\.\d+ \(\w+\)$/);
       for (const k of ['name', 'uuid', 'cpi', 'stemcell_os', 'stemcell_version'])
         assert.strictEqual(typeof info[k], 'string', k);
@@ -167,7 +165,7 @@ describe('BOSH Director stand-in', function () {
       assert.strictEqual(nf.body, "Endpoint '/nothing/here' not found.");
     });
 
-    it('issues client-credentials and refresh tokens (JWT-shaped, expiring) and rejects bad clients', async () => {
+    it('issues client-credentials tokens (JWT-shaped, expiring, no refresh token) and rejects bad clients', async () => {
       const bad = await request(d.url, d.caCert, 'POST', `${d.uaaUrl}/oauth/token`, {
         headers: { ...form, Authorization: basic(d.client, 'wrong') },
         body: 'grant_type=client_credentials',
@@ -193,18 +191,9 @@ describe('BOSH Director stand-in', function () {
       assert.strictEqual(claims.client_id, d.client);
       assert.ok(claims.scope.includes('bosh.admin'));
       assert.ok(claims.exp > Date.now() / 1000);
-      assert.strictEqual(String(t.refresh_token).split('.').length, 3);
-
-      // refresh grant gives a new working access token
-      const rr = await request(d.url, d.caCert, 'POST', `${d.uaaUrl}/oauth/token`, {
-        headers: { ...form, Authorization: basic(d.client, d.clientSecret) },
-        body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: t.refresh_token }).toString(),
-      });
-      assert.strictEqual(rr.status, 200);
-      const t2 = JSON.parse(rr.body);
-      assert.notStrictEqual(t2.access_token, t.access_token);
-      assert.ok(t2.refresh_token);
-      assert.strictEqual((await get('/deployments', { Authorization: `bearer ${t2.access_token}` })).status, 200);
+      assert.strictEqual(t.expires_in, 600);
+      assert.strictEqual(t.refresh_token, undefined, 'UAA gives client credentials no refresh token');
+      assert.strictEqual((await get('/deployments', { Authorization: `bearer ${t.access_token}` })).status, 200);
       // an access token is not a refresh token
       const wrong = await request(d.url, d.caCert, 'POST', `${d.uaaUrl}/oauth/token`, {
         headers: { ...form, Authorization: basic(d.client, d.clientSecret) },
@@ -222,15 +211,23 @@ describe('BOSH Director stand-in', function () {
         host: d.url.replace(/^https:\/\/|:\d+$/g, ''),
         port: 0,
         dir: path.join(fx.root, 'director-ttl'),
-        tokenTtlSeconds: 3,
+        userTokenTtlSeconds: 3,
+        users: [{ name: 'admin', password: 'pw-ttl' }],
       });
       try {
         const post = (body: string) =>
           request(short.url, short.caCert, 'POST', `${short.uaaUrl}/oauth/token`, {
-            headers: { ...form, Authorization: basic(short.client, short.clientSecret) },
+            headers: { ...form, Authorization: basic('bosh_cli', '') },
             body,
           });
-        const t = JSON.parse((await post('grant_type=client_credentials')).body);
+        const t = JSON.parse(
+          (
+            await post(
+              new URLSearchParams({ grant_type: 'password', username: 'admin', password: 'pw-ttl' }).toString(),
+            )
+          ).body,
+        );
+        assert.strictEqual(t.expires_in, 3);
         const call = (at: string) =>
           request(short.url, short.caCert, 'GET', '/deployments', { headers: { Authorization: `bearer ${at}` } });
         assert.strictEqual((await call(t.access_token)).status, 200);
@@ -284,6 +281,11 @@ describe('BOSH Director stand-in', function () {
         const t = JSON.parse(r.body);
         const claims = JSON.parse(Buffer.from(t.refresh_token.split('.')[1], 'base64url').toString());
         assert.deepStrictEqual([claims.user_name, claims.client_id], ['admin', 'bosh_cli']);
+        // A Director's UAA: bosh_cli access tokens live 120 s, its refresh tokens a day.
+        assert.strictEqual(t.expires_in, 120);
+        const access = JSON.parse(Buffer.from(t.access_token.split('.')[1], 'base64url').toString());
+        assert.ok(Math.abs(access.exp - access.iat - 120) <= 1, `access lifetime ${access.exp - access.iat}`);
+        assert.ok(Math.abs(claims.exp - claims.iat - 86400) <= 1, `refresh lifetime ${claims.exp - claims.iat}`);
         const info = await request(u.url, u.caCert, 'GET', '/info', {
           headers: { Authorization: `bearer ${t.access_token}` },
         });
@@ -305,7 +307,7 @@ describe('BOSH Director stand-in', function () {
       await get('/deployments');
       const log = fs.readFileSync(path.join(dir, 'director-requests.log'), 'utf8');
       assert.match(log, /GET \/deployments 200/);
-      assert.match(log, /POST \/uaa\/oauth\/token 200/);
+      assert.match(log, /UAA POST \/oauth\/token 200/);
       assert.match(log, /GET \/deployments 401/);
       assert.ok(!log.includes(d.clientSecret));
       assert.ok(!log.includes(token.split('.')[2]));
@@ -465,6 +467,88 @@ describe('BOSH Director stand-in', function () {
       assert.strictEqual(t.lines.length, 3);
       assert.ok(!t.lines.some((l) => l.job_name === 'apply-addons'));
       for (const l of t.lines) assert.deepStrictEqual(Object.keys(l), KEYS);
+    });
+
+    it('shows the states BOSH commands leave: detached (stop --hard), deleted VM, ignored, stopped, a recreated VM', async () => {
+      const [m0, m1] = [0, 1].map((n) => fx.vms.find((v) => v.group === 'master' && v.index === n)!);
+      const fast = async () =>
+        new Map<string, Record<string, unknown>>(
+          JSON.parse((await get(`/deployments/${fx.state.deployment}/instances`)).body).map(
+            (i: Record<string, unknown>) => [i.id, i],
+          ),
+        );
+      const fullById = async (kind: 'instances' | 'vms') => new Map((await full(kind)).lines.map((l) => [l.id, l]));
+      const stoppedFile = path.join(m1.dir, 'vcap', 'monit', 'stopped');
+      try {
+        writeInstanceStates(dir, { [m0.id]: { state: 'detached' }, [m1.id]: { state: 'deleted-vm' } });
+        let f = await fast();
+        const noVm = (i: Record<string, unknown>) => [i.cid, i.agent_id, i.vm_created_at, i.ips];
+        assert.deepStrictEqual([...noVm(f.get(m0.id)!), f.get(m0.id)!.expects_vm], [null, null, null, [], false]);
+        assert.deepStrictEqual([...noVm(f.get(m1.id)!), f.get(m1.id)!.expects_vm], [null, null, null, [], true]);
+        const vmsFast = JSON.parse((await get(`/deployments/${fx.state.deployment}/vms`)).body);
+        assert.deepStrictEqual(
+          vmsFast.map((v: { job: string }) => v.job),
+          ['worker'],
+          'only instances with a VM are VMs',
+        );
+        let full1 = await fullById('instances');
+        for (const [vm, st] of [
+          [m0, 'detached'],
+          [m1, 'started'],
+        ] as const) {
+          const l = full1.get(vm.id)!;
+          assert.deepStrictEqual(Object.keys(l), KEYS);
+          assert.deepStrictEqual(
+            [l.state, l.vm_cid, l.agent_id, l.active, l.ips, l.job_state, l.vitals, l.processes, l.disk_cid !== null],
+            [st, null, null, null, [], null, null, [], true],
+            `${vm.group}/${vm.index} (${st}) keeps its disk and shows no VM`,
+          );
+        }
+        assert.deepStrictEqual([...(await fullById('vms')).keys()], [fx.vms.find((v) => v.group === 'worker')!.id]);
+
+        // bosh ignore on master 0; bosh stop on master 1 (the agent stops its jobs and writes its stopped file).
+        fx.monit(m1, 'stop', 'sleeper');
+        fs.writeFileSync(stoppedFile, '');
+        writeInstanceStates(dir, { [m0.id]: { state: 'ignored' }, [m1.id]: { state: 'stopped' } });
+        // monit stops asynchronously: wait until the agent (monit) no longer monitors the process.
+        full1 = await fullById('instances');
+        const unmonitored = () =>
+          (full1.get(m1.id)!.processes as { state: string }[]).every((p) => p.state === 'unknown');
+        for (let i = 0; i < 100 && !unmonitored(); i++) full1 = await fullById('instances');
+        const ign = full1.get(m0.id)!;
+        assert.deepStrictEqual(
+          [ign.ignore, ign.state, ign.job_state, ign.vm_cid],
+          [true, 'started', 'running', m0.vmCid],
+        );
+        const stp = full1.get(m1.id)!;
+        assert.deepStrictEqual(
+          [stp.ignore, stp.state, stp.job_state, stp.vm_cid],
+          [false, 'stopped', 'stopped', m1.vmCid],
+        );
+        assert.deepStrictEqual(
+          (stp.processes as { name: string; state: string }[]).map((p) => [p.name, p.state]),
+          [['sleeper', 'unknown']],
+          'monit-stopped processes are not monitored: the agent says unknown',
+        );
+        assert.strictEqual((await fast()).get(m1.id)!.expects_vm, true, 'a stopped instance keeps its VM');
+
+        // A VM created again (bosh start after stop --hard) has a new CID and agent.
+        writeInstanceStates(dir, {
+          [m0.id]: {
+            state: 'normal',
+            vm: { cid: 'vm-recreated', agentId: 'agent-recreated', createdAt: '2026-01-02T03:04:05Z' },
+          },
+        });
+        f = await fast();
+        assert.deepStrictEqual(
+          [f.get(m0.id)!.cid, f.get(m0.id)!.agent_id, f.get(m0.id)!.vm_created_at, f.get(m0.id)!.ips],
+          ['vm-recreated', 'agent-recreated', '2026-01-02T03:04:05Z', [m0.ip]],
+        );
+      } finally {
+        writeInstanceStates(dir, {});
+        fs.rmSync(stoppedFile, { force: true });
+        fx.monit(m1, 'start', 'sleeper');
+      }
     });
 
     it('derives job_state live from monit: a stopped process makes the instance failing, starting it again running', async () => {

@@ -207,6 +207,39 @@ describe('testbed harness', function () {
       await etcdHealthyEverywhere(s);
     });
 
+    it('state (CLI): a worker soft-stopped by `testbed state`, then a deleted VM; status shows it; heal brings it back', async () => {
+      const worker = s.vms.find((v) => v.group === 'worker')!;
+      const cli = path.join(__dirname, 'harness', 'cli.js');
+      const testbed = (...args: string[]) => run(process.execPath, [cli, ...args], { allowFail: true });
+      await withHeal('worker/0', async () => {
+        const bad = await testbed('state', 'worker/0', 'sleeping');
+        assert.strictEqual(bad.code, 1);
+        assert.match(bad.stderr, /Unknown state "sleeping": use one of normal, stopped, detached, deleted-vm, ignored/);
+        const stopped = await testbed('state', 'worker/0', 'stopped');
+        assert.strictEqual(stopped.code, 0, stopped.stderr);
+        assert.ok(fs.existsSync(path.join(worker.dir, 'vcap/monit/stopped')), "the agent's stopped file");
+        assert.ok(
+          (await monitStatus(worker.dir)).filter((x) => x.type === 3).every((x) => processState(x) === 'unknown'),
+          'monit stopped every job',
+        );
+        assert.strictEqual((await testbed('state', 'worker/0', 'deleted-vm')).code, 0);
+        assert.strictEqual(vmProcesses([worker.dir]).size, 0, 'the VM is gone');
+        const st = await testbed('status');
+        assert.match(st.stdout, /worker-0 .* DOWN\s+\[BOSH: deleted-vm\]/);
+        await heal('worker/0');
+      });
+      const after = readTestbedState();
+      const w = after.vms.find((v) => v.id === worker.id)!;
+      assert.notStrictEqual(w.vmCid, worker.vmCid, 'a new VM, a new CID');
+      assert.ok(!fs.existsSync(path.join(w.dir, 'vcap/monit/stopped')));
+      assert.ok(
+        (await monitStatus(w.dir)).filter((x) => x.type === 3).every((x) => processState(x) === 'running'),
+        'every job runs again',
+      );
+      assert.doesNotMatch((await testbed('status')).stdout, /\[BOSH:/);
+      s = after;
+    });
+
     it('slow-endpoint: the client port accepts connections but never answers; heal resumes it', async () => {
       const vm = masters(s)[1];
       await breakInstance(vm.id, 'slow-endpoint');

@@ -3,7 +3,7 @@
 import type { InstanceInfo } from '../types';
 import { compareInstances } from '../vmInfo';
 
-export type InstanceSummary = Pick<InstanceInfo, 'group' | 'id' | 'index' | 'az' | 'ips' | 'vmCid' | 'agentId'>;
+export type InstanceSummary = Pick<InstanceInfo, 'group' | 'id' | 'index' | 'az' | 'ips' | 'vmCid' | 'agentId' | 'expectsVm'>;
 
 export function toInstanceSummaries(list: Record<string, unknown>[]): InstanceSummary[] {
   return list
@@ -15,6 +15,7 @@ export function toInstanceSummaries(list: Record<string, unknown>[]): InstanceSu
       ips: Array.isArray(r.ips) ? (r.ips as unknown[]).filter((x): x is string => typeof x === 'string') : [],
       vmCid: typeof r.cid === 'string' && r.cid ? r.cid : null,
       agentId: typeof r.agent_id === 'string' && r.agent_id ? r.agent_id : null,
+      expectsVm: typeof r.expects_vm === 'boolean' ? r.expects_vm : undefined,
     }))
     .sort(compareInstances);
 }

@@ -13,6 +13,15 @@ function arg(name: string): string | undefined {
   return i >= 0 ? process.argv[i + 1] : undefined;
 }
 
+/** A positive number of seconds from the environment, or undefined (the stand-in's default). */
+function seconds(name: string): number | undefined {
+  const v = process.env[name];
+  if (!v) return undefined;
+  const n = Number(v);
+  if (!(n > 0)) throw new Error(`${name} must be a positive number of seconds (got "${v}").`);
+  return n;
+}
+
 async function main(): Promise<void> {
   const stateFile = arg('state');
   const host = arg('host') ?? '127.0.0.1';
@@ -34,9 +43,9 @@ async function main(): Promise<void> {
     dir,
     client: process.env.BOSH_ETCD_DIRECTOR_CLIENT || undefined,
     clientSecret: process.env.BOSH_ETCD_DIRECTOR_CLIENT_SECRET || undefined,
-    tokenTtlSeconds: process.env.BOSH_ETCD_DIRECTOR_TOKEN_TTL
-      ? Number(process.env.BOSH_ETCD_DIRECTOR_TOKEN_TTL)
-      : undefined,
+    tokenTtlSeconds: seconds('BOSH_ETCD_DIRECTOR_TOKEN_TTL'),
+    userTokenTtlSeconds: seconds('BOSH_ETCD_DIRECTOR_USER_TOKEN_TTL'),
+    refreshTokenTtlSeconds: seconds('BOSH_ETCD_DIRECTOR_REFRESH_TOKEN_TTL'),
     sudoGroup: process.env.BOSH_ETCD_DIRECTOR_SUDO_GROUP || undefined,
   });
   process.stderr.write(

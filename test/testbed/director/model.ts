@@ -5,6 +5,7 @@
 import * as crypto from 'crypto';
 import YAML from 'yaml';
 import type { TestbedState, TestbedVm } from '../harness/state';
+import type { InstanceOverride } from './instance-states';
 
 export const RELEASES = [
   { name: 'bosh-dns', version: '1.38.2' },
@@ -35,6 +36,42 @@ export interface InstanceModel {
   vm: TestbedVm | null;
   vmCreatedAt: string | null;
   cloudProperties: Record<string, unknown>;
+  /** `service` for instance groups that keep a VM, `errand` for errands. */
+  lifecycle: 'service' | 'errand';
+}
+
+/** An instance as the Director shows it now: the model with the operator's BOSH commands applied (instance-states.ts). */
+export interface InstanceView {
+  model: InstanceModel;
+  /** The Director's instance state: `started`, `stopped` (bosh stop) or `detached` (bosh stop --hard). */
+  state: 'started' | 'stopped' | 'detached';
+  /** The VM behind the active VM record; null when the instance has none (errand, detached, deleted VM). */
+  vm: TestbedVm | null;
+  vmCid: string | null;
+  agentId: string | null;
+  vmCreatedAt: string | null;
+  /** The Director reports IPs only for an instance with a VM. */
+  ips: string[];
+  ignore: boolean;
+  /** Instance#expects_vm?: lifecycle `service` and state `started` or `stopped`. */
+  expectsVm: boolean;
+}
+
+export function instanceView(model: InstanceModel, override?: InstanceOverride): InstanceView {
+  const s = model.vm ? (override?.state ?? 'normal') : 'normal';
+  const hasVm = !!model.vm && s !== 'detached' && s !== 'deleted-vm';
+  const state = s === 'stopped' ? 'stopped' : s === 'detached' ? 'detached' : 'started';
+  return {
+    model,
+    state,
+    vm: hasVm ? model.vm : null,
+    vmCid: hasVm ? (override?.vm?.cid ?? model.vmCid) : null,
+    agentId: hasVm ? (override?.vm?.agentId ?? model.agentId) : null,
+    vmCreatedAt: hasVm ? (override?.vm?.createdAt ?? model.vmCreatedAt) : null,
+    ips: hasVm ? model.ips : [],
+    ignore: s === 'ignored',
+    expectsVm: model.lifecycle === 'service' && state !== 'detached',
+  };
 }
 
 /** A stable UUID derived from text (so the errand keeps its id across restarts). */
@@ -72,6 +109,7 @@ export class DeploymentModel {
         vmCreatedAt: created,
         cloudProperties:
           vm.group === 'master' ? { cpu: 2, ram: 8192, disk: 65536 } : { cpu: 4, ram: 16384, disk: 65536 },
+        lifecycle: 'service',
       }))
       .sort((a, b) => (a.group === b.group ? a.index - b.index : a.group < b.group ? -1 : 1));
     const azs = [...new Set(vms.map((v) => v.az).filter(Boolean))];
@@ -89,11 +127,8 @@ export class DeploymentModel {
       vm: null,
       vmCreatedAt: null,
       cloudProperties: {},
+      lifecycle: 'errand',
     });
-  }
-
-  withVm(): InstanceModel[] {
-    return this.instances.filter((i) => i.vm);
   }
 
   summary(

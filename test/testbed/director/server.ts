@@ -1,12 +1,14 @@
 // BOSH Director STAND-IN for the testbed. A real BOSH Director cannot run on this machine, so this
 // HTTPS server answers the Director API calls the extension (and the bosh CLI) make, with the real
-// API's paths, JSON shapes, status codes, redirects, task flow and UAA auth (see
-// /work/shared/docs/director-api.md; section numbers below refer to it). It is NOT a Director:
+// API's paths, JSON shapes, status codes, redirects, task flow and UAA auth (director/README.md
+// lists what it serves). It is NOT a Director:
 //   - one deployment, built from the testbed state (model.ts), plus optional synthetic seeded ones
 //     for scale benchmarks (opts.seed, default off: no VMs, fixed `running` state, no ssh);
 //   - instance health comes LIVE from each VM's real monit (agent-state.ts), not from an agent;
 //   - `ssh` setup/cleanup really creates/removes a temporary user and its key on the VM (ssh-users.ts);
-//   - a UAA-like token endpoint lives on the same server under /uaa (uaa.ts).
+//   - instance states set by BOSH commands (stop, stop --hard, delete-vm, ignore) come from the
+//     harness through instance-states.ts;
+//   - a UAA-like token endpoint listens on its own port (8443, root path) like a Director's UAA (uaa.ts).
 import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as http from 'http';
@@ -14,7 +16,8 @@ import * as https from 'https';
 import * as path from 'path';
 import type { TestbedState, TestbedVm } from '../harness/state';
 import { agentState, readMonit } from './agent-state';
-import { DeploymentModel, InstanceModel, stableUuid, STEMCELL } from './model';
+import { readInstanceStates } from './instance-states';
+import { DeploymentModel, InstanceModel, InstanceView, instanceView, stableUuid, STEMCELL } from './model';
 import { ensureDirectorPki } from './pki';
 import { SshUserManager, validatePublicKey, validateUser } from './ssh-users';
 import { Task, TaskStore } from './tasks';
@@ -33,8 +36,17 @@ export interface StartDirectorOptions {
   clientSecret?: string;
   /** UAA users for the password grant through client `bosh_cli` (secret ''), like `bosh log-in`. Default: none. */
   users?: { name: string; password: string }[];
-  /** Access token lifetime (default 600 s). */
+  /** Access token lifetime of client-credentials grants (default 600 s; UAA gives these no refresh token). */
   tokenTtlSeconds?: number;
+  /** Access token lifetime of `bosh_cli` password and refresh grants (default 120 s, as a Director's UAA). */
+  userTokenTtlSeconds?: number;
+  /** Refresh token lifetime of `bosh_cli` (default 86400 s). */
+  refreshTokenTtlSeconds?: number;
+  /**
+   * UAA's own HTTPS port on `host`, root path (`/oauth/token`), like a Director's UAA. Default 8443,
+   * or any free port when 8443 is taken (several stand-ins on one address); 0 = any free port.
+   */
+  uaaPort?: number;
   /** Group that gives NOPASSWD sudo to temporary SSH users (default `bosh_sudoers`). */
   sudoGroup?: string;
   /** How long to wait for a VM's monit before reporting `unresponsive agent` (default 2000 ms). */
@@ -96,6 +108,8 @@ interface Ctx {
   method: string;
   claims?: TokenClaims;
   contextId: string;
+  /** A request to the UAA listener. */
+  uaa?: boolean;
 }
 
 function readBody(req: http.IncomingMessage): Promise<Buffer> {
@@ -255,7 +269,7 @@ export async function startDirector(opts: StartDirectorOptions): Promise<Running
       'Content-Length': Buffer.byteLength(body),
       ...headers,
     };
-    if (ctx.path !== '/info' && !ctx.path.startsWith('/uaa/')) h['WWW-Authenticate'] = 'Basic realm="BOSH Director"';
+    if (!ctx.uaa && ctx.path !== '/info') h['WWW-Authenticate'] = 'Basic realm="BOSH Director"';
     ctx.res.writeHead(status, h);
     ctx.res.end(body);
   };
@@ -264,7 +278,7 @@ export async function startDirector(opts: StartDirectorOptions): Promise<Running
     throw new HttpText(404, `Endpoint '${ctx.path}' not found.`);
   };
   const redirectToTask = (ctx: Ctx, task: Task) => {
-    // Sinatra `redirect "/tasks/<id>"` behind nginx: 302 with an absolute Location built from Host (§0).
+    // Sinatra `redirect "/tasks/<id>"` behind nginx: 302 with an absolute Location built from Host.
     const hostHeader =
       ctx.req.headers.host && /^[A-Za-z0-9.\-:[\]]+$/.test(ctx.req.headers.host)
         ? ctx.req.headers.host
@@ -324,57 +338,66 @@ export async function startDirector(opts: StartDirectorOptions): Promise<Running
       },
     });
 
-  const fastInstance = (i: InstanceModel) => ({
-    agent_id: i.agentId,
-    cid: i.vmCid,
-    job: i.group,
-    index: i.index,
-    id: i.id,
-    az: i.az,
-    ips: i.ips,
-    vm_created_at: i.vmCreatedAt,
-    expects_vm: !!i.vm,
+  /** The instances of a deployment as the Director shows them now (the harness's instance states applied). */
+  const viewsOf = (m: DeploymentModel): InstanceView[] => {
+    const overrides = syntheticNames.has(m.name) ? {} : readInstanceStates(opts.dir);
+    return m.instances.map((i) => instanceView(i, overrides[i.id]));
+  };
+  const withVm = (m: DeploymentModel) => viewsOf(m).filter((v) => v.vm);
+
+  // DeploymentsController#create_instances_response_with_vm_expected: no VM → no agent, cid, IPs.
+  const fastInstance = (v: InstanceView) => ({
+    agent_id: v.agentId,
+    cid: v.vmCid,
+    job: v.model.group,
+    index: v.model.index,
+    id: v.model.id,
+    az: v.model.az,
+    ips: v.ips,
+    vm_created_at: v.vmCreatedAt,
+    expects_vm: v.expectsVm,
   });
-  const fastVm = (i: InstanceModel) => ({
-    agent_id: i.agentId,
-    cid: i.vmCid,
-    job: i.group,
-    index: i.index,
-    id: i.id,
-    az: i.az,
-    ips: i.ips,
-    vm_created_at: i.vmCreatedAt,
+  const fastVm = (v: InstanceView) => ({
+    agent_id: v.agentId,
+    cid: v.vmCid,
+    job: v.model.group,
+    index: v.model.index,
+    id: v.model.id,
+    az: v.model.az,
+    ips: v.ips,
+    vm_created_at: v.vmCreatedAt,
     active: true,
     permanent_nats_credentials: false,
   });
 
-  /** One vm_state.rb result line (keys in the current Director's order, §4.5). */
-  const vmStateLine = async (i: InstanceModel) => {
-    const agent = !i.vm
+  /** One vm_state.rb result line (keys in the current Director's order); no VM → no agent state. */
+  const vmStateLine = async (v: InstanceView) => {
+    const i = v.model;
+    const agent = !v.vm
       ? { job_state: null, vitals: null, processes: [] }
       : syntheticInstances.has(i)
         ? structuredClone(SYNTHETIC_AGENT)
-        : await agentState(i.vm.dir, agentTimeoutMs, aliasDir);
+        : await agentState(v.vm.dir, agentTimeoutMs, aliasDir);
     return {
-      vm_cid: i.vmCid,
-      active: i.vm ? true : null,
-      vm_created_at: i.vmCreatedAt,
+      vm_cid: v.vmCid,
+      active: v.vm ? true : null,
+      vm_created_at: v.vmCreatedAt,
       cloud_properties: i.cloudProperties,
       disk_cid: i.diskCid,
       disk_cids: i.diskCid ? [i.diskCid] : [],
-      ips: i.ips,
-      agent_id: i.agentId,
+      ips: v.ips,
+      agent_id: v.agentId,
       job_name: i.group,
       index: i.index,
       job_state: agent.job_state,
-      state: 'started',
+      state: v.state,
       vm_type: i.vmType,
       vitals: agent.vitals,
       processes: agent.processes,
       az: i.az,
       id: i.id,
       bootstrap: i.bootstrap,
-      ignore: false,
+      ignore: v.ignore,
       stemcell: { name: STEMCELL.name, version: STEMCELL.version, api_version: STEMCELL.api_version },
     };
   };
@@ -385,7 +408,7 @@ export async function startDirector(opts: StartDirectorOptions): Promise<Running
       work,
     );
 
-  const vmStateTask = (ctx: Ctx, m: DeploymentModel, instances: InstanceModel[]) => {
+  const vmStateTask = (ctx: Ctx, m: DeploymentModel, instances: InstanceView[]) => {
     const task = newTask(ctx, 'vms', 'retrieve vm-stats', m.name, async (t) => {
       // Like the Director's thread pool: lines are written as each VM answers (order not guaranteed).
       await Promise.all(
@@ -402,12 +425,12 @@ export async function startDirector(opts: StartDirectorOptions): Promise<Running
   const matchTargets = (
     m: DeploymentModel,
     target: { job?: unknown; ids?: unknown; indexes?: unknown },
-  ): InstanceModel[] => {
+  ): InstanceView[] => {
     const asList = (v: unknown): string[] => (Array.isArray(v) ? v.map((x) => String(x)) : []);
     const ids = asList(target.ids);
     const indexes = asList(target.indexes);
     const job = typeof target.job === 'string' && target.job !== '' ? target.job : undefined;
-    return m.withVm().filter((i) => {
+    return withVm(m).filter(({ model: i }) => {
       if (job && i.group !== job) return false;
       if (ids.length) return ids.some((id) => (/^\d+$/.test(id) ? Number(id) === i.index : id === i.id));
       if (indexes.length) return indexes.some((x) => /^\d+$/.test(x) && Number(x) === i.index);
@@ -455,7 +478,8 @@ export async function startDirector(opts: StartDirectorOptions): Promise<Running
     const params = (b.params && typeof b.params === 'object' ? b.params : {}) as Record<string, unknown>;
     const desc = `ssh: ${command}:${JSON.stringify({ ids: target.ids ?? [], indexes: target.indexes ?? [], job: target.job ?? null })}`;
     const task = newTask(ctx, 'ssh', desc, deployment, async (t) => {
-      const targets = matchTargets(m, target);
+      // The targets as they are now: the VM, agent and IPs of the instance's active VM.
+      const targets = matchTargets(m, target).map((v) => ({ ...v.model, vm: v.vm, agentId: v.agentId, ips: v.ips }));
       if (!targets.length) {
         throw Object.assign(
           new Error(
@@ -574,36 +598,37 @@ export async function startDirector(opts: StartDirectorOptions): Promise<Running
     return task;
   };
 
+  /** The Director's UAA, on its own listener with root paths (https://<director>:8443/oauth/token). */
+  const uaaRoute = async (ctx: Ctx) => {
+    const { method, path: p } = ctx;
+    if (method === 'POST' && p === '/oauth/token') {
+      const ct = String(ctx.req.headers['content-type'] ?? '');
+      const body = (await readBody(ctx.req)).toString('utf8');
+      if (!/^application\/x-www-form-urlencoded\b/i.test(ct))
+        throw new UaaError(400, 'invalid_request', 'Content-Type must be application/x-www-form-urlencoded');
+      return json(ctx, 200, tokens.token(ctx.req.headers.authorization, new URLSearchParams(body)));
+    }
+    if (method === 'GET' && p === '/login') {
+      return json(ctx, 200, {
+        app: { version: '77.9.0' },
+        commit_id: 'stand-in',
+        prompts: { username: ['text', 'Email'], password: ['password', 'Password'] },
+        zone_name: 'uaa',
+      });
+    }
+    if (method === 'GET' && p === '/info')
+      return json(ctx, 200, {
+        app: { version: '77.9.0' },
+        zone_name: 'uaa',
+        prompts: { username: ['text', 'Email'], password: ['password', 'Password'] },
+      });
+    throw new UaaError(404, 'not_found', `No UAA endpoint ${p}`);
+  };
+
   const route = async (ctx: Ctx) => {
     const { method, path: p } = ctx;
     const parts = p.split('/').slice(1);
     const q = ctx.url.searchParams;
-
-    // ----- UAA (stand-in) -----
-    if (parts[0] === 'uaa') {
-      if (method === 'POST' && p === '/uaa/oauth/token') {
-        const ct = String(ctx.req.headers['content-type'] ?? '');
-        const body = (await readBody(ctx.req)).toString('utf8');
-        if (!/^application\/x-www-form-urlencoded\b/i.test(ct))
-          throw new UaaError(400, 'invalid_request', 'Content-Type must be application/x-www-form-urlencoded');
-        return json(ctx, 200, tokens.token(ctx.req.headers.authorization, new URLSearchParams(body)));
-      }
-      if (method === 'GET' && p === '/uaa/login') {
-        return json(ctx, 200, {
-          app: { version: '77.9.0' },
-          commit_id: 'stand-in',
-          prompts: { username: ['text', 'Email'], password: ['password', 'Password'] },
-          zone_name: 'uaa',
-        });
-      }
-      if (method === 'GET' && p === '/uaa/info')
-        return json(ctx, 200, {
-          app: { version: '77.9.0' },
-          zone_name: 'uaa',
-          prompts: { username: ['text', 'Email'], password: ['password', 'Password'] },
-        });
-      throw new UaaError(404, 'not_found', `No UAA endpoint ${p}`);
-    }
 
     if (method === 'GET' && p === '/info') return info(ctx);
 
@@ -637,13 +662,13 @@ export async function startDirector(opts: StartDirectorOptions): Promise<Running
       if (parts.length === 2 && method === 'GET') return json(ctx, 200, { manifest: deploymentOr404(d).manifest() });
       if (parts.length === 3 && parts[2] === 'instances' && method === 'GET') {
         const m = deploymentOr404(d);
-        if (q.get('format') === 'full') return vmStateTask(ctx, m, m.instances);
-        return json(ctx, 200, m.instances.map(fastInstance));
+        if (q.get('format') === 'full') return vmStateTask(ctx, m, viewsOf(m));
+        return json(ctx, 200, viewsOf(m).map(fastInstance));
       }
       if (parts.length === 3 && parts[2] === 'vms' && method === 'GET') {
         const m = deploymentOr404(d);
-        if (q.get('format') === 'full') return vmStateTask(ctx, m, m.withVm());
-        return json(ctx, 200, m.withVm().map(fastVm));
+        if (q.get('format') === 'full') return vmStateTask(ctx, m, withVm(m));
+        return json(ctx, 200, withVm(m).map(fastVm));
       }
       if (parts.length === 3 && parts[2] === 'ssh' && method === 'POST') return ssh(ctx, d);
       return notFound(ctx);
@@ -682,7 +707,7 @@ export async function startDirector(opts: StartDirectorOptions): Promise<Running
     return notFound(ctx);
   };
 
-  server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+  const handler = (uaa: boolean) => (req: http.IncomingMessage, res: http.ServerResponse) => {
     const started = Date.now();
     let url: URL;
     try {
@@ -697,13 +722,15 @@ export async function startDirector(opts: StartDirectorOptions): Promise<Running
       path: url.pathname,
       method: req.method ?? 'GET',
       contextId: String(req.headers['x-bosh-context-id'] ?? ''),
+      uaa,
     };
     res.on('finish', () => {
       requestLog.write(
-        `${new Date().toISOString()} ${ctx.method} ${loggablePath(url)} ${res.statusCode} ${Date.now() - started}ms\n`,
+        `${new Date().toISOString()} ${uaa ? 'UAA ' : ''}${ctx.method} ${loggablePath(url)} ${res.statusCode} ${Date.now() - started}ms\n`,
       );
     });
     (async () => {
+      if (uaa) return uaaRoute(ctx);
       if (ctx.contextId.length > 64)
         throw new DirectorError(400, 70010, 'X-Bosh-Context-Id cannot be more than 64 characters in length');
       await route(ctx);
@@ -726,21 +753,39 @@ export async function startDirector(opts: StartDirectorOptions): Promise<Running
       process.stderr.write(`director stand-in: ${ctx.method} ${url.pathname}: ${(e as Error)?.stack ?? String(e)}\n`);
       send(ctx, 500, '', 'text/plain');
     });
-  });
-  server.on('clientError', (_err, socket) => socket.destroy());
-  server.on('tlsClientError', () => undefined);
+  };
+  const uaaServer = https.createServer({ key: pki.key, cert: pki.cert, minVersion: 'TLSv1.2' });
+  for (const [srv, uaa] of [
+    [server, false],
+    [uaaServer, true],
+  ] as const) {
+    srv.on('request', handler(uaa));
+    srv.on('clientError', (_err, socket) => socket.destroy());
+    srv.on('tlsClientError', () => undefined);
+  }
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port, opts.host, () => {
-      server.off('error', reject);
-      resolve();
+  const listen = (srv: https.Server, port: number) =>
+    new Promise<number>((resolve, reject) => {
+      srv.once('error', reject);
+      srv.listen(port, opts.host, () => {
+        srv.off('error', reject);
+        resolve((srv.address() as { port: number }).port);
+      });
     });
-  });
-  const port = (server.address() as { port: number }).port;
+  const port = await listen(server, opts.port);
+  let uaaPort: number;
+  try {
+    uaaPort = await listen(uaaServer, opts.uaaPort ?? 8443);
+  } catch (e) {
+    if (opts.uaaPort !== undefined || (e as NodeJS.ErrnoException).code !== 'EADDRINUSE') {
+      server.close();
+      throw e;
+    }
+    uaaPort = await listen(uaaServer, 0);
+  }
   const hostPart = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
   baseUrl = `https://${hostPart}:${port}`;
-  uaaUrl = `${baseUrl}/uaa`;
+  uaaUrl = `https://${hostPart}:${uaaPort}`;
   // Clients as a Director's UAA has them: the admin client (client_credentials) and `bosh_cli`
   // (empty secret; password and refresh grants only), which the bosh CLI uses for user logins.
   const clients = [
@@ -748,7 +793,7 @@ export async function startDirector(opts: StartDirectorOptions): Promise<Running
       id: client,
       secret: clientSecret,
       scopes: ['bosh.admin', 'openid'],
-      grants: ['client_credentials', 'refresh_token'],
+      grants: ['client_credentials'],
     },
   ];
   if (client !== 'bosh_cli')
@@ -758,13 +803,17 @@ export async function startDirector(opts: StartDirectorOptions): Promise<Running
       scopes: ['openid', 'bosh.admin'],
       grants: ['password', 'refresh_token'],
     });
-  else clients[0].grants.push('password');
+  else clients[0].grants.push('password', 'refresh_token');
   const uaaUsers = (opts.users ?? []).map((u) => ({
     name: u.name,
     password: u.password,
     scopes: ['openid', 'bosh.admin'],
   }));
-  tokens = new TokenService(clients, uaaUsers, `${uaaUrl}/oauth/token`, opts.tokenTtlSeconds ?? 600);
+  tokens = new TokenService(clients, uaaUsers, `${uaaUrl}/oauth/token`, {
+    clientCredentials: opts.tokenTtlSeconds ?? 600,
+    user: opts.userTokenTtlSeconds ?? 120,
+    refresh: opts.refreshTokenTtlSeconds ?? 86400,
+  });
 
   let closing: Promise<void> | undefined;
   return {
@@ -777,10 +826,15 @@ export async function startDirector(opts: StartDirectorOptions): Promise<Running
     sshUsers: () => users.created(),
     close: () =>
       (closing ??= (async () => {
-        await new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          server.closeAllConnections();
-        });
+        await Promise.all(
+          [server, uaaServer].map(
+            (srv) =>
+              new Promise<void>((resolve) => {
+                srv.close(() => resolve());
+                srv.closeAllConnections();
+              }),
+          ),
+        );
         let err: unknown;
         try {
           await users.closeAll();

@@ -1,6 +1,8 @@
 // A UAA-like token service for the BOSH Director stand-in (STAND-IN: a real TKGI Director uses
-// the UAA on the Ops Manager / Director VM). It implements only what the bosh CLI and our client
-// call (director-api.md §2.2): POST /oauth/token (client_credentials, refresh_token), GET /login.
+// the UAA on the Director VM, port 8443). It implements only what the bosh CLI and our client call:
+// POST /oauth/token (client_credentials, password, refresh_token), GET /login.
+// Lifetimes as a Director's UAA gives them: `bosh_cli` user tokens live 120 s and come with a
+// refresh token (one day); client-credentials grants come without a refresh token.
 //
 // Tokens are JWT-shaped (header.payload.signature, base64url) and HMAC-SHA256 signed with a
 // per-process random key, so they verify, expire, and decode like UAA's (the CLI decodes the
@@ -71,8 +73,7 @@ export class TokenService {
     clients: UaaClient[],
     users: UaaUser[],
     private readonly issuer: string,
-    private readonly accessTtlSeconds: number,
-    private readonly refreshTtlSeconds = 7 * 24 * 3600,
+    private readonly ttl: { clientCredentials: number; user: number; refresh: number },
   ) {
     for (const c of clients) this.clients.set(c.id, c);
     for (const u of users) this.users.set(u.name, u);
@@ -115,7 +116,7 @@ export class TokenService {
     const decoded = Buffer.from(m[1], 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
     if (colon < 0) throw new UaaError(401, 'unauthorized', 'Bad credentials');
-    // Basic auth for OAuth clients is form-urlencoded (RFC 6749 §2.3.1); decode leniently.
+    // OAuth clients form-urlencode their id and secret inside Basic auth; decode leniently.
     const dec = (s: string) => {
       try {
         return decodeURIComponent(s.replace(/\+/g, ' '));
@@ -157,31 +158,29 @@ export class TokenService {
       iat: now,
       iss: this.issuer,
     };
-    const access = this.sign({ ...base, jti, exp: expIn(this.accessTtlSeconds), typ: 'access' });
+    const accessTtl = grantType === 'client_credentials' ? this.ttl.clientCredentials : this.ttl.user;
+    const access = this.sign({ ...base, jti, exp: expIn(accessTtl), typ: 'access' });
     const resp: TokenResponse = {
       access_token: access,
       token_type: 'bearer',
-      expires_in: this.accessTtlSeconds,
+      expires_in: accessTtl,
       scope: scopes.join(' '),
       jti,
     };
     if (withRefresh)
-      resp.refresh_token = this.sign({ ...base, jti: `${jti}-r`, exp: expIn(this.refreshTtlSeconds), typ: 'refresh' });
+      resp.refresh_token = this.sign({ ...base, jti: `${jti}-r`, exp: expIn(this.ttl.refresh), typ: 'refresh' });
     return resp;
   }
 
-  /**
-   * POST /oauth/token. `form` is the parsed x-www-form-urlencoded body.
-   * client_credentials also returns a refresh token (a real UAA does not for this grant; the
-   * stand-in does so that clients can exercise the refresh path; the bosh CLI ignores it).
-   */
+  /** POST /oauth/token. `form` is the parsed x-www-form-urlencoded body. */
   token(authorization: string | undefined, form: URLSearchParams): TokenResponse {
     const client = this.authenticateClient(authorization);
     const grant = form.get('grant_type');
     if (!grant || !client.grants.includes(grant)) {
       throw new UaaError(401, 'invalid_client', `Unauthorized grant type: ${grant ?? '(none)'}`);
     }
-    if (grant === 'client_credentials') return this.issue(client, 'client_credentials', client.scopes);
+    if (grant === 'client_credentials')
+      return this.issue(client, 'client_credentials', client.scopes, undefined, false);
     if (grant === 'refresh_token') {
       const rt = form.get('refresh_token') ?? '';
       const claims = this.verify(rt, 'refresh');

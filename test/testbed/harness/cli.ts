@@ -1,5 +1,18 @@
-// npm run testbed -- up [--masters 3|5] [--fill-mb N] | down | status | break <instance> --mode <m> | heal [<instance>] [--rebuild]
-import { breakInstance, down, FAULT_MODES, FaultMode, formatStatus, heal, status, up } from './index';
+// npm run testbed -- up [--masters 3|5] [--fill-mb N] | down | status | break <instance> --mode <m> |
+//                    state <instance> <state> | heal [<instance>] [--rebuild]
+import {
+  breakInstance,
+  down,
+  FAULT_MODES,
+  FaultMode,
+  formatStatus,
+  heal,
+  INSTANCE_STATES,
+  InstanceStateName,
+  setInstanceState,
+  status,
+  up,
+} from './index';
 import { resolveLayout } from './layout';
 
 const USAGE = `usage: npm run testbed -- <command>
@@ -8,7 +21,9 @@ const USAGE = `usage: npm run testbed -- <command>
   status                             VMs, monit summary, etcd member list
   break <instance> --mode <mode>     inject a fault; instance: master/<uuid>, <uuid>, master/<index>
         modes: ${FAULT_MODES.join(' | ')}
-  heal [<instance>] [--rebuild]      undo faults (--rebuild re-creates a wiped/corrupted member by the runbook)
+  state <instance> <state>           what a BOSH command leaves: ${INSTANCE_STATES.join(' | ')}
+        (stopped = bosh stop, detached = bosh stop --hard, deleted-vm = bosh delete-vm, ignored = bosh ignore)
+  heal [<instance>] [--rebuild]      undo faults and instance states (--rebuild re-creates a wiped/corrupted member by the runbook)
 env: BOSH_ETCD_TESTBED_DIR (default <repo>/.testbed), BOSH_ETCD_TESTBED_NET (default 127.0.0)`;
 
 function flag(args: string[], name: string): string | undefined {
@@ -75,6 +90,14 @@ async function main(argv: string[]): Promise<number> {
         throw new Error(`Unknown --mode "${mode}": use one of ${FAULT_MODES.join(', ')}.`);
       const r = await breakInstance(ref, mode);
       process.stdout.write(`${r.vm}: ${r.detail}\n`);
+      return 0;
+    }
+    case 'state': {
+      const [ref, st, ...rest] = args;
+      if (!ref || !st || rest.length) throw new Error(`state needs an instance and a state.\n${USAGE}`);
+      if (!INSTANCE_STATES.includes(st as InstanceStateName))
+        throw new Error(`Unknown state "${st}": use one of ${INSTANCE_STATES.join(', ')}.`);
+      process.stdout.write((await setInstanceState(ref, st as InstanceStateName)) + '\n');
       return 0;
     }
     case 'heal': {

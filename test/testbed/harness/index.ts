@@ -1,7 +1,14 @@
-// Programmatic testbed API: up, down, breakInstance, heal, status (the CLI in cli.ts wraps these).
+// Programmatic testbed API: up, down, breakInstance, setInstanceState, heal, status (the CLI in cli.ts wraps these).
 import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
+import {
+  INSTANCE_STATES,
+  InstanceStateName,
+  readInstanceStates,
+  setInstanceOverride,
+} from '../director/instance-states';
+import { rubyIso8601 } from '../director/model';
 import { buildTestbed, planVms } from './build';
 import { Layout, resolveLayout, TestbedOptions, vmName } from './layout';
 import { acquireShared, JUMP_USER, releaseShared, STATIC_USER } from './shared';
@@ -24,6 +31,8 @@ export { boshCliEnv } from './env';
 export { resolveLayout } from './layout';
 export type { TestbedOptions, Layout } from './layout';
 export { monitStatus, processState } from './vm';
+export { INSTANCE_STATES } from '../director/instance-states';
+export type { InstanceStateName } from '../director/instance-states';
 
 export type FaultMode = 'wipe' | 'corrupt' | 'stop' | 'vm-down' | 'ssh-drop' | 'slow-endpoint';
 export const FAULT_MODES: FaultMode[] = ['wipe', 'corrupt', 'stop', 'vm-down', 'ssh-drop', 'slow-endpoint'];
@@ -497,9 +506,18 @@ export async function heal(ref?: string, opts: HealOptions = {}): Promise<string
   const log = opts.log ?? (() => {});
   let state = readTestbedState(L.stateFile);
   const target = ref ? vmName(findVm(state, ref).group, findVm(state, ref).index) : undefined;
+  const done: string[] = [];
+  // Instance states set through BOSH commands first: `bosh start` / `recreate` / `unignore`.
+  const overrides = readInstanceStates(L.directorDir);
+  for (const vm of state.vms) {
+    const o = overrides[vm.id];
+    if (!o || o.state === 'normal' || (target && vmName(vm.group, vm.index) !== target)) continue;
+    await setInstanceState(vm.id, 'normal', { ...opts, wait: false });
+    done.push(`${vmName(vm.group, vm.index)}: ${o.state} → normal`);
+  }
+  state = readTestbedState(L.stateFile);
   const faults = readFaults(L);
   const mine = faults.filter((f) => !target || f.vm === target);
-  const done: string[] = [];
   const remaining = faults.filter((f) => !mine.includes(f));
   if (target && opts.rebuild && !mine.some((f) => f.mode === 'wipe' || f.mode === 'corrupt')) {
     mine.push({ vm: target, mode: 'wipe', at: new Date().toISOString() });
@@ -611,6 +629,136 @@ export async function rebuildMember(state: TestbedState, vm: TestbedVm, log: (l:
   await waitMonitProcess(vm.dir, 'etcd', (s) => processState(s) === 'running', `etcd running on ${name}`, 30_000);
 }
 
+// ------------------------------------------------------------------------------------ instance states
+
+export interface SetInstanceStateOptions extends TestbedOptions {
+  /** With `normal`: wait until etcd is healthy and every monit process runs again (default true). */
+  wait?: boolean;
+}
+
+const vcapServicesOf = async (vm: TestbedVm) => (await monitStatus(vm.dir)).filter((s) => s.type === 3);
+
+async function monitGroup(vm: TestbedVm, action: 'start' | 'stop') {
+  await inVm(vm.nsPid, `monit -g vcap ${action}`);
+  await waitFor(
+    `monit to ${action} every job of ${vmName(vm.group, vm.index)}`,
+    60_000,
+    async () =>
+      (await vcapServicesOf(vm)).every(
+        (s) => s.pendingAction === 0 && (action === 'stop' ? s.monitor === 0 : s.monitor !== 0),
+      ),
+    200,
+  );
+}
+
+/** The agent's `stopped` file: the agent reports job_state `stopped` while it exists. */
+const stoppedFile = (vm: TestbedVm) => path.join(vm.dir, 'vcap', 'monit', 'stopped');
+
+async function ensureVmUp(L: Layout, state: TestbedState, vm: TestbedVm) {
+  if (vmProcesses([vm.dir]).size > 0) return;
+  vm.nsPid = await bootVm(runtimeOf(vm), L.logs);
+  await waitSshd(runtimeOf(vm));
+  writeState(L, state);
+}
+
+/**
+ * Puts one instance in the state that a BOSH command leaves it in, on both sides: the Director
+ * stand-in shows it (instance-states.ts), and the VM matches, so etcd and the Director agree.
+ *   stopped     `bosh stop`: monit stops every job (as the agent does) and the agent's `stopped` file is written.
+ *   detached    `bosh stop --hard`: jobs stopped, then the VM deleted (every process of it ends, as vm-down).
+ *   deleted-vm  `bosh delete-vm`: the VM deleted at once, without stopping the jobs.
+ *   ignored     `bosh ignore`: nothing changes on the VM.
+ *   normal      `bosh start` / `recreate` / `unignore`: the VM boots again if it was deleted (with a new
+ *               CID and agent id, as a new VM has), the jobs start, and (by default) it waits for a
+ *               healthy etcd cluster and running monit processes.
+ */
+export async function setInstanceState(
+  ref: string,
+  target: InstanceStateName,
+  opts: SetInstanceStateOptions = {},
+): Promise<string> {
+  if (!INSTANCE_STATES.includes(target))
+    throw new Error(`Unknown instance state "${target}": use one of ${INSTANCE_STATES.join(', ')}.`);
+  const L = resolveLayout(opts);
+  const state = readTestbedState(L.stateFile);
+  const vm = findVm(state, ref);
+  const name = vmName(vm.group, vm.index);
+  if (vm.group === 'jumpbox') throw new Error('The jump host is not a BOSH instance: choose a master or a worker.');
+  const current = readInstanceStates(L.directorDir)[vm.id];
+  const hadVm = current?.state !== 'detached' && current?.state !== 'deleted-vm';
+  switch (target) {
+    case 'stopped':
+    case 'ignored':
+      if (!hadVm) throw new Error(`${name} has no VM (${current?.state}): set it to normal first.`);
+      await ensureVmUp(L, state, vm);
+      if (target === 'stopped') {
+        await monitGroup(vm, 'stop');
+        fs.writeFileSync(stoppedFile(vm), '');
+      }
+      setInstanceOverride(L.directorDir, vm.id, { ...current, state: target });
+      return target === 'stopped'
+        ? `${name}: stopped (monit stopped its jobs; the Director shows state stopped)`
+        : `${name}: ignored by the Director (ignore: true)`;
+    case 'detached':
+    case 'deleted-vm':
+      if (hadVm && vmProcesses([vm.dir]).size > 0) {
+        if (target === 'detached') await monitGroup(vm, 'stop').catch(() => undefined);
+        await killVms([vm.dir]);
+      }
+      fs.rmSync(stoppedFile(vm), { force: true });
+      setInstanceOverride(L.directorDir, vm.id, { state: target });
+      return `${name}: VM deleted (${target === 'detached' ? 'bosh stop --hard: state detached' : 'bosh delete-vm: state started, no VM'})`;
+    case 'normal': {
+      if (!hadVm) {
+        // A new VM: new CID, agent id and creation time, as the Director records them.
+        vm.vmCid = `vm-${crypto.randomUUID()}`;
+        vm.agentId = crypto.randomUUID();
+        await killVms([vm.dir]);
+        await ensureVmUp(L, state, vm);
+        writeState(L, state);
+        setInstanceOverride(L.directorDir, vm.id, {
+          state: 'normal',
+          vm: { cid: vm.vmCid, agentId: vm.agentId, createdAt: rubyIso8601(new Date()) },
+        });
+      } else {
+        await ensureVmUp(L, state, vm);
+        setInstanceOverride(L.directorDir, vm.id, { state: 'normal', vm: current?.vm });
+      }
+      const wasStopped = fs.existsSync(stoppedFile(vm));
+      fs.rmSync(stoppedFile(vm), { force: true });
+      // monit keeps unmonitored services so across a reboot (its state file): start them like the agent does.
+      const services = await waitFor(
+        `monit of ${name} to answer`,
+        30_000,
+        async () => {
+          const l = await vcapServicesOf(vm);
+          return l.length ? l : undefined;
+        },
+        200,
+      );
+      if (wasStopped || services.some((s) => s.monitor === 0)) await monitGroup(vm, 'start');
+      if (opts.wait !== false) {
+        await waitClusterHealthy(masters(state), 90_000);
+        await waitAllMonitRunning([vm], 60_000);
+      }
+      return `${name}: normal (${hadVm ? 'jobs running' : `new VM ${vm.vmCid}`})`;
+    }
+  }
+}
+
+/** Instance states that differ from normal, by instance name (for status). */
+export function instanceStates(opts: TestbedOptions = {}): Record<string, InstanceStateName> {
+  const L = resolveLayout(opts);
+  const state = readTestbedState(L.stateFile);
+  const all = readInstanceStates(L.directorDir);
+  const out: Record<string, InstanceStateName> = {};
+  for (const vm of state.vms) {
+    const s = all[vm.id]?.state;
+    if (s && s !== 'normal') out[vmName(vm.group, vm.index)] = s;
+  }
+  return out;
+}
+
 // ------------------------------------------------------------------------------------ status
 
 export interface VmStatus {
@@ -625,6 +773,8 @@ export interface StatusResult {
   memberList: string;
   endpointStatus: string;
   faults: FaultRecord[];
+  /** Instances whose BOSH state is not normal, by name (`master-1` → `detached`). */
+  instanceStates: Record<string, InstanceStateName>;
 }
 
 export async function status(opts: TestbedOptions = {}): Promise<StatusResult> {
@@ -659,7 +809,7 @@ export async function status(opts: TestbedOptions = {}): Promise<StatusResult> {
     endpointStatus = (e.stdout + e.stderr).trim();
     break;
   }
-  return { state, vms, memberList, endpointStatus, faults: readFaults(L) };
+  return { state, vms, memberList, endpointStatus, faults: readFaults(L), instanceStates: instanceStates(opts) };
 }
 
 export function formatStatus(s: StatusResult): string {
@@ -667,7 +817,7 @@ export function formatStatus(s: StatusResult): string {
   for (const v of s.vms) {
     const vm = s.state.vms.find((x) => x.ip === v.ip)!;
     out.push(
-      `${v.name.padEnd(10)} ${vm.group}/${vm.id}  ${v.ip.padEnd(12)} ${v.up ? 'up' : 'DOWN'}${vm.bootstrap && vm.group === 'master' ? '  (bootstrap)' : ''}`,
+      `${v.name.padEnd(10)} ${vm.group}/${vm.id}  ${v.ip.padEnd(12)} ${v.up ? 'up' : 'DOWN'}${vm.bootstrap && vm.group === 'master' ? '  (bootstrap)' : ''}${s.instanceStates[v.name] ? `  [BOSH: ${s.instanceStates[v.name]}]` : ''}`,
     );
     for (const p of v.monit.filter((m) => m.type === 3))
       out.push(`    Process '${p.name}'`.padEnd(40) + processState(p));
