@@ -3,7 +3,10 @@
 import type { InstanceInfo } from '../types';
 import { compareInstances } from '../vmInfo';
 
-export type InstanceSummary = Pick<InstanceInfo, 'group' | 'id' | 'index' | 'az' | 'ips' | 'vmCid' | 'agentId' | 'expectsVm'>;
+export type InstanceSummary = Pick<
+  InstanceInfo,
+  'group' | 'id' | 'index' | 'az' | 'ips' | 'vmCid' | 'agentId' | 'expectsVm'
+>;
 
 export function toInstanceSummaries(list: Record<string, unknown>[]): InstanceSummary[] {
   return list
