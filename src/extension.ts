@@ -4,13 +4,14 @@
 import * as path from 'path';
 import * as vscode from 'vscode';
 import * as os from 'os';
-import { expandHome, fromSettings, resolveFromEnvironment, type SettingsEnvironmentEntry } from './bosh/config';
+import { expandHome, fromSettings, resolveFromEnvironment } from './bosh/config';
 import { openEnvironment } from './session/session';
 import type { SessionOptions } from './session/types';
-import { BoshTreeModel, type EnvironmentEntry } from './views/treeModel';
+import { BoshTreeModel } from './views/treeModel';
+import type { EnvironmentEntry, TreeNode } from './views/nodes';
 import { BoshTreeProvider } from './views/boshTreeProvider';
 import { EtcdStatusBar } from './views/etcdStatusBar';
-import { healthCount } from './views/etcdMembership';
+import { healthCount } from './diagnosis/membership';
 import { HealthPanelManager } from './webviews/health/healthPanelManager';
 import { RecoveryWizard } from './wizard/recoveryWizard';
 import { VscodeUi } from './ui/vscodeUi';
@@ -18,9 +19,16 @@ import type { Ui } from './ui/ui';
 import type { Container } from './commands/container';
 import { registerCommands } from './commands/registerCommands';
 import { secretKey } from './commands/addEnvironment';
-import type { TreeNode } from './views/nodes';
+import { SESSION_SETTINGS, SETTINGS_SECTION, Settings } from './settings';
 
-/** What activate() returns: lets extension-host tests inspect state and drive the Ui seam. */
+/**
+ * Set by the test runners (test/runners/extensionTier.ts) for the extension host: only then does
+ * activate() return the test hooks. An installed extension returns nothing, so no other extension
+ * can reach its sessions, its model or swap its Ui.
+ */
+export const TEST_HOOKS_ENV = 'BOSH_ETCD_TEST_HOOKS';
+
+/** What activate() returns under the test runners: lets extension-host tests inspect state and drive the Ui seam. */
 export interface BoshEtcdApi {
   readonly container: Container;
   readonly model: BoshTreeModel;
@@ -32,23 +40,18 @@ export interface BoshEtcdApi {
   setUi(ui: Ui): Ui;
 }
 
-function setting<T>(key: string, fallback: T): T {
-  const cfg = vscode.workspace.getConfiguration('boshEtcd');
-  if (vscode.workspace.isTrusted) return cfg.get<T>(key, fallback);
-  // Untrusted workspace: only user (global) settings count (reliability 20).
-  const i = cfg.inspect<T>(key);
-  return (i?.globalValue ?? i?.defaultValue ?? fallback) as T;
-}
-
-export function activate(context: vscode.ExtensionContext): BoshEtcdApi {
+export function activate(context: vscode.ExtensionContext): BoshEtcdApi | undefined {
   const log = vscode.window.createOutputChannel('BOSH etcd', { log: true });
   context.subscriptions.push(log);
   let ui: Ui = new VscodeUi();
+  const settings = new Settings({
+    configuration: () => vscode.workspace.getConfiguration(SETTINGS_SECTION),
+    trusted: () => vscode.workspace.isTrusted,
+  });
 
   const environments = async (): Promise<EnvironmentEntry[]> => {
     const out: EnvironmentEntry[] = [];
-    const entries = setting<SettingsEnvironmentEntry[]>('environments', []);
-    for (const e of Array.isArray(entries) ? entries : []) {
+    for (const e of settings.environments()) {
       const name = typeof e?.name === 'string' && e.name.trim() ? e.name.trim() : '(unnamed environment)';
       try {
         const clientSecret = await context.secrets.get(secretKey(name, 'clientSecret'));
@@ -64,7 +67,7 @@ export function activate(context: vscode.ExtensionContext): BoshEtcdApi {
         out.push({ name, error: (err as Error).message });
       }
     }
-    if (setting<boolean>('useBoshEnvironmentVariables', true)) {
+    if (settings.useBoshEnvironmentVariables()) {
       try {
         const env = resolveFromEnvironment();
         if (env && !out.some((o) => o.name === env.name)) out.push({ name: env.name, config: env });
@@ -76,12 +79,8 @@ export function activate(context: vscode.ExtensionContext): BoshEtcdApi {
   };
 
   const sessionOptions = (): SessionOptions => {
-    const staticUser = setting<string>('ssh.staticUser', '');
-    const keyPath = setting<string>('ssh.privateKeyPath', '');
-    const knownHosts = expandHome(
-      setting<string>('ssh.knownHostsPath', '~/.ssh/known_hosts') || '~/.ssh/known_hosts',
-      os.homedir(),
-    );
+    const { staticUser, privateKeyPath: keyPath, knownHostsPath } = settings.ssh();
+    const knownHosts = expandHome(knownHostsPath, os.homedir());
     return {
       gatewayKnownHostsPath: knownHosts,
       log: (line) => log.debug(line),
@@ -114,7 +113,7 @@ export function activate(context: vscode.ExtensionContext): BoshEtcdApi {
       void model.dispose();
     },
   });
-  const tree = new BoshTreeProvider(model);
+  const tree = new BoshTreeProvider(model, settings);
   const treeView = vscode.window.createTreeView('boshEtcd.explorer', { treeDataProvider: tree, showCollapseAll: true });
   context.subscriptions.push(tree, treeView);
 
@@ -135,13 +134,23 @@ export function activate(context: vscode.ExtensionContext): BoshEtcdApi {
   });
   context.subscriptions.push({ dispose: () => modelSub.dispose() });
 
-  const wizard = new RecoveryWizard(() => container);
+  const wizard = new RecoveryWizard(() => ({
+    ui: container.ui,
+    model,
+    trusted: () => settings.trusted(),
+    transcriptDir: () => container.transcriptDir(),
+    downloadSnapshotDefault: () => settings.downloadSnapshot(),
+    openHealthPanel: (envName, deployment) => {
+      panels.open(envName, deployment);
+    },
+  }));
   context.subscriptions.push(wizard);
 
   const panels = new HealthPanelManager({
     extensionUri: context.extensionUri,
     model,
-    canRecover: () => vscode.workspace.isTrusted,
+    pollSeconds: () => settings.healthPollSeconds(),
+    canRecover: () => settings.trusted(),
     onRecover: (envName, deployment, memberName) => {
       void vscode.commands.executeCommand('boshEtcd.recoverMember', { envName, deployment, instanceId: memberName });
     },
@@ -164,24 +173,20 @@ export function activate(context: vscode.ExtensionContext): BoshEtcdApi {
     },
     log,
     wizard,
-    trusted: () => vscode.workspace.isTrusted,
-    transcriptDir: () =>
-      setting<string>('recovery.transcriptDirectory', '') || path.join(context.globalStorageUri.fsPath, 'transcripts'),
+    settings,
+    trusted: () => settings.trusted(),
+    transcriptDir: () => settings.transcriptDirectory() || path.join(context.globalStorageUri.fsPath, 'transcripts'),
   };
 
   context.subscriptions.push(...registerCommands(container));
   context.subscriptions.push(
     vscode.workspace.onDidGrantWorkspaceTrust(() => model.refresh()),
     vscode.workspace.onDidChangeConfiguration((e) => {
-      if (
-        e.affectsConfiguration('boshEtcd.environments') ||
-        e.affectsConfiguration('boshEtcd.useBoshEnvironmentVariables') ||
-        e.affectsConfiguration('boshEtcd.ssh')
-      )
-        void model.reset();
+      if (SESSION_SETTINGS.some((s) => e.affectsConfiguration(s))) void model.reset();
     }),
   );
 
+  if (process.env[TEST_HOOKS_ENV] !== '1') return undefined;
   return {
     container,
     model,

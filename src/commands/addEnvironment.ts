@@ -1,6 +1,5 @@
 // Adds a BOSH Director to the boshEtcd.environments setting (user settings); the client secret
 // goes to VS Code's Secret Storage, never to settings.
-import * as vscode from 'vscode';
 import type { CommandDef } from './container';
 import { fromSettings } from '../bosh/config';
 
@@ -49,11 +48,7 @@ export const addEnvironmentCommand: CommandDef = {
     }
     const entry = { name: name.trim(), url: url.trim(), ...(caCert ? { caCert } : {}), ...(client ? { client } : {}) };
     fromSettings(entry, secret); // validates (throws a message that says what is wrong)
-    const cfg = vscode.workspace.getConfiguration('boshEtcd');
-    const current = (cfg.inspect<unknown[]>('environments')?.globalValue ?? []).filter(
-      (e) => !(typeof e === 'object' && e && (e as { name?: string }).name === entry.name),
-    );
-    await cfg.update('environments', [...current, entry], vscode.ConfigurationTarget.Global);
+    await c.settings.saveUserEnvironment(entry);
     if (secret !== undefined) await c.context.secrets.store(secretKey(entry.name, 'clientSecret'), secret);
     c.model.refresh();
     return entry.name;

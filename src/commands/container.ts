@@ -6,6 +6,7 @@ import type { HealthPanelManager } from '../webviews/health/healthPanelManager';
 import type { EtcdStatusBar } from '../views/etcdStatusBar';
 import type { Ui } from '../ui/ui';
 import type { RecoveryWizard } from '../wizard/recoveryWizard';
+import type { Settings } from '../settings';
 
 export interface Container {
   readonly context: vscode.ExtensionContext;
@@ -17,7 +18,9 @@ export interface Container {
   ui: Ui;
   readonly log: vscode.LogOutputChannel;
   readonly wizard: RecoveryWizard;
-  /** Workspace trust (reliability 20): untrusted → no wizard, no workspace-level environments. */
+  /** The boshEtcd.* settings, with workspace trust applied. */
+  readonly settings: Settings;
+  /** Workspace trust: untrusted → no wizard, no workspace-level environments. */
   trusted(): boolean;
   /** Where recovery transcripts go. */
   transcriptDir(): string;

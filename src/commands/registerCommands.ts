@@ -2,8 +2,8 @@
 // message that says what failed and what to do; a cancel is silent.
 import * as vscode from 'vscode';
 import type { CommandDef, Container } from './container';
-import { CancelledError } from '../ui/ui';
-import { explainError } from '../views/errors';
+import { isCancelled } from '../util/cancel';
+import { explainError, explainForOperator } from '../util/errors';
 import { refreshCommand } from './refresh';
 import { refreshNodeCommand } from './refreshNode';
 import { addEnvironmentCommand } from './addEnvironment';
@@ -32,10 +32,11 @@ export function registerCommands(c: Container): vscode.Disposable[] {
       try {
         return await def.run(c, ...args);
       } catch (e) {
-        if (e instanceof CancelledError) return undefined;
-        const x = explainError(e, def.id.replace('boshEtcd.', ''));
-        c.log.error(`${def.id}: ${x.text} (${x.detail})`);
-        void c.ui.message('error', x.text);
+        if (isCancelled(e)) return undefined;
+        const what = def.id.replace('boshEtcd.', '');
+        const text = explainForOperator(e, what);
+        c.log.error(`${def.id}: ${text} (${explainError(e, what).detail})`);
+        void c.ui.message('error', text);
         return undefined;
       }
     }),

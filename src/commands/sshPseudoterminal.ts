@@ -3,7 +3,7 @@
 // remote PTY; closing the terminal ends the channel.
 import * as vscode from 'vscode';
 import type { RemoteHost, ShellChannel } from '../ssh/types';
-import { explainError } from '../views/errors';
+import { explainError, explainForOperator } from '../util/errors';
 
 export class SshPseudoterminal implements vscode.Pseudoterminal {
   private readonly writeEmitter = new vscode.EventEmitter<string>();
@@ -53,7 +53,7 @@ export class SshPseudoterminal implements vscode.Pseudoterminal {
       const x = explainError(e, `opening a shell on ${this.label}`);
       this.failed = true;
       this.writeEmitter.fire(
-        `\x1b[31m${x.text}\x1b[0m\r\n\x1b[2m${x.detail.replace(/\n/g, '\r\n')}\x1b[0m\r\nPress any key to close this terminal.\r\n`,
+        `\x1b[31m${explainForOperator(e, `opening a shell on ${this.label}`)}\x1b[0m\r\n\x1b[2m${x.detail.replace(/\n/g, '\r\n')}\x1b[0m\r\nPress any key to close this terminal.\r\n`,
       );
       this.resolveReady(false);
     }

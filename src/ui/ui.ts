@@ -63,10 +63,5 @@ export interface Ui {
   message(level: MessageLevel, text: string, ...actions: string[]): Promise<string | undefined>;
 }
 
-/** A cancellation the operator chose (not an error to report). */
-export class CancelledError extends Error {
-  constructor(what = 'Cancelled') {
-    super(what);
-    this.name = 'CancelledError';
-  }
-}
+/** The one cancellation type of every layer: a cancel is not an error to report. */
+export { CancelledError, isCancelled } from '../util/cancel';

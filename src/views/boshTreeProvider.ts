@@ -3,6 +3,7 @@
 import * as vscode from 'vscode';
 import type { BoshTreeModel } from './treeModel';
 import type { ItemSpec, TreeNode } from './nodes';
+import type { Settings } from '../settings';
 
 export function toTreeItem(spec: ItemSpec): vscode.TreeItem {
   const collapsible =
@@ -31,7 +32,10 @@ export class BoshTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsco
   private readonly subs: vscode.Disposable[] = [];
   private timer?: NodeJS.Timeout;
 
-  constructor(readonly model: BoshTreeModel) {
+  constructor(
+    readonly model: BoshTreeModel,
+    private readonly settings: Settings,
+  ) {
     const sub = model.onDidChange((n) => this.queue(n));
     this.subs.push({ dispose: () => sub.dispose() }, this.emitter);
     this.applyInterval();
@@ -71,7 +75,7 @@ export class BoshTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsco
   private applyInterval(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
-    const secs = vscode.workspace.getConfiguration('boshEtcd').get<number>('refreshIntervalSeconds', 30);
+    const secs = this.settings.refreshIntervalSeconds();
     if (secs > 0) this.timer = setInterval(() => this.model.refresh(), Math.max(5, secs) * 1000);
   }
 

@@ -1,8 +1,7 @@
 // A deployment: its instance groups, and an "etcd members" node when it runs etcd.
-import type { DeploymentNode, InstanceGroupNode, ItemSpec, TreeNode } from './nodes';
-import type { TreeModelData } from './treeModel';
+import type { DeploymentNode, InstanceGroupNode, ItemSpec, TreeNode, TreeModelData } from './nodes';
 import { errorNode, messageNode } from './messageNode';
-import { runsEtcd } from './etcdMembership';
+import { runsEtcd } from '../diagnosis/membership';
 
 export function deploymentItem(n: DeploymentNode, data: TreeModelData): ItemSpec {
   const s = n.summary;

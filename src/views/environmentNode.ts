@@ -1,7 +1,6 @@
 // An environment (one BOSH Director): from the settings, or from BOSH_ENVIRONMENT like the bosh CLI.
-import type { EnvironmentNode, ItemSpec, TreeNode } from './nodes';
+import type { EnvironmentNode, ItemSpec, TreeNode, TreeModelData } from './nodes';
 import { deploymentKey, envKey } from './nodes';
-import type { TreeModelData } from './treeModel';
 import { errorNode, messageNode } from './messageNode';
 
 export function environmentItem(n: EnvironmentNode): ItemSpec {

@@ -1,6 +1,6 @@
 // One etcd member (or a BOSH instance missing its member): state, leader/learner, alarms.
 import type { EtcdMemberNode, IconSpec, ItemSpec } from './nodes';
-import type { MemberState, MemberView } from './etcdMembership';
+import { memberStateWord, type MemberState, type MemberView } from '../diagnosis/membership';
 import { instanceName } from '../bosh/types';
 
 const ICON: Record<MemberState, IconSpec> = {
@@ -17,19 +17,6 @@ export function memberIcon(m: MemberView): IconSpec {
   if (m.flags.length && (m.state === 'leader' || m.state === 'follower'))
     return { id: 'warning', color: 'list.warningForeground' };
   return ICON[m.state];
-}
-
-export function memberStateWord(m: MemberView): string {
-  switch (m.state) {
-    case 'unreachable':
-      return 'UNREACHABLE';
-    case 'missing':
-      return 'NO MEMBER';
-    case 'unstarted':
-      return 'unstarted';
-    default:
-      return m.state;
-  }
 }
 
 export function memberItem(n: EtcdMemberNode): ItemSpec {

@@ -1,8 +1,7 @@
 // "etcd members" under a deployment that runs etcd: the cluster's members mapped to instances.
-import type { EtcdMembersNode, ItemSpec, TreeNode } from './nodes';
-import type { TreeModelData } from './treeModel';
+import type { EtcdMembersNode, ItemSpec, TreeNode, TreeModelData } from './nodes';
 import { errorNode, messageNode } from './messageNode';
-import { healthCount } from './etcdMembership';
+import { healthCount } from '../diagnosis/membership';
 
 export function etcdMembersItem(n: EtcdMembersNode, data: TreeModelData): ItemSpec {
   const members = data.cachedEtcdMembers(n.envName, n.deployment);

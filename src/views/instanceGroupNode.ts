@@ -1,7 +1,7 @@
 // An instance group (job), e.g. master or worker.
 import type { InstanceGroupNode, ItemSpec, TreeNode } from './nodes';
 import { stateIconForClass, worstState } from './processState';
-import { runsEtcd } from './etcdMembership';
+import { runsEtcd } from '../diagnosis/membership';
 
 export function instanceGroupItem(n: InstanceGroupNode): ItemSpec {
   const notRunning = n.instances.filter((i) => i.processState !== null && i.processState !== 'running');

@@ -1,6 +1,7 @@
-// A tree row that reports a failure or a note instead of throwing (style.md 5).
+// A tree row that reports a failure or a note instead of throwing, so one broken environment or
+// deployment does not hide the others.
 import type { ItemSpec, MessageNode } from './nodes';
-import { explainError } from './errors';
+import { explainError, explainForOperator } from '../util/errors';
 
 export function messageNode(
   parentKey: string,
@@ -12,8 +13,7 @@ export function messageNode(
 }
 
 export function errorNode(parentKey: string, e: unknown, what: string): MessageNode {
-  const x = explainError(e, what);
-  return messageNode(parentKey, 'error', x.text, x.detail);
+  return messageNode(parentKey, 'error', explainForOperator(e, what), explainError(e, what).detail);
 }
 
 export function messageItem(n: MessageNode): ItemSpec {

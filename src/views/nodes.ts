@@ -1,8 +1,10 @@
-// The BOSH tree's node kinds (a discriminated union) and the plain description of a tree item
-// (ItemSpec) that boshTreeProvider.ts turns into a vscode.TreeItem. No `vscode` import here, so the
-// tree can be unit-tested and benchmarked in plain Node.
+// The BOSH tree's data types: the node kinds (a discriminated union), the plain description of a
+// tree item (ItemSpec) that boshTreeProvider.ts turns into a vscode.TreeItem, and what the node
+// files read from the model (TreeModelData). The node files and treeModel.ts both import this file
+// and never each other's types through the model. No `vscode` import here, so the tree can be
+// unit-tested and benchmarked in plain Node.
 import type { DeploymentSummary, EnvironmentConfig, InstanceInfo, InstanceProcess } from '../bosh/types';
-import type { MemberView } from './etcdMembership';
+import type { MemberView } from '../diagnosis/membership';
 
 export interface EnvironmentNode {
   kind: 'environment';
@@ -73,6 +75,22 @@ export type TreeNode =
   | EtcdMembersNode
   | EtcdMemberNode
   | MessageNode;
+
+export interface EnvironmentEntry {
+  name: string;
+  config?: EnvironmentConfig;
+  /** Why this environment cannot be used (shown as a message node). */
+  error?: string;
+}
+
+/** What the node files need from the model. */
+export interface TreeModelData {
+  deployments(envName: string): Promise<DeploymentSummary[]>;
+  instances(envName: string, deployment: string): Promise<InstanceInfo[]>;
+  etcdMembers(envName: string, deployment: string): Promise<MemberView[]>;
+  cachedInstances(envName: string, deployment: string): InstanceInfo[] | undefined;
+  cachedEtcdMembers(envName: string, deployment: string): MemberView[] | 'error' | undefined;
+}
 
 /** A codicon id plus an optional theme colour id (vscode.ThemeIcon / vscode.ThemeColor). */
 export interface IconSpec {

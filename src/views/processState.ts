@@ -1,4 +1,4 @@
-// Icon, colour and words for BOSH process / instance states (agent job_state, see director-api.md §7).
+// Icon, colour and words for BOSH process / instance states (the agent's job_state words).
 import type { IconSpec } from './nodes';
 
 export type StateClass = 'running' | 'failing' | 'starting' | 'unresponsive' | 'stopped' | 'unknown' | 'novm';

@@ -3,10 +3,12 @@
 // VS Code adapter (boshTreeProvider.ts), the tests and the benchmark all drive this.
 import type { DeploymentSummary, EnvironmentConfig, InstanceInfo } from '../bosh/types';
 import type { DeploymentSession, EnvironmentSession } from '../session/types';
-import type { DeploymentNode, EtcdMembersNode, ItemSpec, TreeNode } from './nodes';
+import type { DeploymentNode, EnvironmentEntry, EtcdMembersNode, ItemSpec, TreeModelData, TreeNode } from './nodes';
 import { deploymentKey, envKey } from './nodes';
-import { mapMembers, type MemberView } from './etcdMembership';
-import { withTimeout } from './errors';
+import { mapMembers, type MemberView } from '../diagnosis/membership';
+
+export type { EnvironmentEntry, TreeModelData } from './nodes';
+import { withTimeout } from '../util/async';
 import { environmentChildren, environmentItem } from './environmentNode';
 import { deploymentChildren, deploymentItem } from './deploymentNode';
 import { instanceGroupChildren, instanceGroupItem } from './instanceGroupNode';
@@ -16,13 +18,6 @@ import { etcdMembersChildren, etcdMembersItem } from './etcdMembersNode';
 import { memberItem } from './etcdMemberNode';
 import { messageItem, messageNode } from './messageNode';
 
-export interface EnvironmentEntry {
-  name: string;
-  config?: EnvironmentConfig;
-  /** Why this environment cannot be used (shown as a message node). */
-  error?: string;
-}
-
 export interface TreeModelOptions {
   /** Lists the environments to show (settings + BOSH_ENVIRONMENT); called on every full refresh. */
   environments: () => Promise<EnvironmentEntry[]>;
@@ -31,15 +26,6 @@ export interface TreeModelOptions {
   /** Per-load timeout (Director / etcd), default 60 s. */
   timeoutMs?: number;
   log?: (line: string) => void;
-}
-
-/** What the node files need from the model. */
-export interface TreeModelData {
-  deployments(envName: string): Promise<DeploymentSummary[]>;
-  instances(envName: string, deployment: string): Promise<InstanceInfo[]>;
-  etcdMembers(envName: string, deployment: string): Promise<MemberView[]>;
-  cachedInstances(envName: string, deployment: string): InstanceInfo[] | undefined;
-  cachedEtcdMembers(envName: string, deployment: string): MemberView[] | 'error' | undefined;
 }
 
 interface CacheEntry<T> {

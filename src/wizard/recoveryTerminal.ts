@@ -1,5 +1,5 @@
 // The Pseudoterminal the recovery runs in: shows each command exactly as run and its output.
-// Closing it aborts the run before the next command (reliability 14).
+// Closing it aborts the run before the next command.
 import * as vscode from 'vscode';
 import type { RunSink } from './wizardFlow';
 

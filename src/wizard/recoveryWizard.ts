@@ -1,12 +1,20 @@
 // VS Code glue of the recovery wizard: the review page (a read-only Markdown document), the run
 // terminal, and the engine; the flow itself is in wizardFlow.ts.
 import * as vscode from 'vscode';
-import type { Container } from '../commands/container';
 import { runRecovery } from '../recovery';
 import { RecoveryTerminal } from './recoveryTerminal';
 import { runWizard, type WizardPreselect, type WizardResult, type WizardDeps } from './wizardFlow';
 
 export const REVIEW_SCHEME = 'bosh-etcd-plan';
+
+/**
+ * What the wizard takes from the extension: the Ui seam, the model, trust, the settings it reads
+ * and the health panel to open on success. Read on every run (tests replace the Ui between runs).
+ */
+export type WizardHost = Pick<
+  WizardDeps,
+  'ui' | 'model' | 'trusted' | 'transcriptDir' | 'downloadSnapshotDefault' | 'openHealthPanel'
+>;
 
 export class RecoveryWizard implements vscode.Disposable {
   private readonly reviews = new Map<string, string>();
@@ -17,7 +25,7 @@ export class RecoveryWizard implements vscode.Disposable {
   readonly terminals: RecoveryTerminal[] = [];
   running = false;
 
-  constructor(private readonly c: () => Container) {
+  constructor(private readonly host: () => WizardHost) {
     this.sub = vscode.workspace.registerTextDocumentContentProvider(REVIEW_SCHEME, {
       onDidChange: this.emitter.event,
       provideTextDocumentContent: (uri) =>
@@ -26,15 +34,14 @@ export class RecoveryWizard implements vscode.Disposable {
   }
 
   deps(): WizardDeps {
-    const c = this.c();
+    const host = this.host();
     return {
-      ui: c.ui,
-      model: c.model,
+      ui: host.ui,
+      model: host.model,
       runRecovery,
-      trusted: () => c.trusted(),
-      transcriptDir: () => c.transcriptDir(),
-      downloadSnapshotDefault: () =>
-        vscode.workspace.getConfiguration('boshEtcd').get<boolean>('recovery.downloadSnapshot', false),
+      trusted: () => host.trusted(),
+      transcriptDir: () => host.transcriptDir(),
+      downloadSnapshotDefault: () => host.downloadSnapshotDefault(),
       openRunSink: (title) => {
         const pty = new RecoveryTerminal();
         this.terminals.push(pty);
@@ -54,9 +61,7 @@ export class RecoveryWizard implements vscode.Disposable {
         await vscode.languages.setTextDocumentLanguage(doc, 'markdown');
         await vscode.window.showTextDocument(doc, { preview: false, viewColumn: vscode.ViewColumn.Active });
       },
-      openHealthPanel: (envName, deployment) => {
-        c.panels.open(envName, deployment);
-      },
+      openHealthPanel: (envName, deployment) => host.openHealthPanel(envName, deployment),
       openFile: async (p) => {
         await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(vscode.Uri.file(p)));
       },
@@ -65,7 +70,7 @@ export class RecoveryWizard implements vscode.Disposable {
 
   async start(pre: WizardPreselect = {}): Promise<WizardResult> {
     if (this.running) {
-      await this.c().ui.message(
+      await this.host().ui.message(
         'warning',
         'A recovery is already running in this window: wait for it to finish (or close its terminal to stop it).',
       );

@@ -2,15 +2,12 @@
 // broken one preselected, with its evidence) → options → engine run whose plan is shown on a
 // review page and confirmed in a modal that names the consequence → result, with Resume on
 // failure and the health panel on success. Every prompt goes through the Ui seam.
-import type { InstanceInfo } from '../bosh/types';
+import type { EnvironmentConfig, InstanceInfo } from '../bosh/types';
 import { instanceName } from '../bosh/types';
 import type { DeploymentSession } from '../session/types';
 import type { Plan, RecoveryEvent, RecoveryOptions, RecoveryResult } from '../recovery/events';
-import type { MemberView } from '../views/etcdMembership';
-import { runsEtcd } from '../views/etcdMembership';
-import { memberStateWord } from '../views/etcdMemberNode';
-import { explainError } from '../views/errors';
-import type { EnvironmentEntry } from '../views/treeModel';
+import { memberStateWord, runsEtcd, type MemberView } from '../diagnosis/membership';
+import { explainForOperator } from '../util/errors';
 import { CancelledError, type PickItem, type Ui } from '../ui/ui';
 import { consequence, planToMarkdown, type ReviewContext } from './planDocument';
 import { eventText } from './eventText';
@@ -23,8 +20,14 @@ export interface RunSink {
   finished(outcome: string): void;
 }
 
+/** An environment as the wizard lists it: without a config it cannot be chosen. */
+export interface WizardEnvironment {
+  name: string;
+  config?: EnvironmentConfig;
+}
+
 export interface WizardModel {
-  environments(): Promise<EnvironmentEntry[]>;
+  environments(): Promise<WizardEnvironment[]>;
   deployments(envName: string): Promise<{ name: string }[]>;
   instances(envName: string, deployment: string): Promise<InstanceInfo[]>;
   etcdMembers(envName: string, deployment: string): Promise<MemberView[]>;
@@ -129,7 +132,7 @@ export async function chooseTarget(
   try {
     members = await model.etcdMembers(envName, deployment);
   } catch (e) {
-    membersError = explainError(e, 'reading the etcd members').text;
+    membersError = explainForOperator(e, 'reading the etcd members');
   }
   const candidates: Candidate[] = instances
     .filter(runsEtcd)
@@ -221,7 +224,7 @@ export async function runWizard(deps: WizardDeps, pre: WizardPreselect = {}): Pr
     options = await chooseOptions(deps, members);
   } catch (e) {
     if (e instanceof CancelledError) return out;
-    await ui.message('error', explainError(e, 'preparing the recovery').text);
+    await ui.message('error', explainForOperator(e, 'preparing the recovery'));
     return out;
   }
   const target = instanceName(candidate.instance);
@@ -281,10 +284,10 @@ export async function runWizard(deps: WizardDeps, pre: WizardPreselect = {}): Pr
         { cancellable: true },
       );
     } catch (e) {
-      const x = explainError(e, `recovering ${target}`);
-      sink.write(`\r\n\x1b[31m${x.text}\x1b[0m\r\n`);
+      const text = explainForOperator(e, `recovering ${target}`);
+      sink.write(`\r\n\x1b[31m${text}\x1b[0m\r\n`);
       sink.finished('failed');
-      await ui.message('error', x.text);
+      await ui.message('error', text);
       out.outcome = 'failed';
       return out;
     }

@@ -24,10 +24,10 @@
 // ───────────────────────────────────────────────────────────────────────────────────────────────
 import * as fs from 'fs';
 import * as path from 'path';
-import type { BrowserContext, Locator, Page } from 'playwright-core';
+import type { BrowserContext, FrameLocator, Locator, Page } from 'playwright-core';
 import { CodeServer, launchChromium, makeRunDir, readVscodeLogs, startCodeServer } from '../runners/codeServer';
 import { readState, testbedEnv, testbedSettings, TESTBED_CLI } from '../runners/testbed';
-import { REPO_ROOT, TestbedState } from '../testbed/harness/state';
+import { masters, REPO_ROOT, type TestbedState } from '../testbed/harness/state';
 import { spawnSync } from 'child_process';
 
 export const EXTENSION_ID = 'bosh-etcd.bosh-etcd';
@@ -283,4 +283,100 @@ export async function failureScreenshot(wb: Workbench | undefined, ctx: Mocha.Co
 /** The extension host's logs (activation, errors) of this workbench. */
 export function extensionHostLog(wb: Workbench): string {
   return readVscodeLogs(wb.cs);
+}
+
+/** User settings of the files that look at the testbed's cluster (over openWorkbench's defaults). */
+export function e2eSettings(state: TestbedState): Record<string, unknown> {
+  return {
+    // The jump host's key is checked against known_hosts (the testbed writes one).
+    'boshEtcd.ssh.knownHostsPath': state.staticSsh.knownHostsPath,
+    'boshEtcd.refreshIntervalSeconds': 0,
+    'boshEtcd.healthPanel.pollIntervalSeconds': 3,
+  };
+}
+
+/** Drags the side bar's sash so tree rows show their descriptions (state, member id) in the pictures. */
+export async function widenSideBar(wb: Workbench, px = 260): Promise<void> {
+  const box = await wb.page.locator('.part.sidebar').boundingBox();
+  if (!box) return;
+  const x = box.x + box.width - 1;
+  const y = box.y + box.height / 2;
+  await wb.page.mouse.move(x, y);
+  await wb.page.mouse.down();
+  await wb.page.mouse.move(x + px, y, { steps: 8 });
+  await wb.page.mouse.up();
+}
+
+/** The health panel's content (the webview's inner frame). */
+export function panelFrame(wb: Workbench): FrameLocator {
+  return wb.page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
+}
+
+/** A workbench opened on a cluster with one master's etcd member wiped (the runbook's drill). */
+export interface BrokenMemberFixture {
+  readonly wb: Workbench;
+  readonly state: TestbedState;
+  /** The wiped master's instance UUID. */
+  readonly brokenId: string;
+  /** The test recovered the member itself: after() need not heal it. */
+  recovered(): void;
+}
+
+/**
+ * Installs the hooks of a file that works on a broken member: before() wipes master `masterIndex`
+ * and opens a workbench; afterEach() screenshots a failure; after() closes the workbench (kept when
+ * a test failed) and heals the member unless the test recovered it, so the next file finds the
+ * cluster healthy.
+ */
+export function withBrokenMember(masterIndex: number): BrokenMemberFixture {
+  let wb: Workbench | undefined;
+  let state: TestbedState | undefined;
+  let brokenId: string | undefined;
+  let heal = false;
+  before(async function () {
+    state = testbedState();
+    if (!state) throw new Error('This file needs the e2e testbed: run it through `node scripts/test.js e2e`.');
+    brokenId = masters(state)[masterIndex].id;
+    testbedCli('break', `master/${brokenId}`, '--mode', 'wipe');
+    heal = true;
+    wb = await openWorkbench({ settings: e2eSettings(state), viewport: { width: 1680, height: 1000 } });
+  });
+  afterEach(async function () {
+    await failureScreenshot(wb, this);
+  });
+  after(async function () {
+    const failed = this.test?.parent?.tests.some((t) => t.state === 'failed');
+    await wb?.close({ keep: failed });
+    if (heal && brokenId) testbedCli('heal', `master/${brokenId}`, '--rebuild');
+  });
+  return {
+    get wb() {
+      if (!wb) throw new Error('the workbench is not open (before() failed)');
+      return wb;
+    },
+    get state() {
+      if (!state) throw new Error('no testbed state (before() failed)');
+      return state;
+    },
+    get brokenId() {
+      if (!brokenId) throw new Error('no broken member (before() failed)');
+      return brokenId;
+    },
+    recovered() {
+      heal = false;
+    },
+  };
+}
+
+/**
+ * Opens the BOSH view (widened for the pictures), expands the testbed's environment and deployment,
+ * and waits until a member shows UNREACHABLE.
+ */
+export async function showBrokenDeployment(wb: Workbench, state: TestbedState): Promise<Locator> {
+  const page = wb.page;
+  await openBoshView(page);
+  await widenSideBar(wb);
+  await expandTreeRow(await waitForTreeRow(page, state.director.url.replace(/^https:\/\//, ''), 60_000));
+  await expandTreeRow(await waitForTreeRow(page, state.deployment, 60_000));
+  return waitForTreeRow(page, /UNREACHABLE/, 90_000);
 }

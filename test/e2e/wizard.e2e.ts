@@ -3,51 +3,23 @@
 // success. Screenshots: artifacts/screenshots/wizard-review-confirm.png, wizard-terminal.png.
 import * as assert from 'assert';
 import {
-  Workbench,
   dialogs,
   notifications,
-  expandTreeRow,
-  failureScreenshot,
-  openBoshView,
-  openWorkbench,
   runCommand,
   screenshot,
+  showBrokenDeployment,
   testbedCli,
-  testbedState,
   waitForNotification,
-  waitForTreeRow,
+  withBrokenMember,
 } from './lib';
-import { masters, type TestbedState } from '../testbed/harness/state';
-import { e2eSettings, widenSideBar } from './views.e2e';
 
 describe('wizard: recover a wiped etcd member from the command palette', function () {
-  let wb: Workbench | undefined;
-  let state: TestbedState;
-  let brokenId: string | undefined;
-
-  before(async function () {
-    state = testbedState()!;
-    assert.ok(state, 'a testbed');
-    brokenId = masters(state)[2].id;
-    testbedCli('break', `master/${brokenId}`, '--mode', 'wipe');
-    wb = await openWorkbench({ settings: e2eSettings(state), viewport: { width: 1680, height: 1000 } });
-  });
-  afterEach(async function () {
-    await failureScreenshot(wb, this);
-  });
-  after(async function () {
-    const failed = this.test?.parent?.tests.some((t) => t.state === 'failed');
-    await wb?.close({ keep: failed });
-    if (brokenId) testbedCli('heal', `master/${brokenId}`, '--rebuild');
-  });
+  const broken = withBrokenMember(2);
 
   it('review page lists the commands, the modal names the consequence, the terminal runs them, the cluster is healthy again', async function () {
-    const page = wb!.page;
-    await openBoshView(page);
-    await widenSideBar(wb!);
-    await expandTreeRow(await waitForTreeRow(page, state.director.url.replace(/^https:\/\//, ''), 60_000));
-    await expandTreeRow(await waitForTreeRow(page, state.deployment, 60_000));
-    await waitForTreeRow(page, /UNREACHABLE/, 90_000);
+    const { wb, brokenId } = broken;
+    const page = wb.page;
+    await showBrokenDeployment(wb, broken.state);
 
     await runCommand(page, 'BOSH etcd: Recover etcd Member…');
     const input = page.locator('.quick-input-widget input.input');
@@ -56,7 +28,7 @@ describe('wizard: recover a wiped etcd member from the command palette', functio
     const active = page.locator('.quick-input-list .monaco-list-row.focused');
     await active.waitFor({ state: 'visible', timeout: 60_000 });
     const activeText = await active.innerText();
-    assert.ok(activeText.includes(brokenId!), `the broken member is preselected: ${activeText}`);
+    assert.ok(activeText.includes(brokenId), `the broken member is preselected: ${activeText}`);
     assert.match(activeText, /UNREACHABLE/);
     await screenshot(page, 'wizard-member-pick');
     await page.keyboard.press('Enter');
@@ -93,11 +65,11 @@ describe('wizard: recover a wiped etcd member from the command palette', functio
       !/unstarted|failing/i.test(
         status
           .split('\n')
-          .filter((l) => l.includes(brokenId!))
+          .filter((l) => l.includes(brokenId))
           .join('\n'),
       ),
       status,
     );
-    brokenId = undefined;
+    broken.recovered();
   });
 });

@@ -7,8 +7,7 @@ import * as http from 'http';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { networkActivity, networkMark } from './index';
-
-const EXTENSION_ID = 'bosh-etcd.bosh-etcd';
+import { EXTENSION_ID } from './helpers';
 
 interface CommandContribution {
   command: string;

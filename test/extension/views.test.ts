@@ -4,50 +4,11 @@
 import * as assert from 'assert';
 import * as vscode from 'vscode';
 import type { BoshEtcdApi } from '../../src/extension';
-import type { TreeNode } from '../../src/views/nodes';
 import type { HostToPanel } from '../../src/webviews/health/protocol';
 import { ScriptedUi } from '../../src/ui/scriptedUi';
 import { masters, readTestbedState, type TestbedState } from '../testbed/harness/state';
 
-import { EXTENSION_ID, harness, until } from './helpers';
-
-export async function activateApi(state: TestbedState): Promise<BoshEtcdApi> {
-  const ext = vscode.extensions.getExtension<BoshEtcdApi>(EXTENSION_ID);
-  assert.ok(ext, 'extension installed');
-  const api = await ext.activate();
-  const cfg = vscode.workspace.getConfiguration('boshEtcd');
-  // The jump host's key is checked against known_hosts (the testbed writes one); no automatic refresh.
-  await cfg.update('ssh.knownHostsPath', state.staticSsh.knownHostsPath, vscode.ConfigurationTarget.Global);
-  await cfg.update('refreshIntervalSeconds', 0, vscode.ConfigurationTarget.Global);
-  return api;
-}
-
-interface Walk {
-  env: TreeNode;
-  dep: TreeNode;
-  etcd: TreeNode;
-  master: TreeNode;
-  instances: TreeNode[];
-  members: TreeNode[];
-}
-
-async function walk(api: BoshEtcdApi, state: TestbedState): Promise<Walk> {
-  const m = api.model;
-  const envs = await m.getChildren();
-  const env = envs.find((e) => e.kind === 'environment' && e.env?.url === state.director.url);
-  assert.ok(env, `environment for ${state.director.url} among ${envs.map((e) => m.getItem(e).label).join(', ')}`);
-  const deps = await m.getChildren(env);
-  const dep = deps.find((d) => d.kind === 'deployment' && d.deployment === state.deployment);
-  assert.ok(
-    dep,
-    `deployment ${state.deployment} among ${deps.map((d) => `${m.getItem(d).label} [${m.getItem(d).tooltip ?? ''}]`).join(' | ')}`,
-  );
-  const kids = await m.getChildren(dep);
-  const etcd = kids.find((k) => k.kind === 'etcdMembers');
-  const master = kids.find((k) => k.kind === 'instanceGroup' && k.group === 'master');
-  assert.ok(etcd && master, `etcd members and master group among ${kids.map((k) => m.getItem(k).label).join(' | ')}`);
-  return { env, dep, etcd, master, instances: await m.getChildren(master), members: await m.getChildren(etcd) };
-}
+import { activateApi, harness, until, walkDeployment as walk } from './helpers';
 
 suite('views: BOSH tree, health panel and status bar on the testbed', function () {
   this.timeout(480_000);

@@ -9,14 +9,11 @@ import type { WizardResult } from '../../src/wizard/wizardFlow';
 import { ScriptedUi } from '../../src/ui/scriptedUi';
 import { masters, readTestbedState, type TestbedState } from '../testbed/harness/state';
 
-import { EXTENSION_ID, harness, until } from './helpers';
+import { activateApi, harness, until, walkDeployment } from './helpers';
 
 async function memberNodes(api: BoshEtcdApi, state: TestbedState): Promise<{ envName: string; members: TreeNode[] }> {
-  const m = api.model;
-  const env = (await m.getChildren()).find((e) => e.kind === 'environment' && e.env?.url === state.director.url)!;
-  const dep = (await m.getChildren(env)).find((d) => d.kind === 'deployment' && d.deployment === state.deployment)!;
-  const etcd = (await m.getChildren(dep)).find((k) => k.kind === 'etcdMembers')!;
-  return { envName: env.kind === 'environment' ? env.envName : '', members: await m.getChildren(etcd) };
+  const { env, members } = await walkDeployment(api, state);
+  return { envName: env.kind === 'environment' ? env.envName : '', members };
 }
 
 suite('wizard: recover a wiped etcd member through the Ui seam', function () {
@@ -27,11 +24,7 @@ suite('wizard: recover a wiped etcd member through the Ui seam', function () {
 
   suiteSetup(async () => {
     state = readTestbedState();
-    const ext = vscode.extensions.getExtension<BoshEtcdApi>(EXTENSION_ID)!;
-    api = await ext.activate();
-    const cfg = vscode.workspace.getConfiguration('boshEtcd');
-    await cfg.update('ssh.knownHostsPath', state.staticSsh.knownHostsPath, vscode.ConfigurationTarget.Global);
-    await cfg.update('refreshIntervalSeconds', 0, vscode.ConfigurationTarget.Global);
+    api = await activateApi(state);
   });
 
   suiteTeardown(async () => {

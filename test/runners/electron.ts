@@ -24,7 +24,8 @@ export async function runElectronTests(o: ExtensionTestOptions): Promise<Extensi
       version,
       extensionDevelopmentPath: path.resolve(o.extensionDevelopmentPath),
       extensionTestsPath: path.resolve(o.extensionTestsPath),
-      extensionTestsEnv: o.env as Record<string, string | undefined>,
+      // Makes activate() return the test hooks (src/extension.ts TEST_HOOKS_ENV).
+      extensionTestsEnv: { ...(o.env as Record<string, string | undefined>), BOSH_ETCD_TEST_HOOKS: '1' },
       launchArgs: [
         folder,
         '--disable-extensions',

@@ -46,7 +46,14 @@ export async function runExtensionTests(o: ExtensionTestOptions): Promise<Extens
   const log = o.log ?? ((l: string) => process.stdout.write(l + '\n'));
   const timeoutMs = o.timeoutMs ?? (Number(process.env.BOSH_ETCD_EXT_TIMEOUT_MS) || 300_000);
   const runDir = makeRunDir('ext');
-  const cs = await startCodeServer({ runDir, folder: o.folder, env: o.env, settings: o.settings });
+  // code-server hands its environment to the extension host: the variable makes activate() return
+  // the test hooks (src/extension.ts TEST_HOOKS_ENV); an installed extension never gets it.
+  const cs = await startCodeServer({
+    runDir,
+    folder: o.folder,
+    env: { ...o.env, BOSH_ETCD_TEST_HOOKS: '1' },
+    settings: o.settings,
+  });
   log(`[runner] code-server ${cs.base} (run dir ${runDir})`);
   let exitCode = 2;
   const ctx = await launchChromium(runDir).catch(async (e) => {

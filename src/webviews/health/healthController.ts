@@ -3,7 +3,7 @@
 // manager wires it to a WebviewPanel; tests drive it with the same messages.
 import type { HealthSnapshot, HostToPanel } from './protocol';
 import { parsePanelMessage } from './protocol';
-import { explainError } from '../../views/errors';
+import { explainError, explainForOperator } from '../../util/errors';
 
 export interface HealthControllerOptions {
   envName: string;
@@ -100,9 +100,9 @@ export class HealthController {
             return s;
           },
           (e) => {
-            const x = explainError(e, `reading etcd health of ${this.opts.deployment}`);
-            this.lastError = x.text;
-            this.post({ type: 'error', message: x.text, detail: x.detail });
+            const what = `reading etcd health of ${this.opts.deployment}`;
+            this.lastError = explainForOperator(e, what);
+            this.post({ type: 'error', message: this.lastError, detail: explainError(e, what).detail });
             return undefined;
           },
         )

@@ -5,8 +5,9 @@ import type { InstanceInfo } from '../../bosh/types';
 import { instanceName } from '../../bosh/types';
 import type { DeploymentSession } from '../../session/types';
 import type { EndpointHealth, EndpointResult, EtcdAlarm, EtcdMember } from '../../etcd/types';
-import { mapMembers } from '../../views/etcdMembership';
-import { explainError, withTimeout } from '../../views/errors';
+import { mapMembers } from '../../diagnosis/membership';
+import { explainForOperator } from '../../util/errors';
+import { withTimeout } from '../../util/async';
 import type { AlarmRow, EndpointRow, HealthSnapshot, HistoryPoint, MemberRow } from './protocol';
 
 export const HISTORY_POINTS = 120;
@@ -36,12 +37,12 @@ export class HealthCollector {
     const session = await this.src.session();
     const cluster = await withTimeout(session.etcd(), this.timeoutMs, `connecting to etcd of ${this.src.deployment}`);
     const instances = await this.src.instances().catch((e) => {
-      problems.push(explainError(e, 'listing BOSH instances').text);
+      problems.push(explainForOperator(e, 'listing BOSH instances'));
       return [] as InstanceInfo[];
     });
     const settle = <T>(p: Promise<T>, what: string, fallback: T): Promise<T> =>
       withTimeout(p, this.timeoutMs, what).catch((e) => {
-        problems.push(explainError(e, what).text);
+        problems.push(explainForOperator(e, what));
         return fallback;
       });
     const [status, health, members, alarms, clusterId] = await Promise.all([

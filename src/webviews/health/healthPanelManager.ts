@@ -3,7 +3,8 @@
 // HealthController per panel that does the work.
 import * as crypto from 'crypto';
 import * as vscode from 'vscode';
-import type { BoshTreeModel } from '../../views/treeModel';
+import type { InstanceInfo } from '../../bosh/types';
+import type { DeploymentSession } from '../../session/types';
 import { HealthCollector } from './healthData';
 import { HealthController } from './healthController';
 import type { HealthSnapshot, HostToPanel } from './protocol';
@@ -11,9 +12,17 @@ import { isPanelState } from './protocol';
 
 export const HEALTH_VIEW_TYPE = 'boshEtcd.health';
 
+/** Where a panel's data comes from (the extension passes the tree's model: sessions are shared). */
+export interface HealthPanelSource {
+  deploymentSession(envName: string, deployment: string): Promise<DeploymentSession>;
+  instances(envName: string, deployment: string): Promise<InstanceInfo[]>;
+}
+
 export interface HealthPanelDeps {
   extensionUri: vscode.Uri;
-  model: BoshTreeModel;
+  model: HealthPanelSource;
+  /** Seconds between polls (the boshEtcd.healthPanel.pollIntervalSeconds setting). */
+  pollSeconds: () => number;
   canRecover: () => boolean;
   onRecover: (envName: string, deployment: string, memberName: string) => void;
   onSnapshot: (s: HealthSnapshot) => void;
@@ -51,7 +60,7 @@ export class HealthPanelManager implements vscode.Disposable {
   }
 
   private pollSeconds(): number {
-    return Math.max(1, vscode.workspace.getConfiguration('boshEtcd').get<number>('healthPanel.pollIntervalSeconds', 5));
+    return this.deps.pollSeconds();
   }
 
   /** Opens (or reveals) the panel of a deployment. */

@@ -1,7 +1,9 @@
 // Maps etcd members to BOSH instances (member name = instance UUID) and decides each member's
-// state from what the cluster answered. Pure functions: unit-tested with recorded answers.
+// state from what the cluster answered. Pure functions of the core, shared by the tree, the health
+// panel, the wizard and the status bar; unit-tested with recorded answers.
 import type { InstanceInfo } from '../bosh/types';
 import type { EndpointResult, EndpointStatus, EtcdAlarm, EtcdEndpoint, EtcdMember } from '../etcd/types';
+import { sameUrl } from '../util/url';
 
 export type MemberState =
   | 'leader'
@@ -48,8 +50,18 @@ export function runsEtcd(i: InstanceInfo): boolean {
   return i.processes.length === 0 && i.group === 'master';
 }
 
-function sameUrl(a: string, b: string): boolean {
-  return a.replace(/\/+$/, '').toLowerCase() === b.replace(/\/+$/, '').toLowerCase();
+/** The state as the tree, the wizard and the CLI print it (failures in capitals). */
+export function memberStateWord(m: MemberView): string {
+  switch (m.state) {
+    case 'unreachable':
+      return 'UNREACHABLE';
+    case 'missing':
+      return 'NO MEMBER';
+    case 'unstarted':
+      return 'unstarted';
+    default:
+      return m.state;
+  }
 }
 
 export function mapMembers(o: EtcdObservation): MemberView[] {
