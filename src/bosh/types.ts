@@ -55,9 +55,9 @@ export interface InstanceInfo {
   diskCids: string[];
   processes: InstanceProcess[];
   vmCreatedAt: string | null;
-  /** (Additive) VM is the instance's active VM (`vms?format=full` lists inactive ones too); null/absent when unknown. */
+  /** VM is the instance's active VM (`vms?format=full` lists inactive ones too); null/absent when unknown. */
   active?: boolean | null;
-  /** (Additive) `<name>/<version>` of the VM's stemcell when the Director reports it. */
+  /** `<name>/<version>` of the VM's stemcell when the Director reports it. */
   stemcell?: string | null;
   /**
    * (Additive) Whether the instance has a VM, from `state` and `vm_cid`:
@@ -133,8 +133,8 @@ export interface EnvironmentConfig {
   /** Where the settings came from, for messages: 'env', 'bosh-config', 'settings', 'testbed'. */
   source: string;
   /**
-   * (Additive) The `~/.bosh/config` entry this environment was read from, so refreshed UAA tokens
-   * can be written back the way the bosh CLI does (src/bosh/config.ts `saveTokens`).
+   * The `~/.bosh/config` entry this environment was read from, so refreshed UAA tokens
+   * can be written back the way the bosh CLI does (`saveTokens` in src/bosh/config/boshCliConfig.ts).
    * `url` is the entry's `url` exactly as stored (it may be a bare IP).
    */
   boshConfig?: { path: string; url: string };

@@ -7,7 +7,7 @@ import { Readable } from 'stream';
 import { Etcd3 } from 'etcd3';
 import type { Dialer } from '../bosh/types';
 import type { PortForward } from '../ssh/types';
-import { listenForward } from '../ssh/connection';
+import { listenForward } from '../ssh/forward';
 import { decToHex, hexToDec, normalizeHexId } from './ids';
 import {
   EndpointHealth,

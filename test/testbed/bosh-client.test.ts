@@ -1,5 +1,5 @@
 // Testbed tier: the product's Director client (src/bosh/director/) and config resolution
-// (src/bosh/config.ts) against the Director stand-in, directly and through the jump host.
+// (src/bosh/config/) against the Director stand-in, directly and through the jump host.
 import * as assert from 'assert';
 import * as fs from 'fs';
 import * as os from 'os';

@@ -25,7 +25,7 @@ function isConfigError(re: RegExp) {
   return (e: unknown) => e instanceof BoshError && e.kind === 'config' && re.test(e.message);
 }
 
-describe('bosh environment resolution (src/bosh/config.ts)', () => {
+describe('bosh environment resolution (src/bosh/config/)', () => {
   let home: string;
   const cfgPath = () => path.join(home, '.bosh', 'config');
   const writeConfig = (doc: unknown) => {
