@@ -412,7 +412,10 @@ export function classify(obs: ClusterObservation): Finding[] {
         v.ep?.health && !v.ep.health.ok
           ? v.ep.health.error
           : (v.ep?.health?.ok && v.ep.health.value.error) || 'health check failed';
-      if (!/alarm/i.test(err)) {
+      const leaderless = !st?.leader || /^0+$/.test(st.leader);
+      if (leaderless || m?.isLearner || /learner/i.test(err)) {
+        // no leader: the quorum / no-leader finding says it; a learner serves no quorum reads
+      } else if (!/alarm/i.test(err)) {
         add({
           kind: 'member-down',
           severity: 'critical',
@@ -715,21 +718,19 @@ function finish(out: Finding[], obs: ClusterObservation, counts?: { healthy: num
 
 // ------------------------------------------------------------------------------ summaries and helpers
 
-/** Voting members with positive evidence of health / voting members, from the findings' view. */
+/** Masters whose member is healthy (no finding against it that says otherwise) / masters. */
 function memberCounts(obs: ClusterObservation, findings: Finding[]): { healthy: number; total: number } {
-  const h = findings.find((f) => f.kind === 'healthy');
-  const m = h && /(\d+)\/(\d+)/.exec(h.title);
-  if (m) return { healthy: Number(m[1]), total: Number(m[2]) };
+  const notHealthy: FindingKind[] = [
+    'member-down',
+    'member-unknown',
+    'split-brain',
+    'instance-without-member',
+    'member-unstarted',
+    'learner-not-promoted',
+  ];
+  const bad = new Set(findings.filter((f) => f.instance && notHealthy.includes(f.kind)).map((f) => f.instance!.id));
   const total = obs.masters.length;
-  const bad = new Set(
-    findings
-      .filter(
-        (f) =>
-          f.instance && ['member-down', 'member-unknown', 'split-brain', 'instance-without-member'].includes(f.kind),
-      )
-      .map((f) => f.instance!.id),
-  );
-  return { healthy: Math.max(0, total - bad.size), total };
+  return { healthy: obs.masters.filter((m) => !bad.has(m.id)).length, total };
 }
 
 export function summarize(findings: Finding[], obs?: ClusterObservation): DiagnosisSummary {

@@ -29,3 +29,13 @@ export {
   NEAR_QUOTA_RATIO,
   type MemberStateWord,
 } from './classify';
+
+import type { DeploymentSession } from '../session/types';
+import { observeDeployment as observe, type ObserveOptions as Options } from './observe';
+import { diagnose as classifyAll } from './classify';
+import type { Diagnosis } from './types';
+
+/** Observes the deployment and classifies it: what every surface calls. */
+export async function diagnoseDeployment(session: DeploymentSession, opts: Options = {}): Promise<Diagnosis> {
+  return classifyAll(await observe(session, opts));
+}

@@ -114,7 +114,10 @@ export interface ClusterObservation {
 export interface ObserveOptions {
   /** Probe each master over SSH (default true). */
   probeVms?: boolean;
-  /** Deadline of each endpoint's calls (default 4000 ms). */
+  /**
+   * Deadline of each endpoint's own calls (default 5000 ms, the session's etcd call deadline: keep it
+   * at least that, since status and health ask every endpoint in parallel, each bounded by the session's).
+   */
   endpointDeadlineMs?: number;
   /** Deadline of one VM probe, SSH connection included (default 25 000 ms). */
   probeDeadlineMs?: number;
@@ -399,9 +402,9 @@ async function observeEtcd(
   const late = (what: string) => () => new Error(`${what}: no answer within ${Math.round(deadlineMs / 1000)} s`);
   // The cluster's own per-call deadline bounds each endpoint; this outer one is a safety net.
   const [status, health, alarms] = await Promise.all([
-    settle(withTimeout(cluster.status(), deadlineMs + 2000, late('endpoint status'))),
-    settle(withTimeout(cluster.health(), deadlineMs + 2000, late('endpoint health'))),
-    settle(withTimeout(cluster.alarms(), deadlineMs + 2000, late('alarm list'))),
+    settle(withTimeout(cluster.status(), deadlineMs + 3000, late('endpoint status'))),
+    settle(withTimeout(cluster.health(), deadlineMs + 3000, late('endpoint health'))),
+    settle(withTimeout(cluster.alarms(), deadlineMs + 3000, late('alarm list'))),
   ]);
   if (!status.ok) unchecked.push(`endpoint status: ${status.error}`);
   if (!health.ok) unchecked.push(`endpoint health: ${health.error}`);
@@ -461,7 +464,7 @@ export async function observeDeployment(
   opts: ObserveOptions = {},
 ): Promise<ClusterObservation> {
   const t0 = Date.now();
-  const deadlineMs = opts.endpointDeadlineMs ?? 4000;
+  const deadlineMs = opts.endpointDeadlineMs ?? 5000;
   const probeDeadlineMs = opts.probeDeadlineMs ?? 25_000;
   const probeVms = opts.probeVms ?? true;
   const unchecked: string[] = [];

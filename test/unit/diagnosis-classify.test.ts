@@ -391,12 +391,25 @@ describe('diagnosis classify', () => {
     assert.strictEqual(f.action.flow, 'restore-quorum');
   });
 
-  it('no-leader: the members answer and report no leader', () => {
+  it('no-leader: the members answer status, report no leader and fail quorum reads (no member blamed)', () => {
     const o = observation();
-    o.endpoints = [0, 1, 2].map((i) => endpoint(i, { leader: '0' }));
-    const f = only(diagnose(o), 'no-leader');
+    o.endpoints = [0, 1, 2].map((i) =>
+      endpoint(i, {
+        leader: '0',
+        health: {
+          endpoint: url(i),
+          ok: true,
+          tookMs: 3000,
+          value: { endpoint: url(i), healthy: false, tookMs: 3000, error: 'context deadline exceeded' },
+        },
+      }),
+    );
+    const d = diagnose(o);
+    const f = only(d, 'no-leader');
     assert.strictEqual(f.severity, 'critical');
     assert.strictEqual(f.action.flow, 'restore-quorum');
+    assert.ok(!kinds(d).includes('member-down'), JSON.stringify(kinds(d)));
+    assert.strictEqual(d.findings[0].kind, 'no-leader');
   });
 
   const withMembers = (list: EtcdMember[]) => {
