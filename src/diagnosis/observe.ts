@@ -127,6 +127,11 @@ export interface ObserveOptions {
   hashKvMaxDbBytes?: number;
   /** Lines of etcd.stderr.log to read (default 50). */
   logLines?: number;
+  /**
+   * The deployment's instances when the caller already has them (e.g. the tree's last load, with
+   * process states): the Director is not asked again.
+   */
+  instances?: InstanceInfo[];
 }
 
 export const labelOf = (i: Pick<InstanceInfo, 'group' | 'id'>) => `${i.group}/${i.id}`;
@@ -400,57 +405,70 @@ async function observeEtcd(
   unchecked: string[],
 ): Promise<{ endpoints: EndpointObservation[]; alarms: Outcome<EtcdAlarm[]>; hashRevision: string | null }> {
   const late = (what: string) => () => new Error(`${what}: no answer within ${Math.round(deadlineMs / 1000)} s`);
-  // The cluster's own per-call deadline bounds each endpoint; this outer one is a safety net.
-  const [status, health, alarms] = await Promise.all([
+  // Everything that does not depend on another answer goes out at once: status, health, alarms and
+  // each member's own list. The cluster's per-call deadline bounds each endpoint (a member that never
+  // answers costs its deadline, in parallel); the outer one is a safety net.
+  const listsP = cluster.endpoints.map((e) =>
+    settle(withTimeout(cluster.memberList({ endpointUrl: e.url }), deadlineMs, late(`member list of ${e.url}`))),
+  );
+  const [status, health, alarms, lists] = await Promise.all([
     settle(withTimeout(cluster.status(), deadlineMs + 3000, late('endpoint status'))),
     settle(withTimeout(cluster.health(), deadlineMs + 3000, late('endpoint health'))),
     settle(withTimeout(cluster.alarms(), deadlineMs + 3000, late('alarm list'))),
+    Promise.all(listsP),
   ]);
   if (!status.ok) unchecked.push(`endpoint status: ${status.error}`);
   if (!health.ok) unchecked.push(`endpoint health: ${health.error}`);
   if (!alarms.ok) unchecked.push(`alarms: ${alarms.error}`);
-  const endpoints: EndpointObservation[] = cluster.endpoints.map((e) => ({
+  const endpoints: EndpointObservation[] = cluster.endpoints.map((e, i) => ({
     url: e.url,
     instanceId: e.name,
     status: (status.ok && status.value.find((r) => r.endpoint === e.url)) || null,
     health: (health.ok && health.value.find((r) => r.endpoint === e.url)) || null,
-    members: null,
+    members: lists[i],
     hashKV: null,
   }));
-  // Member lists: only from endpoints that answered status (the others would only cost their deadline).
-  await Promise.all(
-    endpoints
-      .filter((e) => e.status?.ok)
-      .map(async (e) => {
-        e.members = await settle(
-          withTimeout(cluster.memberList({ endpointUrl: e.url }), deadlineMs, late(`member list of ${e.url}`)),
-        );
-      }),
-  );
-  // hashKV at one revision across the majority's members, when the DBs are small enough to hash quickly.
+  // hashKV across the majority's members when the DBs are small enough to hash quickly: each at its
+  // current revision in one round; only when the revisions differ (writes in between) again at the
+  // lowest one, so that the hashes compared are of the same revision.
   let hashRevision: string | null = null;
   const majority = majorityClusterId(endpoints.map((e) => (e.status?.ok ? e.status.value.clusterId : undefined)));
   const inMajority = endpoints.filter((e) => e.status?.ok && e.status.value.clusterId === majority);
   const small = inMajority.every((e) => e.status?.ok && e.status.value.dbSize <= hashKvMaxDbBytes);
   if (hashKvMaxDbBytes > 0 && inMajority.length >= 2 && small) {
-    const first = await settle(
-      withTimeout(cluster.hashKV(inMajority[0].url), deadlineMs * 2, late(`hashKV of ${inMajority[0].url}`)),
-    );
-    inMajority[0].hashKV = first;
-    if (first.ok) {
-      hashRevision = first.value.revision;
+    const hash = (e: EndpointObservation, rev?: string) =>
+      settle(withTimeout(cluster.hashKV(e.url, rev), deadlineMs * 2, late(`hashKV of ${e.url}`)));
+    await Promise.all(inMajority.map(async (e) => (e.hashKV = await hash(e))));
+    const revs = inMajority.flatMap((e) => (e.hashKV?.ok ? [BigInt(e.hashKV.value.revision)] : []));
+    if (revs.length >= 2) {
+      const low = revs.reduce((a, b) => (b < a ? b : a));
+      hashRevision = String(low);
       await Promise.all(
-        inMajority.slice(1).map(async (e) => {
-          e.hashKV = await settle(
-            withTimeout(cluster.hashKV(e.url, hashRevision!), deadlineMs * 2, late(`hashKV of ${e.url}`)),
-          );
-        }),
+        inMajority
+          .filter((e) => e.hashKV?.ok && e.hashKV.value.revision !== hashRevision)
+          .map(async (e) => (e.hashKV = await hash(e, hashRevision!))),
       );
     }
   } else if (hashKvMaxDbBytes > 0 && inMajority.length >= 2) {
     unchecked.push('hashKV: not compared (a DB is larger than the cheap limit)');
   }
   return { endpoints, alarms, hashRevision };
+}
+
+async function observeEtcdOf(
+  session: DeploymentSession,
+  deadlineMs: number,
+  openDeadlineMs: number,
+  hashKvMaxDbBytes: number,
+): Promise<{ value?: Awaited<ReturnType<typeof observeEtcd>>; error?: string; unchecked: string[] }> {
+  const unchecked: string[] = [];
+  try {
+    const cluster = await withTimeout(session.etcd(), openDeadlineMs, 'opening the etcd endpoints');
+    return { value: await observeEtcd(cluster, deadlineMs, hashKvMaxDbBytes, unchecked), unchecked };
+  } catch (e) {
+    const error = (e as Error).message;
+    return { error, unchecked: [...unchecked, `etcd from here: ${error}`] };
+  }
 }
 
 // ------------------------------------------------------------------------------ the observation
@@ -469,7 +487,12 @@ export async function observeDeployment(
   const probeVms = opts.probeVms ?? true;
   const unchecked: string[] = [];
 
-  const director = await instancesWithFallback(session, opts.directorDeadlineMs ?? 10_000);
+  // etcd goes out at once (the session knows the endpoints from its last instance list), in parallel
+  // with the Director's list, which asks every agent and is the slowest part of a warm observation.
+  const etcdP = observeEtcdOf(session, deadlineMs, probeDeadlineMs, opts.hashKvMaxDbBytes ?? 256 * 1024 * 1024);
+  const director = opts.instances
+    ? { list: opts.instances, statesUnknown: false }
+    : await instancesWithFallback(session, opts.directorDeadlineMs ?? 10_000);
   if (director.error) unchecked.push(director.error);
   const masters = etcdMasters(director.list);
 
@@ -494,19 +517,12 @@ export async function observeDeployment(
       ).then((entries) => Object.fromEntries(entries))
     : Promise.resolve({});
 
-  let etcdError: string | undefined;
-  let etcd: Awaited<ReturnType<typeof observeEtcd>> = { endpoints: [], alarms: null as never, hashRevision: null };
-  if (masters.length) {
-    try {
-      const cluster = await withTimeout(session.etcd(), probeDeadlineMs, 'opening the etcd endpoints');
-      etcd = await observeEtcd(cluster, deadlineMs, opts.hashKvMaxDbBytes ?? 256 * 1024 * 1024, unchecked);
-    } catch (e) {
-      etcdError = (e as Error).message;
-      unchecked.push(`etcd from here: ${etcdError}`);
-    }
-  } else if (!director.error) {
+  const etcdResult = await etcdP;
+  unchecked.push(...etcdResult.unchecked);
+  const etcdError = etcdResult.error;
+  const etcd = etcdResult.value ?? { endpoints: [], alarms: null, hashRevision: null };
+  if (!masters.length && !director.error)
     unchecked.push(`deployment ${session.deployment} has no etcd instances (group 'master' or an 'etcd' process)`);
-  }
   const probes = await probesP;
   if (probeVms) {
     const failed = Object.values(probes).filter((p) => !p.reachable);
@@ -523,7 +539,7 @@ export async function observeDeployment(
     directorError: director.error,
     etcdError,
     endpoints: etcd.endpoints,
-    alarms: etcd.alarms ?? null,
+    alarms: etcd.alarms,
     hashRevision: etcd.hashRevision,
     probes,
     probed: probeVms,
