@@ -78,11 +78,15 @@ const LOG_RULES: CauseRule[] = [
 const SERVING =
   /ready to serve client requests|serving client traffic|published local member to cluster|published \{Name:/i;
 
+const GO_STACK = /^\s|^goroutine \d|\.go:\d+|\(0x[0-9a-f]+\??[,)]/;
+
 /** The most recent cause in the log tail (lines after the last "serving" line only), with its line. */
 export function causeFromLog(lines: string[]): { cause: MemberDownCause; line: string } | null {
   for (let i = lines.length - 1; i >= 0; i--) {
     const line = lines[i];
     if (SERVING.test(line)) return null;
+    // a Go stack trace below a panic names functions, not the reason: the panic line above says it
+    if (GO_STACK.test(line)) continue;
     for (const r of LOG_RULES) if (r.pattern.test(line)) return { cause: r.cause, line: line.trim() };
   }
   return null;

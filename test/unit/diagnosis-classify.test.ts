@@ -216,7 +216,15 @@ describe('diagnosis classify', () => {
           monit: MONIT_OK.replace('running', 'Does not exist'),
           pid: '',
           health: false,
-          log: ['panic: invalid database', 'goroutine 1 [running]:'],
+          // etcd 3.4's own words after the testbed's corrupt fault, stack trace included
+          log: [
+            '2026-12-01 03:46:32.759369 C | mvcc/backend: cannot open database at /var/vcap/store/etcd/member/snap/db (invalid database)',
+            'panic: cannot open database at /var/vcap/store/etcd/member/snap/db (invalid database)',
+            '',
+            'goroutine 1 [running]:',
+            'github.com/coreos/pkg/capnslog.(*PackageLogger).Panicf(0xc0000491d0?, {0x103bf9c?, 0x180?}, {0xc000121aa0?, 0x4f8267?})',
+            '\t/go/pkg/mod/github.com/coreos/pkg@v0.0.0/capnslog/pkg_logger.go:75 +0xb5',
+          ],
         },
         'data-corruption',
         'recover-member',
@@ -285,6 +293,7 @@ describe('diagnosis classify', () => {
         const f = only(d, 'member-down');
         assert.strictEqual(f.severity, 'critical');
         assert.strictEqual(f.cause, cause);
+        if (p?.log) assert.match(f.evidence, /etcd\.stderr\.log: "(?!github|\t)/, 'the reason line, not a stack frame');
         assert.strictEqual(f.action.flow, flow);
         assert.strictEqual(f.instance?.label, `master/${IDS[1]}`);
         assert.strictEqual(f.instance?.index, 1);
