@@ -1,4 +1,4 @@
-// npm run testbed -- up [--masters 3|5] [--fill-mb N] | down | status | break <instance> --mode <m> |
+// npm run testbed -- up [--masters 3|5] [--fill-mb N] [--quota-mb N] | down | status | break <instance> --mode <m> |
 //                    state <instance> <state> | heal [<instance>] [--rebuild]
 import {
   breakInstance,
@@ -16,7 +16,8 @@ import {
 import { resolveLayout } from './layout';
 
 const USAGE = `usage: npm run testbed -- <command>
-  up [--masters 3|5] [--fill-mb N]   start a testbed (prints and writes testbed.json)
+  up [--masters 3|5] [--fill-mb N] [--quota-mb N]   start a testbed (prints and writes testbed.json);
+                                     --quota-mb sets the etcd job's --quota-backend-bytes
   down                               stop it and remove everything it created
   status                             VMs, monit summary, etcd member list
   break <instance> --mode <mode>     inject a fault; instance: master/<uuid>, <uuid>, master/<index>
@@ -51,6 +52,9 @@ async function main(argv: string[]): Promise<number> {
     case 'up': {
       const m = flag(args, '--masters');
       const f = flag(args, '--fill-mb');
+      const qmb = flag(args, '--quota-mb');
+      if (qmb !== undefined && !/^\d+$/.test(qmb))
+        throw new Error(`--quota-mb must be a whole number of megabytes (got "${qmb}").`);
       const t0 = Date.now();
       if (m !== undefined && !/^(3|5)$/.test(m)) throw new Error(`--masters must be 3 or 5 (got "${m}").`);
       if (f !== undefined && !/^\d+$/.test(f))
@@ -63,7 +67,12 @@ async function main(argv: string[]): Promise<number> {
       };
       process.once('SIGINT', abort);
       process.once('SIGTERM', abort);
-      const state = await up({ masters: m ? Number(m) : undefined, fillMb: f ? Number(f) : undefined, log });
+      const state = await up({
+        masters: m ? Number(m) : undefined,
+        fillMb: f ? Number(f) : undefined,
+        quotaMb: qmb ? Number(qmb) : undefined,
+        log,
+      });
       process.removeListener('SIGINT', abort);
       process.removeListener('SIGTERM', abort);
       const L = resolveLayout();

@@ -12,6 +12,7 @@ export async function fillEtcd(
   state: TestbedState,
   mb: number,
   valueBytes = 16 * 1024,
+  prefix = FILL_PREFIX,
 ): Promise<{ keys: number; ms: number }> {
   const m = masters(state)[0];
   const cfg = path.join(m.dir, 'vcap/jobs/etcd/config');
@@ -31,7 +32,7 @@ export async function fillEtcd(
     const worker = async () => {
       while (next < total) {
         const i = next++;
-        await client.put(`${FILL_PREFIX}${String(i).padStart(8, '0')}`).value(crypto.randomBytes(valueBytes));
+        await client.put(`${prefix}${String(i).padStart(8, '0')}`).value(crypto.randomBytes(valueBytes));
       }
     };
     await Promise.all(Array.from({ length: 16 }, worker));

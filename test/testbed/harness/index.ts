@@ -34,12 +34,37 @@ export { monitStatus, processState } from './vm';
 export { INSTANCE_STATES } from '../director/instance-states';
 export type { InstanceStateName } from '../director/instance-states';
 
-export type FaultMode = 'wipe' | 'corrupt' | 'stop' | 'vm-down' | 'ssh-drop' | 'slow-endpoint';
-export const FAULT_MODES: FaultMode[] = ['wipe', 'corrupt', 'stop', 'vm-down', 'ssh-drop', 'slow-endpoint'];
+export type FaultMode =
+  | 'wipe'
+  | 'corrupt'
+  | 'stop'
+  | 'vm-down'
+  | 'ssh-drop'
+  | 'slow-endpoint'
+  | 'bootstrap-wipe'
+  | 'two-down'
+  | 'network-path'
+  | 'near-quota'
+  | 'nospace';
+export const FAULT_MODES: FaultMode[] = [
+  'wipe',
+  'corrupt',
+  'stop',
+  'vm-down',
+  'ssh-drop',
+  'slow-endpoint',
+  'bootstrap-wipe',
+  'two-down',
+  'network-path',
+  'near-quota',
+  'nospace',
+];
 
 export interface UpOptions extends TestbedOptions {
   masters?: number;
   fillMb?: number;
+  /** The etcd job's `--quota-backend-bytes`, in MiB (default: not set, etcd's 2 GiB). */
+  quotaMb?: number;
   /** Progress lines (default: none). */
   log?: (line: string) => void;
 }
@@ -85,6 +110,7 @@ export async function up(opts: UpOptions = {}): Promise<TestbedState> {
     const vms = planVms(L, masterCount);
     const keys = await buildTestbed(L, vms);
     log(`built ${vms.length} VMs in ${L.vms} (${Date.now() - t0} ms)`);
+    if (opts.quotaMb) for (const vm of vms.filter((v) => v.group === 'master')) setEtcdQuota(vm, opts.quotaMb);
     await Promise.all(
       vms.map(async (vm) => {
         vm.nsPid = await bootVm(runtimeOf(vm), L.logs);
@@ -333,6 +359,8 @@ interface FaultRecord {
   mode: FaultMode;
   etcdPid?: number;
   at: string;
+  /** Files the fault rewrote, with their content before (network-path). */
+  saved?: { file: string; content: string }[];
 }
 
 function readFaults(L: Layout): FaultRecord[] {
@@ -449,6 +477,60 @@ export async function breakInstance(ref: string, mode: FaultMode, opts: TestbedO
       detail = `etcd (pid ${pid}) on ${name} frozen with SIGSTOP: ${vm.ip}:2379 accepts TCP but never answers`;
       break;
     }
+    case 'bootstrap-wipe':
+      requireMaster(vm, mode);
+      if (!vm.bootstrap)
+        throw new Error(`--mode bootstrap-wipe needs the bootstrap master (${name} is not; use master/0).`);
+      // the runbook's wipe, on the bootstrap instance: its start script forms a new one-member cluster
+      await monitStopEtcd(vm);
+      await inVm(vm.nsPid, 'rm -rf /var/vcap/store/etcd/*');
+      await monitStartEtcd(vm);
+      await waitFor(
+        `${name} to answer as a one-member cluster`,
+        60_000,
+        async () =>
+          (
+            await etcdctlIn(vm, '--dial-timeout=1s --command-timeout=2s endpoint health', {
+              local: true,
+              allowFail: true,
+            })
+          ).code === 0,
+        300,
+      );
+      detail = `etcd on the bootstrap master ${name} wiped the runbook's way: it formed a new one-member cluster (split brain)`;
+      break;
+    case 'two-down': {
+      requireMaster(vm, mode);
+      const ms = masters(state);
+      if (ms.length < 5) throw new Error(`--mode two-down needs 5 masters for quorum to hold (up --masters 5).`);
+      const second = ms[(ms.indexOf(vm) + 1) % ms.length];
+      await Promise.all([monitStopEtcd(vm), monitStopEtcd(second)]);
+      const other = vmName(second.group, second.index);
+      writeFaults(L, [...readFaults(L), { vm: other, mode, at: rec.at }]);
+      detail = `monit stopped etcd on ${name} and ${other}`;
+      break;
+    }
+    case 'network-path': {
+      requireMaster(vm, mode);
+      rec.saved = await blockClientPortFromOutside(L, vm);
+      detail = `etcd on ${name} serves clients on ${localClientIp(L, vm)}:2379 only (the VM's own name for itself points there): ${vm.ip}:2379 refuses connections from outside`;
+      break;
+    }
+    case 'near-quota': {
+      requireMaster(vm, mode);
+      const quota = etcdQuotaBytes(vm);
+      if (!quota) throw new Error(`--mode near-quota needs a testbed with a quota (up --quota-mb N).`);
+      const size = await fillUntil(state, vm, (db) => db >= 0.85 * quota, false);
+      detail = `filled etcd to ${size} bytes of its ${quota}-byte quota`;
+      break;
+    }
+    case 'nospace': {
+      requireMaster(vm, mode);
+      if (!etcdQuotaBytes(vm)) throw new Error(`--mode nospace needs a testbed with a small quota (up --quota-mb N).`);
+      await fillUntil(state, vm, () => false, true);
+      detail = `filled etcd until it raised the NOSPACE alarm`;
+      break;
+    }
     default:
       throw new Error(`Unknown --mode "${mode}": use one of ${FAULT_MODES.join(', ')}.`);
   }
@@ -519,15 +601,28 @@ export async function heal(ref?: string, opts: HealOptions = {}): Promise<string
   const faults = readFaults(L);
   const mine = faults.filter((f) => !target || f.vm === target);
   const remaining = faults.filter((f) => !mine.includes(f));
-  if (target && opts.rebuild && !mine.some((f) => f.mode === 'wipe' || f.mode === 'corrupt')) {
+  if (target && opts.rebuild && !mine.some((f) => ['wipe', 'bootstrap-wipe', 'corrupt'].includes(f.mode))) {
     mine.push({ vm: target, mode: 'wipe', at: new Date().toISOString() });
   }
   const byVm = (name: string) => state.vms.find((v) => vmName(v.group, v.index) === name)!;
   // order: bring VMs back and unfreeze first, then restarts, then rebuilds
-  const order: FaultMode[] = ['vm-down', 'slow-endpoint', 'stop', 'ssh-drop', 'wipe', 'corrupt'];
+  const order: FaultMode[] = [
+    'vm-down',
+    'slow-endpoint',
+    'stop',
+    'two-down',
+    'network-path',
+    'nospace',
+    'near-quota',
+    'ssh-drop',
+    'wipe',
+    'bootstrap-wipe',
+    'corrupt',
+  ];
   mine.sort((a, b) => order.indexOf(a.mode) - order.indexOf(b.mode));
   const unhealed: FaultRecord[] = [];
   const rebuilt = new Set<string>();
+  let shrunk = false;
   for (const f of mine) {
     const vm = byVm(f.vm);
     switch (f.mode) {
@@ -548,12 +643,28 @@ export async function heal(ref?: string, opts: HealOptions = {}): Promise<string
         done.push(`${f.vm}: etcd (pid ${f.etcdPid}) resumed`);
         break;
       case 'stop':
+      case 'two-down':
         await monitStartEtcd(vm);
         done.push(`${f.vm}: monit start etcd`);
+        break;
+      case 'network-path':
+        for (const s of f.saved ?? []) fs.writeFileSync(s.file, s.content);
+        await monitStopEtcd(vm);
+        await monitStartEtcd(vm);
+        done.push(`${f.vm}: etcd serves clients on ${vm.ip}:2379 again`);
+        break;
+      case 'near-quota':
+      case 'nospace':
+        if (!shrunk) {
+          await shrinkEtcd(state);
+          shrunk = true;
+        }
+        done.push(`${f.vm}: filler keys deleted, compacted, defragmented, alarms disarmed`);
         break;
       case 'ssh-drop':
         break;
       case 'wipe':
+      case 'bootstrap-wipe':
       case 'corrupt':
         if (!opts.rebuild) {
           unhealed.push(f);
@@ -825,4 +936,103 @@ export function formatStatus(s: StatusResult): string {
   if (s.faults.length) out.push('', 'faults: ' + s.faults.map((f) => `${f.vm} ${f.mode}`).join(', '));
   out.push('', s.memberList, '', s.endpointStatus);
   return out.join('\n');
+}
+
+// ------------------------------------------------------------------------------------ quota, fill, network path
+
+const etcdJobScript = (vm: TestbedVm) => path.join(vm.dir, 'vcap/jobs/etcd/bin/etcd');
+
+/** Adds `--quota-backend-bytes` to the etcd job's start script of a built (not yet booted) master. */
+function setEtcdQuota(vm: TestbedVm, quotaMb: number) {
+  const file = etcdJobScript(vm);
+  const text = fs.readFileSync(file, 'utf8');
+  const exec = /^(exec \S*etcd \\)$/m;
+  if (!exec.test(text)) throw new Error(`${file}: no "exec …/etcd \\" line to add --quota-backend-bytes to.`);
+  fs.writeFileSync(file, text.replace(exec, `$1\n  --quota-backend-bytes=${Math.round(quotaMb * 1024 * 1024)} \\`));
+}
+
+/** The job's `--quota-backend-bytes`, or null when it sets none. */
+export function etcdQuotaBytes(vm: TestbedVm): number | null {
+  const m = /--quota-backend-bytes=(\d+)/.exec(fs.readFileSync(etcdJobScript(vm), 'utf8'));
+  return m ? Number(m[1]) : null;
+}
+
+async function dbSizeOf(vm: TestbedVm): Promise<number> {
+  const r = await etcdctlIn(vm, 'endpoint status -w json', { local: true });
+  return Number(/"dbSize":(\d+)/.exec(r.stdout)?.[1] ?? 0);
+}
+
+async function nospaceRaised(vm: TestbedVm): Promise<boolean> {
+  const r = await etcdctlIn(vm, 'alarm list', { local: true, allowFail: true });
+  return /NOSPACE/.test(r.stdout);
+}
+
+/** Writes filler keys in small steps until `enough(dbSize)` (or, with `untilNospace`, until NOSPACE). */
+async function fillUntil(
+  state: TestbedState,
+  vm: TestbedVm,
+  enough: (dbSize: number) => boolean,
+  untilNospace: boolean,
+): Promise<number> {
+  const { fillEtcd } = await import('./fill');
+  for (let round = 0; round < 400; round++) {
+    const size = await dbSizeOf(vm);
+    if (enough(size)) return size;
+    if (untilNospace && (await nospaceRaised(vm))) return size;
+    try {
+      await fillEtcd(state, 0.5, 16 * 1024, `${FILL_ROUND_PREFIX}${round}/`);
+    } catch (e) {
+      if (!untilNospace || !/space exceeded|NOSPACE/i.test((e as Error).message)) throw e;
+    }
+  }
+  throw new Error(`etcd on ${vmName(vm.group, vm.index)} did not reach the fill target`);
+}
+const FILL_ROUND_PREFIX = '/testbed/fill/round-';
+
+/** Deletes the filler keys, compacts, defragments every member and disarms the alarms. */
+async function shrinkEtcd(state: TestbedState) {
+  const m = masters(state)[0];
+  await etcdctlIn(m, `del --prefix ${q('/testbed/fill/')}`, { local: true, timeoutMs: 60_000 });
+  const st = await etcdctlIn(m, 'endpoint status -w json', { local: true });
+  const rev = /"revision":(\d+)/.exec(st.stdout)?.[1];
+  if (rev) await etcdctlIn(m, `compact ${rev} --physical`, { local: true, allowFail: true, timeoutMs: 60_000 });
+  for (const x of masters(state)) await etcdctlIn(x, 'defrag', { local: true, timeoutMs: 60_000 });
+  await etcdctlIn(m, 'alarm disarm', { local: true });
+}
+
+/** The VM-local address its etcd serves clients on during the network-path fault. */
+function localClientIp(L: Layout, vm: TestbedVm): string {
+  return `${L.net}.${111 + vm.index}`;
+}
+
+/**
+ * The network-path fault without a firewall (the testbed shares the host's network namespace and
+ * Debian's iptables/nft may be absent): etcd's client listener moves to a VM-local address, and
+ * the VM's own /etc/hosts points its etcd name there. On the VM (`LOCAL=true etcdctl`) etcd is
+ * healthy; from outside, <ip>:2379 refuses connections. Peers keep using <ip>:2380.
+ */
+async function blockClientPortFromOutside(L: Layout, vm: TestbedVm): Promise<{ file: string; content: string }[]> {
+  const alt = localClientIp(L, vm);
+  const script = etcdJobScript(vm);
+  const hosts = path.join(vm.dir, 'hosts');
+  const saved = [script, hosts].map((file) => ({ file, content: fs.readFileSync(file, 'utf8') }));
+  const listen = new RegExp(`(--listen-client-urls="?)https://${vm.ip.replace(/\./g, '\\.')}:2379`);
+  if (!listen.test(saved[0].content))
+    throw new Error(`${script}: no --listen-client-urls=https://${vm.ip}:2379 to move.`);
+  const own = new RegExp(`^${vm.ip.replace(/\./g, '\\.')}(\\s+${vm.etcdFqdn!.replace(/\./g, '\\.')})$`, 'm');
+  if (!own.test(saved[1].content)) throw new Error(`${hosts}: no line "${vm.ip} ${vm.etcdFqdn}".`);
+  await monitStopEtcd(vm);
+  fs.writeFileSync(script, saved[0].content.replace(listen, `$1https://${alt}:2379`));
+  // in place: the file is bind-mounted over the VM's /etc/hosts
+  fs.writeFileSync(hosts, saved[1].content.replace(own, `${alt}$1`));
+  await monitStartEtcd(vm);
+  await waitFor(
+    `etcd on ${vmName(vm.group, vm.index)} healthy on ${alt}`,
+    60_000,
+    async () =>
+      (await etcdctlIn(vm, '--dial-timeout=1s --command-timeout=2s endpoint health', { local: true, allowFail: true }))
+        .code === 0,
+    300,
+  );
+  return saved;
 }

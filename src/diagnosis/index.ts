@@ -1,0 +1,41 @@
+// One diagnosis for every surface: observe (I/O) → classify (pure) → findings and a summary.
+export * from './types';
+export {
+  observeDeployment,
+  probeCommand,
+  parseVmProbe,
+  probeVmHost,
+  etcdMasters,
+  majorityClusterId,
+  DEFAULT_QUOTA_BYTES,
+  type ClusterObservation,
+  type EndpointObservation,
+  type ObserveOptions,
+  type Outcome,
+  type VmProbe,
+} from './observe';
+export {
+  classify,
+  diagnose,
+  summarize,
+  causeFromLog,
+  findingsForInstance,
+  worstFindingForInstance,
+  memberStateWord,
+  recoverableInstances,
+  exitCodeFor,
+  severityRank,
+  EXIT_CODES,
+  NEAR_QUOTA_RATIO,
+  type MemberStateWord,
+} from './classify';
+
+import type { DeploymentSession } from '../session/types';
+import { observeDeployment as observe, type ObserveOptions as Options } from './observe';
+import { diagnose as classifyAll } from './classify';
+import type { Diagnosis } from './types';
+
+/** Observes the deployment and classifies it: what every surface calls. */
+export async function diagnoseDeployment(session: DeploymentSession, opts: Options = {}): Promise<Diagnosis> {
+  return classifyAll(await observe(session, opts));
+}
