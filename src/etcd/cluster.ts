@@ -3,11 +3,12 @@
 // The client's own retries and circuit breaker are off (cockatiel `noop`): an unreachable member is
 // a value ({ok:false}) after its deadline, and membership changes are sent exactly once.
 // Member ids are lower-case hex strings, as etcdctl prints them. Plain Node, no `vscode`.
-import { Readable } from 'stream';
+import { Readable, Transform } from 'stream';
 import { Etcd3 } from 'etcd3';
 import type { Dialer } from '../bosh/types';
 import type { PortForward } from '../ssh/types';
 import { listenForward } from '../ssh/connection';
+import { CancelledError } from '../util/cancel';
 import { decToHex, hexToDec, normalizeHexId } from './ids';
 import {
   EndpointHealth,
@@ -280,6 +281,7 @@ class Cluster implements EtcdCluster {
         raftAppliedIndex: s.raftAppliedIndex !== undefined ? String(s.raftAppliedIndex) : undefined,
         errors: s.errors ?? [],
         clusterId: s.header?.cluster_id !== undefined ? hex(s.header.cluster_id) : undefined,
+        revision: s.header?.revision !== undefined ? String(s.header.revision) : undefined,
       };
       return st;
     });
@@ -476,25 +478,31 @@ class Cluster implements EtcdCluster {
     }
   }
 
-  async snapshot(endpointUrl: string): Promise<NodeJS.ReadableStream> {
+  async snapshot(endpointUrl: string, opts: { signal?: AbortSignal } = {}): Promise<NodeJS.ReadableStream> {
     this.check();
     const m = this.member(endpointUrl);
-    let stream;
+    let call: Readable & { cancel(): void };
     try {
-      stream = await m.client.maintenance.snapshot();
+      call = (await m.client.maintenance.snapshot()) as unknown as Readable & { cancel(): void };
     } catch (e) {
       throw toEtcdError(e, `snapshot of ${m.ep.url}`);
     }
-    const out = new Readable({
-      read() {
-        /* pushed from the gRPC stream */
+    // pipe() pauses the gRPC stream while the consumer is behind: never more than a few chunks in memory.
+    const out = new Transform({
+      writableObjectMode: true,
+      transform(d: { blob?: Uint8Array }, _enc, done) {
+        done(null, d.blob?.length ? Buffer.from(d.blob) : undefined);
       },
     });
-    stream.on('data', (d) => {
-      if (d.blob?.length) out.push(Buffer.from(d.blob));
+    call.on('error', (e) => out.destroy(toEtcdError(e, `snapshot of ${m.ep.url}`)));
+    out.on('close', () => {
+      if (!out.writableFinished) call.cancel();
     });
-    stream.on('end', () => out.push(null));
-    stream.on('error', (e) => out.destroy(toEtcdError(e, `snapshot of ${m.ep.url}`)));
+    const onAbort = () => out.destroy(new CancelledError('Snapshot cancelled'));
+    if (opts.signal?.aborted) onAbort();
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    out.on('close', () => opts.signal?.removeEventListener('abort', onAbort));
+    call.pipe(out);
     return out;
   }
 

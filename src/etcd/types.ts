@@ -23,6 +23,8 @@ export interface EndpointStatus {
   errors: string[];
   /** Cluster id (hex) from the response header: differs on a member that split off (bootstrap without member/). Added by the recovery engineer. */
   clusterId?: string;
+  /** The member's current revision (response header). */
+  revision?: string;
 }
 
 export interface EndpointHealth {
@@ -75,7 +77,8 @@ export interface EtcdCluster {
   alarms(): Promise<EtcdAlarm[]>;
   alarmDisarm(alarm: EtcdAlarm): Promise<void>;
   hashKV(endpointUrl: string, revision?: string): Promise<HashKV>;
-  snapshot(endpointUrl: string): Promise<NodeJS.ReadableStream>;
+  /** The member's backend, streamed with backpressure; ends with etcd's sha256 of it. Aborting the signal cancels the call. */
+  snapshot(endpointUrl: string, opts?: { signal?: AbortSignal }): Promise<NodeJS.ReadableStream>;
   /** Plain KV for tests and write-flow checks. */
   put(key: string, value: string): Promise<string /* revision */>;
   get(key: string, opts?: { serializable?: boolean; endpointUrl?: string }): Promise<string | null>;
