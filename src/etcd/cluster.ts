@@ -491,7 +491,8 @@ class Cluster implements EtcdCluster {
     const out = new Transform({
       writableObjectMode: true,
       transform(d: { blob?: Uint8Array }, _enc, done) {
-        done(null, d.blob?.length ? Buffer.from(d.blob) : undefined);
+        if (!d.blob?.length) return done();
+        done(null, Buffer.isBuffer(d.blob) ? d.blob : Buffer.from(d.blob));
       },
     });
     call.on('error', (e) => out.destroy(toEtcdError(e, `snapshot of ${m.ep.url}`)));

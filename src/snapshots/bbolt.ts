@@ -22,6 +22,9 @@ const BRANCH_PAGE = 0x01;
 const LEAF_PAGE = 0x02;
 const META_PAGE = 0x04;
 const BUCKET_LEAF = 0x01;
+const MAX_DEPTH = 64;
+/** Buffer index where a bucket's own walk starts (above any depth of the root bucket's walk). */
+const NESTED_BUFFERS = MAX_DEPTH + 1;
 
 export class BoltFormatError extends Error {
   constructor(message: string) {
@@ -150,18 +153,23 @@ export class BoltReader {
     fs.closeSync(this.fd);
   }
 
-  /** The page (with its overflow pages) at pgid. */
-  private page(pgid: bigint): Buffer {
+  /** One reusable buffer per tree depth: a walk of any size allocates only a few pages. */
+  private readonly buffers: Buffer[] = [];
+  private readonly head = Buffer.alloc(PAGE_HEADER);
+
+  /** The page (with its overflow pages) at pgid, in the buffer of `depth` (valid until the next read at that depth). */
+  private page(pgid: bigint, depth: number): Buffer {
     if (pgid < 2n || pgid >= this.meta.pageCount)
       throw new BoltFormatError(`page id ${pgid} is outside the database (${this.meta.pageCount} pages)`);
     const ps = this.meta.pageSize;
     const pos = Number(pgid) * ps;
-    const head = Buffer.alloc(PAGE_HEADER);
+    const head = this.head;
     fs.readSync(this.fd, head, 0, PAGE_HEADER, pos);
     const overflow = head.readUInt32LE(12);
     const len = (overflow + 1) * ps;
     if (pos + len > this.dbBytes) throw new BoltFormatError(`page ${pgid} runs past the end of the database`);
-    const b = Buffer.alloc(len);
+    if (!this.buffers[depth] || this.buffers[depth].length < len) this.buffers[depth] = Buffer.alloc(len);
+    const b = this.buffers[depth].subarray(0, len);
     fs.readSync(this.fd, b, 0, len, pos);
     if (b.readBigUInt64LE(0) !== pgid)
       throw new BoltFormatError(`page ${pgid} identifies itself as ${b.readBigUInt64LE(0)}`);
@@ -176,16 +184,19 @@ export class BoltReader {
     root: bigint | Buffer,
     visit: (key: Buffer, value: Buffer | undefined, flags: number) => void,
     depth = 0,
+    /** Buffers of a nested walk start here, so the enclosing walk's pages stay intact. */
+    bufferBase = 0,
   ): void {
-    if (depth > 64) throw new BoltFormatError('the B+tree is deeper than any real database: the file is damaged');
-    const p = typeof root === 'bigint' ? this.page(root) : root;
+    if (depth > MAX_DEPTH)
+      throw new BoltFormatError('the B+tree is deeper than any real database: the file is damaged');
+    const p = typeof root === 'bigint' ? this.page(root, bufferBase + depth) : root;
     const flags = p.readUInt16LE(8);
     const count = p.readUInt16LE(10);
     for (let i = 0; i < count; i++) {
       const at = PAGE_HEADER + i * ELEMENT;
       if (at + ELEMENT > p.length) throw new BoltFormatError('page element past the end of its page');
       if (flags & BRANCH_PAGE) {
-        this.forEach(p.readBigUInt64LE(at + 8), visit, depth + 1);
+        this.forEach(p.readBigUInt64LE(at + 8), visit, depth + 1, bufferBase);
       } else if (flags & LEAF_PAGE) {
         const eflags = p.readUInt32LE(at);
         const kpos = at + p.readUInt32LE(at + 4);
@@ -219,13 +230,18 @@ export class BoltReader {
       buckets.push(name.toString('latin1'));
       hash = crc32c(hash, name);
       const isKeyBucket = name.toString('latin1') === 'key';
-      this.forEach(BoltReader.bucketRoot(value), (k, v, f) => {
-        hash = crc32c(hash, k);
-        // bbolt's ForEach hands a nested bucket's value as nil; etcd has none.
-        if (v && !(f & BUCKET_LEAF)) hash = crc32c(hash, v);
-        if (isKeyBucket && k.length >= 8) revision = k.readBigUInt64BE(0);
-        totalKeys++;
-      });
+      this.forEach(
+        BoltReader.bucketRoot(value),
+        (k, v, f) => {
+          hash = crc32c(hash, k);
+          // bbolt's ForEach hands a nested bucket's value as nil; etcd has none.
+          if (v && !(f & BUCKET_LEAF)) hash = crc32c(hash, v);
+          if (isKeyBucket && k.length >= 8) revision = k.readBigUInt64BE(0);
+          totalKeys++;
+        },
+        0,
+        NESTED_BUFFERS,
+      );
     });
     return {
       revision: String(revision),
