@@ -25,7 +25,11 @@ DIR/<deployment>-<time>-rev<revision>.db (mode 0600) with its metadata in a .jso
 file appears only once complete and verified. DIR defaults to ~/.bosh-etcd/snapshots
 (or BOSH_ETCD_SNAPSHOT_DIR). list verifies every file unless --quick; verify checks etcd's trailing
 sha256, the sha256 in the metadata and the bbolt database, and prints what
-\`etcdctl snapshot status\` would (revision, total keys, hash).`;
+\`etcdctl snapshot status\` would (revision, total keys, hash).
+
+exit codes: 0 ok, 1 the save failed or a file failed verification (list, verify) or could not be
+  deleted, 2 usage, 3 save refused: no healthy member (or the one named is not), 5 cancelled (no
+  file kept), 6 configuration/connection error or an unknown --member`;
 
 /** The CLI's exit codes this command uses (src/cli.ts EXIT). */
 export interface SnapshotExitCodes {
@@ -243,7 +247,9 @@ export async function snapshotCommand(argv: string[], io: SnapshotCliIo, EXIT: S
         `OK ${r.file}\n  ${fmtSize(r.size)}, revision ${r.status.revision}, ${r.status.totalKeys} total keys, hash ${r.status.hash}, sha256 ${r.sha256}\n` +
           (r.metadata
             ? `  matches its metadata: ${r.metadata.deployment}, taken ${r.metadata.takenAt} from ${r.metadata.member.name}\n`
-            : '  no metadata beside it: checked etcd’s own sha256 and the database only\n'),
+            : r.metadataError
+              ? `  WARNING: ${r.metadataError}; checked etcd’s own sha256 and the database only\n`
+              : '  no metadata beside it: checked etcd’s own sha256 and the database only\n'),
       );
       return EXIT.OK;
     }

@@ -378,7 +378,7 @@ class Cluster implements EtcdCluster {
     } catch (e) {
       const err = toEtcdError(e, what);
       if (err.kind === 'timeout' || err.kind === 'unreachable') {
-        // Never re-sent: look whether it was applied (reliability 6/7).
+        // Never re-sent: look whether it was applied.
         const members = await this.recheckMembers((ms) => ms.some((x) => samePeerUrls(x.peerURLs, peerURLs)));
         const added = members?.find((x) => samePeerUrls(x.peerURLs, peerURLs));
         if (members && added) {
@@ -399,7 +399,7 @@ class Cluster implements EtcdCluster {
     } catch (e) {
       const err = toEtcdError(e, what);
       if (err.kind === 'timeout' || err.kind === 'unreachable') {
-        // Never re-sent: a remove that timed out may have been applied (reliability 6).
+        // Never re-sent: a remove that timed out may have been applied.
         const members = await this.recheckMembers((ms) => !ms.some((x) => x.id === normalizeHexId(idHex)));
         if (members && !members.some((x) => x.id === normalizeHexId(idHex))) {
           this.log(`etcd: ${what} timed out but the member is gone from the list: treating as done`);
@@ -453,7 +453,6 @@ class Cluster implements EtcdCluster {
     try {
       // etcd3 1.1.2 calls the grpc method 'hashKV', but proto-loader names it 'hashKv' (lodash camelCase of
       // 'HashKV'): `client[method] is not a function`. Call it by its real name through the same pool.
-      // (Smallest fix, made by the recovery engineer, who needs hashKV for the post-recovery check.)
       const pool = (
         m.client.maintenance as unknown as {
           client: { exec(s: string, meth: string, req: unknown, o: unknown): Promise<unknown> };

@@ -25,6 +25,8 @@ export interface VerifyOk {
   status: BoltStatus;
   /** The metadata beside the file, when there is one (its size and sha256 matched). */
   metadata?: SnapshotMetadata;
+  /** Metadata beside the file that could not be read (the file itself verified without it). */
+  metadataError?: string;
 }
 
 export interface VerifyFailed {
@@ -78,9 +80,11 @@ export async function verifySnapshot(file: string, opts: { metadata?: SnapshotMe
   }
   if (!st.isFile()) return fail('missing', `${file} is not a file`, 'Give the path of a .db snapshot file.');
   let metadata = opts.metadata;
+  let metadataError: string | undefined;
   if (!metadata) {
     const m = readMetadata(file);
-    if (m.metadata) metadata = m.metadata;
+    metadata = m.metadata;
+    metadataError = m.error;
   }
   // Cheap checks first: a truncated download is refused without reading it all.
   if (metadata && metadata.size !== st.size)
@@ -133,5 +137,5 @@ export async function verifySnapshot(file: string, opts: { metadata?: SnapshotMe
       `a bbolt database, but not etcd's (buckets: ${status.buckets.join(', ') || 'none'})`,
       'Give the path of a snapshot taken from etcd (bosh-etcd snapshot save or etcdctl snapshot save).',
     );
-  return { ok: true, file, size: st.size, sha256: h.whole, status, metadata };
+  return { ok: true, file, size: st.size, sha256: h.whole, status, metadata, metadataError };
 }

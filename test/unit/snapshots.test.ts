@@ -229,6 +229,14 @@ describe('snapshots', () => {
       assert.ok(!bad.ok && bad.problem === 'metadata-mismatch' && /altered/.test(bad.reason), JSON.stringify(bad));
     });
 
+    it('says when the metadata beside the file is unreadable, and still checks the file itself', async () => {
+      const s = syntheticSnapshot();
+      const f = write('u.db', s.bytes);
+      fs.writeFileSync(metadataPathOf(f), '{ not json');
+      const r = await verifySnapshot(f);
+      assert.ok(r.ok && r.metadata === undefined && /not valid JSON/.test(r.metadataError ?? ''), JSON.stringify(r));
+    });
+
     it('refuses a truncated file, with or without metadata', async () => {
       const s = syntheticSnapshot();
       const cut = write('cut.db', s.bytes.subarray(0, s.bytes.length - 100));
