@@ -3,11 +3,12 @@
 // The client's own retries and circuit breaker are off (cockatiel `noop`): an unreachable member is
 // a value ({ok:false}) after its deadline, and membership changes are sent exactly once.
 // Member ids are lower-case hex strings, as etcdctl prints them. Plain Node, no `vscode`.
-import { Readable } from 'stream';
+import { Readable, Transform } from 'stream';
 import { Etcd3 } from 'etcd3';
 import type { Dialer } from '../bosh/types';
 import type { PortForward } from '../ssh/types';
 import { listenForward } from '../ssh/forward';
+import { CancelledError } from '../util/cancel';
 import { decToHex, hexToDec, normalizeHexId } from './ids';
 import {
   EndpointHealth,
@@ -280,6 +281,7 @@ class Cluster implements EtcdCluster {
         raftAppliedIndex: s.raftAppliedIndex !== undefined ? String(s.raftAppliedIndex) : undefined,
         errors: s.errors ?? [],
         clusterId: s.header?.cluster_id !== undefined ? hex(s.header.cluster_id) : undefined,
+        revision: s.header?.revision !== undefined ? String(s.header.revision) : undefined,
       };
       return st;
     });
@@ -376,7 +378,7 @@ class Cluster implements EtcdCluster {
     } catch (e) {
       const err = toEtcdError(e, what);
       if (err.kind === 'timeout' || err.kind === 'unreachable') {
-        // Never re-sent: look whether it was applied (reliability 6/7).
+        // Never re-sent: look whether it was applied.
         const members = await this.recheckMembers((ms) => ms.some((x) => samePeerUrls(x.peerURLs, peerURLs)));
         const added = members?.find((x) => samePeerUrls(x.peerURLs, peerURLs));
         if (members && added) {
@@ -397,7 +399,7 @@ class Cluster implements EtcdCluster {
     } catch (e) {
       const err = toEtcdError(e, what);
       if (err.kind === 'timeout' || err.kind === 'unreachable') {
-        // Never re-sent: a remove that timed out may have been applied (reliability 6).
+        // Never re-sent: a remove that timed out may have been applied.
         const members = await this.recheckMembers((ms) => !ms.some((x) => x.id === normalizeHexId(idHex)));
         if (members && !members.some((x) => x.id === normalizeHexId(idHex))) {
           this.log(`etcd: ${what} timed out but the member is gone from the list: treating as done`);
@@ -451,7 +453,6 @@ class Cluster implements EtcdCluster {
     try {
       // etcd3 1.1.2 calls the grpc method 'hashKV', but proto-loader names it 'hashKv' (lodash camelCase of
       // 'HashKV'): `client[method] is not a function`. Call it by its real name through the same pool.
-      // (Smallest fix, made by the recovery engineer, who needs hashKV for the post-recovery check.)
       const pool = (
         m.client.maintenance as unknown as {
           client: { exec(s: string, meth: string, req: unknown, o: unknown): Promise<unknown> };
@@ -476,25 +477,32 @@ class Cluster implements EtcdCluster {
     }
   }
 
-  async snapshot(endpointUrl: string): Promise<NodeJS.ReadableStream> {
+  async snapshot(endpointUrl: string, opts: { signal?: AbortSignal } = {}): Promise<NodeJS.ReadableStream> {
     this.check();
     const m = this.member(endpointUrl);
-    let stream;
+    let call: Readable & { cancel(): void };
     try {
-      stream = await m.client.maintenance.snapshot();
+      call = (await m.client.maintenance.snapshot()) as unknown as Readable & { cancel(): void };
     } catch (e) {
       throw toEtcdError(e, `snapshot of ${m.ep.url}`);
     }
-    const out = new Readable({
-      read() {
-        /* pushed from the gRPC stream */
+    // pipe() pauses the gRPC stream while the consumer is behind: never more than a few chunks in memory.
+    const out = new Transform({
+      writableObjectMode: true,
+      transform(d: { blob?: Uint8Array }, _enc, done) {
+        if (!d.blob?.length) return done();
+        done(null, Buffer.isBuffer(d.blob) ? d.blob : Buffer.from(d.blob));
       },
     });
-    stream.on('data', (d) => {
-      if (d.blob?.length) out.push(Buffer.from(d.blob));
+    call.on('error', (e) => out.destroy(toEtcdError(e, `snapshot of ${m.ep.url}`)));
+    out.on('close', () => {
+      if (!out.writableFinished) call.cancel();
     });
-    stream.on('end', () => out.push(null));
-    stream.on('error', (e) => out.destroy(toEtcdError(e, `snapshot of ${m.ep.url}`)));
+    const onAbort = () => out.destroy(new CancelledError('Snapshot cancelled'));
+    if (opts.signal?.aborted) onAbort();
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    out.on('close', () => opts.signal?.removeEventListener('abort', onAbort));
+    call.pipe(out);
     return out;
   }
 

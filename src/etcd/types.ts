@@ -21,8 +21,10 @@ export interface EndpointStatus {
   raftIndex: string;
   raftAppliedIndex?: string;
   errors: string[];
-  /** Cluster id (hex) from the response header: differs on a member that split off (bootstrap without member/). Added by the recovery engineer. */
+  /** Cluster id (hex) from the response header: differs on a member that split off (bootstrap without member/). */
   clusterId?: string;
+  /** The member's current revision (response header). */
+  revision?: string;
 }
 
 export interface EndpointHealth {
@@ -66,7 +68,7 @@ export interface EtcdCluster {
   health(): Promise<EndpointResult<EndpointHealth>[]>;
   /** Asked of any reachable member (first that answers). */
   memberList(opts?: {
-    /** Ask this member only (e.g. one of the majority when a member split off). Added by the recovery engineer. */ endpointUrl?: string;
+    /** Ask this member only (e.g. one of the majority when a member split off). */ endpointUrl?: string;
   }): Promise<EtcdMember[]>;
   /** Never retried. */
   memberAdd(peerURLs: string[], opts?: { learner?: boolean }): Promise<{ member: EtcdMember; members: EtcdMember[] }>;
@@ -75,7 +77,8 @@ export interface EtcdCluster {
   alarms(): Promise<EtcdAlarm[]>;
   alarmDisarm(alarm: EtcdAlarm): Promise<void>;
   hashKV(endpointUrl: string, revision?: string): Promise<HashKV>;
-  snapshot(endpointUrl: string): Promise<NodeJS.ReadableStream>;
+  /** The member's backend, streamed with backpressure; ends with etcd's sha256 of it. Aborting the signal cancels the call. */
+  snapshot(endpointUrl: string, opts?: { signal?: AbortSignal }): Promise<NodeJS.ReadableStream>;
   /** Plain KV for tests and write-flow checks. */
   put(key: string, value: string): Promise<string /* revision */>;
   get(key: string, opts?: { serializable?: boolean; endpointUrl?: string }): Promise<string | null>;

@@ -1,0 +1,266 @@
+// `bosh-etcd snapshot save|list|verify|delete`: local etcd snapshots of a deployment. The exit codes
+// are the CLI's (passed in by src/cli.ts, which this module must not import: no import cycles).
+// No `vscode` import here.
+import * as readline from 'readline';
+import { openDeploymentFromEnv } from '../session/session';
+import type { DeploymentSession } from '../session/types';
+import { isCancelled } from '../util/cancel';
+import {
+  defaultSnapshotDir,
+  deleteSnapshot,
+  listSnapshots,
+  saveSnapshot,
+  SnapshotError,
+  verifySnapshot,
+  type SnapshotEntry,
+} from '../snapshots';
+
+export const SNAPSHOT_USAGE = `  bosh-etcd snapshot save   --deployment D [--dir DIR] [--member master/UUID] [--known-hosts FILE]
+  bosh-etcd snapshot list   [--dir DIR] [--deployment D] [--quick]
+  bosh-etcd snapshot verify FILE
+  bosh-etcd snapshot delete FILE
+
+snapshot save streams a snapshot from one healthy member (a follower unless --member names one) to
+DIR/<deployment>-<time>-rev<revision>.db (mode 0600) with its metadata in a .json beside it; the
+file appears only once complete and verified. DIR defaults to ~/.bosh-etcd/snapshots
+(or BOSH_ETCD_SNAPSHOT_DIR). list verifies every file unless --quick; verify checks etcd's trailing
+sha256, the sha256 in the metadata and the bbolt database, and prints what
+\`etcdctl snapshot status\` would (revision, total keys, hash).
+
+exit codes: 0 ok, 1 the save failed or a file failed verification (list, verify) or could not be
+  deleted, 2 usage, 3 save refused: no healthy member (or the one named is not), 5 cancelled (no
+  file kept), 6 configuration/connection error or an unknown --member`;
+
+/** The CLI's exit codes this command uses (src/cli.ts EXIT). */
+export interface SnapshotExitCodes {
+  OK: number;
+  FAILED: number;
+  USAGE: number;
+  REFUSED: number;
+  CANCELLED: number;
+  CONFIG: number;
+}
+
+export interface SnapshotCliIo {
+  out: NodeJS.WritableStream;
+  err: NodeJS.WritableStream;
+  env: NodeJS.ProcessEnv;
+  interactive: boolean;
+  open?: (deployment: string) => DeploymentSession;
+}
+
+interface SnapshotArgs {
+  sub: string;
+  file?: string;
+  deployment?: string;
+  dir?: string;
+  member?: string;
+  knownHosts?: string;
+  quick: boolean;
+  help: boolean;
+}
+
+function parse(argv: string[]): SnapshotArgs | string {
+  const a: SnapshotArgs = { sub: '', quick: false, help: false };
+  const rest = [...argv];
+  while (rest.length) {
+    let x = rest.shift()!;
+    const eq = x.indexOf('=');
+    if (x.startsWith('--') && eq > 0) {
+      rest.unshift(x.slice(eq + 1));
+      x = x.slice(0, eq);
+    }
+    const value = () => {
+      const v = rest.shift();
+      if (v === undefined || v.startsWith('--')) throw new Error(`${x} needs a value`);
+      return v;
+    };
+    try {
+      if (x === '--deployment' || x === '-d') a.deployment = value();
+      else if (x === '--dir') a.dir = value();
+      else if (x === '--member' || x === '--instance' || x === '-i') a.member = value();
+      else if (x === '--known-hosts') a.knownHosts = value();
+      else if (x === '--quick') a.quick = true;
+      else if (x === '--help' || x === '-h') a.help = true;
+      else if (x.startsWith('-')) return `unknown option ${x}`;
+      else if (!a.sub) a.sub = x;
+      else if (!a.file) a.file = x;
+      else return `unexpected argument ${x}`;
+    } catch (e) {
+      return (e as Error).message;
+    }
+  }
+  return a;
+}
+
+function fmtSize(n: number): string {
+  if (n >= 1024 * 1024) return `${(n / 1024 / 1024).toFixed(1)} MB`;
+  if (n >= 1024) return `${(n / 1024).toFixed(0)} kB`;
+  return `${n} B`;
+}
+
+export function fmtAge(ms: number): string {
+  const s = Math.floor(ms / 1000);
+  if (s < 120) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 120) return `${m}m`;
+  const h = Math.floor(m / 60);
+  if (h < 48) return `${h}h`;
+  return `${Math.floor(h / 24)}d`;
+}
+
+function table(head: string[], rows: string[][]): string {
+  const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const fmt = (cells: string[]) => cells.map((c, i) => c.padEnd(w[i])).join('  ');
+  return [fmt(head), ...rows.map(fmt)].join('\n').replace(/ +$/gm, '');
+}
+
+function verifiedCell(e: SnapshotEntry): string {
+  if (!e.verification) return e.metadata ? 'not checked' : 'not checked (no metadata)';
+  return e.verification.ok ? 'ok' : `FAILED: ${e.verification.reason}`;
+}
+
+async function askYesNo(question: string): Promise<boolean> {
+  const rl = readline.createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    const answer = await new Promise<string>((resolve) => rl.question(question, resolve));
+    return /^y(es)?$/i.test(answer.trim());
+  } finally {
+    rl.close();
+  }
+}
+
+async function save(a: SnapshotArgs, io: SnapshotCliIo, dir: string, EXIT: SnapshotExitCodes): Promise<number> {
+  const deployment = a.deployment ?? io.env.BOSH_DEPLOYMENT;
+  if (!deployment) {
+    io.err.write('bosh-etcd: --deployment is required (or set BOSH_DEPLOYMENT), e.g. service-instance_<uuid>\n');
+    return EXIT.USAGE;
+  }
+  let session: DeploymentSession;
+  try {
+    session = io.open
+      ? io.open(deployment)
+      : openDeploymentFromEnv(io.env, {
+          deployment,
+          hostKeyPrompt: io.interactive
+            ? (host, keyType, fp) =>
+                askYesNo(`The host key of ${host} is unknown: ${keyType} ${fp}. Trust it for this run? [y/N] `)
+            : undefined,
+          gatewayKnownHostsPath: a.knownHosts ?? io.env.BOSH_ETCD_KNOWN_HOSTS,
+        });
+  } catch (e) {
+    io.err.write(`bosh-etcd: ${(e as Error).message}\n`);
+    return EXIT.CONFIG;
+  }
+  const ac = new AbortController();
+  const onSignal = () => {
+    io.err.write('\nInterrupted: cancelling the snapshot (no partial file is kept)…\n');
+    ac.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    io.out.write(`Taking a snapshot of ${deployment}'s etcd into ${dir}…\n`);
+    const r = await saveSnapshot(session, {
+      dir,
+      member: a.member,
+      signal: ac.signal,
+      log: (l) => io.out.write(`  ${l}\n`),
+    });
+    const m = r.metadata;
+    io.out.write(
+      `Saved ${r.file}\n` +
+        `  ${fmtSize(m.size)}, revision ${m.revision}, ${m.totalKeys} keys, etcd ${m.etcdVersion}, cluster ${m.clusterId}\n` +
+        `  from ${m.member.name} (member ${m.member.id}), sha256 ${m.sha256}\n` +
+        `  metadata ${r.metadataFile}\n`,
+    );
+    return EXIT.OK;
+  } catch (e) {
+    if (isCancelled(e)) {
+      io.err.write(`CANCELLED: ${(e as Error).message}\n`);
+      return EXIT.CANCELLED;
+    }
+    if (e instanceof SnapshotError) {
+      io.err.write(`bosh-etcd: ${e.message}\n  what to do: ${e.advice}\n`);
+      return e.kind === 'unhealthy' ? EXIT.REFUSED : e.kind === 'config' ? EXIT.CONFIG : EXIT.FAILED;
+    }
+    io.err.write(`bosh-etcd: ${(e as Error).message}\n`);
+    return EXIT.CONFIG;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await session.dispose().catch(() => undefined);
+  }
+}
+
+/** Runs `bosh-etcd snapshot <argv…>`; returns the exit code. */
+export async function snapshotCommand(argv: string[], io: SnapshotCliIo, EXIT: SnapshotExitCodes): Promise<number> {
+  const a = parse(argv);
+  if (typeof a !== 'string' && a.help) {
+    io.out.write(`usage:\n${SNAPSHOT_USAGE}\n`);
+    return EXIT.OK;
+  }
+  if (typeof a === 'string' || !['save', 'list', 'verify', 'delete'].includes(a.sub)) {
+    const why = typeof a === 'string' ? a : a.sub ? `unknown snapshot command ${a.sub}` : 'no snapshot command';
+    io.err.write(`bosh-etcd: ${why}\nusage:\n${SNAPSHOT_USAGE}\n`);
+    return EXIT.USAGE;
+  }
+  const dir = a.dir ?? io.env.BOSH_ETCD_SNAPSHOT_DIR ?? defaultSnapshotDir();
+  if ((a.sub === 'verify' || a.sub === 'delete') && !a.file) {
+    io.err.write(`bosh-etcd: snapshot ${a.sub} needs the snapshot FILE (bosh-etcd snapshot list shows them)\n`);
+    return EXIT.USAGE;
+  }
+  if ((a.sub === 'save' || a.sub === 'list') && a.file) {
+    io.err.write(`bosh-etcd: unexpected argument ${a.file}\nusage:\n${SNAPSHOT_USAGE}\n`);
+    return EXIT.USAGE;
+  }
+  switch (a.sub) {
+    case 'save':
+      return save(a, io, dir, EXIT);
+    case 'list': {
+      const list = await listSnapshots(dir, { deployment: a.deployment, verify: !a.quick });
+      if (!list.length) {
+        io.out.write(`No snapshots${a.deployment ? ` of ${a.deployment}` : ''} in ${dir}.\n`);
+        return EXIT.OK;
+      }
+      const rows = list.map((e) => [
+        e.name,
+        e.deployment ?? '?',
+        fmtAge(e.ageMs),
+        fmtSize(e.size),
+        e.revision ?? '?',
+        e.metadata?.member.name ?? (e.metadataError ? `metadata unreadable: ${e.metadataError}` : 'no metadata'),
+        verifiedCell(e),
+      ]);
+      io.out.write(
+        `${dir}:\n${table(['FILE', 'DEPLOYMENT', 'AGE', 'SIZE', 'REVISION', 'MEMBER', 'VERIFIED'], rows)}\n`,
+      );
+      return list.some((e) => e.verification && !e.verification.ok) ? EXIT.FAILED : EXIT.OK;
+    }
+    case 'verify': {
+      const r = await verifySnapshot(a.file!);
+      if (!r.ok) {
+        io.err.write(`REFUSED ${r.file}: ${r.reason}\n  what to do: ${r.advice}\n`);
+        return EXIT.FAILED;
+      }
+      io.out.write(
+        `OK ${r.file}\n  ${fmtSize(r.size)}, revision ${r.status.revision}, ${r.status.totalKeys} total keys, hash ${r.status.hash}, sha256 ${r.sha256}\n` +
+          (r.metadata
+            ? `  matches its metadata: ${r.metadata.deployment}, taken ${r.metadata.takenAt} from ${r.metadata.member.name}\n`
+            : r.metadataError
+              ? `  WARNING: ${r.metadataError}; checked etcd’s own sha256 and the database only\n`
+              : '  no metadata beside it: checked etcd’s own sha256 and the database only\n'),
+      );
+      return EXIT.OK;
+    }
+    default: {
+      try {
+        for (const p of deleteSnapshot(a.file!)) io.out.write(`Deleted ${p}\n`);
+        return EXIT.OK;
+      } catch (e) {
+        io.err.write(`bosh-etcd: ${(e as Error).message}\n`);
+        return EXIT.FAILED;
+      }
+    }
+  }
+}
