@@ -8,6 +8,7 @@ import { openDeploymentFromEnv } from './session/session';
 import type { DeploymentSession } from './session/types';
 import type { EndpointResult, EndpointStatus } from './etcd/types';
 import { runRecovery, formatPlan, type Plan, type RecoveryEvent, type RecoveryResult } from './recovery';
+import { MAINTENANCE_COMMANDS, MAINTENANCE_USAGE, maintenanceMain } from './cli/maintenance';
 
 export const EXIT = {
   OK: 0,
@@ -31,6 +32,7 @@ const USAGE = `usage:
   bosh-etcd recover --deployment D --instance master/UUID [--dry-run] [--yes] [--learner]
                     [--transcript-dir DIR] [--download-snapshot DIR] [--known-hosts FILE]
   bosh-etcd status  --deployment D [--known-hosts FILE]
+${MAINTENANCE_USAGE}
 
 --known-hosts: known_hosts file for the jump host's key (default ~/.ssh/known_hosts, or
 BOSH_ETCD_KNOWN_HOSTS). In a terminal an unknown jump-host key is shown with its SHA256
@@ -310,6 +312,7 @@ async function cmdStatus(io: CliIo, session: DeploymentSession): Promise<number>
 }
 
 export async function main(argv: string[], io: CliIo): Promise<number> {
+  if (MAINTENANCE_COMMANDS.includes(argv[0])) return maintenanceMain(argv, io);
   let a: Args;
   try {
     a = parseArgs(argv);

@@ -1,9 +1,9 @@
-// npm run testbed -- up [--masters 3|5] [--fill-mb N] | down | status | break <instance> --mode <m> | heal [<instance>] [--rebuild]
+// npm run testbed -- up [--masters 3|5] [--fill-mb N] [--quota-mb N] | down | status | break <instance> --mode <m> | heal [<instance>] [--rebuild]
 import { breakInstance, down, FAULT_MODES, FaultMode, formatStatus, heal, status, up } from './index';
 import { resolveLayout } from './layout';
 
 const USAGE = `usage: npm run testbed -- <command>
-  up [--masters 3|5] [--fill-mb N]   start a testbed (prints and writes testbed.json)
+  up [--masters 3|5] [--fill-mb N] [--quota-mb N]   start a testbed (prints and writes testbed.json)
   down                               stop it and remove everything it created
   status                             VMs, monit summary, etcd member list
   break <instance> --mode <mode>     inject a fault; instance: master/<uuid>, <uuid>, master/<index>
@@ -36,10 +36,13 @@ async function main(argv: string[]): Promise<number> {
     case 'up': {
       const m = flag(args, '--masters');
       const f = flag(args, '--fill-mb');
+      const quota = flag(args, '--quota-mb');
       const t0 = Date.now();
       if (m !== undefined && !/^(3|5)$/.test(m)) throw new Error(`--masters must be 3 or 5 (got "${m}").`);
       if (f !== undefined && !/^\d+$/.test(f))
         throw new Error(`--fill-mb must be a whole number of megabytes (got "${f}").`);
+      if (quota !== undefined && !/^[1-9]\d*$/.test(quota))
+        throw new Error(`--quota-mb must be a whole number of megabytes (got "${quota}").`);
       if (args.length) throw new Error(`Unexpected arguments: ${args.join(' ')}\n${USAGE}`);
       // Ctrl-C during up: tear down what was started instead of leaving half a testbed
       const abort = (sig: NodeJS.Signals) => {
@@ -48,7 +51,10 @@ async function main(argv: string[]): Promise<number> {
       };
       process.once('SIGINT', abort);
       process.once('SIGTERM', abort);
-      const state = await up({ masters: m ? Number(m) : undefined, fillMb: f ? Number(f) : undefined, log });
+      const state = await up({ masters: m ? Number(m) : undefined, fillMb: f ? Number(f) : undefined,
+        quotaMb: quota ? Number(quota) : undefined,
+        log,
+      });
       process.removeListener('SIGINT', abort);
       process.removeListener('SIGTERM', abort);
       const L = resolveLayout();
