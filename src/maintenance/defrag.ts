@@ -6,7 +6,7 @@
 import type { DeploymentSession } from '../session/types';
 import type { EndpointStatus, EtcdCluster } from '../etcd/types';
 import { CancelledError } from '../util/cancel';
-import { observeMaintenance, onlyNospace, type ReadOnlyExec } from './observe';
+import { observeMaintenance, onlyNospace, otherErrors, type ReadOnlyExec } from './observe';
 import {
   defragConsequences,
   formatBytes,
@@ -63,6 +63,7 @@ async function liveState(cluster: EtcdCluster): Promise<Map<string, LiveMember>>
     if (!s || !s.ok) problem = s ? s.error : 'no status';
     else if (!h || !h.ok) problem = h ? h.error : 'no health';
     else if (!h.value.healthy && !onlyNospace(h.value.error)) problem = h.value.error ?? 'unhealthy';
+    else if (otherErrors(s.value.errors).length) problem = `etcd reports: ${otherErrors(s.value.errors).join('; ')}`;
     out.set(ep.url, { healthy: !problem, problem, status: s && s.ok ? s.value : undefined });
   }
   return out;

@@ -25,7 +25,12 @@ async function settle<T>(p: Promise<T>): Promise<{ ok: true; value: T } | { ok: 
 export function onlyNospace(error: string | undefined): boolean {
   if (!error || !/^Active alarm/.test(error)) return false;
   const list = error.replace(/^Active alarm\(s\):\s*/, '');
-  return list.split(',').every((a) => /NOSPACE/.test(a));
+  return list.split(',').every((a) => /NOSPACE/i.test(a));
+}
+
+/** The errors of a status other than the NOSPACE alarm ("memberID:… alarm:NOSPACE"), which the flows handle. */
+export function otherErrors(errors: string[]): string[] {
+  return errors.filter((e) => !/alarm:\s*NOSPACE/i.test(e));
 }
 
 export async function observeMaintenance(
@@ -81,7 +86,7 @@ export async function observeMaintenance(
     else if (!st || !st.ok) problem = st ? st.error : 'no status';
     else if (!he || !he.ok) problem = he ? he.error : 'no health';
     else if (!he.value.healthy && !onlyNospace(he.value.error)) problem = he.value.error ?? 'unhealthy';
-    else if (st.value.errors.length) problem = `etcd reports: ${st.value.errors.join('; ')}`;
+    else if (otherErrors(st.value.errors).length) problem = `etcd reports: ${otherErrors(st.value.errors).join('; ')}`;
     const s = st && st.ok ? st.value : null;
     const memberLearner = members.ok && members.value.some((m) => m.name === i.id && m.isLearner);
     return {
