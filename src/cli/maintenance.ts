@@ -61,7 +61,9 @@ interface MaintenanceArgs {
 class UsageError extends Error {}
 
 export function parseMaintenanceArgs(argv: string[]): MaintenanceArgs {
-  const rest = argv.flatMap((x) => (x.startsWith('--') && x.includes('=') ? [x.slice(0, x.indexOf('=')), x.slice(x.indexOf('=') + 1)] : [x]));
+  const rest = argv.flatMap((x) =>
+    x.startsWith('--') && x.includes('=') ? [x.slice(0, x.indexOf('=')), x.slice(x.indexOf('=') + 1)] : [x],
+  );
   const a: MaintenanceArgs = { cmd: rest.shift() ?? '', dryRun: false, yes: false, force: false };
   const value = (name: string) => {
     const v = rest.shift();
@@ -147,7 +149,9 @@ function printer(out: NodeJS.WritableStream, err: NodeJS.WritableStream): (e: Ma
         line(`  ${e.ok ? 'ok  ' : 'FAIL'} ${e.name}: ${e.detail}`);
         break;
       case 'member-done':
-        line(`-- ${e.result.label}: ${e.result.outcome} ${sizes(e.result)}${e.result.reason ? ` (${e.result.reason})` : ''}`);
+        line(
+          `-- ${e.result.label}: ${e.result.outcome} ${sizes(e.result)}${e.result.reason ? ` (${e.result.reason})` : ''}`,
+        );
         break;
       case 'pause':
         line(`   pausing ${Math.round(e.ms / 100) / 10} s before ${e.next}`);

@@ -112,7 +112,9 @@ export async function rollingDefrag(
     const live = await liveState(cluster);
     const unhealthy = [...live.entries()].filter(([, v]) => !v.healthy);
     const detail = unhealthy.length
-      ? unhealthy.map(([url, v]) => `${plan.members.find((x) => x.endpointUrl === url)?.label ?? url}: ${v.problem}`).join('; ')
+      ? unhealthy
+          .map(([url, v]) => `${plan.members.find((x) => x.endpointUrl === url)?.label ?? url}: ${v.problem}`)
+          .join('; ')
       : `${live.size} of ${live.size} healthy`;
     if (!run.check('every member healthy', unhealthy.length === 0, detail)) {
       res.reason = `not started: ${detail}`;
@@ -133,7 +135,9 @@ export async function rollingDefrag(
     const t0 = Date.now();
     const command = { ...m.command, command: m.command.command };
     try {
-      await run.exec(command, { timeoutMs: (Number(/--command-timeout=(\d+)s/.exec(command.command)?.[1]) || 60) * 1000 + 30_000 });
+      await run.exec(command, {
+        timeoutMs: (Number(/--command-timeout=(\d+)s/.exec(command.command)?.[1]) || 60) * 1000 + 30_000,
+      });
     } catch (e) {
       if (e instanceof CancelledError) throw e;
       res.outcome = 'failed';
@@ -203,7 +207,8 @@ export async function defragCluster(session: DeploymentSession, opts: DefragOpti
     cluster = await session.etcd();
     obs = await observeMaintenance(session, { cluster, exec: visibleReadOnly(run) });
   } catch (e) {
-    if (e instanceof CancelledError) return done({ outcome: 'cancelled', message: 'Cancelled; nothing was changed.', members: [] });
+    if (e instanceof CancelledError)
+      return done({ outcome: 'cancelled', message: 'Cancelled; nothing was changed.', members: [] });
     return done({
       outcome: 'failed',
       message: `Could not observe the cluster: ${(e as Error).message}`,
@@ -284,7 +289,8 @@ export async function defragCluster(session: DeploymentSession, opts: DefragOpti
     });
   } catch (e) {
     if (e instanceof CancelledError) {
-      const msg = 'Cancelled; the member being defragmented (if any) finishes on its own; nothing further was changed. Run again to continue.';
+      const msg =
+        'Cancelled; the member being defragmented (if any) finishes on its own; nothing further was changed. Run again to continue.';
       run.emit({ type: 'cancelled', time: run.time(), message: msg });
       return done({ outcome: 'cancelled', message: msg, plan, members: [] });
     }

@@ -39,7 +39,8 @@ export async function recoverNospace(session: DeploymentSession, opts: NospaceOp
     cluster = await session.etcd();
     obs = await observeMaintenance(session, { cluster, exec: visibleReadOnly(run) });
   } catch (e) {
-    if (e instanceof CancelledError) return done({ ...base, outcome: 'cancelled', message: 'Cancelled; nothing was changed.' });
+    if (e instanceof CancelledError)
+      return done({ ...base, outcome: 'cancelled', message: 'Cancelled; nothing was changed.' });
     return done({
       ...base,
       outcome: 'failed',
@@ -63,8 +64,8 @@ export async function recoverNospace(session: DeploymentSession, opts: NospaceOp
     });
   }
   const host = plan.host!;
-  const warnPct = opts.warnQuotaPercent ?? 80;
-  const refusePct = opts.refuseDisarmQuotaPercent ?? 95;
+  const warnPct = opts.warnQuotaPercent ?? 60;
+  const refusePct = opts.refuseDisarmQuotaPercent ?? 80;
   try {
     // The current revision, read (not changed) on the leader's VM: the plan then shows the exact compaction.
     run.step = 'compact';
@@ -88,7 +89,12 @@ export async function recoverNospace(session: DeploymentSession, opts: NospaceOp
       run.showOnly(plan.disarm!, 'dry run');
       run.step = 'write-test';
       for (const c of plan.writeTest) run.showOnly(c, 'dry run');
-      return done({ ...base, outcome: 'dry-run', message: 'Dry run: the plan and its commands are above; nothing was changed.', plan });
+      return done({
+        ...base,
+        outcome: 'dry-run',
+        message: 'Dry run: the plan and its commands are above; nothing was changed.',
+        plan,
+      });
     }
     let go = false;
     try {
@@ -97,7 +103,9 @@ export async function recoverNospace(session: DeploymentSession, opts: NospaceOp
       go = false;
     }
     if (!go || opts.signal?.aborted) {
-      const msg = opts.confirm ? 'Not confirmed: nothing was changed.' : 'Not confirmed (no --yes): nothing was changed.';
+      const msg = opts.confirm
+        ? 'Not confirmed: nothing was changed.'
+        : 'Not confirmed (no --yes): nothing was changed.';
       run.emit({ type: 'cancelled', time: run.time(), message: msg });
       return done({ ...base, outcome: 'declined', message: msg, plan });
     }
@@ -139,7 +147,7 @@ export async function recoverNospace(session: DeploymentSession, opts: NospaceOp
     const quota = plan.quotaBackendBytes;
     const pct = Math.round((inUse / quota) * 1000) / 10;
     const sizes = { sizeInUse: inUse, quotaBackendBytes: quota, quotaPercent: pct };
-    const fits = pct < refusePct;
+    const fits = pct <= refusePct;
     run.check(
       'data fits the quota',
       fits,
@@ -147,7 +155,13 @@ export async function recoverNospace(session: DeploymentSession, opts: NospaceOp
     );
     if (!fits) {
       const advice = raiseQuotaAdvice(obs.deployment, inUse, quota);
-      run.emit({ type: 'step-failed', time: run.time(), step: 'quota', error: `${pct} % of the quota in use after defragmentation`, advice });
+      run.emit({
+        type: 'step-failed',
+        time: run.time(),
+        step: 'quota',
+        error: `${pct} % of the quota in use after defragmentation`,
+        advice,
+      });
       return done({
         ...partial,
         ...sizes,
@@ -165,14 +179,27 @@ export async function recoverNospace(session: DeploymentSession, opts: NospaceOp
     if (corrupt.length) {
       const advice = `Replace the corrupted member (bosh-etcd recover --deployment ${obs.deployment} --instance <its group/uuid>); this tool never disarms CORRUPT.`;
       run.check('no CORRUPT alarm', false, corrupt.map((a) => `CORRUPT on ${a.memberId}`).join(', '));
-      return done({ ...partial, ...sizes, outcome: 'refused', message: 'A CORRUPT alarm appeared: not disarming.', advice });
+      return done({
+        ...partial,
+        ...sizes,
+        outcome: 'refused',
+        message: 'A CORRUPT alarm appeared: not disarming.',
+        advice,
+      });
     }
     if (alarms.length === 0) run.info('No alarm is active any more: nothing to disarm.');
     else await run.exec(plan.disarm!, { timeoutMs: 60_000 });
     const left = await cluster.alarms();
-    run.check('no alarm left', left.length === 0, left.length ? left.map((a) => `${a.alarm} on ${a.memberId}`).join(', ') : 'none');
+    run.check(
+      'no alarm left',
+      left.length === 0,
+      left.length ? left.map((a) => `${a.alarm} on ${a.memberId}`).join(', ') : 'none',
+    );
     if (left.length)
-      throw new MaintenanceStepError(`alarms still active after the disarm: ${left.map((a) => a.alarm).join(', ')}`, RESUME_ADVICE);
+      throw new MaintenanceStepError(
+        `alarms still active after the disarm: ${left.map((a) => a.alarm).join(', ')}`,
+        RESUME_ADVICE,
+      );
 
     run.step = 'write-test';
     run.emit({ type: 'step-start', time: run.time(), step: 'write-test', title: 'Test write' });
@@ -180,7 +207,11 @@ export async function recoverNospace(session: DeploymentSession, opts: NospaceOp
     const w = await run.exec(put, { allowFail: true, timeoutMs: 30_000 });
     await run.exec(del, { allowFail: true, timeoutMs: 30_000 });
     const writeOk = w.code === 0 && /\bOK\b/.test(w.stdout);
-    run.check('a write is accepted', writeOk, writeOk ? 'put and delete succeeded' : (w.stderr.trim() || w.stdout.trim()));
+    run.check(
+      'a write is accepted',
+      writeOk,
+      writeOk ? 'put and delete succeeded' : w.stderr.trim() || w.stdout.trim(),
+    );
     if (!writeOk)
       return done({
         ...partial,
@@ -188,7 +219,8 @@ export async function recoverNospace(session: DeploymentSession, opts: NospaceOp
         disarmed: true,
         outcome: 'failed',
         message: `The alarm is disarmed but the test write failed: ${w.stderr.trim() || w.stdout.trim()}`,
-        advice: 'Look at the members\' logs (/var/vcap/sys/log/etcd); if NOSPACE came back, the quota is too small for the data. Run again to retry.',
+        advice:
+          "Look at the members' logs (/var/vcap/sys/log/etcd); if NOSPACE came back, the quota is too small for the data. Run again to retry.",
       });
     const warn = pct >= warnPct;
     return done({
@@ -202,7 +234,8 @@ export async function recoverNospace(session: DeploymentSession, opts: NospaceOp
     });
   } catch (e) {
     if (e instanceof CancelledError) {
-      const msg = 'Cancelled; nothing further was changed. Run again to continue (compaction and members already defragmented are recognised).';
+      const msg =
+        'Cancelled; nothing further was changed. Run again to continue (compaction and members already defragmented are recognised).';
       run.emit({ type: 'cancelled', time: run.time(), message: msg });
       return done({ ...base, outcome: 'cancelled', message: msg, plan });
     }

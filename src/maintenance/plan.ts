@@ -73,7 +73,7 @@ export function maintenanceRefusals(obs: MaintenanceObservation, flow: 'defrag' 
     out.push({
       code: 'alarm',
       message: `etcd has alarms this flow does not handle: ${other.map((a) => `${a.alarm} on ${a.label ?? a.memberId}`).join(', ')}.`,
-      advice: 'Look at the members\' logs (/var/vcap/sys/log/etcd) and clear the cause first.',
+      advice: "Look at the members' logs (/var/vcap/sys/log/etcd) and clear the cause first.",
     });
   if (obs.alarmsError)
     out.push({
@@ -167,7 +167,8 @@ export function planDefrag(
 
 export function quotaOf(obs: MaintenanceObservation): { bytes: number; source: string } {
   const found = obs.members.map((m) => m.vm?.quotaBackendBytes).filter((q): q is number => !!q);
-  if (!found.length) return { bytes: cmd.DEFAULT_QUOTA_BYTES, source: "etcd's default (the job sets no --quota-backend-bytes)" };
+  if (!found.length)
+    return { bytes: cmd.DEFAULT_QUOTA_BYTES, source: "etcd's default (the job sets no --quota-backend-bytes)" };
   const min = Math.min(...found);
   return { bytes: min, source: `--quota-backend-bytes=${min} in the etcd job's configuration` };
 }
@@ -204,7 +205,12 @@ export function planNospace(
       : null,
     writeTest: host
       ? [
-          { host, command: cmd.putKey(key, 'ok'), purpose: 'test write: the cluster accepts writes again', mutates: true },
+          {
+            host,
+            command: cmd.putKey(key, 'ok'),
+            purpose: 'test write: the cluster accepts writes again',
+            mutates: true,
+          },
           { host, command: cmd.deleteKey(key), purpose: 'remove the test key', mutates: true },
         ]
       : [],

@@ -119,8 +119,10 @@ export class MaintenanceRun {
       r = await host.exec(c.command, {
         sudo: true,
         timeoutMs: o.timeoutMs ?? 120_000,
-        onStdout: (text) => this.emit({ type: 'output', time: this.time(), step, host: c.host, stream: 'stdout', text }),
-        onStderr: (text) => this.emit({ type: 'output', time: this.time(), step, host: c.host, stream: 'stderr', text }),
+        onStdout: (text) =>
+          this.emit({ type: 'output', time: this.time(), step, host: c.host, stream: 'stdout', text }),
+        onStderr: (text) =>
+          this.emit({ type: 'output', time: this.time(), step, host: c.host, stream: 'stderr', text }),
       });
     } catch (e) {
       this.emit({

@@ -83,7 +83,8 @@ export class MaintenanceTranscript {
         break;
       case 'member-done': {
         const r = e.result;
-        const sizes = (s: typeof r.before) => (s ? `${formatBytes(s.dbSize)} (${formatBytes(s.dbSizeInUse)} in use)` : '?');
+        const sizes = (s: typeof r.before) =>
+          s ? `${formatBytes(s.dbSize)} (${formatBytes(s.dbSizeInUse)} in use)` : '?';
         this.parts.push(
           `\n**${r.label}: ${r.outcome}**${r.reason ? ` — ${redact(r.reason)}` : ''}; before ${sizes(r.before)}, after ${sizes(r.after)}${r.durationMs !== null ? `, ${r.durationMs} ms` : ''}; healthy after: ${e.healthyAfter ? 'yes' : 'NO'}\n\n`,
         );

@@ -234,9 +234,9 @@ export interface NospaceOptions extends CommonOptions, DefragThresholds {
   /** Pause between two members of the rolling defragmentation (default 5000 ms). */
   pauseMs?: number;
   confirm?: (plan: NospacePlan) => Promise<boolean>;
-  /** Above this share of the quota in use after defragmentation, say the quota is too small (default 80). */
+  /** Above this share of the quota in use after defragmentation, warn that it will fill again soon (default 60). */
   warnQuotaPercent?: number;
-  /** At or above this share the alarm is not disarmed: the next writes would raise it again (default 95). */
+  /** Above this share the alarm is not disarmed and the quota must be raised: the next writes would raise it again (default 80; 100 disarms whatever the size). */
   refuseDisarmQuotaPercent?: number;
 }
 

@@ -68,7 +68,11 @@ async function userIds(user: string): Promise<{ uid: number; gid: number }> {
 
 /** PKI, client keys and every VM's folder (host keys included); returns the keys and known_hosts. */
 /** quotaBackendBytes: the etcd job's `--quota-backend-bytes` (absent: etcd's default, 2 GiB). */
-export async function buildTestbed(L: Layout, vms: TestbedVm[], opts: { quotaBackendBytes?: number } = {}): Promise<Keys> {
+export async function buildTestbed(
+  L: Layout,
+  vms: TestbedVm[],
+  opts: { quotaBackendBytes?: number } = {},
+): Promise<Keys> {
   for (const d of [L.keys, L.vms, L.logs]) fs.mkdirSync(d, { recursive: true, mode: 0o700 });
   const staticKey = path.join(L.keys, `${STATIC_USER}_ed25519`);
   const jumpKey = path.join(L.keys, `${JUMP_USER}_jumpbox_ed25519`);

@@ -51,7 +51,9 @@ async function main(argv: string[]): Promise<number> {
       };
       process.once('SIGINT', abort);
       process.once('SIGTERM', abort);
-      const state = await up({ masters: m ? Number(m) : undefined, fillMb: f ? Number(f) : undefined,
+      const state = await up({
+        masters: m ? Number(m) : undefined,
+        fillMb: f ? Number(f) : undefined,
         quotaMb: quota ? Number(quota) : undefined,
         log,
       });

@@ -101,7 +101,10 @@ export async function churnEtcd(state: TestbedState, opts: ChurnOptions = {}): P
       while (next < total && !nospace) {
         const i = next++;
         try {
-          const r = await client.put(`${CHURN_PREFIX}${String(i % keys).padStart(4, '0')}`).value(value).exec();
+          const r = await client
+            .put(`${CHURN_PREFIX}${String(i % keys).padStart(4, '0')}`)
+            .value(value)
+            .exec();
           if (BigInt(r.header.revision) > BigInt(lastRevision)) lastRevision = String(r.header.revision);
         } catch (e) {
           if (/database space exceeded/i.test((e as Error).message)) {

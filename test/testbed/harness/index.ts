@@ -76,7 +76,8 @@ export async function up(opts: UpOptions = {}): Promise<TestbedState> {
   try {
     await acquireShared(L.dir);
     const vms = planVms(L, masterCount);
-    if (opts.quotaMb !== undefined && !(opts.quotaMb > 0)) throw new Error(`--quota-mb must be a positive number (got ${opts.quotaMb}).`);
+    if (opts.quotaMb !== undefined && !(opts.quotaMb > 0))
+      throw new Error(`--quota-mb must be a positive number (got ${opts.quotaMb}).`);
     const keys = await buildTestbed(L, vms, {
       quotaBackendBytes: opts.quotaMb ? Math.round(opts.quotaMb * 1024 * 1024) : undefined,
     });
