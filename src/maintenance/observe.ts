@@ -106,7 +106,9 @@ export async function observeMaintenance(
     };
   });
   if (opts.probeVms ?? true) {
-    // One after the other: their commands and outputs stay readable in the terminal.
+    // The SSH connections (a Director-made user each) are opened together; the probes then run one
+    // after the other so that their commands and outputs stay readable in the terminal.
+    await Promise.all(views.map((v) => session.ssh(v.label).catch(() => undefined)));
     const probes: MaintenanceVm[] = [];
     for (const v of views) probes.push(await probe(v.label));
     views.forEach((v, k) => {
