@@ -42,8 +42,7 @@ export function summarizeObservation(obs: MaintenanceObservation): string[] {
 
 /** A read-only command shown as an event (observation probes). */
 export function visibleReadOnly(run: MaintenanceRun): ReadOnlyExec {
-  return (label, command, purpose) =>
-    run.exec({ host: label, command, purpose, mutates: false }, { allowFail: true, timeoutMs: 30_000 });
+  return (label, command, purpose) => run.execReadOnlyBlock({ host: label, command, purpose, mutates: false });
 }
 
 interface LiveMember {

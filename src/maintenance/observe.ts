@@ -10,8 +10,11 @@ import type { ExecResult } from '../ssh/types';
 import { parseProbe, probeVm } from './commands';
 import type { MaintenanceAlarm, MaintenanceMember, MaintenanceObservation, MaintenanceVm } from './types';
 
-/** Runs one read-only command on a VM (the flows pass one that shows it as an event). */
-export type ReadOnlyExec = (label: string, command: string, purpose: string) => Promise<ExecResult>;
+/**
+ * Runs one read-only command on a VM; the returned function shows it (the flows emit it as events
+ * then) and gives its result, so that commands run in parallel are shown in a stable order.
+ */
+export type ReadOnlyExec = (label: string, command: string, purpose: string) => Promise<() => ExecResult>;
 
 async function settle<T>(p: Promise<T>): Promise<{ ok: true; value: T } | { ok: false; error: string }> {
   try {
@@ -53,25 +56,27 @@ export async function observeMaintenance(
 
   const exec: ReadOnlyExec =
     opts.exec ??
-    (async (label, command) => (await session.ssh(label)).exec(command, { sudo: true, timeoutMs: 30_000 }));
-  const probe = async (label: string): Promise<MaintenanceVm> => {
+    (async (label, command) => {
+      const r = await (await session.ssh(label)).exec(command, { sudo: true, timeoutMs: 30_000 });
+      return () => r;
+    });
+  const probe = async (label: string): Promise<() => MaintenanceVm> => {
+    const unreachable = (error: string): MaintenanceVm => ({
+      reachable: false,
+      error,
+      recoveryInProgress: false,
+      quotaBackendBytes: null,
+    });
     try {
-      const r = await exec(label, probeVm(), 'inspect the VM: recovery in progress, the quota etcd runs with');
-      if (r.code !== 0)
-        return {
-          reachable: false,
-          error: `inspecting ${label} failed (exit ${r.code ?? r.signal}): ${r.stderr.trim()}`,
-          recoveryInProgress: false,
-          quotaBackendBytes: null,
-        };
-      return { reachable: true, ...parseProbe(r.stdout) };
-    } catch (e) {
-      return {
-        reachable: false,
-        error: `could not inspect ${label} over SSH: ${(e as Error).message}`,
-        recoveryInProgress: false,
-        quotaBackendBytes: null,
+      const shown = await exec(label, probeVm(), 'inspect the VM: recovery in progress, the quota etcd runs with');
+      return () => {
+        const r = shown();
+        if (r.code !== 0)
+          return unreachable(`inspecting ${label} failed (exit ${r.code ?? r.signal}): ${r.stderr.trim()}`);
+        return { reachable: true, ...parseProbe(r.stdout) };
       };
+    } catch (e) {
+      return () => unreachable(`could not inspect ${label} over SSH: ${(e as Error).message}`);
     }
   };
 
@@ -106,11 +111,9 @@ export async function observeMaintenance(
     };
   });
   if (opts.probeVms ?? true) {
-    // The SSH connections (a Director-made user each) are opened together; the probes then run one
-    // after the other so that their commands and outputs stay readable in the terminal.
-    await Promise.all(views.map((v) => session.ssh(v.label).catch(() => undefined)));
-    const probes: MaintenanceVm[] = [];
-    for (const v of views) probes.push(await probe(v.label));
+    // In parallel; each probe is shown as one block (command and output) in instance order.
+    const blocks = await Promise.all(views.map((v) => probe(v.label)));
+    const probes = blocks.map((b) => b());
     views.forEach((v, k) => {
       v.vm = probes[k];
       if (probes[k].error) errors.push(probes[k].error!);

@@ -160,6 +160,41 @@ export class MaintenanceRun {
     return r;
   }
 
+  /**
+   * Runs a read-only command without streaming, then emits it with its output as one block (so that
+   * several can run in parallel and still read in order in the terminal).
+   */
+  async execReadOnlyBlock(c: MaintenanceCommand, timeoutMs = 30_000): Promise<() => ExecResult> {
+    if (c.mutates) throw new Error(`BUG: not a read-only command: ${c.command}`);
+    this.checkAbort();
+    const step = this.step;
+    let r: ExecResult;
+    try {
+      const host = await this.host(c.host);
+      r = await host.exec(c.command, { sudo: true, timeoutMs });
+    } catch (e) {
+      r = { code: null, signal: null, stdout: '', stderr: (e as Error).message, durationMs: 0 };
+    }
+    return () => {
+      this.emit({ type: 'command', time: this.time(), step, ...c });
+      if (r.stdout)
+        this.emit({ type: 'output', time: this.time(), step, host: c.host, stream: 'stdout', text: r.stdout });
+      if (r.stderr)
+        this.emit({ type: 'output', time: this.time(), step, host: c.host, stream: 'stderr', text: r.stderr });
+      this.emit({
+        type: 'command-done',
+        time: this.time(),
+        step,
+        host: c.host,
+        command: c.command,
+        exitCode: r.code,
+        signal: r.signal,
+        durationMs: r.durationMs,
+      });
+      return r;
+    };
+  }
+
   /** Polls `f` until it returns a value (not undefined) or the deadline passes; returns undefined then. */
   async until<T>(
     ms: number,

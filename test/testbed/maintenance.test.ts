@@ -22,6 +22,8 @@ import { churnEtcd, CHURN_PREFIX } from './harness/fill';
 import { openDeploymentFromEnv } from '../../src/session/session';
 import type { DeploymentSession } from '../../src/session/types';
 import { defragCluster, recoverNospace, type MaintenanceEvent } from '../../src/maintenance';
+import { main } from '../../src/cli';
+import { PassThrough } from 'stream';
 
 const TX = fs.mkdtempSync(path.join(os.tmpdir(), 'maintenance-tx-'));
 const tierNet = (process.env.BOSH_ETCD_TESTBED_NET || '127.0.0').split('.');
@@ -95,6 +97,38 @@ describe('maintenance: defragmentation and NOSPACE recovery (testbed, quota 24 M
     const after = await statusOf(s);
     for (const [ep, b] of before) assert.strictEqual(after.get(ep)!.dbSize, b.dbSize, `${ep} size changed`);
     assert.match(fs.readFileSync(res.transcriptPath!, 'utf8'), /dry-run/);
+  });
+
+  it('CLI: without --yes and without a terminal, defrag names the consequence and changes nothing (exit 4); --dry-run exits 0', async () => {
+    const before = await statusOf(s);
+    const run = async (args: string[]) => {
+      const out = new PassThrough();
+      const err = new PassThrough();
+      let text = '';
+      out.on('data', (d) => (text += d));
+      err.on('data', (d) => (text += d));
+      const code = await main(args, {
+        out,
+        err,
+        env: {},
+        interactive: false,
+        open: () => openDeploymentFromEnv(boshCliEnv(s), { gatewayKnownHostsPath: s.staticSsh.knownHostsPath }),
+      });
+      return { code, text };
+    };
+    const declined = await run(['defrag', '--deployment', s.deployment, '--transcript-dir', TX]);
+    assert.strictEqual(declined.code, 4, declined.text);
+    assert.match(declined.text, /will not answer reads or writes while it is defragmented, about \d+ s for [\d.]+ MB/);
+    assert.match(declined.text, /Not a terminal and no --yes/);
+    const dry = await run(['defrag', '--deployment', s.deployment, '--dry-run', '--transcript-dir', TX]);
+    assert.strictEqual(dry.code, 0, dry.text);
+    assert.match(
+      dry.text,
+      /\(not run: dry run\) \$ LOCAL=true ETCDCTL_API=3 \/var\/vcap\/jobs\/etcd\/bin\/etcdctl --command-timeout=\d+s defrag/,
+    );
+    assert.strictEqual((await run(['defrag', '--deployment', s.deployment, '--pause-seconds', 'soon'])).code, 2);
+    const after = await statusOf(s);
+    for (const [ep, b] of before) assert.strictEqual(after.get(ep)!.dbSize, b.dbSize, `${ep} size changed`);
   });
 
   it('defragments followers first and the leader last, every member healthy after each, and a second run skips them all', async () => {

@@ -94,6 +94,7 @@ export async function churnEtcd(state: TestbedState, opts: ChurnOptions = {}): P
   const t0 = Date.now();
   let next = 0;
   let nospace = false;
+  let retries = 0;
   let lastRevision = '0';
   const value = crypto.randomBytes(valueBytes);
   try {
@@ -110,6 +111,12 @@ export async function churnEtcd(state: TestbedState, opts: ChurnOptions = {}): P
           if (/database space exceeded/i.test((e as Error).message)) {
             nospace = true;
             return;
+          }
+          // a channel that gRPC is still (re)connecting: try the same write again, a few times
+          if (/UNAVAILABLE/.test((e as Error).message) && retries++ < 10) {
+            next = Math.min(next, i);
+            await new Promise((r) => setTimeout(r, 200));
+            continue;
           }
           throw e;
         }
