@@ -79,7 +79,7 @@ export async function rollingDefrag(
   cluster: EtcdCluster,
   plan: DefragPlan,
   opts: DefragThresholds & { force?: boolean; settleMs?: number; pollMs?: number },
-): Promise<{ results: DefragMemberResult[]; failure?: { error: string; advice: string } }> {
+): Promise<{ results: DefragMemberResult[]; failure?: { error: string; advice: string }; cancelled?: boolean }> {
   const results: DefragMemberResult[] = plan.members.map((m) => ({
     label: m.label,
     endpointUrl: m.endpointUrl,
@@ -89,6 +89,22 @@ export async function rollingDefrag(
     after: null,
     durationMs: null,
   }));
+  try {
+    return await rollingDefragSteps(run, cluster, plan, opts, results);
+  } catch (e) {
+    // what was done so far is reported; the member being defragmented (if any) finishes on its own
+    if (e instanceof CancelledError) return { results, cancelled: true };
+    throw e;
+  }
+}
+
+async function rollingDefragSteps(
+  run: MaintenanceRun,
+  cluster: EtcdCluster,
+  plan: DefragPlan,
+  opts: DefragThresholds & { force?: boolean; settleMs?: number; pollMs?: number },
+  results: DefragMemberResult[],
+): Promise<{ results: DefragMemberResult[]; failure?: { error: string; advice: string }; cancelled?: boolean }> {
   const settleMs = opts.settleMs ?? DEFAULT_SETTLE_MS;
   const pollMs = opts.pollMs ?? 300;
   let defragmentedOne = false;
@@ -270,7 +286,12 @@ export async function defragCluster(session: DeploymentSession, opts: DefragOpti
   }
   run.info(`Confirmed: ${defragConsequences(plan).join('; ')}.`);
   try {
-    const { results, failure } = await rollingDefrag(run, cluster, plan, opts);
+    const { results, failure, cancelled } = await rollingDefrag(run, cluster, plan, opts);
+    if (cancelled) {
+      const msg = `Cancelled; nothing further was changed. Done so far: ${reclaimedLine(results)}. Run again to continue.`;
+      run.emit({ type: 'cancelled', time: run.time(), message: msg });
+      return done({ outcome: 'cancelled', message: msg, plan, members: results });
+    }
     if (failure)
       return done({
         outcome: 'failed',

@@ -126,8 +126,14 @@ export async function recoverNospace(session: DeploymentSession, opts: NospaceOp
 
     // Every member, whatever its figures: under NOSPACE no write commits, so etcd's size in use does
     // not show yet what the compaction freed (a member already defragmented goes fast).
-    const { results, failure } = await rollingDefrag(run, cluster, plan.defrag, { ...opts, force: true });
+    const { results, failure, cancelled } = await rollingDefrag(run, cluster, plan.defrag, { ...opts, force: true });
     const partial = { ...base, members: results, compactedTo: revision, plan };
+    if (cancelled) {
+      const msg =
+        'Cancelled during the rolling defragmentation; nothing further was changed. NOSPACE is still active: run again to continue.';
+      run.emit({ type: 'cancelled', time: run.time(), message: msg });
+      return done({ ...partial, outcome: 'cancelled', message: msg });
+    }
     if (failure)
       return done({
         ...partial,

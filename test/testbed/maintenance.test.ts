@@ -226,6 +226,33 @@ describe('maintenance: defragmentation and NOSPACE recovery (testbed, quota 24 M
     );
   });
 
+  it('cancelled during the pause: reports the member done, runs nothing further; the next run continues', async () => {
+    await churnEtcd(s, { mb: 8 });
+    const ac = new AbortController();
+    const events: MaintenanceEvent[] = [];
+    const res = await defragCluster(session, {
+      yes: true,
+      pauseMs: 10_000,
+      signal: ac.signal,
+      transcriptDir: TX,
+      onEvent: (e) => {
+        events.push(e);
+        if (e.type === 'pause') ac.abort();
+      },
+    });
+    assert.strictEqual(res.outcome, 'cancelled', res.message);
+    assert.deepStrictEqual(
+      res.members.map((m) => m.outcome),
+      ['defragmented', 'not-reached', 'not-reached'],
+    );
+    assert.strictEqual(events.filter((e) => e.type === 'command' && / defrag$/.test(e.command)).length, 1);
+    const again = await defragCluster(session, { yes: true, pauseMs: 0, transcriptDir: TX });
+    assert.deepStrictEqual(
+      again.members.map((m) => m.outcome),
+      ['skipped', 'defragmented', 'defragmented'],
+    );
+  });
+
   it('recovers from NOSPACE: compaction, rolling defragmentation, disarm, a write accepted after', async () => {
     const fill = await churnEtcd(s, { mb: 200, untilNospace: true });
     assert.ok(fill.nospace);
