@@ -9,6 +9,7 @@ import type { DeploymentSession } from './session/types';
 import type { EndpointResult, EndpointStatus } from './etcd/types';
 import { runRecovery, formatPlan, type Plan, type RecoveryEvent, type RecoveryResult } from './recovery';
 import { snapshotCommand } from './cli/snapshot';
+import { MAINTENANCE_COMMANDS, MAINTENANCE_USAGE, maintenanceMain } from './cli/maintenance';
 
 export const EXIT = {
   OK: 0,
@@ -33,6 +34,7 @@ const USAGE = `usage:
                     [--transcript-dir DIR] [--download-snapshot DIR] [--known-hosts FILE]
   bosh-etcd status  --deployment D [--known-hosts FILE]
   bosh-etcd snapshot save|list|verify|delete …   (bosh-etcd snapshot --help)
+${MAINTENANCE_USAGE}
 
 --known-hosts: known_hosts file for the jump host's key (default ~/.ssh/known_hosts, or
 BOSH_ETCD_KNOWN_HOSTS). In a terminal an unknown jump-host key is shown with its SHA256
@@ -313,6 +315,7 @@ async function cmdStatus(io: CliIo, session: DeploymentSession): Promise<number>
 
 export async function main(argv: string[], io: CliIo): Promise<number> {
   if (argv[0] === 'snapshot') return snapshotCommand(argv.slice(1), io, EXIT);
+  if (MAINTENANCE_COMMANDS.includes(argv[0])) return maintenanceMain(argv, io);
   let a: Args;
   try {
     a = parseArgs(argv);

@@ -67,7 +67,12 @@ async function userIds(user: string): Promise<{ uid: number; gid: number }> {
 }
 
 /** PKI, client keys and every VM's folder (host keys included); returns the keys and known_hosts. */
-export async function buildTestbed(L: Layout, vms: TestbedVm[]): Promise<Keys> {
+/** quotaBackendBytes: the etcd job's `--quota-backend-bytes` (absent: etcd's default, 2 GiB). */
+export async function buildTestbed(
+  L: Layout,
+  vms: TestbedVm[],
+  opts: { quotaBackendBytes?: number } = {},
+): Promise<Keys> {
   for (const d of [L.keys, L.vms, L.logs]) fs.mkdirSync(d, { recursive: true, mode: 0o700 });
   const staticKey = path.join(L.keys, `${STATIC_USER}_ed25519`);
   const jumpKey = path.join(L.keys, `${JUMP_USER}_jumpbox_ed25519`);
@@ -102,7 +107,17 @@ export async function buildTestbed(L: Layout, vms: TestbedVm[]): Promise<Keys> {
       ...(vm.group === 'jumpbox' ? ['jumpbox.cfcr.internal'] : []),
     ].join(',');
     for (const k of [ed, rsa]) knownHosts.push(`${names} ${k.split(' ').slice(0, 2).join(' ')}`);
-    buildVmDir(vm, { vcap, jumpIds, staticPub, jumpPub, masterInfos, hostname, L, pki: L.pki });
+    buildVmDir(vm, {
+      vcap,
+      jumpIds,
+      staticPub,
+      jumpPub,
+      masterInfos,
+      hostname,
+      L,
+      pki: L.pki,
+      quotaBackendBytes: opts.quotaBackendBytes,
+    });
   }
   const knownHostsPath = path.join(L.keys, 'known_hosts');
   w(knownHostsPath, knownHosts.join('\n') + '\n', 0o644);
@@ -118,6 +133,7 @@ interface BuildCtx {
   hostname: string;
   L: Layout;
   pki: string;
+  quotaBackendBytes?: number;
 }
 
 function buildVmDir(vm: TestbedVm, c: BuildCtx) {
@@ -157,7 +173,7 @@ function buildVmDir(vm: TestbedVm, c: BuildCtx) {
   // the etcd job
   const self = c.masterInfos.find((m) => m.index === vm.index)!;
   const J = path.join(V, 'jobs/etcd');
-  w(path.join(J, 'bin/etcd'), T.etcdStartScript(self, vm.bootstrap), 0o755);
+  w(path.join(J, 'bin/etcd'), T.etcdStartScript(self, vm.bootstrap, c.quotaBackendBytes), 0o755);
   w(path.join(J, 'bin/etcdctl'), T.ETCDCTL, 0o755);
   w(path.join(J, 'bin/utils.sh'), T.utilsSh(self, c.masterInfos), 0o644);
   fs.mkdirSync(path.join(J, 'config'), { recursive: true });

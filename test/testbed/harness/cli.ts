@@ -53,12 +53,12 @@ async function main(argv: string[]): Promise<number> {
       const m = flag(args, '--masters');
       const f = flag(args, '--fill-mb');
       const qmb = flag(args, '--quota-mb');
-      if (qmb !== undefined && !/^\d+$/.test(qmb))
-        throw new Error(`--quota-mb must be a whole number of megabytes (got "${qmb}").`);
       const t0 = Date.now();
       if (m !== undefined && !/^(3|5)$/.test(m)) throw new Error(`--masters must be 3 or 5 (got "${m}").`);
       if (f !== undefined && !/^\d+$/.test(f))
         throw new Error(`--fill-mb must be a whole number of megabytes (got "${f}").`);
+      if (qmb !== undefined && !/^[1-9]\d*$/.test(qmb))
+        throw new Error(`--quota-mb must be a whole number of megabytes (got "${qmb}").`);
       if (args.length) throw new Error(`Unexpected arguments: ${args.join(' ')}\n${USAGE}`);
       // Ctrl-C during up: tear down what was started instead of leaving half a testbed
       const abort = (sig: NodeJS.Signals) => {

@@ -108,9 +108,12 @@ export async function up(opts: UpOptions = {}): Promise<TestbedState> {
   try {
     await acquireShared(L.dir);
     const vms = planVms(L, masterCount);
-    const keys = await buildTestbed(L, vms);
+    if (opts.quotaMb !== undefined && !(opts.quotaMb > 0))
+      throw new Error(`--quota-mb must be a positive number (got ${opts.quotaMb}).`);
+    const keys = await buildTestbed(L, vms, {
+      quotaBackendBytes: opts.quotaMb ? Math.round(opts.quotaMb * 1024 * 1024) : undefined,
+    });
     log(`built ${vms.length} VMs in ${L.vms} (${Date.now() - t0} ms)`);
-    if (opts.quotaMb) for (const vm of vms.filter((v) => v.group === 'master')) setEtcdQuota(vm, opts.quotaMb);
     await Promise.all(
       vms.map(async (vm) => {
         vm.nsPid = await bootVm(runtimeOf(vm), L.logs);
@@ -941,15 +944,6 @@ export function formatStatus(s: StatusResult): string {
 // ------------------------------------------------------------------------------------ quota, fill, network path
 
 const etcdJobScript = (vm: TestbedVm) => path.join(vm.dir, 'vcap/jobs/etcd/bin/etcd');
-
-/** Adds `--quota-backend-bytes` to the etcd job's start script of a built (not yet booted) master. */
-function setEtcdQuota(vm: TestbedVm, quotaMb: number) {
-  const file = etcdJobScript(vm);
-  const text = fs.readFileSync(file, 'utf8');
-  const exec = /^(exec \S*etcd \\)$/m;
-  if (!exec.test(text)) throw new Error(`${file}: no "exec …/etcd \\" line to add --quota-backend-bytes to.`);
-  fs.writeFileSync(file, text.replace(exec, `$1\n  --quota-backend-bytes=${Math.round(quotaMb * 1024 * 1024)} \\`));
-}
 
 /** The job's `--quota-backend-bytes`, or null when it sets none. */
 export function etcdQuotaBytes(vm: TestbedVm): number | null {

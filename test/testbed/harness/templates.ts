@@ -155,7 +155,7 @@ fi
  * addition is the one-shot marker /var/vcap/data/etcd/initial-cluster-new that `up` leaves so the
  * first bring-up forms the whole cluster at once (a real deploy brings masters up one by one).
  */
-export function etcdStartScript(self: MasterInfo, bootstrap: boolean): string {
+export function etcdStartScript(self: MasterInfo, bootstrap: boolean, quotaBackendBytes?: number): string {
   const memberDecision = bootstrap
     ? `  # bootstrap instance without data: a brand-new single-member cluster (split brain if others exist!)
   CLUSTER_STATE="new"
@@ -201,7 +201,7 @@ exec /usr/bin/etcd \\
   --peer-client-cert-auth \\
   --peer-trusted-ca-file="/var/vcap/jobs/etcd/config/peer-ca.crt" \\
   --peer-cert-file="/var/vcap/jobs/etcd/config/peer.crt" \\
-  --peer-key-file="/var/vcap/jobs/etcd/config/peer.key"
+  --peer-key-file="/var/vcap/jobs/etcd/config/peer.key"${quotaBackendBytes ? ` \\\n  --quota-backend-bytes=${quotaBackendBytes}` : ''}
 `;
 }
 

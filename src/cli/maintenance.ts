@@ -1,0 +1,299 @@
+// bosh-etcd defrag / recover-nospace: the maintenance flows (src/maintenance) from a terminal, in
+// the same style as `bosh-etcd recover` (src/cli.ts): the plan and every command printed, y/N in a
+// terminal, nothing changed without a terminal unless --yes, a Markdown transcript. Kept apart from
+// src/cli.ts (which only dispatches here) and importing nothing from it, so there is no cycle.
+// No `vscode` import here.
+import * as os from 'os';
+import * as path from 'path';
+import * as readline from 'readline';
+import { openDeploymentFromEnv } from '../session/session';
+import type { DeploymentSession } from '../session/types';
+import {
+  defragCluster,
+  defragConsequences,
+  formatBytes,
+  recoverNospace,
+  DEFAULT_PAUSE_MS,
+  type DefragMemberResult,
+  type MaintenanceEvent,
+  type MaintenanceOutcome,
+} from '../maintenance';
+
+export const MAINTENANCE_COMMANDS: readonly string[] = ['defrag', 'recover-nospace'];
+
+export const MAINTENANCE_USAGE = `  bosh-etcd defrag          --deployment D [--dry-run] [--yes] [--pause-seconds N] [--force]
+                            [--transcript-dir DIR] [--known-hosts FILE]
+  bosh-etcd recover-nospace --deployment D [--dry-run] [--yes] [--pause-seconds N]
+                            [--transcript-dir DIR] [--known-hosts FILE]
+
+defrag defragments every etcd member one at a time, followers first and the leader last, only when
+every member is healthy; after each member its health and raft index are checked before the next,
+with a pause between members (--pause-seconds, default ${DEFAULT_PAUSE_MS / 1000}). A member being defragmented answers
+no reads or writes. Members less than 10 % / 1 MiB fragmented are skipped (--force: all), so running
+it again after an interruption continues with the members not yet done.
+recover-nospace clears the NOSPACE alarm: compaction to the current revision, the rolling
+defragmentation, alarm disarm, a test write, then the size in use against the job's quota. CORRUPT
+is never disarmed (replace that member); with a member down it refuses (replace it first).
+exit codes as for recover, plus 8: recover-nospace: the data needs more than the quota (raise it).`;
+
+/** Same numbers as src/cli.ts's EXIT. */
+const EXIT = { OK: 0, FAILED: 1, USAGE: 2, REFUSED: 3, DECLINED: 4, CANCELLED: 5, CONFIG: 6, QUOTA: 8 } as const;
+
+export interface MaintenanceCliIo {
+  out: NodeJS.WritableStream;
+  err: NodeJS.WritableStream;
+  env: NodeJS.ProcessEnv;
+  interactive: boolean;
+  open?: (deployment: string) => DeploymentSession;
+}
+
+interface MaintenanceArgs {
+  cmd: string;
+  deployment?: string;
+  dryRun: boolean;
+  yes: boolean;
+  force: boolean;
+  pauseSeconds?: number;
+  transcriptDir?: string;
+  knownHosts?: string;
+}
+
+class UsageError extends Error {}
+
+export function parseMaintenanceArgs(argv: string[]): MaintenanceArgs {
+  const rest = argv.flatMap((x) =>
+    x.startsWith('--') && x.includes('=') ? [x.slice(0, x.indexOf('=')), x.slice(x.indexOf('=') + 1)] : [x],
+  );
+  const a: MaintenanceArgs = { cmd: rest.shift() ?? '', dryRun: false, yes: false, force: false };
+  const value = (name: string) => {
+    const v = rest.shift();
+    if (v === undefined || v.startsWith('--')) throw new UsageError(`${name} needs a value`);
+    return v;
+  };
+  while (rest.length) {
+    const x = rest.shift()!;
+    switch (x) {
+      case '--deployment':
+      case '-d':
+        a.deployment = value(x);
+        break;
+      case '--dry-run':
+        a.dryRun = true;
+        break;
+      case '--yes':
+      case '-y':
+        a.yes = true;
+        break;
+      case '--force':
+        if (a.cmd !== 'defrag') throw new UsageError('--force is an option of defrag');
+        a.force = true;
+        break;
+      case '--pause-seconds': {
+        const v = value(x);
+        if (!/^\d+(\.\d+)?$/.test(v)) throw new UsageError(`--pause-seconds needs a number of seconds (got "${v}")`);
+        a.pauseSeconds = Number(v);
+        break;
+      }
+      case '--transcript-dir':
+        a.transcriptDir = value(x);
+        break;
+      case '--known-hosts':
+        a.knownHosts = value(x);
+        break;
+      default:
+        throw new UsageError(x.startsWith('-') ? `unknown option ${x}` : `unexpected argument ${x}`);
+    }
+  }
+  return a;
+}
+
+function printer(out: NodeJS.WritableStream, err: NodeJS.WritableStream): (e: MaintenanceEvent) => void {
+  let atLineStart = true;
+  const line = (s: string) => {
+    if (!atLineStart) out.write('\n');
+    out.write(s + '\n');
+    atLineStart = true;
+  };
+  const sizes = (r: DefragMemberResult) =>
+    r.before && r.after
+      ? `${formatBytes(r.before.dbSize)} (${formatBytes(r.before.dbSizeInUse)} in use) → ${formatBytes(r.after.dbSize)}`
+      : r.before
+        ? `${formatBytes(r.before.dbSize)} (${formatBytes(r.before.dbSizeInUse)} in use)`
+        : '';
+  return (e) => {
+    switch (e.type) {
+      case 'observed':
+        for (const s of e.summary) line(`  ${s}`);
+        break;
+      case 'plan':
+        line('');
+        for (const s of e.lines) line(s);
+        break;
+      case 'refused':
+        for (const r of e.refusals) err.write(`REFUSED (${r.code}): ${r.message}\n  what to do: ${r.advice}\n`);
+        break;
+      case 'step-start':
+        line(`\n== ${e.title}`);
+        break;
+      case 'command':
+        line(e.skipped ? `[${e.host}] (not run: ${e.skipped}) $ ${e.command}` : `[${e.host}] $ ${e.command}`);
+        break;
+      case 'output':
+        out.write(e.text);
+        atLineStart = e.text.endsWith('\n');
+        break;
+      case 'command-done':
+        if (e.exitCode !== 0) line(`  (exit ${e.exitCode ?? 'none'}${e.signal ? `, signal ${e.signal}` : ''})`);
+        break;
+      case 'check':
+        line(`  ${e.ok ? 'ok  ' : 'FAIL'} ${e.name}: ${e.detail}`);
+        break;
+      case 'member-done':
+        line(
+          `-- ${e.result.label}: ${e.result.outcome} ${sizes(e.result)}${e.result.reason ? ` (${e.result.reason})` : ''}`,
+        );
+        break;
+      case 'pause':
+        line(`   pausing ${Math.round(e.ms / 100) / 10} s before ${e.next}`);
+        break;
+      case 'info':
+        line(`  ${e.message}`);
+        break;
+      case 'step-done':
+        line(`-- done${e.detail ? `: ${e.detail}` : ''}`);
+        break;
+      case 'step-failed':
+        err.write(`\nFAILED: ${e.error}\n  what to do: ${e.advice}\n`);
+        break;
+      case 'cancelled':
+        line(`Cancelled: ${e.message}`);
+        break;
+      case 'done':
+        break;
+    }
+  };
+}
+
+async function askYesNo(question: string): Promise<boolean> {
+  const rl = readline.createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    const answer = await new Promise<string>((resolve) => rl.question(question, resolve));
+    return /^y(es)?$/i.test(answer.trim());
+  } finally {
+    rl.close();
+  }
+}
+
+function exitCodeOf(o: MaintenanceOutcome): number {
+  switch (o) {
+    case 'done':
+    case 'dry-run':
+    case 'nothing-to-do':
+      return EXIT.OK;
+    case 'refused':
+      return EXIT.REFUSED;
+    case 'declined':
+      return EXIT.DECLINED;
+    case 'cancelled':
+      return EXIT.CANCELLED;
+    case 'quota-too-small':
+      return EXIT.QUOTA;
+    default:
+      return EXIT.FAILED;
+  }
+}
+
+export async function maintenanceMain(argv: string[], io: MaintenanceCliIo): Promise<number> {
+  let a: MaintenanceArgs;
+  try {
+    a = parseMaintenanceArgs(argv);
+  } catch (e) {
+    io.err.write(`bosh-etcd: ${(e as Error).message}\nusage:\n${MAINTENANCE_USAGE}\n`);
+    return EXIT.USAGE;
+  }
+  const deployment = a.deployment ?? io.env.BOSH_DEPLOYMENT;
+  if (!deployment) {
+    io.err.write('bosh-etcd: --deployment is required (or set BOSH_DEPLOYMENT), e.g. service-instance_<uuid>\n');
+    return EXIT.USAGE;
+  }
+  let session: DeploymentSession;
+  try {
+    session = io.open
+      ? io.open(deployment)
+      : openDeploymentFromEnv(io.env, {
+          deployment,
+          hostKeyPrompt: io.interactive
+            ? (host, keyType, fp) =>
+                askYesNo(`The host key of ${host} is unknown: ${keyType} ${fp}. Trust it for this run? [y/N] `)
+            : undefined,
+          gatewayKnownHostsPath: a.knownHosts ?? io.env.BOSH_ETCD_KNOWN_HOSTS,
+        });
+  } catch (e) {
+    io.err.write(`bosh-etcd: ${(e as Error).message}\n`);
+    return EXIT.CONFIG;
+  }
+  const ac = new AbortController();
+  const onSignal = () => {
+    io.err.write('\nInterrupted: stopping before the next command (nothing further will change)…\n');
+    ac.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const common = {
+    dryRun: a.dryRun,
+    signal: ac.signal,
+    transcriptDir: a.transcriptDir ?? path.join(os.homedir(), '.bosh-etcd', 'transcripts'),
+    onEvent: printer(io.out, io.err),
+    pauseMs: a.pauseSeconds !== undefined ? a.pauseSeconds * 1000 : undefined,
+  };
+  /** Same rule as recover: --yes proceeds; without a terminal nothing changes; otherwise y/N naming the consequence. */
+  const confirmWith = async (consequences: string[], what: string): Promise<boolean> => {
+    io.out.write(`\n${consequences.map((c) => `- ${c}`).join('\n')}\n`);
+    if (a.yes) {
+      io.out.write('--yes given: proceeding.\n');
+      return true;
+    }
+    if (!io.interactive) {
+      io.err.write(
+        `Not a terminal and no --yes: not changing anything. Re-run with --yes to ${what}, or --dry-run to only see the plan.\n`,
+      );
+      return false;
+    }
+    return askYesNo('Proceed? [y/N] ');
+  };
+  try {
+    io.out.write(`Observing the etcd members of ${deployment}…\n`);
+    const res =
+      a.cmd === 'defrag'
+        ? await defragCluster(session, {
+            ...common,
+            force: a.force,
+            confirm: (plan) => confirmWith(defragConsequences(plan), 'defragment'),
+          })
+        : await recoverNospace(session, {
+            ...common,
+            confirm: (plan) =>
+              confirmWith(
+                [
+                  `the history before revision ${plan.revision} is compacted away for good (watchers further behind must re-list)`,
+                  ...defragConsequences(plan.defrag),
+                  'then NOSPACE is disarmed and a test key is written and deleted',
+                ],
+                'recover from NOSPACE',
+              ),
+          });
+    const ok = ['done', 'dry-run', 'nothing-to-do'].includes(res.outcome);
+    const stream = ok ? io.out : io.err;
+    stream.write(`\n${res.outcome.toUpperCase()}: ${res.message}\n`);
+    if (res.advice && res.outcome !== 'refused') stream.write(`what to do: ${res.advice}\n`);
+    if (res.transcriptPath) io.out.write(`transcript: ${res.transcriptPath}\n`);
+    return exitCodeOf(res.outcome);
+  } catch (e) {
+    io.err.write(`bosh-etcd: ${(e as Error).message}\n`);
+    return EXIT.CONFIG;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await session.dispose().catch(() => undefined);
+  }
+}

@@ -1,0 +1,142 @@
+// What the maintenance flows are decided from, read without changing anything: the Director's
+// etcd instances, etcd's status / health / members / alarms, and a read-only probe of every master
+// VM (recovery in progress, the job's quota). An unreachable part is a value, never a throw.
+// No `vscode` import here.
+import type { InstanceInfo } from '../bosh/types';
+import type { DeploymentSession } from '../session/types';
+import { etcdInstances } from '../session/session';
+import type { EtcdCluster } from '../etcd/types';
+import type { ExecResult } from '../ssh/types';
+import { parseProbe, probeVm } from './commands';
+import type { MaintenanceAlarm, MaintenanceMember, MaintenanceObservation, MaintenanceVm } from './types';
+
+/**
+ * Runs one read-only command on a VM; the returned function shows it (the flows emit it as events
+ * then) and gives its result, so that commands run in parallel are shown in a stable order.
+ */
+export type ReadOnlyExec = (label: string, command: string, purpose: string) => Promise<() => ExecResult>;
+
+async function settle<T>(p: Promise<T>): Promise<{ ok: true; value: T } | { ok: false; error: string }> {
+  try {
+    return { ok: true, value: await p };
+  } catch (e) {
+    return { ok: false, error: (e as Error).message };
+  }
+}
+
+/** A health result whose only problem is an active NOSPACE alarm still proves the member answers reads. */
+export function onlyNospace(error: string | undefined): boolean {
+  if (!error || !/^Active alarm/.test(error)) return false;
+  const list = error.replace(/^Active alarm\(s\):\s*/, '');
+  return list.split(',').every((a) => /NOSPACE/i.test(a));
+}
+
+/** The errors of a status other than the NOSPACE alarm ("memberID:… alarm:NOSPACE"), which the flows handle. */
+export function otherErrors(errors: string[]): string[] {
+  return errors.filter((e) => !/alarm:\s*NOSPACE/i.test(e));
+}
+
+export async function observeMaintenance(
+  session: DeploymentSession,
+  opts: { exec?: ReadOnlyExec; probeVms?: boolean; cluster?: EtcdCluster } = {},
+): Promise<MaintenanceObservation> {
+  const errors: string[] = [];
+  const instances: InstanceInfo[] = etcdInstances(await session.instances());
+  const cluster = opts.cluster ?? (await session.etcd());
+  const [status, health, members, alarms] = await Promise.all([
+    settle(cluster.status()),
+    settle(cluster.health()),
+    settle(cluster.memberList()),
+    settle(cluster.alarms()),
+  ]);
+  if (!status.ok) errors.push(`etcd endpoint status failed: ${status.error}`);
+  if (!health.ok) errors.push(`etcd endpoint health failed: ${health.error}`);
+  if (!members.ok) errors.push(`etcd member list failed: ${members.error}`);
+  if (!alarms.ok) errors.push(`etcd alarm list failed: ${alarms.error}`);
+
+  const exec: ReadOnlyExec =
+    opts.exec ??
+    (async (label, command) => {
+      const r = await (await session.ssh(label)).exec(command, { sudo: true, timeoutMs: 30_000 });
+      return () => r;
+    });
+  const probe = async (label: string): Promise<() => MaintenanceVm> => {
+    const unreachable = (error: string): MaintenanceVm => ({
+      reachable: false,
+      error,
+      recoveryInProgress: false,
+      quotaBackendBytes: null,
+    });
+    try {
+      const shown = await exec(label, probeVm(), 'inspect the VM: recovery in progress, the quota etcd runs with');
+      return () => {
+        const r = shown();
+        if (r.code !== 0)
+          return unreachable(`inspecting ${label} failed (exit ${r.code ?? r.signal}): ${r.stderr.trim()}`);
+        return { reachable: true, ...parseProbe(r.stdout) };
+      };
+    } catch (e) {
+      return () => unreachable(`could not inspect ${label} over SSH: ${(e as Error).message}`);
+    }
+  };
+
+  const views: MaintenanceMember[] = instances.map((i) => {
+    const label = `${i.group}/${i.id}`;
+    const ep = cluster.endpoints.find((e) => e.name === i.id);
+    const url = ep?.url ?? '';
+    const st = status.ok ? status.value.find((r) => r.endpoint === url) : undefined;
+    const he = health.ok ? health.value.find((r) => r.endpoint === url) : undefined;
+    let problem: string | undefined;
+    if (!ep) problem = `${label} has no etcd endpoint (no VM or no IP address)`;
+    else if (!st || !st.ok) problem = st ? st.error : 'no status';
+    else if (!he || !he.ok) problem = he ? he.error : 'no health';
+    else if (!he.value.healthy && !onlyNospace(he.value.error)) problem = he.value.error ?? 'unhealthy';
+    else if (otherErrors(st.value.errors).length) problem = `etcd reports: ${otherErrors(st.value.errors).join('; ')}`;
+    const s = st && st.ok ? st.value : null;
+    const memberLearner = members.ok && members.value.some((m) => m.name === i.id && m.isLearner);
+    return {
+      label,
+      instanceId: i.id,
+      index: i.index,
+      endpointUrl: url,
+      memberId: s?.memberId ?? null,
+      healthy: !problem,
+      problem,
+      isLeader: !!s && s.leader === s.memberId,
+      isLearner: !!s?.isLearner || memberLearner,
+      dbSize: s ? s.dbSize : null,
+      dbSizeInUse: s?.dbSizeInUse ?? null,
+      raftIndex: s ? s.raftIndex : null,
+      vm: null,
+    };
+  });
+  if (opts.probeVms ?? true) {
+    // In parallel; each probe is shown as one block (command and output) in instance order.
+    const blocks = await Promise.all(views.map((v) => probe(v.label)));
+    const probes = blocks.map((b) => b());
+    views.forEach((v, k) => {
+      v.vm = probes[k];
+      if (probes[k].error) errors.push(probes[k].error!);
+    });
+  }
+  const byId = new Map(views.filter((v) => v.memberId).map((v) => [v.memberId!, v.label]));
+  const alarmList: MaintenanceAlarm[] = alarms.ok
+    ? alarms.value.map((a) => ({ memberId: a.memberId, alarm: a.alarm, label: byId.get(a.memberId) ?? null }))
+    : [];
+  return {
+    at: new Date().toISOString(),
+    deployment: session.deployment,
+    members: views,
+    alarms: alarmList,
+    alarmsError: alarms.ok ? undefined : alarms.error,
+    learners: members.ok ? members.value.filter((m) => m.isLearner).map((m) => m.name || m.id) : [],
+    errors,
+  };
+}
+
+/** The alarms of every member, with the instance that raised each (for the panel and the CLI). */
+export async function listAlarms(session: DeploymentSession): Promise<MaintenanceAlarm[]> {
+  const obs = await observeMaintenance(session, { probeVms: false });
+  if (obs.alarmsError) throw new Error(obs.alarmsError);
+  return obs.alarms;
+}
