@@ -425,6 +425,7 @@ export async function acquireClusterLock(session: LockSession, opts: AcquireOpti
         }
       }
     } catch (e) {
+      if (e instanceof ClusterLockError) throw e; // a refusal above: already cleaned up
       return await refuse(
         new ClusterLockError('failed', `Cannot take the cluster lock on ${name}: ${(e as Error).message}`),
       );
