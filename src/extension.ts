@@ -20,6 +20,7 @@ import type { Container } from './commands/container';
 import { registerCommands } from './commands/registerCommands';
 import { secretKey } from './commands/addEnvironment';
 import { SESSION_SETTINGS, SETTINGS_SECTION, Settings } from './settings';
+import { withTimeout } from './util/async';
 
 /**
  * Set by the test runners (test/runners/extensionTier.ts) for the extension host: only then does
@@ -108,9 +109,11 @@ export function activate(context: vscode.ExtensionContext): BoshEtcdApi | undefi
     openSession: (env) => openEnvironment(env, sessionOptions()),
     log: (l) => log.debug(l),
   });
+  let modelDisposed: Promise<void> | undefined;
+  disposeSessions = () => (modelDisposed ??= model.dispose());
   context.subscriptions.push({
     dispose: () => {
-      void model.dispose();
+      void disposeSessions?.();
     },
   });
   const tree = new BoshTreeProvider(model, settings);
@@ -202,4 +205,13 @@ export function activate(context: vscode.ExtensionContext): BoshEtcdApi | undefi
   };
 }
 
-export function deactivate(): void {}
+/** The sessions' dispose (SSH connections closed, temporary users removed by the Director). */
+let disposeSessions: (() => Promise<void>) | undefined;
+/** VS Code waits for deactivate() only a few seconds: stay under that. */
+const DEACTIVATE_CLEANUP_MS = 4000;
+
+export async function deactivate(): Promise<void> {
+  const dispose = disposeSessions;
+  disposeSessions = undefined;
+  if (dispose) await withTimeout(dispose(), DEACTIVATE_CLEANUP_MS, 'session cleanup').catch(() => undefined);
+}

@@ -12,10 +12,13 @@ import { RemoteHost, SshError } from '../ssh/types';
 import { openEtcdCluster, type ClusterEndpointConfig } from '../etcd/cluster';
 import { EtcdCluster, EtcdError } from '../etcd/types';
 import { withTimeout } from '../util/async';
+import { defaultTempUsersDir, TempUserRegistry } from './tempUsers';
 import type { DeploymentSession, EnvironmentSession, SessionOptions } from './types';
 
 export const ETCD_CONFIG_DIR = '/var/vcap/jobs/etcd/config';
 export const ETCD_CLIENT_PORT = 2379;
+/** How long the first SSH connection of a deployment waits for the cleanup of users a killed run left. */
+const LEFTOVER_CLEANUP_WAIT_MS = 30_000;
 
 /** The etcd client URL of master <index>, as the CFCR/TKGI etcd job advertises it. */
 export function etcdClientUrl(index: number): string {
@@ -39,12 +42,15 @@ class EnvSession implements EnvironmentSession {
   private readonly deployments = new Map<string, DeploySession>();
   private disposed = false;
   readonly log: (line: string) => void;
+  readonly tempUsers: TempUserRegistry | undefined;
 
   constructor(
     readonly env: EnvironmentConfig,
     readonly opts: SessionOptions,
   ) {
     this.log = opts.log ?? (() => undefined);
+    this.tempUsers =
+      opts.tempUsersDir === false ? undefined : new TempUserRegistry(opts.tempUsersDir ?? defaultTempUsersDir());
     this.director = createDirectorClient(env, { dial: this.dial, log: this.log });
   }
 
@@ -98,6 +104,7 @@ class EnvSession implements EnvironmentSession {
 
 class DeploySession implements DeploymentSession {
   private readonly hosts = new Map<string, Promise<RemoteHost>>();
+  private leftoverCleanup: Promise<string[]> | undefined;
   private etcdCluster: Promise<EtcdCluster> | undefined;
   private lastInstances: InstanceInfo[] | undefined;
   private disposed = false;
@@ -144,6 +151,7 @@ class DeploySession implements DeploymentSession {
   async ssh(instance: InstanceInfo | string): Promise<RemoteHost> {
     if (this.disposed) throw new SshError('config', `The session for deployment ${this.deployment} was closed.`);
     const inst = await this.resolveInstance(instance);
+    if (!this.opts.staticSsh) await this.cleanupLeftoverUsersFirst();
     let p = this.hosts.get(inst.id);
     if (!p) {
       p = this.openSsh(inst);
@@ -153,6 +161,33 @@ class DeploySession implements DeploymentSession {
       });
     }
     return p;
+  }
+
+  /**
+   * Before our first temporary user: the users a killed run of this workstation left on this
+   * deployment's VMs (recorded in SessionOptions.tempUsersDir) are removed through the Director's
+   * cleanup. Waited for up to LEFTOVER_CLEANUP_WAIT_MS, then it goes on in the background; dispose() waits for it.
+   */
+  private cleanupLeftoverUsersFirst(): Promise<unknown> {
+    const registry = this.envSession.tempUsers;
+    if (!registry) return Promise.resolve();
+    this.leftoverCleanup ??= (async () => {
+      const removed: string[] = [];
+      for (const r of registry.leftovers(this.env.url, this.deployment)) {
+        try {
+          this.log(
+            `ssh: removing temporary user ${r.user} left on ${r.group}/${r.instanceId} by process ${r.pid} (${r.created})`,
+          );
+          await this.director.sshCleanup(this.deployment, { group: r.group, id: r.instanceId }, r.user);
+          registry.forget(r.user);
+          removed.push(r.user);
+        } catch (e) {
+          this.log(`ssh: could not remove the leftover temporary user ${r.user}: ${(e as Error).message}`);
+        }
+      }
+      return removed;
+    })();
+    return withTimeout(this.leftoverCleanup, LEFTOVER_CLEANUP_WAIT_MS, 'leftover cleanup').catch(() => undefined);
   }
 
   private async openSsh(inst: InstanceInfo): Promise<RemoteHost> {
@@ -174,7 +209,13 @@ class DeploySession implements DeploymentSession {
         hostKeyPrompt: this.opts.hostKeyPrompt,
       });
     }
-    return openBoshSsh({ ...common, director: this.director, deployment: this.deployment, instance: inst });
+    return openBoshSsh({
+      ...common,
+      director: this.director,
+      deployment: this.deployment,
+      instance: inst,
+      tempUsers: this.envSession.tempUsers,
+    });
   }
 
   etcd(): Promise<EtcdCluster> {
@@ -280,6 +321,7 @@ class DeploySession implements DeploymentSession {
         (c) => c.dispose(),
         () => undefined,
       );
+    if (this.leftoverCleanup) await this.leftoverCleanup;
     const hosts = [...this.hosts.values()];
     this.hosts.clear();
     await Promise.all(

@@ -31,6 +31,11 @@ export interface SessionOptions {
    * force one (e.g. when a firewall lets only SSH through to the masters).
    */
   etcdTunnel?: 'auto' | 'network' | 'ssh';
+  /**
+   * Folder recording the temporary users the Director creates for us (src/session/tempUsers.ts);
+   * default ~/.bosh-etcd/temp-users. false: keep no record (nothing left by a killed run is cleaned).
+   */
+  tempUsersDir?: string | false;
 }
 
 export interface DeploymentSession {

@@ -4,7 +4,7 @@
 // (`bosh ssh --private-key`): a configured user with a key file or the ssh-agent, host keys checked
 // against known_hosts with a fingerprint prompt. Plain Node, no `vscode`.
 import * as fs from 'fs';
-import type { Dialer, DirectorClient, InstanceInfo } from '../bosh/types';
+import type { Dialer, DirectorClient, InstanceInfo, SshSetupHost } from '../bosh/types';
 import type { HostKeyPrompt, SessionOptions } from '../session/types';
 import { RemoteHost, SshError } from './types';
 import { VmConnection } from './connection';
@@ -18,6 +18,17 @@ export interface BoshSshOptions {
   log?: (line: string) => void;
   readyTimeoutMs?: number;
   keepaliveIntervalMs?: number;
+  /**
+   * Where the temporary user is recorded before the Director creates it, and forgotten once the
+   * Director cleaned it up (src/session/tempUsers.ts), so a killed run's users can be removed later.
+   */
+  tempUsers?: TempUserRecorder;
+}
+
+/** The record of temporary users kept on the workstation. */
+export interface TempUserRecorder {
+  record(r: { environment: string; deployment: string; group: string; instanceId: string; user: string }): void;
+  forget(user: string): void;
 }
 
 /** Director-provisioned SSH to one instance. The returned host's dispose() also runs the Director cleanup. */
@@ -30,18 +41,44 @@ export async function openBoshSsh(opts: BoshSshOptions): Promise<RemoteHost> {
   log(`ssh: asking the Director to set up user ${user} on ${deployment}/${label}`);
   const target = { group: instance.group, id: instance.id };
   let cleaned: Promise<void> | undefined;
+  // Instances the Director answered for besides the one asked for: the user exists there too.
+  const otherTargets: { group: string; id: string }[] = [];
   const cleanup = () =>
     (cleaned ??= (async () => {
       log(`ssh: asking the Director to clean up user ${user} on ${deployment}/${label}`);
-      await director.sshCleanup(deployment, target, user);
+      for (const t of [target, ...otherTargets]) await director.sshCleanup(deployment, t, user);
+      try {
+        opts.tempUsers?.forget(user);
+      } catch (e) {
+        log(`ssh: cannot forget temporary user ${user}: ${(e as Error).message}`);
+      }
     })());
-  const hosts = await director.sshSetup(deployment, target, user, keys.publicKey + '\n');
-  const host = hosts.find((h) => h.id === instance.id) ?? (hosts.length === 1 ? hosts[0] : undefined);
+  try {
+    opts.tempUsers?.record({
+      environment: director.env.url,
+      deployment,
+      group: instance.group,
+      instanceId: instance.id,
+      user,
+    });
+  } catch (e) {
+    log(`ssh: cannot record temporary user ${user} (a killed run would leave it on the VM): ${(e as Error).message}`);
+  }
+  let hosts: SshSetupHost[];
+  try {
+    hosts = await director.sshSetup(deployment, target, user, keys.publicKey + '\n');
+  } catch (e) {
+    // The task may have created the user on the VM before failing: clean up all the same.
+    await cleanup().catch((ce) => log(`ssh: cleanup of ${user} failed: ${(ce as Error).message}`));
+    throw e;
+  }
+  const host = hosts.find((h) => h.id === instance.id);
+  for (const h of hosts) if (h.id !== instance.id && h.id && h.job) otherTargets.push({ group: h.job, id: h.id });
   try {
     if (!host) {
       throw new SshError(
         'config',
-        `The Director's SSH setup for ${label} returned no entry for this instance (got ${hosts.length}); check that the instance has a VM.`,
+        `The Director's SSH setup for ${label} answered for ${hosts.map((h) => `${h.job}/${h.id}`).join(', ') || 'no instance'}, not for ${label}; refusing to connect to another VM. Check the instance id (bosh -d ${deployment} instances) and try again.`,
       );
     }
     if (host.status !== 'success') {
@@ -80,9 +117,7 @@ export async function openBoshSsh(opts: BoshSshOptions): Promise<RemoteHost> {
     }
     return vm;
   } catch (e) {
-    {
-      await cleanup().catch((ce) => log(`ssh: cleanup of ${user} failed: ${(ce as Error).message}`));
-    }
+    await cleanup().catch((ce) => log(`ssh: cleanup of ${user} failed: ${(ce as Error).message}`));
     throw e;
   }
 }

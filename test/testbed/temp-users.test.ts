@@ -1,0 +1,142 @@
+// Testbed tier: temporary Director users are recorded on the workstation and removed even when the
+// run that created them was killed (src/session/tempUsers.ts, src/ssh/boshSsh.ts).
+import * as assert from 'assert';
+import { spawn } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { masters, readTestbedState, TestbedState } from './harness/state';
+import { userExists } from './director/ssh-users';
+import type { DirectorClient, EnvironmentConfig } from '../../src/bosh/types';
+import { createDirectorClient } from '../../src/bosh/director';
+import { directDial } from '../../src/ssh/gateway';
+import { openBoshSsh } from '../../src/ssh/boshSsh';
+import { SshError } from '../../src/ssh/types';
+import { openEnvironment } from '../../src/session/session';
+import { TempUserRegistry } from '../../src/session/tempUsers';
+
+function envOf(state: TestbedState): EnvironmentConfig {
+  return {
+    name: 'testbed',
+    url: state.director.url,
+    caCert: state.director.caCert,
+    client: state.director.client,
+    clientSecret: state.director.clientSecret,
+    source: 'testbed',
+  };
+}
+
+/** A child node process that opens a session, SSHes to a master, prints its user and waits to be killed. */
+const CHILD = `
+const { openEnvironment } = require(process.env.SESSION_MODULE);
+const a = JSON.parse(process.env.CHILD_ARGS);
+(async () => {
+  const dep = openEnvironment(a.env, { tempUsersDir: a.usersDir }).deployment(a.deployment);
+  const h = await dep.ssh(a.instance);
+  const who = (await h.exec('whoami')).stdout.trim();
+  process.stdout.write('USER=' + who + '\\n');
+  setInterval(() => undefined, 1000);
+})().catch((e) => { process.stdout.write('ERROR=' + e.message + '\\n'); process.exit(1); });
+`;
+
+describe('temporary SSH users (testbed)', function () {
+  this.timeout(180_000);
+  let state: TestbedState;
+  let usersDir: string;
+  before(() => {
+    state = readTestbedState();
+    usersDir = fs.mkdtempSync(path.join(os.tmpdir(), 'temp-users-'));
+  });
+  after(() => fs.rmSync(usersDir, { recursive: true, force: true }));
+
+  it('a user left by a killed run is removed through the Director by the next session', async () => {
+    const [m0, m1] = masters(state);
+    const child = spawn(process.execPath, ['-e', CHILD], {
+      env: {
+        ...process.env,
+        SESSION_MODULE: path.resolve(__dirname, '../../src/session/session.js'),
+        CHILD_ARGS: JSON.stringify({
+          env: envOf(state),
+          usersDir,
+          deployment: state.deployment,
+          instance: `master/${m0.id}`,
+        }),
+      },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const exited = new Promise((r) => child.once('exit', r));
+    let out = '';
+    const user = await new Promise<string>((resolve, reject) => {
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        const m = /USER=(\S+)\n/.exec(out);
+        if (m) resolve(m[1]);
+        else if (/ERROR=/.test(out)) reject(new Error(out));
+      });
+      child.once('exit', (c) => reject(new Error(`child exited ${c}: ${out}`)));
+    });
+    child.kill('SIGKILL');
+    await exited;
+    assert.match(user, /^bosh_[0-9a-f]{15}$/);
+    assert.ok(userExists(user), `${user} is left on the VM by the killed run`);
+    const reg = new TempUserRegistry(usersDir);
+    assert.deepStrictEqual(
+      reg.list().map((r) => [r.user, r.instanceId, r.deployment]),
+      [[user, m0.id, state.deployment]],
+    );
+
+    const env = openEnvironment(envOf(state), { tempUsersDir: usersDir });
+    try {
+      const h = await env.deployment(state.deployment).ssh(`master/${m1.id}`);
+      assert.strictEqual(userExists(user), false, `${user} was removed by the new session`);
+      assert.ok(!fs.existsSync(path.join(m0.dir, 'ssh', 'authorized_keys', user)));
+      const ours = (await h.exec('whoami')).stdout.trim();
+      assert.deepStrictEqual(
+        reg.list().map((r) => r.user),
+        [ours],
+        'only the live session’s user is recorded',
+      );
+    } finally {
+      await env.dispose();
+    }
+    assert.deepStrictEqual(reg.list(), [], 'the record is gone after a clean dispose');
+  });
+
+  it('refuses an SSH setup answer for another instance, and removes the user it created there', async () => {
+    const [m0, m1] = masters(state);
+    const real = createDirectorClient(envOf(state), { dial: directDial });
+    let created = '';
+    // A Director that answers for master-1 when asked for master-0.
+    const wrong: DirectorClient = {
+      ...real,
+      env: real.env,
+      sshSetup: (d, _target, user, key) => {
+        created = user;
+        return real.sshSetup(d, { group: 'master', id: m1.id }, user, key);
+      },
+      sshCleanup: (d, t, u) => real.sshCleanup(d, t, u),
+    };
+    const reg = new TempUserRegistry(usersDir);
+    try {
+      await assert.rejects(
+        openBoshSsh({
+          director: wrong,
+          deployment: state.deployment,
+          instance: { group: 'master', id: m0.id },
+          dial: directDial,
+          tempUsers: reg,
+        }),
+        (e: unknown) =>
+          e instanceof SshError &&
+          e.kind === 'config' &&
+          e.message.includes(`answered for master/${m1.id}, not for master/${m0.id}`) &&
+          /refusing to connect to another VM/.test(e.message),
+      );
+      assert.match(created, /^bosh_/);
+      assert.strictEqual(userExists(created), false, 'the user created on the other instance is removed');
+      assert.deepStrictEqual(reg.list(), []);
+    } finally {
+      real.dispose();
+    }
+  });
+});

@@ -1,0 +1,96 @@
+// Unit tier: the workstation's record of temporary Director users (src/session/tempUsers.ts).
+import * as assert from 'assert';
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { TempUserRegistry } from '../../src/session/tempUsers';
+import { describeLock, parseLockHolder } from '../../src/session/clusterLock';
+
+describe('temporary user record (session/tempUsers)', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'temp-users-'));
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  const rec = { environment: 'https://10.0.0.6:25555', deployment: 'dep', group: 'master', instanceId: 'abc-1' };
+
+  it('records a user in a private file and forgets it', () => {
+    const reg = new TempUserRegistry(path.join(dir, 'users'));
+    reg.record({ ...rec, user: 'bosh_0123456789abcde' });
+    assert.strictEqual(fs.statSync(path.join(dir, 'users')).mode & 0o777, 0o700);
+    assert.strictEqual(fs.statSync(path.join(dir, 'users', 'bosh_0123456789abcde.json')).mode & 0o777, 0o600);
+    const [r] = reg.list();
+    assert.strictEqual(r.user, 'bosh_0123456789abcde');
+    assert.strictEqual(r.pid, process.pid);
+    reg.forget('bosh_0123456789abcde');
+    assert.deepStrictEqual(reg.list(), []);
+  });
+
+  it('refuses names that are not temporary users (no path tricks)', () => {
+    const reg = new TempUserRegistry(dir);
+    assert.throws(() => reg.record({ ...rec, user: '../vcap' }), /Not a temporary SSH user/);
+    assert.throws(() => reg.forget('vcap'), /Not a temporary SSH user/);
+  });
+
+  it('lists as leftovers only records of this environment and deployment whose process is gone', () => {
+    const reg = new TempUserRegistry(dir);
+    reg.record({ ...rec, user: 'bosh_live' }); // this process: alive
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid!; // exited: gone
+    const write = (user: string, over: object) =>
+      fs.writeFileSync(
+        path.join(dir, `${user}.json`),
+        JSON.stringify({ ...rec, user, created: 'x', pid: dead, workstation: os.hostname(), ...over }),
+      );
+    write('bosh_dead', {});
+    write('bosh_deadotherdep', { deployment: 'other' });
+    write('bosh_deadotherenv', { environment: 'https://10.0.0.7:25555' });
+    write('bosh_deadotherhost', { workstation: 'another-workstation' });
+    write('bosh_deadsameenvslash', { environment: 'https://10.0.0.6:25555/' });
+    fs.writeFileSync(path.join(dir, 'bosh_garbage.json'), '{half');
+    assert.deepStrictEqual(
+      reg
+        .leftovers(rec.environment, 'dep')
+        .map((r) => r.user)
+        .sort(),
+      ['bosh_dead', 'bosh_deadsameenvslash'],
+    );
+  });
+});
+
+describe('cluster lock content (session/clusterLock)', () => {
+  it('parses a lock this tool wrote and rejects anything else', () => {
+    const h = {
+      runId: 'r-1',
+      flow: 'member-recovery' as const,
+      workstation: 'ws',
+      user: 'op',
+      pid: 42,
+      startedAt: '2025-01-01T00:00:00.000Z',
+      heartbeatAt: '2025-01-01T00:00:10.000Z',
+    };
+    assert.deepStrictEqual(parseLockHolder(JSON.stringify(h)), h);
+    assert.strictEqual(parseLockHolder('not json'), null);
+    assert.strictEqual(parseLockHolder(JSON.stringify({ ...h, flow: 'lunch' })), null);
+    assert.strictEqual(parseLockHolder(JSON.stringify({ ...h, runId: 'a"b' })), null);
+    const line = describeLock({
+      instance: 'master/x',
+      state: 'held',
+      holder: h,
+      ageMs: 130_000,
+      stale: true,
+      staleReason: 'no heartbeat for 130 s',
+    });
+    for (const part of [
+      'master/x',
+      'r-1',
+      'member-recovery',
+      'op@ws',
+      'pid 42',
+      'since 2025-01-01T00:00:00.000Z',
+      'STALE',
+    ])
+      assert.ok(line.includes(part), line);
+  });
+});
