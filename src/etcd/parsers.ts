@@ -1,7 +1,8 @@
 // Parsers for etcdctl (API v3) output as the runbook's commands print it on a master VM:
 // `member list` (plain, -w table, -w json), `endpoint status` (3.3 seven columns, 3.4 ten columns,
-// plain, table, json), `endpoint health`, `member add|remove|promote`, `alarm list`, and etcdctl's
-// error lines. Ids come back as etcdctl's lower-case hex, exact (also from -w json).
+// plain, table, json), `endpoint health`, `member add|remove|promote`, `alarm list`,
+// `snapshot status -w table`, and etcdctl's error lines. Ids come back as etcdctl's lower-case hex,
+// exact (also from -w json).
 // Each parser returns typed values or throws ParseError quoting the offending line. No `vscode`.
 import { EndpointHealth, EndpointStatus, EtcdAlarm, EtcdMember } from './types';
 import { decToHex, isMemberIdHex, parseJsonExact, toHexId } from './ids';
@@ -624,6 +625,40 @@ export function parseMemberRemove(text: string): MemberChangeResult {
 /** `Member 6639b096b9aeedf6 promoted in cluster 75005ab792f74204` (3.4+) */
 export function parseMemberPromote(text: string): MemberChangeResult {
   return parseMemberChange(text, 'promoted in', 'member promote');
+}
+
+// ------------------------------------------------------------------------------------------
+// snapshot status
+
+export interface SnapshotStatus {
+  /** The keyspace hash, as etcdctl prints it (hex). */
+  hash: string;
+  revision: string;
+  totalKeys: number;
+  /** Bytes (approximate: etcdctl prints "2.1 MB"). */
+  totalSize: number;
+}
+
+/** `snapshot status -w table`: HASH | REVISION | TOTAL KEYS | TOTAL SIZE, one row. */
+export function parseSnapshotStatus(text: string): SnapshotStatus {
+  const { header, rows } = parseAsciiTable(text);
+  const [ch, cr, ck, cs] = ['HASH', 'REVISION', 'TOTAL KEYS', 'TOTAL SIZE'].map((h) => col(header, h));
+  if (rows.length !== 1) throw new ParseError(`\`snapshot status\` table has ${rows.length} rows, expected one`);
+  const { cells, line, lineNumber } = rows[0];
+  if (!/^[0-9a-f]+$/i.test(cells[ch]))
+    throw new ParseError(`Expected a hex hash, got ${JSON.stringify(cells[ch])}`, line, lineNumber);
+  let totalSize: number;
+  try {
+    totalSize = parseHumanBytes(cells[cs]);
+  } catch (e) {
+    throw new ParseError((e as Error).message, line, lineNumber);
+  }
+  return {
+    hash: cells[ch].toLowerCase(),
+    revision: uintStr(cells[cr], line, lineNumber, 'REVISION'),
+    totalKeys: Number(uintStr(cells[ck], line, lineNumber, 'TOTAL KEYS')),
+    totalSize,
+  };
 }
 
 // ------------------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ export interface EndpointStatus {
   raftIndex: string;
   raftAppliedIndex?: string;
   errors: string[];
-  /** Cluster id (hex) from the response header: differs on a member that split off (bootstrap without member/). Added by the recovery engineer. */
+  /** Cluster id (hex) from the response header: differs on a member that split off (bootstrap without member/). */
   clusterId?: string;
 }
 
@@ -66,7 +66,7 @@ export interface EtcdCluster {
   health(): Promise<EndpointResult<EndpointHealth>[]>;
   /** Asked of any reachable member (first that answers). */
   memberList(opts?: {
-    /** Ask this member only (e.g. one of the majority when a member split off). Added by the recovery engineer. */ endpointUrl?: string;
+    /** Ask this member only (e.g. one of the majority when a member split off). */ endpointUrl?: string;
   }): Promise<EtcdMember[]>;
   /** Never retried. */
   memberAdd(peerURLs: string[], opts?: { learner?: boolean }): Promise<{ member: EtcdMember; members: EtcdMember[] }>;

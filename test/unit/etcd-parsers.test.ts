@@ -13,6 +13,7 @@ import {
   parseMemberList,
   parseMemberPromote,
   parseMemberRemove,
+  parseSnapshotStatus,
 } from '../../src/etcd/parsers';
 import { fixture } from './fixture-path';
 
@@ -341,6 +342,23 @@ describe('etcdctl parsers (src/etcd/parsers.ts)', () => {
         () => parseMemberAdd('Member 1 added to cluster 2\nsomething odd\n'),
         (e: unknown) => e instanceof ParseError && e.line === 'something odd',
       );
+    });
+  });
+
+  describe('snapshot status', () => {
+    it('reads `snapshot status -w table` (real capture): hash, revision, keys, size', () => {
+      assert.deepStrictEqual(parseSnapshotStatus(f34('snapshot-status-table.txt')), {
+        hash: 'd1e2bdde',
+        revision: '0',
+        totalKeys: 5,
+        totalSize: 20_000,
+      });
+      assert.throws(
+        () => parseSnapshotStatus('Error: snapshot file has no data\n'),
+        (e: unknown) => e instanceof ParseError && /border/.test(e.message),
+      );
+      const noRow = f34('snapshot-status-table.txt').split('\n').slice(0, 3).join('\n');
+      assert.throws(() => parseSnapshotStatus(noRow), /0 rows/);
     });
   });
 
