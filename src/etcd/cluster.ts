@@ -86,6 +86,10 @@ export function toEtcdError(e: unknown, what: string): EtcdError {
       'exists',
       `${what}: a member with these peer URLs already exists (etcd: ${msg}). List the members: it may have been added already.`,
     );
+  // etcd's strict reconfiguration check refuses a membership change with gRPC code UNAVAILABLE: an
+  // explicit refusal (nothing applied), not a member out of reach.
+  if (/unhealthy cluster|not enough started members/i.test(msg))
+    return new EtcdError('unhealthy', `${what}: etcd refused it because of the cluster's state (${msg}).`);
   if (/DEADLINE_EXCEEDED|deadline exceeded|timed? ?out/i.test(msg))
     return new EtcdError(
       'timeout',

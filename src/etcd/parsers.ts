@@ -564,7 +564,8 @@ function unquote(v: string): string {
 }
 
 /**
- * `member add` output: `Member 5a… added to cluster 6d…`, a blank line, then
+ * `member add` output: `Member 5a… added to cluster 6d…` (ids printed `%16x`: space-padded when
+ * shorter than 16 digits), a blank line, then
  * ETCD_NAME / ETCD_INITIAL_CLUSTER / ETCD_INITIAL_ADVERTISE_PEER_URLS / ETCD_INITIAL_CLUSTER_STATE.
  */
 export function parseMemberAdd(text: string): MemberAddResult {
@@ -572,7 +573,7 @@ export function parseMemberAdd(text: string): MemberAddResult {
   const env: Record<string, string> = {};
   lines(text).forEach((line, i) => {
     if (isNoise(line)) return;
-    const m = /^Member ([0-9a-fA-F]+) added to cluster ([0-9a-fA-F]+)\s*$/.exec(line.trim());
+    const m = /^Member\s+([0-9a-fA-F]+) added to cluster\s+([0-9a-fA-F]+)\s*$/.exec(line.trim());
     if (m) {
       head = m;
       return;
@@ -605,7 +606,7 @@ export function parseMemberAdd(text: string): MemberAddResult {
 }
 
 function parseMemberChange(text: string, verb: 'removed from' | 'promoted in', cmd: string): MemberChangeResult {
-  const re = new RegExp(`^Member ([0-9a-fA-F]+) ${verb} cluster ([0-9a-fA-F]+)\\s*$`);
+  const re = new RegExp(`^Member\\s+([0-9a-fA-F]+) ${verb} cluster\\s+([0-9a-fA-F]+)\\s*$`);
   let found: MemberChangeResult | undefined;
   lines(text).forEach((line, i) => {
     if (isNoise(line)) return;

@@ -56,10 +56,6 @@ export class Run {
     return new Date().toISOString();
   }
 
-  get currentStep(): StepId {
-    return this.step;
-  }
-
   setStep(s: StepId) {
     this.step = s;
   }

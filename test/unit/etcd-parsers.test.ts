@@ -312,6 +312,17 @@ describe('etcdctl parsers (src/etcd/parsers.ts)', () => {
       assert.strictEqual(parseMemberAdd(f34('member-add-learner.txt')).memberId, '6639b096b9aeedf6');
     });
 
+    it('reads ids shorter than 16 digits, which etcdctl pads with spaces (`%16x`, real capture)', () => {
+      const r = parseMemberAdd(f34('member-add-short-id.txt'));
+      assert.strictEqual(r.memberId, '9bff428bbfe3fd');
+      assert.strictEqual(r.clusterId, '131fbe5aab4b7cf0');
+      assert.deepStrictEqual(r.peerURLs, ['https://master-1.etcd.cfcr.internal:2380']);
+      assert.deepStrictEqual(parseMemberRemove('Member   9bff428bbfe3fd removed from cluster 131fbe5aab4b7cf0\n'), {
+        memberId: '9bff428bbfe3fd',
+        clusterId: '131fbe5aab4b7cf0',
+      });
+    });
+
     it("reads the runbook's `member add` for a BOSH instance", () => {
       const r = parseMemberAdd(f33('member-add.txt'));
       assert.strictEqual(r.name, '6f8b2e9c-3d4a-4b8e-9a1f-2c7d5e8f0a13');

@@ -9,6 +9,10 @@ import type { EndpointStatus, EtcdMember, EndpointResult, EndpointHealth, EtcdAl
 import * as cmd from '../../src/recovery/commands';
 import { shellQuote } from '../../src/util/shell';
 import { fixture } from './fixture-path';
+import { parseEtcdctlError } from '../../src/etcd/parsers';
+import { STEP_ORDER } from '../../src/recovery/events';
+import { STEPS } from '../../src/recovery/steps';
+import { rejectedByReconfigCheck } from '../../src/recovery/steps/membershipChange';
 import {
   etcdMonitState,
   parseProbe,
@@ -422,6 +426,34 @@ describe('recovery plan decisions (recorded observations)', () => {
   it('five masters: quorum 3, one other down is fine, two others down is refused', () => {
     assert.deepStrictEqual(planRecovery(obs({ n: 5, target: 3, down: [3, 4] }), { now: NOW }).refusals, []);
     assert.ok(codes(planRecovery(obs({ n: 5, target: 3, down: [3, 4, 1] }), { now: NOW })).includes('quorum'));
+  });
+});
+
+describe('recovery steps', () => {
+  it('are the eight steps in order, each listing its commands and checks in the plan', () => {
+    assert.deepStrictEqual(
+      STEPS.map((x) => x.id),
+      [...STEP_ORDER],
+    );
+    const p = planRecovery(obs({ n: 3, target: 2, down: [2] }), { now: NOW });
+    assert.deepStrictEqual(
+      p.steps.map((x) => [x.number, x.title]),
+      STEPS.map((x, i) => [i + 1, x.title]),
+    );
+    assert.ok(p.steps.every((x) => x.commands.length > 0 && x.checks.length > 0));
+  });
+
+  it("sends a membership change again only when etcd's reconfiguration check rejected it (real etcdctl stderr)", () => {
+    const classify = (stderr: string) => rejectedByReconfigCheck(parseEtcdctlError(stderr));
+    assert.strictEqual(classify(fixture('etcdctl-3.4', 'member-add-duplicate.stderr.txt')), true);
+    assert.strictEqual(
+      classify('Error: etcdserver: re-configuration failed due to not enough started members\n'),
+      true,
+    );
+    assert.strictEqual(classify(fixture('etcdctl-3.4', 'member-add-peer-exists.stderr.txt')), false);
+    assert.strictEqual(classify(fixture('etcdctl-3.4', 'member-remove-notfound.stderr.txt')), false);
+    assert.strictEqual(classify(fixture('etcdctl-3.4', 'member-promote-notready.stderr.txt')), false);
+    assert.strictEqual(classify('connection to master/x dropped during the command'), false);
   });
 });
 

@@ -2,9 +2,8 @@
 // observed state shows as already done), the checks it makes, and how it runs. No `vscode` import here.
 import type { Run } from '../context';
 import type { RemoteCommand } from '../commands';
-import type { Observation } from '../observe';
+import type { MonitState, Observation } from '../observe';
 import type { TargetMembership } from '../membership';
-import type { MonitState } from '../observe';
 import type { PlanStep, PlannedCommand, StepId } from '../events';
 
 /** The observed state, digested once, from which every step lists its commands and their done-ness. */
