@@ -313,6 +313,11 @@ async function cmdStatus(io: CliIo, session: DeploymentSession): Promise<number>
   return bad.length ? EXIT.UNHEALTHY : EXIT.OK;
 }
 
+function usageError(io: CliIo, problem: string): number {
+  io.err.write(`bosh-etcd: ${problem}\n${USAGE}\n`);
+  return EXIT.USAGE;
+}
+
 export async function main(argv: string[], io: CliIo): Promise<number> {
   if (argv[0] === 'snapshot') return snapshotCommand(argv.slice(1), io, EXIT);
   if (MAINTENANCE_COMMANDS.includes(argv[0])) return maintenanceMain(argv, io);
@@ -320,17 +325,14 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   try {
     a = parseArgs(argv);
   } catch (e) {
-    io.err.write(`bosh-etcd: ${(e as Error).message}\n${USAGE}\n`);
-    return EXIT.USAGE;
+    return usageError(io, (e as Error).message);
   }
   if (a.help) {
     io.out.write(USAGE + '\n');
     return EXIT.OK;
   }
-  if (a.cmd !== 'recover' && a.cmd !== 'status') {
-    io.err.write(`bosh-etcd: ${a.cmd ? `unknown command ${a.cmd}` : 'no command'}\n${USAGE}\n`);
-    return EXIT.USAGE;
-  }
+  if (a.cmd !== 'recover' && a.cmd !== 'status')
+    return usageError(io, a.cmd ? `unknown command ${a.cmd}` : 'no command');
   const deployment = a.deployment ?? io.env.BOSH_DEPLOYMENT;
   if (!deployment) {
     io.err.write('bosh-etcd: --deployment is required (or set BOSH_DEPLOYMENT), e.g. service-instance_<uuid>\n');

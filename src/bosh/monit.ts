@@ -78,8 +78,9 @@ function splitPending(text: string): { status: string; pending?: string; truncat
     truncated = true;
     t = t.slice(0, -3).trimEnd();
   }
-  const m = /^(.*?) - ([a-z]+)(?: pending)?$/.exec(t);
-  if (m && (truncated || / pending$/.test(t))) {
+  // The cut may fall inside the action (`- unmonito...`) or inside the word `pending` (`- start p...`).
+  const m = /^(.*?) - ([a-z]+)(?: (p[a-z]*))?$/.exec(t);
+  if (m && (m[3] === 'pending' || (truncated && (m[3] === undefined || 'pending'.startsWith(m[3]))))) {
     // A cut inside the pending action leaves the status itself complete.
     return { status: m[1], pending: m[2] };
   }

@@ -9,6 +9,7 @@ import type { Dialer } from '../bosh/types';
 import type { PortForward } from '../ssh/types';
 import { listenForward } from '../ssh/forward';
 import { CancelledError } from '../util/cancel';
+import { pause } from '../util/async';
 import { decToHex, hexToDec, normalizeHexId } from './ids';
 import {
   EndpointHealth,
@@ -86,6 +87,10 @@ export function toEtcdError(e: unknown, what: string): EtcdError {
       'exists',
       `${what}: a member with these peer URLs already exists (etcd: ${msg}). List the members: it may have been added already.`,
     );
+  // etcd's strict reconfiguration check refuses a membership change with gRPC code UNAVAILABLE: an
+  // explicit refusal (nothing applied), not a member out of reach.
+  if (/unhealthy cluster|not enough started members/i.test(msg))
+    return new EtcdError('unhealthy', `${what}: etcd refused it because of the cluster's state (${msg}).`);
   if (/DEADLINE_EXCEEDED|deadline exceeded|timed? ?out/i.test(msg))
     return new EtcdError(
       'timeout',
@@ -339,17 +344,27 @@ class Cluster implements EtcdCluster {
   }
 
   /**
-   * After a membership call timed out: list members until `applied` holds or the membership
-   * deadline passes. The change may still be committing (and a follower's non-linearizable list
-   * can lag the leader), so one look right away is not enough to say "not applied".
+   * A membership call failed with a timeout or an unreachable member: it may have been applied all
+   * the same, and it is never sent again. Lists the members until `applied` finds the change or the
+   * membership deadline passes: the change may still be committing, and a follower's
+   * non-linearizable list can lag the leader, so one look right away is not enough to say "not applied".
    */
-  private async recheckMembers(applied: (ms: EtcdMember[]) => boolean): Promise<EtcdMember[] | undefined> {
+  private async appliedDespite<T>(
+    err: EtcdError,
+    what: string,
+    applied: (members: EtcdMember[]) => T | undefined,
+  ): Promise<T | undefined> {
+    if (err.kind !== 'timeout' && err.kind !== 'unreachable') return undefined;
     const end = Date.now() + this.membershipTimeoutMs;
-    let last: EtcdMember[] | undefined;
     for (;;) {
-      last = (await this.memberList().catch(() => undefined)) ?? last;
-      if ((last && applied(last)) || Date.now() >= end) return last;
-      await new Promise((r) => setTimeout(r, 250));
+      const members = await this.memberList().catch(() => undefined);
+      const found = members ? applied(members) : undefined;
+      if (found !== undefined) {
+        this.log(`etcd: ${what} failed (${err.kind}) but the member list shows it applied: treating as done`);
+        return found;
+      }
+      if (Date.now() >= end) return undefined;
+      await pause(250);
     }
   }
 
@@ -377,15 +392,11 @@ class Cluster implements EtcdCluster {
       };
     } catch (e) {
       const err = toEtcdError(e, what);
-      if (err.kind === 'timeout' || err.kind === 'unreachable') {
-        // Never re-sent: look whether it was applied.
-        const members = await this.recheckMembers((ms) => ms.some((x) => samePeerUrls(x.peerURLs, peerURLs)));
-        const added = members?.find((x) => samePeerUrls(x.peerURLs, peerURLs));
-        if (members && added) {
-          this.log(`etcd: ${what} timed out but the member is in the list (${added.id}): treating as done`);
-          return { member: added, members };
-        }
-      }
+      const done = await this.appliedDespite(err, what, (members) => {
+        const member = members.find((x) => samePeerUrls(x.peerURLs, peerURLs));
+        return member ? { member, members } : undefined;
+      });
+      if (done) return done;
       throw err;
     }
   }
@@ -398,14 +409,10 @@ class Cluster implements EtcdCluster {
       await m.client.cluster.memberRemove({ ID: id }, this.deadline(this.membershipTimeoutMs));
     } catch (e) {
       const err = toEtcdError(e, what);
-      if (err.kind === 'timeout' || err.kind === 'unreachable') {
-        // Never re-sent: a remove that timed out may have been applied.
-        const members = await this.recheckMembers((ms) => !ms.some((x) => x.id === normalizeHexId(idHex)));
-        if (members && !members.some((x) => x.id === normalizeHexId(idHex))) {
-          this.log(`etcd: ${what} timed out but the member is gone from the list: treating as done`);
-          return;
-        }
-      }
+      const gone = await this.appliedDespite(err, what, (members) =>
+        members.some((x) => x.id === normalizeHexId(idHex)) ? undefined : true,
+      );
+      if (gone) return;
       throw err;
     }
   }
@@ -418,11 +425,10 @@ class Cluster implements EtcdCluster {
       await m.client.cluster.memberPromote({ ID: id }, this.deadline(this.membershipTimeoutMs));
     } catch (e) {
       const err = toEtcdError(e, what);
-      if (err.kind === 'timeout' || err.kind === 'unreachable') {
-        const members = await this.memberList().catch(() => undefined);
-        const mem = members?.find((x) => x.id === normalizeHexId(idHex));
-        if (mem && !mem.isLearner) return;
-      }
+      const promoted = await this.appliedDespite(err, what, (members) =>
+        members.some((x) => x.id === normalizeHexId(idHex) && !x.isLearner) ? true : undefined,
+      );
+      if (promoted) return;
       throw err;
     }
   }

@@ -1,7 +1,8 @@
 // Builders for every remote command the recovery runs. Each value is validated first and the
 // command is built with shell quoting, so nothing from the Director, etcd or the operator can
-// inject shell syntax (reliability 5). The commands are the runbook's own, so the operator sees
-// (and could repeat) exactly what runs on the VM. No `vscode` import here.
+// inject shell syntax. The commands are the runbook's own, so the operator sees (and could repeat)
+// exactly what runs on the VM. No `vscode` import here.
+import { shellQuote } from '../util/shell';
 
 /** One remote command, as shown to the operator and executed (with sudo) on one VM. */
 export interface RemoteCommand {
@@ -31,14 +32,6 @@ export const SNAPSHOT_DIR = `${STORE_DIR}/etcd-snapshots`;
 export const ETCD_PIDFILES = ['/var/vcap/sys/run/bpm/etcd/etcd.pid', '/var/vcap/sys/run/etcd/etcd.pid'];
 /** Written on the target VM when the first change starts; lets a later run recognise a resumed recovery. */
 export const STATE_FILE = `${STORE_DIR}/etcd-recovery.state`;
-
-const SAFE_WORD = /^[A-Za-z0-9_./:=@%+,-]+$/;
-
-/** POSIX shell quoting: bare when only safe characters, otherwise single quotes. */
-export function shellQuote(value: string): string {
-  if (value.length > 0 && SAFE_WORD.test(value)) return value;
-  return `'${value.replace(/'/g, `'\\''`)}'`;
-}
 
 const SHELL_META = /[\s;&|`$<>(){}[\]*?!~#'"\\\n\r\t\0]/;
 

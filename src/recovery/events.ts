@@ -1,7 +1,7 @@
 // The recovery engine's public types: plan, events, options and result. The VS Code wizard renders
 // these (Pseudoterminal + progress); the CLI prints them. No `vscode` import here.
 
-/** The eight steps of issue 6, in order. */
+/** The eight steps of a recovery, in order. */
 export type StepId = 'preflight' | 'snapshot' | 'stop' | 'remove' | 'mkdir' | 'add' | 'start' | 'postcheck';
 
 export const STEP_ORDER: readonly StepId[] = [

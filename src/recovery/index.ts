@@ -1,13 +1,16 @@
 // Public API of the recovery engine (plain Node, no `vscode`): the wizard and the CLI use only this.
-export { observeCluster, parseMonitEtcd, parseProbe, labelOf } from './observe';
+export { observeCluster, etcdMonitState, parseProbe, labelOf } from './observe';
 export type { Observation, VmProbe, MemberView, MonitState, RecoveryStateRecord } from './observe';
-export { planRecovery, formatPlan, quorumOf, targetMembership } from './plan';
-export type { PlanOptions, TargetMembership } from './plan';
-export { runRecovery, summarize, StepError, CancelledError } from './engine';
+export { planRecovery, formatPlan } from './plan';
+export type { PlanOptions } from './plan';
+export { quorumOf, targetMembership } from './membership';
+export type { TargetMembership } from './membership';
+export { runRecovery, summarize, StepError } from './engine';
+export { CancelledError } from '../util/cancel';
 export { Transcript, redact } from './transcript';
 export * from './events';
+export { shellQuote } from '../util/shell';
 export {
-  shellQuote,
   ValidationError,
   validateInstanceLabel,
   validateInstanceId,

@@ -2,6 +2,7 @@
 // the Director's instances, etcd's members/status/health/alarms, and the target VM itself
 // (monit, data directory, disk space, peer address, recovery state file). No `vscode` import here.
 import type { InstanceInfo } from '../bosh/types';
+import { findService, parseMonitSummary, type MonitService, type MonitSummary } from '../bosh/monit';
 import type { DeploymentSession } from '../session/types';
 import type { RemoteHost, ExecResult } from '../ssh/types';
 import type { EndpointHealth, EndpointResult, EndpointStatus, EtcdAlarm, EtcdMember } from '../etcd/types';
@@ -89,28 +90,38 @@ export function labelOf(i: Pick<InstanceInfo, 'group' | 'id'>): string {
   return `${i.group}/${i.id}`;
 }
 
-/** Parses monit's status of the etcd process from `monit summary` (BOSH 5.2.5 and Debian 5.33 formats). */
-export function parseMonitEtcd(summary: string): { state: MonitState; text: string } {
-  for (const line of summary.split(/\r?\n/)) {
-    let m = /^\s*Process\s+'etcd'\s+(.+?)\s*$/.exec(line);
-    if (!m) m = /^\s*[│|┃]\s*etcd\s*[│|┃]\s*(.+?)\s*[│|┃]\s*Process\s*[│|┃]/.exec(line);
-    if (!m) m = /^\s*etcd\s{2,}(\S.*?)\s{2,}Process\s*$/.exec(line);
-    if (!m) continue;
-    const text = m[1];
-    const t = text.toLowerCase();
-    let state: MonitState = 'unknown';
-    if (t.includes('stop pending')) state = 'stop-pending';
-    else if (t.includes('start pending') || t.includes('restart pending')) state = 'start-pending';
-    // monit 5.33 truncates its columns ('Not monitored - start p...'): any suffix means an action is pending
-    else if (/^not monitored\s*-/.test(t)) state = /-\s*sto/.test(t) ? 'stop-pending' : 'start-pending';
-    else if (t.startsWith('not monitored')) state = 'not-monitored';
-    else if (t === 'running' || t === 'ok') state = 'running';
-    else if (t.includes('does not exist')) state = 'does-not-exist';
-    else if (t.includes('initializing')) state = 'initializing';
-    else if (t.includes('failed') || t.includes('error')) state = 'failed';
-    return { state, text };
+/** etcd's state in monit's words, mapped finer than the agent does: the plan tells stopping from stopped. */
+function monitStateOf(svc: MonitService): MonitState {
+  const status = svc.status.toLowerCase();
+  const notMonitored = status.startsWith('not monitored');
+  if (svc.pending) {
+    // 5.33 may cut the action short ('sto', 'star'): a prefix names it.
+    if ('stop'.startsWith(svc.pending)) return 'stop-pending';
+    if (notMonitored || 'start'.startsWith(svc.pending) || 'restart'.startsWith(svc.pending)) return 'start-pending';
+    return 'unknown';
   }
-  return { state: 'missing', text: '' };
+  if (notMonitored) return 'not-monitored';
+  if (status === 'running' || status === 'ok') return 'running';
+  if (status.includes('does not exist')) return 'does-not-exist';
+  if (status.includes('initializing')) return 'initializing';
+  if (status.includes('failed') || status.includes('error')) return 'failed';
+  return 'unknown';
+}
+
+/** etcd's state from `monit summary` output (BOSH's 5.2.5 or Debian's 5.33), read by the monit parser. */
+export function etcdMonitState(summary: string): { state: MonitState; text: string } {
+  let parsed: MonitSummary;
+  try {
+    parsed = parseMonitSummary(summary);
+  } catch (e) {
+    // monit itself failed (e.g. its daemon is down): its own words are the best description
+    const said = summary.split(/\r?\n/).find((l) => l.trim() !== '');
+    return { state: 'unknown', text: said?.trim() ?? (e as Error).message };
+  }
+  const etcd = findService(parsed, 'etcd');
+  if (!etcd) return { state: 'missing', text: '' };
+  const text = `${etcd.status}${etcd.pending ? ` - ${etcd.pending} pending` : ''}${etcd.truncated ? '...' : ''}`;
+  return { state: monitStateOf(etcd), text };
 }
 
 function sections(out: string): Map<string, string> {
@@ -155,7 +166,7 @@ export function parseStateFile(text: string): RecoveryStateRecord | null {
 /** Parses the output of `probeVm()`. */
 export function parseProbe(instance: string, out: string): VmProbe {
   const s = sections(out);
-  const monit = parseMonitEtcd(s.get('monit') ?? '');
+  const monit = etcdMonitState(s.get('monit') ?? '');
   const data = lines(s.get('data'));
   const dataMissing = data.some((l) => /No such file or directory/.test(l));
   const memberLines = lines(s.get('member'));

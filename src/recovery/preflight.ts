@@ -1,9 +1,9 @@
-// Pre-flight: the reasons to refuse (reliability 1–5, 10, 13), each with what to do instead, and the
+// Pre-flight: the reasons to refuse, each with what to do instead, and the
 // evidence that the target is the broken member. Pure: decided from an Observation. No `vscode` import.
 import * as cmd from './commands';
 import type { Observation } from './observe';
 import type { Refusal } from './events';
-import type { TargetMembership } from './plan';
+import type { TargetMembership } from './membership';
 
 export interface PreflightFacts {
   obs: Observation;

@@ -1,5 +1,5 @@
 // The Markdown transcript written for every run (real, dry-run, refused): time, step, command,
-// output, verdict. Secrets are redacted before anything reaches the file (reliability 17).
+// output, verdict. Secrets are redacted before anything reaches the file.
 // No `vscode` import here.
 import * as fs from 'fs';
 import * as path from 'path';

@@ -11,6 +11,7 @@ import { masters, readTestbedState, TestbedState, TestbedVm } from './harness/st
 import { openEtcdCluster, ClusterEndpointConfig } from '../../src/etcd/cluster';
 import { EtcdCluster, EtcdError } from '../../src/etcd/types';
 import { directDial } from '../../src/ssh/gateway';
+import { waitFor } from './harness/sh';
 
 const LEARNER_PEER = 'https://master-9.etcd.cfcr.internal:2380';
 // etcd derives a new member's id from its peer URLs and the current second, and refuses an id it has
@@ -207,7 +208,21 @@ describe('etcd cluster (testbed)', function () {
 
   it('adds an unstarted learner, sees it in the list (as etcdctl does), refuses a duplicate, and removes it', async () => {
     const before = await cluster.memberList();
-    const { member, members } = await cluster.memberAdd([LEARNER_PEER], { learner: true });
+    // etcd refuses membership changes until every member has been connected for a few seconds (strict
+    // reconfiguration check, e.g. right after the tier's start): an explicit 'unhealthy' refusal, nothing applied
+    const { member, members } = await waitFor(
+      'etcd to accept the learner add',
+      30_000,
+      async () => {
+        try {
+          return await cluster.memberAdd([LEARNER_PEER], { learner: true });
+        } catch (e) {
+          if (e instanceof EtcdError && e.kind === 'unhealthy') return undefined;
+          throw e;
+        }
+      },
+      1000,
+    );
     assert.match(member.id, /^[0-9a-f]{1,16}$/);
     assert.strictEqual(member.isLearner, true);
     assert.strictEqual(member.name, '');

@@ -1,7 +1,7 @@
 // The recovery engine against the testbed: real etcd, sshd, monit and the Director stand-in.
 // Every test asserts the final state (members by name, all healthy, Director `running`, data
 // intact, hashKV equal) or, for refusals, that nothing changed. One shared 3-master testbed (the
-// tier's root hook) plus one 5-master testbed of our own (net 127.0.7).
+// tier's root hook) plus one 5-master testbed of our own (on FIVE_MASTER_NET).
 import * as assert from 'assert';
 import { spawn } from 'child_process';
 import * as fs from 'fs';
@@ -30,6 +30,12 @@ import { runRecovery, type RecoveryEvent, type RecoveryOptions, type RecoveryRes
 import * as cmd from '../../src/recovery/commands';
 
 const TX = fs.mkdtempSync(path.join(os.tmpdir(), 'recovery-tx-'));
+
+/** Address prefix of the 5-master testbed: derived from the tier's, so testbeds on other nets never collide. */
+const FIVE_MASTER_NET = (() => {
+  const [, a, b] = resolveLayout().net.split('.').map(Number);
+  return `127.${(a + 1) % 256}.${b}`;
+})();
 
 function open(state: TestbedState): DeploymentSession {
   return openDeploymentFromEnv(boshCliEnv(state), { gatewayKnownHostsPath: state.staticSsh.knownHostsPath });
@@ -197,7 +203,7 @@ async function writeKeys(cluster: EtcdCluster, prefix: string, n: number): Promi
   return keys;
 }
 
-/** A session whose SSH and etcd fail the test on any write (reliability 18: dry-run). */
+/** A session whose SSH and etcd fail the test on any write (a dry-run must change nothing). */
 function recordingSession(inner: DeploymentSession, executed: string[], violations: string[]): DeploymentSession {
   const readOnly = new Set(
     [cmd.probeVm(), cmd.monitSummary(), cmd.memberList(), cmd.endpointStatusTable()].map((c) => c.command),
@@ -265,23 +271,18 @@ function recordingSession(inner: DeploymentSession, executed: string[], violatio
   };
 }
 
-/** Fault injection around the real transport: selected commands run (or not) and then the channel "drops". */
-function droppingSession(
+type ExecOptions = Parameters<RemoteHost['exec']>[1];
+
+/** The real session, with every SSH command going through `exec` (fault injection at the transport). */
+function interceptedSession(
   inner: DeploymentSession,
-  rules: { match: RegExp; runFirst: boolean }[],
-  hits: string[],
+  exec: (host: RemoteHost, command: string, o?: ExecOptions) => ReturnType<RemoteHost['exec']>,
 ): DeploymentSession {
   const wrapHost = (h: RemoteHost): RemoteHost =>
     Object.assign(Object.create(Object.getPrototypeOf(h)), h, {
       label: h.label,
       address: h.address,
-      exec: async (command: string, o?: Parameters<RemoteHost['exec']>[1]) => {
-        const rule = rules.find((r) => r.match.test(command));
-        if (!rule) return h.exec(command, o);
-        hits.push(command);
-        if (rule.runFirst) await h.exec(command, o);
-        throw new SshError('dropped', `connection to ${h.label} dropped during the command (injected)`);
-      },
+      exec: (command: string, o?: ExecOptions) => exec(h, command, o),
       readFile: (p: string, o?: { sudo?: boolean }) => h.readFile(p, o),
       forward: (a: string, b: number) => h.forward(a, b),
       openStream: (a: string, b: number) => h.openStream(a, b),
@@ -297,6 +298,21 @@ function droppingSession(
     etcd: () => inner.etcd(),
     dispose: () => inner.dispose(),
   };
+}
+
+/** Selected commands run (or not) and then the channel "drops". */
+function droppingSession(
+  inner: DeploymentSession,
+  rules: { match: RegExp; runFirst: boolean }[],
+  hits: string[],
+): DeploymentSession {
+  return interceptedSession(inner, async (h, command, o) => {
+    const rule = rules.find((r) => r.match.test(command));
+    if (!rule) return h.exec(command, o);
+    hits.push(command);
+    if (rule.runFirst) await h.exec(command, o);
+    throw new SshError('dropped', `connection to ${h.label} dropped during the command (injected)`);
+  });
 }
 
 describe('recovery engine on the testbed (3 masters)', function () {
@@ -410,7 +426,7 @@ describe('recovery engine on the testbed (3 masters)', function () {
       assert.strictEqual(await fingerprint(s, m2), fp);
     });
 
-    it('aborts before any change when the snapshot fails (reliability 13)', async () => {
+    it('aborts before any change when the snapshot fails', async () => {
       const others = [m0, m1];
       // a file where the snapshot folder should be: `snapshot save` fails on every healthy member
       for (const m of others)
@@ -562,8 +578,26 @@ describe('recovery engine on the testbed (3 masters)', function () {
         },
         500,
       );
+      // etcdctl's answers are read by the etcdctl parsers: the cluster id comes only from parsing `member add`'s
+      // answer, and the snapshot's hash and key count only from parsing the `snapshot status` table
+      const clusterId = await cluster.clusterId();
+      assert.ok(
+        events.some(
+          (e) =>
+            e.type === 'info' &&
+            e.message ===
+              `etcd added member ${res.newMemberId} to cluster ${clusterId} (initial cluster state existing)`,
+        ),
+        `the member add answer, parsed: ${JSON.stringify(events.filter((e) => e.type === 'info'))}`,
+      );
+      const snap = events.find((e) => e.type === 'check' && e.name === 'snapshot readable');
+      assert.ok(
+        snap?.type === 'check' && /: hash [0-9a-f]{8}, revision \d+, [1-9]\d* keys, [1-9]\d* bytes$/.test(snap.detail),
+        `the snapshot status, parsed: ${JSON.stringify(snap)}`,
+      );
       const tx = fs.readFileSync(res.transcriptPath, 'utf8');
       assert.ok(tx.includes('member remove') && tx.includes('Verdict') && !/BEGIN [A-Z ]*PRIVATE KEY/.test(tx));
+      assert.ok(tx.includes(`to cluster ${clusterId}`), 'the transcript records the parsed answer');
       forgetFaults(s, m2);
     });
   });
@@ -629,7 +663,7 @@ describe('recovery engine on the testbed (3 masters)', function () {
   it('recovers after corrupt: an SSH drop fails the step visibly, then drops after member remove/add are recognised as done', async () => {
     await breakInstance(label(m2), 'corrupt');
     const oldId = (await memberRows(s, m2)).find((r) => r[2] === m2.id)![0];
-    // reliability 11: the channel drops during `monit stop etcd` (not run): the step fails, nothing after it runs
+    // the channel drops during `monit stop etcd` (not run): the step fails, nothing after it runs
     const hits: string[] = [];
     const { res: r1, events: e1 } = await run(
       droppingSession(session, [{ match: /^monit stop etcd$/, runFirst: false }], hits),
@@ -647,7 +681,7 @@ describe('recovery engine on the testbed (3 masters)', function () {
       (await memberRows(s, m2)).some((r) => r[0] === oldId),
       'the member is still registered',
     );
-    // reliability 6/7: member remove and member add succeed but their channels drop: re-listed, recognised, never re-sent
+    // member remove and member add succeed but their channels drop: re-listed, recognised, never re-sent
     const hits2: string[] = [];
     const { res, events } = await run(
       droppingSession(session, [{ match: /member remove|member add/, runFirst: true }], hits2),
@@ -761,35 +795,14 @@ describe('recovery engine on the testbed (3 masters)', function () {
   it('re-checks quorum after every step: another member lost mid-run stops it before the next change; it resumes once healed', async () => {
     await breakInstance(label(m2), 'wipe');
     // fault injection at the transport: while step 5 runs, master-1's etcd is stopped (and waited for)
-    const inner = session;
     let injected = false;
-    const faulty: DeploymentSession = {
-      env: inner.env,
-      deployment: inner.deployment,
-      director: inner.director,
-      instances: () => inner.instances(),
-      etcd: () => inner.etcd(),
-      dispose: () => inner.dispose(),
-      ssh: async (i) => {
-        const h = await inner.ssh(i);
-        return Object.assign(Object.create(Object.getPrototypeOf(h)), h, {
-          label: h.label,
-          address: h.address,
-          exec: async (command: string, o?: Parameters<RemoteHost['exec']>[1]) => {
-            if (!injected && command.startsWith('mkdir -p /var/vcap/store/etcd/member')) {
-              injected = true;
-              await breakInstance(label(m1), 'stop');
-            }
-            return h.exec(command, o);
-          },
-          readFile: (p: string, o?: { sudo?: boolean }) => h.readFile(p, o),
-          forward: (a: string, b: number) => h.forward(a, b),
-          openStream: (a: string, b: number) => h.openStream(a, b),
-          shell: (o: Parameters<RemoteHost['shell']>[0]) => h.shell(o),
-          dispose: () => h.dispose(),
-        });
-      },
-    };
+    const faulty = interceptedSession(session, async (h, command, o) => {
+      if (!injected && command.startsWith('mkdir -p /var/vcap/store/etcd/member')) {
+        injected = true;
+        await breakInstance(label(m1), 'stop');
+      }
+      return h.exec(command, o);
+    });
     try {
       const { res, events } = await run(faulty, label(m2));
       assert.strictEqual(res.outcome, 'failed', explain(res));
@@ -849,7 +862,7 @@ describe('recovery engine on the testbed (3 masters)', function () {
   });
 });
 
-describe('recovery engine on a 5-master testbed (net 127.0.7)', function () {
+describe(`recovery engine on a 5-master testbed (net ${FIVE_MASTER_NET})`, function () {
   this.timeout(600_000);
   let dir = '';
   let s: TestbedState;
@@ -857,12 +870,12 @@ describe('recovery engine on a 5-master testbed (net 127.0.7)', function () {
   before(async () => {
     dir = fs.mkdtempSync('/tmp/tb-recovery5-');
     fs.rmSync(dir, { recursive: true, force: true });
-    s = await up({ dir, net: '127.0.7', masters: 5 });
+    s = await up({ dir, net: FIVE_MASTER_NET, masters: 5 });
     session = open(s);
   });
   after(async () => {
     await session?.dispose();
-    if (dir) await down({ dir, net: '127.0.7' });
+    if (dir) await down({ dir, net: FIVE_MASTER_NET });
   });
 
   it('recovers a wiped master of five (quorum 3)', async () => {
@@ -870,7 +883,7 @@ describe('recovery engine on a 5-master testbed (net 127.0.7)', function () {
     assert.strictEqual(ms.length, 5);
     const keys = await writeKeys(await session.etcd(), '/recovery-test/five/', 30);
     const target = ms[3];
-    await breakInstance(label(target), 'wipe', { dir, net: '127.0.7' });
+    await breakInstance(label(target), 'wipe', { dir, net: FIVE_MASTER_NET });
     const { res, events } = await run(session, label(target));
     const plan = (events.find((e) => e.type === 'plan') as Extract<RecoveryEvent, { type: 'plan' }>).plan;
     assert.strictEqual(plan.clusterSize, 5);

@@ -1,4 +1,4 @@
-// The runbook (docs/runbook.md) replayed by hand over plain OpenSSH, as the operator did it:
+// The operators' runbook replayed by hand over plain OpenSSH, as the operator did it:
 // break a master with `wipe`, see the symptoms (Director `failing`, `unhealthy cluster` in the etcd
 // log, three members listed), then remove / mkdir+chown / source utils.sh / member add / monit start,
 // and check that everything is back. Every observable the runbook names is asserted.

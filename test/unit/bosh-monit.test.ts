@@ -112,6 +112,15 @@ describe('monit summary parser (src/bosh/monit.ts)', () => {
     assert.strictEqual(dns.pending, 'unmonito');
     assert.strictEqual(dns.state, 'starting');
     assert.strictEqual(dns.truncated, undefined, 'the cut is in the pending action, not the status');
+    // real capture right after `monit start etcd`: the cut falls inside the word "pending"
+    const started = parseMonitSummary(m('monit-5.33-summary-start-pending.txt'));
+    assert.deepStrictEqual(findService(started, 'etcd'), {
+      name: 'etcd',
+      type: 'Process',
+      status: 'Not monitored',
+      state: 'unknown',
+      pending: 'start',
+    });
     const first = parseMonitSummary(m('monit-5.33-summary-plain.txt'));
     assert.deepStrictEqual(
       first.services.map((x) => x.state),

@@ -13,6 +13,7 @@ import {
   parseMemberList,
   parseMemberPromote,
   parseMemberRemove,
+  parseSnapshotStatus,
 } from '../../src/etcd/parsers';
 import { fixture } from './fixture-path';
 
@@ -311,6 +312,17 @@ describe('etcdctl parsers (src/etcd/parsers.ts)', () => {
       assert.strictEqual(parseMemberAdd(f34('member-add-learner.txt')).memberId, '6639b096b9aeedf6');
     });
 
+    it('reads ids shorter than 16 digits, which etcdctl pads with spaces (`%16x`, real capture)', () => {
+      const r = parseMemberAdd(f34('member-add-short-id.txt'));
+      assert.strictEqual(r.memberId, '9bff428bbfe3fd');
+      assert.strictEqual(r.clusterId, '131fbe5aab4b7cf0');
+      assert.deepStrictEqual(r.peerURLs, ['https://master-1.etcd.cfcr.internal:2380']);
+      assert.deepStrictEqual(parseMemberRemove('Member   9bff428bbfe3fd removed from cluster 131fbe5aab4b7cf0\n'), {
+        memberId: '9bff428bbfe3fd',
+        clusterId: '131fbe5aab4b7cf0',
+      });
+    });
+
     it("reads the runbook's `member add` for a BOSH instance", () => {
       const r = parseMemberAdd(f33('member-add.txt'));
       assert.strictEqual(r.name, '6f8b2e9c-3d4a-4b8e-9a1f-2c7d5e8f0a13');
@@ -341,6 +353,23 @@ describe('etcdctl parsers (src/etcd/parsers.ts)', () => {
         () => parseMemberAdd('Member 1 added to cluster 2\nsomething odd\n'),
         (e: unknown) => e instanceof ParseError && e.line === 'something odd',
       );
+    });
+  });
+
+  describe('snapshot status', () => {
+    it('reads `snapshot status -w table` (real capture): hash, revision, keys, size', () => {
+      assert.deepStrictEqual(parseSnapshotStatus(f34('snapshot-status-table.txt')), {
+        hash: 'd1e2bdde',
+        revision: '0',
+        totalKeys: 5,
+        totalSize: 20_000,
+      });
+      assert.throws(
+        () => parseSnapshotStatus('Error: snapshot file has no data\n'),
+        (e: unknown) => e instanceof ParseError && /border/.test(e.message),
+      );
+      const noRow = f34('snapshot-status-table.txt').split('\n').slice(0, 3).join('\n');
+      assert.throws(() => parseSnapshotStatus(noRow), /0 rows/);
     });
   });
 

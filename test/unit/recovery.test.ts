@@ -7,8 +7,14 @@ import * as path from 'path';
 import type { InstanceInfo } from '../../src/bosh/types';
 import type { EndpointStatus, EtcdMember, EndpointResult, EndpointHealth, EtcdAlarm } from '../../src/etcd/types';
 import * as cmd from '../../src/recovery/commands';
+import { shellQuote } from '../../src/util/shell';
+import { fixture } from './fixture-path';
+import { parseEtcdctlError } from '../../src/etcd/parsers';
+import { STEP_ORDER } from '../../src/recovery/events';
+import { STEPS } from '../../src/recovery/steps';
+import { rejectedByReconfigCheck } from '../../src/recovery/steps/membershipChange';
 import {
-  parseMonitEtcd,
+  etcdMonitState,
   parseProbe,
   majorityClusterId,
   type Observation,
@@ -26,7 +32,7 @@ const U = [
   'aa5885f0-cc03-4078-9c65-8c6c90198721',
   'bb5885f0-cc03-4078-9c65-8c6c90198721',
 ];
-// ids above 2^53 on purpose (reliability 21)
+// ids above 2^53 on purpose (exact hex ids, never through a JS number)
 const IDS = ['17f206fd866fdab2', 'b56f3bdcde826086', '8e9e05c52164694d', 'c1a2b3c4d5e6f708', 'd1a2b3c4d5e6f709'];
 const LEADER = IDS[0];
 
@@ -376,7 +382,7 @@ describe('recovery plan decisions (recorded observations)', () => {
     assert.strictEqual(step(p, 'postcheck').done, false);
   });
 
-  it("recognises the start script's nameless self-added member (reliability 9): no second add", () => {
+  it("recognises the start script's nameless self-added member: no second add", () => {
     const self: EtcdMember = {
       id: '0123456789abcdef',
       name: '',
@@ -423,12 +429,47 @@ describe('recovery plan decisions (recorded observations)', () => {
   });
 });
 
+describe('recovery steps', () => {
+  it('are the eight steps in order, each listing its commands and checks in the plan', () => {
+    assert.deepStrictEqual(
+      STEPS.map((x) => x.id),
+      [...STEP_ORDER],
+    );
+    const p = planRecovery(obs({ n: 3, target: 2, down: [2] }), { now: NOW });
+    assert.deepStrictEqual(
+      p.steps.map((x) => [x.number, x.title]),
+      STEPS.map((x, i) => [i + 1, x.title]),
+    );
+    assert.ok(p.steps.every((x) => x.commands.length > 0 && x.checks.length > 0));
+  });
+
+  it("sends a membership change again only when etcd's reconfiguration check rejected it (real etcdctl stderr)", () => {
+    const classify = (stderr: string) => rejectedByReconfigCheck(parseEtcdctlError(stderr));
+    assert.strictEqual(classify(fixture('etcdctl-3.4', 'member-add-duplicate.stderr.txt')), true);
+    assert.strictEqual(
+      classify('Error: etcdserver: re-configuration failed due to not enough started members\n'),
+      true,
+    );
+    assert.strictEqual(classify(fixture('etcdctl-3.4', 'member-add-peer-exists.stderr.txt')), false);
+    assert.strictEqual(classify(fixture('etcdctl-3.4', 'member-remove-notfound.stderr.txt')), false);
+    assert.strictEqual(classify(fixture('etcdctl-3.4', 'member-promote-notready.stderr.txt')), false);
+    assert.strictEqual(classify('connection to master/x dropped during the command'), false);
+  });
+});
+
 describe('recovery command building, quoting and validation', () => {
   it('quotes for the POSIX shell', () => {
-    assert.strictEqual(cmd.shellQuote('abc-1.2/x:y'), 'abc-1.2/x:y');
-    assert.strictEqual(cmd.shellQuote("it's"), `'it'\\''s'`);
-    assert.strictEqual(cmd.shellQuote('a b'), "'a b'");
-    assert.strictEqual(cmd.shellQuote(''), "''");
+    assert.strictEqual(shellQuote('abc-1.2/x:y'), 'abc-1.2/x:y');
+    assert.strictEqual(shellQuote("it's"), `'it'\\''s'`);
+    assert.strictEqual(shellQuote('a b'), "'a b'");
+    assert.strictEqual(shellQuote(''), "''");
+    assert.strictEqual(cmd.memberRemove('8e9e05c52164694d').command.endsWith(' member remove 8e9e05c52164694d'), true);
+    assert.strictEqual(
+      cmd
+        .snapshotStatus('20261126T130501Z')
+        .command.includes(' snapshot status /var/vcap/store/etcd-snapshots/20261126T130501Z.db -w table'),
+      true,
+    );
   });
 
   for (const bad of [
@@ -491,44 +532,53 @@ describe('recovery command building, quoting and validation', () => {
 });
 
 describe('recovery: monit and VM probe parsing', () => {
-  it("reads etcd's state from monit 5.2.5 (BOSH) and 5.33 (Debian, columns and boxes, truncated)", () => {
+  it("reads etcd's state through the monit parser: 5.2.5 (BOSH) and 5.33 (Debian, columns and boxes, truncated)", () => {
     assert.deepStrictEqual(
-      parseMonitEtcd(
+      etcdMonitState(
         "The Monit daemon 5.2.5 uptime: 1h\n\nProcess 'kube-apiserver'            running\nProcess 'etcd'                      running\nSystem 'system_x'                   running\n",
       ),
       { state: 'running', text: 'running' },
     );
-    assert.strictEqual(parseMonitEtcd("Process 'etcd'                      not monitored\n").state, 'not-monitored');
+    assert.strictEqual(etcdMonitState("Process 'etcd'                      not monitored\n").state, 'not-monitored');
+    assert.deepStrictEqual(etcdMonitState("Process 'etcd'                      not monitored - stop pending\n"), {
+      state: 'stop-pending',
+      text: 'not monitored - stop pending',
+    });
     assert.strictEqual(
-      parseMonitEtcd("Process 'etcd'                      not monitored - stop pending\n").state,
-      'stop-pending',
+      etcdMonitState("Process 'etcd'                      running - restart pending\n").state,
+      'start-pending',
     );
-    assert.strictEqual(parseMonitEtcd("Process 'etcd'                      Execution failed\n").state, 'failed');
-    assert.strictEqual(parseMonitEtcd("Process 'etcd'                      Does not exist\n").state, 'does-not-exist');
-    const cols =
-      'Monit 5.33.0 uptime: 1m\n Service Name                     Status                      Type          \n vm                               OK                          System        \n etcd                             Not monitored - start p...  Process       \n';
-    assert.strictEqual(parseMonitEtcd(cols).state, 'start-pending');
+    assert.strictEqual(etcdMonitState("Process 'etcd'                      Execution failed\n").state, 'failed');
+    assert.strictEqual(etcdMonitState("Process 'etcd'                      Does not exist\n").state, 'does-not-exist');
+    assert.strictEqual(etcdMonitState("Process 'etcd'                      initializing\n").state, 'initializing');
+    // a real capture right after `monit start etcd`: the column is cut inside the word "pending"
+    const cols = fixture('monit', 'monit-5.33-summary-start-pending.txt');
+    assert.deepStrictEqual(etcdMonitState(cols), { state: 'start-pending', text: 'Not monitored - start pending' });
     assert.strictEqual(
-      parseMonitEtcd(cols.replace('Not monitored - start p...', 'Not monitored             ')).state,
+      etcdMonitState(cols.replace('Not monitored - start p...', 'Not monitored             ')).state,
       'not-monitored',
     );
     assert.strictEqual(
-      parseMonitEtcd(cols.replace('Not monitored - start p...', 'OK                        ')).state,
+      etcdMonitState(cols.replace('Not monitored - start p...', 'OK                        ')).state,
       'running',
     );
     assert.strictEqual(
-      parseMonitEtcd('│ etcd                            │ OK                         │ Process     │\n').state,
+      etcdMonitState('│ etcd                            │ OK                         │ Process     │\n').state,
       'running',
     );
-    assert.strictEqual(
-      parseMonitEtcd(' etcd-proxy                       OK                          Process       \n').state,
-      'missing',
+    assert.strictEqual(etcdMonitState(cols.replace(' etcd      ', ' etcd-proxy')).state, 'missing');
+    assert.deepStrictEqual(
+      etcdMonitState('Cannot create socket to [localhost]:2822 -- Connection refused\n'),
+      { state: 'unknown', text: 'Cannot create socket to [localhost]:2822 -- Connection refused' },
+      'monit itself failing is told apart from etcd missing',
     );
   });
 
   it('parses a recorded probe of a wiped master', () => {
     const out = [
       '### monit',
+      'Monit 5.33.0 uptime: 1m',
+      ' Service Name                     Status                      Type          ',
       ' etcd                             Not monitored               Process       ',
       '### data',
       '### member',

@@ -1,0 +1,178 @@
+// Step 7: start etcd under monit and wait until the new member has started with its name, is
+// healthy, a voter (a learner is promoted once in sync), caught up, and consistent with the leader.
+import type { EndpointStatus } from '../../etcd/types';
+import { parseEtcdctlError } from '../../etcd/parsers';
+import * as cmd from '../commands';
+import { RESUME_ADVICE, StepError, type Run } from '../context';
+import type { PlanStep } from '../events';
+import { findAdded } from './add';
+import { planned, type PlanFacts, type RecoveryStep } from './step';
+
+export const id = 'start';
+export const title = 'Start etcd and wait until it has caught up';
+
+export function commands(f: PlanFacts) {
+  const afterAdd = !!f.newId;
+  const added = f.membership.added;
+  const startDone = f.monit === 'running' && f.etcdAlive && afterAdd;
+  const out = [planned(f.label, cmd.monitStart(), startDone, 'monit already runs etcd')];
+  if (f.learner || added?.isLearner) {
+    out.push(
+      planned(
+        f.label,
+        f.newId
+          ? cmd.memberPromote(f.newId)
+          : {
+              command: `${cmd.ETCDCTL} member promote <id of the new member>`,
+              mutates: true,
+              purpose: 'promote the learner to a voting member',
+            },
+        !!added && !added.isLearner && f.membership.addedStarted,
+        'the member is already a voter',
+      ),
+    );
+  }
+  return out;
+}
+
+export function checks(): string[] {
+  return [
+    'monit reports etcd running',
+    'member started with its name',
+    'endpoint healthy',
+    'not a learner',
+    'raft index caught up with the leader',
+    "hashKV equal to the leader's at the same revision",
+  ];
+}
+
+function cmpBig(a: string, b: string): number {
+  const x = BigInt(a);
+  const y = BigInt(b);
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+async function statusOf(r: Run, url: string): Promise<EndpointStatus | undefined> {
+  const st = await r.cluster.status();
+  const x = st.find((e) => e.endpoint === url);
+  return x && x.ok ? x.value : undefined;
+}
+
+async function leaderUrl(r: Run): Promise<{ url: string; status: EndpointStatus }> {
+  const st = await r.cluster.status();
+  const members = await r.members();
+  for (const e of st) {
+    if (!e.ok) continue;
+    const leaderId = e.value.leader;
+    const lm = members.find((m) => m.id === leaderId);
+    const v = r.obs.views.find((x) => lm && x.instance.id === lm.name);
+    if (v) {
+      const ls = st.find((y) => y.endpoint === v.endpointUrl);
+      if (ls && ls.ok) return { url: v.endpointUrl, status: ls.value };
+    }
+  }
+  throw new Error('no leader found');
+}
+
+export async function run(r: Run, s: PlanStep): Promise<void> {
+  const [start, promote] = s.commands;
+  const startMs = r.timeouts.startMs;
+  if (!start.done) await r.exec(start);
+  const p = await r.until('monit reports etcd running', startMs, async () => {
+    const x = await r.probe(r.plan.target);
+    return x.monitEtcd === 'running' && x.etcdAlive ? x : undefined;
+  });
+  r.check('monit reports etcd running', true, `monit: etcd ${p.monitText}`);
+  const url = r.targetUrl();
+  const id = r.newMemberId ?? r.plan.newMemberId ?? findAdded(await r.members(), r.plan)?.id;
+  if (!id) throw new StepError(`no member is registered for ${r.plan.target} with ${r.plan.peerUrl}`, RESUME_ADVICE);
+  r.newMemberId = id;
+  const m = await r.until(`member ${id} has started with its name`, startMs, async () => {
+    const ms = await r.members();
+    const x = ms.find((y) => y.id === id);
+    if (!x) throw new StepError(`member ${id} disappeared from the member list`, RESUME_ADVICE);
+    return x.name === r.plan.targetId ? x : undefined;
+  });
+  r.check('member started with its name', true, `${m.id} ${m.name}${m.isLearner ? ' (learner)' : ''}`);
+  const waitHealthy = async () => {
+    await r.until(`${url} is healthy`, startMs, async () => {
+      const h = (await r.cluster.health()).find((e) => e.endpoint === url);
+      return h && h.ok && h.value.healthy ? true : undefined;
+    });
+    r.check('endpoint healthy', true, url);
+  };
+  // A learner does not serve the linearizable read behind `endpoint health`: it is checked by its status, promoted, then checked for health.
+  if (!m.isLearner) await waitHealthy();
+
+  if (m.isLearner) {
+    const lead = await r.until('a leader answers', startMs, async () => leaderUrl(r));
+    const st = await r.until(`learner ${url} answers its status and catches up`, startMs, async () => {
+      const x = await statusOf(r, url);
+      return x && cmpBig(x.raftIndex, lead.status.raftIndex) >= 0 ? x : undefined;
+    });
+    r.check('learner in sync', true, `${url} at raft index ${st.raftIndex}, leader was at ${lead.status.raftIndex}`);
+    if (!promote) throw new StepError(`member ${id} is a learner but the plan has no promotion`, RESUME_ADVICE);
+    const pc = { ...promote, command: cmd.memberPromote(id).command };
+    // etcd refuses to promote a learner that has not caught up: tried again until in sync or the deadline.
+    await r.until(
+      `learner ${id} is promoted`,
+      r.timeouts.promoteMs,
+      async () => {
+        const ms = await r.members();
+        const x = ms.find((y) => y.id === id);
+        if (x && !x.isLearner) return true;
+        const res = await r.exec(pc, { allowFail: true });
+        if (res.code === 0) return true;
+        const failure = parseEtcdctlError(res.stderr);
+        r.info(
+          `promotion not accepted yet (${failure.reason === 'unknown' ? '' : `${failure.reason}: `}${failure.message || `exit ${res.code}`}); retrying`,
+        );
+        return undefined;
+      },
+      1000,
+    );
+  }
+  const voter = (await r.members()).find((y) => y.id === id);
+  r.check(
+    'not a learner',
+    !!voter && !voter.isLearner,
+    voter ? (voter.isLearner ? 'still a learner' : 'voting member') : 'member missing',
+  );
+  if (m.isLearner) await waitHealthy();
+
+  const leader = await r.until('a leader answers', startMs, async () => leaderUrl(r));
+  const target = leader.status.raftIndex;
+  const caught = await r.until(`raft index of ${url} reaches ${target}`, startMs, async () => {
+    const st = await statusOf(r, url);
+    return st && cmpBig(st.raftIndex, target) >= 0 ? st : undefined;
+  });
+  r.check('raft index caught up', true, `${url} at ${caught.raftIndex}, leader was at ${target}`);
+
+  const eq = await r.until(
+    "hashKV of the new member equals the leader's",
+    startMs,
+    async () => {
+      const { url: lu } = await leaderUrl(r);
+      const rev = (await r.cluster.hashKV(lu)).revision;
+      const [a, b] = await Promise.all([r.cluster.hashKV(lu, rev), r.cluster.hashKV(url, rev)]);
+      if (a.hash === b.hash && a.compactRevision === b.compactRevision) return { rev, hash: a.hash, lu };
+      return undefined;
+    },
+    500,
+  );
+  r.check(
+    "hashKV equal to the leader's",
+    true,
+    `revision ${eq.rev}: hash ${eq.hash} on ${url} and on the leader ${eq.lu}`,
+  );
+}
+
+export const step: RecoveryStep = {
+  id,
+  title,
+  description:
+    "monit start etcd; wait until the member is started, healthy, a voter, its raft index caught up and hashKV equal to the leader's at the same revision.",
+  commands,
+  checks,
+  run,
+};
