@@ -34,15 +34,23 @@ function sizes(r: DefragMemberResult): string {
   return '';
 }
 
+/** Lines (which may hold line breaks themselves) indented by two spaces, each ended by \r\n. */
+function indented(lines: string[]): string {
+  return lines
+    .flatMap((l) => l.split(/\r?\n/))
+    .map((l) => `  ${l}\r\n`)
+    .join('');
+}
+
 const GOOD_OUTCOMES: MaintenanceOutcome[] = ['done', 'nothing-to-do'];
 const NEUTRAL_OUTCOMES: MaintenanceOutcome[] = ['dry-run', 'declined', 'cancelled'];
 
 export function maintenanceEventText(e: MaintenanceEvent): string {
   switch (e.type) {
     case 'observed':
-      return `${C.bold}Observed the cluster:${C.reset}\r\n${e.summary.map((s) => `  ${crlf(s)}`).join('\r\n')}\r\n`;
+      return `${C.bold}Observed the cluster:${C.reset}\r\n${indented(e.summary)}`;
     case 'plan':
-      return `\r\n${C.bold}Plan:${C.reset}\r\n${e.lines.map((l) => `  ${crlf(l)}`).join('\r\n')}\r\n`;
+      return `\r\n${C.bold}Plan:${C.reset}\r\n${indented(e.lines)}`;
     case 'refused':
       return `${C.red}${C.bold}Refused — nothing was changed:${C.reset}\r\n${e.refusals.map((r) => `${C.red}  ✖ ${crlf(r.message)}${C.reset}\r\n    What to do: ${crlf(r.advice)}`).join('\r\n')}\r\n`;
     case 'step-start':
