@@ -98,10 +98,12 @@ export interface MaintenanceConfirmation {
 export function defragConfirmation(plan: DefragPlan): MaintenanceConfirmation {
   const n = plan.members.filter((m) => !m.skip).length;
   const skipped = plan.members.filter((m) => m.skip).map((m) => m.label);
+  const leader = plan.members.find((m) => m.isLeader && !m.skip);
   return {
     message: `Defragment ${n} etcd member${n === 1 ? '' : 's'} of ${plan.deployment}, one at a time (followers first, the leader last)?`,
     detail: [
       ...defragConsequences(plan).map((l) => `${l}.`),
+      ...(leader ? [`${leader.label} is the leader: it goes last (etcd elects another leader meanwhile).`] : []),
       `Each member must be healthy and caught up with the leader before the next; ${Math.round(plan.pauseMs / 100) / 10} s pause between members.`,
       ...(skipped.length ? [`Skipped (not fragmented enough): ${skipped.join(', ')}.`] : []),
     ].join('\n'),

@@ -231,6 +231,7 @@ describe('maintenance UI: texts (terminal, review page, confirmation)', () => {
       /^master\/00000001-.* will not answer reads or writes while it is defragmented, about \d+ s for 100\.0 MB\.$/,
     );
     assert.match(lines[1], /^master\/00000000-/, 'the leader last');
+    assert.match(lines[2], /^master\/00000000-.* is the leader: it goes last/);
     assert.match(c.detail, /2\.5 s pause/);
     assert.match(c.detail, /Skipped \(not fragmented enough\): master\/00000002-/);
   });
