@@ -18,6 +18,7 @@ import {
 } from '../../src/maintenance';
 import { deleteSnapshot, listSnapshots, verifySnapshot, type VerifyResult } from '../../src/snapshots';
 import { ScriptedUi } from '../../src/ui/scriptedUi';
+import { CancelledError } from '../../src/util/cancel';
 import type { RunSink } from '../../src/wizard/wizardFlow';
 import {
   defragConfirmation,
@@ -317,6 +318,36 @@ describe('maintenance UI: the defragmentation flow (Ui seam)', () => {
     assert.strictEqual(calls[0].force, true);
   });
 
+  it('NOSPACE: the modal names the compaction, the defragmentation and the disarm; declining says nothing changed', async () => {
+    const ui = new ScriptedUi({ pick: { options: () => [] }, confirm: { nospace: false } });
+    const { deps, reviews } = maintenanceDeps(ui, () => Promise.reject(new Error('not used')));
+    deps.recoverNospace = async (_s, o) => {
+      const plan = planNospace(obs({ alarms: [{ memberId: 'a1', label: null, alarm: 'NOSPACE' }] }), {
+        revision: '99',
+        pauseMs: o.pauseMs,
+      });
+      const go = await o.confirm!(plan);
+      assert.strictEqual(go, false);
+      return {
+        outcome: 'declined',
+        message: 'Not confirmed',
+        plan,
+        members: [],
+        disarmed: false,
+        writeTestOk: false,
+        transcriptPath: '/t.md',
+      };
+    };
+    const r = await runMaintenance(deps, 'nospace', { envName: 'env', deployment: 'service-instance_x' });
+    assert.strictEqual(r.outcome, 'declined');
+    const confirm = ui.prompts.find((p) => p.kind === 'confirm' && p.id === 'nospace')!;
+    assert.strictEqual(confirm.confirmLabel, 'Compact, Defragment and Disarm');
+    assert.match(confirm.detail ?? '', /before revision 99 is compacted away/);
+    assert.match(reviews[0], /NOSPACE recovery plan/);
+    assert.ok(!ui.prompts.find((p) => p.id === 'options')!.items!.some((i) => /every member/.test(i.label)));
+    assert.match(ui.messages('info')[0], /not confirmed: nothing was changed/);
+  });
+
   it('is disabled in an untrusted workspace', async () => {
     const calls: DefragOptions[] = [];
     const ui = new ScriptedUi({});
@@ -389,6 +420,26 @@ describe('maintenance UI: snapshots (Ui seam, real files)', () => {
     assert.deepStrictEqual(ui.progressMessages, ['0 B of 4.0 MB', '4.0 MB of 4.0 MB']);
     assert.match(ui.messages('info')[0], /revision 12/);
     assert.deepStrictEqual(d.revealed, [file]);
+  });
+
+  it('take: Cancel on the progress aborts the stream; no file, and it says so', async () => {
+    const ui = new ScriptedUi({ cancelProgressAfterReports: 1 });
+    let aborted = false;
+    const d = snapshotDeps(ui, {
+      saveSnapshot: (_s, o) =>
+        new Promise((_resolve, reject) => {
+          o.signal!.addEventListener('abort', () => {
+            aborted = true;
+            reject(new CancelledError('Snapshot cancelled: no file was kept.'));
+          });
+          o.onProgress?.({ received: MB, written: MB, total: 8 * MB });
+        }),
+    });
+    const r = await takeSnapshot(d, { envName: 'env', deployment: 'service-instance_x' });
+    assert.strictEqual(r.outcome, 'cancelled');
+    assert.ok(aborted, 'the save saw the abort');
+    assert.match(ui.messages('info')[0], /cancelled: no file was kept/);
+    assert.deepStrictEqual(ui.messages('error'), []);
   });
 
   it('list: a file without metadata shows as not verified; Verify says why it fails; Delete removes it after a modal', async () => {
