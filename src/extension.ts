@@ -14,6 +14,8 @@ import { EtcdStatusBar } from './views/etcdStatusBar';
 import { healthCount } from './diagnosis/membership';
 import { HealthPanelManager } from './webviews/health/healthPanelManager';
 import { RecoveryWizard } from './wizard/recoveryWizard';
+import { MaintenanceWizard } from './wizard/maintenanceWizard';
+import { defaultSnapshotDir } from './snapshots';
 import { VscodeUi } from './ui/vscodeUi';
 import type { Ui } from './ui/ui';
 import type { Container } from './commands/container';
@@ -36,6 +38,7 @@ export interface BoshEtcdApi {
   readonly panels: HealthPanelManager;
   readonly statusBar: EtcdStatusBar;
   readonly wizard: RecoveryWizard;
+  readonly maintenance: MaintenanceWizard;
   readonly treeView: vscode.TreeView<TreeNode>;
   /** Replace the Ui (tests install a ScriptedUi); returns the previous one. */
   setUi(ui: Ui): Ui;
@@ -149,6 +152,22 @@ export function activate(context: vscode.ExtensionContext): BoshEtcdApi | undefi
   }));
   context.subscriptions.push(wizard);
 
+  const maintenance = new MaintenanceWizard(() => ({
+    ui: container.ui,
+    model,
+    trusted: () => settings.trusted(),
+    transcriptDir: () => container.transcriptDir(),
+    pauseSeconds: () => settings.defragPauseSeconds(),
+    snapshotDir: () => {
+      const dir = settings.snapshotDirectory();
+      return dir ? expandHome(dir, os.homedir()) : defaultSnapshotDir();
+    },
+    recoverMember: (envName, deployment, instanceId) => {
+      void vscode.commands.executeCommand('boshEtcd.recoverMember', { envName, deployment, instanceId });
+    },
+  }));
+  context.subscriptions.push(maintenance);
+
   const panels = new HealthPanelManager({
     extensionUri: context.extensionUri,
     model,
@@ -176,6 +195,7 @@ export function activate(context: vscode.ExtensionContext): BoshEtcdApi | undefi
     },
     log,
     wizard,
+    maintenance,
     settings,
     trusted: () => settings.trusted(),
     transcriptDir: () => settings.transcriptDirectory() || path.join(context.globalStorageUri.fsPath, 'transcripts'),
@@ -196,6 +216,7 @@ export function activate(context: vscode.ExtensionContext): BoshEtcdApi | undefi
     panels,
     statusBar,
     wizard,
+    maintenance,
     treeView,
     setUi(u: Ui): Ui {
       const prev = ui;

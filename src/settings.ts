@@ -30,6 +30,7 @@ export const TRUST_RESTRICTED = [
   'ssh.privateKeyPath',
   'ssh.knownHostsPath',
   'recovery.transcriptDirectory',
+  'snapshots.directory',
 ] as const;
 
 /** A change of these closes the open sessions (they are re-opened with the new values). */
@@ -93,6 +94,17 @@ export class Settings {
 
   downloadSnapshot(): boolean {
     return this.read<boolean>('recovery.downloadSnapshot', false);
+  }
+
+  /** '' = ~/.bosh-etcd/snapshots (the CLI's folder too). */
+  snapshotDirectory(): string {
+    return this.read<string>('snapshots.directory', '');
+  }
+
+  /** Seconds between two members of a rolling defragmentation (at least 0; default 5). */
+  defragPauseSeconds(): number {
+    const v = this.read<number>('maintenance.defragPauseSeconds', 5);
+    return typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : 5;
   }
 
   /**

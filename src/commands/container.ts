@@ -6,6 +6,7 @@ import type { HealthPanelManager } from '../webviews/health/healthPanelManager';
 import type { EtcdStatusBar } from '../views/etcdStatusBar';
 import type { Ui } from '../ui/ui';
 import type { RecoveryWizard } from '../wizard/recoveryWizard';
+import type { MaintenanceWizard } from '../wizard/maintenanceWizard';
 import type { Settings } from '../settings';
 
 export interface Container {
@@ -18,6 +19,8 @@ export interface Container {
   ui: Ui;
   readonly log: vscode.LogOutputChannel;
   readonly wizard: RecoveryWizard;
+  /** Rolling defragmentation, NOSPACE recovery and snapshots. */
+  readonly maintenance: MaintenanceWizard;
   /** The boshEtcd.* settings, with workspace trust applied. */
   readonly settings: Settings;
   /** Workspace trust: untrusted → no wizard, no workspace-level environments. */

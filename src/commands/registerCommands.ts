@@ -13,6 +13,7 @@ import { recoverMemberCommand } from './recoverMember';
 import { copyMemberIdCommand } from './copyMemberId';
 import { copyInstanceIdCommand } from './copyInstanceId';
 import { openTranscriptsCommand } from './openTranscripts';
+import { defragEtcdCommand, recoverNospaceCommand, showSnapshotsCommand, takeSnapshotCommand } from './maintenance';
 
 export const COMMANDS: CommandDef[] = [
   refreshCommand,
@@ -24,6 +25,10 @@ export const COMMANDS: CommandDef[] = [
   copyMemberIdCommand,
   copyInstanceIdCommand,
   openTranscriptsCommand,
+  defragEtcdCommand,
+  recoverNospaceCommand,
+  takeSnapshotCommand,
+  showSnapshotsCommand,
 ];
 
 export function registerCommands(c: Container): vscode.Disposable[] {

@@ -16,6 +16,8 @@ export interface ScriptedAnswers {
   confirm?: Record<string, boolean>;
   /** Button to press on messages whose text includes the key. */
   message?: Record<string, string | undefined>;
+  /** Press the Cancel of a cancellable progress once it has reported this many messages. */
+  cancelProgressAfterReports?: number;
 }
 
 export interface RecordedPrompt {
@@ -114,14 +116,27 @@ export class ScriptedUi implements Ui {
     return v;
   }
 
-  async progress<R>(title: string, task: (p: ProgressReporter) => Promise<R>): Promise<R> {
+  async progress<R>(
+    title: string,
+    task: (p: ProgressReporter) => Promise<R>,
+    opts?: { cancellable?: boolean },
+  ): Promise<R> {
     this.prompts.push({ kind: 'progress', id: 'progress', title });
     const cbs: (() => void)[] = [];
+    let reports = 0;
+    let cancelled = false;
+    const cancelAfter = opts?.cancellable ? this.answers.cancelProgressAfterReports : undefined;
     const reporter: ProgressReporter = {
       report: (m) => {
         this.progressMessages.push(m);
+        if (cancelAfter !== undefined && ++reports >= cancelAfter && !cancelled) {
+          cancelled = true;
+          for (const cb of cbs) cb();
+        }
       },
-      cancelled: false,
+      get cancelled() {
+        return cancelled;
+      },
       onCancel: (cb) => {
         cbs.push(cb);
       },

@@ -1,5 +1,6 @@
-// The Pseudoterminal the recovery runs in: shows each command exactly as run and its output.
-// Closing it aborts the run before the next command.
+// The Pseudoterminal a recovery or a maintenance run (defragmentation, NOSPACE) runs in: shows each
+// command exactly as run and its output, as text rendered from the run's events (eventText.ts,
+// maintenanceText.ts). Closing it aborts the run before the next command.
 import * as vscode from 'vscode';
 import type { RunSink } from './wizardFlow';
 

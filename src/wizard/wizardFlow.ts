@@ -11,6 +11,7 @@ import { explainForOperator } from '../util/errors';
 import { CancelledError, type PickItem, type Ui } from '../ui/ui';
 import { consequence, planToMarkdown, type ReviewContext } from './planDocument';
 import { eventText } from './eventText';
+import { chooseDeployment } from './chooseDeployment';
 
 export interface RunSink {
   write(text: string): void;
@@ -96,36 +97,10 @@ export async function chooseTarget(
   pre: WizardPreselect,
 ): Promise<{ envName: string; deployment: string; candidate: Candidate; members?: MemberView[] }> {
   const { ui, model } = deps;
-  let envName = pre.envName;
-  if (!envName) {
-    const envs = (await model.environments()).filter((e) => e.config);
-    if (!envs.length)
-      throw new Error(
-        'No usable BOSH environment: set BOSH_ENVIRONMENT (with BOSH_CLIENT, BOSH_CLIENT_SECRET, BOSH_CA_CERT) or run "BOSH etcd: Add Environment…"',
-      );
-    envName =
-      envs.length === 1
-        ? envs[0].name
-        : await ui.pick(
-            envs.map((e) => ({ label: e.name, description: e.config?.url, value: e.name })),
-            { id: 'environment', title: 'Recover etcd member: environment', step: 1, totalSteps: TOTAL },
-          );
-    if (!envName) throw new CancelledError();
-  }
-  let deployment = pre.deployment;
-  if (!deployment) {
-    const deps2 = await model.deployments(envName);
-    if (!deps2.length)
-      throw new Error(`No deployments on ${envName}: check that the client can see the cluster's deployment`);
-    deployment =
-      deps2.length === 1
-        ? deps2[0].name
-        : await ui.pick(
-            deps2.map((d) => ({ label: d.name, value: d.name })),
-            { id: 'deployment', title: `Recover etcd member: deployment on ${envName}`, step: 2, totalSteps: TOTAL },
-          );
-    if (!deployment) throw new CancelledError();
-  }
+  const { envName, deployment } = await chooseDeployment(ui, model, pre, {
+    title: 'Recover etcd member',
+    steps: { environment: 1, deployment: 2, total: TOTAL },
+  });
   const instances = await model.instances(envName, deployment);
   let members: MemberView[] | undefined;
   let membersError: string | undefined;

@@ -269,6 +269,7 @@ export const README_SCREENSHOTS = [
   'wizard-member-pick.png',
   'wizard-review-confirm.png',
   'wizard-terminal.png',
+  'maintenance-defrag-confirm.png',
 ];
 const DOCS_SCREENSHOTS_DIR = path.resolve(SCREENSHOTS_DIR, '..', '..', 'docs', 'screenshots');
 

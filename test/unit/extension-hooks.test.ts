@@ -102,7 +102,7 @@ describe('extension: test hooks only under the test runners', () => {
     const api = exported as Record<string, unknown>;
     assert.ok(api, 'activate() returned the hooks');
     assert.strictEqual(typeof api.setUi, 'function');
-    for (const k of ['container', 'model', 'panels', 'statusBar', 'wizard', 'treeView'])
+    for (const k of ['container', 'model', 'panels', 'statusBar', 'wizard', 'maintenance', 'treeView'])
       assert.ok(api[k], `hooks include ${k}`);
   });
 });

@@ -75,6 +75,7 @@ describe('settings: one reader for boshEtcd.*, honouring workspace trust', () =>
     assert.deepStrictEqual([...TRUST_RESTRICTED].sort(), [
       'environments',
       'recovery.transcriptDirectory',
+      'snapshots.directory',
       'ssh.knownHostsPath',
       'ssh.privateKeyPath',
       'ssh.staticUser',
@@ -96,6 +97,25 @@ describe('settings: one reader for boshEtcd.*, honouring workspace trust', () =>
     assert.strictEqual(s.downloadSnapshot(), true);
   });
 
+  it('the snapshot folder ignores a workspace value when untrusted; the defrag pause keeps it, defaults to 5 s and is never negative', () => {
+    const untrusted = settings(
+      {
+        'snapshots.directory': { defaultValue: '', globalValue: '/home/op/snaps', workspaceValue: '/repo/snaps' },
+        'maintenance.defragPauseSeconds': { defaultValue: 5, workspaceValue: 2 },
+      },
+      false,
+    );
+    assert.strictEqual(untrusted.snapshotDirectory(), '/home/op/snaps');
+    assert.strictEqual(untrusted.defragPauseSeconds(), 2);
+    const trusted = settings({ 'snapshots.directory': { defaultValue: '', workspaceValue: '/repo/snaps' } }, true);
+    assert.strictEqual(trusted.snapshotDirectory(), '/repo/snaps');
+    assert.strictEqual(trusted.defragPauseSeconds(), 5);
+    assert.strictEqual(
+      settings({ 'maintenance.defragPauseSeconds': { globalValue: -3 } }, true).defragPauseSeconds(),
+      5,
+    );
+  });
+
   it('falls back to the documented defaults and tolerates a non-array environments value', () => {
     const s = settings({ environments: { workspaceValue: 'not a list' } }, true);
     assert.deepStrictEqual(s.environments(), []);
@@ -105,6 +125,8 @@ describe('settings: one reader for boshEtcd.*, honouring workspace trust', () =>
     assert.deepStrictEqual(s.ssh(), { staticUser: '', privateKeyPath: '', knownHostsPath: '~/.ssh/known_hosts' });
     assert.strictEqual(s.transcriptDirectory(), '');
     assert.strictEqual(s.downloadSnapshot(), false);
+    assert.strictEqual(s.snapshotDirectory(), '');
+    assert.strictEqual(s.defragPauseSeconds(), 5);
   });
 
   it('an added environment goes to the user settings, replacing one of the same name, never taking workspace entries', async () => {
