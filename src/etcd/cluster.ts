@@ -85,6 +85,14 @@ export function toEtcdError(e: unknown, what: string): EtcdError {
       'exists',
       `${what}: a member with these peer URLs already exists (etcd: ${msg}). List the members: it may have been added already.`,
     );
+  // With authentication on (TKGI's etcd job enables it), HashKV, Snapshot, Defragment and membership
+  // changes belong to the root role; a certificate whose CN is no etcd user is refused outright.
+  if (/permission denied|auth: user not found|user name not found|invalid auth token/i.test(msg))
+    return new EtcdError(
+      'permission',
+      `${what}: etcd refused it: permission denied for the client certificate's user (etcd: ${msg}). ` +
+        'etcd authentication is on: this needs the root client certificate (etcdctl-root.crt in /var/vcap/jobs/etcd/config on a master).',
+    );
   if (/DEADLINE_EXCEEDED|deadline exceeded|timed? ?out/i.test(msg))
     return new EtcdError(
       'timeout',

@@ -68,6 +68,8 @@ export interface EtcdctlFailure {
     | 'learner-not-in-sync'
     | 'too-many-learners'
     | 'not-a-learner'
+    /** etcd authentication refused the certificate's user (HashKV, snapshot, membership need root). */
+    | 'permission-denied'
     | 'timeout'
     | 'unreachable'
     | 'tls'
@@ -308,17 +310,20 @@ export function parseMemberListTable(text: string): ListedMember[] {
 
 /** `member list -w json` (ids as bare 64-bit numbers, read exactly). Status as etcdctl: empty name = unstarted. */
 export function parseMemberListJson(text: string): ListedMember[] {
-  const j = parseJsonText(text, 'member list') as { members?: unknown };
+  const j = parseJsonText(text, 'member list') as { members?: unknown; header?: Record<string, unknown> };
   if (!j || typeof j !== 'object' || !Array.isArray(j.members))
     throw new ParseError('member list JSON has no "members" array');
+  // etcdctl 3.5's `--hex` prints every id as a hex string (the header's too) and spells the client
+  // URLs' key "clientURLS"; without it, and in 3.4 whatever the flag, ids are JSON numbers.
+  const hex = typeof j.header?.member_id === 'string' || typeof j.header?.cluster_id === 'string';
   return j.members.map((m: Record<string, unknown>) => {
     const name = typeof m.name === 'string' ? m.name : '';
     return {
-      id: jsonId(m.ID, 'member ID'),
+      id: hex ? hexId(String(m.ID), String(m.ID), 0, 'member ID') : jsonId(m.ID, 'member ID'),
       status: name === '' ? 'unstarted' : 'started',
       name,
       peerURLs: strArr(m.peerURLs),
-      clientURLs: strArr(m.clientURLs),
+      clientURLs: strArr(m.clientURLs ?? m.clientURLS),
       isLearner: m.isLearner === true,
     } as ListedMember;
   });
@@ -706,13 +711,15 @@ export function parseEtcdctlError(stderr: string): EtcdctlFailure {
                 ? 'too-many-learners'
                 : /can only promote a learner member/i.test(message)
                   ? 'not-a-learner'
-                  : /certificate|x509|tls:/i.test(all)
-                    ? 'tls'
-                    : /connection refused|no route to host|all SubConns|transport: Error while dialing/i.test(all)
-                      ? 'unreachable'
-                      : /deadline exceeded|timed out/i.test(message)
-                        ? 'timeout'
-                        : 'unknown';
+                  : /permission denied|auth: user not found|user name not found/i.test(message)
+                    ? 'permission-denied'
+                    : /certificate|x509|tls:/i.test(all)
+                      ? 'tls'
+                      : /connection refused|no route to host|all SubConns|transport: Error while dialing/i.test(all)
+                        ? 'unreachable'
+                        : /deadline exceeded|timed out/i.test(message)
+                          ? 'timeout'
+                          : 'unknown';
   const out: EtcdctlFailure = { message, reason };
   if (grpcCode) out.grpcCode = grpcCode;
   return out;

@@ -2,6 +2,7 @@
 // detection makes every step idempotent and a killed run resumable), and whether to refuse.
 // Pure: no I/O. No `vscode` import here.
 import type { EtcdMember } from '../etcd/types';
+import { snapshotStatusTool } from '../etcd/version';
 import * as cmd from './commands';
 import type { Observation, MemberView } from './observe';
 import { preflightRefusals, type PreflightFacts } from './preflight';
@@ -183,6 +184,12 @@ export function planRecovery(obs: Observation, opts: PlanOptions = {}): Plan {
   );
 
   const snapDone = resumed;
+  // the snapshot member's server version and whether its VM has etcdutl decide the status command
+  const helperStatus = obs.views.find((v) => v.label === obs.helper?.label)?.status;
+  const snapshotTool = snapshotStatusTool(
+    helperStatus?.ok ? helperStatus.value.version : undefined,
+    obs.helper?.vm.etcdutl ?? false,
+  );
   add(
     'snapshot',
     [
@@ -194,7 +201,7 @@ export function planRecovery(obs: Observation, opts: PlanOptions = {}): Plan {
       ),
       c(
         helper,
-        safe(() => cmd.snapshotStatus(ts), bad('snapshot status')),
+        safe(() => cmd.snapshotStatus(ts, snapshotTool), bad('snapshot status')),
         snapDone,
         'a snapshot was taken when this recovery started',
       ),

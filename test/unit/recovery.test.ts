@@ -104,6 +104,7 @@ function probe(over: Partial<VmProbe> = {}): VmProbe {
     peerAddress: peer(2),
     state: null,
     etcdAlive: false,
+    etcdutl: false,
     raw: '',
     ...over,
   };

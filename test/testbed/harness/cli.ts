@@ -1,15 +1,29 @@
-// npm run testbed -- up [--masters 3|5] [--fill-mb N] | down | status | break <instance> --mode <m> | heal [<instance>] [--rebuild]
-import { breakInstance, down, FAULT_MODES, FaultMode, formatStatus, heal, status, up } from './index';
+// npm run testbed -- up [--masters 3|5] [--fill-mb N] [--etcd 3.4|3.5] [--monit-cycle S] | down | status | break <instance> --mode <m> | heal [<instance>] [--rebuild]
+import {
+  breakInstance,
+  down,
+  FAULT_MODES,
+  FaultMode,
+  formatStatus,
+  heal,
+  resolveTestbedEtcd,
+  status,
+  up,
+} from './index';
 import { resolveLayout } from './layout';
 
 const USAGE = `usage: npm run testbed -- <command>
-  up [--masters 3|5] [--fill-mb N]   start a testbed (prints and writes testbed.json)
+  up [--masters 3|5] [--fill-mb N] [--etcd 3.4|3.5] [--monit-cycle S]
+                                     start a testbed (prints and writes testbed.json); etcd 3.5 by
+                                     default (TKGI 1.13+), 3.4 as TKGI 1.8-1.12; monit checks every
+                                     10 s like a stemcell unless --monit-cycle says otherwise
   down                               stop it and remove everything it created
   status                             VMs, monit summary, etcd member list
   break <instance> --mode <mode>     inject a fault; instance: master/<uuid>, <uuid>, master/<index>
         modes: ${FAULT_MODES.join(' | ')}
   heal [<instance>] [--rebuild]      undo faults (--rebuild re-creates a wiped/corrupted member by the runbook)
-env: BOSH_ETCD_TESTBED_DIR (default <repo>/.testbed), BOSH_ETCD_TESTBED_NET (default 127.0.0)`;
+env: BOSH_ETCD_TESTBED_DIR (default <repo>/.testbed), BOSH_ETCD_TESTBED_NET (default 127.0.0),
+     BOSH_ETCD_TESTBED_ETCD (3.4 | 3.5, default 3.5), BOSH_ETCD_TESTBED_MONIT_CYCLE (seconds, default 10)`;
 
 function flag(args: string[], name: string): string | undefined {
   const i = args.indexOf(name);
@@ -36,7 +50,11 @@ async function main(argv: string[]): Promise<number> {
     case 'up': {
       const m = flag(args, '--masters');
       const f = flag(args, '--fill-mb');
+      const etcd = resolveTestbedEtcd(flag(args, '--etcd'));
+      const cycle = flag(args, '--monit-cycle');
       const t0 = Date.now();
+      if (cycle !== undefined && !/^[1-9]\d*$/.test(cycle))
+        throw new Error(`--monit-cycle must be a whole number of seconds (got "${cycle}").`);
       if (m !== undefined && !/^(3|5)$/.test(m)) throw new Error(`--masters must be 3 or 5 (got "${m}").`);
       if (f !== undefined && !/^\d+$/.test(f))
         throw new Error(`--fill-mb must be a whole number of megabytes (got "${f}").`);
@@ -48,7 +66,13 @@ async function main(argv: string[]): Promise<number> {
       };
       process.once('SIGINT', abort);
       process.once('SIGTERM', abort);
-      const state = await up({ masters: m ? Number(m) : undefined, fillMb: f ? Number(f) : undefined, log });
+      const state = await up({
+        masters: m ? Number(m) : undefined,
+        fillMb: f ? Number(f) : undefined,
+        etcd,
+        monitCycleSeconds: cycle ? Number(cycle) : undefined,
+        log,
+      });
       process.removeListener('SIGINT', abort);
       process.removeListener('SIGTERM', abort);
       const L = resolveLayout();
