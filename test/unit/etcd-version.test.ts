@@ -10,7 +10,8 @@ import {
   parseEtcdVersion,
   snapshotStatusTool,
 } from '../../src/etcd/version';
-import { snapshotStatus } from '../../src/recovery/commands';
+import { probeVm, snapshotStatus } from '../../src/recovery/commands';
+import { parseProbe } from '../../src/recovery/observe';
 import { fixture } from './fixture-path';
 
 const f35 = (n: string) => fixture('etcdctl-3.5', n);
@@ -71,6 +72,15 @@ describe('etcd versions (src/etcd/version.ts)', () => {
         out,
       );
     assert.match(f35('snapshot-status-table.stderr.txt'), /Deprecated: Use `etcdutl snapshot status` instead/);
+  });
+
+  it("the recovery's VM probe tells whether the VM's etcd package ships etcdutl", () => {
+    assert.match(
+      probeVm().command,
+      /echo '### etcdutl'; test -x \/var\/vcap\/packages\/etcd\/bin\/etcdutl && echo present/,
+    );
+    assert.strictEqual(parseProbe('m', '### pid\nalive\n### etcdutl\npresent\n').etcdutl, true);
+    assert.strictEqual(parseProbe('m', '### pid\nalive\n### etcdutl\n').etcdutl, false);
   });
 });
 
