@@ -414,6 +414,34 @@ async function monitStopEtcd(vm: TestbedVm) {
   );
 }
 
+/**
+ * monit persists which services are monitored in its state file at the end of the cycle in which
+ * that changed, and a rebooted VM's monit restores it: a VM killed (vm-down) within a cycle of a
+ * `monit start` would come back with etcd unmonitored. Healing waits for that save (at most one cycle
+ * and a little), so a later fault starts from what the operator would have had.
+ */
+async function waitMonitStateSaved(vm: TestbedVm, afterMs: number) {
+  const file = path.join(vm.dir, 'vcap/monit/monit.state');
+  const cycleMs = (readCycleSeconds() ?? STEMCELL_MONIT_CYCLE_S) * 1000;
+  const deadline = afterMs + cycleMs + 2000;
+  while (Date.now() < deadline) {
+    try {
+      if (fs.statSync(file).mtimeMs >= afterMs) return;
+    } catch {
+      /* not written yet */
+    }
+    await sleep(200);
+  }
+}
+
+function readCycleSeconds(): number | undefined {
+  try {
+    return readTestbedState(resolveLayout().stateFile).etcd.monitCycleSeconds;
+  } catch {
+    return undefined;
+  }
+}
+
 async function monitStartEtcd(vm: TestbedVm) {
   await inVm(vm.nsPid, 'monit start etcd');
   // start is asynchronous: wait until monit took it on (monitored again, no pending action)
@@ -424,6 +452,7 @@ async function monitStartEtcd(vm: TestbedVm) {
     `monit to start etcd on ${vmName(vm.group, vm.index)}`,
     40_000,
   );
+  await waitMonitStateSaved(vm, Date.now());
 }
 
 function requireMaster(vm: TestbedVm, mode: string) {
