@@ -416,10 +416,22 @@ class Cluster implements EtcdCluster {
     }
   }
 
+  /**
+   * The leader, where one is known: with authentication on, a follower forwards `member promote` to
+   * the leader over the peer port without the caller's user, and etcd (3.5.16 included) refuses it
+   * there ("auth: user name is empty"; the client sees a timeout). Sent to the leader, it works.
+   */
+  private async pickLeader(what: string): Promise<Member> {
+    if (this.membershipEndpoint) return this.member(this.membershipEndpoint);
+    const statuses = await this.status();
+    const leader = statuses.find((r) => r.ok && r.value.memberId === r.value.leader);
+    return leader ? this.member(leader.endpoint) : this.pickForChange(what);
+  }
+
   async memberPromote(idHex: string): Promise<void> {
     const what = `member promote ${idHex}`;
     const id = dec(idHex);
-    const m = await this.pickForChange(what);
+    const m = await this.pickLeader(what);
     try {
       await m.client.cluster.memberPromote({ ID: id }, this.deadline(this.membershipTimeoutMs));
     } catch (e) {
