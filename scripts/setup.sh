@@ -6,7 +6,9 @@
 #      testbed runs its own, per simulated VM.
 #   2. User `vcap` (locked password, like a BOSH stemcell), which the testbed's etcd runs as.
 #   3. `npm ci` when node_modules is missing or stale against package-lock.json.
-#   4. code-server 4.100.3 into .tools/code-server from its own lockfile (tools/code-server/), with
+#   4. etcd 3.5.16 (etcd, etcdctl, etcdutl) from Debian 13's packages into .tools/etcd-3.5.16 for the
+#      testbed's default `--etcd 3.5` (scripts/etcd-3.5.sh; the system's etcd 3.4 stays for `--etcd 3.4`).
+#   5. code-server 4.100.3 into .tools/code-server from its own lockfile (tools/code-server/), with
 #      the four workarounds of docs/vscode-host.md so that it installs with only the npm registry
 #      and the Debian repositories reachable.
 #
@@ -122,6 +124,9 @@ else
   npm ci --no-audit --no-fund
   echo "$lock_hash" > "$stamp"
 fi
+
+# ---------------------------------------------------------------- etcd 3.5
+bash "$REPO/scripts/etcd-3.5.sh"
 
 # ---------------------------------------------------------------- code-server
 cs_hash=$(cat tools/code-server/package.json tools/code-server/package-lock.json | sha256sum | cut -d' ' -f1)

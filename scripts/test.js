@@ -5,7 +5,10 @@
 //   node scripts/test.js unit e2e        some tiers (unit | testbed | extension | e2e)
 //
 // 1 unit       mocha in plain Node            test/unit/.mocharc.json     (out/test/unit/**/*.test.js)
-// 2 testbed    mocha in plain Node + testbed  test/testbed/.mocharc.json  (its root hook brings the testbed up/down)
+// 2 testbed    mocha in plain Node + testbed  test/testbed/.mocharc.json  (its root hook brings the testbed up/down):
+//              every suite on etcd 3.5 (TKGI 1.13+), then a second pass on etcd 3.4 (TKGI 1.8-1.12) of the
+//              recovery suite and the etcd/health checks (test/testbed/.mocharc.etcd-3.4.json); both with
+//              etcd authentication on, as TKGI's etcd job sets it up
 // 3 extension  mocha inside a VS Code extension host (code-server, or BOSH_ETCD_VSCODE_HOST=electron),
 //              with a testbed on 127.0.1 (out/test/runners/extensionTier.js)
 // 4 e2e        the packaged .vsix in code-server, driven by headless chromium, testbed on 127.0.9
@@ -30,6 +33,13 @@ if (unknown.length) {
   process.exit(2);
 }
 const selected = args.length ? ALL.filter((t) => args.includes(t)) : ALL;
+
+// The testbed tier's passes: [etcd version, mocha config]. The extension and e2e tiers run on 3.5.
+const TESTBED_PASSES = [
+  ['3.5', 'test/testbed/.mocharc.json'],
+  ['3.4', 'test/testbed/.mocharc.etcd-3.4.json'],
+];
+const ON_ETCD_35 = { BOSH_ETCD_TESTBED_ETCD: '3.5' };
 
 const bin = (name) => path.join(REPO, 'node_modules', '.bin', name);
 const rows = [];
@@ -105,7 +115,7 @@ function record(tier, res, note = '') {
   return result;
 }
 
-async function mochaTier(tier, config, specDir, suffix) {
+async function mochaTier(tier, config, specDir, suffix, env = {}) {
   if (!fs.existsSync(path.join(REPO, config))) {
     rows.push({ tier, result: 'no tests', note: `${config} not present yet` });
     console.log(`\n=== ${tier}: ${config} not present yet, nothing to run`);
@@ -116,7 +126,7 @@ async function mochaTier(tier, config, specDir, suffix) {
     console.log(`\n=== ${tier}: no spec files in ${specDir} yet, nothing to run`);
     return;
   }
-  const res = await run(tier, bin('mocha'), ['--config', config]);
+  const res = await run(tier, bin('mocha'), ['--config', config], { env });
   record(tier, res);
 }
 
@@ -159,13 +169,18 @@ async function main() {
   }
   for (const tier of selected) {
     if (tier === 'unit') await mochaTier('unit', 'test/unit/.mocharc.json', 'out/test/unit', '.test.js');
-    if (tier === 'testbed') await mochaTier('testbed', 'test/testbed/.mocharc.json', 'out/test/testbed', '.test.js');
+    if (tier === 'testbed') {
+      for (const [version, config] of TESTBED_PASSES)
+        await mochaTier(`testbed (etcd ${version})`, config, 'out/test/testbed', '.test.js', {
+          BOSH_ETCD_TESTBED_ETCD: version,
+        });
+    }
     if (tier === 'extension') {
       if (!built) {
         rows.push({ tier, result: 'FAILED', note: 'build failed' });
         continue;
       }
-      record(tier, await run(tier, process.execPath, ['out/test/runners/extensionTier.js']));
+      record(tier, await run(tier, process.execPath, ['out/test/runners/extensionTier.js'], { env: ON_ETCD_35 }));
     }
     if (tier === 'e2e') {
       const pkg = await run('package', 'npm', ['run', '--silent', 'package']);
@@ -179,7 +194,7 @@ async function main() {
         rows.push({ tier, result: 'FAILED', note: 'npm run package failed' });
         continue;
       }
-      record(tier, await run(tier, process.execPath, ['out/test/runners/e2eTier.js']));
+      record(tier, await run(tier, process.execPath, ['out/test/runners/e2eTier.js'], { env: ON_ETCD_35 }));
     }
   }
   printTable(Date.now() - t0);

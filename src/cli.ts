@@ -353,6 +353,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       : openDeploymentFromEnv(io.env, {
           deployment,
           hostKeyPrompt,
+          onNote: (note) => io.err.write(`bosh-etcd: note: ${note}\n`),
           gatewayKnownHostsPath: a.knownHosts ?? io.env.BOSH_ETCD_KNOWN_HOSTS,
         });
   } catch (e) {

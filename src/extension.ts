@@ -88,6 +88,10 @@ export function activate(context: vscode.ExtensionContext): BoshEtcdApi | undefi
     return {
       gatewayKnownHostsPath: knownHosts,
       log: (line) => log.debug(line),
+      onNote: (note) => {
+        log.warn(note);
+        void container.ui.message('warning', note);
+      },
       hostKeyPrompt: (host, keyType, fp) =>
         container.ui.confirm({
           id: 'hostKey',

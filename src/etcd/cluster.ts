@@ -91,6 +91,14 @@ export function toEtcdError(e: unknown, what: string): EtcdError {
   // explicit refusal (nothing applied), not a member out of reach.
   if (/unhealthy cluster|not enough started members/i.test(msg))
     return new EtcdError('unhealthy', `${what}: etcd refused it because of the cluster's state (${msg}).`);
+  // With authentication on (TKGI's etcd job enables it), HashKV, Snapshot, Defragment and membership
+  // changes belong to the root role; a certificate whose CN is no etcd user is refused outright.
+  if (/permission denied|auth: user not found|user name not found|invalid auth token/i.test(msg))
+    return new EtcdError(
+      'permission',
+      `${what}: etcd refused it: permission denied for the client certificate's user (etcd: ${msg}). ` +
+        'etcd authentication is on: this needs the root client certificate (etcdctl-root.crt in /var/vcap/jobs/etcd/config on a master).',
+    );
   if (/DEADLINE_EXCEEDED|deadline exceeded|timed? ?out/i.test(msg))
     return new EtcdError(
       'timeout',
@@ -417,10 +425,22 @@ class Cluster implements EtcdCluster {
     }
   }
 
+  /**
+   * The leader, where one is known: with authentication on, a follower forwards `member promote` to
+   * the leader over the peer port without the caller's user, and etcd (3.5.16 included) refuses it
+   * there ("auth: user name is empty"; the client sees a timeout). Sent to the leader, it works.
+   */
+  private async pickLeader(what: string): Promise<Member> {
+    if (this.membershipEndpoint) return this.member(this.membershipEndpoint);
+    const statuses = await this.status();
+    const leader = statuses.find((r) => r.ok && r.value.memberId === r.value.leader);
+    return leader ? this.member(leader.endpoint) : this.pickForChange(what);
+  }
+
   async memberPromote(idHex: string): Promise<void> {
     const what = `member promote ${idHex}`;
     const id = dec(idHex);
-    const m = await this.pickForChange(what);
+    const m = await this.pickLeader(what);
     try {
       await m.client.cluster.memberPromote({ ID: id }, this.deadline(this.membershipTimeoutMs));
     } catch (e) {

@@ -105,17 +105,20 @@ export function parseMemberListTable(text: string): ListedMember[] {
 
 /** `member list -w json` (ids as bare 64-bit numbers, read exactly). Status as etcdctl: empty name = unstarted. */
 export function parseMemberListJson(text: string): ListedMember[] {
-  const j = parseJsonText(text, 'member list') as { members?: unknown };
+  const j = parseJsonText(text, 'member list') as { members?: unknown; header?: Record<string, unknown> };
   if (!j || typeof j !== 'object' || !Array.isArray(j.members))
     throw new ParseError('member list JSON has no "members" array');
+  // etcdctl 3.5's `--hex` prints every id as a hex string (the header's too) and spells the client
+  // URLs' key "clientURLS"; without it, and in 3.4 whatever the flag, ids are JSON numbers.
+  const hex = typeof j.header?.member_id === 'string' || typeof j.header?.cluster_id === 'string';
   return j.members.map((m: Record<string, unknown>) => {
     const name = typeof m.name === 'string' ? m.name : '';
     return {
-      id: jsonId(m.ID, 'member ID'),
+      id: hex ? hexId(String(m.ID), String(m.ID), 0, 'member ID') : jsonId(m.ID, 'member ID'),
       status: name === '' ? 'unstarted' : 'started',
       name,
       peerURLs: strArr(m.peerURLs),
-      clientURLs: strArr(m.clientURLs),
+      clientURLs: strArr(m.clientURLs ?? m.clientURLS),
       isLearner: m.isLearner === true,
     } as ListedMember;
   });

@@ -27,6 +27,8 @@ export interface EtcdctlFailure {
     | 'learner-not-in-sync'
     | 'too-many-learners'
     | 'not-a-learner'
+    /** etcd authentication refused the certificate's user (HashKV, snapshot, membership need root). */
+    | 'permission-denied'
     | 'timeout'
     | 'unreachable'
     | 'tls'
@@ -76,13 +78,15 @@ export function parseEtcdctlError(stderr: string): EtcdctlFailure {
                 ? 'too-many-learners'
                 : /can only promote a learner member/i.test(message)
                   ? 'not-a-learner'
-                  : /certificate|x509|tls:/i.test(all)
-                    ? 'tls'
-                    : /connection refused|no route to host|all SubConns|transport: Error while dialing/i.test(all)
-                      ? 'unreachable'
-                      : /deadline exceeded|timed out/i.test(message)
-                        ? 'timeout'
-                        : 'unknown';
+                  : /permission denied|auth: user not found|user name not found/i.test(message)
+                    ? 'permission-denied'
+                    : /certificate|x509|tls:/i.test(all)
+                      ? 'tls'
+                      : /connection refused|no route to host|all SubConns|transport: Error while dialing/i.test(all)
+                        ? 'unreachable'
+                        : /deadline exceeded|timed out/i.test(message)
+                          ? 'timeout'
+                          : 'unknown';
   const out: EtcdctlFailure = { message, reason };
   if (grpcCode) out.grpcCode = grpcCode;
   return out;

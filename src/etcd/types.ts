@@ -87,7 +87,17 @@ export interface EtcdCluster {
 
 export class EtcdError extends Error {
   constructor(
-    public readonly kind: 'unreachable' | 'timeout' | 'not-found' | 'exists' | 'unhealthy' | 'tls' | 'rpc' | 'config',
+    public readonly kind:
+      | 'unreachable'
+      | 'timeout'
+      | 'not-found'
+      | 'exists'
+      | 'unhealthy'
+      | 'tls'
+      | 'rpc'
+      | 'config'
+      /** etcd authentication refused the call to the client certificate's user (not root). */
+      | 'permission',
     message: string,
   ) {
     super(message);

@@ -4,6 +4,8 @@
 // exactly what runs on the VM. No `vscode` import here.
 import { shellQuote } from '../util/shell';
 
+import type { SnapshotStatusTool } from '../etcd/version';
+
 /** One remote command, as shown to the operator and executed (with sudo) on one VM. */
 export interface RemoteCommand {
   /** The exact shell command line. */
@@ -25,6 +27,8 @@ export class ValidationError extends Error {
 export const ETCD_JOB_DIR = '/var/vcap/jobs/etcd';
 export const ETCDCTL = `ETCDCTL_API=3 ${ETCD_JOB_DIR}/bin/etcdctl`;
 export const UTILS_SH = `${ETCD_JOB_DIR}/bin/utils.sh`;
+/** etcd 3.5's offline tool, where the VM's etcd package ships it (TKGI's may not: the probe checks). */
+export const ETCDUTL = '/var/vcap/packages/etcd/bin/etcdutl';
 export const STORE_DIR = '/var/vcap/store';
 export const DATA_DIR = `${STORE_DIR}/etcd`;
 export const MEMBER_DIR = `${DATA_DIR}/member`;
@@ -119,7 +123,7 @@ export function snapshotPathFor(ts: string): string {
 // ---------------------------------------------------------------- read-only (observation) commands
 
 /** Marker lines separating the sections of the target-VM probe output. */
-export const PROBE_SECTIONS = ['monit', 'data', 'member', 'store', 'df', 'peer', 'state', 'pid'] as const;
+export const PROBE_SECTIONS = ['monit', 'data', 'member', 'store', 'df', 'peer', 'state', 'pid', 'etcdutl'] as const;
 
 /**
  * One read-only probe of a master VM: monit's view of etcd, the data directory, the disk space of
@@ -146,6 +150,8 @@ export function probeVm(): RemoteCommand {
       // bpm's pidfile (TKGI), or the pre-bpm job's
       s('pid'),
       `for f in ${ETCD_PIDFILES.join(' ')}; do test -s $f && kill -0 "$(cat $f)" 2>/dev/null && echo alive; done`,
+      s('etcdutl'),
+      `test -x ${ETCDUTL} && echo present`,
       'true',
     ].join('; '),
     mutates: false,
@@ -177,9 +183,10 @@ export function snapshotSave(ts: string): RemoteCommand {
   };
 }
 
-export function snapshotStatus(ts: string): RemoteCommand {
+/** `etcdutl snapshot status` where the VM has it and etcd is 3.5+ (src/etcd/version.ts), else etcdctl's. */
+export function snapshotStatus(ts: string, tool: SnapshotStatusTool = 'etcdctl'): RemoteCommand {
   return {
-    command: `${ETCDCTL} snapshot status ${shellQuote(snapshotPathFor(ts))} -w table`,
+    command: `${tool === 'etcdutl' ? ETCDUTL : ETCDCTL} snapshot status ${shellQuote(snapshotPathFor(ts))} -w table`,
     mutates: false,
     purpose: 'verify the snapshot file',
   };

@@ -46,6 +46,8 @@ export interface VmProbe {
   peerAddress: string | null;
   state: RecoveryStateRecord | null;
   etcdAlive: boolean;
+  /** The VM's etcd package ships etcdutl (etcd 3.5's offline tool). */
+  etcdutl: boolean;
   raw: string;
 }
 
@@ -197,6 +199,7 @@ export function parseProbe(instance: string, out: string): VmProbe {
     peerAddress: peer && peer.length > 0 ? peer : null,
     state: parseStateFile(s.get('state') ?? ''),
     etcdAlive: pid.includes('alive'),
+    etcdutl: lines(s.get('etcdutl')).includes('present'),
     raw: out,
   };
 }
@@ -215,6 +218,7 @@ function unreachableProbe(instance: string, error: string): VmProbe {
     peerAddress: null,
     state: null,
     etcdAlive: false,
+    etcdutl: false,
     raw: '',
   };
 }

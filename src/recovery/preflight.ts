@@ -1,5 +1,6 @@
 // Pre-flight: the reasons to refuse, each with what to do instead, and the
 // evidence that the target is the broken member. Pure: decided from an Observation. No `vscode` import.
+import { etcdAtLeast } from '../etcd/version';
 import * as cmd from './commands';
 import type { Observation } from './observe';
 import type { Refusal } from './events';
@@ -18,14 +19,6 @@ export interface PreflightFacts {
 const MiB = 1024 * 1024;
 /** Free space the snapshot member needs beyond the database size. */
 export const SNAPSHOT_MARGIN_BYTES = 64 * MiB;
-
-function versionAtLeast(v: string, major: number, minor: number): boolean {
-  const m = /^(\d+)\.(\d+)/.exec(v);
-  if (!m) return false;
-  const a = Number(m[1]);
-  const b = Number(m[2]);
-  return a > major || (a === major && b >= minor);
-}
 
 export function preflightRefusals(f: PreflightFacts): { refusals: Refusal[]; evidence: string[]; notes: string[] } {
   const { obs, membership } = f;
@@ -233,7 +226,7 @@ export function preflightRefusals(f: PreflightFacts): { refusals: Refusal[]; evi
     );
   }
   if (f.learner) {
-    const old = statuses.filter((s) => !versionAtLeast(s.version, 3, 4));
+    const old = statuses.filter((s) => !etcdAtLeast(s.version, 3, 4));
     if (old.length > 0)
       refuse(
         'learner-unsupported',

@@ -32,6 +32,38 @@ export function etcdInstances(instances: InstanceInfo[]): InstanceInfo[] {
     .sort((a, b) => (a.index ?? 0) - (b.index ?? 0) || a.id.localeCompare(b.id));
 }
 
+/**
+ * TKGI's etcd job enables etcd authentication and gives the root role to the client certificate
+ * `etcdctl-root` (CN root); `etcdctl` (its v2 certificate) is not root, so HashKV, snapshots and
+ * membership changes are refused to it. Older CFCR jobs without authentication have only `etcdctl`.
+ */
+const ROOT_CERT = 'etcdctl-root';
+const LEGACY_CERT = 'etcdctl';
+
+interface ClientCertificates {
+  name: typeof ROOT_CERT | typeof LEGACY_CERT;
+  ca: Buffer;
+  cert: Buffer;
+  key: Buffer;
+}
+
+/** The root client certificate, or `etcdctl.crt` only where the root one does not exist. */
+async function readClientCertificates(host: RemoteHost, sudo: boolean): Promise<ClientCertificates> {
+  // root:vcap 0640: a Director-provisioned user needs sudo; the static user (vcap) may not.
+  const read = (f: string) => host.readFile(`${ETCD_CONFIG_DIR}/${f}`, { sudo });
+  const ca = await read('etcdctl-ca.crt');
+  for (const name of [ROOT_CERT, LEGACY_CERT] as const) {
+    try {
+      const [cert, key] = await Promise.all([read(`${name}.crt`), read(`${name}.key`)]);
+      return { name, ca, cert, key };
+    } catch (e) {
+      if (name === ROOT_CERT && /does not exist|No such file or directory/.test((e as Error).message)) continue;
+      throw e;
+    }
+  }
+  throw new EtcdError('config', `No client certificate in ${ETCD_CONFIG_DIR} on ${host.label}.`);
+}
+
 export function openEnvironment(env: EnvironmentConfig, opts: SessionOptions = {}): EnvironmentSession {
   return new EnvSession(env, opts);
 }
@@ -241,12 +273,12 @@ class DeploySession implements DeploymentSession {
         `Deployment ${this.deployment} has no etcd instances (instance group 'master' or a process named 'etcd').`,
       );
     }
-    // Read the etcdctl client certificates from the first master that lets us (running ones first).
+    // Read the client certificates from the first master that lets us (running ones first).
     const order = [...masters].sort(
       (a, b) => Number(b.processState === 'running') - Number(a.processState === 'running'),
     );
     const failures: string[] = [];
-    let certs: { ca: Buffer; cert: Buffer; key: Buffer } | undefined;
+    let certs: ClientCertificates | undefined;
     let via: { inst: InstanceInfo; host: RemoteHost } | undefined;
     for (const inst of order) {
       if (!inst.ips.length) {
@@ -255,12 +287,7 @@ class DeploySession implements DeploymentSession {
       }
       try {
         const host = await this.ssh(inst);
-        const [ca, cert, key] = await Promise.all(
-          ['etcdctl-ca.crt', 'etcdctl.crt', 'etcdctl.key']
-            // root:vcap 0640: a Director-provisioned user needs sudo; the static user (vcap) may not.
-            .map((f) => host.readFile(`${ETCD_CONFIG_DIR}/${f}`, { sudo: !this.opts.staticSsh })),
-        );
-        certs = { ca, cert, key };
+        certs = await readClientCertificates(host, !this.opts.staticSsh);
         via = { inst, host };
         break;
       } catch (e) {
@@ -273,6 +300,14 @@ class DeploySession implements DeploymentSession {
         'unreachable',
         `Cannot read the etcdctl client certificates (${ETCD_CONFIG_DIR}) from any master of ${this.deployment}. ${failures.join(' | ')}`,
       );
+    }
+    if (certs.name !== ROOT_CERT) {
+      const note =
+        `etcd: ${via.inst.group}/${via.inst.id} has no ${ROOT_CERT}.crt in ${ETCD_CONFIG_DIR}; using ${certs.name}.crt. ` +
+        'Where etcd authentication is on (TKGI enables it), that certificate is not root: hash checks, snapshots and ' +
+        'membership changes through it will be refused. Check the etcd job on that master.';
+      this.log(note);
+      this.opts.onNote?.(note);
     }
     const endpoints: ClusterEndpointConfig[] = masters
       .filter((m) => m.ips.length)
@@ -307,7 +342,15 @@ class DeploySession implements DeploymentSession {
         dial = throughSsh;
       }
     }
-    return openEtcdCluster({ endpoints, dial, ...certs, callTimeoutMs: this.opts.etcdCallTimeoutMs, log: this.log });
+    return openEtcdCluster({
+      endpoints,
+      dial,
+      ca: certs.ca,
+      cert: certs.cert,
+      key: certs.key,
+      callTimeoutMs: this.opts.etcdCallTimeoutMs,
+      log: this.log,
+    });
   }
 
   async dispose(): Promise<void> {

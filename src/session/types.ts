@@ -19,6 +19,11 @@ export interface SessionOptions {
   };
   /** Diagnostic log (never receives secrets). */
   log?: (line: string) => void;
+  /**
+   * What the operator must be told about how the session reaches etcd (e.g. that it had to use the
+   * non-root client certificate): the extension shows it as a warning, the CLI prints it.
+   */
+  onNote?: (note: string) => void;
   /** known_hosts for the jump host's key (default ~/.ssh/known_hosts). */
   gatewayKnownHostsPath?: string;
   /** Tuning (tests, benchmarks): SSH handshake timeout, keepalive interval, etcd per-call deadline. */

@@ -10,11 +10,13 @@ import {
   boshCliEnv,
   breakInstance,
   down,
+  formatStatus,
   heal,
   masters,
   monitStatus,
   processState,
   readTestbedState,
+  status,
   TestbedState,
   up,
 } from './harness/index';
@@ -155,19 +157,38 @@ describe('testbed harness', function () {
       for (const p of expected)
         assert.match(r.stdout, new RegExp(`\\b${p}\\s+OK\\s+Process`), `${vm.group}/${vm.index}: ${r.stdout}`);
     }
+    // bpm's pidfile holds the job's start script, which runs etcd from the package as a child (no exec)
     const m = masters(s)[0];
     const r = await sudo(
       s,
       m,
-      'stat -c %U /var/vcap/store/etcd; ps -o user= -p "$(cat /var/vcap/sys/run/bpm/etcd/etcd.pid)"; readlink /proc/"$(cat /var/vcap/sys/run/bpm/etcd/etcd.pid)"/exe',
+      'pid=$(cat /var/vcap/sys/run/bpm/etcd/etcd.pid); child=$(pgrep -P "$pid"); stat -c %U /var/vcap/store/etcd; ' +
+        'ps -o user= -p "$pid"; readlink /proc/"$pid"/exe; ps -o user= -p "$child"; ps -o args= -p "$child" | cut -d" " -f1',
     );
     assert.deepStrictEqual(
       r.stdout
         .trim()
         .split('\n')
         .map((x) => x.trim()),
-      ['vcap', 'vcap', '/usr/bin/etcd'],
+      ['vcap', 'vcap', '/usr/bin/bash', 'vcap', '/var/vcap/packages/etcd/bin/etcd'],
     );
+  });
+
+  it('runs the etcd of the chosen version (3.5 by default) with authentication on, and `testbed status` says so', async () => {
+    const m = masters(s)[0];
+    const v = (await sudo(s, m, '/var/vcap/packages/etcd/bin/etcd --version')).stdout;
+    assert.match(v, new RegExp(`etcd Version: ${s.etcd.version.replace(/\./g, '\\.')}\n`));
+    assert.match(
+      s.etcd.version,
+      new RegExp(`^${(process.env.BOSH_ETCD_TESTBED_ETCD || '3.5').replace('.', '\\.')}\\.`),
+    );
+    const hasEtcdutl = (
+      await sudo(s, m, 'test -x /var/vcap/packages/etcd/bin/etcdutl && echo yes || echo no')
+    ).stdout.trim();
+    assert.strictEqual(hasEtcdutl, s.etcd.etcdutl ? 'yes' : 'no');
+    const st = await status();
+    assert.strictEqual(st.authEnabled, true);
+    assert.match(formatStatus(st), new RegExp(`etcd ${s.etcd.version.replace(/\./g, '\\.')}\\s+authentication on`));
   });
 
   it('lets the jump-host user reach a master by its etcd DNS name through the jumpbox (strict host keys)', async () => {

@@ -160,6 +160,47 @@ describe('session (testbed)', function () {
     }
   });
 
+  it('reads the root client certificate: hashKV and snapshots work with etcd authentication on, and no note is given', async () => {
+    assert.strictEqual(state.etcd.auth, true);
+    const notes: string[] = [];
+    const env = openEnvironment(envOf(state, false), { onNote: (n) => notes.push(n) });
+    try {
+      const c = await env.deployment(state.deployment).etcd();
+      const url = c.endpoints[0].url;
+      assert.match((await c.hashKV(url)).revision, /^\d+$/);
+      let bytes = 0;
+      for await (const chunk of (await c.snapshot(url)) as AsyncIterable<Buffer>) bytes += chunk.length;
+      assert.ok(bytes > 4096, `snapshot of ${bytes} bytes`);
+      assert.deepStrictEqual(notes, []);
+    } finally {
+      await env.dispose();
+    }
+  });
+
+  it('falls back to etcdctl.crt only where etcdctl-root.crt is absent, tells the operator, and etcd then refuses hashKV', async () => {
+    const configDirs = masters(state).map((m) => path.join(m.dir, 'vcap/jobs/etcd/config'));
+    for (const d of configDirs) fs.renameSync(path.join(d, 'etcdctl-root.crt'), path.join(d, 'etcdctl-root.crt.away'));
+    const notes: string[] = [];
+    const env = openEnvironment(envOf(state, false), { onNote: (n) => notes.push(n) });
+    try {
+      const c = await env.deployment(state.deployment).etcd();
+      assert.strictEqual(notes.length, 1, notes.join('\n'));
+      assert.match(notes[0], /no etcdctl-root\.crt .*using etcdctl\.crt/);
+      assert.ok(
+        (await c.status()).every((r) => r.ok),
+        'status still works for the etcdClient user',
+      );
+      await assert.rejects(
+        c.hashKV(c.endpoints[0].url),
+        (e: unknown) => e instanceof EtcdError && e.kind === 'permission' && /etcdctl-root\.crt/.test(e.message),
+      );
+    } finally {
+      await env.dispose();
+      for (const d of configDirs)
+        fs.renameSync(path.join(d, 'etcdctl-root.crt.away'), path.join(d, 'etcdctl-root.crt'));
+    }
+  });
+
   it("can tunnel the etcd client ports through the master's SSH connection instead of the network path", async () => {
     const lines: string[] = [];
     const env = openEnvironment(envOf(state, false), { etcdTunnel: 'ssh', log: (l) => lines.push(l) });

@@ -110,6 +110,7 @@ function probe(over: Partial<VmProbe> = {}): VmProbe {
     peerAddress: peer(2),
     state: null,
     etcdAlive: false,
+    etcdutl: false,
     raw: '',
     ...over,
   };
@@ -216,6 +217,29 @@ describe('recovery plan decisions (recorded observations)', () => {
     for (const id of ['snapshot', 'remove', 'mkdir', 'add', 'start']) assert.strictEqual(step(p, id).done, false, id);
     assert.ok(p.evidence.some((e) => /unhealthy/.test(e)));
     assert.match(formatPlan(p), /member remove 8e9e05c52164694d/);
+  });
+
+  it('reads the snapshot with etcdutl only where the snapshot member runs etcd 3.5 and its VM has etcdutl', () => {
+    const statusCmd = (version: string, etcdutl: boolean) => {
+      const o = obs({ status: (i) => okStatus(i, { version }) });
+      o.helper!.vm.etcdutl = etcdutl;
+      return step(planRecovery(o, { now: NOW }), 'snapshot').commands[1].command;
+    };
+    const file = '/var/vcap/store/etcd-snapshots/20261126T130501Z.db';
+    assert.strictEqual(
+      statusCmd('3.5.16', true),
+      `/var/vcap/packages/etcd/bin/etcdutl snapshot status ${file} -w table`,
+    );
+    for (const [version, etcdutl] of [
+      ['3.5.16', false],
+      ['3.4.23', true],
+      ['3.4.23', false],
+    ] as const)
+      assert.strictEqual(
+        statusCmd(version, etcdutl),
+        `ETCDCTL_API=3 /var/vcap/jobs/etcd/bin/etcdctl snapshot status ${file} -w table`,
+        `${version}, etcdutl ${etcdutl}`,
+      );
   });
 
   it('corrupt data (member/ with files, monit running the crash loop): stop and move are to do', () => {

@@ -3,6 +3,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { parseSnapshotStatus, type SnapshotStatus } from '../../etcd/parsers';
+import { snapshotStatusTool } from '../../etcd/version';
 import * as cmd from '../commands';
 import type { Run } from '../context';
 import type { PlanStep } from '../events';
@@ -13,6 +14,12 @@ export const title = 'Snapshot a healthy member';
 
 export function commands(f: PlanFacts) {
   const done = 'a snapshot was taken when this recovery started';
+  // the snapshot member's server version and whether its VM has etcdutl decide the status command
+  const helperStatus = f.obs.views.find((v) => v.label === f.obs.helper?.label)?.status;
+  const tool = snapshotStatusTool(
+    helperStatus?.ok ? helperStatus.value.version : undefined,
+    f.obs.helper?.vm.etcdutl ?? false,
+  );
   return [
     planned(
       f.helper,
@@ -22,7 +29,7 @@ export function commands(f: PlanFacts) {
     ),
     planned(
       f.helper,
-      built('snapshot status', () => cmd.snapshotStatus(f.ts)),
+      built('snapshot status', () => cmd.snapshotStatus(f.ts, tool)),
       f.resumed,
       done,
     ),

@@ -10,6 +10,7 @@ import { JUMP_USER, STATIC_USER } from './shared';
 import { TestbedVm } from './state';
 import * as T from './templates';
 import { run } from './sh';
+import { EtcdDist } from './etcd-dist';
 
 export const MASTER_DUMMY_JOBS = ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler'];
 export const WORKER_DUMMY_JOBS = ['kubelet', 'kube-proxy'];
@@ -66,13 +67,15 @@ async function userIds(user: string): Promise<{ uid: number; gid: number }> {
   return { uid, gid };
 }
 
+export interface BuildOptions {
+  etcd: EtcdDist;
+  monitCycleSeconds: number;
+  /** The etcd job's `--quota-backend-bytes` (absent: etcd's default, 2 GiB). */
+  quotaBackendBytes?: number;
+}
+
 /** PKI, client keys and every VM's folder (host keys included); returns the keys and known_hosts. */
-/** quotaBackendBytes: the etcd job's `--quota-backend-bytes` (absent: etcd's default, 2 GiB). */
-export async function buildTestbed(
-  L: Layout,
-  vms: TestbedVm[],
-  opts: { quotaBackendBytes?: number } = {},
-): Promise<Keys> {
+export async function buildTestbed(L: Layout, vms: TestbedVm[], opts: BuildOptions): Promise<Keys> {
   for (const d of [L.keys, L.vms, L.logs]) fs.mkdirSync(d, { recursive: true, mode: 0o700 });
   const staticKey = path.join(L.keys, `${STATIC_USER}_ed25519`);
   const jumpKey = path.join(L.keys, `${JUMP_USER}_jumpbox_ed25519`);
@@ -107,17 +110,7 @@ export async function buildTestbed(
       ...(vm.group === 'jumpbox' ? ['jumpbox.cfcr.internal'] : []),
     ].join(',');
     for (const k of [ed, rsa]) knownHosts.push(`${names} ${k.split(' ').slice(0, 2).join(' ')}`);
-    buildVmDir(vm, {
-      vcap,
-      jumpIds,
-      staticPub,
-      jumpPub,
-      masterInfos,
-      hostname,
-      L,
-      pki: L.pki,
-      quotaBackendBytes: opts.quotaBackendBytes,
-    });
+    buildVmDir(vm, { vcap, jumpIds, staticPub, jumpPub, masterInfos, hostname, L, pki: L.pki, ...opts });
   }
   const knownHostsPath = path.join(L.keys, 'known_hosts');
   w(knownHostsPath, knownHosts.join('\n') + '\n', 0o644);
@@ -133,6 +126,8 @@ interface BuildCtx {
   hostname: string;
   L: Layout;
   pki: string;
+  etcd: EtcdDist;
+  monitCycleSeconds: number;
   quotaBackendBytes?: number;
 }
 
@@ -155,7 +150,7 @@ function buildVmDir(vm: TestbedVm, c: BuildCtx) {
   }
 
   // monit + bpm
-  w(path.join(V, 'bosh/etc/monitrc'), T.monitrc(), 0o700, root);
+  w(path.join(V, 'bosh/etc/monitrc'), T.monitrc(c.monitCycleSeconds), 0o700, root);
   w(path.join(V, 'jobs/bpm/bin/bpm'), T.BPM, 0o755);
   const dummies = vm.group === 'master' ? MASTER_DUMMY_JOBS : WORKER_DUMMY_JOBS;
   // monit starts the services of its first cycle one after the other, last included first: etcd last
@@ -176,6 +171,13 @@ function buildVmDir(vm: TestbedVm, c: BuildCtx) {
   w(path.join(J, 'bin/etcd'), T.etcdStartScript(self, vm.bootstrap, c.quotaBackendBytes), 0o755);
   w(path.join(J, 'bin/etcdctl'), T.ETCDCTL, 0o755);
   w(path.join(J, 'bin/utils.sh'), T.utilsSh(self, c.masterInfos), 0o644);
+  w(path.join(J, 'bin/post-start'), T.POST_START, 0o755);
+  w(path.join(J, 'bin/authentication-setup'), T.authenticationSetup(c.etcd.version === '3.4'), 0o755);
+  w(path.join(J, 'bin/drain'), T.drainScript(self.id), 0o755);
+  // the etcd package: links to the host's binaries of the chosen version
+  const P = path.join(V, T.ETCD_PACKAGE_BIN.replace('/var/vcap/', ''));
+  fs.mkdirSync(P, { recursive: true, mode: 0o755 });
+  for (const b of c.etcd.binaries) fs.symlinkSync(path.join(c.etcd.binDir, b), path.join(P, b));
   fs.mkdirSync(path.join(J, 'config'), { recursive: true });
   fs.chownSync(path.join(J, 'config'), 0, c.vcap.gid);
   fs.chmodSync(path.join(J, 'config'), 0o750);

@@ -1,5 +1,5 @@
-// npm run testbed -- up [--masters 3|5] [--fill-mb N] [--quota-mb N] | down | status | break <instance> --mode <m> |
-//                    state <instance> <state> | heal [<instance>] [--rebuild]
+// npm run testbed -- up [--masters 3|5] [--fill-mb N] [--quota-mb N] [--etcd 3.4|3.5] [--monit-cycle S] | down |
+//                    status | break <instance> --mode <m> | state <instance> <state> | heal [<instance>] [--rebuild]
 import {
   breakInstance,
   down,
@@ -10,13 +10,17 @@ import {
   INSTANCE_STATES,
   InstanceStateName,
   setInstanceState,
+  resolveTestbedEtcd,
   status,
   up,
 } from './index';
 import { resolveLayout } from './layout';
 
 const USAGE = `usage: npm run testbed -- <command>
-  up [--masters 3|5] [--fill-mb N] [--quota-mb N]   start a testbed (prints and writes testbed.json);
+  up [--masters 3|5] [--fill-mb N] [--quota-mb N] [--etcd 3.4|3.5] [--monit-cycle S]
+                                     start a testbed (prints and writes testbed.json); etcd 3.5 by
+                                     default (TKGI 1.13+), 3.4 as TKGI 1.8-1.12; monit checks every
+                                     10 s like a stemcell unless --monit-cycle says otherwise
                                      --quota-mb sets the etcd job's --quota-backend-bytes
   down                               stop it and remove everything it created
   status                             VMs, monit summary, etcd member list
@@ -25,7 +29,8 @@ const USAGE = `usage: npm run testbed -- <command>
   state <instance> <state>           what a BOSH command leaves: ${INSTANCE_STATES.join(' | ')}
         (stopped = bosh stop, detached = bosh stop --hard, deleted-vm = bosh delete-vm, ignored = bosh ignore)
   heal [<instance>] [--rebuild]      undo faults and instance states (--rebuild re-creates a wiped/corrupted member by the runbook)
-env: BOSH_ETCD_TESTBED_DIR (default <repo>/.testbed), BOSH_ETCD_TESTBED_NET (default 127.0.0)`;
+env: BOSH_ETCD_TESTBED_DIR (default <repo>/.testbed), BOSH_ETCD_TESTBED_NET (default 127.0.0),
+     BOSH_ETCD_TESTBED_ETCD (3.4 | 3.5, default 3.5), BOSH_ETCD_TESTBED_MONIT_CYCLE (seconds, default 10)`;
 
 function flag(args: string[], name: string): string | undefined {
   const i = args.indexOf(name);
@@ -53,7 +58,11 @@ async function main(argv: string[]): Promise<number> {
       const m = flag(args, '--masters');
       const f = flag(args, '--fill-mb');
       const qmb = flag(args, '--quota-mb');
+      const etcd = resolveTestbedEtcd(flag(args, '--etcd'));
+      const cycle = flag(args, '--monit-cycle');
       const t0 = Date.now();
+      if (cycle !== undefined && !/^[1-9]\d*$/.test(cycle))
+        throw new Error(`--monit-cycle must be a whole number of seconds (got "${cycle}").`);
       if (m !== undefined && !/^(3|5)$/.test(m)) throw new Error(`--masters must be 3 or 5 (got "${m}").`);
       if (f !== undefined && !/^\d+$/.test(f))
         throw new Error(`--fill-mb must be a whole number of megabytes (got "${f}").`);
@@ -71,6 +80,8 @@ async function main(argv: string[]): Promise<number> {
         masters: m ? Number(m) : undefined,
         fillMb: f ? Number(f) : undefined,
         quotaMb: qmb ? Number(qmb) : undefined,
+        etcd,
+        monitCycleSeconds: cycle ? Number(cycle) : undefined,
         log,
       });
       process.removeListener('SIGINT', abort);

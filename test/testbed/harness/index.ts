@@ -10,6 +10,8 @@ import {
 } from '../director/instance-states';
 import { rubyIso8601 } from '../director/model';
 import { buildTestbed, planVms } from './build';
+import { etcdDist, EtcdDist, resolveTestbedEtcd, TestbedEtcd } from './etcd-dist';
+import { STEMCELL_MONIT_CYCLE_S } from './templates';
 import { Layout, resolveLayout, TestbedOptions, vmName } from './layout';
 import { acquireShared, JUMP_USER, releaseShared, STATIC_USER } from './shared';
 import { inVm, q, sleep, StopWaiting, waitFor } from './sh';
@@ -30,6 +32,8 @@ export type { TestbedState, TestbedVm } from './state';
 export { boshCliEnv } from './env';
 export { resolveLayout } from './layout';
 export type { TestbedOptions, Layout } from './layout';
+export { resolveTestbedEtcd, TESTBED_ETCD_VERSIONS } from './etcd-dist';
+export type { TestbedEtcd } from './etcd-dist';
 export { monitStatus, processState } from './vm';
 export { INSTANCE_STATES } from '../director/instance-states';
 export type { InstanceStateName } from '../director/instance-states';
@@ -65,6 +69,10 @@ export interface UpOptions extends TestbedOptions {
   fillMb?: number;
   /** The etcd job's `--quota-backend-bytes`, in MiB (default: not set, etcd's 2 GiB). */
   quotaMb?: number;
+  /** etcd 3.4 or 3.5 (default BOSH_ETCD_TESTBED_ETCD, else 3.5). */
+  etcd?: TestbedEtcd;
+  /** monit's cycle in seconds (default BOSH_ETCD_TESTBED_MONIT_CYCLE, else the stemcell's 10). */
+  monitCycleSeconds?: number;
   /** Progress lines (default: none). */
   log?: (line: string) => void;
 }
@@ -92,6 +100,8 @@ export async function up(opts: UpOptions = {}): Promise<TestbedState> {
   const log = opts.log ?? (() => {});
   const masterCount = opts.masters ?? 3;
   if (![3, 5].includes(masterCount)) throw new Error(`--masters must be 3 or 5 (got ${masterCount}).`);
+  const dist = etcdDist(opts.etcd ?? resolveTestbedEtcd());
+  const monitCycleSeconds = opts.monitCycleSeconds ?? resolveMonitCycle();
   if (fs.existsSync(L.dir) && fs.readdirSync(L.dir).length > 0) {
     if (!fs.existsSync(L.marker))
       throw new Error(`${L.dir} is not empty and is not a testbed folder: choose another BOSH_ETCD_TESTBED_DIR.`);
@@ -111,6 +121,8 @@ export async function up(opts: UpOptions = {}): Promise<TestbedState> {
     if (opts.quotaMb !== undefined && !(opts.quotaMb > 0))
       throw new Error(`--quota-mb must be a positive number (got ${opts.quotaMb}).`);
     const keys = await buildTestbed(L, vms, {
+      etcd: dist,
+      monitCycleSeconds,
       quotaBackendBytes: opts.quotaMb ? Math.round(opts.quotaMb * 1024 * 1024) : undefined,
     });
     log(`built ${vms.length} VMs in ${L.vms} (${Date.now() - t0} ms)`);
@@ -123,8 +135,13 @@ export async function up(opts: UpOptions = {}): Promise<TestbedState> {
     log(`VMs booted, sshd listening (${Date.now() - t0} ms)`);
     const ms = vms.filter((v) => v.group === 'master');
     await waitClusterHealthy(ms, 60_000);
-    log(`etcd cluster of ${ms.length} healthy (${Date.now() - t0} ms)`);
-    await waitAllMonitRunning(vms, 30_000);
+    log(`etcd ${dist.version} cluster of ${ms.length} healthy (${Date.now() - t0} ms)`);
+    // the agent runs post-start after monit started the jobs: bootstrap instance first, one at a time
+    for (const m of [...ms].sort((a, b) => Number(b.bootstrap) - Number(a.bootstrap))) {
+      await inVm(m.nsPid, '/var/vcap/jobs/etcd/bin/post-start', { timeoutMs: 130_000 });
+    }
+    log(`post-start done: etcd authentication on (${Date.now() - t0} ms)`);
+    await waitAllMonitRunning(vms, 30_000 + 3 * monitCycleSeconds * 1000);
     const base: Omit<TestbedState, 'director'> = {
       deployment: `service-instance_${crypto.randomUUID()}`,
       jumpHost: {
@@ -134,7 +151,13 @@ export async function up(opts: UpOptions = {}): Promise<TestbedState> {
         privateKeyPath: keys.jumpKey,
       },
       staticSsh: { user: STATIC_USER, privateKeyPath: keys.staticKey, knownHostsPath: keys.knownHosts },
-      etcd: { caCertPath: path.join(L.pki, 'etcd-ca.crt'), version: await etcdVersion() },
+      etcd: {
+        caCertPath: path.join(L.pki, 'etcd-ca.crt'),
+        version: await etcdVersion(dist),
+        auth: true,
+        etcdutl: dist.binaries.includes('etcdutl'),
+        monitCycleSeconds,
+      },
       vms,
       createdAt: new Date().toISOString(),
     };
@@ -159,9 +182,17 @@ export async function up(opts: UpOptions = {}): Promise<TestbedState> {
   }
 }
 
-async function etcdVersion(): Promise<string> {
+function resolveMonitCycle(): number {
+  const v = process.env.BOSH_ETCD_TESTBED_MONIT_CYCLE;
+  if (!v) return STEMCELL_MONIT_CYCLE_S;
+  if (!/^\d+$/.test(v) || Number(v) < 1)
+    throw new Error(`BOSH_ETCD_TESTBED_MONIT_CYCLE must be a whole number of seconds (got "${v}").`);
+  return Number(v);
+}
+
+async function etcdVersion(dist: EtcdDist): Promise<string> {
   const { run } = await import('./sh');
-  const r = await run('/usr/bin/etcd', ['--version'], { allowFail: true });
+  const r = await run(path.join(dist.binDir, 'etcd'), ['--version'], { allowFail: true });
   return /etcd Version: (\S+)/.exec(r.stdout)?.[1] ?? 'unknown';
 }
 
@@ -396,6 +427,24 @@ export function findVm(state: TestbedState, ref: string): TestbedVm {
 
 const etcdPidFile = (vm: TestbedVm) => path.join(vm.dir, 'vcap/sys/run/bpm/etcd/etcd.pid');
 
+/** The etcd server's pid: the job's start script (bpm's pidfile) runs it as a child, without exec. */
+export function etcdServerPid(vm: TestbedVm): number {
+  const scriptPid = Number(fs.readFileSync(etcdPidFile(vm), 'utf8').trim());
+  for (const ent of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(ent)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${ent}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      // fields[1] is the ppid, fields[3] the session id (bpm starts the job in a session of its own)
+      if (Number(fields[3]) === scriptPid && path.basename(fs.readlinkSync(`/proc/${ent}/exe`)) === 'etcd')
+        return Number(ent);
+    } catch {
+      /* gone */
+    }
+  }
+  throw new Error(`No etcd process under the start script (pid ${scriptPid}) of ${vmName(vm.group, vm.index)}.`);
+}
+
 async function monitStopEtcd(vm: TestbedVm) {
   await inVm(vm.nsPid, 'monit stop etcd');
   await waitMonitProcess(
@@ -405,6 +454,34 @@ async function monitStopEtcd(vm: TestbedVm) {
     `monit to stop etcd on ${vmName(vm.group, vm.index)}`,
     40_000,
   );
+}
+
+/**
+ * monit persists which services are monitored in its state file at the end of the cycle in which
+ * that changed, and a rebooted VM's monit restores it: a VM killed (vm-down) within a cycle of a
+ * `monit start` would come back with etcd unmonitored. Healing waits for that save (at most one cycle
+ * and a little), so a later fault starts from what the operator would have had.
+ */
+async function waitMonitStateSaved(vm: TestbedVm, afterMs: number) {
+  const file = path.join(vm.dir, 'vcap/monit/monit.state');
+  const cycleMs = (readCycleSeconds() ?? STEMCELL_MONIT_CYCLE_S) * 1000;
+  const deadline = afterMs + cycleMs + 2000;
+  while (Date.now() < deadline) {
+    try {
+      if (fs.statSync(file).mtimeMs >= afterMs) return;
+    } catch {
+      /* not written yet */
+    }
+    await sleep(200);
+  }
+}
+
+function readCycleSeconds(): number | undefined {
+  try {
+    return readTestbedState(resolveLayout().stateFile).etcd.monitCycleSeconds;
+  } catch {
+    return undefined;
+  }
 }
 
 async function monitStartEtcd(vm: TestbedVm) {
@@ -417,6 +494,7 @@ async function monitStartEtcd(vm: TestbedVm) {
     `monit to start etcd on ${vmName(vm.group, vm.index)}`,
     40_000,
   );
+  await waitMonitStateSaved(vm, Date.now());
 }
 
 function requireMaster(vm: TestbedVm, mode: string) {
@@ -474,7 +552,7 @@ export async function breakInstance(ref: string, mode: FaultMode, opts: TestbedO
     }
     case 'slow-endpoint': {
       requireMaster(vm, mode);
-      const pid = Number(fs.readFileSync(etcdPidFile(vm), 'utf8').trim());
+      const pid = etcdServerPid(vm);
       process.kill(pid, 'SIGSTOP');
       rec.etcdPid = pid;
       detail = `etcd (pid ${pid}) on ${name} frozen with SIGSTOP: ${vm.ip}:2379 accepts TCP but never answers`;
@@ -875,6 +953,24 @@ export function instanceStates(opts: TestbedOptions = {}): Record<string, Instan
 
 // ------------------------------------------------------------------------------------ status
 
+/**
+ * Whether etcd authentication is on, asked of one master. etcdctl 3.5 has `auth status`; 3.4's does
+ * not: there a root-only request with the non-root certificate (etcdctl.crt) tells.
+ */
+export async function authStatus(m: TestbedVm): Promise<boolean | undefined> {
+  const r = await etcdctlIn(m, '--dial-timeout=1s --command-timeout=3s auth status', { local: true, allowFail: true });
+  const said = /Authentication Status:\s*(true|false)/.exec(r.stdout);
+  if (said) return said[1] === 'true';
+  const probe = await inVm(
+    m.nsPid,
+    `LOCAL=true; source /var/vcap/jobs/etcd/bin/utils.sh; ETCDCTL_API=3 /var/vcap/packages/etcd/bin/etcdctl --dial-timeout=1s --command-timeout=3s --cacert /var/vcap/jobs/etcd/config/etcdctl-ca.crt --cert /var/vcap/jobs/etcd/config/etcdctl.crt --key /var/vcap/jobs/etcd/config/etcdctl.key --endpoints "$etcd_endpoint_address" user list`,
+    { allowFail: true },
+  );
+  if (probe.code === 0) return false;
+  if (/permission denied|user name not found|invalid auth/i.test(probe.stderr)) return true;
+  return undefined;
+}
+
 export interface VmStatus {
   name: string;
   ip: string;
@@ -886,6 +982,8 @@ export interface StatusResult {
   vms: VmStatus[];
   memberList: string;
   endpointStatus: string;
+  /** From `auth status` on a master (undefined: no master answered). */
+  authEnabled?: boolean;
   faults: FaultRecord[];
   /** Instances whose BOSH state is not normal, by name (`master-1` → `detached`). */
   instanceStates: Record<string, InstanceStateName>;
@@ -909,6 +1007,7 @@ export async function status(opts: TestbedOptions = {}): Promise<StatusResult> {
   }
   let memberList = '(no master answered)';
   let endpointStatus = '';
+  let authEnabled: boolean | undefined;
   for (const m of masters(state)) {
     if (!vms.find((v) => v.ip === m.ip)?.up) continue;
     const r = await etcdctlIn(m, '--dial-timeout=1s --command-timeout=3s member list -w table', {
@@ -921,13 +1020,27 @@ export async function status(opts: TestbedOptions = {}): Promise<StatusResult> {
       allowFail: true,
     });
     endpointStatus = (e.stdout + e.stderr).trim();
+    authEnabled = await authStatus(m);
     break;
   }
-  return { state, vms, memberList, endpointStatus, faults: readFaults(L), instanceStates: instanceStates(opts) };
+  return {
+    state,
+    vms,
+    memberList,
+    endpointStatus,
+    authEnabled,
+    faults: readFaults(L),
+    instanceStates: instanceStates(opts),
+  };
 }
 
 export function formatStatus(s: StatusResult): string {
-  const out: string[] = [`deployment ${s.state.deployment}   Director ${s.state.director.url || '(none)'}`];
+  const e = s.state.etcd;
+  const out: string[] = [
+    `deployment ${s.state.deployment}   Director ${s.state.director.url || '(none)'}`,
+    `etcd ${e.version}   authentication ${s.authEnabled === undefined ? 'unknown (no master answered)' : s.authEnabled ? 'on' : 'OFF'}` +
+      `   etcdutl on the VMs: ${e.etcdutl ? 'yes' : 'no'}   monit cycle ${e.monitCycleSeconds ?? '?'} s`,
+  ];
   for (const v of s.vms) {
     const vm = s.state.vms.find((x) => x.ip === v.ip)!;
     out.push(

@@ -1,12 +1,13 @@
 // etcd PKI (like the BOSH etcd job's: wildcard *.etcd.cfcr.internal server/peer certs, no IP SANs,
 // etcdctl and root client certs) and SSH keys, generated fresh for every testbed with openssl and
-// ssh-keygen. EC P-256 keys keep `up` fast; etcd and gRPC accept them.
+// ssh-keygen. RSA keys, as TKGI's certificates are: the job's cipher list (ECDHE-RSA only) needs an
+// RSA server certificate.
 import * as fs from 'fs';
 import * as path from 'path';
 import { run } from './sh';
 import { ETCD_DOMAIN } from './layout';
 
-const EC = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+const RSA = ['-newkey', 'rsa:2048', '-nodes'];
 
 export async function makeEtcdPki(dir: string): Promise<void> {
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -14,7 +15,7 @@ export async function makeEtcdPki(dir: string): Promise<void> {
   await run('openssl', [
     'req',
     '-x509',
-    ...EC,
+    ...RSA,
     '-keyout',
     p('ca.key'),
     '-out',
@@ -32,7 +33,7 @@ export async function makeEtcdPki(dir: string): Promise<void> {
     run('openssl', [
       'req',
       '-x509',
-      ...EC,
+      ...RSA,
       '-CA',
       p('ca.crt'),
       '-CAkey',
@@ -55,7 +56,8 @@ export async function makeEtcdPki(dir: string): Promise<void> {
   await Promise.all([
     leaf('server', wildcard, [`subjectAltName=DNS:${wildcard}`, 'extendedKeyUsage=serverAuth,clientAuth']),
     leaf('peer', wildcard, [`subjectAltName=DNS:${wildcard}`, 'extendedKeyUsage=serverAuth,clientAuth']),
-    leaf('etcdctl', 'etcdctl', ['extendedKeyUsage=clientAuth']),
+    // etcdctl.crt authenticates as TKGI's etcdClient user (keys only); etcdctl-root.crt as root
+    leaf('etcdctl', 'etcdClient', ['extendedKeyUsage=clientAuth']),
     leaf('etcdctl-root', 'root', ['extendedKeyUsage=clientAuth']),
   ]);
   fs.rmSync(p('ca.key'));

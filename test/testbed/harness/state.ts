@@ -52,7 +52,16 @@ export interface TestbedState {
   jumpHost: { host: string; port: number; user: string; privateKeyPath: string };
   /** Static fallback SSH user present on every VM (bosh ssh --private-key style). */
   staticSsh: { user: string; privateKeyPath: string; knownHostsPath: string };
-  etcd: { caCertPath: string; version: string };
+  etcd: {
+    caCertPath: string;
+    /** etcd --version of the VMs' binaries, e.g. 3.5.16 */
+    version: string;
+    /** authentication-setup ran in post-start (as on TKGI): only the root certificate may HashKV/snapshot. */
+    auth?: boolean;
+    /** The VMs' etcd package ships etcdutl (3.5). */
+    etcdutl?: boolean;
+    monitCycleSeconds?: number;
+  };
   vms: TestbedVm[];
   createdAt: string;
 }
