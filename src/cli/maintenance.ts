@@ -1,13 +1,7 @@
 // bosh-etcd defrag / recover-nospace: the maintenance flows (src/maintenance) from a terminal, in
-// the same style as `bosh-etcd recover` (src/cli.ts): the plan and every command printed, y/N in a
-// terminal, nothing changed without a terminal unless --yes, a Markdown transcript. Kept apart from
-// src/cli.ts (which only dispatches here) and importing nothing from it, so there is no cycle.
+// the same style as `bosh-etcd recover` (recover.ts): the plan and every command printed, y/N in a
+// terminal, nothing changed without a terminal unless --yes, a Markdown transcript.
 // No `vscode` import here.
-import * as os from 'os';
-import * as path from 'path';
-import * as readline from 'readline';
-import { openDeploymentFromEnv } from '../session/session';
-import type { DeploymentSession } from '../session/types';
 import {
   defragCluster,
   defragConsequences,
@@ -18,6 +12,9 @@ import {
   type MaintenanceEvent,
   type MaintenanceOutcome,
 } from '../maintenance';
+import { EXIT } from './exitCodes';
+import { askYesNo, defaultTranscriptDir, handleInterrupts, lineWriter, type CliIo } from './io';
+import { deploymentName, openDeployment } from './session';
 
 export const MAINTENANCE_COMMANDS: readonly string[] = ['defrag', 'recover-nospace'];
 
@@ -34,18 +31,7 @@ it again after an interruption continues with the members not yet done.
 recover-nospace clears the NOSPACE alarm: compaction to the current revision, the rolling
 defragmentation, alarm disarm, a test write, then the size in use against the job's quota. CORRUPT
 is never disarmed (replace that member); with a member down it refuses (replace it first).
-exit codes as for recover, plus 8: recover-nospace: the data needs more than the quota (raise it).`;
-
-/** Same numbers as src/cli.ts's EXIT. */
-const EXIT = { OK: 0, FAILED: 1, USAGE: 2, REFUSED: 3, DECLINED: 4, CANCELLED: 5, CONFIG: 6, QUOTA: 8 } as const;
-
-export interface MaintenanceCliIo {
-  out: NodeJS.WritableStream;
-  err: NodeJS.WritableStream;
-  env: NodeJS.ProcessEnv;
-  interactive: boolean;
-  open?: (deployment: string) => DeploymentSession;
-}
+exit codes as for recover (bosh-etcd --help), and 8: recover-nospace: the data needs more than the quota (raise it).`;
 
 interface MaintenanceArgs {
   cmd: string;
@@ -108,12 +94,7 @@ export function parseMaintenanceArgs(argv: string[]): MaintenanceArgs {
 }
 
 function printer(out: NodeJS.WritableStream, err: NodeJS.WritableStream): (e: MaintenanceEvent) => void {
-  let atLineStart = true;
-  const line = (s: string) => {
-    if (!atLineStart) out.write('\n');
-    out.write(s + '\n');
-    atLineStart = true;
-  };
+  const { line, raw } = lineWriter(out);
   const sizes = (r: DefragMemberResult) =>
     r.before && r.after
       ? `${formatBytes(r.before.dbSize)} (${formatBytes(r.before.dbSizeInUse)} in use) → ${formatBytes(r.after.dbSize)}`
@@ -139,8 +120,7 @@ function printer(out: NodeJS.WritableStream, err: NodeJS.WritableStream): (e: Ma
         line(e.skipped ? `[${e.host}] (not run: ${e.skipped}) $ ${e.command}` : `[${e.host}] $ ${e.command}`);
         break;
       case 'output':
-        out.write(e.text);
-        atLineStart = e.text.endsWith('\n');
+        raw(e.text);
         break;
       case 'command-done':
         if (e.exitCode !== 0) line(`  (exit ${e.exitCode ?? 'none'}${e.signal ? `, signal ${e.signal}` : ''})`);
@@ -174,16 +154,6 @@ function printer(out: NodeJS.WritableStream, err: NodeJS.WritableStream): (e: Ma
   };
 }
 
-async function askYesNo(question: string): Promise<boolean> {
-  const rl = readline.createInterface({ input: process.stdin, output: process.stderr });
-  try {
-    const answer = await new Promise<string>((resolve) => rl.question(question, resolve));
-    return /^y(es)?$/i.test(answer.trim());
-  } finally {
-    rl.close();
-  }
-}
-
 function exitCodeOf(o: MaintenanceOutcome): number {
   switch (o) {
     case 'done':
@@ -197,13 +167,13 @@ function exitCodeOf(o: MaintenanceOutcome): number {
     case 'cancelled':
       return EXIT.CANCELLED;
     case 'quota-too-small':
-      return EXIT.QUOTA;
+      return EXIT.QUOTA_TOO_SMALL;
     default:
       return EXIT.FAILED;
   }
 }
 
-export async function maintenanceMain(argv: string[], io: MaintenanceCliIo): Promise<number> {
+export async function maintenanceMain(argv: string[], io: CliIo): Promise<number> {
   let a: MaintenanceArgs;
   try {
     a = parseMaintenanceArgs(argv);
@@ -211,38 +181,19 @@ export async function maintenanceMain(argv: string[], io: MaintenanceCliIo): Pro
     io.err.write(`bosh-etcd: ${(e as Error).message}\nusage:\n${MAINTENANCE_USAGE}\n`);
     return EXIT.USAGE;
   }
-  const deployment = a.deployment ?? io.env.BOSH_DEPLOYMENT;
-  if (!deployment) {
-    io.err.write('bosh-etcd: --deployment is required (or set BOSH_DEPLOYMENT), e.g. service-instance_<uuid>\n');
-    return EXIT.USAGE;
+  const deployment = deploymentName(a.deployment, io);
+  if (!deployment) return EXIT.USAGE;
+  const interrupts = handleInterrupts(io, 'stopping before the next command (nothing further will change)');
+  const opened = await openDeployment(io, deployment, { knownHosts: a.knownHosts, signal: interrupts.signal });
+  if (typeof opened === 'number') {
+    interrupts.dispose();
+    return opened;
   }
-  let session: DeploymentSession;
-  try {
-    session = io.open
-      ? io.open(deployment)
-      : openDeploymentFromEnv(io.env, {
-          deployment,
-          hostKeyPrompt: io.interactive
-            ? (host, keyType, fp) =>
-                askYesNo(`The host key of ${host} is unknown: ${keyType} ${fp}. Trust it for this run? [y/N] `)
-            : undefined,
-          gatewayKnownHostsPath: a.knownHosts ?? io.env.BOSH_ETCD_KNOWN_HOSTS,
-        });
-  } catch (e) {
-    io.err.write(`bosh-etcd: ${(e as Error).message}\n`);
-    return EXIT.CONFIG;
-  }
-  const ac = new AbortController();
-  const onSignal = () => {
-    io.err.write('\nInterrupted: stopping before the next command (nothing further will change)…\n');
-    ac.abort();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const { session } = opened;
   const common = {
     dryRun: a.dryRun,
-    signal: ac.signal,
-    transcriptDir: a.transcriptDir ?? path.join(os.homedir(), '.bosh-etcd', 'transcripts'),
+    signal: interrupts.signal,
+    transcriptDir: a.transcriptDir ?? defaultTranscriptDir(),
     onEvent: printer(io.out, io.err),
     pauseMs: a.pauseSeconds !== undefined ? a.pauseSeconds * 1000 : undefined,
   };
@@ -259,7 +210,7 @@ export async function maintenanceMain(argv: string[], io: MaintenanceCliIo): Pro
       );
       return false;
     }
-    return askYesNo('Proceed? [y/N] ');
+    return askYesNo('Proceed? [y/N] ', { input: io.input, signal: interrupts.signal });
   };
   try {
     io.out.write(`Observing the etcd members of ${deployment}…\n`);
@@ -292,8 +243,7 @@ export async function maintenanceMain(argv: string[], io: MaintenanceCliIo): Pro
     io.err.write(`bosh-etcd: ${(e as Error).message}\n`);
     return EXIT.CONFIG;
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    interrupts.dispose();
     await session.dispose().catch(() => undefined);
   }
 }

@@ -1,9 +1,5 @@
-// `bosh-etcd snapshot save|list|verify|delete`: local etcd snapshots of a deployment. The exit codes
-// are the CLI's (passed in by src/cli.ts, which this module must not import: no import cycles).
+// `bosh-etcd snapshot save|list|verify|delete`: local etcd snapshots of a deployment.
 // No `vscode` import here.
-import * as readline from 'readline';
-import { openDeploymentFromEnv } from '../session/session';
-import type { DeploymentSession } from '../session/types';
 import { isCancelled } from '../util/cancel';
 import {
   defaultSnapshotDir,
@@ -14,6 +10,9 @@ import {
   verifySnapshot,
   type SnapshotEntry,
 } from '../snapshots';
+import { EXIT } from './exitCodes';
+import { formatSize as fmtSize, handleInterrupts, type CliIo } from './io';
+import { deploymentName, openDeployment } from './session';
 
 export const SNAPSHOT_USAGE = `  bosh-etcd snapshot save   --deployment D [--dir DIR] [--member master/UUID] [--known-hosts FILE]
   bosh-etcd snapshot list   [--dir DIR] [--deployment D] [--quick]
@@ -29,25 +28,7 @@ sha256, the sha256 in the metadata and the bbolt database, and prints what
 
 exit codes: 0 ok, 1 the save failed or a file failed verification (list, verify) or could not be
   deleted, 2 usage, 3 save refused: no healthy member (or the one named is not), 5 cancelled (no
-  file kept), 6 configuration/connection error or an unknown --member`;
-
-/** The CLI's exit codes this command uses (src/cli.ts EXIT). */
-export interface SnapshotExitCodes {
-  OK: number;
-  FAILED: number;
-  USAGE: number;
-  REFUSED: number;
-  CANCELLED: number;
-  CONFIG: number;
-}
-
-export interface SnapshotCliIo {
-  out: NodeJS.WritableStream;
-  err: NodeJS.WritableStream;
-  env: NodeJS.ProcessEnv;
-  interactive: boolean;
-  open?: (deployment: string) => DeploymentSession;
-}
+  file kept), 6 configuration/connection error, unknown deployment or an unknown --member`;
 
 interface SnapshotArgs {
   sub: string;
@@ -93,12 +74,6 @@ function parse(argv: string[]): SnapshotArgs | string {
   return a;
 }
 
-function fmtSize(n: number): string {
-  if (n >= 1024 * 1024) return `${(n / 1024 / 1024).toFixed(1)} MB`;
-  if (n >= 1024) return `${(n / 1024).toFixed(0)} kB`;
-  return `${n} B`;
-}
-
 export function fmtAge(ms: number): string {
   const s = Math.floor(ms / 1000);
   if (s < 120) return `${s}s`;
@@ -120,51 +95,22 @@ function verifiedCell(e: SnapshotEntry): string {
   return e.verification.ok ? 'ok' : `FAILED: ${e.verification.reason}`;
 }
 
-async function askYesNo(question: string): Promise<boolean> {
-  const rl = readline.createInterface({ input: process.stdin, output: process.stderr });
-  try {
-    const answer = await new Promise<string>((resolve) => rl.question(question, resolve));
-    return /^y(es)?$/i.test(answer.trim());
-  } finally {
-    rl.close();
+async function save(a: SnapshotArgs, io: CliIo, dir: string): Promise<number> {
+  const deployment = deploymentName(a.deployment, io);
+  if (!deployment) return EXIT.USAGE;
+  const interrupts = handleInterrupts(io, 'cancelling the snapshot (no partial file is kept)');
+  const opened = await openDeployment(io, deployment, { knownHosts: a.knownHosts, signal: interrupts.signal });
+  if (typeof opened === 'number') {
+    interrupts.dispose();
+    return opened;
   }
-}
-
-async function save(a: SnapshotArgs, io: SnapshotCliIo, dir: string, EXIT: SnapshotExitCodes): Promise<number> {
-  const deployment = a.deployment ?? io.env.BOSH_DEPLOYMENT;
-  if (!deployment) {
-    io.err.write('bosh-etcd: --deployment is required (or set BOSH_DEPLOYMENT), e.g. service-instance_<uuid>\n');
-    return EXIT.USAGE;
-  }
-  let session: DeploymentSession;
-  try {
-    session = io.open
-      ? io.open(deployment)
-      : openDeploymentFromEnv(io.env, {
-          deployment,
-          hostKeyPrompt: io.interactive
-            ? (host, keyType, fp) =>
-                askYesNo(`The host key of ${host} is unknown: ${keyType} ${fp}. Trust it for this run? [y/N] `)
-            : undefined,
-          gatewayKnownHostsPath: a.knownHosts ?? io.env.BOSH_ETCD_KNOWN_HOSTS,
-        });
-  } catch (e) {
-    io.err.write(`bosh-etcd: ${(e as Error).message}\n`);
-    return EXIT.CONFIG;
-  }
-  const ac = new AbortController();
-  const onSignal = () => {
-    io.err.write('\nInterrupted: cancelling the snapshot (no partial file is kept)…\n');
-    ac.abort();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const { session } = opened;
   try {
     io.out.write(`Taking a snapshot of ${deployment}'s etcd into ${dir}…\n`);
     const r = await saveSnapshot(session, {
       dir,
       member: a.member,
-      signal: ac.signal,
+      signal: interrupts.signal,
       log: (l) => io.out.write(`  ${l}\n`),
     });
     const m = r.metadata;
@@ -187,14 +133,13 @@ async function save(a: SnapshotArgs, io: SnapshotCliIo, dir: string, EXIT: Snaps
     io.err.write(`bosh-etcd: ${(e as Error).message}\n`);
     return EXIT.CONFIG;
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    interrupts.dispose();
     await session.dispose().catch(() => undefined);
   }
 }
 
 /** Runs `bosh-etcd snapshot <argv…>`; returns the exit code. */
-export async function snapshotCommand(argv: string[], io: SnapshotCliIo, EXIT: SnapshotExitCodes): Promise<number> {
+export async function snapshotCommand(argv: string[], io: CliIo): Promise<number> {
   const a = parse(argv);
   if (typeof a !== 'string' && a.help) {
     io.out.write(`usage:\n${SNAPSHOT_USAGE}\n`);
@@ -216,7 +161,7 @@ export async function snapshotCommand(argv: string[], io: SnapshotCliIo, EXIT: S
   }
   switch (a.sub) {
     case 'save':
-      return save(a, io, dir, EXIT);
+      return save(a, io, dir);
     case 'list': {
       const list = await listSnapshots(dir, { deployment: a.deployment, verify: !a.quick });
       if (!list.length) {

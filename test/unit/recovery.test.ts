@@ -1,5 +1,5 @@
 // Unit tests of the recovery engine's pure parts: plan decisions from recorded observations, command
-// building / quoting / validation, monit and probe parsing, transcript redaction, CLI arguments.
+// building / quoting / validation, monit and probe parsing, transcript redaction (the CLI: cli.test.ts).
 import * as assert from 'assert';
 import * as fs from 'fs';
 import * as os from 'os';
@@ -23,7 +23,6 @@ import {
 } from '../../src/recovery/observe';
 import { planRecovery, formatPlan } from '../../src/recovery/plan';
 import { redact, Transcript } from '../../src/recovery/transcript';
-import { parseArgs, main, exitCodeOf, statusTable, EXIT } from '../../src/cli';
 
 const U = [
   'e02f8df6-eea8-4962-a61a-a3dfc309e390',
@@ -722,72 +721,5 @@ describe('recovery transcript', () => {
     assert.match(md, /\*\*Verdict:\*\* step 4 done/);
     assert.ok(!md.includes('MIIEowIBAAKCAQEAx1'));
     assert.strictEqual(fs.statSync(p).mode & 0o777, 0o600);
-  });
-});
-
-describe('bosh-etcd CLI arguments and exit codes', () => {
-  const sink = () => {
-    let text = '';
-    return {
-      stream: {
-        write: (s: string) => {
-          text += s;
-          return true;
-        },
-      } as unknown as NodeJS.WritableStream,
-      text: () => text,
-    };
-  };
-
-  it('parses recover options', () => {
-    const a = parseArgs([
-      'recover',
-      '--deployment',
-      'd',
-      '--instance=master/x',
-      '--dry-run',
-      '--yes',
-      '--learner',
-      '--transcript-dir',
-      '/tmp/t',
-    ]);
-    assert.deepStrictEqual(
-      [a.cmd, a.deployment, a.instance, a.dryRun, a.yes, a.learner, a.transcriptDir],
-      ['recover', 'd', 'master/x', true, true, true, '/tmp/t'],
-    );
-    assert.throws(() => parseArgs(['recover', '--bogus']));
-    assert.throws(() => parseArgs(['recover', '--deployment']));
-  });
-
-  it('usage errors exit 2 before any connection', async () => {
-    const err = sink();
-    const io = {
-      out: sink().stream,
-      err: err.stream,
-      env: {},
-      interactive: false,
-      open: () => {
-        throw new Error('must not connect');
-      },
-    };
-    assert.strictEqual(await main(['recover', '--deployment', 'd'], io), EXIT.USAGE);
-    assert.match(err.text(), /--instance master\/UUID is required/);
-    assert.strictEqual(await main(['frobnicate'], io), EXIT.USAGE);
-    assert.strictEqual(await main(['status'], io), EXIT.USAGE, 'no deployment');
-  });
-
-  it('maps outcomes to documented exit codes', () => {
-    const r = (outcome: string) => exitCodeOf({ outcome, message: '', transcriptPath: '', stepsRun: [] } as never);
-    assert.deepStrictEqual(
-      ['recovered', 'dry-run', 'failed', 'refused', 'declined', 'cancelled'].map(r),
-      [0, 0, 1, 3, 4, 5],
-    );
-  });
-
-  it('prints an etcdctl-like status table, unreachable endpoints included', () => {
-    const t = statusTable([okStatus(0), down<EndpointStatus>(2)]);
-    assert.match(t, /\| ENDPOINT +\| ID +\| VERSION/);
-    assert.match(t, /master-0\.etcd\.cfcr\.internal:2379 \| 17f206fd866fdab2 \| 3\.4\.23 +\| 20 kB +\| true/);
-    assert.match(t, /UNREACHABLE: cannot reach the member/);
   });
 });
