@@ -28,12 +28,20 @@ export function clusterFindings(d: Diagnosis): Finding[] {
  * stands although every member is healthy.
  */
 export function headline(d: Diagnosis): string {
-  for (const k of Object.keys(KIND_HEADLINE) as FindingKind[])
-    if (d.findings.some((f) => f.kind === k && f.severity === 'critical')) return KIND_HEADLINE[k]!;
+  const grave = clusterHeadline(d);
+  if (grave) return grave;
   const s = d.summary;
   const counts = s.members ? `${s.healthyMembers}/${s.members} healthy` : 'no members';
-  if (s.worst === 'warning' && s.healthyMembers === s.members) return `${counts}, ${s.counts.warning} warning(s)`;
+  if (s.worst === 'warning' && s.healthyMembers === s.members)
+    return `${counts} · ${s.counts.warning} warning${s.counts.warning === 1 ? '' : 's'}`;
   return counts;
+}
+
+/** The gravest cluster-wide state in capitals ("SPLIT BRAIN", "QUORUM LOST", "NOSPACE"), if any. */
+export function clusterHeadline(d: Diagnosis): string | undefined {
+  for (const k of Object.keys(KIND_HEADLINE) as FindingKind[])
+    if (d.findings.some((f) => f.kind === k && f.severity === 'critical')) return KIND_HEADLINE[k]!;
+  return undefined;
 }
 
 /** Worst first, then by deployment name: which of several diagnoses a summary leads with. */

@@ -1,7 +1,7 @@
 // What the status bar says about the deployments the monitor diagnosed: the worst severity across
 // them, in the diagnosis' own words. Plain TypeScript.
 import type { MonitorEntry } from '../diagnosis/monitor';
-import { headline, worstFirst } from '../diagnosis/headline';
+import { clusterHeadline, worstFirst } from '../diagnosis/headline';
 import type { Severity } from '../diagnosis/types';
 
 export interface StatusSummary {
@@ -25,10 +25,19 @@ function rate(entry: MonitorEntry): Rated | undefined {
   const d = entry.diagnosis;
   if (!d) {
     if (!entry.error) return undefined;
-    return { entry, name: entry.deployment, worst: 'critical', words: 'not diagnosed', line: entry.error };
+    return { entry, name: entry.deployment, worst: 'critical', words: 'etcd: not diagnosed', line: entry.error };
   }
   const worst = d.summary.worst === 'info' ? 'ok' : d.summary.worst;
-  return { entry, name: entry.deployment, worst, words: headline(d), line: d.summary.line };
+  // "etcd: SPLIT BRAIN" for a cluster-wide state; else the member count, with the warnings when every member is healthy.
+  const grave = clusterHeadline(d);
+  const s = d.summary;
+  const warnings = s.counts.warning ? ` (${s.counts.warning} warning${s.counts.warning === 1 ? '' : 's'})` : '';
+  const words = grave
+    ? `etcd: ${grave}`
+    : worst === 'ok'
+      ? 'etcd ok'
+      : `etcd ${s.healthyMembers}/${s.members}${s.healthyMembers === s.members ? warnings : ''}`;
+  return { entry, name: entry.deployment, worst, words, line: d.summary.line };
 }
 
 export function summarize(entries: MonitorEntry[]): StatusSummary | undefined {
@@ -37,9 +46,7 @@ export function summarize(entries: MonitorEntry[]): StatusSummary | undefined {
   const top = rated[0];
   const level = top.worst === 'ok' || top.worst === 'info' ? 'ok' : top.worst;
   const icon = level === 'critical' ? '$(error)' : level === 'warning' ? '$(warning)' : '$(database)';
-  // "etcd: SPLIT BRAIN", "etcd 2/3", "etcd ok"
-  const counts = /^(\d+\/\d+) healthy$/.exec(top.words)?.[1];
-  const words = level === 'ok' ? 'etcd ok' : counts ? `etcd ${counts}` : `etcd: ${top.words}`;
+  const words = top.words;
   const others = rated.length > 1 ? ` (${rated.filter((r) => r.worst === 'ok').length}/${rated.length} ok)` : '';
   const tooltip = [
     'etcd diagnosis of the watched deployments (click: open the health panel of the worst one)',

@@ -242,7 +242,13 @@ describe('views: status bar summary (from the monitor)', () => {
     delete w.probes[IDS[2]];
     const sw = summarize([await diagnosed('a', w)])!;
     assert.strictEqual(sw.level, 'warning');
-    assert.match(sw.text, /^\$\(warning\) etcd/);
+    assert.strictEqual(sw.text, '$(warning) etcd 2/3', 'unknown: not counted healthy, not red');
+    // Unreachable from here but healthy on its VM (a network path): every member healthy, one warning.
+    const n = observation();
+    n.endpoints[2] = endpoint(2, { down: 'connection refused' });
+    const sn = summarize([await diagnosed('a', n)])!;
+    assert.strictEqual(sn.text, '$(warning) etcd 3/3 (1 warning)');
+    assert.strictEqual(sn.level, 'warning');
   });
 
   it('a deployment that could not be diagnosed at all is critical and says why', () => {
