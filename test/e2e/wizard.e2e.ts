@@ -29,7 +29,7 @@ describe('wizard: recover a wiped etcd member from the command palette', functio
     await active.waitFor({ state: 'visible', timeout: 60_000 });
     const activeText = await active.innerText();
     assert.ok(activeText.includes(brokenId), `the broken member is preselected: ${activeText}`);
-    assert.match(activeText, /UNREACHABLE/);
+    assert.match(activeText, /etcd: down/);
     await screenshot(page, 'wizard-member-pick');
     await page.keyboard.press('Enter');
     // Step 4/5: options (none chosen: a real run).

@@ -237,7 +237,8 @@ suite('views: BOSH tree, health panel and status bar on the testbed', function (
   const YELLOW = { id: 'warning', color: 'list.warningForeground' };
 
   test('wipe (the runbook drill): the member and its instance DOWN and red, the cause in the tooltip, "etcd 2/3" on red', async () => {
-    const t = await fault('wipe', 1, (x) => / · DOWN$/.test(x.member.description ?? ''), {
+    // The wiped member flaps while monit restarts it; its final state is a refused self-add.
+    const t = await fault('wipe', 1, (x) => /Replace the member of master\//.test(x.member.tooltip ?? ''), {
       text: /^\$\(error\) etcd 2\/3$/,
       background: 'statusBarItem.errorBackground',
     });
@@ -245,7 +246,7 @@ suite('views: BOSH tree, health panel and status bar on the testbed', function (
     assert.deepStrictEqual(t.instance.icon, RED);
     assert.match(t.instance.description ?? '', / · DOWN$/);
     assert.match(t.member.tooltip ?? '', /etcd down — /);
-    assert.match(t.member.tooltip ?? '', /Replace the member of master\//, 'the action: the recovery wizard');
+    assert.match(t.member.description ?? '', / · DOWN$/);
     assert.strictEqual(t.etcd.description, '2/3 healthy');
   });
 

@@ -7,6 +7,7 @@ import type { BoshEtcdApi } from '../../src/extension';
 import type { TreeNode } from '../../src/views/nodes';
 import type { WizardResult } from '../../src/wizard/wizardFlow';
 import { ScriptedUi } from '../../src/ui/scriptedUi';
+import { recoverableInstances } from '../../src/diagnosis/classify';
 import { masters, readTestbedState, type TestbedState } from '../testbed/harness/state';
 
 import { activateApi, harness, until, walkDeployment } from './helpers';
@@ -41,9 +42,11 @@ suite('wizard: recover a wiped etcd member through the Ui seam', function () {
     api.model.refresh();
     const before = await until('member down (with evidence from its VM)', async () => {
       api.model.refresh();
-      const { members } = await memberNodes(api, state);
+      const { envName, members } = await memberNodes(api, state);
       const v = members.find((n) => n.kind === 'member' && n.member.instance?.id === ms[2].id);
-      return v && v.kind === 'member' && / · DOWN$/.test(api.model.getItem(v).description ?? '')
+      // Down, and the diagnosis names the recovery wizard as the fix (what the wizard preselects).
+      const findings = api.model.cachedDiagnosis(envName, state.deployment)?.diagnosis?.findings ?? [];
+      return v && v.kind === 'member' && recoverableInstances(findings).some((i) => i.id === ms[2].id)
         ? v.member.id
         : undefined;
     });
