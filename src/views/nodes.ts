@@ -99,7 +99,7 @@ export interface TreeModelData {
   deployments(envName: string): Promise<DeploymentSummary[]>;
   instances(envName: string, deployment: string): Promise<InstanceInfo[]>;
   /** The deployment's diagnosis (from the shared monitor; loaded once per tree refresh). */
-  diagnosis(envName: string, deployment: string): Promise<MonitorEntry>;
+  diagnosis(envName: string, deployment: string, opts?: { maxAgeMs?: number }): Promise<MonitorEntry>;
   cachedInstances(envName: string, deployment: string): InstanceInfo[] | undefined;
   /** The monitor's latest result for the deployment, whoever asked for it (tree, panel). */
   cachedDiagnosis(envName: string, deployment: string): MonitorEntry | undefined;

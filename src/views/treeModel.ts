@@ -149,16 +149,25 @@ export class BoshTreeModel implements TreeModelData {
     );
   }
 
-  /** The deployment's diagnosis: once per tree refresh from the monitor (a panel's polls update it in between). */
-  diagnosis(envName: string, deployment: string): Promise<MonitorEntry> {
+  /**
+   * The deployment's latest diagnosis: observed once per tree refresh (a panel's polls update it in
+   * between); with maxAgeMs, observed again when the latest is older (the wizard decides on it).
+   */
+  async diagnosis(envName: string, deployment: string, opts: { maxAgeMs?: number } = {}): Promise<MonitorEntry> {
     const key = `${deploymentKey(envName, deployment)}/etcd`;
-    return this.load(key, `diagnosing etcd of ${deployment}`, async () => {
+    await this.load(key, `diagnosing etcd of ${deployment}`, async () => {
       // The tree's instance list of this refresh (usually loaded already): the Director is asked once.
       const instances = await this.instances(envName, deployment).catch(() => undefined);
       const entry = await this.monitor.refresh(envName, deployment, { instances });
       if (!entry.diagnosis) throw new Error(entry.error ?? `no diagnosis of ${deployment}`);
       return entry;
     });
+    const latest =
+      opts.maxAgeMs !== undefined
+        ? await this.monitor.refresh(envName, deployment, { maxAgeMs: opts.maxAgeMs })
+        : this.monitor.get(envName, deployment);
+    if (!latest?.diagnosis) throw new Error(latest?.error ?? `no diagnosis of ${deployment}`);
+    return latest;
   }
 
   cachedInstances(envName: string, deployment: string): InstanceInfo[] | undefined {

@@ -33,8 +33,8 @@ export interface WizardModel {
   environments(): Promise<WizardEnvironment[]>;
   deployments(envName: string): Promise<{ name: string }[]>;
   instances(envName: string, deployment: string): Promise<InstanceInfo[]>;
-  /** The deployment's diagnosis (the shared monitor's: what the tree and the panel show). */
-  diagnosis(envName: string, deployment: string): Promise<MonitorEntry>;
+  /** The deployment's diagnosis (the shared monitor's: what the tree and the panel show), at most maxAgeMs old. */
+  diagnosis(envName: string, deployment: string, opts?: { maxAgeMs?: number }): Promise<MonitorEntry>;
   deploymentSession(envName: string, deployment: string): Promise<DeploymentSession>;
   refreshDeployment(envName: string, deployment: string): void;
 }
@@ -76,6 +76,7 @@ export interface WizardResult {
 }
 
 const TOTAL = 5;
+const WIZARD_DIAGNOSIS_MAX_AGE_MS = 10_000;
 
 interface Candidate {
   instance: InstanceInfo;
@@ -148,7 +149,8 @@ export async function chooseTarget(
   let entry: MonitorEntry | undefined;
   let membersError: string | undefined;
   try {
-    entry = await model.diagnosis(envName, deployment);
+    // The member pick is a decision: on a diagnosis at most a few seconds old.
+    entry = await model.diagnosis(envName, deployment, { maxAgeMs: WIZARD_DIAGNOSIS_MAX_AGE_MS });
     if (!entry.diagnosis) membersError = entry.error;
   } catch (e) {
     membersError = explainForOperator(e, 'diagnosing the etcd cluster');
