@@ -41,6 +41,9 @@ interface CacheEntry<T> {
   at: number;
 }
 
+/** How long the root waits for each Director's /info before drawing its row with the configured name. */
+const DIRECTOR_INFO_WAIT_MS = 3000;
+
 export type ChangeListener = (node: TreeNode | undefined) => void;
 
 export class BoshTreeModel implements TreeModelData {
@@ -180,14 +183,8 @@ export class BoshTreeModel implements TreeModelData {
 
   /** The Director's /info (its name labels the environment row). */
   directorInfo(envName: string): Promise<DirectorInfo> {
-    return this.load(
-      `${envKey(envName)}/info`,
-      `reading the Director's info of ${envName}`,
-      async () => (await this.envSession(envName)).director.info(),
-      () => {
-        const node = this.nodesByKey.get(envKey(envName));
-        if (node) this.fire(node);
-      },
+    return this.load(`${envKey(envName)}/info`, `reading the Director's info of ${envName}`, async () =>
+      (await this.envSession(envName)).director.info(),
     );
   }
 
@@ -215,6 +212,16 @@ export class BoshTreeModel implements TreeModelData {
     if (!node) {
       try {
         const envs = await this.environments();
+        // The Director's name labels its row: asked before the rows are drawn (an unauthenticated,
+        // quick call) rather than re-drawing the row later, which would re-read the deployments
+        // while the operator expands one.
+        await Promise.all(
+          envs
+            .filter((e) => e.config)
+            .map((e) =>
+              withTimeout(this.directorInfo(e.name), DIRECTOR_INFO_WAIT_MS, 'the Director info').catch(() => undefined),
+            ),
+        );
         return envs.map((e) => ({
           kind: 'environment',
           key: envKey(e.name),
@@ -235,7 +242,6 @@ export class BoshTreeModel implements TreeModelData {
     }
     switch (node.kind) {
       case 'environment':
-        this.directorInfo(node.envName).catch(() => undefined);
         return environmentChildren(node, this);
       case 'deployment': {
         const kids = await deploymentChildren(node, this);
