@@ -1,5 +1,5 @@
-// One etcd member (or a master instance without one): `master/0` with the short member id and its
-// state as the description; icon, state and tooltip from its worst finding in the diagnosis.
+// One etcd member (or a master instance without one): `master/0` with the instance's short UUID and
+// the member's state as the description; icon, state and tooltip from its worst finding in the diagnosis.
 import type { EtcdMemberNode, IconSpec, ItemSpec, TreeModelData } from './nodes';
 import type { MemberRole } from '../diagnosis/membership';
 import { shortInstanceName } from '../diagnosis/membership';
@@ -34,7 +34,8 @@ export function memberItem(n: EtcdMemberNode, data?: Pick<TreeModelData, 'cached
   const shown = bad ? word : m.role === 'none' ? word : m.role;
   const label = m.instance ? shortInstanceName(m.instance) : m.name ? m.name.slice(0, 8) : '(unstarted)';
   const full = m.instance ? instanceName(m.instance) : m.name || '(unstarted, no name yet)';
-  const bits = [m.id ? m.id.slice(0, 8) : 'no member', shown];
+  // The instance's short UUID, as on its instance row (the member id is in the tooltip and on copy).
+  const bits = [m.instance ? m.instance.id.slice(0, 8) : m.id ? m.id.slice(0, 8) : 'no member', shown];
   const tip = [
     `**${full}** — ${shown}`,
     ...findingsMarkdown(mine),
