@@ -6,7 +6,7 @@
 // deployments list < 300 ms, an instance expand < 200 ms.
 import { BoshTreeModel } from '../src/views/treeModel';
 import type { TreeNode } from '../src/views/nodes';
-import { HealthCollector } from '../src/webviews/health/healthData';
+import { DiagnosisMonitor } from '../src/diagnosis/monitor';
 import { HealthController } from '../src/webviews/health/healthController';
 import { parseHostMessage } from '../src/webviews/health/protocol';
 import { FAKE_ENV, fakeDirector, fakeSession, makeWorld, fakeCluster } from '../test/unit/views-fakes';
@@ -58,16 +58,14 @@ async function expandDeployment(): Promise<void> {
 
 const panelDep = world.deployments[0].name;
 const panelSession = fakeSession(world, FAKE_ENV).deployment(panelDep);
-const panelCollector = new HealthCollector({
-  envName: FAKE_ENV.name,
-  deployment: panelDep,
+const panelMonitor = new DiagnosisMonitor({
   session: async () => panelSession,
-  instances: () => panelSession.instances(),
+  observeOptions: { probeVms: false },
 });
 const panelController = new HealthController({
   envName: FAKE_ENV.name,
   deployment: panelDep,
-  collect: () => panelCollector.collect(),
+  monitor: panelMonitor,
   // What the webview does with every message: structured clone (≈ JSON) and validation.
   post: (m) => {
     if (!parseHostMessage(JSON.parse(JSON.stringify(m)))) throw new Error('invalid message');
@@ -100,7 +98,7 @@ export const benchmarks = [
     candidate: expandDeployment,
   },
   {
-    name: 'panel: one refresh of a 3-member cluster (etcd calls only vs collector + protocol round trip)',
+    name: 'panel: one refresh of a 3-member cluster (etcd calls only vs diagnosis + protocol round trip)',
     iterations: 50,
     baseline: async () => {
       await Promise.all([

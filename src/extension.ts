@@ -11,7 +11,6 @@ import { BoshTreeModel } from './views/treeModel';
 import type { EnvironmentEntry, TreeNode } from './views/nodes';
 import { BoshTreeProvider } from './views/boshTreeProvider';
 import { EtcdStatusBar } from './views/etcdStatusBar';
-import { healthCount } from './diagnosis/membership';
 import { HealthPanelManager } from './webviews/health/healthPanelManager';
 import { RecoveryWizard } from './wizard/recoveryWizard';
 import { MaintenanceWizard } from './wizard/maintenanceWizard';
@@ -127,22 +126,9 @@ export function activate(context: vscode.ExtensionContext): BoshEtcdApi | undefi
   const treeView = vscode.window.createTreeView('boshEtcd.explorer', { treeDataProvider: tree, showCollapseAll: true });
   context.subscriptions.push(tree, treeView);
 
-  const statusBar = new EtcdStatusBar();
+  // The status bar reads the model's diagnosis monitor only (the tree and the panels feed that monitor).
+  const statusBar = new EtcdStatusBar(model.monitor);
   context.subscriptions.push(statusBar);
-  const modelSub = model.onDidChange((n) => {
-    if (n?.kind !== 'etcdMembers') return;
-    const m = model.cachedEtcdMembers(n.envName, n.deployment);
-    if (m === 'error')
-      statusBar.update({
-        envName: n.envName,
-        deployment: n.deployment,
-        healthy: 0,
-        total: 0,
-        error: 'etcd not reachable',
-      });
-    else if (m) statusBar.update({ envName: n.envName, deployment: n.deployment, ...healthCount(m) });
-  });
-  context.subscriptions.push({ dispose: () => modelSub.dispose() });
 
   const wizard = new RecoveryWizard(() => ({
     ui: container.ui,
@@ -174,14 +160,12 @@ export function activate(context: vscode.ExtensionContext): BoshEtcdApi | undefi
 
   const panels = new HealthPanelManager({
     extensionUri: context.extensionUri,
-    model,
+    monitor: model.monitor,
     pollSeconds: () => settings.healthPollSeconds(),
     canRecover: () => settings.trusted(),
     onRecover: (envName, deployment, memberName) => {
       void vscode.commands.executeCommand('boshEtcd.recoverMember', { envName, deployment, instanceId: memberName });
     },
-    onSnapshot: (s) =>
-      statusBar.update({ envName: s.envName, deployment: s.deployment, healthy: s.healthy, total: s.total }),
   });
   context.subscriptions.push(panels);
 

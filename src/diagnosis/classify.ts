@@ -462,6 +462,31 @@ export function classify(obs: ClusterObservation): Finding[] {
         logLines: c.line ? [c.line] : undefined,
         action: actionForCause(c.cause, inst, dep),
       });
+    } else if (inst.vmState === 'detached' || inst.vmState === 'missing') {
+      if (voter && m) knownDownVoters++;
+      const detached = inst.vmState === 'detached';
+      add({
+        kind: 'instance-no-vm',
+        severity: 'critical',
+        title: `${displayName(inst)}: no VM — ${detached ? 'detached (bosh stop --hard)' : 'its VM was deleted'}`,
+        instance: ref,
+        member: mref,
+        cause: 'vm-down',
+        evidence: detached
+          ? `The Director reports ${labelOf(inst)} detached: its VM was deleted on purpose (bosh stop --hard); the persistent disk with etcd's data is kept.`
+          : `The Director reports ${labelOf(inst)} ${inst.state} but without a VM (deleted, or its creation failed); the persistent disk with etcd's data is kept.`,
+        action: detached
+          ? {
+              flow: 'bosh',
+              text: `Start the instance again: BOSH creates a VM and attaches the disk; etcd rejoins with its data.`,
+              command: `bosh -d ${dep} start ${labelOf(inst)}`,
+            }
+          : {
+              flow: 'bosh',
+              text: `Recreate the VM (or run cloud-check): BOSH attaches the persistent disk; etcd rejoins with its data.`,
+              command: `bosh -d ${dep} recreate ${labelOf(inst)}`,
+            },
+      });
     } else if (!inst.ips.length || !inst.vmCid || inst.processState === 'unresponsive agent') {
       if (voter && m) knownDownVoters++;
       add({
@@ -726,6 +751,7 @@ function finish(out: Finding[], obs: ClusterObservation, counts?: { healthy: num
 function memberCounts(obs: ClusterObservation, findings: Finding[]): { healthy: number; total: number } {
   const notHealthy: FindingKind[] = [
     'member-down',
+    'instance-no-vm',
     'member-unknown',
     'split-brain',
     'instance-without-member',
@@ -776,11 +802,21 @@ export function worstFindingForInstance(findings: Finding[], instanceId: string)
 }
 
 export type MemberStateWord =
-  'healthy' | 'down' | 'split' | 'unknown' | 'unreachable' | 'unstarted' | 'learner' | 'no member' | 'degraded';
+  | 'healthy'
+  | 'down'
+  | 'no vm'
+  | 'split'
+  | 'unknown'
+  | 'unreachable'
+  | 'unstarted'
+  | 'learner'
+  | 'no member'
+  | 'degraded';
 
 const STATE_OF: Partial<Record<FindingKind, MemberStateWord>> = {
   'split-brain': 'split',
   'member-down': 'down',
+  'instance-no-vm': 'no vm',
   'instance-without-member': 'no member',
   'member-unknown': 'unknown',
   'unreachable-from-here': 'unreachable',
@@ -790,6 +826,7 @@ const STATE_OF: Partial<Record<FindingKind, MemberStateWord>> = {
 const STATE_ORDER: FindingKind[] = [
   'split-brain',
   'member-down',
+  'instance-no-vm',
   'instance-without-member',
   'member-unstarted',
   'member-unknown',

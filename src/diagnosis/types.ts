@@ -6,6 +6,8 @@ export type Severity = 'critical' | 'warning' | 'info';
 export type FindingKind =
   | 'healthy'
   | 'member-down'
+  /** A master without a VM: detached (`bosh stop --hard`) or its VM deleted; BOSH brings it back, not the wizard. */
+  | 'instance-no-vm'
   /** Does not answer from here and nothing could confirm its state (no SSH, the Director says nothing). */
   | 'member-unknown'
   | 'split-brain'

@@ -15,7 +15,7 @@ export function toTreeItem(spec: ItemSpec): vscode.TreeItem {
   const item = new vscode.TreeItem(spec.label, collapsible);
   item.id = spec.id;
   item.description = spec.description;
-  if (spec.tooltip) item.tooltip = new vscode.MarkdownString(spec.tooltip);
+  if (spec.tooltip) item.tooltip = new vscode.MarkdownString(spec.tooltip, true);
   if (spec.icon)
     item.iconPath = new vscode.ThemeIcon(
       spec.icon.id,

@@ -3,10 +3,12 @@ import type { EnvironmentNode, ItemSpec, TreeNode, TreeModelData } from './nodes
 import { deploymentKey, envKey } from './nodes';
 import { errorNode, messageNode } from './messageNode';
 
-export function environmentItem(n: EnvironmentNode): ItemSpec {
+export function environmentItem(n: EnvironmentNode, data?: Pick<TreeModelData, 'directorName'>): ItemSpec {
   const env = n.env;
-  const lines = [`**${n.envName}**`];
+  const directorName = env ? data?.directorName(n.envName) : undefined;
+  const lines = [`**${directorName ?? n.envName}**`];
   if (env) {
+    if (directorName) lines.push(`Environment: ${n.envName}`);
     lines.push(`Director: ${env.url}`, `From: ${env.source}`);
     if (env.client) lines.push(`Client: ${env.client}`);
     if (env.gateway) lines.push(`Jump host: ${env.gateway.user}@${env.gateway.host}:${env.gateway.port}`);
@@ -14,8 +16,9 @@ export function environmentItem(n: EnvironmentNode): ItemSpec {
   if (n.configError) lines.push(`Problem: ${n.configError}`);
   return {
     id: n.key,
-    label: n.envName,
-    description: env ? `${env.url.replace(/^https:\/\//, '')} (${env.source})` : 'not usable',
+    // The Director's own name once /info answered; its URL beside it.
+    label: directorName ?? n.envName,
+    description: env ? env.url.replace(/^https:\/\//, '') : 'not usable',
     tooltip: lines.join('\n\n'),
     icon: n.configError ? { id: 'warning', color: 'list.warningForeground' } : { id: 'server-environment' },
     contextValue: 'environment',

@@ -1,28 +1,33 @@
-// "etcd members" under a deployment that runs etcd: the cluster's members mapped to instances.
+// "etcd members" under a deployment that runs etcd: the diagnosis' summary as its description,
+// the deployment-wide findings first, then the members mapped to instances.
 import type { EtcdMembersNode, ItemSpec, TreeNode, TreeModelData } from './nodes';
 import { errorNode, messageNode } from './messageNode';
-import { healthCount } from '../diagnosis/membership';
+import { clusterFindings, headline } from '../diagnosis/headline';
+import { SEVERITY_ICON } from './findingRender';
 
 export function etcdMembersItem(n: EtcdMembersNode, data: TreeModelData): ItemSpec {
-  const members = data.cachedEtcdMembers(n.envName, n.deployment);
+  const entry = data.cachedDiagnosis(n.envName, n.deployment);
   let description = 'etcd cluster';
   let icon: ItemSpec['icon'] = { id: 'database' };
-  if (members === 'error') {
-    description = 'cannot reach etcd';
+  const lines = [
+    `etcd cluster of **${n.deployment}**: members mapped to BOSH instances (member name = instance UUID). Click to open the health panel.`,
+  ];
+  if (entry?.diagnosis) {
+    const d = entry.diagnosis;
+    description = headline(d);
+    icon = { id: 'database', color: SEVERITY_ICON[d.summary.worst === 'info' ? 'ok' : d.summary.worst].color };
+    lines.unshift(`**${d.summary.line}**`);
+    if (d.unchecked.length) lines.push(`Not checked: ${d.unchecked.join('; ')}`);
+  } else if (entry?.error) {
+    description = 'cannot diagnose etcd';
     icon = { id: 'database', color: 'errorForeground' };
-  } else if (members) {
-    const { healthy, total } = healthCount(members);
-    description = `${healthy}/${total} healthy`;
-    icon =
-      healthy === total
-        ? { id: 'database', color: 'testing.iconPassed' }
-        : { id: 'database', color: 'errorForeground' };
+    lines.push(entry.error);
   }
   return {
     id: n.key,
     label: 'etcd members',
     description,
-    tooltip: `etcd cluster of **${n.deployment}**: members mapped to BOSH instances (member name = instance UUID). Right-click to open the health panel.`,
+    tooltip: lines.join('\n\n'),
     icon,
     contextValue: 'etcdCluster',
     collapsible: 'expanded',
@@ -32,15 +37,26 @@ export function etcdMembersItem(n: EtcdMembersNode, data: TreeModelData): ItemSp
 
 export async function etcdMembersChildren(n: EtcdMembersNode, data: TreeModelData): Promise<TreeNode[]> {
   try {
-    const members = await data.etcdMembers(n.envName, n.deployment);
-    if (!members.length) return [messageNode(n.key, 'warning', 'The cluster reports no members')];
-    return members.map((m) => ({
-      kind: 'member',
-      key: `${n.key}/member:${m.id || `missing-${m.instance?.id}`}`,
+    const entry = await data.diagnosis(n.envName, n.deployment);
+    if (!entry.diagnosis) throw new Error(entry.error ?? 'no diagnosis');
+    const top: TreeNode[] = clusterFindings(entry.diagnosis).map((f, k) => ({
+      kind: 'finding',
+      key: `${n.key}/finding:${f.kind}:${f.instance?.id ?? f.member?.id ?? k}`,
       envName: n.envName,
       deployment: n.deployment,
-      member: m,
+      finding: f,
     }));
+    if (!entry.members.length) return [...top, messageNode(n.key, 'warning', 'The cluster reports no members')];
+    return [
+      ...top,
+      ...entry.members.map((m): TreeNode => ({
+        kind: 'member',
+        key: `${n.key}/member:${m.instance?.id ?? m.id}`,
+        envName: n.envName,
+        deployment: n.deployment,
+        member: m,
+      })),
+    ];
   } catch (e) {
     return [errorNode(n.key, e, `reading the etcd members of ${n.deployment}`)];
   }

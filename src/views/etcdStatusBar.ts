@@ -1,30 +1,33 @@
-// Status bar item "etcd 2/3" for the deployments being watched (shown in the tree or a panel);
-// warning background when degraded; click opens the health panel.
+// Status bar item for the deployments the diagnosis monitor watches: the worst severity across
+// them ("etcd: SPLIT BRAIN", "etcd 2/3", "etcd ok"), error / warning background; a click opens the
+// health panel of the worst deployment. Fed by the monitor only, so it cannot flip between sources.
 import * as vscode from 'vscode';
-import { summarize, type WatchedCluster, type StatusSummary } from './statusSummary';
+import type { DiagnosisMonitor } from '../diagnosis/monitor';
+import { summarize, type StatusSummary } from './statusSummary';
 
 export class EtcdStatusBar implements vscode.Disposable {
   private readonly item: vscode.StatusBarItem;
-  private readonly clusters = new Map<string, WatchedCluster>();
+  private readonly sub: { dispose(): void };
   current?: StatusSummary;
 
-  constructor() {
+  constructor(private readonly monitor: DiagnosisMonitor) {
     this.item = vscode.window.createStatusBarItem('boshEtcd.status', vscode.StatusBarAlignment.Left, 50);
     this.item.name = 'BOSH etcd health';
-  }
-
-  update(c: WatchedCluster): void {
-    this.clusters.set(`${c.envName}\u0000${c.deployment}`, c);
+    this.sub = monitor.onDidChange(() => this.render());
     this.render();
   }
 
-  forget(envName: string, deployment: string): void {
-    this.clusters.delete(`${envName}\u0000${deployment}`);
-    this.render();
+  /** The background colour id shown (tests read it; undefined when all is well). */
+  get backgroundColorId(): string | undefined {
+    return this.current?.level === 'critical'
+      ? 'statusBarItem.errorBackground'
+      : this.current?.level === 'warning'
+        ? 'statusBarItem.warningBackground'
+        : undefined;
   }
 
-  private render(): void {
-    const s = summarize([...this.clusters.values()]);
+  render(): void {
+    const s = summarize(this.monitor.entries());
     this.current = s;
     if (!s) {
       this.item.hide();
@@ -32,17 +35,14 @@ export class EtcdStatusBar implements vscode.Disposable {
     }
     this.item.text = s.text;
     this.item.tooltip = s.tooltip;
-    this.item.backgroundColor =
-      s.level === 'ok'
-        ? undefined
-        : new vscode.ThemeColor(
-            s.level === 'critical' ? 'statusBarItem.errorBackground' : 'statusBarItem.warningBackground',
-          );
+    const bg = this.backgroundColorId;
+    this.item.backgroundColor = bg ? new vscode.ThemeColor(bg) : undefined;
     this.item.command = { command: 'boshEtcd.openHealthPanel', title: 'Open etcd Health Panel', arguments: [s.target] };
     this.item.show();
   }
 
   dispose(): void {
+    this.sub.dispose();
     this.item.dispose();
   }
 }

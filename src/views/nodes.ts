@@ -5,6 +5,8 @@
 // unit-tested and benchmarked in plain Node.
 import type { DeploymentSummary, EnvironmentConfig, InstanceInfo, InstanceProcess } from '../bosh/types';
 import type { MemberView } from '../diagnosis/membership';
+import type { MonitorEntry } from '../diagnosis/monitor';
+import type { Finding } from '../diagnosis/types';
 
 export interface EnvironmentNode {
   kind: 'environment';
@@ -58,6 +60,14 @@ export interface EtcdMemberNode {
   deployment: string;
   member: MemberView;
 }
+/** A deployment-wide finding (split brain, quorum lost, …) at the top of the etcd section. */
+export interface FindingNode {
+  kind: 'finding';
+  key: string;
+  envName: string;
+  deployment: string;
+  finding: Finding;
+}
 export interface MessageNode {
   kind: 'message';
   key: string;
@@ -74,6 +84,7 @@ export type TreeNode =
   | ProcessNode
   | EtcdMembersNode
   | EtcdMemberNode
+  | FindingNode
   | MessageNode;
 
 export interface EnvironmentEntry {
@@ -87,9 +98,13 @@ export interface EnvironmentEntry {
 export interface TreeModelData {
   deployments(envName: string): Promise<DeploymentSummary[]>;
   instances(envName: string, deployment: string): Promise<InstanceInfo[]>;
-  etcdMembers(envName: string, deployment: string): Promise<MemberView[]>;
+  /** The deployment's diagnosis (from the shared monitor; loaded once per tree refresh). */
+  diagnosis(envName: string, deployment: string, opts?: { maxAgeMs?: number }): Promise<MonitorEntry>;
   cachedInstances(envName: string, deployment: string): InstanceInfo[] | undefined;
-  cachedEtcdMembers(envName: string, deployment: string): MemberView[] | 'error' | undefined;
+  /** The monitor's latest result for the deployment, whoever asked for it (tree, panel). */
+  cachedDiagnosis(envName: string, deployment: string): MonitorEntry | undefined;
+  /** The Director's own name (from /info) once known. */
+  directorName(envName: string): string | undefined;
 }
 
 /** A codicon id plus an optional theme colour id (vscode.ThemeIcon / vscode.ThemeColor). */

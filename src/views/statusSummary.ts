@@ -1,49 +1,61 @@
-// What the status bar says about the watched etcd clusters. Plain TypeScript.
-
-export interface WatchedCluster {
-  envName: string;
-  deployment: string;
-  healthy: number;
-  total: number;
-  error?: string;
-}
+// What the status bar says about the deployments the monitor diagnosed: the worst severity across
+// them, in the diagnosis' own words. Plain TypeScript.
+import type { MonitorEntry } from '../diagnosis/monitor';
+import { clusterHeadline, worstFirst } from '../diagnosis/headline';
+import type { Severity } from '../diagnosis/types';
 
 export interface StatusSummary {
   text: string;
   tooltip: string;
-  /** 'ok' | 'degraded' (some member down) | 'critical' (quorum lost or unreadable). */
-  level: 'ok' | 'degraded' | 'critical';
-  /** The cluster a click opens (the worst one). */
+  /** The worst severity of the watched deployments ('ok': no warning nor critical finding). */
+  level: 'ok' | 'warning' | 'critical';
+  /** The deployment a click opens (the worst one). */
   target?: { envName: string; deployment: string };
 }
 
-function levelOf(c: WatchedCluster): StatusSummary['level'] {
-  if (c.error) return 'critical';
-  if (c.healthy >= c.total) return 'ok';
-  return c.healthy > c.total / 2 ? 'degraded' : 'critical';
+interface Rated {
+  entry: MonitorEntry;
+  name: string;
+  worst: Severity | 'ok';
+  words: string;
+  line: string;
 }
 
-const RANK = { critical: 0, degraded: 1, ok: 2 } as const;
+function rate(entry: MonitorEntry): Rated | undefined {
+  const d = entry.diagnosis;
+  if (!d) {
+    if (!entry.error) return undefined;
+    return { entry, name: entry.deployment, worst: 'critical', words: 'etcd: not diagnosed', line: entry.error };
+  }
+  const worst = d.summary.worst === 'info' ? 'ok' : d.summary.worst;
+  // "etcd: SPLIT BRAIN" for a cluster-wide state; else the member count, with the warnings when every member is healthy.
+  const grave = clusterHeadline(d);
+  const s = d.summary;
+  const warnings = s.counts.warning ? ` (${s.counts.warning} warning${s.counts.warning === 1 ? '' : 's'})` : '';
+  const words = grave
+    ? `etcd: ${grave}`
+    : worst === 'ok'
+      ? 'etcd ok'
+      : `etcd ${s.healthyMembers}/${s.members}${s.healthyMembers === s.members ? warnings : ''}`;
+  return { entry, name: entry.deployment, worst, words, line: d.summary.line };
+}
 
-export function summarize(clusters: WatchedCluster[]): StatusSummary | undefined {
-  if (!clusters.length) return undefined;
-  const sorted = clusters
-    .slice()
-    .sort((a, b) => RANK[levelOf(a)] - RANK[levelOf(b)] || a.deployment.localeCompare(b.deployment));
-  const worst = sorted[0];
-  const level = levelOf(worst);
-  const counts = (c: WatchedCluster): string => (c.error ? 'unreachable' : `${c.healthy}/${c.total}`);
-  const icon = level === 'ok' ? '$(database)' : '$(warning)';
-  const text =
-    clusters.length === 1
-      ? `${icon} etcd ${counts(worst)}`
-      : `${icon} etcd ${counts(worst)} (${clusters.filter((c) => levelOf(c) === 'ok').length}/${clusters.length} clusters ok)`;
+export function summarize(entries: MonitorEntry[]): StatusSummary | undefined {
+  const rated = worstFirst(entries.map(rate).filter((r): r is Rated => !!r));
+  if (!rated.length) return undefined;
+  const top = rated[0];
+  const level = top.worst === 'ok' || top.worst === 'info' ? 'ok' : top.worst;
+  const icon = level === 'critical' ? '$(error)' : level === 'warning' ? '$(warning)' : '$(database)';
+  const words = top.words;
+  const others = rated.length > 1 ? ` (${rated.filter((r) => r.worst === 'ok').length}/${rated.length} ok)` : '';
   const tooltip = [
-    'etcd health of the watched deployments (click: open the health panel of the worst one)',
-    ...sorted.map(
-      (c) =>
-        `${c.deployment} (${c.envName}): ${c.error ? `unreachable — ${c.error}` : `${c.healthy}/${c.total} members healthy`}`,
-    ),
+    'etcd diagnosis of the watched deployments (click: open the health panel of the worst one)',
+    ...rated.map((r) => `${r.entry.deployment} (${r.entry.envName}): ${r.line}`),
   ].join('\n');
-  return { text, tooltip, level, target: { envName: worst.envName, deployment: worst.deployment } };
+  return {
+    text: `${icon} ${words}${others}`,
+    tooltip,
+    level,
+    target: { envName: top.entry.envName, deployment: top.entry.deployment },
+  };
 }

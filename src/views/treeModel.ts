@@ -1,11 +1,12 @@
 // The BOSH tree's data and structure: lazy, cached loads per environment / deployment, refresh
 // of everything or of one node, node → item rendering. Plain TypeScript (no `vscode`): the
 // VS Code adapter (boshTreeProvider.ts), the tests and the benchmark all drive this.
-import type { DeploymentSummary, EnvironmentConfig, InstanceInfo } from '../bosh/types';
+import type { DeploymentSummary, DirectorInfo, EnvironmentConfig, InstanceInfo } from '../bosh/types';
 import type { DeploymentSession, EnvironmentSession } from '../session/types';
 import type { DeploymentNode, EnvironmentEntry, EtcdMembersNode, ItemSpec, TreeModelData, TreeNode } from './nodes';
 import { deploymentKey, envKey } from './nodes';
-import { mapMembers, type MemberView } from '../diagnosis/membership';
+import { DiagnosisMonitor, type DiagnosisMonitorOptions, type MonitorEntry } from '../diagnosis/monitor';
+import type { ObserveOptions } from '../diagnosis/observe';
 
 export type { EnvironmentEntry, TreeModelData } from './nodes';
 import { withTimeout } from '../util/async';
@@ -16,6 +17,7 @@ import { instanceChildren, instanceItem } from './instanceNode';
 import { processItem } from './processNode';
 import { etcdMembersChildren, etcdMembersItem } from './etcdMembersNode';
 import { memberItem } from './etcdMemberNode';
+import { findingItem } from './findingNode';
 import { messageItem, messageNode } from './messageNode';
 
 export interface TreeModelOptions {
@@ -26,6 +28,10 @@ export interface TreeModelOptions {
   /** Per-load timeout (Director / etcd), default 60 s. */
   timeoutMs?: number;
   log?: (line: string) => void;
+  /** How the shared diagnosis monitor observes (tests turn VM probes off). */
+  observeOptions?: ObserveOptions;
+  /** The observation step (default observeDeployment; unit tests give recorded observations). */
+  observe?: DiagnosisMonitorOptions['observe'];
 }
 
 interface CacheEntry<T> {
@@ -34,6 +40,9 @@ interface CacheEntry<T> {
   failed?: boolean;
   at: number;
 }
+
+/** How long the root waits for each Director's /info before drawing its row with the configured name. */
+const DIRECTOR_INFO_WAIT_MS = 3000;
 
 export type ChangeListener = (node: TreeNode | undefined) => void;
 
@@ -45,9 +54,27 @@ export class BoshTreeModel implements TreeModelData {
   /** Last node object handed out per key (VS Code refreshes an element by identity). */
   private readonly nodesByKey = new Map<string, TreeNode>();
   private readonly timeoutMs: number;
+  /** The one diagnosis per deployment every surface renders (tree, status bar, health panel, wizard). */
+  readonly monitor: DiagnosisMonitor;
+  private readonly monitorSub: { dispose(): void };
 
   constructor(private readonly opts: TreeModelOptions) {
     this.timeoutMs = opts.timeoutMs ?? 60_000;
+    this.monitor = new DiagnosisMonitor({
+      session: (envName, deployment) => this.deploymentSession(envName, deployment),
+      observeOptions: opts.observeOptions,
+      observe: opts.observe,
+      log: opts.log,
+    });
+    // A new diagnosis (a tree refresh, a panel poll): re-render the rows that show it.
+    this.monitorSub = this.monitor.onDidChange((e) => this.diagnosisChanged(e));
+  }
+
+  private diagnosisChanged(e: MonitorEntry): void {
+    const depKey = deploymentKey(e.envName, e.deployment);
+    for (const [k, node] of this.nodesByKey)
+      if (k === `${depKey}/etcd` || (node.kind === 'instanceGroup' && k.startsWith(`${depKey}/`) && node.etcdGroup))
+        this.fire(node);
   }
 
   onDidChange(cb: ChangeListener): { dispose(): void } {
@@ -125,41 +152,44 @@ export class BoshTreeModel implements TreeModelData {
     );
   }
 
-  private readonly etcdFailed = new Set<string>();
-
-  etcdMembers(envName: string, deployment: string): Promise<MemberView[]> {
+  /**
+   * The deployment's latest diagnosis: observed once per tree refresh (a panel's polls update it in
+   * between); with maxAgeMs, observed again when the latest is older (the wizard decides on it).
+   */
+  async diagnosis(envName: string, deployment: string, opts: { maxAgeMs?: number } = {}): Promise<MonitorEntry> {
     const key = `${deploymentKey(envName, deployment)}/etcd`;
-    return this.load(
-      key,
-      `reading etcd members of ${deployment}`,
-      async () => {
-        try {
-          const v = await loadEtcdMembers(await this.deploymentSession(envName, deployment), () =>
-            this.instances(envName, deployment),
-          );
-          this.etcdFailed.delete(key);
-          return v;
-        } catch (e) {
-          this.etcdFailed.add(key);
-          throw e;
-        }
-      },
-      () => {
-        // The "etcd members" row shows a summary once loaded: re-render it.
-        const node = this.nodesByKey.get(key);
-        if (node) this.fire(node);
-      },
-    );
+    await this.load(key, `diagnosing etcd of ${deployment}`, async () => {
+      // The tree's instance list of this refresh (usually loaded already): the Director is asked once.
+      const instances = await this.instances(envName, deployment).catch(() => undefined);
+      const entry = await this.monitor.refresh(envName, deployment, { instances });
+      if (!entry.diagnosis) throw new Error(entry.error ?? `no diagnosis of ${deployment}`);
+      return entry;
+    });
+    const latest =
+      opts.maxAgeMs !== undefined
+        ? await this.monitor.refresh(envName, deployment, { maxAgeMs: opts.maxAgeMs })
+        : this.monitor.get(envName, deployment);
+    if (!latest?.diagnosis) throw new Error(latest?.error ?? `no diagnosis of ${deployment}`);
+    return latest;
   }
 
   cachedInstances(envName: string, deployment: string): InstanceInfo[] | undefined {
     return this.cache.get(`${deploymentKey(envName, deployment)}/instances`)?.value as InstanceInfo[] | undefined;
   }
 
-  cachedEtcdMembers(envName: string, deployment: string): MemberView[] | 'error' | undefined {
-    const key = `${deploymentKey(envName, deployment)}/etcd`;
-    const v = this.cache.get(key)?.value as MemberView[] | undefined;
-    return v ?? (this.etcdFailed.has(key) ? 'error' : undefined);
+  cachedDiagnosis(envName: string, deployment: string): MonitorEntry | undefined {
+    return this.monitor.get(envName, deployment);
+  }
+
+  /** The Director's /info (its name labels the environment row). */
+  directorInfo(envName: string): Promise<DirectorInfo> {
+    return this.load(`${envKey(envName)}/info`, `reading the Director's info of ${envName}`, async () =>
+      (await this.envSession(envName)).director.info(),
+    );
+  }
+
+  directorName(envName: string): string | undefined {
+    return (this.cache.get(`${envKey(envName)}/info`)?.value as DirectorInfo | undefined)?.name || undefined;
   }
 
   // ---- tree ----
@@ -182,6 +212,16 @@ export class BoshTreeModel implements TreeModelData {
     if (!node) {
       try {
         const envs = await this.environments();
+        // The Director's name labels its row: asked before the rows are drawn (an unauthenticated,
+        // quick call) rather than re-drawing the row later, which would re-read the deployments
+        // while the operator expands one.
+        await Promise.all(
+          envs
+            .filter((e) => e.config)
+            .map((e) =>
+              withTimeout(this.directorInfo(e.name), DIRECTOR_INFO_WAIT_MS, 'the Director info').catch(() => undefined),
+            ),
+        );
         return envs.map((e) => ({
           kind: 'environment',
           key: envKey(e.name),
@@ -205,9 +245,9 @@ export class BoshTreeModel implements TreeModelData {
         return environmentChildren(node, this);
       case 'deployment': {
         const kids = await deploymentChildren(node, this);
-        // Start reading etcd in the background so the "etcd members" row can show "2/3 healthy".
+        // Start the diagnosis in the background so the "etcd members" row can show "2/3 healthy".
         for (const k of kids)
-          if (k.kind === 'etcdMembers') this.etcdMembers(k.envName, k.deployment).catch(() => undefined);
+          if (k.kind === 'etcdMembers') this.diagnosis(k.envName, k.deployment).catch(() => undefined);
         return kids;
       }
       case 'instanceGroup':
@@ -218,6 +258,7 @@ export class BoshTreeModel implements TreeModelData {
         return etcdMembersChildren(node, this);
       case 'process':
       case 'member':
+      case 'finding':
       case 'message':
         return [];
     }
@@ -226,19 +267,21 @@ export class BoshTreeModel implements TreeModelData {
   getItem(node: TreeNode): ItemSpec {
     switch (node.kind) {
       case 'environment':
-        return environmentItem(node);
+        return environmentItem(node, this);
       case 'deployment':
         return deploymentItem(node, this);
       case 'instanceGroup':
         return instanceGroupItem(node);
       case 'instance':
-        return instanceItem(node);
+        return instanceItem(node, this);
       case 'process':
         return processItem(node);
       case 'etcdMembers':
         return etcdMembersItem(node, this);
       case 'member':
-        return memberItem(node);
+        return memberItem(node, this);
+      case 'finding':
+        return findingItem(node);
       case 'message':
         return messageItem(node);
     }
@@ -248,7 +291,6 @@ export class BoshTreeModel implements TreeModelData {
   refresh(node?: TreeNode): void {
     if (!node || node.kind === 'message') {
       this.cache.clear();
-      this.etcdFailed.clear();
       this.envs = undefined;
       this.fire(undefined);
       return;
@@ -273,7 +315,6 @@ export class BoshTreeModel implements TreeModelData {
 
   private dropPrefix(prefix: string): void {
     for (const k of [...this.cache.keys()]) if (k === prefix || k.startsWith(`${prefix}/`)) this.cache.delete(k);
-    for (const k of [...this.etcdFailed]) if (k.startsWith(`${prefix}/`)) this.etcdFailed.delete(k);
   }
 
   /** Every etcd-members node the view has shown so far (the status bar watches these). */
@@ -291,22 +332,10 @@ export class BoshTreeModel implements TreeModelData {
 
   async dispose(): Promise<void> {
     this.listeners.clear();
+    this.monitorSub.dispose();
+    this.monitor.dispose();
     const sessions = [...this.sessions.values()];
     this.sessions.clear();
     await Promise.allSettled(sessions.map((s) => s.dispose()));
   }
-}
-
-/** Reads the cluster once: members, status per endpoint, alarms; maps them to instances. */
-export async function loadEtcdMembers(
-  session: DeploymentSession,
-  instances: () => Promise<InstanceInfo[]>,
-): Promise<MemberView[]> {
-  const [list, cluster] = await Promise.all([instances(), session.etcd()]);
-  const [members, status, alarms] = await Promise.all([
-    cluster.memberList(),
-    cluster.status(),
-    cluster.alarms().catch(() => []),
-  ]);
-  return mapMembers({ instances: list, endpoints: cluster.endpoints, members, status, alarms });
 }

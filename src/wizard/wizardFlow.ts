@@ -6,7 +6,10 @@ import type { EnvironmentConfig, InstanceInfo } from '../bosh/types';
 import { instanceName } from '../bosh/types';
 import type { DeploymentSession } from '../session/types';
 import type { Plan, RecoveryEvent, RecoveryOptions, RecoveryResult } from '../recovery/events';
-import { memberStateWord, runsEtcd, type MemberView } from '../diagnosis/membership';
+import { runsEtcd, type MemberView } from '../diagnosis/membership';
+import { memberStateWord, recoverableInstances, worstFindingForInstance } from '../diagnosis/classify';
+import type { MonitorEntry } from '../diagnosis/monitor';
+import type { Finding } from '../diagnosis/types';
 import { explainForOperator } from '../util/errors';
 import { CancelledError, type PickItem, type Ui } from '../ui/ui';
 import { consequence, planToMarkdown, type ReviewContext } from './planDocument';
@@ -31,7 +34,8 @@ export interface WizardModel {
   environments(): Promise<WizardEnvironment[]>;
   deployments(envName: string): Promise<{ name: string }[]>;
   instances(envName: string, deployment: string): Promise<InstanceInfo[]>;
-  etcdMembers(envName: string, deployment: string): Promise<MemberView[]>;
+  /** The deployment's diagnosis (the shared monitor's: what the tree and the panel show), at most maxAgeMs old. */
+  diagnosis(envName: string, deployment: string, opts?: { maxAgeMs?: number }): Promise<MonitorEntry>;
   deploymentSession(envName: string, deployment: string): Promise<DeploymentSession>;
   refreshDeployment(envName: string, deployment: string): void;
 }
@@ -73,19 +77,34 @@ export interface WizardResult {
 }
 
 const TOTAL = 5;
+const WIZARD_DIAGNOSIS_MAX_AGE_MS = 10_000;
 
 interface Candidate {
   instance: InstanceInfo;
   member?: MemberView;
+  /** Its worst finding (undefined: nothing wrong seen). */
+  worst?: Finding;
+  /** Why the wizard does not replace it (BOSH must act first, or nothing shows it is broken). */
+  blocked?: string;
 }
 
-function evidenceOf(m: MemberView | undefined, i: InstanceInfo): string {
+/**
+ * A member is not offered for replacement when its worst finding says the fix is BOSH's (no VM,
+ * VM down, etcd stopped) or that nothing proves it broken (unreachable from here only, unknown).
+ */
+function blockedReason(worst: Finding | undefined, recoverable: boolean): string | undefined {
+  if (!worst || recoverable || worst.severity === 'info') return undefined;
+  if (worst.action.flow !== 'bosh' && worst.action.flow !== 'none') return undefined;
+  if (worst.severity !== 'critical' && worst.kind !== 'unreachable-from-here' && worst.kind !== 'member-unknown')
+    return undefined;
+  return `${worst.title}. ${worst.action.text}${worst.action.command ? ` Run: ${worst.action.command}` : ''}`;
+}
+
+function evidenceOf(c: Candidate, findings: Finding[] | undefined): string {
+  const { member: m, instance: i, worst } = c;
   const bits: string[] = [];
-  if (m) {
-    bits.push(`etcd: ${memberStateWord(m)}${m.id ? ` (id ${m.id})` : ''}`);
-    if (m.error) bits.push(m.error);
-    bits.push(...m.flags);
-  }
+  if (findings) bits.push(`etcd: ${memberStateWord(findings, i.id)}${m?.id ? ` (id ${m.id})` : ''}`);
+  if (worst && worst.severity !== 'info') bits.push(worst.evidence);
   bits.push(
     `BOSH: ${i.processState ?? 'no VM'}${i.processes.find((p) => p.name === 'etcd') ? `, etcd process ${i.processes.find((p) => p.name === 'etcd')!.state}` : ''}`,
   );
@@ -102,25 +121,47 @@ export async function chooseTarget(
     steps: { environment: 1, deployment: 2, total: TOTAL },
   });
   const instances = await model.instances(envName, deployment);
-  let members: MemberView[] | undefined;
+  let entry: MonitorEntry | undefined;
   let membersError: string | undefined;
   try {
-    members = await model.etcdMembers(envName, deployment);
+    // The member pick is a decision: on a diagnosis at most a few seconds old.
+    entry = await model.diagnosis(envName, deployment, { maxAgeMs: WIZARD_DIAGNOSIS_MAX_AGE_MS });
+    if (!entry.diagnosis) membersError = entry.error;
   } catch (e) {
-    membersError = explainForOperator(e, 'reading the etcd members');
+    membersError = explainForOperator(e, 'diagnosing the etcd cluster');
   }
-  const candidates: Candidate[] = instances
-    .filter(runsEtcd)
-    .map((i) => ({ instance: i, member: members?.find((m) => m.instance?.id === i.id) }));
+  const members = entry?.diagnosis ? entry.members : undefined;
+  const findings = entry?.diagnosis?.findings;
+  const recoverable = new Set(recoverableInstances(findings ?? []).map((i) => i.id));
+  const candidates: Candidate[] = instances.filter(runsEtcd).map((i) => {
+    const worst = findings ? worstFindingForInstance(findings, i.id) : undefined;
+    return {
+      instance: i,
+      member: members?.find((m) => m.instance?.id === i.id),
+      worst,
+      blocked: blockedReason(worst, recoverable.has(i.id)),
+    };
+  });
   if (!candidates.length)
     throw new Error(`Deployment ${deployment} has no instance running etcd: nothing to recover here`);
-  const broken = (c: Candidate): boolean =>
-    (c.member ? c.member.unhealthy : false) || c.instance.processState !== 'running';
-  const pre2 = pre.instanceId ? candidates.find((c) => c.instance.id === pre.instanceId) : candidates.find(broken);
+  // Preselected: the one asked for, else only a member with positive evidence of being broken.
+  const pre2 = pre.instanceId
+    ? candidates.find((c) => c.instance.id === pre.instanceId)
+    : candidates.find((c) => recoverable.has(c.instance.id));
+  const icon = (c: Candidate) =>
+    c.blocked
+      ? '$(circle-slash) '
+      : recoverable.has(c.instance.id)
+        ? '$(error) '
+        : c.worst && c.worst.severity !== 'info'
+          ? '$(warning) '
+          : '$(pass) ';
   const items: PickItem<Candidate>[] = candidates.map((c) => ({
-    label: `${broken(c) ? '$(error) ' : '$(pass) '}${instanceName(c.instance)}`,
-    description: `${c.member ? memberStateWord(c.member) : membersError ? 'etcd unknown' : 'no member'} · ${c.instance.az ?? ''} · ${c.instance.ips.join(', ')}${c.instance.bootstrap ? ' · bootstrap' : ''}`,
-    detail: evidenceOf(c.member, c.instance),
+    label: `${icon(c)}${instanceName(c.instance)}`,
+    description: c.blocked
+      ? `not offered: ${c.worst!.title}`
+      : `${findings ? memberStateWord(findings, c.instance.id) : membersError ? 'etcd unknown' : 'no member'} · ${c.instance.az ?? ''} · ${c.instance.ips.join(', ')}${c.instance.bootstrap ? ' · bootstrap' : ''}`,
+    detail: c.blocked ? `${c.worst!.evidence} ${c.blocked}` : evidenceOf(c, findings),
     value: c,
     picked: c === pre2,
   }));
@@ -129,10 +170,19 @@ export async function chooseTarget(
   const candidate = await ui.pick(items, {
     id: 'member',
     title: `Recover etcd member of ${deployment}: which member?${membersError ? ` (${membersError})` : ''}`,
-    placeholder: 'The broken member is preselected; the evidence is under each entry',
+    placeholder: pre2
+      ? 'The broken member is preselected; the evidence is under each entry'
+      : 'No member shows positive evidence of being broken: read the evidence under each entry',
     step: 3,
     totalSteps: TOTAL,
   });
+  if (candidate?.blocked) {
+    await ui.message(
+      'warning',
+      `${instanceName(candidate.instance)} is not replaced by the recovery wizard: ${candidate.blocked}`,
+    );
+    throw new CancelledError();
+  }
   if (!candidate) throw new CancelledError();
   return { envName, deployment, candidate, members };
 }

@@ -266,6 +266,8 @@ export async function screenshot(page: Page, name: string): Promise<string> {
 export const README_SCREENSHOTS = [
   'views-tree-broken-member.png',
   'views-health-panel-broken.png',
+  'views-tree-split-brain.png',
+  'views-health-panel-split-brain.png',
   'wizard-member-pick.png',
   'wizard-review-confirm.png',
   'wizard-terminal.png',
@@ -325,11 +327,12 @@ export interface BrokenMemberFixture {
 
 /**
  * Installs the hooks of a file that works on a broken member: before() wipes master `masterIndex`
+ * (`mode` 'bootstrap-wipe': the bootstrap master, which then forms its own cluster: split brain)
  * and opens a workbench; afterEach() screenshots a failure; after() closes the workbench (kept when
  * a test failed) and heals the member unless the test recovered it, so the next file finds the
  * cluster healthy.
  */
-export function withBrokenMember(masterIndex: number): BrokenMemberFixture {
+export function withBrokenMember(masterIndex: number, mode: 'wipe' | 'bootstrap-wipe' = 'wipe'): BrokenMemberFixture {
   let wb: Workbench | undefined;
   let state: TestbedState | undefined;
   let brokenId: string | undefined;
@@ -338,7 +341,7 @@ export function withBrokenMember(masterIndex: number): BrokenMemberFixture {
     state = testbedState();
     if (!state) throw new Error('This file needs the e2e testbed: run it through `node scripts/test.js e2e`.');
     brokenId = masters(state)[masterIndex].id;
-    testbedCli('break', `master/${brokenId}`, '--mode', 'wipe');
+    testbedCli('break', `master/${brokenId}`, '--mode', mode);
     heal = true;
     wb = await openWorkbench({ settings: e2eSettings(state), viewport: { width: 1680, height: 1000 } });
   });
@@ -371,13 +374,17 @@ export function withBrokenMember(masterIndex: number): BrokenMemberFixture {
 
 /**
  * Opens the BOSH view (widened for the pictures), expands the testbed's environment and deployment,
- * and waits until a member shows UNREACHABLE.
+ * and waits until a row shows `shows` (default: a member DOWN, as the diagnosis words it).
  */
-export async function showBrokenDeployment(wb: Workbench, state: TestbedState): Promise<Locator> {
+export async function showBrokenDeployment(
+  wb: Workbench,
+  state: TestbedState,
+  shows: RegExp = /· DOWN/,
+): Promise<Locator> {
   const page = wb.page;
   await openBoshView(page);
   await widenSideBar(wb);
   await expandTreeRow(await waitForTreeRow(page, state.director.url.replace(/^https:\/\//, ''), 60_000));
   await expandTreeRow(await waitForTreeRow(page, state.deployment, 60_000));
-  return waitForTreeRow(page, /UNREACHABLE/, 90_000);
+  return waitForTreeRow(page, shows, 120_000);
 }

@@ -1,14 +1,23 @@
 // The BOSH tree, the health panel and the status bar inside a real VS Code extension host,
 // against the testbed (real Director stand-in, sshd, monit, etcd). The extension finds the
-// Director through the BOSH_* variables of the extension host's environment.
+// Director through the BOSH_* variables of the extension host's environment. Every etcd row and
+// the status bar render the one diagnosis: each fault mode the tier can afford is broken from
+// inside the extension host and its finding asserted where the operator looks.
 import * as assert from 'assert';
 import * as vscode from 'vscode';
 import type { BoshEtcdApi } from '../../src/extension';
 import type { HostToPanel } from '../../src/webviews/health/protocol';
+import type { ItemSpec } from '../../src/views/nodes';
 import { ScriptedUi } from '../../src/ui/scriptedUi';
 import { masters, readTestbedState, type TestbedState } from '../testbed/harness/state';
 
-import { activateApi, harness, until, walkDeployment as walk } from './helpers';
+import { activateApi, harness, until, walkDeployment as walk, type DeploymentTree } from './helpers';
+
+const envNameOf = (w: Pick<DeploymentTree, 'env'>) => w.env.key.replace(/^env:/, '');
+
+function memberItems(api: BoshEtcdApi, w: DeploymentTree): ItemSpec[] {
+  return w.members.filter((n) => n.kind === 'member').map((n) => api.model.getItem(n));
+}
 
 suite('views: BOSH tree, health panel and status bar on the testbed', function () {
   this.timeout(480_000);
@@ -33,27 +42,36 @@ suite('views: BOSH tree, health panel and status bar on the testbed', function (
     const w = await walk(api, state);
     const m = api.model;
     const ms = masters(state);
+    // Narrow-sidebar labels: master/0 … with the short UUID and the state; the full name in the tooltip.
     assert.deepStrictEqual(
       w.instances.map((i) => m.getItem(i).label),
-      ms.map((v) => `master/${v.id}`),
+      ms.map((v) => `master/${v.index}`),
     );
+    await until('the diagnosis', async () => api.model.cachedDiagnosis(envNameOf(w), state.deployment)?.diagnosis);
     for (const [k, inst] of w.instances.entries()) {
       const item = m.getItem(inst);
       assert.deepStrictEqual(item.icon, { id: 'pass', color: 'testing.iconPassed' }, `${item.label} running`);
-      assert.ok((item.description ?? '').includes(ms[k].ip), 'description has the IP');
-      assert.ok((item.description ?? '').includes(ms[k].az), 'description has the AZ');
+      assert.strictEqual(item.description, `${ms[k].id.slice(0, 8)} · running`);
+      assert.ok((item.tooltip ?? '').includes(`master/${ms[k].id}`), 'tooltip has the full name');
+      assert.ok((item.tooltip ?? '').includes(ms[k].ip), 'tooltip has the IP');
       assert.ok((item.tooltip ?? '').includes(ms[k].vmCid), 'tooltip has the VM CID');
       const procs = (await m.getChildren(inst)).map((p) => m.getItem(p));
       const etcd = procs.find((p) => p.label === 'etcd');
       assert.ok(etcd, `etcd process on ${item.label}: ${procs.map((p) => p.label).join(', ')}`);
       assert.match(etcd.description ?? '', /^running/);
     }
-    const members = w.members.map((x) => m.getItem(x));
+    const fresh = await walk(api, state);
+    const members = memberItems(api, fresh);
     assert.strictEqual(members.length, 3);
-    assert.deepStrictEqual(members.map((x) => x.label).sort(), ms.map((v) => `master/${v.id}`).sort());
-    assert.strictEqual(members.filter((x) => /^leader/.test(x.description ?? '')).length, 1);
-    assert.strictEqual(members.filter((x) => /^follower/.test(x.description ?? '')).length, 2);
+    assert.deepStrictEqual(members.map((x) => x.label).sort(), ms.map((v) => `master/${v.index}`).sort());
+    assert.strictEqual(members.filter((x) => / · leader$/.test(x.description ?? '')).length, 1);
+    assert.strictEqual(members.filter((x) => / · follower$/.test(x.description ?? '')).length, 2);
     assert.ok(members.every((x) => x.contextValue === 'etcd.member'));
+    assert.strictEqual(m.getItem(fresh.etcd).description, '3/3 healthy');
+    // The environment row: the Director's name from /info (the stand-in answers p-bosh, as Ops Manager's does), its URL beside it.
+    await m.directorInfo(envNameOf(fresh));
+    assert.strictEqual(m.getItem(fresh.env).label, 'p-bosh');
+    assert.strictEqual(m.getItem(fresh.env).description, state.director.url.replace(/^https:\/\//, ''));
     assert.strictEqual(
       ui.prompts.filter((p) => p.id === 'hostKey').length,
       0,
@@ -61,10 +79,11 @@ suite('views: BOSH tree, health panel and status bar on the testbed', function (
     );
     await until(
       'the status bar',
-      async () => (/etcd 3\/3/.test(api.statusBar.current?.text ?? '') ? true : undefined),
+      async () => (/etcd ok/.test(api.statusBar.current?.text ?? '') ? true : undefined),
       10_000,
     );
     assert.strictEqual(api.statusBar.current?.level, 'ok');
+    assert.strictEqual(api.statusBar.backgroundColorId, undefined);
   });
 
   test("the health panel data, through the panel's message protocol, lists three endpoints with the etcdctl columns", async () => {
@@ -144,73 +163,123 @@ suite('views: BOSH tree, health panel and status bar on the testbed', function (
     res.terminal.dispose();
   });
 
-  test('after `break --mode wipe` and a refresh, the instance and its member show as failing; after healing, healthy again', async () => {
-    const ms = masters(state);
-    const victim = ms[1];
+  /**
+   * Breaks one master, refreshes the tree until `shows` accepts what it renders, asserts the status
+   * bar, heals, and waits for the tree to say 3/3 healthy again.
+   */
+  async function fault(
+    mode: 'wipe' | 'bootstrap-wipe' | 'network-path' | 'stop',
+    index: number,
+    shows: (t: Rendered) => boolean,
+    statusBar: { text: RegExp; background: string },
+  ): Promise<Rendered> {
+    const victim = masters(state)[index];
     broken = `master/${victim.id}`;
-    await harness().breakInstance(broken, 'wipe');
-    const m = api.model;
-    // The wiped member stays unreachable; the instance's process state flaps (monit restarts etcd,
-    // the job's start script fails to self-add): wait for each separately.
-    const memberDown = await until(
-      'member unreachable',
+    await harness().breakInstance(broken, mode);
+    const seen = await until(
+      `the tree to show the ${mode} finding`,
       async () => {
         api.model.refresh();
-        const w = await walk(api, state);
-        const mem = w.members.map((i) => m.getItem(i)).find((i) => i.label === broken);
-        return mem && /UNREACHABLE/.test(mem.description ?? '') ? { mem, etcd: m.getItem(w.etcd) } : undefined;
+        const t = await rendered(victim.id);
+        return shows(t) ? t : undefined;
       },
       150_000,
     );
-    const instFailing = await until(
-      'instance failing',
-      async () => {
-        api.model.refresh();
-        const w = await walk(api, state);
-        const inst = w.instances.map((i) => m.getItem(i)).find((i) => i.label === broken)!;
-        return inst.icon?.id === 'error' ? inst : undefined;
-      },
-      150_000,
-    );
-    const failing = { inst: instFailing, mem: memberDown.mem, etcd: memberDown.etcd };
-    assert.deepStrictEqual(failing.inst.icon, { id: 'error', color: 'errorForeground' });
-    assert.match(failing.inst.description ?? '', /^FAILING/);
-    assert.strictEqual(failing.mem.icon?.color, 'errorForeground');
-    assert.match(failing.etcd.description ?? '', /2\/3 healthy/);
-    // The status bar follows the tree and the open panel: degraded while the member is down.
     await until(
-      'status bar 2/3',
-      async () => (/etcd 2\/3/.test(api.statusBar.current?.text ?? '') ? true : undefined),
-      60_000,
+      `the status bar to say ${statusBar.text}`,
+      async () => (statusBar.text.test(api.statusBar.current?.text ?? '') ? true : undefined),
+      30_000,
     );
-    assert.strictEqual(api.statusBar.current?.level, 'degraded');
-
-    // The panel marks the same endpoint failing (never healthy).
-    const posted: HostToPanel[] = [];
-    const envName = failing && (await walk(api, state)).env.key.replace(/^env:/, '');
-    const c = api.panels.createController(envName, state.deployment, (x) => posted.push(x));
-    await c.poll(1);
-    c.dispose();
-    const snap = posted.find((p) => p.type === 'snapshot');
-    assert.ok(snap && snap.type === 'snapshot');
-    const row = snap.snapshot.rows.find((r) => r.endpoint === victim.etcdClientUrl)!;
-    assert.strictEqual(row.failing, true);
-    assert.notStrictEqual(row.healthy, true);
-    assert.strictEqual(snap.snapshot.rows.filter((r) => !r.failing).length, 2);
-
-    await harness().heal(broken, { rebuild: true });
+    assert.strictEqual(api.statusBar.backgroundColorId, statusBar.background);
+    assert.deepStrictEqual(api.statusBar.current?.target, { envName: seen.envName, deployment: state.deployment });
+    await harness().heal(broken, { rebuild: mode === 'wipe' || mode === 'bootstrap-wipe' });
     broken = undefined;
-    const healed = await until('all healthy again', async () => {
-      api.model.refresh();
-      const w = await walk(api, state);
-      const items = w.instances.map((i) => m.getItem(i));
-      const mems = w.members.map((i) => m.getItem(i));
-      return items.every((i) => i.icon?.id === 'pass') &&
-        mems.length === 3 &&
-        mems.every((x) => /^(leader|follower)/.test(x.description ?? ''))
-        ? m.getItem(w.etcd)
-        : undefined;
+    await until(
+      'all healthy again',
+      async () => {
+        api.model.refresh();
+        const t = await rendered(victim.id);
+        return t.etcd.description === '3/3 healthy' && /etcd ok/.test(api.statusBar.current?.text ?? '')
+          ? true
+          : undefined;
+      },
+      150_000,
+    );
+    return seen;
+  }
+
+  interface Rendered {
+    envName: string;
+    etcd: ItemSpec;
+    findings: ItemSpec[];
+    member: ItemSpec;
+    instance: ItemSpec;
+  }
+
+  /** What the tree shows for the deployment's etcd section and one master (its member and instance rows). */
+  async function rendered(instanceId: string): Promise<Rendered> {
+    const w = await walk(api, state);
+    const m = api.model;
+    await m.diagnosis(envNameOf(w), state.deployment);
+    const fresh = await walk(api, state);
+    const k = masters(state).findIndex((v) => v.id === instanceId);
+    const kids = fresh.members.map((n) => ({ n, item: m.getItem(n) }));
+    return {
+      envName: envNameOf(fresh),
+      etcd: m.getItem(fresh.etcd),
+      findings: kids.filter((x) => x.n.kind === 'finding').map((x) => x.item),
+      member: kids.find((x) => x.n.kind === 'member' && x.n.member.instance?.id === instanceId)!.item,
+      instance: m.getItem(fresh.instances[k]),
+    };
+  }
+
+  const RED = { id: 'error', color: 'errorForeground' };
+  const YELLOW = { id: 'warning', color: 'list.warningForeground' };
+
+  test('wipe (the runbook drill): the member and its instance DOWN and red, the cause in the tooltip, "etcd 2/3" on red', async () => {
+    // The wiped member flaps while monit restarts it; its final state is a refused self-add.
+    const t = await fault('wipe', 1, (x) => /Replace the member of master\//.test(x.member.tooltip ?? ''), {
+      text: /^\$\(error\) etcd 2\/3$/,
+      background: 'statusBarItem.errorBackground',
     });
-    assert.match(healed.description ?? '', /3\/3 healthy/);
+    assert.deepStrictEqual(t.member.icon, RED);
+    assert.deepStrictEqual(t.instance.icon, RED);
+    assert.match(t.instance.description ?? '', / · DOWN$/);
+    assert.match(t.member.tooltip ?? '', /etcd down — /);
+    assert.match(t.member.description ?? '', / · DOWN$/);
+    assert.strictEqual(t.etcd.description, '2/3 healthy');
+  });
+
+  test('bootstrap wipe (split brain): a SPLIT BRAIN row first in the etcd section, the member SPLIT, "etcd: SPLIT BRAIN" on red', async () => {
+    const t = await fault('bootstrap-wipe', 0, (x) => x.etcd.description === 'SPLIT BRAIN', {
+      text: /^\$\(error\) etcd: SPLIT BRAIN$/,
+      background: 'statusBarItem.errorBackground',
+    });
+    assert.match(t.findings[0]?.label ?? '', /^SPLIT BRAIN: master\/0 /);
+    assert.deepStrictEqual(t.findings[0].icon, RED);
+    assert.match(t.findings[0].tooltip ?? '', /bootstrap instance/);
+    assert.match(t.member.description ?? '', / · SPLIT$/);
+    assert.deepStrictEqual(t.member.icon, RED);
+  });
+
+  test('network path: UNREACHABLE in yellow (healthy on its VM, never offered for recovery), "etcd 3/3 (1 warning)"', async () => {
+    const t = await fault('network-path', 2, (x) => / · UNREACHABLE$/.test(x.member.description ?? ''), {
+      text: /^\$\(warning\) etcd 3\/3 \(1 warning\)$/,
+      background: 'statusBarItem.warningBackground',
+    });
+    assert.deepStrictEqual(t.member.icon, YELLOW);
+    assert.match(t.member.tooltip ?? '', /network path problem/);
+    assert.match(t.member.tooltip ?? '', /Do not recover this member/);
+    assert.strictEqual(t.etcd.description, '3/3 healthy · 1 warning');
+  });
+
+  test('stop: DOWN and red with "etcd is stopped", the action is monit start through bosh ssh', async () => {
+    const t = await fault('stop', 1, (x) => /etcd is stopped/.test(x.member.tooltip ?? ''), {
+      text: /^\$\(error\) etcd 2\/3$/,
+      background: 'statusBarItem.errorBackground',
+    });
+    assert.deepStrictEqual(t.member.icon, RED);
+    assert.match(t.member.description ?? '', / · DOWN$/);
+    assert.match(t.member.tooltip ?? '', /monit start etcd/);
   });
 });

@@ -7,6 +7,7 @@ import type { BoshEtcdApi } from '../../src/extension';
 import type { TreeNode } from '../../src/views/nodes';
 import type { WizardResult } from '../../src/wizard/wizardFlow';
 import { ScriptedUi } from '../../src/ui/scriptedUi';
+import { recoverableInstances } from '../../src/diagnosis/classify';
 import { masters, readTestbedState, type TestbedState } from '../testbed/harness/state';
 
 import { activateApi, harness, until, walkDeployment } from './helpers';
@@ -39,11 +40,15 @@ suite('wizard: recover a wiped etcd member through the Ui seam', function () {
     victim = `master/${ms[2].id}`;
     await harness().breakInstance(victim, 'wipe');
     api.model.refresh();
-    const before = await until('member unreachable', async () => {
+    const before = await until('member down (with evidence from its VM)', async () => {
       api.model.refresh();
-      const { members } = await memberNodes(api, state);
+      const { envName, members } = await memberNodes(api, state);
       const v = members.find((n) => n.kind === 'member' && n.member.instance?.id === ms[2].id);
-      return v && v.kind === 'member' && v.member.state === 'unreachable' ? v.member.id : undefined;
+      // Down, and the diagnosis names the recovery wizard as the fix (what the wizard preselects).
+      const findings = api.model.cachedDiagnosis(envName, state.deployment)?.diagnosis?.findings ?? [];
+      return v && v.kind === 'member' && recoverableInstances(findings).some((i) => i.id === ms[2].id)
+        ? v.member.id
+        : undefined;
     });
     const ui = new ScriptedUi({
       pick: { member: { preselected: true }, options: () => [] },
@@ -81,7 +86,7 @@ suite('wizard: recover a wiped etcd member through the Ui seam', function () {
     // The member prompt: our row's instance preselected, with evidence.
     const picked = ui.prompts.find((p) => p.id === 'member')!.items!.find((i) => i.picked)!;
     assert.ok(picked.label.includes(ms[2].id));
-    assert.match(picked.detail ?? '', /UNREACHABLE/);
+    assert.match(picked.detail ?? '', /etcd: down/);
     // Review page: every command of the plan, verbatim.
     const plan = last!.plan!;
     const commands = plan.steps.flatMap((s) => s.commands.map((c) => c.command));
@@ -110,9 +115,10 @@ suite('wizard: recover a wiped etcd member through the Ui seam', function () {
       (n): n is Extract<TreeNode, { kind: 'member' }> => n.kind === 'member',
     );
     assert.strictEqual(after.length, 3);
+    const descriptions = after.map((n) => api.model.getItem(n).description ?? '');
     assert.ok(
-      after.every((n) => !n.member.unhealthy && (n.member.state === 'leader' || n.member.state === 'follower')),
-      after.map((n) => `${n.member.name}:${n.member.state}`).join(', '),
+      descriptions.every((d) => / · (leader|follower)$/.test(d)),
+      descriptions.join(', '),
     );
     const re = after.find((n) => n.member.name === ms[2].id)!;
     assert.ok(re && re.member.id !== staleId, 'the member was replaced (new id)');

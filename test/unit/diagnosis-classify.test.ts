@@ -1,7 +1,6 @@
 // The classifier on synthetic observations: one case per finding kind, and the positive-evidence
 // rule (no "member-down" for an endpoint that only fails to answer from here).
 import * as assert from 'assert';
-import type { InstanceInfo } from '../../src/bosh/types';
 import type { EtcdMember } from '../../src/etcd/types';
 import {
   causeFromLog,
@@ -11,178 +10,30 @@ import {
   parseVmProbe,
   recoverableInstances,
   worstFindingForInstance,
-  type ClusterObservation,
   type Diagnosis,
-  type EndpointObservation,
   type FindingKind,
-  type VmProbe,
 } from '../../src/diagnosis';
-
-const IDS = [
-  'aaaaaaaa-0000-4000-8000-000000000000',
-  'bbbbbbbb-1111-4000-8000-111111111111',
-  'cccccccc-2222-4000-8000-222222222222',
-];
-const MEMBER_IDS = ['a1', 'b2', 'c3'];
-const CLUSTER = 'c1c1c1';
-const url = (i: number) => `https://master-${i}.etcd.cfcr.internal:2379`;
-const peer = (i: number) => `https://master-${i}.etcd.cfcr.internal:2380`;
-
-function instance(i: number, over: Partial<InstanceInfo> = {}): InstanceInfo {
-  return {
-    deployment: 'dep',
-    group: 'master',
-    id: IDS[i],
-    index: i,
-    processState: 'running',
-    state: 'started',
-    az: 'z1',
-    ips: [`10.0.0.${11 + i}`],
-    vmCid: `vm-${i}`,
-    vmType: null,
-    agentId: `agent-${i}`,
-    bootstrap: i === 0,
-    ignore: false,
-    diskCids: [],
-    processes: [{ name: 'etcd', state: 'running' }],
-    vmCreatedAt: null,
-    ...over,
-  };
-}
-
-function member(i: number, over: Partial<EtcdMember> = {}): EtcdMember {
-  return { id: MEMBER_IDS[i], name: IDS[i], peerURLs: [peer(i)], clientURLs: [url(i)], isLearner: false, ...over };
-}
-
-const MONIT_OK = `The Monit daemon 5.2.5 uptime: 1h 0m
-
-Process 'etcd'                      running
-System 'system_localhost'           running
-`;
-
-function probeText(
-  o: {
-    monit?: string;
-    member?: boolean;
-    pid?: string;
-    log?: string[];
-    health?: boolean;
-    quota?: number;
-    freeKb?: number;
-    clusterId?: string;
-  } = {},
-): string {
-  const health = o.health ?? true;
-  return [
-    '### monit',
-    o.monit ?? MONIT_OK,
-    '### data',
-    o.member === false ? '' : 'member',
-    '### member',
-    o.member === false ? 'absent' : 'present',
-    '### pid',
-    o.pid ?? '4242',
-    '### df',
-    'Filesystem     1024-blocks    Used Available Capacity Mounted on',
-    `/dev/sdb1          10000000  100000   ${o.freeKb ?? 9000000}       2% /var/vcap/store`,
-    '### quota',
-    o.quota ? `--quota-backend-bytes=${o.quota}` : '',
-    '### peer',
-    'https://master-1.etcd.cfcr.internal:2380',
-    '### log',
-    ...(o.log ?? ['(no log file)']),
-    '### health',
-    health
-      ? '[{"endpoint":"https://master-1.etcd.cfcr.internal:2379","health":true,"took":"2.1ms"}]\nexit=0'
-      : '{"level":"warn","msg":"retrying of unary invoker failed","error":"context deadline exceeded"}\n[{"endpoint":"https://master-1.etcd.cfcr.internal:2379","health":false,"took":"5s","error":"context deadline exceeded"}]\nexit=1',
-    '### status',
-    health
-      ? `[{"Endpoint":"https://master-1.etcd.cfcr.internal:2379","Status":{"header":{"cluster_id":${BigInt('0x' + (o.clusterId ?? CLUSTER))},"member_id":178,"revision":9,"raft_term":2},"version":"3.4.23","dbSize":20480,"leader":161,"raftIndex":12,"raftTerm":2}}]`
-      : '',
-    '### end',
-  ].join('\n');
-}
-
-function probe(i: number, o: Parameters<typeof probeText>[0] = {}): VmProbe {
-  return parseVmProbe(`master/${IDS[i]}`, probeText(o));
-}
-
-function endpoint(
-  i: number,
-  over: Partial<EndpointObservation> & { down?: string; clusterId?: string; leader?: string } = {},
-): EndpointObservation {
-  if (over.down) {
-    return {
-      url: url(i),
-      instanceId: IDS[i],
-      status: { endpoint: url(i), ok: false, error: over.down, tookMs: 3000 },
-      health: { endpoint: url(i), ok: false, error: over.down, tookMs: 3000 },
-      members: null,
-      hashKV: null,
-      ...over,
-    };
-  }
-  return {
-    url: url(i),
-    instanceId: IDS[i],
-    status: {
-      endpoint: url(i),
-      ok: true,
-      tookMs: 2,
-      value: {
-        endpoint: url(i),
-        memberId: MEMBER_IDS[i],
-        version: '3.4.23',
-        dbSize: 20480,
-        dbSizeInUse: 16384,
-        leader: over.leader ?? MEMBER_IDS[0],
-        raftTerm: '2',
-        raftIndex: '100',
-        raftAppliedIndex: '100',
-        errors: [],
-        clusterId: over.clusterId ?? CLUSTER,
-      },
-    },
-    health: { endpoint: url(i), ok: true, tookMs: 2, value: { endpoint: url(i), healthy: true, tookMs: 2 } },
-    members: { ok: true, value: [0, 1, 2].map((k) => member(k)) },
-    hashKV: null,
-    ...over,
-  };
-}
-
-function observation(over: Partial<ClusterObservation> = {}): ClusterObservation {
-  const masters = [0, 1, 2].map((i) => instance(i));
-  return {
-    at: '2026-01-01T00:00:00Z',
-    deployment: 'dep',
-    instances: masters,
-    masters,
-    processStatesUnknown: false,
-    endpoints: [0, 1, 2].map((i) => endpoint(i)),
-    alarms: { ok: true, value: [] },
-    hashRevision: null,
-    probes: Object.fromEntries([0, 1, 2].map((i) => [IDS[i], probe(i)])),
-    probed: true,
-    unchecked: [],
-    tookMs: 10,
-    ...over,
-  };
-}
+import {
+  CLUSTER,
+  IDS,
+  MEMBER_IDS,
+  MONIT_OK,
+  downFromHere,
+  endpoint,
+  instance,
+  member,
+  observation,
+  peer,
+  probe,
+  probeText,
+  url,
+} from './observation-fixtures';
 
 const kinds = (d: Diagnosis) => d.findings.map((f) => f.kind);
 function only(d: Diagnosis, kind: FindingKind) {
   const fs = d.findings.filter((f) => f.kind === kind);
   assert.strictEqual(fs.length, 1, `one ${kind} expected; got ${JSON.stringify(kinds(d))}`);
   return fs[0];
-}
-
-/** Observation with master i's endpoint unreachable from here and its probe replaced. */
-function downFromHere(i: number, p: VmProbe | undefined, over: Partial<ClusterObservation> = {}) {
-  const o = observation(over);
-  o.endpoints[i] = endpoint(i, { down: 'status of x: cannot reach the member (UNAVAILABLE)' });
-  if (p) o.probes[IDS[i]] = p;
-  else delete o.probes[IDS[i]];
-  return o;
 }
 
 describe('diagnosis classify', () => {
@@ -314,6 +165,32 @@ describe('diagnosis classify', () => {
       assert.strictEqual(f.action.flow, 'bosh');
       assert.match(f.action.command!, /^bosh -d dep cloud-check$/);
     });
+
+    for (const [vmState, verb] of [
+      ['detached', 'start'],
+      ['missing', 'recreate'],
+    ] as const) {
+      it(`no VM (${vmState}): instance-no-vm, critical, action bosh ${verb} — never the recovery wizard`, () => {
+        const o = downFromHere(1, { ...probe(1), reachable: false, error: 'master has no IP address (no VM)' });
+        o.masters[1] = o.instances[1] = instance(1, {
+          vmState,
+          state: vmState === 'detached' ? 'detached' : 'started',
+          processState: null,
+          ips: [],
+          vmCid: null,
+          processes: [],
+        });
+        const d = diagnose(o);
+        const f = only(d, 'instance-no-vm');
+        assert.strictEqual(f.severity, 'critical');
+        assert.strictEqual(f.action.flow, 'bosh');
+        assert.strictEqual(f.action.command, `bosh -d dep ${verb} master/${IDS[1]}`);
+        assert.ok(!kinds(d).includes('member-down'), 'one finding about the instance, not two');
+        assert.strictEqual(memberStateWord(d.findings, IDS[1]), 'no vm');
+        assert.deepStrictEqual(recoverableInstances(d.findings), [], 'not offered for replacement');
+        assert.strictEqual(d.summary.healthyMembers, 2);
+      });
+    }
 
     it('an error of an earlier run (before etcd served again) is not the cause', () => {
       assert.strictEqual(

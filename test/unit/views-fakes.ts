@@ -141,11 +141,14 @@ export function fakeCluster(w: FakeWorld, dep: string): EtcdCluster {
         raftIndex: String(raft),
         raftAppliedIndex: String(raft),
         errors: [],
+        clusterId: 'cdf818194e3a8c32',
       }));
     },
     health: () => per((ep): EndpointHealth => ({ endpoint: ep.url, healthy: true, tookMs: 3 })),
-    memberList: async () => {
+    memberList: async (opts) => {
       await sleep(w.latencyMs);
+      if (opts?.endpointUrl && w.down.has(opts.endpointUrl))
+        throw new Error(`member list of ${opts.endpointUrl}: connection refused (etcd not running)`);
       return members();
     },
     memberAdd: notImpl('memberAdd'),
@@ -165,7 +168,13 @@ export function fakeDirector(w: FakeWorld, env: EnvironmentConfig): DirectorClie
   const notImpl = (what: string) => () => Promise.reject(new Error(`fake director: ${what} not implemented`));
   return {
     env,
-    info: notImpl('info') as DirectorClient['info'],
+    info: async () => ({
+      name: 'fake-bosh',
+      uuid: 'fake-uuid',
+      version: '282.0.0',
+      user: null,
+      user_authentication: { type: 'uaa', options: { url: 'https://10.0.0.6:8443' } },
+    }),
     deployments: async () => {
       w.calls.push('deployments');
       await sleep(w.latencyMs);

@@ -1,11 +1,14 @@
-// The BOSH tree model in plain Node against an in-memory Director and etcd cluster.
+// The BOSH tree model in plain Node against an in-memory Director and etcd cluster, and against
+// recorded observations: every etcd row is drawn from the one diagnosis.
 import * as assert from 'assert';
 import { BoshTreeModel } from '../../src/views/treeModel';
-import type { TreeNode } from '../../src/views/nodes';
+import type { ItemSpec, TreeNode } from '../../src/views/nodes';
 import { FAKE_ENV, fakeSession, makeWorld, type FakeWorld } from './views-fakes';
 import { BoshError } from '../../src/bosh/types';
+import type { ClusterObservation } from '../../src/diagnosis';
+import { IDS, endpoint, instance, observation } from './observation-fixtures';
 
-function model(w: FakeWorld, opts: { failDirector?: Error } = {}): BoshTreeModel {
+function model(w: FakeWorld, opts: { failDirector?: Error; observe?: () => ClusterObservation } = {}): BoshTreeModel {
   return new BoshTreeModel({
     environments: async () => [{ name: FAKE_ENV.name, config: FAKE_ENV }],
     openSession: (env) => {
@@ -13,6 +16,8 @@ function model(w: FakeWorld, opts: { failDirector?: Error } = {}): BoshTreeModel
       if (opts.failDirector) s.director.deployments = () => Promise.reject(opts.failDirector);
       return s;
     },
+    observeOptions: { probeVms: false },
+    observe: opts.observe ? async () => opts.observe!() : undefined,
   });
 }
 
@@ -23,14 +28,43 @@ async function find(m: BoshTreeModel, parent: TreeNode | undefined, pred: (n: Tr
   return n;
 }
 
+/** env → first deployment → its etcd section and master group, with the diagnosis loaded. */
+async function open(m: BoshTreeModel) {
+  const [env] = await m.getChildren();
+  const [dep] = await m.getChildren(env);
+  const etcd = await find(m, dep, (n) => n.kind === 'etcdMembers');
+  const master = await find(m, dep, (n) => n.kind === 'instanceGroup' && n.group === 'master');
+  const etcdKids = await m.getChildren(etcd);
+  const items = (ns: TreeNode[]) => ns.map((n) => m.getItem(n));
+  return {
+    env,
+    dep,
+    etcd,
+    etcdItem: m.getItem(etcd),
+    etcdKids,
+    findings: items(etcdKids.filter((k) => k.kind === 'finding')),
+    members: items(etcdKids.filter((k) => k.kind === 'member')),
+    instances: items(await m.getChildren(master)),
+  };
+}
+
+const byLabel = (xs: ItemSpec[], label: string) => {
+  const x = xs.find((i) => i.label === label);
+  assert.ok(x, `${label} among ${xs.map((i) => i.label).join(', ')}`);
+  return x;
+};
+
 describe('views: BOSH tree model', () => {
-  it('shows environment → deployments → etcd members + instance groups → instances → processes', async () => {
+  it('shows environment (the Director name) → deployments → etcd members + instance groups → instances → processes', async () => {
     const w = makeWorld(2, 5);
     const m = model(w);
     const [env] = await m.getChildren();
     assert.strictEqual(env.kind, 'environment');
-    assert.strictEqual(m.getItem(env).label, FAKE_ENV.name);
     const deps = await m.getChildren(env);
+    // The Director's /info came in with the deployments: its name labels the row, its URL beside it.
+    await m.directorInfo(FAKE_ENV.name);
+    assert.strictEqual(m.getItem(env).label, 'fake-bosh');
+    assert.strictEqual(m.getItem(env).description, '10.0.0.6:25555');
     assert.deepStrictEqual(
       deps.map((d) => m.getItem(d).label),
       w.deployments.map((d) => d.name).sort(),
@@ -43,9 +77,13 @@ describe('views: BOSH tree model', () => {
     const master = depKids[1];
     const instances = await m.getChildren(master);
     assert.strictEqual(instances.length, 3);
+    await m.diagnosis(FAKE_ENV.name, deps[0].kind === 'deployment' ? deps[0].deployment : '');
     const item = m.getItem(instances[0]);
-    assert.match(item.label, /^master\/[0-9a-f-]{36}$/);
-    assert.match(item.description ?? '', /pks-az1 · 10\.0\.1\.10/);
+    const inst0 = w.instances.get(deps[0].kind === 'deployment' ? deps[0].deployment : '')![0];
+    // Narrow-sidebar labels: master/0, short UUID and state; the full name in the tooltip.
+    assert.strictEqual(item.label, 'master/0');
+    assert.strictEqual(item.description, `${inst0.id.slice(0, 8)} · running`);
+    assert.ok((item.tooltip ?? '').includes(`**master/${inst0.id}**`));
     assert.deepStrictEqual(item.icon, { id: 'pass', color: 'testing.iconPassed' });
     assert.strictEqual(item.contextValue, 'instance.etcd');
     assert.match(item.tooltip ?? '', /VM CID: vm-/);
@@ -55,12 +93,16 @@ describe('views: BOSH tree model', () => {
     const members = await m.getChildren(depKids[0]);
     assert.strictEqual(members.length, 3);
     const labels = members.map((x) => m.getItem(x));
-    assert.strictEqual(labels.filter((l) => /^leader/.test(l.description ?? '')).length, 1, 'one leader');
+    assert.deepStrictEqual(
+      labels.map((l) => l.label),
+      ['master/0', 'master/1', 'master/2'],
+    );
+    assert.strictEqual(labels.filter((l) => / · leader$/.test(l.description ?? '')).length, 1, 'one leader');
     assert.ok(labels.every((l) => l.contextValue === 'etcd.member'));
-    assert.match(m.getItem(depKids[0]).description ?? '', /3\/3 healthy/);
+    assert.strictEqual(m.getItem(depKids[0]).description, '3/3 healthy');
   });
 
-  it('marks a failing instance red and its unreachable member, and flags missing / foreign members', async () => {
+  it('draws a down member and its instance from the finding: red, DOWN, title, evidence and action in the tooltip', async () => {
     const w = makeWorld(1, 4);
     const dep = w.deployments[0].name;
     const inst = w.instances.get(dep)!;
@@ -70,54 +112,69 @@ describe('views: BOSH tree model', () => {
       processes: inst[1].processes.map((p) => (p.name === 'etcd' ? { ...p, state: 'failing' } : p)),
     };
     w.down.add('https://master-1.etcd.cfcr.internal:2379');
-    // master-2 has no member; an extra member with an unknown name exists.
-    const mem = w.members.get(dep)!;
-    mem[2] = { ...mem[2], name: 'not-a-bosh-instance' };
     const m = model(w);
-    const [env] = await m.getChildren();
-    const [depNode] = await m.getChildren(env);
-    const etcdNode = await find(m, depNode, (n) => n.kind === 'etcdMembers');
-    const masterGroup = await find(m, depNode, (n) => n.kind === 'instanceGroup' && n.group === 'master');
-    const failing = (await m.getChildren(masterGroup))[1];
-    const fi = m.getItem(failing);
-    assert.deepStrictEqual(fi.icon, { id: 'error', color: 'errorForeground' });
-    assert.match(fi.description ?? '', /^FAILING · /);
-    const etcdProc = (await m.getChildren(failing)).find((p) => m.getItem(p).label === 'etcd')!;
-    assert.match(m.getItem(etcdProc).description ?? '', /FAILING/);
-    const members = await m.getChildren(etcdNode);
-    const items = members.map((x) => m.getItem(x));
-    const down = items.find((i) => i.label === `master/${inst[1].id}`)!;
-    assert.match(down.description ?? '', /^UNREACHABLE/);
+    const t = await open(m);
+    const down = byLabel(t.members, 'master/1');
+    assert.match(down.description ?? '', / · DOWN$/);
     assert.deepStrictEqual(down.icon, { id: 'error', color: 'errorForeground' });
-    const missing = items.find((i) => i.label === `master/${inst[2].id}`)!;
-    assert.match(missing.description ?? '', /NO MEMBER/);
-    assert.strictEqual(missing.contextValue, 'etcd.instanceWithoutMember');
-    const foreign = items.find((i) => i.label === 'not-a-bosh-instance')!;
-    assert.match(foreign.description ?? '', /no BOSH instance/);
-    assert.match(m.getItem(etcdNode).description ?? '', /1\/4 healthy/);
+    assert.match(down.tooltip ?? '', /etcd on master\/[0-9a-f-]+ failing/);
+    assert.match(down.tooltip ?? '', /\*\*What to do:\*\*/);
+    const fi = byLabel(t.instances, 'master/1');
+    assert.deepStrictEqual(fi.icon, { id: 'error', color: 'errorForeground' });
+    assert.strictEqual(fi.description, `${inst[1].id.slice(0, 8)} · DOWN`);
+    assert.strictEqual(t.etcdItem.description, '2/3 healthy');
+    assert.strictEqual(t.etcdItem.icon?.color, 'errorForeground');
+    // Without SSH nothing says why: the wizard is not the stated fix, the evidence says what to read.
+    assert.match(down.tooltip ?? '', /etcd\.stderr\.log/);
   });
 
-  it('shows an unstarted (nameless) member and a learner', async () => {
+  it('an endpoint that only fails to answer from here is a warning (unknown), never red', async () => {
     const w = makeWorld(1, 3);
-    const dep = w.deployments[0].name;
-    const mem = w.members.get(dep)!;
-    mem[0] = { ...mem[0], isLearner: true };
-    mem.push({
-      id: 'a22e27588e90858f',
-      name: '',
-      peerURLs: ['https://master-3.etcd.cfcr.internal:2380'],
-      clientURLs: [],
-      isLearner: false,
-    });
-    const m = model(w);
-    const views = await m.etcdMembers(FAKE_ENV.name, dep);
-    assert.deepStrictEqual(views.map((v) => v.state).sort(), ['follower', 'leader', 'learner', 'unstarted']);
-    const unstarted = views.find((v) => v.state === 'unstarted')!;
-    assert.strictEqual(unstarted.unhealthy, true);
-    assert.strictEqual(unstarted.id, 'a22e27588e90858f');
+    w.down.add('https://master-2.etcd.cfcr.internal:2379');
+    const t = await open(model(w));
+    const x = byLabel(t.members, 'master/2');
+    assert.deepStrictEqual(x.icon, { id: 'warning', color: 'list.warningForeground' });
+    assert.match(x.description ?? '', / · UNKNOWN$/);
+    assert.deepStrictEqual(byLabel(t.instances, 'master/2').icon, { id: 'warning', color: 'list.warningForeground' });
   });
 
-  it('caches answers and refetches only what a refresh drops', async () => {
+  it('split brain (the bootstrap wipe): a SPLIT BRAIN row at the top of the etcd section, the member red and SPLIT', async () => {
+    const w = makeWorld(1, 3);
+    const o = observation();
+    o.endpoints[0] = endpoint(0, { clusterId: 'dddddd', leader: 'a1' });
+    const t = await open(model(w, { observe: () => o }));
+    assert.strictEqual(t.etcdKids[0].kind, 'finding', 'the finding is the first row');
+    assert.strictEqual(t.findings.length, 1);
+    assert.match(t.findings[0].label, /^SPLIT BRAIN: master\/0/);
+    assert.deepStrictEqual(t.findings[0].icon, { id: 'error', color: 'errorForeground' });
+    assert.match(t.findings[0].tooltip ?? '', /bootstrap instance/);
+    assert.strictEqual(t.etcdItem.description, 'SPLIT BRAIN');
+    const split = byLabel(t.members, 'master/0');
+    assert.strictEqual(split.description, `${IDS[0].slice(0, 8)} · SPLIT`);
+    assert.deepStrictEqual(split.icon, { id: 'error', color: 'errorForeground' });
+    assert.match(split.tooltip ?? '', new RegExp(`\\*\\*master/${IDS[0]}\\*\\*`));
+  });
+
+  it('a detached master (no VM): NO VM, red, the bosh command in the tooltip', async () => {
+    const w = makeWorld(1, 3);
+    const o = observation();
+    o.endpoints[2] = endpoint(2, { down: 'connection refused' });
+    o.masters[2] = o.instances[2] = instance(2, {
+      vmState: 'detached',
+      state: 'detached',
+      processState: null,
+      ips: [],
+      vmCid: null,
+      processes: [],
+    });
+    o.probes[IDS[2]] = { ...o.probes[IDS[2]], reachable: false, error: 'no VM' };
+    const t = await open(model(w, { observe: () => o }));
+    const x = byLabel(t.members, 'master/2');
+    assert.match(x.description ?? '', / · NO VM$/);
+    assert.ok((x.tooltip ?? '').includes(`bosh -d dep start master/${IDS[2]}`));
+  });
+
+  it("caches answers and refetches only what a refresh drops (the diagnosis reuses the tree's instance list)", async () => {
     const w = makeWorld(3, 4);
     const m = model(w);
     const [env] = await m.getChildren();
@@ -126,6 +183,7 @@ describe('views: BOSH tree model', () => {
     await m.getChildren(deps[1]);
     await m.getChildren(env);
     await m.getChildren(deps[0]);
+    for (const d of deps.slice(0, 2)) if (d.kind === 'deployment') await m.diagnosis(FAKE_ENV.name, d.deployment);
     assert.deepStrictEqual(w.calls.filter((c) => c === 'deployments').length, 1);
     assert.strictEqual(w.calls.filter((c) => c.startsWith('instances')).length, 2);
     const fired: (TreeNode | undefined)[] = [];
@@ -142,6 +200,20 @@ describe('views: BOSH tree model', () => {
     m.refresh();
     await m.getChildren(env);
     assert.strictEqual(w.calls.filter((c) => c === 'deployments').length, 2);
+  });
+
+  it('a new diagnosis (e.g. a panel poll) re-renders the etcd section and the master group', async () => {
+    const w = makeWorld(1, 3);
+    const m = model(w);
+    const t = await open(m);
+    const fired: string[] = [];
+    m.onDidChange((n) => fired.push(n?.key ?? 'all'));
+    await m.monitor.refresh(FAKE_ENV.name, w.deployments[0].name);
+    assert.ok(fired.includes(t.etcd.key), `etcd node fired: ${fired.join(', ')}`);
+    assert.ok(
+      fired.some((k) => k.endsWith('/group:master')),
+      `master group fired: ${fired.join(', ')}`,
+    );
   });
 
   it('turns a Director failure into a message node that says what to do, and retries after refresh', async () => {

@@ -6,7 +6,29 @@ import { ScriptedUi } from '../../src/ui/scriptedUi';
 import { BoshTreeModel } from '../../src/views/treeModel';
 import { planCommands } from '../../src/wizard/planDocument';
 import type { Plan, RecoveryOptions, RecoveryResult } from '../../src/recovery/events';
-import { FAKE_ENV, fakeSession, makeWorld } from './views-fakes';
+import { FAKE_ENV, fakeSession, makeWorld, type FakeWorld } from './views-fakes';
+import type { ClusterObservation, VmProbe } from '../../src/diagnosis';
+import { endpoint, member, observation, probe } from './observation-fixtures';
+
+/**
+ * A recorded observation of the fake world's deployment: every master healthy except master
+ * `brokenIndex`, which does not answer from here and whose VM shows `brokenProbe` (default: its
+ * data wiped: positive evidence that the recovery wizard is the fix).
+ */
+function worldObservation(w: FakeWorld, dep: string, brokenIndex = 1, brokenProbe?: VmProbe): ClusterObservation {
+  const all = w.instances.get(dep)!;
+  const masters = all.filter((i) => i.group === 'master');
+  const o = observation({ deployment: dep, instances: all, masters });
+  const list = masters.map((m, k) => member(k, { name: m.id }));
+  o.endpoints = masters.map((m, k) => ({ ...endpoint(k), instanceId: m.id, members: { ok: true, value: list } }));
+  o.endpoints[brokenIndex] = {
+    ...endpoint(brokenIndex, { down: 'connection refused' }),
+    instanceId: masters[brokenIndex].id,
+  };
+  o.probes = Object.fromEntries(masters.map((m, k) => [m.id, probe(k)]));
+  o.probes[masters[brokenIndex].id] = brokenProbe ?? probe(brokenIndex, { member: false, health: false, pid: '' });
+  return o;
+}
 
 function fakePlan(target: string, staleId: string): Plan {
   const cmd = (step: number, command: string, mutates = true) => ({
@@ -59,7 +81,11 @@ function fakePlan(target: string, staleId: string): Plan {
   };
 }
 
-function harness(outcomes: RecoveryResult['outcome'][], answers: ConstructorParameters<typeof ScriptedUi>[0]) {
+function harness(
+  outcomes: RecoveryResult['outcome'][],
+  answers: ConstructorParameters<typeof ScriptedUi>[0],
+  brokenProbe?: VmProbe,
+) {
   const w = makeWorld(1, 4);
   const dep = w.deployments[0].name;
   const broken = w.instances.get(dep)![1];
@@ -68,6 +94,7 @@ function harness(outcomes: RecoveryResult['outcome'][], answers: ConstructorPara
   const model = new BoshTreeModel({
     environments: async () => [{ name: FAKE_ENV.name, config: FAKE_ENV }],
     openSession: (e) => fakeSession(w, e),
+    observe: async () => worldObservation(w, dep, 1, brokenProbe),
   });
   const ui = new ScriptedUi(answers);
   const runs: { target: string; opts: RecoveryOptions }[] = [];
@@ -171,7 +198,8 @@ describe('views: recovery wizard flow (Ui seam)', () => {
     const memberPrompt = h.ui.prompts.find((p) => p.id === 'member')!;
     const pre = memberPrompt.items!.find((i) => i.picked)!;
     assert.ok(pre.label.includes(h.broken.id), 'the broken instance is preselected');
-    assert.match(pre.detail ?? '', /UNREACHABLE/);
+    assert.match(pre.detail ?? '', /the data was wiped/);
+    assert.strictEqual(memberPrompt.items!.filter((i) => i.picked).length, 1, 'only the broken member');
     assert.strictEqual(h.runs[0].target, `master/${h.broken.id}`);
     assert.strictEqual(h.runs[0].opts.dryRun, false);
     for (const c of planCommands(h.plan())) assert.ok(h.reviews[0].includes(c), `review lists ${c}`);
@@ -228,6 +256,37 @@ describe('views: recovery wizard flow (Ui seam)', () => {
     assert.strictEqual(h.runs[0].opts.dryRun, true);
     assert.strictEqual(h.ui.prompts.filter((p) => p.kind === 'confirm').length, 0);
     assert.strictEqual(h.reviews.length, 1);
+  });
+
+  it('a member whose fix is BOSH (etcd stopped) is shown with its reason, not preselected, and picking it explains', async () => {
+    const stopped = probe(1, {
+      monit: "The Monit daemon 5.2.5 uptime: 1h 0m\n\nProcess 'etcd'                      not monitored\n",
+      pid: '',
+      health: false,
+    });
+    const h = harness(['recovered'], { pick: { member: { labelIncludes: '$(circle-slash)' } } }, stopped);
+    const res = await runWizard(h.deps, {});
+    assert.strictEqual(res.outcome, 'aborted');
+    assert.strictEqual(h.runs.length, 0, 'nothing ran');
+    const prompt = h.ui.prompts.find((p) => p.id === 'member')!;
+    assert.strictEqual(prompt.items!.filter((i) => i.picked).length, 0, 'nothing preselected');
+    const item = prompt.items!.find((i) => i.label.includes(h.broken.id))!;
+    assert.match(item.label, /^\$\(circle-slash\) /);
+    assert.match(item.description ?? '', /^not offered: .*etcd is stopped/);
+    const warn = h.ui.messages('warning')[0];
+    assert.match(warn, /is not replaced by the recovery wizard/);
+    assert.match(warn, /monit start etcd/);
+  });
+
+  it('a member that only fails to answer from here (healthy on its VM) is not offered', async () => {
+    const healthyOnVm = probe(1);
+    const h = harness(['recovered'], { pick: { member: undefined } }, healthyOnVm);
+    await runWizard(h.deps, {});
+    const prompt = h.ui.prompts.find((p) => p.id === 'member')!;
+    assert.strictEqual(prompt.items!.filter((i) => i.picked).length, 0);
+    const item = prompt.items!.find((i) => i.label.includes(h.broken.id))!;
+    assert.match(item.description ?? '', /^not offered: /);
+    assert.match(item.detail ?? '', /network path/);
   });
 
   it('is disabled in an untrusted workspace', async () => {

@@ -1,33 +1,40 @@
 // Host side of one health panel, independent of VS Code: answers the webview's messages
-// (validated), polls on an interval unless paused, and posts snapshots. The VS Code panel
+// (validated), keeps the deployment's diagnosis fresh through the shared monitor at the panel's
+// poll interval unless paused, and posts a snapshot of every new result. The VS Code panel
 // manager wires it to a WebviewPanel; tests drive it with the same messages.
 import type { HealthSnapshot, HostToPanel } from './protocol';
 import { parsePanelMessage } from './protocol';
-import { explainError, explainForOperator } from '../../util/errors';
+import { HealthCollector } from './healthData';
+import type { DiagnosisMonitor, MonitorEntry } from '../../diagnosis/monitor';
 
 export interface HealthControllerOptions {
   envName: string;
   deployment: string;
-  collect: () => Promise<HealthSnapshot>;
+  /** The shared diagnosis (the same one the tree and the status bar show). */
+  monitor: Pick<DiagnosisMonitor, 'refresh' | 'watch' | 'onDidChange' | 'get'>;
   post: (msg: HostToPanel) => void;
   pollSeconds: number;
   canRecover: boolean;
-  /** Called when the operator presses "Recover…" on a failing member. */
+  /** Called when the operator presses "Recover…" on a member the diagnosis says is broken. */
   onRecover?: (memberName: string) => void;
-  /** Called with every snapshot (the status bar listens). */
-  onSnapshot?: (s: HealthSnapshot) => void;
 }
 
 export class HealthController {
   paused = false;
   lastSnapshot?: HealthSnapshot;
   lastError?: string;
-  private timer?: NodeJS.Timeout;
-  private inFlight?: Promise<HealthSnapshot | undefined>;
+  private readonly collector: HealthCollector;
+  private watch?: { dispose(): void };
+  private readonly sub: { dispose(): void };
   private ready = false;
   private disposed = false;
 
-  constructor(private readonly opts: HealthControllerOptions) {}
+  constructor(private readonly opts: HealthControllerOptions) {
+    this.collector = new HealthCollector(opts.envName, opts.deployment);
+    this.sub = opts.monitor.onDidChange((e) => {
+      if (e.envName === opts.envName && e.deployment === opts.deployment && this.ready) this.publish(e);
+    });
+  }
 
   get pollSeconds(): number {
     return this.opts.pollSeconds;
@@ -43,7 +50,7 @@ export class HealthController {
     const msg = parsePanelMessage(raw);
     if (!msg || this.disposed) return;
     switch (msg.type) {
-      case 'ready':
+      case 'ready': {
         this.ready = true;
         this.post({
           type: 'init',
@@ -53,10 +60,17 @@ export class HealthController {
           pollSeconds: this.opts.pollSeconds,
           canRecover: this.opts.canRecover,
         });
-        if (this.lastSnapshot) this.post({ type: 'snapshot', snapshot: this.lastSnapshot });
-        await this.poll();
+        const known = this.opts.monitor.get(this.opts.envName, this.opts.deployment);
+        if (known?.diagnosis) this.publish(known);
+        // A result younger than one poll is reused (the tree may just have diagnosed).
+        const e = await this.opts.monitor.refresh(this.opts.envName, this.opts.deployment, {
+          maxAgeMs: this.opts.pollSeconds * 1000,
+        });
+        // A refresh was published by the change listener; a reused result was published above.
+        if (!known?.diagnosis && e === known) this.publish(e);
         this.schedule();
         return;
+      }
       case 'refresh':
         await this.poll(msg.requestId);
         return;
@@ -75,57 +89,42 @@ export class HealthController {
     if (!this.disposed) this.opts.post(m);
   }
 
-  private schedule(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
-    if (this.paused || this.disposed) return;
-    this.timer = setInterval(
-      () => {
-        void this.poll();
-      },
-      Math.max(1, this.opts.pollSeconds) * 1000,
-    );
+  private publish(e: MonitorEntry, requestId?: number): HealthSnapshot | undefined {
+    if (!e.diagnosis && e.error) {
+      this.lastError = e.error;
+      this.post({
+        type: 'error',
+        requestId,
+        message: `${e.error}. Check the BOSH environment and that the masters' etcd endpoints are reachable, then refresh.`,
+      });
+      return undefined;
+    }
+    const s = this.collector.snapshot(e);
+    this.lastSnapshot = s;
+    this.lastError = undefined;
+    this.post({ type: 'snapshot', requestId, snapshot: s });
+    return s;
   }
 
-  /** One poll; concurrent calls share the poll in flight. Answers with requestId when given. */
+  /** Keeps the monitor refreshing at the poll interval while the panel is live. */
+  private schedule(): void {
+    this.watch?.dispose();
+    this.watch = undefined;
+    if (this.paused || this.disposed) return;
+    this.watch = this.opts.monitor.watch(this.opts.envName, this.opts.deployment, this.opts.pollSeconds * 1000);
+  }
+
+  /** One refresh now (shared with any in flight); answers with requestId when given. */
   async poll(requestId?: number): Promise<HealthSnapshot | undefined> {
-    if (!this.inFlight) {
-      this.inFlight = this.opts
-        .collect()
-        .then(
-          (s) => {
-            this.lastSnapshot = s;
-            this.lastError = undefined;
-            this.opts.onSnapshot?.(s);
-            return s;
-          },
-          (e) => {
-            const what = `reading etcd health of ${this.opts.deployment}`;
-            this.lastError = explainForOperator(e, what);
-            this.post({ type: 'error', message: this.lastError, detail: explainError(e, what).detail });
-            return undefined;
-          },
-        )
-        .finally(() => {
-          this.inFlight = undefined;
-        });
-      const s = await this.inFlight;
-      if (s) this.post({ type: 'snapshot', requestId, snapshot: s });
-      else if (requestId !== undefined) this.post({ type: 'error', requestId, message: this.lastError ?? 'failed' });
-      return s;
-    }
-    const s = await this.inFlight;
-    if (requestId !== undefined)
-      this.post(
-        s
-          ? { type: 'snapshot', requestId, snapshot: s }
-          : { type: 'error', requestId, message: this.lastError ?? 'failed' },
-      );
-    return s;
+    const e = await this.opts.monitor.refresh(this.opts.envName, this.opts.deployment);
+    // Once ready, the change listener posted this result; a request is answered explicitly.
+    if (requestId === undefined && this.ready) return this.lastSnapshot;
+    return this.publish(e, requestId);
   }
 
   dispose(): void {
     this.disposed = true;
-    if (this.timer) clearInterval(this.timer);
+    this.watch?.dispose();
+    this.sub.dispose();
   }
 }

@@ -1,82 +1,89 @@
-// Gathers what the etcd health panel shows: `endpoint status` rows of every endpoint (failures
-// are rows too), `endpoint health` latency, members mapped to BOSH instances, alarms, cluster id,
-// and a short history of raft index and DB size per endpoint. Plain TypeScript, no `vscode`.
-import type { InstanceInfo } from '../../bosh/types';
+// Turns the shared diagnosis (monitor entry: observation + findings) into what the etcd health
+// panel shows: `endpoint status` rows of every endpoint (failures are rows too), `endpoint health`
+// latency, members mapped to BOSH instances, alarms, sizes against the quota, the findings and the
+// cluster-wide banners, and a history of raft index and DB size per endpoint over the panel's life.
+// Every judgement (colours, state words, counts) is read from the findings. Plain TypeScript.
 import { instanceName } from '../../bosh/types';
-import type { DeploymentSession } from '../../session/types';
-import type { EndpointHealth, EndpointResult, EtcdAlarm, EtcdMember } from '../../etcd/types';
-import { mapMembers } from '../../diagnosis/membership';
-import { explainForOperator } from '../../util/errors';
-import { withTimeout } from '../../util/async';
-import type { AlarmRow, EndpointRow, HealthSnapshot, HistoryPoint, MemberRow } from './protocol';
+import type { MonitorEntry } from '../../diagnosis/monitor';
+import {
+  FRAGMENTATION_IN_USE_RATIO,
+  FRAGMENTATION_MIN_DB_BYTES,
+  NEAR_QUOTA_RATIO,
+  memberStateWord,
+  recoverableInstances,
+  worstFindingForInstance,
+  findingsForInstance,
+} from '../../diagnosis/classify';
+import { DEFAULT_QUOTA_BYTES } from '../../diagnosis/observe';
+import { alarmExplanation, CLUSTER_ALARM_KINDS, headline } from '../../diagnosis/headline';
+import type { Finding } from '../../diagnosis/types';
+import type {
+  AlarmRow,
+  BannerRow,
+  EndpointRow,
+  FindingRow,
+  HealthSnapshot,
+  HistoryPoint,
+  MemberRow,
+  RowSeverity,
+  SizeRow,
+} from './protocol';
 
 export const HISTORY_POINTS = 120;
 
-export interface HealthSource {
-  envName: string;
-  deployment: string;
-  session(): Promise<DeploymentSession>;
-  /** BOSH instances (cached by the tree; the panel does not ask the Director every poll). */
-  instances(): Promise<InstanceInfo[]>;
-}
-
-function sameUrl(a: string, b: string): boolean {
-  return a.replace(/\/+$/, '').toLowerCase() === b.replace(/\/+$/, '').toLowerCase();
-}
+const rowSeverity = (f: Finding | undefined): RowSeverity =>
+  !f || f.severity === 'info' ? 'ok' : f.severity === 'critical' ? 'critical' : 'warning';
 
 export class HealthCollector {
   private readonly history = new Map<string, HistoryPoint[]>();
+  private lastEntry?: MonitorEntry;
 
   constructor(
-    private readonly src: HealthSource,
-    private readonly timeoutMs = 30_000,
+    private readonly envName: string,
+    private readonly deployment: string,
   ) {}
 
-  async collect(): Promise<HealthSnapshot> {
-    const problems: string[] = [];
-    const session = await this.src.session();
-    const cluster = await withTimeout(session.etcd(), this.timeoutMs, `connecting to etcd of ${this.src.deployment}`);
-    const instances = await this.src.instances().catch((e) => {
-      problems.push(explainForOperator(e, 'listing BOSH instances'));
-      return [] as InstanceInfo[];
-    });
-    const settle = <T>(p: Promise<T>, what: string, fallback: T): Promise<T> =>
-      withTimeout(p, this.timeoutMs, what).catch((e) => {
-        problems.push(explainForOperator(e, what));
-        return fallback;
-      });
-    const [status, health, members, alarms, clusterId] = await Promise.all([
-      settle(cluster.status(), 'reading endpoint status', []),
-      settle(cluster.health(), 'checking endpoint health', [] as EndpointResult<EndpointHealth>[]),
-      settle(cluster.memberList(), 'listing members', [] as EtcdMember[]),
-      settle(cluster.alarms(), 'listing alarms', [] as EtcdAlarm[]),
-      settle(cluster.clusterId(), 'reading the cluster id', undefined as string | undefined),
-    ]);
-    const views = mapMembers({ instances, endpoints: cluster.endpoints, members, status, alarms });
-    const byId = new Map(instances.map((i) => [i.id, i]));
-    const memberNameById = new Map(members.map((m) => [m.id, m.name]));
+  /** The panel's snapshot of one monitor result; a new result adds a point to the history. */
+  snapshot(entry: MonitorEntry): HealthSnapshot {
+    const d = entry.diagnosis;
+    const obs = entry.observation;
+    const findings = d?.findings ?? [];
+    const byId = new Map((obs?.instances ?? []).map((i) => [i.id, i]));
+    const recoverable = new Set(recoverableInstances(findings).map((i) => i.id));
+    // Each monitor result is a new object: the same result shown twice adds one point.
+    const fresh = entry !== this.lastEntry;
+    this.lastEntry = entry;
     let leader: string | undefined;
-    for (const r of status) if (r.ok) leader ??= r.value.leader;
+    let clusterId: string | undefined;
+    for (const e of obs?.endpoints ?? [])
+      if (e.status?.ok) {
+        leader ??= e.status.value.leader;
+        clusterId ??= e.status.value.clusterId;
+      }
 
-    const now = Date.now();
-    const rows: EndpointRow[] = cluster.endpoints.map((ep) => {
-      const st = status.find((r) => sameUrl(r.endpoint, ep.url));
-      const h = health.find((r) => sameUrl(r.endpoint, ep.url));
-      const inst = byId.get(ep.name);
+    const rows: EndpointRow[] = (obs?.endpoints ?? []).map((ep) => {
+      const inst = byId.get(ep.instanceId);
+      const worst = worstFindingForInstance(findings, ep.instanceId);
+      const severity = rowSeverity(worst);
+      const state = memberStateWord(findings, ep.instanceId);
+      const h = ep.health;
       const healthy = h ? (h.ok ? h.value.healthy : false) : undefined;
       const healthMs = h ? (h.ok ? h.value.tookMs : h.tookMs) : undefined;
       const healthError =
         h && !h.ok ? h.error : h && h.ok && !h.value.healthy ? (h.value.error ?? 'unhealthy') : undefined;
       const base = {
         endpoint: ep.url,
-        memberName: ep.name,
+        memberName: ep.instanceId,
         instance: inst ? instanceName(inst) : undefined,
         az: inst?.az ?? undefined,
         healthy,
         healthMs,
+        severity,
+        state,
+        failing: severity === 'critical',
       };
+      const st = ep.status;
       if (!st || !st.ok) {
-        const error = st && !st.ok ? st.error : 'no status answer';
         return {
           ...base,
           id: '',
@@ -89,15 +96,18 @@ export class HealthCollector {
           raftAppliedIndex: '',
           errors: [],
           unreachable: true,
-          error,
-          failing: true,
+          error: st && !st.ok ? st.error : 'no status answer',
         };
       }
       const v = st.value;
-      const errors = [...v.errors];
-      const row: EndpointRow = {
+      if (fresh) {
+        const pts = this.history.get(ep.url) ?? [];
+        pts.push({ t: entry.at, raftIndex: Number(v.raftIndex), dbSize: v.dbSize });
+        if (pts.length > HISTORY_POINTS) pts.splice(0, pts.length - HISTORY_POINTS);
+        this.history.set(ep.url, pts);
+      }
+      return {
         ...base,
-        memberName: memberNameById.get(v.memberId) || ep.name,
         id: v.memberId,
         version: v.version,
         dbSize: v.dbSize,
@@ -107,51 +117,111 @@ export class HealthCollector {
         raftTerm: v.raftTerm,
         raftIndex: v.raftIndex,
         raftAppliedIndex: v.raftAppliedIndex ?? '',
-        errors,
+        errors: [...v.errors],
         unreachable: false,
         error: healthError,
-        failing: errors.length > 0 || healthy === false,
       };
-      const pts = this.history.get(ep.url) ?? [];
-      pts.push({ t: now, raftIndex: Number(v.raftIndex), dbSize: v.dbSize });
-      if (pts.length > HISTORY_POINTS) pts.splice(0, pts.length - HISTORY_POINTS);
-      this.history.set(ep.url, pts);
-      return row;
     });
 
-    const memberRows: MemberRow[] = views.map((m) => ({
-      id: m.id,
-      name: m.name,
-      instance: m.instance ? instanceName(m.instance) : undefined,
-      state: m.state,
-      isLearner: m.state === 'learner',
-      peerURLs: m.peerURLs,
-      clientURLs: m.clientURLs,
-      flags: m.error ? [...m.flags, `endpoint: ${m.error}`] : m.flags,
-      unhealthy: m.unhealthy,
+    const memberRows: MemberRow[] = entry.members.map((m) => {
+      const mine = m.instance
+        ? findingsForInstance(findings, m.instance.id)
+        : findings.filter((f) => !f.instance && !!m.id && f.member?.id === m.id);
+      const worst = m.instance ? worstFindingForInstance(findings, m.instance.id) : mine[0];
+      return {
+        id: m.id,
+        name: m.name,
+        instance: m.instance ? instanceName(m.instance) : undefined,
+        state: m.instance ? memberStateWord(findings, m.instance.id) : 'no instance',
+        isLearner: m.role === 'learner',
+        peerURLs: m.peerURLs,
+        clientURLs: m.clientURLs,
+        flags: mine.filter((f) => f.severity !== 'info').map((f) => f.title),
+        severity: rowSeverity(worst),
+        recoverable: !!m.instance && recoverable.has(m.instance.id),
+      };
+    });
+
+    const sizes: SizeRow[] = entry.members.flatMap((m) => {
+      if (!m.status || !m.instance || !m.endpoint) return [];
+      const probe = obs?.probes[m.instance.id];
+      const quotaKnown = !!probe?.reachable;
+      const quotaBytes = probe?.quotaBytes ?? DEFAULT_QUOTA_BYTES;
+      const inUse = m.status.dbSizeInUse;
+      const db = m.status.dbSize;
+      return [
+        {
+          instance: instanceName(m.instance),
+          endpoint: m.endpoint,
+          dbSize: db,
+          dbSizeInUse: inUse,
+          fragmentationPct:
+            inUse !== undefined && db > 0 ? Math.max(0, Math.round((100 * (db - inUse)) / db)) : undefined,
+          quotaBytes,
+          quotaKnown,
+          quotaPct: Math.round((1000 * db) / quotaBytes) / 10,
+          nearQuota: db > NEAR_QUOTA_RATIO * quotaBytes,
+          fragmented:
+            inUse !== undefined && db >= FRAGMENTATION_MIN_DB_BYTES && inUse < FRAGMENTATION_IN_USE_RATIO * db,
+        },
+      ];
+    });
+
+    const findingRows: FindingRow[] = findings.map((f) => ({
+      severity: f.severity,
+      kind: f.kind,
+      title: f.title,
+      instance: f.instance?.label,
+      evidence: f.evidence,
+      action: f.action.text,
+      command: f.action.command,
     }));
-    const alarmRows: AlarmRow[] = alarms
-      .filter((a) => a.alarm !== 'NONE')
-      .map((a) => {
-        const name = memberNameById.get(a.memberId);
-        const inst = name ? byId.get(name) : undefined;
-        return { memberId: a.memberId, alarm: a.alarm, member: inst ? instanceName(inst) : name };
-      });
-    const healthyRows = rows.filter((r) => !r.failing).length;
-    const missing = views.filter((v) => v.state === 'missing').length;
+    const banners: BannerRow[] = [];
+    for (const kind of CLUSTER_ALARM_KINDS) {
+      const f = findings.find((x) => x.kind === kind && x.severity === 'critical');
+      const why = alarmExplanation(kind);
+      if (f && why) banners.push({ kind, title: f.title, ...why });
+    }
+    const alarms: AlarmRow[] = obs?.alarms?.ok
+      ? obs.alarms.value
+          .filter((a) => a.alarm !== 'NONE')
+          .map((a) => {
+            const m = entry.members.find((x) => x.id === a.memberId);
+            return { memberId: a.memberId, alarm: a.alarm, member: m?.instance ? instanceName(m.instance) : m?.name };
+          })
+      : [];
+    const worst: RowSeverity = !d
+      ? 'critical'
+      : d.summary.worst === 'critical'
+        ? 'critical'
+        : d.summary.worst === 'warning'
+          ? 'warning'
+          : 'ok';
     return {
-      at: now,
-      envName: this.src.envName,
-      deployment: this.src.deployment,
+      at: entry.at || Date.now(),
+      envName: this.envName,
+      deployment: this.deployment,
       clusterId,
       leader,
       rows,
       members: memberRows,
-      alarms: alarmRows,
+      alarms,
       history: Object.fromEntries([...this.history.entries()].map(([k, v]) => [k, v.slice()])),
-      healthy: healthyRows,
-      total: Math.max(rows.length, members.length + missing),
-      problems,
+      healthy: d?.summary.healthyMembers ?? 0,
+      total: d?.summary.members ?? rows.length,
+      problems: entry.error ? [entry.error] : [],
+      worst,
+      headline: d ? headline(d) : 'not diagnosed',
+      summaryLine: d?.summary.line ?? entry.error ?? 'not diagnosed yet',
+      findings: findingRows,
+      banners,
+      sizes,
+      thresholds: {
+        nearQuotaRatio: NEAR_QUOTA_RATIO,
+        fragmentationInUseRatio: FRAGMENTATION_IN_USE_RATIO,
+        fragmentationMinDbBytes: FRAGMENTATION_MIN_DB_BYTES,
+      },
+      unchecked: d?.unchecked ?? [],
     };
   }
 }

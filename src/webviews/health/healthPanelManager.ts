@@ -3,29 +3,21 @@
 // HealthController per panel that does the work.
 import * as crypto from 'crypto';
 import * as vscode from 'vscode';
-import type { InstanceInfo } from '../../bosh/types';
-import type { DeploymentSession } from '../../session/types';
-import { HealthCollector } from './healthData';
+import type { DiagnosisMonitor } from '../../diagnosis/monitor';
 import { HealthController } from './healthController';
-import type { HealthSnapshot, HostToPanel } from './protocol';
+import type { HostToPanel } from './protocol';
 import { isPanelState } from './protocol';
 
 export const HEALTH_VIEW_TYPE = 'boshEtcd.health';
 
-/** Where a panel's data comes from (the extension passes the tree's model: sessions are shared). */
-export interface HealthPanelSource {
-  deploymentSession(envName: string, deployment: string): Promise<DeploymentSession>;
-  instances(envName: string, deployment: string): Promise<InstanceInfo[]>;
-}
-
 export interface HealthPanelDeps {
   extensionUri: vscode.Uri;
-  model: HealthPanelSource;
+  /** The shared diagnosis monitor (the tree's: sessions and results are shared). */
+  monitor: DiagnosisMonitor;
   /** Seconds between polls (the boshEtcd.healthPanel.pollIntervalSeconds setting). */
   pollSeconds: () => number;
   canRecover: () => boolean;
   onRecover: (envName: string, deployment: string, memberName: string) => void;
-  onSnapshot: (s: HealthSnapshot) => void;
 }
 
 interface OpenPanel {
@@ -100,21 +92,14 @@ export class HealthPanelManager implements vscode.Disposable {
 
   /** A controller not bound to a webview: tests drive it with the panel's own messages. */
   createController(envName: string, deployment: string, post: (m: HostToPanel) => void): HealthController {
-    const collector = new HealthCollector({
-      envName,
-      deployment,
-      session: () => this.deps.model.deploymentSession(envName, deployment),
-      instances: () => this.deps.model.instances(envName, deployment),
-    });
     return new HealthController({
       envName,
       deployment,
-      collect: () => collector.collect(),
+      monitor: this.deps.monitor,
       post,
       pollSeconds: this.pollSeconds(),
       canRecover: this.deps.canRecover(),
       onRecover: (name) => this.deps.onRecover(envName, deployment, name),
-      onSnapshot: this.deps.onSnapshot,
     });
   }
 
@@ -162,12 +147,16 @@ export class HealthPanelManager implements vscode.Disposable {
   <div class="actions"><span id="live" class="pill live">live</span>
     <button id="pause">Pause live refresh</button> <button id="refresh" class="secondary">Refresh now</button></div>
 </header>
-<div id="summary" class="summary">Waiting for the first answer from etcd…</div>
+<div id="banners"></div>
+<div id="summary" class="summary">Diagnosing the etcd cluster…</div>
 <div id="meta" class="muted"></div>
 <div id="error"></div>
 <div id="problems"></div>
+<h2>Findings</h2><div id="findings"></div>
+<div id="unchecked" class="muted"></div>
 <h2>Endpoint status</h2><div id="status"></div>
 <h2>Members</h2><div id="members"></div>
+<h2>Database size</h2><div id="sizes"></div>
 <h2>Alarms</h2><div id="alarms"></div>
 <h2>History</h2><div id="charts" class="charts"></div>
 <script nonce="${nonce}" src="${script}"></script>
@@ -199,6 +188,26 @@ button.secondary { background: var(--vscode-button-secondaryBackground); color: 
 .summary { margin: 10px 0 4px; padding: 8px 10px; border-left: 4px solid; }
 .summary.good { border-color: var(--vscode-testing-iconPassed); background: var(--vscode-editor-inactiveSelectionBackground); }
 .summary.bad { border-color: var(--vscode-errorForeground); background: var(--vscode-inputValidation-errorBackground); }
+.summary.warn { border-color: var(--vscode-list-warningForeground); background: var(--vscode-inputValidation-warningBackground); }
+.alarm-banner { margin: 12px 0; padding: 14px 16px; width: auto; border: 2px solid var(--vscode-errorForeground); border-left-width: 10px; background: var(--vscode-inputValidation-errorBackground); color: var(--vscode-errorForeground); }
+.alarm-banner .alarm-title { font-size: 1.5em; font-weight: bold; letter-spacing: 0.02em; }
+.alarm-banner .alarm-text { color: var(--vscode-foreground); margin-top: 6px; font-size: 1.05em; }
+.alarm-banner .alarm-todo { color: var(--vscode-foreground); margin-top: 4px; font-weight: bold; }
+.finding { display: grid; grid-template-columns: 1.6em 1fr; gap: 2px 6px; padding: 6px 8px; margin: 4px 0; border-left: 4px solid var(--vscode-panel-border); }
+.finding.critical { border-color: var(--vscode-errorForeground); background: var(--vscode-inputValidation-errorBackground); }
+.finding.warning { border-color: var(--vscode-list-warningForeground); background: var(--vscode-inputValidation-warningBackground); }
+.finding .sev { font-weight: bold; }
+.finding.critical .sev { color: var(--vscode-errorForeground); }
+.finding.warning .sev { color: var(--vscode-list-warningForeground); }
+.finding .ftitle { font-weight: bold; }
+.finding .action { font-style: italic; }
+tr.warning td { background: var(--vscode-inputValidation-warningBackground); }
+tr.warning td:first-child { border-left: 4px solid var(--vscode-list-warningForeground); }
+.icon.warn, .warntext { color: var(--vscode-list-warningForeground); font-weight: bold; }
+.bar { display: inline-block; width: 80px; height: 8px; background: var(--vscode-editor-inactiveSelectionBackground); vertical-align: middle; margin-right: 6px; }
+.bar > span { display: block; height: 100%; background: var(--vscode-charts-blue); }
+.bar.near > span { background: var(--vscode-errorForeground); }
+line.quota { stroke: var(--vscode-errorForeground); stroke-dasharray: 2 3; }
 .big { font-size: 1.2em; font-weight: bold; }
 table.grid { border-collapse: collapse; width: 100%; }
 table.grid th { text-align: left; font-size: 0.85em; color: var(--vscode-descriptionForeground); border-bottom: 1px solid var(--vscode-panel-border); padding: 3px 6px; white-space: nowrap; }

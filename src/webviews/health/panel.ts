@@ -2,7 +2,17 @@
 // Browser side of the etcd health panel (bundled by esbuild.js to dist/webviews/health.js).
 // Renders what the host sends; never trusts it: every message goes through parseHostMessage.
 // All text goes in with textContent (no HTML from data), no external resources.
-import type { EndpointRow, HealthSnapshot, HostToPanel, MemberRow, PanelState, PanelToHost } from './protocol';
+import type {
+  BannerRow,
+  EndpointRow,
+  FindingRow,
+  HealthSnapshot,
+  HostToPanel,
+  MemberRow,
+  PanelState,
+  PanelToHost,
+  SizeRow,
+} from './protocol';
 import { formatBytes, isPanelState, parseHostMessage } from './protocol';
 
 interface VsCodeApi {
@@ -57,8 +67,10 @@ const COLUMNS = [
 
 function statusCell(r: EndpointRow): HTMLTableCellElement {
   const td = el('td', 'state');
-  if (r.failing) {
-    td.append(el('span', 'icon bad', '✖'), el('span', 'badtext', r.unreachable ? ' UNREACHABLE' : ' FAILING'));
+  if (r.severity === 'critical') {
+    td.append(el('span', 'icon bad', '✖'), el('span', 'badtext', ` ${r.state.toUpperCase()}`));
+  } else if (r.severity === 'warning') {
+    td.append(el('span', 'icon warn', '⚠'), el('span', 'warntext', ` ${r.state.toUpperCase()}`));
   } else if (r.isLeader) {
     td.append(el('span', 'icon good', '★'), el('span', '', ' leader'));
   } else {
@@ -76,9 +88,10 @@ function renderTable(s: HealthSnapshot): HTMLTableElement {
   t.tHead!.append(head);
   const body = el('tbody');
   for (const r of s.rows) {
-    const tr = el('tr', r.failing ? 'row failing' : 'row');
+    const tr = el('tr', r.severity === 'critical' ? 'row failing' : r.severity === 'warning' ? 'row warning' : 'row');
     tr.dataset.endpoint = r.endpoint;
     tr.dataset.failing = String(r.failing);
+    tr.dataset.severity = r.severity;
     tr.append(statusCell(r));
     tr.append(el('td', 'mono', r.endpoint));
     tr.append(el('td', 'mono', `${r.instance ?? r.memberName}${r.az ? ` (${r.az})` : ''}`));
@@ -105,7 +118,7 @@ function renderTable(s: HealthSnapshot): HTMLTableElement {
       r.healthy === undefined
         ? '—'
         : `${r.healthy ? 'healthy' : 'UNHEALTHY'}${r.healthMs !== undefined ? `, ${Math.round(r.healthMs)} ms` : ''}`;
-    tr.append(el('td', r.healthy === false ? 'badtext' : '', health));
+    tr.append(el('td', r.healthy === false && r.severity !== 'ok' ? 'badtext' : '', health));
     body.append(tr);
   }
   t.append(body);
@@ -127,38 +140,126 @@ function renderMembers(s: HealthSnapshot): HTMLElement {
 }
 
 function memberRow(m: MemberRow): HTMLTableRowElement {
-  const tr = el('tr', m.unhealthy ? 'row failing' : 'row');
-  tr.dataset.member = m.name;
-  tr.append(el('td', 'state', m.unhealthy ? '✖' : '✔'));
-  tr.lastElementChild!.className = m.unhealthy ? 'state icon bad' : 'state icon good';
+  const bad = m.severity === 'critical';
+  const warn = m.severity === 'warning';
+  const tr = el('tr', bad ? 'row failing' : warn ? 'row warning' : 'row');
+  tr.dataset.member = m.name || m.instance?.split('/')[1] || '';
+  tr.dataset.severity = m.severity;
+  tr.append(el('td', 'state', bad ? '✖' : warn ? '⚠' : '✔'));
+  tr.lastElementChild!.className = bad ? 'state icon bad' : warn ? 'state icon warn' : 'state icon good';
   tr.append(el('td', 'mono nowrap', shortId(m.id)));
   tr.append(el('td', 'mono', m.name || '(unstarted)'));
   tr.append(el('td', 'mono', m.instance ?? '—'));
-  tr.append(
-    el(
-      'td',
-      m.unhealthy ? 'badtext' : '',
-      m.state === 'missing' ? 'NO MEMBER' : m.state === 'unreachable' ? 'UNREACHABLE' : m.state,
-    ),
-  );
+  tr.append(el('td', bad ? 'badtext' : warn ? 'warntext' : '', bad || warn ? m.state.toUpperCase() : m.state));
   tr.append(el('td', 'mono', m.peerURLs.join(', ')));
   tr.append(el('td', 'mono', m.clientURLs.join(', ')));
   tr.append(el('td', '', String(m.isLearner)));
   const notes = m.flags.join('; ');
   const notesCell = el(
     'td',
-    m.flags.length ? 'errors badtext' : '',
+    m.flags.length ? `errors ${bad ? 'badtext' : 'warntext'}` : '',
     notes.length > 200 ? `${notes.slice(0, 200)}…` : notes,
   );
   notesCell.title = notes;
   tr.append(notesCell);
   const act = el('td');
-  if (canRecover && m.unhealthy && m.name) {
+  // Offered only where the diagnosis has positive evidence that a replacement is the fix.
+  if (canRecover && m.recoverable && m.name) {
     const b = el('button', 'secondary', 'Recover this member…');
     b.addEventListener('click', () => send({ type: 'recoverMember', requestId: nextRequestId++, memberName: m.name }));
     act.append(b);
   }
   tr.append(act);
+  return tr;
+}
+
+const SEVERITY_MARK: Record<FindingRow['severity'], string> = { critical: '✖', warning: '⚠', info: 'ℹ' };
+
+function renderBanners(banners: BannerRow[]): HTMLElement[] {
+  return banners.map((b) => {
+    const box = el('div', 'alarm-banner');
+    box.dataset.kind = b.kind;
+    box.setAttribute('role', 'alert');
+    box.append(
+      el('div', 'alarm-title', `✖ ${b.title}`),
+      el('div', 'alarm-text', b.meaning),
+      el('div', 'alarm-todo', `What to do: ${b.todo}`),
+    );
+    return box;
+  });
+}
+
+function renderFindings(findings: FindingRow[]): HTMLElement {
+  const box = el('div', 'findings');
+  box.id = 'findings-list';
+  for (const f of findings) {
+    const row = el('div', `finding ${f.severity}`);
+    row.dataset.kind = f.kind;
+    row.dataset.severity = f.severity;
+    row.append(el('span', 'sev', SEVERITY_MARK[f.severity]));
+    const body = el('div');
+    body.append(el('div', 'ftitle', f.title));
+    if (f.instance) body.append(el('div', 'mono muted', f.instance));
+    body.append(el('div', '', f.evidence));
+    body.append(el('div', 'action', `What to do: ${f.action}`));
+    if (f.command) body.append(el('div', 'mono', f.command));
+    row.append(body);
+    box.append(row);
+  }
+  return box;
+}
+
+function renderSizes(s: HealthSnapshot): HTMLElement {
+  const wrap = el('div');
+  if (!s.sizes.length) {
+    wrap.append(el('div', 'muted', 'No member answered its status: sizes unknown.'));
+    return wrap;
+  }
+  const t = el('table', 'grid');
+  t.id = 'size-table';
+  const head = el('tr');
+  for (const c of ['MEMBER', 'DB SIZE', 'IN USE', 'FRAGMENTATION', 'QUOTA', '% OF QUOTA']) head.append(el('th', '', c));
+  t.append(el('thead'));
+  t.tHead!.append(head);
+  const body = el('tbody');
+  for (const z of s.sizes) body.append(sizeRow(z));
+  t.append(body);
+  const th = s.thresholds;
+  wrap.append(
+    t,
+    el(
+      'div',
+      'muted',
+      `Thresholds: near the quota above ${Math.round(th.nearQuotaRatio * 100)} %; fragmented when less than ${Math.round(th.fragmentationInUseRatio * 100)} % of a DB of at least ${formatBytes(th.fragmentationMinDbBytes)} is in use.` +
+        (s.sizes.some((z) => !z.quotaKnown)
+          ? " Quota marked 'default' was not read from the VM: etcd's 2 GiB default is assumed."
+          : ''),
+    ),
+  );
+  return wrap;
+}
+
+function sizeRow(z: SizeRow): HTMLTableRowElement {
+  const tr = el('tr', z.nearQuota ? 'row warning' : 'row');
+  tr.dataset.endpoint = z.endpoint;
+  tr.append(el('td', 'mono', z.instance));
+  tr.append(el('td', 'num', formatBytes(z.dbSize)));
+  tr.append(el('td', 'num', z.dbSizeInUse === undefined ? '—' : formatBytes(z.dbSizeInUse)));
+  tr.append(
+    el(
+      'td',
+      z.fragmented ? 'num warntext' : 'num',
+      z.fragmentationPct === undefined ? '—' : `${z.fragmentationPct} %${z.fragmented ? ' (defragment)' : ''}`,
+    ),
+  );
+  tr.append(el('td', 'num', `${formatBytes(z.quotaBytes)}${z.quotaKnown ? '' : ' (default)'}`));
+  const pct = el('td', z.nearQuota ? 'num warntext' : 'num');
+  const bar = el('span', z.nearQuota ? 'bar near' : 'bar');
+  const fill = el('span');
+  fill.style.width = `${Math.min(100, z.quotaPct)}%`;
+  bar.append(fill);
+  pct.append(bar, el('span', '', `${z.quotaPct} %`));
+  tr.append(pct);
   return tr;
 }
 
@@ -241,19 +342,26 @@ function chart(
 
 function render(s: HealthSnapshot): void {
   last = s;
-  const degraded = s.healthy < s.total;
+  const banners = byId('banners');
+  banners.textContent = '';
+  banners.append(...renderBanners(s.banners));
   const sum = byId('summary');
   sum.textContent = '';
-  sum.className = degraded ? 'summary bad' : 'summary good';
-  sum.append(el('span', 'big', `${degraded ? '✖' : '✔'} ${s.healthy}/${s.total} endpoints healthy`));
-  const failing = s.rows.filter((r) => r.failing);
-  if (failing.length)
-    sum.append(el('span', 'badtext', ` — failing: ${failing.map((r) => r.instance ?? r.memberName).join(', ')}`));
+  sum.className = s.worst === 'critical' ? 'summary bad' : s.worst === 'warning' ? 'summary warn' : 'summary good';
+  sum.append(el('span', 'big', `${s.worst === 'critical' ? '✖' : s.worst === 'warning' ? '⚠' : '✔'} ${s.headline}`));
+  sum.append(el('span', '', ` — ${s.healthy}/${s.total} members healthy · ${s.summaryLine}`));
   byId('meta').textContent =
     `cluster id ${s.clusterId ?? 'unknown'} · leader ${s.leader ?? 'none'} · updated ${new Date(s.at).toLocaleTimeString()}`;
   const probs = byId('problems');
   probs.textContent = '';
   for (const p of s.problems) probs.append(el('div', 'banner', p));
+  const fl = byId('findings');
+  fl.textContent = '';
+  fl.append(renderFindings(s.findings));
+  byId('unchecked').textContent = s.unchecked.length ? `Not checked: ${s.unchecked.join('; ')}` : '';
+  const sz = byId('sizes');
+  sz.textContent = '';
+  sz.append(renderSizes(s));
   const st = byId('status');
   st.textContent = '';
   st.append(renderTable(s));

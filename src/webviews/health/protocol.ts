@@ -28,8 +28,58 @@ export interface EndpointRow {
   unreachable: boolean;
   /** Why it failed, when it failed. */
   error?: string;
-  /** Anything wrong with this endpoint: the row is drawn red. */
+  /** Its member's worst finding is critical: the row is drawn red. */
   failing: boolean;
+  /** The worst finding about its instance ('ok': none, or info only). */
+  severity: RowSeverity;
+  /** The diagnosis' word for its member (healthy, down, split, unreachable, …). */
+  state: string;
+}
+
+export type RowSeverity = 'critical' | 'warning' | 'ok';
+
+/** One finding of the diagnosis, as the panel lists it. */
+export interface FindingRow {
+  severity: 'critical' | 'warning' | 'info';
+  kind: string;
+  title: string;
+  /** `master/<uuid>` when the finding is about one instance. */
+  instance?: string;
+  evidence: string;
+  action: string;
+  command?: string;
+}
+
+/** A cluster-wide alarm (split brain, quorum lost, no leader): a banner impossible to miss. */
+export interface BannerRow {
+  kind: string;
+  title: string;
+  /** What it means, in words. */
+  meaning: string;
+  /** What to do. */
+  todo: string;
+}
+
+/** DB size against the quota and fragmentation, per member that answered. */
+export interface SizeRow {
+  instance: string;
+  endpoint: string;
+  dbSize: number;
+  dbSizeInUse?: number;
+  /** Share of the DB that is free pages, %, when etcd reports the size in use. */
+  fragmentationPct?: number;
+  quotaBytes: number;
+  /** true: read from the job on the VM; false: etcd's 2 GiB default assumed. */
+  quotaKnown: boolean;
+  quotaPct: number;
+  nearQuota: boolean;
+  fragmented: boolean;
+}
+
+export interface Thresholds {
+  nearQuotaRatio: number;
+  fragmentationInUseRatio: number;
+  fragmentationMinDbBytes: number;
 }
 
 export interface MemberRow {
@@ -40,8 +90,11 @@ export interface MemberRow {
   isLearner: boolean;
   peerURLs: string[];
   clientURLs: string[];
+  /** Titles of the findings about it. */
   flags: string[];
-  unhealthy: boolean;
+  severity: RowSeverity;
+  /** The diagnosis shows positive evidence that the recovery wizard fixes it. */
+  recoverable: boolean;
 }
 
 export interface AlarmRow {
@@ -67,10 +120,21 @@ export interface HealthSnapshot {
   alarms: AlarmRow[];
   /** Per endpoint, oldest first. */
   history: Record<string, HistoryPoint[]>;
+  /** Voting members healthy / members, from the diagnosis. */
   healthy: number;
   total: number;
-  /** Cluster-level problems (member list unreadable, …). */
+  /** Cluster-level problems (the deployment could not be diagnosed, …). */
   problems: string[];
+  /** The diagnosis' worst severity, its few words ("SPLIT BRAIN", "2/3 healthy") and its line. */
+  worst: RowSeverity;
+  headline: string;
+  summaryLine: string;
+  findings: FindingRow[];
+  banners: BannerRow[];
+  sizes: SizeRow[];
+  thresholds: Thresholds;
+  /** What the diagnosis could not check. */
+  unchecked: string[];
 }
 
 export type PanelToHost =
@@ -142,6 +206,8 @@ function isRow(x: unknown): x is EndpointRow {
     isStrArr(x.errors) &&
     isBool(x.unreachable) &&
     isBool(x.failing) &&
+    isSeverity(x.severity) &&
+    isStr(x.state) &&
     (x.healthy === undefined || isBool(x.healthy)) &&
     (x.healthMs === undefined || isNum(x.healthMs)) &&
     (x.error === undefined || isStr(x.error)) &&
@@ -160,9 +226,51 @@ function isMember(x: unknown): x is MemberRow {
     isStrArr(x.peerURLs) &&
     isStrArr(x.clientURLs) &&
     isStrArr(x.flags) &&
-    isBool(x.unhealthy) &&
+    isSeverity(x.severity) &&
+    isBool(x.recoverable) &&
     (x.instance === undefined || isStr(x.instance))
   );
+}
+
+const isSeverity = (x: unknown): x is RowSeverity => x === 'critical' || x === 'warning' || x === 'ok';
+const isOptStr = (x: unknown) => x === undefined || isStr(x);
+const isOptNum = (x: unknown) => x === undefined || isNum(x);
+
+function isFinding(x: unknown): x is FindingRow {
+  return (
+    isObj(x) &&
+    (x.severity === 'critical' || x.severity === 'warning' || x.severity === 'info') &&
+    isStr(x.kind) &&
+    isStr(x.title) &&
+    isOptStr(x.instance) &&
+    isStr(x.evidence) &&
+    isStr(x.action) &&
+    isOptStr(x.command)
+  );
+}
+
+function isBanner(x: unknown): x is BannerRow {
+  return isObj(x) && isStr(x.kind) && isStr(x.title) && isStr(x.meaning) && isStr(x.todo);
+}
+
+function isSize(x: unknown): x is SizeRow {
+  return (
+    isObj(x) &&
+    isStr(x.instance) &&
+    isStr(x.endpoint) &&
+    isNum(x.dbSize) &&
+    isOptNum(x.dbSizeInUse) &&
+    isOptNum(x.fragmentationPct) &&
+    isNum(x.quotaBytes) &&
+    isBool(x.quotaKnown) &&
+    isNum(x.quotaPct) &&
+    isBool(x.nearQuota) &&
+    isBool(x.fragmented)
+  );
+}
+
+function isThresholds(x: unknown): x is Thresholds {
+  return isObj(x) && isNum(x.nearQuotaRatio) && isNum(x.fragmentationInUseRatio) && isNum(x.fragmentationMinDbBytes);
 }
 
 function isHistory(x: unknown): x is Record<string, HistoryPoint[]> {
@@ -191,7 +299,18 @@ export function isSnapshot(x: unknown): x is HealthSnapshot {
     isHistory(x.history) &&
     isNum(x.healthy) &&
     isNum(x.total) &&
-    isStrArr(x.problems)
+    isStrArr(x.problems) &&
+    isSeverity(x.worst) &&
+    isStr(x.headline) &&
+    isStr(x.summaryLine) &&
+    Array.isArray(x.findings) &&
+    x.findings.every(isFinding) &&
+    Array.isArray(x.banners) &&
+    x.banners.every(isBanner) &&
+    Array.isArray(x.sizes) &&
+    x.sizes.every(isSize) &&
+    isThresholds(x.thresholds) &&
+    isStrArr(x.unchecked)
   );
 }
 

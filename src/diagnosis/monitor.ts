@@ -1,0 +1,177 @@
+// The one source every VS Code surface reads the diagnosis from: the latest Diagnosis per
+// (environment, deployment), refreshed on demand and on an interval while something watches it
+// (an open health panel at its poll interval, the tree at its refresh interval), with concurrent
+// refreshes of one deployment coalesced into one observation. Listeners hear every new result.
+// Plain Node, no `vscode`.
+import type { InstanceInfo } from '../bosh/types';
+import type { DeploymentSession } from '../session/types';
+import { observeDeployment, type ClusterObservation, type ObserveOptions } from './observe';
+import { diagnose } from './classify';
+import { membersOf, type MemberView } from './membership';
+import type { Diagnosis } from './types';
+
+export interface MonitorEntry {
+  envName: string;
+  deployment: string;
+  /** Latest diagnosis (kept while a later refresh fails to open the session). */
+  diagnosis?: Diagnosis;
+  /** The observation it was made from (for the facts the surfaces show: sizes, ids, URLs). */
+  observation?: ClusterObservation;
+  /** Members mapped to instances, from the same observation. */
+  members: MemberView[];
+  /** The last refresh could not observe at all (the session did not open): why, in words. */
+  error?: string;
+  /** When the last refresh settled (ms since epoch); 0 before the first. */
+  at: number;
+  /** A refresh is in flight. */
+  refreshing: boolean;
+}
+
+export interface DiagnosisMonitorOptions {
+  session(envName: string, deployment: string): Promise<DeploymentSession>;
+  /** How to observe (default: observeDeployment; VM probes on). */
+  observe?: (session: DeploymentSession, opts: ObserveOptions) => Promise<ClusterObservation>;
+  observeOptions?: ObserveOptions;
+  log?: (line: string) => void;
+}
+
+export type MonitorListener = (entry: MonitorEntry) => void;
+
+interface Slot {
+  entry: MonitorEntry;
+  inFlight?: Promise<MonitorEntry>;
+  watchers: Map<number, number>;
+  timer?: NodeJS.Timeout;
+  timerMs?: number;
+}
+
+const keyOf = (envName: string, deployment: string) => `${envName}\u0000${deployment}`;
+
+export class DiagnosisMonitor {
+  private readonly slots = new Map<string, Slot>();
+  private readonly listeners = new Set<MonitorListener>();
+  private nextWatcher = 1;
+  private disposed = false;
+
+  constructor(private readonly opts: DiagnosisMonitorOptions) {}
+
+  onDidChange(cb: MonitorListener): { dispose(): void } {
+    this.listeners.add(cb);
+    return { dispose: () => this.listeners.delete(cb) };
+  }
+
+  get(envName: string, deployment: string): MonitorEntry | undefined {
+    return this.slots.get(keyOf(envName, deployment))?.entry;
+  }
+
+  /** Every deployment diagnosed so far (what the status bar summarises). */
+  entries(): MonitorEntry[] {
+    return [...this.slots.values()].map((s) => s.entry);
+  }
+
+  private slot(envName: string, deployment: string): Slot {
+    const k = keyOf(envName, deployment);
+    let s = this.slots.get(k);
+    if (!s) {
+      s = { entry: { envName, deployment, members: [], at: 0, refreshing: false }, watchers: new Map() };
+      this.slots.set(k, s);
+    }
+    return s;
+  }
+
+  /**
+   * Observes and classifies the deployment once; a call while one is in flight shares it. With
+   * maxAgeMs, a result at most that old is returned as is. Never rejects: a failure is in `error`.
+   */
+  refresh(
+    envName: string,
+    deployment: string,
+    opts: { maxAgeMs?: number; instances?: InstanceInfo[] } = {},
+  ): Promise<MonitorEntry> {
+    const s = this.slot(envName, deployment);
+    if (s.inFlight) return s.inFlight;
+    if (opts.maxAgeMs !== undefined && s.entry.diagnosis && Date.now() - s.entry.at <= opts.maxAgeMs)
+      return Promise.resolve(s.entry);
+    s.entry = { ...s.entry, refreshing: true };
+    s.inFlight = this.run(envName, deployment, opts.instances).then((next) => {
+      s.inFlight = undefined;
+      s.entry = next;
+      if (!this.disposed) for (const l of [...this.listeners]) l(next);
+      return next;
+    });
+    return s.inFlight;
+  }
+
+  /** instances: the caller's fresh list (the tree's, just loaded): the Director is not asked again. */
+  private async run(envName: string, deployment: string, instances?: InstanceInfo[]): Promise<MonitorEntry> {
+    const prev = this.slot(envName, deployment).entry;
+    const observe = this.opts.observe ?? observeDeployment;
+    try {
+      const session = await this.opts.session(envName, deployment);
+      const observation = await observe(session, { ...this.opts.observeOptions, ...(instances ? { instances } : {}) });
+      const diagnosis = diagnose(observation);
+      this.opts.log?.(`diagnosis of ${deployment}: ${diagnosis.summary.line} (${observation.tookMs} ms)`);
+      return {
+        envName,
+        deployment,
+        diagnosis,
+        observation,
+        members: membersOf(observation),
+        at: Date.now(),
+        refreshing: false,
+      };
+    } catch (e) {
+      const error = `could not diagnose etcd of ${deployment}: ${(e as Error).message}`;
+      this.opts.log?.(error);
+      return { ...prev, error, at: Date.now(), refreshing: false };
+    }
+  }
+
+  /**
+   * Keeps the deployment's diagnosis fresh: refreshes every intervalMs (the shortest of all
+   * watchers') until every watcher disposed its handle. The first refresh starts at once.
+   */
+  watch(envName: string, deployment: string, intervalMs: number): { dispose(): void } {
+    const s = this.slot(envName, deployment);
+    const id = this.nextWatcher++;
+    s.watchers.set(id, Math.max(1000, intervalMs));
+    this.schedule(s);
+    void this.refresh(envName, deployment, { maxAgeMs: Math.max(1000, intervalMs) });
+    return {
+      dispose: () => {
+        s.watchers.delete(id);
+        this.schedule(s);
+      },
+    };
+  }
+
+  /** Number of watchers of a deployment (tests, the status bar). */
+  watcherCount(envName: string, deployment: string): number {
+    return this.slots.get(keyOf(envName, deployment))?.watchers.size ?? 0;
+  }
+
+  private schedule(s: Slot): void {
+    const ms = s.watchers.size && !this.disposed ? Math.min(...s.watchers.values()) : undefined;
+    if (ms === s.timerMs) return;
+    if (s.timer) clearInterval(s.timer);
+    s.timer = undefined;
+    s.timerMs = ms;
+    if (ms !== undefined) s.timer = setInterval(() => void this.refresh(s.entry.envName, s.entry.deployment), ms);
+  }
+
+  /** Drops a deployment's result (it is no longer shown anywhere). */
+  forget(envName: string, deployment: string): void {
+    const k = keyOf(envName, deployment);
+    const s = this.slots.get(k);
+    if (!s) return;
+    if (s.timer) clearInterval(s.timer);
+    this.slots.delete(k);
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    for (const s of this.slots.values()) if (s.timer) clearInterval(s.timer);
+    this.slots.clear();
+    this.listeners.clear();
+  }
+}
