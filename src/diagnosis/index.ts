@@ -40,5 +40,12 @@ export async function diagnoseDeployment(session: DeploymentSession, opts: Optio
   return classifyAll(await observe(session, opts));
 }
 export { DiagnosisMonitor, type MonitorEntry, type DiagnosisMonitorOptions, type MonitorListener } from './monitor';
-export { headline, clusterHeadline, clusterFindings, alarmExplanation, worstFirst, CLUSTER_ALARM_KINDS } from './headline';
+export {
+  headline,
+  clusterHeadline,
+  clusterFindings,
+  alarmExplanation,
+  worstFirst,
+  CLUSTER_ALARM_KINDS,
+} from './headline';
 export { membersOf, clusterMembers, runsEtcd, shortInstanceName, type MemberView, type MemberRole } from './membership';
