@@ -2,12 +2,13 @@
 // `npm run sandbox` (after scripts/setup.sh): the whole product on a simulated PKS cluster.
 //
 //   npm run sandbox              build + package the extension, start the testbed (.sandbox/testbed,
-//                                net 127.0.0), break one master as the runbook describes (`wipe`),
+//                                net 127.0.0 or BOSH_ETCD_SANDBOX_NET), break one master as the runbook
+//                                describes (`wipe`),
 //                                start code-server on http://127.0.0.1:8080 (or the next free port,
 //                                no auth) with the .vsix installed and the testbed's bosh CLI
 //                                environment, print the URL; runs until Ctrl-C
 //   npm run sandbox -- stop      stop a running sandbox (from another terminal) and remove .sandbox/
-//   npm run sandbox -- status    is one running, and where
+//   npm run sandbox -- status    is one running, where, and on which etcd (version, auth)
 //
 // Ctrl-C or `stop` stops code-server (its whole process group), tears the testbed down (processes,
 // mounts, addresses, temporary users) and deletes .sandbox/.
@@ -55,6 +56,19 @@ function step(what, cmd, args, { allowFail = false } = {}) {
   }
   return r;
 }
+/** One line on the simulated cluster (etcd version, auth, monit cycle, net), from the testbed's state file. */
+function describeCluster() {
+  let tb;
+  try {
+    tb = JSON.parse(fs.readFileSync(path.join(TB_DIR, 'testbed.json'), 'utf8'));
+  } catch {
+    return undefined;
+  }
+  const etcd = tb.etcd || {};
+  const net = (readState() || {}).net || TB_NET;
+  const monit = etcd.monitCycleSeconds ? `, monit cycle ${etcd.monitCycleSeconds} s` : '';
+  return `etcd ${etcd.version || '(unknown version)'} with auth ${etcd.auth ? 'on' : 'off'}${monit}, testbed on ${net}.x`;
+}
 async function sleep(ms) {
   return new Promise((r) => setTimeout(r, ms));
 }
@@ -68,6 +82,8 @@ function cleanup(state) {
       /* gone */
     }
   }
+  // The prefix the sandbox was started with, so that `stop` needs no BOSH_ETCD_SANDBOX_NET.
+  const net = (state && state.net) || TB_NET;
   if (fs.existsSync(path.join(TB_DIR, 'testbed.json')) || fs.existsSync(TB_DIR)) {
     const cli = path.join(REPO, 'out', 'test', 'testbed', 'harness', 'cli.js');
     if (fs.existsSync(cli)) {
@@ -75,11 +91,11 @@ function cleanup(state) {
       const r = spawnSync(process.execPath, [cli, 'down'], {
         cwd: REPO,
         stdio: 'inherit',
-        env: { ...process.env, BOSH_ETCD_TESTBED_DIR: TB_DIR, BOSH_ETCD_TESTBED_NET: TB_NET },
+        env: { ...process.env, BOSH_ETCD_TESTBED_DIR: TB_DIR, BOSH_ETCD_TESTBED_NET: net },
       });
       if (r.status !== 0)
         log(
-          `testbed down exited ${r.status}; check with: BOSH_ETCD_TESTBED_DIR=${TB_DIR} BOSH_ETCD_TESTBED_NET=${TB_NET} npm run testbed -- status`,
+          `testbed down exited ${r.status}; check with: BOSH_ETCD_TESTBED_DIR=${TB_DIR} BOSH_ETCD_TESTBED_NET=${net} npm run testbed -- status`,
         );
     }
   }
@@ -216,6 +232,7 @@ async function start() {
   │ Simulated PKS cluster: deployment ${tb.state.deployment}
   │   Director ${tb.state.director.url} (client ${tb.state.director.client}), jump host ${tb.state.jumpHost.host}
   │   ${masters.length} masters; master/${victim.id} (index ${victim.index}) is BROKEN (etcd data wiped)
+  │   ${describeCluster()}
   │
   │ Try:
   │   1. Open the URL. Click "BOSH" in the activity bar: environment → deployment → instances.
@@ -224,7 +241,7 @@ async function start() {
   │      then each runbook step runs in a terminal over SSH. The tree turns healthy.
   │   Also: F1 → "BOSH etcd: …" lists every command.
   │
-  │ Same cluster from a shell:  BOSH_ETCD_TESTBED_DIR=${path.relative(REPO, TB_DIR)} npm run testbed -- status
+  │ Same cluster from a shell:  BOSH_ETCD_TESTBED_DIR=${path.relative(REPO, TB_DIR)} BOSH_ETCD_TESTBED_NET=${TB_NET} npm run testbed -- status
   │ Stop: Ctrl-C here, or \`npm run sandbox -- stop\` from another terminal.
   └──────────────────────────────────────────────────────────────────────────────
 `);
@@ -246,6 +263,8 @@ const actions = {
     const s = readState();
     if (s && alive(s.pid)) {
       log(`running (pid ${s.pid}): ${s.url || '(starting)'}`);
+      const cluster = describeCluster();
+      if (cluster) log(`cluster: ${cluster}`);
       return 0;
     }
     log(s ? 'not running (a stale .sandbox/ is left; `npm run sandbox -- stop` removes it)' : 'not running');
