@@ -107,7 +107,7 @@ function harness(outcomes: RecoveryResult['outcome'][], answers: ConstructorPara
       const t = new Date().toISOString();
       opts.onEvent?.({ type: 'plan', time: t, plan });
       const outcome = outcomes[runs.length - 1];
-      if (outcome === 'dry-run') return { outcome, message: 'dry', transcriptPath: '/tmp/t.md', plan, stepsRun: [] };
+      if (outcome === 'dry-run') return { outcome, message: 'dry', transcriptPath: '/tmp/t.md', plan, stepsRun: [], targets: [target] };
       const go = await opts.confirm!(plan);
       if (!go)
         return {
@@ -116,6 +116,7 @@ function harness(outcomes: RecoveryResult['outcome'][], answers: ConstructorPara
           transcriptPath: '/tmp/t.md',
           plan,
           stepsRun: [],
+          targets: [target],
         };
       opts.onEvent?.({
         type: 'step-start',
@@ -152,9 +153,10 @@ function harness(outcomes: RecoveryResult['outcome'][], answers: ConstructorPara
           transcriptPath: '/tmp/t.md',
           plan,
           stepsRun: [],
+          targets: [target],
         };
       }
-      return { outcome: 'recovered', message: 'Recovered', transcriptPath: '/tmp/t.md', plan, stepsRun: ['stop'] };
+      return { outcome: 'recovered', message: 'Recovered', transcriptPath: '/tmp/t.md', plan, stepsRun: ['stop'], targets: [target] };
     },
   };
   return { w, dep, broken, ui, deps, runs, sinks, reviews, opened, plan: () => plan! };
