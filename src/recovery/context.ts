@@ -202,7 +202,10 @@ export class Run {
   async etcdReason(label: string): Promise<string> {
     try {
       const h = await this.host(label);
-      const r = await h.exec(`tail -n 80 ${ETCD_STDERR_LOG} 2>/dev/null | cut -c1-600`, { sudo: true, timeoutMs: 20_000 });
+      const r = await h.exec(`tail -n 80 ${ETCD_STDERR_LOG} 2>/dev/null | cut -c1-600`, {
+        sudo: true,
+        timeoutMs: 20_000,
+      });
       const found = causeFromLog(r.stdout.split('\n').filter((l) => l.length > 0));
       return found ? `etcd on ${label} says: "${found.line.slice(0, 400)}" (cause: ${found.cause})` : '';
     } catch {
@@ -247,8 +250,10 @@ export class Run {
     return v?.endpointUrl ?? cmd.expectedClientUrl(this.plan.targetIndex ?? 0);
   }
 
+  /** The other members' endpoints, the healthy ones first; one that split off into its own cluster is left out. */
   otherUrls(): string[] {
-    return this.obs.views.filter((x) => x.instance.id !== this.plan.targetId).map((v) => v.endpointUrl);
+    const others = this.obs.views.filter((x) => x.instance.id !== this.plan.targetId && !x.splitClusterId);
+    return [...others.filter((v) => v.healthy), ...others.filter((v) => !v.healthy)].map((v) => v.endpointUrl);
   }
 
   /** After every changing step the other members must still have quorum, or nothing further is changed. */

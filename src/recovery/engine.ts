@@ -64,7 +64,12 @@ export function planFingerprint(plan: Plan, obs: Observation[]): string[] {
   const out: string[] = [];
   const first = obs[0];
   if (first) {
-    out.push(`member ids: ${(first.members ?? []).map((m) => `${m.id}${m.name ? '' : ' (unstarted)'}`).sort().join(', ')}`);
+    out.push(
+      `member ids: ${(first.members ?? [])
+        .map((m) => `${m.id}${m.name ? '' : ' (unstarted)'}`)
+        .sort()
+        .join(', ')}`,
+    );
     const leaders = new Set(
       first.views.flatMap((v) => (v.healthy && v.status?.ok && v.status.value.leader ? [v.status.value.leader] : [])),
     );
@@ -72,7 +77,9 @@ export function planFingerprint(plan: Plan, obs: Observation[]): string[] {
     const targets = new Set(obs.map((o) => o.target?.id));
     for (const v of first.views)
       if (!targets.has(v.instance.id))
-        out.push(`${v.label}: ${v.healthy ? 'healthy' : 'not healthy'}, Director ${v.instance.processState ?? 'unknown'}`);
+        out.push(
+          `${v.label}: ${v.healthy ? 'healthy' : 'not healthy'}, Director ${v.instance.processState ?? 'unknown'}`,
+        );
   }
   for (const p of plan.memberPlans ?? [plan]) {
     const o = obs.find((x) => x.targetLabel === p.target);
@@ -194,7 +201,8 @@ export async function runRecovery(
         stepsRun: [],
       });
     }
-    for (const b of lock.broken) emit({ type: 'info', time: time(), message: `broke a stale cluster lock: ${describeLock(b)}` });
+    for (const b of lock.broken)
+      emit({ type: 'info', time: time(), message: `broke a stale cluster lock: ${describeLock(b)}` });
   }
   const abort = new AbortController();
   const onAbort = () => abort.abort();
@@ -211,7 +219,9 @@ export async function runRecovery(
       let labels = asked;
       if (allBroken) {
         // every master is looked at: broken ones, and ones whose (trusted) marker says a run is unfinished
-        const masters = shared.cluster.masters.filter((m) => m.group === (shared.cluster.masters[0]?.group ?? 'master'));
+        const masters = shared.cluster.masters.filter(
+          (m) => m.group === (shared.cluster.masters[0]?.group ?? 'master'),
+        );
         const all = await Promise.all(masters.map((m) => observeCluster(session, `${m.group}/${m.id}`, shared)));
         for (const o of all) bindMarker(o, lock?.runId ?? null, staleRunIds);
         const broken = new Set(brokenTargets(shared.findings, masters));
@@ -288,7 +298,14 @@ export async function runRecovery(
       again = await observeAndPlan();
     } catch (e) {
       const msg = `Could not observe the cluster again after the confirmation: ${(e as Error).message}`;
-      return finish({ outcome: 'failed', message: msg, error: msg, advice: 'Run again; nothing was changed.', plan, stepsRun: [] });
+      return finish({
+        outcome: 'failed',
+        message: msg,
+        error: msg,
+        advice: 'Run again; nothing was changed.',
+        plan,
+        stepsRun: [],
+      });
     }
     const diff = fingerprintDiff(before, planFingerprint(again.plan, again.obs));
     const sameTargets = (again.plan.targets ?? []).join(' ') === (plan.targets ?? []).join(' ');
@@ -300,10 +317,13 @@ export async function runRecovery(
             code: 'plan-changed',
             message: `The cluster changed between the plan and the confirmation: ${[
               ...diff,
-              ...(sameTargets ? [] : [`targets were ${plan.targets?.join(', ')}, now ${again.plan.targets?.join(', ')}`]),
+              ...(sameTargets
+                ? []
+                : [`targets were ${plan.targets?.join(', ')}, now ${again.plan.targets?.join(', ')}`]),
               ...again.plan.refusals.map((r) => `now refused: ${r.message}`),
             ].join('; ')}.`,
-            advice: 'Nothing was changed. Look at the cluster again (bosh-etcd status) and run the recovery again if it is still needed.',
+            advice:
+              'Nothing was changed. Look at the cluster again (bosh-etcd status) and run the recovery again if it is still needed.',
           },
         ],
         again.plan,
@@ -365,7 +385,14 @@ async function execute(
   const time = () => new Date().toISOString();
   const plans = plan.memberPlans ?? [plan];
   const runs = plans.map((p) => {
-    const r = new Run(session, obs.find((o) => o.targetLabel === p.target)!, p, cluster, opts, emit);
+    const r = new Run(
+      session,
+      obs.find((o) => o.targetLabel === p.target)!,
+      p,
+      cluster,
+      opts,
+      emit,
+    );
     r.runId = runId;
     return r;
   });

@@ -300,9 +300,8 @@ export async function observeCluster(
   // The member list from one of the majority, the leader's first (a member that split off has its own).
   const inMajority = c.endpoints.filter((e) => e.status?.ok && (!majority || e.status.value.clusterId === majority));
   const listFrom =
-    inMajority.find(
-      (e) => e.members?.ok && e.status?.ok && e.status.value.leader === e.status.value.memberId,
-    ) ?? inMajority.find((e) => e.members?.ok);
+    inMajority.find((e) => e.members?.ok && e.status?.ok && e.status.value.leader === e.status.value.memberId) ??
+    inMajority.find((e) => e.members?.ok);
   const memberList = listFrom?.members?.ok ? listFrom.members.value : null;
   if (!memberList) errors.push('etcd member list: no member of the majority answered it');
   const notServing = (id: string) => findings.some((f) => f.instance?.id === id && NOT_SERVING.has(f.kind));

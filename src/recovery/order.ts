@@ -129,8 +129,7 @@ export function planAll(input: MultiPlanInput, opts: PlanOptions = {}): Plan {
   const top: Plan = { ...plans[0], targets, order, memberPlans: plans, runNotes: [...(input.runNotes ?? [])] };
   const refusals: Refusal[] = [];
   for (const p of plans)
-    for (const r of p.refusals)
-      refusals.push(plans.length > 1 ? { ...r, message: `${p.target}: ${r.message}` } : r);
+    for (const r of p.refusals) refusals.push(plans.length > 1 ? { ...r, message: `${p.target}: ${r.message}` } : r);
   for (const o of obs) {
     const r = refusalFor(o, !!o.targetVm?.state);
     if (r) refusals.push(r);

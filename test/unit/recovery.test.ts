@@ -606,13 +606,16 @@ describe('recovery: monit and VM probe parsing', () => {
     assert.strictEqual(p.memberDir.exists, false);
     assert.strictEqual(p.freeKb, 95639640);
     assert.strictEqual(p.peerAddress, 'https://master-2.etcd.cfcr.internal:2380');
-    assert.deepStrictEqual({ ...p.state, marker: undefined }, {
-      marker: undefined,
-      ts: '20261126T120000Z',
-      oldMemberId: '8e9e05c52164694d',
-      snapshot: '/var/vcap/store/etcd-snapshots/20261126T120000Z.db',
-      snapshotHost: 'master/x',
-    });
+    assert.deepStrictEqual(
+      { ...p.state, marker: undefined },
+      {
+        marker: undefined,
+        ts: '20261126T120000Z',
+        oldMemberId: '8e9e05c52164694d',
+        snapshot: '/var/vcap/store/etcd-snapshots/20261126T120000Z.db',
+        snapshotHost: 'master/x',
+      },
+    );
     assert.strictEqual(p.etcdAlive, false);
     const running = parseProbe(
       'm',

@@ -107,7 +107,8 @@ function harness(outcomes: RecoveryResult['outcome'][], answers: ConstructorPara
       const t = new Date().toISOString();
       opts.onEvent?.({ type: 'plan', time: t, plan });
       const outcome = outcomes[runs.length - 1];
-      if (outcome === 'dry-run') return { outcome, message: 'dry', transcriptPath: '/tmp/t.md', plan, stepsRun: [], targets: [target] };
+      if (outcome === 'dry-run')
+        return { outcome, message: 'dry', transcriptPath: '/tmp/t.md', plan, stepsRun: [], targets: [target] };
       const go = await opts.confirm!(plan);
       if (!go)
         return {
@@ -156,7 +157,14 @@ function harness(outcomes: RecoveryResult['outcome'][], answers: ConstructorPara
           targets: [target],
         };
       }
-      return { outcome: 'recovered', message: 'Recovered', transcriptPath: '/tmp/t.md', plan, stepsRun: ['stop'], targets: [target] };
+      return {
+        outcome: 'recovered',
+        message: 'Recovered',
+        transcriptPath: '/tmp/t.md',
+        plan,
+        stepsRun: ['stop'],
+        targets: [target],
+      };
     },
   };
   return { w, dep, broken, ui, deps, runs, sinks, reviews, opened, plan: () => plan! };

@@ -28,7 +28,15 @@ export async function run(r: Run, s: PlanStep): Promise<void> {
   // Checked now, against the cluster as it is (not the plan's observation): each can fail.
   const others = new Set(r.otherUrls());
   const [health, status] = await Promise.all([r.cluster.health(), r.cluster.status()]);
-  const healthyOthers = health.filter((h) => others.has(h.endpoint) && h.ok && h.value.healthy).map((h) => h.endpoint);
+  // A member that split off (its own one-member cluster) answers healthy for another cluster id: not counted.
+  const ids = status.flatMap((x) => (x.ok && others.has(x.endpoint) && x.value.clusterId ? [x.value.clusterId] : []));
+  const majority = ids.sort((a, b) => ids.filter((y) => y === b).length - ids.filter((y) => y === a).length)[0];
+  const inCluster = new Set(
+    status.flatMap((x) => (x.ok && (!majority || x.value.clusterId === majority) ? [x.endpoint] : [])),
+  );
+  const healthyOthers = health
+    .filter((h) => others.has(h.endpoint) && inCluster.has(h.endpoint) && h.ok && h.value.healthy)
+    .map((h) => h.endpoint);
   r.check(
     'quorum without the target',
     healthyOthers.length >= r.plan.quorum,
@@ -57,7 +65,7 @@ export async function run(r: Run, s: PlanStep): Promise<void> {
         : `${url}: ${th?.ok ? (th.value.healthy ? `answers for cluster ${ts?.ok ? ts.value.clusterId : '?'}` : (th.value.error ?? 'unhealthy')) : (th?.error ?? 'no answer')}; monit: etcd ${vm.monitText || vm.monitEtcd}`,
   );
   r.check(
-    'identity: the peer URL utils.sh gives is the instance\'s',
+    "identity: the peer URL utils.sh gives is the instance's",
     vm.peerAddress === r.plan.peerUrl,
     `utils.sh: ${vm.peerAddress ?? 'none'}, expected ${r.plan.peerUrl} (member name = ${r.plan.targetId})`,
   );
