@@ -3,6 +3,7 @@
 // inject shell syntax. The commands are the runbook's own, so the operator sees (and could repeat)
 // exactly what runs on the VM. No `vscode` import here.
 import { shellQuote } from '../util/shell';
+import { writeResumeMarkerCommand } from '../session/resumeMarker';
 
 import type { SnapshotStatusTool } from '../etcd/version';
 
@@ -192,20 +193,43 @@ export function snapshotStatus(ts: string, tool: SnapshotStatusTool = 'etcdctl')
   };
 }
 
-export function writeStateFile(ts: string, oldMemberId: string | null, snapshotHost: string | null): RemoteCommand {
+/** What the resume marker records besides the timestamp, the dead member and the snapshot. */
+export interface MarkerBinding {
+  runId?: string | null;
+  instance?: string | null;
+  peerUrl?: string | null;
+  addedMemberId?: string | null;
+}
+
+export function writeStateFile(
+  ts: string,
+  oldMemberId: string | null,
+  snapshotHost: string | null,
+  bound: MarkerBinding = {},
+): RemoteCommand {
   validateStamp(ts);
   if (oldMemberId) validateMemberId(oldMemberId);
-  const lines = [
-    `ts=${ts}`,
-    `old_member_id=${oldMemberId ?? ''}`,
-    `snapshot=${snapshotHost ? snapshotPathFor(ts) : ''}`,
-  ];
   if (snapshotHost) validateInstanceLabel(snapshotHost);
-  if (snapshotHost) lines.push(`snapshot_host=${snapshotHost}`);
+  if (bound.addedMemberId) validateMemberId(bound.addedMemberId);
+  let command: string;
+  try {
+    command = writeResumeMarkerCommand({
+      runId: bound.runId ?? null,
+      ts,
+      instance: bound.instance ?? null,
+      peerUrl: bound.peerUrl ?? null,
+      removedMemberId: oldMemberId,
+      addedMemberId: bound.addedMemberId ?? null,
+      snapshot: snapshotHost ? snapshotPathFor(ts) : null,
+      snapshotHost,
+    });
+  } catch (e) {
+    throw new ValidationError((e as Error).message);
+  }
   return {
-    command: `printf '%s\\n' ${lines.map(shellQuote).join(' ')} > ${STATE_FILE}`,
+    command,
     mutates: true,
-    purpose: 'record the recovery in progress (so a later run can resume it)',
+    purpose: 'record the recovery in progress, bound to this run (so a later run can resume it)',
   };
 }
 
@@ -221,10 +245,16 @@ export function monitStart(): RemoteCommand {
   return { command: 'monit start etcd', mutates: true, purpose: 'start etcd under monit' };
 }
 
+/** Exits 3 when etcd runs on the VM (a live pid in the job's pidfile that is an etcd process). */
+export function assertEtcdStopped(): string {
+  return `for f in ${ETCD_PIDFILES.join(' ')}; do p=$(cat $f 2>/dev/null); if [ -n "$p" ] && kill -0 "$p" 2>/dev/null && grep -q etcd /proc/$p/cmdline 2>/dev/null; then echo "etcd is running (pid $p, $f): its data is not moved" >&2; exit 3; fi; done`;
+}
+
 export function moveDataAside(ts: string): RemoteCommand {
   const b = backupDirFor(ts);
   return {
-    command: `mkdir -p ${shellQuote(b)} && find ${DATA_DIR} -mindepth 1 -maxdepth 1 -exec mv -t ${shellQuote(b)} {} +`,
+    // the guard in the same command: nothing can start etcd between the check and the move but monit, which is stopped
+    command: `${assertEtcdStopped()}; mkdir -p ${shellQuote(b)} && find ${DATA_DIR} -mindepth 1 -maxdepth 1 -exec mv -t ${shellQuote(b)} {} +`,
     mutates: true,
     purpose: `move the old data directory contents aside to ${b} (kept, not deleted)`,
   };

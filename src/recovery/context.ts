@@ -10,6 +10,8 @@ import { pause } from '../util/async';
 import * as cmd from './commands';
 import { parseProbe, type Observation, type VmProbe } from './observe';
 import { quorumOf } from './membership';
+import { ETCD_STDERR_LOG } from '../diagnosis/observe';
+import { causeFromLog } from '../diagnosis/classify';
 import type { Plan, PlannedCommand, RecoveryEvent, RecoveryOptions, RecoveryTimeouts, StepId } from './events';
 
 /** A step failed: what failed, and what the operator should do. */
@@ -33,6 +35,8 @@ export class Run {
   newMemberId?: string;
   private step: StepId = 'preflight';
   readonly timeouts: Required<RecoveryTimeouts>;
+  /** The run (and cluster lock) id the resume marker is bound to. */
+  runId: string | null = null;
 
   constructor(
     readonly session: DeploymentSession,
@@ -180,6 +184,35 @@ export class Run {
     return r;
   }
 
+  /** Rewrites the resume marker with the member added back, so a later run knows that member as this run's. */
+  async recordAdded(addedMemberId: string): Promise<void> {
+    const p = this.plan;
+    await this.exec({
+      host: p.target,
+      ...cmd.writeStateFile(p.ts, p.staleMemberId, p.snapshotHost, {
+        runId: this.runId,
+        instance: p.targetId,
+        peerUrl: p.peerUrl || null,
+        addedMemberId,
+      }),
+    });
+  }
+
+  /** etcd's own reason from the tail of its log on a VM, with the diagnosis's cause; '' when it says nothing. */
+  async etcdReason(label: string): Promise<string> {
+    try {
+      const h = await this.host(label);
+      const r = await h.exec(`tail -n 80 ${ETCD_STDERR_LOG} 2>/dev/null | cut -c1-600`, {
+        sudo: true,
+        timeoutMs: 20_000,
+      });
+      const found = causeFromLog(r.stdout.split('\n').filter((l) => l.length > 0));
+      return found ? `etcd on ${label} says: "${found.line.slice(0, 400)}" (cause: ${found.cause})` : '';
+    } catch {
+      return '';
+    }
+  }
+
   /** Read-only probe of a VM (not shown as a command: it is a poll). */
   async probe(label: string): Promise<VmProbe> {
     this.checkAbort();
@@ -217,8 +250,10 @@ export class Run {
     return v?.endpointUrl ?? cmd.expectedClientUrl(this.plan.targetIndex ?? 0);
   }
 
+  /** The other members' endpoints, the healthy ones first; one that split off into its own cluster is left out. */
   otherUrls(): string[] {
-    return this.obs.views.filter((x) => x.instance.id !== this.plan.targetId).map((v) => v.endpointUrl);
+    const others = this.obs.views.filter((x) => x.instance.id !== this.plan.targetId && !x.splitClusterId);
+    return [...others.filter((v) => v.healthy), ...others.filter((v) => !v.healthy)].map((v) => v.endpointUrl);
   }
 
   /** After every changing step the other members must still have quorum, or nothing further is changed. */

@@ -58,7 +58,30 @@ export type RefusalCode =
   | 'second-learner'
   | 'learner-unsupported'
   | 'alarm'
-  | 'disk-space';
+  | 'disk-space'
+  /** Another member is broken too and was not asked for: recover them together. */
+  | 'other-broken'
+  /** The endpoint does not answer from here but etcd is healthy on its VM: a network path problem. */
+  | 'network-path'
+  /** Nothing on the VM says etcd is down or broken (no positive evidence). */
+  | 'no-evidence'
+  /** Something the plan depends on changed between the plan and the confirmation. */
+  | 'plan-changed'
+  /** Another run holds the cluster lock (or a stale lock is in the way). */
+  | 'lock-held';
+
+/** One member's place in a recovery of several: the order they come back in, and how. */
+export interface OrderEntry {
+  target: string;
+  bootstrap: boolean;
+  /**
+   * 'self-add': etcd is started without member/ and the job's start script adds the member itself
+   * (non-bootstrap only); 'runbook': `mkdir member/` + `member add`, then start (the start script
+   * then lists every peer of utils.sh, so this member must be the last to come back).
+   */
+  path: 'self-add' | 'runbook';
+  why: string;
+}
 
 /** Why the engine will not run: what is wrong, and what the operator should do instead. */
 export interface Refusal {
@@ -99,6 +122,14 @@ export interface Plan {
   /** Members of the cluster (N, and quorum). */
   clusterSize: number;
   quorum: number;
+  /** Every instance this run recovers, in the order they come back ('group/uuid'). */
+  targets?: string[];
+  /** The order and why (several targets: dead registrations removed first, then back one at a time). */
+  order?: OrderEntry[];
+  /** One plan per target, in `order` (this plan is the first's, with the run-wide refusals). */
+  memberPlans?: Plan[];
+  /** Run-wide facts (order, other broken members, the lock, the resume marker). */
+  runNotes?: string[];
 }
 
 /** Events delivered to `onEvent` as the run goes: the UI renders them; the transcript records them. */
@@ -109,6 +140,8 @@ export type RecoveryEvent =
   | {
       type: 'step-start';
       time: string;
+      /** The instance the step works on (several targets). */
+      target?: string;
       step: StepId;
       number: number;
       total: number;
@@ -159,6 +192,8 @@ export interface RecoveryTimeouts {
 }
 
 export interface RecoveryOptions {
+  /** Break a stale cluster lock (never a live one); the broken holder is shown. */
+  breakLock?: boolean;
   /** Observe and plan, print every command, change nothing. */
   dryRun?: boolean;
   /** Re-add as a learner (`member add --learner`), promote once in sync (etcd 3.4+ only). */
@@ -181,6 +216,10 @@ export interface RecoveryOptions {
 
 export interface RecoveryResult {
   outcome: RecoveryOutcome;
+  /** The instances the run was for ('group/uuid'), in the order they were (or would be) recovered. */
+  targets: string[];
+  /** Refused because of the cluster lock: who holds it (describeLock). */
+  lockHolder?: string;
   /** One-line summary for the operator. */
   message: string;
   transcriptPath: string;

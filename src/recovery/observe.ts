@@ -6,6 +6,10 @@ import { findService, parseMonitSummary, type MonitService, type MonitSummary } 
 import type { DeploymentSession } from '../session/types';
 import type { RemoteHost, ExecResult } from '../ssh/types';
 import type { EndpointHealth, EndpointResult, EndpointStatus, EtcdAlarm, EtcdMember } from '../etcd/types';
+import { observeDeployment, type ClusterObservation } from '../diagnosis/observe';
+import { diagnose } from '../diagnosis/classify';
+import type { Finding, FindingKind } from '../diagnosis/types';
+import { parseResumeMarker, type ResumeMarker } from '../session/resumeMarker';
 import { expectedClientUrl, probeVm, validateInstanceLabel, ValidationError } from './commands';
 
 export type MonitState =
@@ -25,6 +29,8 @@ export interface RecoveryStateRecord {
   oldMemberId: string | null;
   snapshot: string | null;
   snapshotHost: string | null;
+  /** The whole marker (run id, instance, added member). */
+  marker?: ResumeMarker;
 }
 
 /** What a read-only probe found on one master VM. */
@@ -76,16 +82,20 @@ export interface Observation {
   instances: InstanceInfo[];
   views: MemberView[];
   members: EtcdMember[] | null;
-  membersError?: string;
   status: EndpointResult<EndpointStatus>[];
   health: EndpointResult<EndpointHealth>[];
   alarms: EtcdAlarm[] | null;
-  alarmsError?: string;
   targetVm: VmProbe | null;
   /** A healthy other member chosen for the snapshot, with its probe. */
   helper: { label: string; vm: VmProbe } | null;
   /** Problems met while observing (each says what failed). */
   errors: string[];
+  /** The diagnosis's findings for the whole deployment (the same for every target of one run). */
+  findings: Finding[];
+  /** The resume marker on the target, as read (also when it is not trusted; `targetVm.state` is then null). */
+  marker?: ResumeMarker | null;
+  /** Why the marker is trusted or not (markerMatches), when there is one. */
+  markerReason?: string;
 }
 
 export function labelOf(i: Pick<InstanceInfo, 'group' | 'id'>): string {
@@ -148,21 +158,11 @@ const lines = (s: string | undefined) =>
     .map((l) => l.trim())
     .filter((l) => l.length > 0);
 
+/** The resume marker's text as the plan reads it (null: none, or not a marker). */
 export function parseStateFile(text: string): RecoveryStateRecord | null {
-  const kv = new Map<string, string>();
-  for (const l of lines(text)) {
-    const i = l.indexOf('=');
-    if (i > 0) kv.set(l.slice(0, i), l.slice(i + 1));
-  }
-  const ts = kv.get('ts');
-  if (!ts || !/^[0-9]{8}T[0-9]{6}Z$/.test(ts)) return null;
-  const id = kv.get('old_member_id') || null;
-  return {
-    ts,
-    oldMemberId: id && /^[0-9a-f]{1,16}$/.test(id) ? id : null,
-    snapshot: kv.get('snapshot') || null,
-    snapshotHost: kv.get('snapshot_host') || null,
-  };
+  const m = parseResumeMarker(text);
+  if (!m) return null;
+  return { ts: m.ts, oldMemberId: m.removedMemberId, snapshot: m.snapshot, snapshotHost: m.snapshotHost, marker: m };
 }
 
 /** Parses the output of `probeVm()`. */
@@ -235,61 +235,6 @@ export async function probeHost(host: RemoteHost, label: string): Promise<VmProb
   return parseProbe(label, r.stdout);
 }
 
-async function settle<T>(p: Promise<T>): Promise<{ ok: true; value: T } | { ok: false; error: string }> {
-  try {
-    return { ok: true, value: await p };
-  } catch (e) {
-    return { ok: false, error: (e as Error).message };
-  }
-}
-
-/** How long the full instance list (process states: the Director asks every agent) may take before the fast list is used. */
-export const DIRECTOR_FULL_TIMEOUT_MS = 10_000;
-
-/**
- * `instances()` asks every agent and can hang while a VM's monit is busy (e.g. retrying etcd's start
- * program); the identities (ids, indexes) come from the fast list then, without process states.
- */
-async function instancesWithFallback(session: DeploymentSession, notes: string[]): Promise<InstanceInfo[]> {
-  const full = session.instances().then(
-    (v) => ({ ok: true as const, v }),
-    (e: Error) => ({ ok: false as const, e }),
-  );
-  let timer: NodeJS.Timeout | undefined;
-  const r = await Promise.race([
-    full,
-    new Promise<null>((res) => {
-      timer = setTimeout(() => res(null), DIRECTOR_FULL_TIMEOUT_MS);
-    }),
-  ]);
-  clearTimeout(timer);
-  if (r && r.ok) return r.v;
-  const fast = await session.director.instancesFast(session.deployment);
-  void notes;
-  return fast.map(
-    (f) =>
-      ({
-        deployment: session.deployment,
-        group: f.group,
-        id: f.id,
-        index: f.index,
-        processState: null,
-        state: 'started',
-        az: f.az,
-        ips: f.ips,
-        vmCid: f.vmCid,
-        vmType: null,
-        agentId: f.agentId,
-        bootstrap: false,
-        ignore: false,
-        diskCids: [],
-        processes: [],
-        vmCreatedAt: null,
-        // bootstrap is unknown in the fast list: the plan's member/ step protects the bootstrap instance anyway
-      }) as InstanceInfo,
-  );
-}
-
 /** The cluster id most endpoints report (ties: the one the target does not report). */
 export function majorityClusterId(status: EndpointResult<EndpointStatus>[], targetUrl: string): string | null {
   const count = new Map<string, number>();
@@ -301,77 +246,81 @@ export function majorityClusterId(status: EndpointResult<EndpointStatus>[], targ
   return best;
 }
 
-/** Endpoint of an instance: by the job's client URL for its index, else by the endpoint name = UUID. */
-function endpointUrlFor(i: InstanceInfo, endpoints: { name: string; url: string }[]): string {
-  const byName = endpoints.find((e) => e.name === i.id);
-  if (byName) return byName.url;
-  return i.index !== null ? expectedClientUrl(i.index) : '';
+/** Finding kinds that say an instance's member is not serving (positive evidence, or the lack of it). */
+const NOT_SERVING = new Set<FindingKind>([
+  'member-down',
+  'member-unknown',
+  'split-brain',
+  'instance-without-member',
+  'member-unstarted',
+  'learner-not-promoted',
+]);
+
+/** The deployment's diagnosis, shared by the observations of every target of one run. */
+export interface SharedObservation {
+  cluster: ClusterObservation;
+  findings: Finding[];
+}
+
+/** Observes the deployment once (Director, every endpoint, every VM) and classifies it. */
+export async function observeShared(session: DeploymentSession): Promise<SharedObservation> {
+  const cluster = await observeDeployment(session);
+  return { cluster, findings: diagnose(cluster).findings };
 }
 
 /**
- * Reads the whole picture, changing nothing. Never throws for an unreachable part: the failure is
- * recorded in `errors` / the probe and the plan refuses with it.
+ * One target's observation, built on the diagnosis (health is the classifier's: no second copy of
+ * its rules) plus what only the recovery needs: the target VM's recovery probe (member/ owner, the
+ * resume marker, the etcd process) and a healthy member chosen for the snapshot. Never throws for an
+ * unreachable part: the failure is recorded in `errors` / the probe and the plan refuses with it.
  */
-export async function observeCluster(session: DeploymentSession, targetLabel: string): Promise<Observation> {
-  const errors: string[] = [];
+export async function observeCluster(
+  session: DeploymentSession,
+  targetLabel: string,
+  shared?: SharedObservation,
+): Promise<Observation> {
   validateInstanceLabel(targetLabel);
   const [group, uuid] = targetLabel.split('/');
-  // Director, etcd and the target VM are read in parallel (the Director's full list can take seconds).
   const targetProbeP = session.ssh(targetLabel).then(
     (h) => probeHost(h, targetLabel),
     (e: Error) => unreachableProbe(targetLabel, `could not connect to ${targetLabel} over SSH: ${e.message}`),
   );
   targetProbeP.catch(() => undefined);
-  const etcdP = session.etcd().then(async (c) => {
-    const [st, he, al] = await Promise.all([settle(c.status()), settle(c.health()), settle(c.alarms())]);
-    return { c, st, he, al };
-  });
-  etcdP.catch(() => undefined);
-  const all = await instancesWithFallback(session, errors);
-  const instances = all.filter((i) => i.group === group).sort((a, b) => (a.index ?? 0) - (b.index ?? 0));
+  const { cluster: c, findings } = shared ?? (await observeShared(session));
+  const errors: string[] = [];
+  if (c.directorError && !c.instances.length) errors.push(c.directorError);
+  if (c.etcdError) errors.push(`etcd could not be opened: ${c.etcdError}`);
+  const instances = c.masters.filter((i) => i.group === group);
   const target = instances.find((i) => i.id === uuid) ?? null;
   if (!target)
     errors.push(
       `instance ${targetLabel} is not in deployment ${session.deployment} (instances of ${group}: ${instances.map((i) => i.id).join(', ') || 'none'})`,
     );
-
-  const { c: cluster, st: status, he: health, al: alarms } = await etcdP;
-  // A member that split off (the bootstrap instance started without member/ makes a new one-member
-  // cluster) answers with another cluster id: the majority's id is the cluster, and the member list
-  // is read from one of the majority.
-  const majority = status.ok
-    ? majorityClusterId(status.value, target ? endpointUrlFor(target, cluster.endpoints) : '')
-    : null;
-  const listFrom = status.ok
-    ? status.value.filter((r) => r.ok && (!majority || r.value.clusterId === majority)).map((r) => r.endpoint)
-    : [];
-  const members = await settle(
-    (async () => {
-      for (const url of listFrom) {
-        try {
-          return await cluster.memberList({ endpointUrl: url });
-        } catch {
-          /* next */
-        }
-      }
-      return cluster.memberList();
-    })(),
-  );
-  if (!members.ok) errors.push(`etcd member list failed: ${members.error}`);
-  if (!status.ok) errors.push(`etcd endpoint status failed: ${status.error}`);
-  if (!health.ok) errors.push(`etcd endpoint health failed: ${health.error}`);
-  const statusList = status.ok ? status.value : [];
-  const healthList = health.ok ? health.value : [];
-  const memberList = members.ok ? members.value : null;
+  const status = c.endpoints.flatMap((e) => (e.status ? [e.status] : []));
+  const health = c.endpoints.flatMap((e) => (e.health ? [e.health] : []));
+  if (c.endpoints.length && !status.some((r) => r.ok)) errors.push('etcd endpoint status: no endpoint answered');
+  const targetUrl = target ? endpointUrlFor(target, c.endpoints) : '';
+  const majority = majorityClusterId(status, targetUrl);
+  // The member list from one of the majority, the leader's first (a member that split off has its own).
+  const inMajority = c.endpoints.filter((e) => e.status?.ok && (!majority || e.status.value.clusterId === majority));
+  const listFrom =
+    inMajority.find((e) => e.members?.ok && e.status?.ok && e.status.value.leader === e.status.value.memberId) ??
+    inMajority.find((e) => e.members?.ok);
+  const memberList = listFrom?.members?.ok ? listFrom.members.value : null;
+  if (!memberList) errors.push('etcd member list: no member of the majority answered it');
+  const notServing = (id: string) => findings.some((f) => f.instance?.id === id && NOT_SERVING.has(f.kind));
 
   const views: MemberView[] = instances.map((i) => {
-    const url = endpointUrlFor(i, cluster.endpoints);
+    const url = endpointUrlFor(i, c.endpoints);
     const peer = i.index !== null ? `https://master-${i.index}.etcd.cfcr.internal:2380` : '';
-    const st = statusList.find((r) => r.endpoint === url);
-    const he = healthList.find((r) => r.endpoint === url);
+    const st = status.find((r) => r.endpoint === url);
+    const he = health.find((r) => r.endpoint === url);
     const ms = (memberList ?? []).filter((m) => m.name === i.id || m.peerURLs.includes(peer));
     const split = !!st?.ok && !!majority && !!st.value.clusterId && st.value.clusterId !== majority;
-    const healthy = !split && !!st?.ok && !!he?.ok && he.value.healthy && st.value.errors.length === 0;
+    const probe = c.probes[i.id];
+    // Healthy: the classifier found nothing wrong with its member, and it answers health from here or on its VM.
+    const answersHealth = (!!he?.ok && he.value.healthy) || !!probe?.localHealth?.healthy;
+    const healthy = !split && !notServing(i.id) && answersHealth;
     return {
       instance: i,
       label: labelOf(i),
@@ -388,8 +337,8 @@ export async function observeCluster(session: DeploymentSession, targetLabel: st
   let helper: Observation['helper'] = null;
   if (target) {
     const tv = views.find((v) => v.instance.id === target.id)!;
-    // The snapshot member: a healthy follower (keeps load off the leader), else the healthy leader.
-    const healthyOthers = views.filter((v) => v !== tv && v.healthy);
+    // The snapshot member: a healthy follower that answers from here (keeps load off the leader), else the leader.
+    const healthyOthers = views.filter((v) => v !== tv && v.healthy && v.status?.ok);
     const follower = healthyOthers.find((v) => v.status?.ok && v.status.value.leader !== v.status.value.memberId);
     const chosen = follower ?? healthyOthers[0];
     const [tp, hp] = await Promise.all([
@@ -408,24 +357,31 @@ export async function observeCluster(session: DeploymentSession, targetLabel: st
       if (hp.error) errors.push(hp.error);
     }
   }
-  if (!alarms.ok) errors.push(`etcd alarm list failed: ${alarms.error}`);
+  const alarms = c.alarms?.ok ? c.alarms.value : null;
+  if (c.alarms && !c.alarms.ok) errors.push(`etcd alarm list failed: ${c.alarms.error}`);
   return {
-    at: new Date().toISOString(),
+    at: c.at,
     deployment: session.deployment,
     targetLabel,
     target,
     instances,
     views,
     members: memberList,
-    membersError: members.ok ? undefined : members.error,
-    status: statusList,
-    health: healthList,
-    alarms: alarms.ok ? alarms.value : null,
-    alarmsError: alarms.ok ? undefined : alarms.error,
+    status,
+    health,
+    alarms,
     targetVm,
     helper,
     errors,
+    findings,
   };
+}
+
+/** Endpoint of an instance: by the name = UUID the session opened it for, else the job's client URL for its index. */
+function endpointUrlFor(i: InstanceInfo, endpoints: { instanceId: string; url: string }[]): string {
+  const byName = endpoints.find((e) => e.instanceId === i.id);
+  if (byName) return byName.url;
+  return i.index !== null ? expectedClientUrl(i.index) : '';
 }
 
 export { ValidationError };

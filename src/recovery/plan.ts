@@ -12,6 +12,10 @@ export interface PlanOptions {
   learner?: boolean;
   /** Clock for the recovery timestamp of a new (not resumed) run. */
   now?: Date;
+  /** The run id the resume marker is bound to (the cluster lock's). */
+  runId?: string;
+  /** Instance ids recovered in the same run (their unstarted members and alarms are expected). */
+  coTargets?: ReadonlySet<string>;
 }
 
 /** A validated path, or '' when the timestamp is not valid (the plan refuses then). */
@@ -51,7 +55,16 @@ export function planRecovery(obs: Observation, opts: PlanOptions = {}): Plan {
   const snapshotHost = state?.snapshotHost ?? obs.helper?.label ?? null;
   const label = obs.targetLabel;
 
-  const preflight: PreflightFacts = { obs, membership: mem, learner, resumed, peerUrl, quorum, clusterSize: n };
+  const preflight: PreflightFacts = {
+    obs,
+    membership: mem,
+    learner,
+    resumed,
+    peerUrl,
+    quorum,
+    clusterSize: n,
+    coTargets: opts.coTargets ?? new Set(),
+  };
   const { refusals, evidence, notes } = preflightRefusals(preflight);
 
   if (t?.bootstrap) {
@@ -90,6 +103,8 @@ export function planRecovery(obs: Observation, opts: PlanOptions = {}): Plan {
     // the run got that far, or the job's start script added the member and monit started it behind our back
     etcdRunsForAdded: mem.addedStarted || (!!newId && monit === 'running' && etcdAlive),
     dataDirEmpty: dataOnlyEmptyMemberDir(obs),
+    runId: opts.runId ?? null,
+    peerUrl,
   };
   const steps: PlanStep[] = STEPS.map((step, i) => {
     const commands = step.commands(facts);
@@ -128,8 +143,25 @@ export function planRecovery(obs: Observation, opts: PlanOptions = {}): Plan {
   };
 }
 
-/** The plan as text (CLI, dry-run, transcript). */
+/** The plan as text (CLI, dry-run, transcript); a plan of several targets shows the order, why, and each member's steps. */
 export function formatPlan(plan: Plan): string {
+  if (!plan.memberPlans || plan.memberPlans.length <= 1) {
+    const notes = plan.runNotes?.length ? plan.runNotes.map((n) => `  note: ${n}`).join('\n') + '\n' : '';
+    return notes + formatOne(plan, plan.refusals);
+  }
+  const out: string[] = [`Recovery of ${plan.memberPlans.length} members in ${plan.deployment}, in this order:`];
+  for (const [i, e] of (plan.order ?? []).entries())
+    out.push(`  ${i + 1}. ${e.target}${e.bootstrap ? ' (bootstrap)' : ''}: ${e.path} — ${e.why}`);
+  for (const n of plan.runNotes ?? []) out.push(`  note: ${n}`);
+  out.push(
+    'Phases: steps 1-4 (checks, snapshot, stop and move aside, remove the dead member) for every member first; then steps 5-7 (member/, add, start) one member at a time in the order above; then step 8 (post-checks) for each.',
+  );
+  for (const p of plan.memberPlans) out.push('', formatOne(p, []));
+  for (const r of plan.refusals) out.push(`REFUSED (${r.code}): ${r.message}\n   what to do: ${r.advice}`);
+  return out.join('\n');
+}
+
+function formatOne(plan: Plan, refusals: Plan['refusals']): string {
   const out: string[] = [];
   out.push(
     `Recovery plan for ${plan.target} in ${plan.deployment} (peer URL ${plan.peerUrl || 'unknown'}; ${plan.clusterSize} members, quorum ${plan.quorum})`,
@@ -145,6 +177,6 @@ export function formatPlan(plan: Plan): string {
     }
     for (const k of s.checks) out.push(`   check: ${k}`);
   }
-  for (const r of plan.refusals) out.push(`REFUSED (${r.code}): ${r.message}\n   what to do: ${r.advice}`);
+  for (const r of refusals) out.push(`REFUSED (${r.code}): ${r.message}\n   what to do: ${r.advice}`);
   return out.join('\n');
 }

@@ -14,6 +14,8 @@ export interface PreflightFacts {
   peerUrl: string;
   quorum: number;
   clusterSize: number;
+  /** Instance ids recovered in the same run. */
+  coTargets: ReadonlySet<string>;
 }
 
 const MiB = 1024 * 1024;
@@ -138,7 +140,10 @@ export function preflightRefusals(f: PreflightFacts): { refusals: Refusal[]; evi
       );
   }
   for (const m of members) {
-    if (m.name === '' && !m.peerURLs.includes(f.peerUrl)) {
+    const coTargetPeer = obs.instances.some(
+      (i) => f.coTargets.has(i.id) && i.index !== null && m.peerURLs.includes(cmd.expectedPeerUrl(i.index)),
+    );
+    if (m.name === '' && !m.peerURLs.includes(f.peerUrl) && !coTargetPeer) {
       refuse(
         'identity-mismatch',
         `An unstarted member ${m.id} with peer URL ${m.peerURLs.join(',')} is registered for another instance.`,
@@ -237,7 +242,12 @@ export function preflightRefusals(f: PreflightFacts): { refusals: Refusal[]; evi
 
   // Alarms on members other than the dead one
   const staleId = membership.stale?.id;
-  const alarms = (obs.alarms ?? []).filter((a) => a.alarm !== 'NONE' && a.memberId !== staleId);
+  const coTargetMembers = new Set(
+    views.filter((v) => f.coTargets.has(v.instance.id)).flatMap((v) => v.members.map((m) => m.id)),
+  );
+  const alarms = (obs.alarms ?? []).filter(
+    (a) => a.alarm !== 'NONE' && a.memberId !== staleId && !coTargetMembers.has(a.memberId),
+  );
   if (alarms.length > 0) {
     refuse(
       'alarm',

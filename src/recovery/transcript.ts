@@ -39,6 +39,7 @@ function fence(text: string): string {
 export class Transcript {
   readonly path: string;
   private readonly parts: string[] = [];
+  private flushed = 0;
   private readonly pending = new Map<string, { stdout: string; stderr: string }>();
 
   constructor(dir: string, title: { deployment: string; target: string; dryRun: boolean; started: Date }) {
@@ -130,7 +131,22 @@ export class Transcript {
     }
   }
 
+  /** Appends what was recorded since the last flush and syncs it to disk (a killed run leaves its record). */
+  flush(): string {
+    const fresh = this.parts.slice(this.flushed).join('');
+    this.flushed = this.parts.length;
+    const fd = fs.openSync(this.path, 'a', 0o600);
+    try {
+      fs.writeSync(fd, fresh);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    return this.path;
+  }
+
   write(): string {
+    this.flushed = this.parts.length;
     fs.writeFileSync(this.path, this.parts.join(''), { mode: 0o600 });
     return this.path;
   }

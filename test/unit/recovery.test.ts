@@ -153,6 +153,7 @@ function obs(spec: Spec = {}): Observation {
   const helperIdx = instances.findIndex((_, i) => i !== t && !downs.has(i));
   return {
     at: '2026-11-26T13:00:00Z',
+    findings: [],
     deployment: 'service-instance_x',
     targetLabel: `master/${U[t]}`,
     target: instances[t],
@@ -260,7 +261,7 @@ describe('recovery plan decisions (recorded observations)', () => {
     );
     assert.strictEqual(
       step(p, 'stop').commands[2].command,
-      'mkdir -p /var/vcap/store/etcd.bak-20261126T130501Z && find /var/vcap/store/etcd -mindepth 1 -maxdepth 1 -exec mv -t /var/vcap/store/etcd.bak-20261126T130501Z {} +',
+      `${cmd.assertEtcdStopped()}; mkdir -p /var/vcap/store/etcd.bak-20261126T130501Z && find /var/vcap/store/etcd -mindepth 1 -maxdepth 1 -exec mv -t /var/vcap/store/etcd.bak-20261126T130501Z {} +`,
     );
     assert.strictEqual(step(p, 'mkdir').done, false, 'member/ is moved aside first, so it must be recreated');
   });
@@ -547,10 +548,10 @@ describe('recovery command building, quoting and validation', () => {
     assert.strictEqual(cmd.memberList().mutates, false);
     assert.throws(() => cmd.backupDirFor('2026-11-26; rm'), cmd.ValidationError);
     assert.throws(() => cmd.writeStateFile('20261126T130501Z', 'zz', null), cmd.ValidationError);
-    assert.strictEqual(
-      cmd.writeStateFile('20261126T130501Z', 'abc', `master/${U[0]}`).command,
-      `printf '%s\\n' ts=20261126T130501Z old_member_id=abc snapshot=/var/vcap/store/etcd-snapshots/20261126T130501Z.db snapshot_host=master/${U[0]} > /var/vcap/store/etcd-recovery.state`,
-    );
+    const marker = cmd.writeStateFile('20261126T130501Z', 'abc', `master/${U[0]}`, { runId: 'run-1' }).command;
+    assert.match(marker, /> \/var\/vcap\/store\/etcd-recovery\.state\.tmp && mv -f /);
+    assert.match(marker, /old_member_id=abc/);
+    assert.match(marker, /run_id=run-1/);
   });
 });
 
@@ -628,12 +629,16 @@ describe('recovery: monit and VM probe parsing', () => {
     assert.strictEqual(p.memberDir.exists, false);
     assert.strictEqual(p.freeKb, 95639640);
     assert.strictEqual(p.peerAddress, 'https://master-2.etcd.cfcr.internal:2380');
-    assert.deepStrictEqual(p.state, {
-      ts: '20261126T120000Z',
-      oldMemberId: '8e9e05c52164694d',
-      snapshot: '/var/vcap/store/etcd-snapshots/20261126T120000Z.db',
-      snapshotHost: 'master/x',
-    });
+    assert.deepStrictEqual(
+      { ...p.state, marker: undefined },
+      {
+        marker: undefined,
+        ts: '20261126T120000Z',
+        oldMemberId: '8e9e05c52164694d',
+        snapshot: '/var/vcap/store/etcd-snapshots/20261126T120000Z.db',
+        snapshotHost: 'master/x',
+      },
+    );
     assert.strictEqual(p.etcdAlive, false);
     const running = parseProbe(
       'm',

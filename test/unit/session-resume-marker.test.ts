@@ -49,6 +49,7 @@ describe('resume marker (session/resumeMarker)', () => {
       oldMemberId: 'aa11',
       snapshot: '/var/vcap/store/etcd-snapshots/20250102T030405Z.db',
       snapshotHost: 'master/' + OTHER,
+      marker: marker(),
     });
   });
 

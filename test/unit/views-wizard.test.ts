@@ -134,7 +134,8 @@ function harness(
       const t = new Date().toISOString();
       opts.onEvent?.({ type: 'plan', time: t, plan });
       const outcome = outcomes[runs.length - 1];
-      if (outcome === 'dry-run') return { outcome, message: 'dry', transcriptPath: '/tmp/t.md', plan, stepsRun: [] };
+      if (outcome === 'dry-run')
+        return { outcome, message: 'dry', transcriptPath: '/tmp/t.md', plan, stepsRun: [], targets: [target] };
       const go = await opts.confirm!(plan);
       if (!go)
         return {
@@ -143,6 +144,7 @@ function harness(
           transcriptPath: '/tmp/t.md',
           plan,
           stepsRun: [],
+          targets: [target],
         };
       opts.onEvent?.({
         type: 'step-start',
@@ -179,9 +181,17 @@ function harness(
           transcriptPath: '/tmp/t.md',
           plan,
           stepsRun: [],
+          targets: [target],
         };
       }
-      return { outcome: 'recovered', message: 'Recovered', transcriptPath: '/tmp/t.md', plan, stepsRun: ['stop'] };
+      return {
+        outcome: 'recovered',
+        message: 'Recovered',
+        transcriptPath: '/tmp/t.md',
+        plan,
+        stepsRun: ['stop'],
+        targets: [target],
+      };
     },
   };
   return { w, dep, broken, ui, deps, runs, sinks, reviews, opened, plan: () => plan! };

@@ -77,6 +77,7 @@ export async function run(r: Run, s: PlanStep): Promise<void> {
       r.info(`member add printed id ${answer.memberId}; the member list has ${m.id}.`);
     r.newMemberId = m.id;
   }
+  await r.recordAdded(r.newMemberId);
   const members = await r.members();
   const m = members.find((x) => x.id === r.newMemberId)!;
   r.check(

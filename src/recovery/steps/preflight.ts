@@ -4,6 +4,7 @@ import * as cmd from '../commands';
 import type { Run } from '../context';
 import type { PlanStep } from '../events';
 import { planned, type PlanFacts, type RecoveryStep } from './step';
+import { SNAPSHOT_MARGIN_BYTES } from '../preflight';
 
 export const id = 'preflight';
 export const title = 'Pre-flight checks';
@@ -24,30 +25,63 @@ export function checks(): string[] {
 
 export async function run(r: Run, s: PlanStep): Promise<void> {
   for (const c of s.commands) await r.exec(c, { allowFail: true, timeoutMs: 30_000 });
-  const o = r.obs;
-  const others = o.views.filter((v) => v.instance.id !== r.plan.targetId);
-  const healthy = others.filter((v) => v.healthy);
-  const leader = healthy.map((v) => (v.status?.ok ? v.status.value.leader : '')).find((x) => x);
-  r.check(
-    'quorum and leader without the target',
-    true,
-    `${healthy.length} of ${others.length} other members healthy (quorum ${r.plan.quorum}), leader ${leader}`,
+  // Checked now, against the cluster as it is (not the plan's observation): each can fail.
+  const others = new Set(r.otherUrls());
+  const [health, status] = await Promise.all([r.cluster.health(), r.cluster.status()]);
+  // A member that split off (its own one-member cluster) answers healthy for another cluster id: not counted.
+  const ids = status.flatMap((x) => (x.ok && others.has(x.endpoint) && x.value.clusterId ? [x.value.clusterId] : []));
+  const majority = ids.sort((a, b) => ids.filter((y) => y === b).length - ids.filter((y) => y === a).length)[0];
+  const inCluster = new Set(
+    status.flatMap((x) => (x.ok && (!majority || x.value.clusterId === majority) ? [x.endpoint] : [])),
   );
-  r.check('target is the broken member', true, r.plan.evidence.join('; ') || 'resuming');
+  const healthyOthers = health
+    .filter((h) => others.has(h.endpoint) && inCluster.has(h.endpoint) && h.ok && h.value.healthy)
+    .map((h) => h.endpoint);
   r.check(
-    'identity',
-    true,
-    `member name = ${r.plan.targetId}, peer URL ${r.plan.peerUrl}${r.plan.targetBootstrap ? ' (bootstrap instance: member/ is recreated before start)' : ''}`,
+    'quorum without the target',
+    healthyOthers.length >= r.plan.quorum,
+    `${healthyOthers.length} of ${others.size} other members healthy (quorum ${r.plan.quorum} of ${r.plan.clusterSize})`,
+  );
+  const okStatus = status.flatMap((x) => (x.ok && healthyOthers.includes(x.endpoint) ? [x.value] : []));
+  const leaders = new Set(okStatus.map((x) => x.leader).filter((l) => l && !/^0+$/.test(l)));
+  r.check(
+    'one leader among the healthy members',
+    leaders.size === 1,
+    leaders.size ? `leader ${[...leaders].join(', ')}` : 'no healthy member reports a leader',
+  );
+  const clusterId = okStatus[0]?.clusterId;
+  const url = r.targetUrl();
+  const th = health.find((h) => h.endpoint === url);
+  const ts = status.find((x) => x.endpoint === url);
+  const servesCluster = !!th?.ok && th.value.healthy && !!ts?.ok && ts.value.clusterId === clusterId;
+  const vm = await r.probe(r.plan.target);
+  r.check(
+    'target is broken (or this recovery is resumed)',
+    r.plan.resumed || !servesCluster,
+    r.plan.resumed
+      ? `resuming the recovery of ${r.plan.ts}`
+      : servesCluster
+        ? `${url} answers and is healthy in the cluster now`
+        : `${url}: ${th?.ok ? (th.value.healthy ? `answers for cluster ${ts?.ok ? ts.value.clusterId : '?'}` : (th.value.error ?? 'unhealthy')) : (th?.error ?? 'no answer')}; monit: etcd ${vm.monitText || vm.monitEtcd}`,
   );
   r.check(
-    'alarms',
-    true,
-    (o.alarms ?? []).length ? `only on the dead member: ${(o.alarms ?? []).map((a) => a.alarm).join(', ')}` : 'none',
+    "identity: the peer URL utils.sh gives is the instance's",
+    vm.peerAddress === r.plan.peerUrl,
+    `utils.sh: ${vm.peerAddress ?? 'none'}, expected ${r.plan.peerUrl} (member name = ${r.plan.targetId})`,
   );
+  const healthyIds = new Set(okStatus.map((x) => x.memberId));
+  const alarms = (await r.cluster.alarms()).filter((a) => a.alarm !== 'NONE' && healthyIds.has(a.memberId));
   r.check(
-    'disk space',
-    true,
-    `target ${o.targetVm?.freeKb ?? '?'} KiB free, snapshot member ${o.helper?.vm.freeKb ?? '?'} KiB free`,
+    'no alarms on the healthy members',
+    alarms.length === 0,
+    alarms.length ? alarms.map((a) => `${a.alarm} on ${a.memberId}`).join(', ') : 'none',
+  );
+  const dbSize = Math.max(0, ...okStatus.map((x) => x.dbSize || 0));
+  const need = dbSize + SNAPSHOT_MARGIN_BYTES;
+  r.check(
+    'disk space on the target',
+    r.plan.resumed || vm.freeKb === null || vm.freeKb * 1024 >= need,
+    `${vm.freeKb ?? '?'} KiB free on ${cmd.STORE_DIR}, about ${Math.ceil(need / 1024)} KiB needed`,
   );
 }
 

@@ -84,8 +84,14 @@ export async function run(r: Run, s: PlanStep): Promise<void> {
   });
   r.check('monit reports etcd running', true, `monit: etcd ${p.monitText}`);
   const url = r.targetUrl();
-  const id = r.newMemberId ?? r.plan.newMemberId ?? findAdded(await r.members(), r.plan)?.id;
-  if (!id) throw new StepError(`no member is registered for ${r.plan.target} with ${r.plan.peerUrl}`, RESUME_ADVICE);
+  // On the self-add path the job's start script registers the member: it appears once etcd starts.
+  const known = r.newMemberId ?? r.plan.newMemberId;
+  const id =
+    known ??
+    (await r.until(`a member is registered for ${r.plan.target} with ${r.plan.peerUrl}`, startMs, async () => {
+      return findAdded(await r.members(), r.plan)?.id;
+    }));
+  if (!known) await r.recordAdded(id);
   r.newMemberId = id;
   const m = await r.until(`member ${id} has started with its name`, startMs, async () => {
     const ms = await r.members();

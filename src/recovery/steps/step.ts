@@ -29,6 +29,9 @@ export interface PlanFacts {
   etcdRunsForAdded: boolean;
   /** The data directory holds nothing but (at most) an empty member/. */
   dataDirEmpty: boolean;
+  /** The run (and cluster lock) the resume marker is bound to. */
+  runId: string | null;
+  peerUrl: string;
 }
 
 export interface RecoveryStep {

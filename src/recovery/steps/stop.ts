@@ -15,7 +15,13 @@ export function commands(f: PlanFacts) {
   return [
     planned(
       f.label,
-      built('state file', () => cmd.writeStateFile(f.ts, f.staleId, f.snapshotHost)),
+      built('state file', () =>
+        cmd.writeStateFile(f.ts, f.staleId, f.snapshotHost, {
+          runId: f.runId,
+          instance: f.obs.target?.id ?? null,
+          peerUrl: f.peerUrl || null,
+        }),
+      ),
       f.resumed,
       'the recovery record exists',
     ),

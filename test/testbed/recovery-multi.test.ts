@@ -1,0 +1,189 @@
+// The recovery engine on a 5-master testbed when more than one member is broken, and its safety
+// rules: several targets in one run (dead registrations first, then back one at a time, the
+// bootstrap instance last), the refusal of one target while another is broken, two runs at once
+// (the cluster lock), a member that heals between the confirmation and the first step, and an
+// endpoint only unreachable from here. Every refusal is checked to change nothing (member list and
+// hashKV compared before and after).
+import * as assert from 'assert';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import {
+  boshCliEnv,
+  breakInstance,
+  down,
+  etcdctlIn,
+  heal,
+  masters,
+  up,
+  TestbedState,
+  TestbedVm,
+} from './harness/index';
+import { resolveLayout } from './harness/layout';
+import { inVm, waitFor } from './harness/sh';
+import { openDeploymentFromEnv } from '../../src/session/session';
+import type { DeploymentSession } from '../../src/session/types';
+import { runRecovery, type RecoveryOptions, type RecoveryResult } from '../../src/recovery';
+
+const TX = fs.mkdtempSync(path.join(os.tmpdir(), 'recovery-multi-tx-'));
+
+/** Address prefix of this file's 5-master testbed: derived from the tier's (never collides with another net). */
+const NET = (() => {
+  const [, a, b] = resolveLayout().net.split('.').map(Number);
+  return `127.${(a + 1) % 256}.${b}`;
+})();
+
+const label = (vm: TestbedVm) => `master/${vm.id}`;
+
+function explain(res: RecoveryResult): string {
+  return `${res.outcome}: ${res.message}\n${res.advice ?? ''}\n${fs.readFileSync(res.transcriptPath, 'utf8').slice(-3000)}`;
+}
+
+function options(extra: Partial<RecoveryOptions> = {}): RecoveryOptions {
+  return {
+    transcriptDir: TX,
+    yes: true,
+    timeouts: { startMs: 120_000, postcheckMs: 150_000, stopMs: 40_000 },
+    ...extra,
+  };
+}
+
+/** Member list and hashKV of the healthy members, read with etcdctl on the VMs (independent of the product). */
+async function clusterPrint(s: TestbedState, healthy: TestbedVm[]): Promise<string> {
+  const list = await etcdctlIn(healthy[0], '--command-timeout=5s member list', { local: true });
+  const rows = list.stdout.trim().split('\n').sort();
+  const rev = await etcdctlIn(healthy[0], '--command-timeout=5s endpoint status -w json', { local: true });
+  const revision = /"revision":(\d+)/.exec(rev.stdout)?.[1];
+  const hashes = await Promise.all(
+    healthy.map(async (m) => {
+      const r = await etcdctlIn(m, `--command-timeout=5s endpoint hashkv --rev=${revision} -w json`, { local: true });
+      return /"hash":(\d+)/.exec(r.stdout)?.[1];
+    }),
+  );
+  void s;
+  return JSON.stringify({ rows, hashes });
+}
+
+async function healthyOnVm(m: TestbedVm): Promise<boolean> {
+  const r = await etcdctlIn(m, '--dial-timeout=1s --command-timeout=2s endpoint health', {
+    local: true,
+    allowFail: true,
+  });
+  return r.code === 0;
+}
+
+describe(`recovery of several members and its safety rules (5 masters, net ${NET})`, function () {
+  this.timeout(900_000);
+  let dir = '';
+  let s: TestbedState;
+  let session: DeploymentSession;
+  const tb = () => ({ dir, net: NET });
+  before(async () => {
+    dir = fs.mkdtempSync('/tmp/tb-recovery-multi-');
+    fs.rmSync(dir, { recursive: true, force: true });
+    s = await up({ dir, net: NET, masters: 5 });
+    session = openDeploymentFromEnv(boshCliEnv(s), { gatewayKnownHostsPath: s.staticSsh.knownHostsPath });
+  });
+  after(async () => {
+    await session?.dispose();
+    if (dir) await down({ dir, net: NET });
+  });
+
+  it('refuses an endpoint only unreachable from here (network path), changing nothing', async () => {
+    const ms = masters(s);
+    const target = ms[2];
+    await breakInstance(label(target), 'network-path', tb());
+    try {
+      const before = await clusterPrint(s, ms);
+      const res = await runRecovery(session, label(target), options());
+      assert.strictEqual(res.outcome, 'refused', explain(res));
+      assert.ok(
+        res.refusals?.some((r) => r.code === 'network-path'),
+        `network-path refusal: ${JSON.stringify(res.refusals)}`,
+      );
+      assert.strictEqual(await clusterPrint(s, ms), before, 'the refusal changed nothing');
+    } finally {
+      await heal(label(target), tb());
+    }
+  });
+
+  it('stops before touching a member that healed between the confirmation and the first step', async () => {
+    const ms = masters(s);
+    const target = ms[3];
+    await breakInstance(label(target), 'stop', tb());
+    const healthy = ms.filter((m) => m !== target);
+    const before = await clusterPrint(s, healthy);
+    const res = await runRecovery(
+      session,
+      label(target),
+      options({
+        yes: false,
+        confirm: async () => {
+          // the operator reads the plan while someone else starts etcd again
+          await inVm(target.nsPid, 'monit start etcd');
+          await waitFor('the member to be healthy again', 90_000, () => healthyOnVm(target), 500);
+          return true;
+        },
+      }),
+    );
+    assert.strictEqual(res.outcome, 'refused', explain(res));
+    assert.strictEqual(res.refusals?.[0].code, 'plan-changed', explain(res));
+    assert.match(res.message, new RegExp(`${label(target)}: broken.*${label(target)}: healthy`));
+    assert.strictEqual(await clusterPrint(s, healthy), before, 'nothing was changed');
+    assert.ok(await healthyOnVm(target), 'the healed member was not touched');
+    await heal(label(target), tb());
+  });
+
+  it('two of five broken (the bootstrap among them): one target is refused naming the other; two runs at once: one recovers both, the other is refused naming the holder', async () => {
+    const ms = masters(s);
+    const boot = ms.find((m) => m.bootstrap)!;
+    const other = ms.find((m) => !m.bootstrap && m.index === 3)!;
+    await breakInstance(label(other), 'wipe', tb());
+    await breakInstance(label(boot), 'bootstrap-wipe', tb());
+    const healthy = ms.filter((m) => m !== boot && m !== other);
+    await waitFor('the wiped member to be unhealthy', 60_000, async () => !(await healthyOnVm(other)), 500);
+    const before = await clusterPrint(s, healthy);
+
+    const one = await runRecovery(session, label(other), options());
+    assert.strictEqual(one.outcome, 'refused', explain(one));
+    const ob = one.refusals!.find((r) => r.code === 'other-broken');
+    assert.ok(ob, `other-broken refusal: ${JSON.stringify(one.refusals)}`);
+    assert.match(ob.message, new RegExp(label(boot)));
+    assert.match(ob.advice, /--all-broken/);
+    assert.strictEqual(await clusterPrint(s, healthy), before, 'the refusal changed nothing');
+
+    const second = openDeploymentFromEnv(boshCliEnv(s), { gatewayKnownHostsPath: s.staticSsh.knownHostsPath });
+    let a: RecoveryResult, b: RecoveryResult;
+    try {
+      [a, b] = await Promise.all([
+        runRecovery(session, 'all-broken', options()),
+        runRecovery(second, 'all-broken', options()),
+      ]);
+    } finally {
+      await second.dispose();
+    }
+    const done = [a, b].find((r) => r.outcome === 'recovered');
+    const refused = [a, b].find((r) => r.outcome === 'refused');
+    assert.ok(done, `one run recovers: ${explain(a)}\n----\n${explain(b)}`);
+    assert.ok(refused, `the other is refused: ${explain(a)}\n----\n${explain(b)}`);
+    assert.strictEqual(refused.refusals?.[0].code, 'lock-held', explain(refused));
+    assert.ok(refused.lockHolder && refused.lockHolder.length > 0, 'the refusal names the holder');
+    assert.deepStrictEqual(done.targets, [label(other), label(boot)], 'the bootstrap instance comes back last');
+    assert.deepStrictEqual(
+      done.plan!.order!.map((e) => e.path),
+      ['self-add', 'runbook'],
+      'the first comes back through the start script, the last by the runbook',
+    );
+    // every member started with its name, all healthy, same hash
+    const rows = (await etcdctlIn(healthy[0], 'member list', { local: true })).stdout.trim().split('\n');
+    assert.deepStrictEqual(rows.map((r) => r.split(', ')[2]).sort(), ms.map((m) => m.id).sort(), rows.join('\n'));
+    for (const m of ms) assert.ok(await healthyOnVm(m), `${label(m)} healthy`);
+    const after = JSON.parse(await clusterPrint(s, ms)) as { hashes: string[] };
+    assert.ok(
+      after.hashes.every((h) => h === after.hashes[0]),
+      `hashKV equal: ${after.hashes.join(', ')}`,
+    );
+    const tx = fs.readFileSync(done.transcriptPath, 'utf8');
+    assert.match(tx, /member remove/, 'the transcript records the removals');
+  });
+});
