@@ -1,23 +1,14 @@
 // `bosh-etcd recover`: the recovery engine (src/recovery) from a terminal. The plan and every command
 // are printed as they run; in a terminal it asks y/N, without one it changes nothing unless --yes.
 // No `vscode` import here.
-import {
-  formatPlan,
-  runRecovery as engineRunRecovery,
-  type RecoveryEvent,
-  type RecoveryOptions,
-  type RecoveryResult,
-} from '../recovery';
+import { formatPlan, runRecovery, type RecoveryEvent, type RecoveryResult } from '../recovery';
 import type { DeploymentSession } from '../session/types';
 import type { Args } from './args';
 import { EXIT } from './exitCodes';
 import { askYesNo, defaultTranscriptDir, lineWriter, type CliIo } from './io';
 
+type Result = RecoveryResult;
 type Targets = string | string[] | 'all-broken';
-type Options = RecoveryOptions & { breakLock?: boolean };
-type Result = RecoveryResult & { targets?: string[]; lockHolder?: string };
-// The engine's several-targets API (targets, breakLock, lockHolder); this cast goes when the engine has it.
-const runRecovery = engineRunRecovery as unknown as (s: DeploymentSession, t: Targets, o: Options) => Promise<Result>;
 
 /** Prints the engine's events as a terminal transcript. */
 export function recoveryPrinter(out: NodeJS.WritableStream, err: NodeJS.WritableStream): (e: RecoveryEvent) => void {

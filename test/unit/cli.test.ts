@@ -134,7 +134,7 @@ describe('bosh-etcd CLI: exit codes', () => {
   });
 
   it('a lock refusal exits 3 naming the holder; --break-lock is offered only for a stale lock', () => {
-    const base = { outcome: 'refused' as const, message: 'm', transcriptPath: '/t.md', stepsRun: [] };
+    const base = { outcome: 'refused' as const, message: 'm', transcriptPath: '/t.md', stepsRun: [], targets: [] };
     const live = sink();
     const holder = 'master/a: held by run r1 (member-recovery) of op@ws pid 42, since t, last heartbeat t';
     assert.strictEqual(
