@@ -5,7 +5,7 @@
 import type { InstanceInfo } from '../bosh/types';
 import type { RemoteHost } from '../ssh/types';
 import { withTimeout } from '../util/async';
-import { etcdInstances } from './session';
+import { etcdInstances } from './etcdEndpoints';
 import { label, LOCK_FILE, type LockReport, type LockSession } from './lockFile';
 
 export const DEFAULT_CONNECT_TIMEOUT_MS = 60_000;
