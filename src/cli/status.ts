@@ -4,7 +4,8 @@
 import { diagnose, exitCodeFor, observeDeployment, type ClusterObservation, type Diagnosis } from '../diagnosis';
 import type { Finding } from '../diagnosis';
 import type { EndpointResult, EndpointStatus } from '../etcd/types';
-import { describeLock, readLocks, type LockReport } from '../session/clusterLock';
+import type { LockReport } from '../session/lockFile';
+import { describeLock, readLocks } from '../session/lockReport';
 import type { DeploymentSession } from '../session/types';
 import type { Args } from './args';
 import { formatSize, type CliIo } from './io';

@@ -4,7 +4,7 @@
 // No `vscode` import here.
 import type { InstanceInfo } from '../bosh/types';
 import type { DeploymentSession } from '../session/types';
-import { etcdInstances } from '../session/session';
+import { etcdInstances } from '../session/etcdEndpoints';
 import type { EtcdCluster } from '../etcd/types';
 import type { ExecResult } from '../ssh/types';
 import { parseProbe, probeVm } from './commands';

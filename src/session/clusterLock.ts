@@ -17,51 +17,26 @@
 // against `date` on the VM: workstation clocks may disagree), or when its holder ran on this
 // workstation and that process no longer exists. A live lock is never broken; a stale one only with
 // breakLock (the CLI's --break-lock), and the broken holders are returned so the caller shows them.
+//
+// The parts: the lock file and its format (lockFile.ts), the atomic per-VM operations (lockOps.ts),
+// staleness and the holders in words (lockReport.ts).
 import * as crypto from 'crypto';
 import * as os from 'os';
-import type { InstanceInfo } from '../bosh/types';
-import type { RemoteHost } from '../ssh/types';
-import { pause, withTimeout } from '../util/async';
-import { etcdInstances } from './session';
-import type { DeploymentSession } from './types';
-
-export const LOCK_FILE = '/var/vcap/store/etcd-doctor.lock';
-export const DEFAULT_HEARTBEAT_MS = 10_000;
-export const DEFAULT_STALE_MS = 120_000;
-const DEFAULT_CONNECT_TIMEOUT_MS = 60_000;
-const OP_TIMEOUT_MS = 30_000;
-
-/** The changing flows that take the lock. */
-export type LockFlow = 'member-recovery' | 'defragmentation' | 'quorum-restore';
-
-/** The content of a lock file. Times are ISO 8601 from the holder's workstation clock. */
-export interface LockHolder {
-  runId: string;
-  flow: LockFlow;
-  workstation: string;
-  user: string;
-  pid: number;
-  startedAt: string;
-  heartbeatAt: string;
-}
-
-/** What one master's lock file says. */
-export interface LockReport {
-  /** 'group/uuid' of the master. */
-  instance: string;
-  state: 'free' | 'held' | 'unreachable';
-  /** The holder (state 'held'); null when the file is not a lock this tool wrote (raw has it). */
-  holder?: LockHolder | null;
-  raw?: string;
-  /** Milliseconds since the file was last written, by the VM's clock. */
-  ageMs?: number;
-  /** Older than the stale time, or its holder process on this workstation is gone. */
-  stale?: boolean;
-  /** Why: 'no heartbeat for N s' or 'process N on this workstation is gone'. */
-  staleReason?: string;
-  /** Why the master could not be read (state 'unreachable'). */
-  error?: string;
-}
+import { pause } from '../util/async';
+import {
+  DEFAULT_HEARTBEAT_MS,
+  DEFAULT_STALE_MS,
+  FLOWS,
+  formatHolder,
+  label,
+  RUN_ID,
+  type LockFlow,
+  type LockHolder,
+  type LockReport,
+  type LockSession,
+} from './lockFile';
+import { connectMasters, DEFAULT_CONNECT_TIMEOUT_MS, lockOp, type MasterHost, type OpResult } from './lockOps';
+import { describeLock, reportOf } from './lockReport';
 
 export type ClusterLockErrorKind = 'held' | 'stale' | 'no-majority' | 'failed' | 'lost' | 'config';
 
@@ -76,9 +51,6 @@ export class ClusterLockError extends Error {
     this.name = 'ClusterLockError';
   }
 }
-
-/** The part of a deployment session the lock uses. */
-export type LockSession = Pick<DeploymentSession, 'deployment' | 'instances' | 'ssh'>;
 
 export interface AcquireOptions {
   flow: LockFlow;
@@ -117,217 +89,6 @@ export interface ClusterLock {
   readonly signal: AbortSignal;
   /** Stops the heartbeat and removes the lock from every master where it is still ours. Idempotent. */
   release(): Promise<ReleaseResult>;
-}
-
-const RUN_ID = /^[A-Za-z0-9._-]{1,64}$/;
-const FLOWS: readonly LockFlow[] = ['member-recovery', 'defragmentation', 'quorum-restore'];
-
-const label = (i: Pick<InstanceInfo, 'group' | 'id'>) => `${i.group}/${i.id}`;
-
-/**
- * One atomic operation on a master's lock file, under flock:
- *   mode read:   only report;
- *   mode absent: write stdin if there is no lock file;
- *   mode run:    write stdin (or remove the file when REMOVE=1) if the file names run RUN;
- *   mode exact:  write stdin if the file's bytes equal EXPECT.
- * Prints `ok` or `mismatch`, then the file's state afterwards (VM time, mtime, base64 content).
- */
-function lockOpScript(): string {
-  return [
-    `L=${LOCK_FILE}`,
-    'exec 9>>"$L.guard" || exit 97',
-    'flock -w 20 9 || { echo "cannot take the guard lock $L.guard within 20 s" >&2; exit 98; }',
-    'match=0',
-    'case "$MODE" in',
-    '  absent) [ -e "$L" ] || match=1 ;;',
-    '  run) [ -e "$L" ] && grep -qF "\\"runId\\":\\"$RUN\\"" "$L" && match=1 ;;',
-    `  exact) [ -e "$L" ] && printf '%s' "$EXPECT" | cmp -s - "$L" && match=1 ;;`,
-    'esac',
-    'if [ "$MODE" = read ]; then echo read',
-    'elif [ $match = 1 ]; then',
-    '  if [ "$REMOVE" = 1 ]; then rm -f "$L" || exit 99',
-    '  else t="$L.tmp.$$"; { cat > "$t" && chmod 0644 "$t" && mv -f "$t" "$L"; } || { rm -f "$t"; exit 99; }',
-    '  fi; echo ok',
-    'else cat > /dev/null; echo mismatch; fi',
-    'echo "now=$(date +%s)"',
-    'if [ -e "$L" ]; then echo "mtime=$(stat -c %Y "$L")"; echo "content=$(base64 -w0 < "$L")"; else echo absent; fi',
-  ].join('\n');
-}
-
-interface OpResult {
-  outcome: 'ok' | 'mismatch' | 'read';
-  /** The file afterwards: null when absent. */
-  content: string | null;
-  ageMs?: number;
-}
-
-type OpMode =
-  { mode: 'read' } | { mode: 'absent' } | { mode: 'run'; runId: string } | { mode: 'exact'; expect: string };
-
-async function lockOp(host: RemoteHost, op: OpMode, write: { content?: string; remove?: boolean }): Promise<OpResult> {
-  const env: Record<string, string> = { MODE: op.mode, REMOVE: write.remove ? '1' : '0' };
-  if (op.mode === 'run') env.RUN = op.runId;
-  if (op.mode === 'exact') env.EXPECT = op.expect;
-  const r = await host.exec(lockOpScript(), {
-    sudo: true,
-    env,
-    stdin: write.content ?? '',
-    timeoutMs: OP_TIMEOUT_MS,
-  });
-  const lines = r.stdout.split('\n').map((l) => l.trim());
-  const outcome = lines[0];
-  if (r.code !== 0 || (outcome !== 'ok' && outcome !== 'mismatch' && outcome !== 'read')) {
-    throw new Error(
-      `the lock file ${LOCK_FILE} on ${host.label} could not be handled (exit ${r.code ?? r.signal}): ${r.stderr.trim() || r.stdout.trim()}. ` +
-        'Check that /var/vcap/store is mounted and writable and that flock is installed.',
-    );
-  }
-  const kv = new Map<string, string>();
-  for (const l of lines.slice(1)) {
-    const i = l.indexOf('=');
-    if (i > 0) kv.set(l.slice(0, i), l.slice(i + 1));
-  }
-  const b64 = kv.get('content');
-  const content = b64 !== undefined ? Buffer.from(b64, 'base64').toString('utf8') : null;
-  const now = Number(kv.get('now'));
-  const mtime = Number(kv.get('mtime'));
-  const ageMs = content !== null && Number.isFinite(now) && Number.isFinite(mtime) ? (now - mtime) * 1000 : undefined;
-  return { outcome, content, ageMs };
-}
-
-/** Parses a lock file's content; null when it is not a lock this tool wrote. */
-export function parseLockHolder(text: string): LockHolder | null {
-  let v: unknown;
-  try {
-    v = JSON.parse(text);
-  } catch {
-    return null;
-  }
-  if (!v || typeof v !== 'object') return null;
-  const o = v as Record<string, unknown>;
-  const str = (k: string) => (typeof o[k] === 'string' ? (o[k] as string) : null);
-  const runId = str('runId');
-  const flow = str('flow');
-  if (!runId || !RUN_ID.test(runId) || !flow || !FLOWS.includes(flow as LockFlow)) return null;
-  return {
-    runId,
-    flow: flow as LockFlow,
-    workstation: str('workstation') ?? '?',
-    user: str('user') ?? '?',
-    pid: typeof o.pid === 'number' ? o.pid : -1,
-    startedAt: str('startedAt') ?? '?',
-    heartbeatAt: str('heartbeatAt') ?? '?',
-  };
-}
-
-function formatHolder(h: LockHolder): string {
-  return JSON.stringify({
-    runId: h.runId,
-    flow: h.flow,
-    workstation: h.workstation,
-    user: h.user,
-    pid: h.pid,
-    startedAt: h.startedAt,
-    heartbeatAt: h.heartbeatAt,
-  });
-}
-
-/** True when pid is a process of this workstation that no longer exists. */
-function holderGone(h: LockHolder): boolean {
-  if (h.workstation !== os.hostname() || !(h.pid > 0)) return false;
-  if (h.pid === process.pid) return false;
-  try {
-    process.kill(h.pid, 0);
-    return false;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'ESRCH';
-  }
-}
-
-function reportOf(instance: string, r: OpResult, staleMs: number): LockReport {
-  if (r.content === null) return { instance, state: 'free' };
-  const holder = parseLockHolder(r.content);
-  const rep: LockReport = { instance, state: 'held', holder, ageMs: r.ageMs };
-  if (!holder) rep.raw = r.content.slice(0, 500);
-  if (r.ageMs !== undefined && r.ageMs > staleMs) {
-    rep.stale = true;
-    rep.staleReason = `no heartbeat for ${Math.round(r.ageMs / 1000)} s (stale after ${Math.round(staleMs / 1000)} s)`;
-  } else if (holder && holderGone(holder)) {
-    rep.stale = true;
-    rep.staleReason = `its process ${holder.pid} on this workstation (${holder.workstation}) is gone`;
-  } else rep.stale = false;
-  return rep;
-}
-
-/** One line naming who holds a master's lock, for refusals and the status view. */
-export function describeLock(r: LockReport): string {
-  if (r.state === 'unreachable') return `${r.instance}: not reachable (${r.error ?? 'unknown error'})`;
-  if (r.state === 'free') return `${r.instance}: free`;
-  const age = r.ageMs !== undefined ? `, last written ${Math.round(r.ageMs / 1000)} s ago` : '';
-  const stale = r.stale ? ` — STALE: ${r.staleReason}` : '';
-  if (!r.holder)
-    return `${r.instance}: unrecognised lock file ${LOCK_FILE} (${JSON.stringify(r.raw ?? '')})${age}${stale}`;
-  const h = r.holder;
-  return (
-    `${r.instance}: held by run ${h.runId} (${h.flow}) of ${h.user}@${h.workstation} pid ${h.pid}, ` +
-    `since ${h.startedAt}, last heartbeat ${h.heartbeatAt}${age}${stale}`
-  );
-}
-
-async function connectMasters(
-  session: LockSession,
-  timeoutMs: number,
-  log: (l: string) => void,
-): Promise<{ all: InstanceInfo[]; hosts: { inst: InstanceInfo; host: RemoteHost }[]; unreachable: LockReport[] }> {
-  const all = etcdInstances(await session.instances());
-  const attempts = await Promise.all(
-    all.map(async (inst) => {
-      if (!inst.ips.length) return { inst, error: 'no VM' };
-      try {
-        const host = await withTimeout(
-          session.ssh(inst),
-          timeoutMs,
-          () => new Error(`no SSH connection within ${Math.round(timeoutMs / 1000)} s`),
-        );
-        return { inst, host };
-      } catch (e) {
-        log(`lock: ${label(inst)} is not reachable: ${(e as Error).message}`);
-        return { inst, error: (e as Error).message };
-      }
-    }),
-  );
-  const hosts: { inst: InstanceInfo; host: RemoteHost }[] = [];
-  const unreachable: LockReport[] = [];
-  for (const a of attempts) {
-    if (a.host) hosts.push({ inst: a.inst, host: a.host });
-    else unreachable.push({ instance: label(a.inst), state: 'unreachable', error: a.error });
-  }
-  return { all, hosts, unreachable };
-}
-
-/** Who holds the lock on each master (for the diagnosis and status views). Read-only. */
-export async function readLocks(
-  session: LockSession,
-  opts: { staleMs?: number; connectTimeoutMs?: number; log?: (line: string) => void } = {},
-): Promise<LockReport[]> {
-  const staleMs = opts.staleMs ?? DEFAULT_STALE_MS;
-  const log = opts.log ?? (() => undefined);
-  const { all, hosts, unreachable } = await connectMasters(
-    session,
-    opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
-    log,
-  );
-  const read = await Promise.all(
-    hosts.map(async ({ inst, host }): Promise<LockReport> => {
-      try {
-        return reportOf(label(inst), await lockOp(host, { mode: 'read' }, {}), staleMs);
-      } catch (e) {
-        return { instance: label(inst), state: 'unreachable', error: (e as Error).message };
-      }
-    }),
-  );
-  const byLabel = new Map([...read, ...unreachable].map((r) => [r.instance, r]));
-  return all.map((i) => byLabel.get(label(i))!);
 }
 
 /**
@@ -374,7 +135,7 @@ export async function acquireClusterLock(session: LockSession, opts: AcquireOpti
     );
   }
 
-  const touched: { inst: InstanceInfo; host: RemoteHost }[] = [];
+  const touched: MasterHost[] = [];
   const broken: LockReport[] = [];
   const refuse = async (err: ClusterLockError): Promise<never> => {
     await removeOurs(touched, runId, log);
@@ -452,11 +213,7 @@ function safeUserName(): string {
   }
 }
 
-async function removeOurs(
-  hosts: { inst: InstanceInfo; host: RemoteHost }[],
-  runId: string,
-  log: (l: string) => void,
-): Promise<ReleaseResult> {
+async function removeOurs(hosts: MasterHost[], runId: string, log: (l: string) => void): Promise<ReleaseResult> {
   const result: ReleaseResult = { released: [], notOurs: [], failed: [] };
   await Promise.all(
     hosts.map(async ({ inst, host }) => {
@@ -483,7 +240,7 @@ class HeldLock implements ClusterLock {
   constructor(
     readonly runId: string,
     private readonly holder: LockHolder,
-    private readonly hosts: { inst: InstanceInfo; host: RemoteHost }[],
+    private readonly hosts: MasterHost[],
     readonly unreachable: LockReport[],
     readonly broken: LockReport[],
     private readonly heartbeatMs: number,

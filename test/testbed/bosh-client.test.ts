@@ -18,7 +18,7 @@ import { boshCliEnv } from './harness/env';
 import { setInstanceState } from './harness/index';
 import { tcpOpen } from './harness/sh';
 import { masters, readTestbedState, TestbedState } from './harness/state';
-import { etcdInstances } from '../../src/session/session';
+import { etcdInstances } from '../../src/session/etcdEndpoints';
 
 function boshError(kind: BoshError['kind'], re: RegExp) {
   return (e: unknown) => {

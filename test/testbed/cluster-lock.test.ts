@@ -8,13 +8,9 @@ import { masters, readTestbedState, TestbedState } from './harness/state';
 import type { EnvironmentConfig } from '../../src/bosh/types';
 import { openEnvironment } from '../../src/session/session';
 import type { DeploymentSession, EnvironmentSession } from '../../src/session/types';
-import {
-  acquireClusterLock,
-  ClusterLock,
-  ClusterLockError,
-  readLocks,
-  type LockHolder,
-} from '../../src/session/clusterLock';
+import { acquireClusterLock, ClusterLock, ClusterLockError } from '../../src/session/clusterLock';
+import type { LockHolder } from '../../src/session/lockFile';
+import { readLocks } from '../../src/session/lockReport';
 
 function envOf(state: TestbedState): EnvironmentConfig {
   return {

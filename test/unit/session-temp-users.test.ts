@@ -5,7 +5,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { TempUserRegistry } from '../../src/session/tempUsers';
-import { describeLock, parseLockHolder } from '../../src/session/clusterLock';
+import { parseLockHolder } from '../../src/session/lockFile';
+import { describeLock } from '../../src/session/lockReport';
 
 describe('temporary user record (session/tempUsers)', () => {
   let dir: string;

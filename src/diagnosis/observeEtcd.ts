@@ -1,0 +1,97 @@
+// The etcd part of an observation, as seen from the workstation: every endpoint's status, health and
+// own member list (each bounded by its own deadline), the alarms, and hashKV at one common revision
+// where the DBs are small enough to hash cheaply. Failures are values. Plain Node, no `vscode`.
+import type { DeploymentSession } from '../session/types';
+import type { EtcdAlarm, EtcdCluster } from '../etcd/types';
+import { withTimeout } from '../util/async';
+import type { EndpointObservation, Outcome } from './observationTypes';
+
+async function settle<T>(p: Promise<T>): Promise<Outcome<T>> {
+  try {
+    return { ok: true, value: await p };
+  } catch (e) {
+    return { ok: false, error: (e as Error).message };
+  }
+}
+
+/** The cluster id most endpoints report; null when none answered. */
+export function majorityClusterId(ids: (string | undefined)[]): string | null {
+  const count = new Map<string, number>();
+  for (const id of ids) if (id) count.set(id, (count.get(id) ?? 0) + 1);
+  let best: string | null = null;
+  for (const [id, n] of count) if (best === null || n > count.get(best)!) best = id;
+  return best;
+}
+
+async function observeEtcd(
+  cluster: EtcdCluster,
+  deadlineMs: number,
+  hashKvMaxDbBytes: number,
+  unchecked: string[],
+): Promise<{ endpoints: EndpointObservation[]; alarms: Outcome<EtcdAlarm[]>; hashRevision: string | null }> {
+  const late = (what: string) => () => new Error(`${what}: no answer within ${Math.round(deadlineMs / 1000)} s`);
+  // Everything that does not depend on another answer goes out at once: status, health, alarms and
+  // each member's own list. The cluster's per-call deadline bounds each endpoint (a member that never
+  // answers costs its deadline, in parallel); the outer one is a safety net.
+  const listsP = cluster.endpoints.map((e) =>
+    settle(withTimeout(cluster.memberList({ endpointUrl: e.url }), deadlineMs, late(`member list of ${e.url}`))),
+  );
+  const [status, health, alarms, lists] = await Promise.all([
+    settle(withTimeout(cluster.status(), deadlineMs + 3000, late('endpoint status'))),
+    settle(withTimeout(cluster.health(), deadlineMs + 3000, late('endpoint health'))),
+    settle(withTimeout(cluster.alarms(), deadlineMs + 3000, late('alarm list'))),
+    Promise.all(listsP),
+  ]);
+  if (!status.ok) unchecked.push(`endpoint status: ${status.error}`);
+  if (!health.ok) unchecked.push(`endpoint health: ${health.error}`);
+  if (!alarms.ok) unchecked.push(`alarms: ${alarms.error}`);
+  const endpoints: EndpointObservation[] = cluster.endpoints.map((e, i) => ({
+    url: e.url,
+    instanceId: e.name,
+    status: (status.ok && status.value.find((r) => r.endpoint === e.url)) || null,
+    health: (health.ok && health.value.find((r) => r.endpoint === e.url)) || null,
+    members: lists[i],
+    hashKV: null,
+  }));
+  // hashKV across the majority's members when the DBs are small enough to hash quickly: each at its
+  // current revision in one round; only when the revisions differ (writes in between) again at the
+  // lowest one, so that the hashes compared are of the same revision.
+  let hashRevision: string | null = null;
+  const majority = majorityClusterId(endpoints.map((e) => (e.status?.ok ? e.status.value.clusterId : undefined)));
+  const inMajority = endpoints.filter((e) => e.status?.ok && e.status.value.clusterId === majority);
+  const small = inMajority.every((e) => e.status?.ok && e.status.value.dbSize <= hashKvMaxDbBytes);
+  if (hashKvMaxDbBytes > 0 && inMajority.length >= 2 && small) {
+    const hash = (e: EndpointObservation, rev?: string) =>
+      settle(withTimeout(cluster.hashKV(e.url, rev), deadlineMs * 2, late(`hashKV of ${e.url}`)));
+    await Promise.all(inMajority.map(async (e) => (e.hashKV = await hash(e))));
+    const revs = inMajority.flatMap((e) => (e.hashKV?.ok ? [BigInt(e.hashKV.value.revision)] : []));
+    if (revs.length >= 2) {
+      const low = revs.reduce((a, b) => (b < a ? b : a));
+      hashRevision = String(low);
+      await Promise.all(
+        inMajority
+          .filter((e) => e.hashKV?.ok && e.hashKV.value.revision !== hashRevision)
+          .map(async (e) => (e.hashKV = await hash(e, hashRevision!))),
+      );
+    }
+  } else if (hashKvMaxDbBytes > 0 && inMajority.length >= 2) {
+    unchecked.push('hashKV: not compared (a DB is larger than the cheap limit)');
+  }
+  return { endpoints, alarms, hashRevision };
+}
+
+export async function observeEtcdOf(
+  session: DeploymentSession,
+  deadlineMs: number,
+  openDeadlineMs: number,
+  hashKvMaxDbBytes: number,
+): Promise<{ value?: Awaited<ReturnType<typeof observeEtcd>>; error?: string; unchecked: string[] }> {
+  const unchecked: string[] = [];
+  try {
+    const cluster = await withTimeout(session.etcd(), openDeadlineMs, 'opening the etcd endpoints');
+    return { value: await observeEtcd(cluster, deadlineMs, hashKvMaxDbBytes, unchecked), unchecked };
+  } catch (e) {
+    const error = (e as Error).message;
+    return { error, unchecked: [...unchecked, `etcd from here: ${error}`] };
+  }
+}

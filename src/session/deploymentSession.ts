@@ -1,0 +1,192 @@
+// One deployment's session: its instances, an SSH connection per instance (opened once, shared,
+// retried after a failure), the cleanup of temporary users a killed run left, and its etcd
+// connection (etcdEndpoints.ts). Everything it opened is closed by dispose(). Plain Node, no `vscode`.
+import type { DirectorClient, Dialer, EnvironmentConfig, InstanceInfo } from '../bosh/types';
+import { openBoshSsh, openStaticSsh } from '../ssh/boshSsh';
+import { RemoteHost, SshError } from '../ssh/types';
+import { EtcdCluster, EtcdError } from '../etcd/types';
+import { withTimeout } from '../util/async';
+import { openDeploymentEtcd } from './etcdEndpoints';
+import type { TempUserRegistry } from './tempUsers';
+import type { DeploymentSession, SessionOptions } from './types';
+
+/** How long the first SSH connection of a deployment waits for the cleanup of users a killed run left. */
+const LEFTOVER_CLEANUP_WAIT_MS = 30_000;
+
+/** What a deployment's session takes from its environment's session. */
+export interface EnvironmentContext {
+  readonly env: EnvironmentConfig;
+  readonly director: DirectorClient;
+  readonly opts: SessionOptions;
+  readonly log: (line: string) => void;
+  /** The environment's network path. */
+  readonly dial: Dialer;
+  readonly tempUsers: TempUserRegistry | undefined;
+  /** Drops a disposed deployment session. */
+  forget(d: DeploymentSession): void;
+}
+
+export class DeploySession implements DeploymentSession {
+  private readonly hosts = new Map<string, Promise<RemoteHost>>();
+  private leftoverCleanup: Promise<string[]> | undefined;
+  private etcdCluster: Promise<EtcdCluster> | undefined;
+  private lastInstances: InstanceInfo[] | undefined;
+  private disposed = false;
+
+  constructor(
+    private readonly envSession: EnvironmentContext,
+    readonly deployment: string,
+  ) {}
+
+  get env(): EnvironmentConfig {
+    return this.envSession.env;
+  }
+  get director(): DirectorClient {
+    return this.envSession.director;
+  }
+  private get log() {
+    return this.envSession.log;
+  }
+  private get opts() {
+    return this.envSession.opts;
+  }
+
+  async instances(): Promise<InstanceInfo[]> {
+    const list = await this.director.instances(this.deployment);
+    this.lastInstances = list;
+    return list;
+  }
+
+  private async resolveInstance(instance: InstanceInfo | string): Promise<InstanceInfo> {
+    if (typeof instance !== 'string') return instance;
+    const [group, id] = instance.includes('/') ? instance.split('/', 2) : [undefined, instance];
+    const find = (l: InstanceInfo[] | undefined) =>
+      l?.find((i) => i.id === id && (!group || i.group === group)) ??
+      l?.find((i) => group !== undefined && i.group === group && String(i.index) === id);
+    const found = find(this.lastInstances) ?? find(await this.instances());
+    if (!found)
+      throw new SshError(
+        'config',
+        `No instance ${instance} in deployment ${this.deployment} (bosh -d ${this.deployment} instances).`,
+      );
+    return found;
+  }
+
+  async ssh(instance: InstanceInfo | string): Promise<RemoteHost> {
+    if (this.disposed) throw new SshError('config', `The session for deployment ${this.deployment} was closed.`);
+    const inst = await this.resolveInstance(instance);
+    if (!this.opts.staticSsh) await this.cleanupLeftoverUsersFirst();
+    let p = this.hosts.get(inst.id);
+    if (!p) {
+      p = this.openSsh(inst);
+      this.hosts.set(inst.id, p);
+      p.catch(() => {
+        if (this.hosts.get(inst.id) === p) this.hosts.delete(inst.id);
+      });
+    }
+    return p;
+  }
+
+  /**
+   * Before our first temporary user: the users a killed run of this workstation left on this
+   * deployment's VMs (recorded in SessionOptions.tempUsersDir) are removed through the Director's
+   * cleanup. Waited for up to LEFTOVER_CLEANUP_WAIT_MS, then it goes on in the background; dispose() waits for it.
+   */
+  private cleanupLeftoverUsersFirst(): Promise<unknown> {
+    const registry = this.envSession.tempUsers;
+    if (!registry) return Promise.resolve();
+    this.leftoverCleanup ??= (async () => {
+      const removed: string[] = [];
+      for (const r of registry.leftovers(this.env.url, this.deployment)) {
+        try {
+          this.log(
+            `ssh: removing temporary user ${r.user} left on ${r.group}/${r.instanceId} by process ${r.pid} (${r.created})`,
+          );
+          await this.director.sshCleanup(this.deployment, { group: r.group, id: r.instanceId }, r.user);
+          registry.forget(r.user);
+          removed.push(r.user);
+        } catch (e) {
+          this.log(`ssh: could not remove the leftover temporary user ${r.user}: ${(e as Error).message}`);
+        }
+      }
+      return removed;
+    })();
+    return withTimeout(this.leftoverCleanup, LEFTOVER_CLEANUP_WAIT_MS, 'leftover cleanup').catch(() => undefined);
+  }
+
+  private async openSsh(inst: InstanceInfo): Promise<RemoteHost> {
+    const label = `${inst.group}/${inst.id}`;
+    const common = {
+      dial: this.envSession.dial,
+      log: this.log,
+      readyTimeoutMs: this.opts.sshReadyTimeoutMs,
+      keepaliveIntervalMs: this.opts.sshKeepaliveIntervalMs,
+    };
+    if (this.opts.staticSsh) {
+      const ip = inst.ips[0];
+      if (!ip) throw new SshError('config', `${label} has no IP address (no VM?): cannot SSH to it.`);
+      return openStaticSsh({
+        ...common,
+        label,
+        host: ip,
+        staticSsh: this.opts.staticSsh,
+        hostKeyPrompt: this.opts.hostKeyPrompt,
+      });
+    }
+    return openBoshSsh({
+      ...common,
+      director: this.director,
+      deployment: this.deployment,
+      instance: inst,
+      tempUsers: this.envSession.tempUsers,
+    });
+  }
+
+  etcd(): Promise<EtcdCluster> {
+    if (this.disposed)
+      return Promise.reject(new EtcdError('config', `The session for deployment ${this.deployment} was closed.`));
+    if (!this.etcdCluster) {
+      const p = this.openEtcd();
+      this.etcdCluster = p;
+      p.catch(() => {
+        if (this.etcdCluster === p) this.etcdCluster = undefined;
+      });
+    }
+    return this.etcdCluster;
+  }
+
+  private async openEtcd(): Promise<EtcdCluster> {
+    // The instance list the tree just loaded will do (IPs rarely change); else ask the Director.
+    const all = this.lastInstances ?? (await this.instances());
+    return openDeploymentEtcd(this.deployment, all, {
+      ssh: (inst) => this.ssh(inst),
+      dial: this.envSession.dial,
+      opts: this.opts,
+      log: this.log,
+    });
+  }
+
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.envSession.forget(this);
+    const cluster = this.etcdCluster;
+    this.etcdCluster = undefined;
+    if (cluster)
+      await cluster.then(
+        (c) => c.dispose(),
+        () => undefined,
+      );
+    if (this.leftoverCleanup) await this.leftoverCleanup;
+    const hosts = [...this.hosts.values()];
+    this.hosts.clear();
+    await Promise.all(
+      hosts.map((p) =>
+        p.then(
+          (h) => h.dispose(),
+          () => undefined,
+        ),
+      ),
+    );
+  }
+}
