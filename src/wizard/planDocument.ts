@@ -12,7 +12,8 @@ export interface ReviewContext {
 
 export function planToMarkdown(plan: Plan, ctx: ReviewContext): string {
   const L: string[] = [];
-  L.push(`# Recovery plan: ${plan.target}`, '');
+  const several = (plan.targets?.length ?? 1) > 1;
+  L.push(`# Recovery plan: ${several ? `${plan.targets!.length} members` : plan.target}`, '');
   L.push(
     `Deployment **${plan.deployment}** on environment **${ctx.envName}**${ctx.targetAz ? `, AZ **${ctx.targetAz}**` : ''}.`,
     '',
@@ -20,6 +21,19 @@ export function planToMarkdown(plan: Plan, ctx: ReviewContext): string {
   if (plan.refusals.length) {
     L.push('## ⛔ The recovery will NOT run', '');
     for (const r of plan.refusals) L.push(`- **${r.message}** — ${r.advice}`);
+    L.push('');
+  }
+  if (several && plan.order?.length) {
+    L.push('## Order', '');
+    L.push(
+      'Every dead registration is removed first (etcd adds a member only while every registered voting member is connected), then the members come back one at a time:',
+      '',
+    );
+    plan.order.forEach((o, i) =>
+      L.push(
+        `${i + 1}. \`${o.target}\`${o.bootstrap ? ' (bootstrap)' : ''} — ${o.path === 'self-add' ? "the job's start script adds it" : '`mkdir member/` + `member add`, then start'}: ${o.why}`,
+      ),
+    );
     L.push('');
   }
   L.push('## What will happen', '');
@@ -86,6 +100,17 @@ export function planCommands(plan: Plan): string[] {
 
 /** The confirmation's sentence: names the consequence. */
 export function consequence(plan: Plan, az?: string | null): { message: string; detail: string; button: string } {
+  const targets = plan.targets ?? [plan.target];
+  if (targets.length > 1)
+    return {
+      message: `Replace ${targets.length} etcd members (${targets.join(', ')}) with empty data, one at a time, in this order?`,
+      detail: [
+        `Their dead registrations are removed from the cluster first; then each is stopped, its data directory moved aside (not deleted), and re-added.`,
+        `The cluster runs on ${plan.clusterSize - targets.length} of ${plan.clusterSize} members (quorum ${plan.quorum}) until the last one has re-joined.`,
+        `A snapshot is taken first on ${plan.snapshotHost ?? 'a healthy member'}. Every command runs visibly in the terminal; you can close it to stop before the next command.`,
+      ].join('\n\n'),
+      button: `Replace ${targets.length} Members`,
+    };
   const what = plan.staleMemberId
     ? `Remove member ${plan.staleMemberId} (instance ${plan.target}${az ? ` in AZ ${az}` : ''}) from the etcd cluster and re-add it with empty data?`
     : `Re-add instance ${plan.target}${az ? ` in AZ ${az}` : ''} to the etcd cluster with empty data?`;

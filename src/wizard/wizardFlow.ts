@@ -88,6 +88,15 @@ interface Candidate {
   blocked?: string;
 }
 
+/** The member pick's first entry when several members are broken: the engine recovers them all in one run. */
+interface EveryBroken {
+  everyBroken: number;
+}
+
+type MemberChoice = Candidate | EveryBroken;
+
+const isEveryBroken = (c: MemberChoice): c is EveryBroken => 'everyBroken' in c;
+
 /**
  * A member is not offered for replacement when its worst finding says the fix is BOSH's (no VM,
  * VM down, etcd stopped) or that nothing proves it broken (unreachable from here only, unknown).
@@ -114,7 +123,7 @@ function evidenceOf(c: Candidate, findings: Finding[] | undefined): string {
 export async function chooseTarget(
   deps: WizardDeps,
   pre: WizardPreselect,
-): Promise<{ envName: string; deployment: string; candidate: Candidate; members?: MemberView[] }> {
+): Promise<{ envName: string; deployment: string; candidate: MemberChoice; members?: MemberView[] }> {
   const { ui, model } = deps;
   const { envName, deployment } = await chooseDeployment(ui, model, pre, {
     title: 'Recover etcd member',
@@ -145,9 +154,14 @@ export async function chooseTarget(
   if (!candidates.length)
     throw new Error(`Deployment ${deployment} has no instance running etcd: nothing to recover here`);
   // Preselected: the one asked for, else only a member with positive evidence of being broken.
+  // Several broken: the engine must bring them back together (one alone is refused while another is broken).
+  const brokenCount = candidates.filter((c) => recoverable.has(c.instance.id)).length;
+  const every: EveryBroken | undefined = brokenCount > 1 ? { everyBroken: brokenCount } : undefined;
   const pre2 = pre.instanceId
     ? candidates.find((c) => c.instance.id === pre.instanceId)
-    : candidates.find((c) => recoverable.has(c.instance.id));
+    : every
+      ? undefined
+      : candidates.find((c) => recoverable.has(c.instance.id));
   const icon = (c: Candidate) =>
     c.blocked
       ? '$(circle-slash) '
@@ -156,7 +170,7 @@ export async function chooseTarget(
         : c.worst && c.worst.severity !== 'info'
           ? '$(warning) '
           : '$(pass) ';
-  const items: PickItem<Candidate>[] = candidates.map((c) => ({
+  const items: PickItem<MemberChoice>[] = candidates.map((c) => ({
     label: `${icon(c)}${instanceName(c.instance)}`,
     description: c.blocked
       ? `not offered: ${c.worst!.title}`
@@ -167,16 +181,29 @@ export async function chooseTarget(
   }));
   // Preselected first.
   items.sort((a, b) => Number(!!b.picked) - Number(!!a.picked));
+  if (every)
+    items.unshift({
+      label: `$(error) Recover every broken member (${every.everyBroken})`,
+      description: 'one run: dead registrations removed first, then back one at a time, the bootstrap instance last',
+      detail: candidates
+        .filter((c) => recoverable.has(c.instance.id))
+        .map((c) => instanceName(c.instance))
+        .join(', '),
+      value: every,
+      picked: !pre2,
+    });
   const candidate = await ui.pick(items, {
     id: 'member',
     title: `Recover etcd member of ${deployment}: which member?${membersError ? ` (${membersError})` : ''}`,
-    placeholder: pre2
-      ? 'The broken member is preselected; the evidence is under each entry'
-      : 'No member shows positive evidence of being broken: read the evidence under each entry',
+    placeholder: every
+      ? `${every.everyBroken} members are broken: recover them together (first entry); the evidence is under each entry`
+      : pre2
+        ? 'The broken member is preselected; the evidence is under each entry'
+        : 'No member shows positive evidence of being broken: read the evidence under each entry',
     step: 3,
     totalSteps: TOTAL,
   });
-  if (candidate?.blocked) {
+  if (candidate && !isEveryBroken(candidate) && candidate.blocked) {
     await ui.message(
       'warning',
       `${instanceName(candidate.instance)} is not replaced by the recovery wizard: ${candidate.blocked}`,
@@ -242,7 +269,7 @@ export async function runWizard(deps: WizardDeps, pre: WizardPreselect = {}): Pr
     );
     return out;
   }
-  let envName: string, deployment: string, candidate: Candidate, members: MemberView[] | undefined;
+  let envName: string, deployment: string, candidate: MemberChoice, members: MemberView[] | undefined;
   let options: WizardOptions;
   try {
     ({ envName, deployment, candidate, members } = await chooseTarget(deps, pre));
@@ -252,10 +279,14 @@ export async function runWizard(deps: WizardDeps, pre: WizardPreselect = {}): Pr
     await ui.message('error', explainForOperator(e, 'preparing the recovery'));
     return out;
   }
-  const target = instanceName(candidate.instance);
-  out.target = target;
+  // The engine's target: one instance, or every broken member in the order it plans.
+  const engineTarget = isEveryBroken(candidate) ? 'all-broken' : instanceName(candidate.instance);
+  const target = isEveryBroken(candidate)
+    ? `every broken member (${candidate.everyBroken})`
+    : instanceName(candidate.instance);
+  out.target = engineTarget;
   out.options = options;
-  const az = candidate.instance.az;
+  const az = isEveryBroken(candidate) ? undefined : candidate.instance.az;
   const ctx: ReviewContext = {
     envName,
     dryRun: options.dryRun,
@@ -265,11 +296,13 @@ export async function runWizard(deps: WizardDeps, pre: WizardPreselect = {}): Pr
   };
 
   for (let attempt = 1; ; attempt++) {
-    const sink = deps.openRunSink(`etcd recovery ${target.slice(0, 15)}…${options.dryRun ? ' (dry-run)' : ''}`);
+    const sink = deps.openRunSink(
+      `etcd recovery ${isEveryBroken(candidate) ? target : `${target.slice(0, 15)}…`}${options.dryRun ? ' (dry-run)' : ''}`,
+    );
     const abort = new AbortController();
     sink.onClose(() => abort.abort());
     sink.write(
-      `\x1b[1mRecover the etcd member of ${target}\x1b[0m (deployment ${deployment}, environment ${envName})${options.dryRun ? ' — DRY-RUN, nothing will change' : ''}${attempt > 1 ? ` — attempt ${attempt} (resume)` : ''}\r\nClose this terminal to stop before the next command.\r\n\r\n`,
+      `\x1b[1mRecover the etcd ${isEveryBroken(candidate) ? 'members: ' : 'member of '}${target}\x1b[0m (deployment ${deployment}, environment ${envName})${options.dryRun ? ' — DRY-RUN, nothing will change' : ''}${attempt > 1 ? ` — attempt ${attempt} (resume)` : ''}\r\nClose this terminal to stop before the next command.\r\n\r\n`,
     );
     let shownPlan: Plan | undefined;
     let result: RecoveryResult;
@@ -279,7 +312,7 @@ export async function runWizard(deps: WizardDeps, pre: WizardPreselect = {}): Pr
         `Recovering etcd member ${target.slice(0, 20)}…`,
         async (p) => {
           p.onCancel(() => abort.abort());
-          return deps.runRecovery(session, target, {
+          return deps.runRecovery(session, engineTarget, {
             dryRun: options.dryRun,
             learner: options.learner,
             signal: abort.signal,

@@ -1,10 +1,12 @@
 // The recovery engine on a 5-master testbed when more than one member is broken, and its safety
 // rules: several targets in one run (dead registrations first, then back one at a time, the
 // bootstrap instance last), the refusal of one target while another is broken, two runs at once
-// (the cluster lock), a member that heals between the confirmation and the first step, and an
-// endpoint only unreachable from here. Every refusal is checked to change nothing (member list and
+// (the cluster lock), a member that heals between the confirmation and the first step, etcd started
+// again behind the engine's back right before its data is moved, a member already removed by hand,
+// and an endpoint only unreachable from here. Every refusal is checked to change nothing (member list and
 // hashKV compared before and after).
 import * as assert from 'assert';
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -13,6 +15,7 @@ import {
   breakInstance,
   down,
   etcdctlIn,
+  etcdServerPid,
   heal,
   masters,
   up,
@@ -62,6 +65,21 @@ async function clusterPrint(s: TestbedState, healthy: TestbedVm[]): Promise<stri
   );
   void s;
   return JSON.stringify({ rows, hashes });
+}
+
+/** The etcd server process runs on the VM (found from the job's pid file, independent of the product). */
+function etcdRuns(m: TestbedVm): boolean {
+  try {
+    return etcdServerPid(m) > 0;
+  } catch {
+    return false;
+  }
+}
+
+/** The names in the data directory and its member/ folder, read on the VM. */
+async function dataListing(m: TestbedVm): Promise<string> {
+  const r = await inVm(m.nsPid, 'cd /var/vcap/store/etcd && find . -maxdepth 2 | sort');
+  return r.stdout.trim();
 }
 
 async function healthyOnVm(m: TestbedVm): Promise<boolean> {
@@ -185,5 +203,91 @@ describe(`recovery of several members and its safety rules (5 masters, net ${NET
     );
     const tx = fs.readFileSync(done.transcriptPath, 'utf8');
     assert.match(tx, /member remove/, 'the transcript records the removals');
+  });
+
+  it('stops without moving data when etcd is started again behind its back right before the move, and says why', async () => {
+    const ms = masters(s);
+    const target = ms.find((m) => !m.bootstrap && m.index === 4)!;
+    await breakInstance(label(target), 'stop', tb());
+    const dataBefore = await dataListing(target);
+    assert.match(dataBefore, /member\/snap/, 'the stopped member still has its data');
+    let restarted = false;
+    try {
+      const res = await runRecovery(
+        session,
+        label(target),
+        options({
+          onEvent: (e) => {
+            if (restarted || e.type !== 'command' || e.step !== 'stop' || e.skipped || !/\bmv\b/.test(e.command))
+              return;
+            restarted = true;
+            // onEvent is synchronous and the engine runs the command right after it returns: block until etcd runs
+            const ssh = spawnSync(
+              'ssh',
+              [
+                '-i',
+                s.staticSsh.privateKeyPath,
+                '-o',
+                `UserKnownHostsFile=${s.staticSsh.knownHostsPath}`,
+                '-o',
+                'StrictHostKeyChecking=yes',
+                '-o',
+                'BatchMode=yes',
+                `vcap@${target.ip}`,
+                'sudo monit start etcd',
+              ],
+              { encoding: 'utf8', timeout: 30_000 },
+            );
+            assert.strictEqual(ssh.status, 0, `monit start over ssh: ${ssh.stderr}`);
+            const deadline = Date.now() + 90_000;
+            while (!etcdRuns(target) && Date.now() < deadline) spawnSync('sleep', ['0.2']);
+            assert.ok(etcdRuns(target), 'etcd runs again before the move');
+          },
+        }),
+      );
+      assert.ok(restarted, `the move was announced: ${explain(res)}`);
+      assert.strictEqual(res.outcome, 'failed', explain(res));
+      assert.strictEqual(res.failedStep, 'stop', explain(res));
+      assert.match(`${res.message}\n${res.error ?? ''}`, /etcd is running/, explain(res));
+      assert.strictEqual(await dataListing(target), dataBefore, 'the data directory is intact');
+      const backups = await inVm(target.nsPid, 'ls -d /var/vcap/store/etcd.bak-* 2>/dev/null || true');
+      assert.strictEqual(backups.stdout.trim(), '', 'nothing was moved aside');
+      const rows = (await etcdctlIn(ms[0], 'member list', { local: true })).stdout;
+      assert.match(rows, new RegExp(target.id), 'the member is still registered');
+    } finally {
+      await inVm(target.nsPid, 'rm -f /var/vcap/store/etcd-recovery.state');
+      await heal(label(target), tb());
+    }
+  });
+
+  it('one broken and one already removed by hand: every broken member recovers both', async () => {
+    const ms = masters(s);
+    const [first, second] = ms.filter((m) => !m.bootstrap).sort((a, b) => a.index - b.index);
+    const healthy = ms.filter((m) => m !== first && m !== second);
+    // the second is wiped while the first is dead: its start script cannot add it back (a dead member is registered)
+    await breakInstance(label(first), 'wipe', tb());
+    await waitFor('the first wiped member to be unhealthy', 60_000, async () => !(await healthyOnVm(first)), 500);
+    await breakInstance(label(second), 'wipe', tb());
+    await waitFor('the second wiped member to be unhealthy', 60_000, async () => !(await healthyOnVm(second)), 500);
+    const list = (await etcdctlIn(healthy[0], 'member list', { local: true })).stdout.trim().split('\n');
+    const row = list.find((r) => r.split(', ')[2] === second.id);
+    assert.ok(row, `the second is registered: ${list.join('\n')}`);
+    await etcdctlIn(healthy[0], `member remove ${row.split(', ')[0]}`, { local: true });
+
+    const res = await runRecovery(session, 'all-broken', options());
+    assert.strictEqual(res.outcome, 'recovered', explain(res));
+    assert.deepStrictEqual([...res.targets].sort(), [label(first), label(second)].sort(), explain(res));
+    const rows = (await etcdctlIn(healthy[0], 'member list', { local: true })).stdout.trim().split('\n');
+    assert.deepStrictEqual(rows.map((r) => r.split(', ')[2]).sort(), ms.map((m) => m.id).sort(), rows.join('\n'));
+    assert.ok(
+      rows.every((r) => r.split(', ')[1] === 'started'),
+      rows.join('\n'),
+    );
+    for (const m of ms) assert.ok(await healthyOnVm(m), `${label(m)} healthy`);
+    const after = JSON.parse(await clusterPrint(s, ms)) as { hashes: string[] };
+    assert.ok(
+      after.hashes.every((h) => h === after.hashes[0]),
+      `hashKV equal: ${after.hashes.join(', ')}`,
+    );
   });
 });

@@ -15,7 +15,13 @@ import { endpoint, member, observation, probe } from './observation-fixtures';
  * `brokenIndex`, which does not answer from here and whose VM shows `brokenProbe` (default: its
  * data wiped: positive evidence that the recovery wizard is the fix).
  */
-function worldObservation(w: FakeWorld, dep: string, brokenIndex = 1, brokenProbe?: VmProbe): ClusterObservation {
+function worldObservation(
+  w: FakeWorld,
+  dep: string,
+  brokenIndex = 1,
+  brokenProbe?: VmProbe,
+  alsoBroken: number[] = [],
+): ClusterObservation {
   const all = w.instances.get(dep)!;
   const masters = all.filter((i) => i.group === 'master');
   const o = observation({ deployment: dep, instances: all, masters });
@@ -27,6 +33,10 @@ function worldObservation(w: FakeWorld, dep: string, brokenIndex = 1, brokenProb
   };
   o.probes = Object.fromEntries(masters.map((m, k) => [m.id, probe(k)]));
   o.probes[masters[brokenIndex].id] = brokenProbe ?? probe(brokenIndex, { member: false, health: false, pid: '' });
+  for (const k of alsoBroken) {
+    o.endpoints[k] = { ...endpoint(k, { down: 'connection refused' }), instanceId: masters[k].id };
+    o.probes[masters[k].id] = probe(k, { member: false, health: false, pid: '' });
+  }
   return o;
 }
 
@@ -85,16 +95,22 @@ function harness(
   outcomes: RecoveryResult['outcome'][],
   answers: ConstructorParameters<typeof ScriptedUi>[0],
   brokenProbe?: VmProbe,
+  several?: { masters: number; alsoBroken: number[] },
 ) {
-  const w = makeWorld(1, 4);
+  const w = makeWorld(1, (several?.masters ?? 3) + 1, several?.masters ?? 3);
   const dep = w.deployments[0].name;
   const broken = w.instances.get(dep)![1];
   w.instances.get(dep)![1] = { ...broken, processState: 'failing' };
   w.down.add('https://master-1.etcd.cfcr.internal:2379');
+  for (const k of several?.alsoBroken ?? []) {
+    const i = w.instances.get(dep)![k];
+    w.instances.get(dep)![k] = { ...i, processState: 'failing' };
+    w.down.add(`https://master-${k}.etcd.cfcr.internal:2379`);
+  }
   const model = new BoshTreeModel({
     environments: async () => [{ name: FAKE_ENV.name, config: FAKE_ENV }],
     openSession: (e) => fakeSession(w, e),
-    observe: async () => worldObservation(w, dep, 1, brokenProbe),
+    observe: async () => worldObservation(w, dep, 1, brokenProbe, several?.alsoBroken),
   });
   const ui = new ScriptedUi(answers);
   const runs: { target: string; opts: RecoveryOptions }[] = [];
@@ -297,6 +313,54 @@ describe('views: recovery wizard flow (Ui seam)', () => {
     const item = prompt.items!.find((i) => i.label.includes(h.broken.id))!;
     assert.match(item.description ?? '', /^not offered: /);
     assert.match(item.detail ?? '', /network path/);
+  });
+
+  it('several broken: offers "Recover every broken member (N)" first, runs the engine with all-broken, and the review page shows the order', async () => {
+    const h = harness(
+      ['recovered'],
+      { pick: { member: { preselected: true }, options: () => [] }, confirm: { recover: true } },
+      undefined,
+      { masters: 5, alsoBroken: [3] },
+    );
+    const masters = h.w.instances.get(h.dep)!.filter((i) => i.group === 'master');
+    const order = [masters[1], masters[3]].map((m) => `master/${m.id}`);
+    const run = h.deps.runRecovery;
+    // the engine's plan of several members carries the targets and the order, with why
+    const withOrder = (plan: Plan): Plan => ({
+      ...plan,
+      targets: order,
+      order: order.map((t, k) => ({
+        target: t,
+        bootstrap: false,
+        path: k === 0 ? 'self-add' : 'runbook',
+        why: `reason ${k}`,
+      })),
+    });
+    h.deps.runRecovery = async (session, target, opts) =>
+      run(session, target, { ...opts, confirm: (plan) => opts.confirm!(withOrder(plan)) });
+    const res = await runWizard(h.deps, {});
+    assert.strictEqual(res.outcome, 'recovered');
+    const prompt = h.ui.prompts.find((p) => p.id === 'member')!;
+    assert.match(prompt.items![0].label, /Recover every broken member \(2\)$/);
+    assert.strictEqual(prompt.items![0].picked, true, 'offered first and preselected');
+    for (const t of order) assert.ok(prompt.items![0].detail!.includes(t), `names ${t}`);
+    assert.strictEqual(prompt.items!.filter((i) => i.picked).length, 1);
+    assert.strictEqual(h.runs.length, 1);
+    assert.strictEqual(h.runs[0].target, 'all-broken');
+    assert.strictEqual(res.target, 'all-broken');
+    assert.match(h.reviews[0], /^# Recovery plan: 2 members/);
+    const orderSection = h.reviews[0].split('## Order')[1].split('## What will happen')[0];
+    assert.match(orderSection, new RegExp(`1\\. \`${order[0]}\`[^\n]*start script[^\n]*reason 0`));
+    assert.match(orderSection, new RegExp(`2\\. \`${order[1]}\`[^\n]*member add[^\n]*reason 1`));
+    const confirm = h.ui.prompts.find((p) => p.kind === 'confirm')!;
+    assert.match(confirm.title, /Replace 2 etcd members/);
+  });
+
+  it('one broken: no "every broken member" entry', async () => {
+    const h = harness(['recovered'], { pick: { member: undefined } });
+    await runWizard(h.deps, {});
+    const prompt = h.ui.prompts.find((p) => p.id === 'member')!;
+    assert.ok(!prompt.items!.some((i) => /every broken member/.test(i.label)));
   });
 
   it('is disabled in an untrusted workspace', async () => {
