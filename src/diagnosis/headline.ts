@@ -1,7 +1,7 @@
 // Short words for a diagnosis, shared by the status bar, the tree and the health panel (so they
 // never word the same state differently). Plain data in, strings out.
 import type { Diagnosis, Finding, FindingKind, Severity } from './types';
-import { severityRank } from './classify';
+import { severityRank } from './severity';
 
 /** Deployment-wide findings every surface puts first (a banner, a node at the top, the status bar). */
 export const CLUSTER_ALARM_KINDS: FindingKind[] = ['split-brain', 'quorum-lost', 'no-leader'];

@@ -14,11 +14,12 @@ export {
   type Outcome,
   type VmProbe,
 } from './observe';
+export { classify } from './classify';
+export { causeFromLog } from './causes';
+export { NEAR_QUOTA_RATIO } from './rules/capacity';
 export {
-  classify,
   diagnose,
   summarize,
-  causeFromLog,
   findingsForInstance,
   worstFindingForInstance,
   memberStateWord,
@@ -26,13 +27,12 @@ export {
   exitCodeFor,
   severityRank,
   EXIT_CODES,
-  NEAR_QUOTA_RATIO,
   type MemberStateWord,
-} from './classify';
+} from './summary';
 
 import type { DeploymentSession } from '../session/types';
 import { observeDeployment as observe, type ObserveOptions as Options } from './observe';
-import { diagnose as classifyAll } from './classify';
+import { diagnose as classifyAll } from './summary';
 import type { Diagnosis } from './types';
 
 /** Observes the deployment and classifies it: what every surface calls. */

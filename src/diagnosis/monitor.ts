@@ -6,7 +6,7 @@
 import type { InstanceInfo } from '../bosh/types';
 import type { DeploymentSession } from '../session/types';
 import { observeDeployment, type ClusterObservation, type ObserveOptions } from './observe';
-import { diagnose } from './classify';
+import { diagnose } from './summary';
 import { membersOf, type MemberView } from './membership';
 import type { Diagnosis } from './types';
 

@@ -3,7 +3,7 @@
 import type { EtcdMemberNode, IconSpec, ItemSpec, TreeModelData } from './nodes';
 import type { MemberRole } from '../diagnosis/membership';
 import { shortInstanceName } from '../diagnosis/membership';
-import { findingsForInstance, memberStateWord, worstFindingForInstance } from '../diagnosis/classify';
+import { findingsForInstance, memberStateWord, worstFindingForInstance } from '../diagnosis/summary';
 import type { Finding } from '../diagnosis/types';
 import { instanceName } from '../bosh/types';
 import { findingIcon, findingsMarkdown, stateText } from './findingRender';

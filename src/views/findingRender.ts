@@ -1,7 +1,7 @@
 // How the tree draws a finding: icon and colour by severity, the words of the state, and the
 // tooltip (title, evidence, what to do). Plain TypeScript, unit-tested.
 import type { Finding, Severity } from '../diagnosis/types';
-import type { MemberStateWord } from '../diagnosis/classify';
+import type { MemberStateWord } from '../diagnosis/summary';
 import type { IconSpec } from './nodes';
 
 export const SEVERITY_ICON: Record<Severity | 'ok', IconSpec> = {

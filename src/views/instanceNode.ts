@@ -3,7 +3,7 @@
 // worst finding in the deployment's diagnosis; other instances show the Director's process state.
 import type { InstanceNode, ItemSpec, TreeModelData, TreeNode } from './nodes';
 import { instanceName } from '../bosh/types';
-import { memberStateWord, worstFindingForInstance, findingsForInstance } from '../diagnosis/classify';
+import { memberStateWord, worstFindingForInstance, findingsForInstance } from '../diagnosis/summary';
 import { shortInstanceName } from '../diagnosis/membership';
 import { classifyState, stateIcon, stateWord } from './processState';
 import { messageNode } from './messageNode';

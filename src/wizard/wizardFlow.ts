@@ -7,7 +7,7 @@ import { instanceName } from '../bosh/types';
 import type { DeploymentSession } from '../session/types';
 import type { Plan, RecoveryEvent, RecoveryOptions, RecoveryResult } from '../recovery/events';
 import { runsEtcd, type MemberView } from '../diagnosis/membership';
-import { memberStateWord, recoverableInstances, worstFindingForInstance } from '../diagnosis/classify';
+import { memberStateWord, recoverableInstances, worstFindingForInstance } from '../diagnosis/summary';
 import type { MonitorEntry } from '../diagnosis/monitor';
 import type { Finding } from '../diagnosis/types';
 import { explainForOperator } from '../util/errors';

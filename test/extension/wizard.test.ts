@@ -7,7 +7,7 @@ import type { BoshEtcdApi } from '../../src/extension';
 import type { TreeNode } from '../../src/views/nodes';
 import type { WizardResult } from '../../src/wizard/wizardFlow';
 import { ScriptedUi } from '../../src/ui/scriptedUi';
-import { recoverableInstances } from '../../src/diagnosis/classify';
+import { recoverableInstances } from '../../src/diagnosis/summary';
 import { masters, readTestbedState, type TestbedState } from '../testbed/harness/state';
 
 import { activateApi, harness, until, walkDeployment } from './helpers';

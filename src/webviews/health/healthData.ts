@@ -9,11 +9,13 @@ import {
   FRAGMENTATION_IN_USE_RATIO,
   FRAGMENTATION_MIN_DB_BYTES,
   NEAR_QUOTA_RATIO,
+} from '../../diagnosis/rules/capacity';
+import {
   memberStateWord,
   recoverableInstances,
   worstFindingForInstance,
   findingsForInstance,
-} from '../../diagnosis/classify';
+} from '../../diagnosis/summary';
 import { DEFAULT_QUOTA_BYTES } from '../../diagnosis/observe';
 import { alarmExplanation, CLUSTER_ALARM_KINDS, headline } from '../../diagnosis/headline';
 import type { Finding } from '../../diagnosis/types';
