@@ -7,6 +7,7 @@
 //     candidate: () => Promise<void | number>;
 //     iterations: number;
 //     needsTestbed?: boolean;
+//     testbedOptions?: { quotaMb?: number };
 //     setup?(): Promise<void>;
 //     teardown?(): Promise<void>;
 //   }[]
@@ -18,7 +19,12 @@
 // When any selected benchmark has needsTestbed, one testbed is brought up first (folder
 // BOSH_ETCD_BENCH_TESTBED_DIR or <tmp>/bosh-etcd-tb-bench, net BOSH_ETCD_BENCH_TESTBED_NET or
 // 127.0.8), exposed to the benchmarks as BOSH_ETCD_TESTBED_DIR / BOSH_ETCD_TESTBED_NET (so
-// readTestbedState() finds it), and torn down at the end, also on Ctrl-C.
+// readTestbedState() finds it), and torn down at the end, also on Ctrl-C. Benchmarks that need a
+// testbed built differently (testbedOptions, e.g. a small quota so NOSPACE is reached in seconds) run
+// after the others, grouped by options, each group on a testbed of its own brought up in the same
+// folder and net once the previous one is down.
+// BOSH_ETCD_BENCH_ETCD=3.4|3.5 (default 3.5): the etcd the testbed's VMs run; the table's etcd
+// column shows the version each testbed benchmark ran against.
 // BOSH_ETCD_BENCH_FILTER=<regexp>: only benchmarks whose name matches.
 import * as fs from 'fs';
 import * as os from 'os';
@@ -30,8 +36,15 @@ export interface Benchmark {
   candidate: () => Promise<void | number>;
   iterations: number;
   needsTestbed?: boolean;
+  /** How this benchmark's testbed differs from the default one (implies needsTestbed). */
+  testbedOptions?: TestbedOptions;
   setup?(): Promise<void>;
   teardown?(): Promise<void>;
+}
+
+export interface TestbedOptions {
+  /** etcd's --quota-backend-bytes in MiB (the testbed's `up --quota-mb`). */
+  quotaMb?: number;
 }
 
 const OUT_BENCH = __dirname; // out/bench
@@ -41,6 +54,20 @@ const TB_DIR = process.env.BOSH_ETCD_BENCH_TESTBED_DIR || path.join(os.tmpdir(),
 // Before any module reads BOSH_ETCD_TESTBED_DIR (test/testbed/harness/state.ts does at load time).
 process.env.BOSH_ETCD_TESTBED_DIR = TB_DIR;
 process.env.BOSH_ETCD_TESTBED_NET = TB_NET;
+
+function benchEtcd(): '3.4' | '3.5' {
+  const v = process.env.BOSH_ETCD_BENCH_ETCD || '3.5';
+  if (v !== '3.4' && v !== '3.5') throw new Error(`BOSH_ETCD_BENCH_ETCD must be 3.4 or 3.5 (got "${v}").`);
+  return v;
+}
+
+/** `up` arguments for a benchmark's testbed, or undefined when it needs none. */
+function testbedArgs(b: Benchmark, etcd: string): string[] | undefined {
+  if (!b.needsTestbed && !b.testbedOptions) return undefined;
+  const args = ['--etcd', etcd];
+  if (b.testbedOptions?.quotaMb !== undefined) args.push('--quota-mb', String(b.testbedOptions.quotaMb));
+  return args;
+}
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -77,6 +104,11 @@ async function main(): Promise<number> {
     }
     for (const b of mod.benchmarks) if (!filter || filter.test(b.name)) all.push({ file: f, b });
   }
+  const etcd = benchEtcd();
+  // Same testbed options next to each other (default testbed first), otherwise in file order.
+  const key = (b: Benchmark) => JSON.stringify(b.testbedOptions ?? {});
+  const keys = ['{}', ...new Set(all.map(({ b }) => key(b)))];
+  all.sort((x, y) => keys.indexOf(key(x.b)) - keys.indexOf(key(y.b)));
   if (!all.length) {
     console.error('[bench] no benchmarks found (out/bench/*.bench.js); run `npx tsc -p .` first');
     return 1;
@@ -104,14 +136,43 @@ async function main(): Promise<number> {
       process.exit(130);
     });
 
-  const rows: { name: string; n: number; base?: number; cand?: number; note?: string }[] = [];
+  const rows: { name: string; n: number; etcd: string; base?: number; cand?: number; note?: string }[] = [];
   let failed = false;
+  // the `up` arguments of the testbed that is up (or whose `up` failed: its benchmarks are not retried)
+  let tbArgs: string | undefined;
+  let tbError: string | undefined;
   try {
-    if (all.some(({ b }) => b.needsTestbed)) {
-      tb = tbMod.testbedUp(TB_DIR, TB_NET, [], (s) => console.log(s));
-    }
     for (const { file, b } of all) {
-      process.stdout.write(`[bench] ${b.name} (${file}, ${b.iterations} iterations) … `);
+      const args = testbedArgs(b, etcd);
+      let version = '';
+      try {
+        if (args && JSON.stringify(args) !== tbArgs) {
+          down();
+          tbArgs = JSON.stringify(args);
+          tbError = undefined;
+          console.log(`[bench] testbed: up ${args.join(' ')}`);
+          try {
+            tb = tbMod.testbedUp(TB_DIR, TB_NET, args, (s) => console.log(s));
+          } catch (e) {
+            tbError = (e as Error).message;
+          }
+        }
+        if (args && tbError) throw new Error(tbError);
+        if (args) version = tb!.state.etcd.version;
+      } catch (e) {
+        failed = true;
+        rows.push({
+          name: b.name,
+          n: b.iterations,
+          etcd,
+          note: `FAILED: testbed: ${(e as Error).message.split('\n')[0]}`,
+        });
+        console.log(`[bench] ${b.name}: testbed up FAILED: ${(e as Error).message}`);
+        continue;
+      }
+      process.stdout.write(
+        `[bench] ${b.name} (${file}, ${b.iterations} iterations${version ? `, etcd ${version}` : ''}) … `,
+      );
       try {
         await b.setup?.();
         await measure(b.baseline);
@@ -127,11 +188,16 @@ async function main(): Promise<number> {
             base.push(await measure(b.baseline));
           }
         }
-        rows.push({ name: b.name, n: b.iterations, base: median(base), cand: median(cand) });
+        rows.push({ name: b.name, n: b.iterations, etcd: version, base: median(base), cand: median(cand) });
         console.log('done');
       } catch (e) {
         failed = true;
-        rows.push({ name: b.name, n: b.iterations, note: `FAILED: ${(e as Error).message.split('\n')[0]}` });
+        rows.push({
+          name: b.name,
+          n: b.iterations,
+          etcd: version,
+          note: `FAILED: ${(e as Error).message.split('\n')[0]}`,
+        });
         console.log(`FAILED: ${(e as Error).stack ?? e}`);
       } finally {
         await b.teardown?.().catch((e: Error) => console.error(`[bench] teardown of ${b.name}: ${e.message}`));
@@ -141,9 +207,10 @@ async function main(): Promise<number> {
     down();
   }
 
-  const head = ['benchmark', 'n', 'baseline (median)', 'candidate (median)', 'candidate/baseline'];
+  const head = ['benchmark', 'etcd', 'n', 'baseline (median)', 'candidate (median)', 'candidate/baseline'];
   const table = rows.map((r) => [
     r.name,
+    r.etcd || '-',
     String(r.n),
     r.base === undefined ? '' : fmt(r.base),
     r.cand === undefined ? '' : fmt(r.cand),
@@ -152,7 +219,7 @@ async function main(): Promise<number> {
   const w = head.map((h, i) => Math.max(h.length, ...table.map((r) => r[i].length)));
   const line = (cells: string[]): string =>
     cells
-      .map((c, i) => (i === 0 || i === 4 ? c.padEnd(w[i]) : c.padStart(w[i])))
+      .map((c, i) => (i === 0 || i === 1 || i === 5 ? c.padEnd(w[i]) : c.padStart(w[i])))
       .join('  ')
       .trimEnd();
   console.log('\n' + line(head));

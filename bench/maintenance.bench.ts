@@ -9,6 +9,16 @@
 // overwrites, deletes them and compacts: every member's file is then ~50 MB, over 90 % free pages.
 // Sized so the whole benchmark (warm-up + 3 iterations of each) runs in under a minute here; the
 // issue's figure (3 × 300 MB, 60 % fragmented) is BOSH_ETCD_BENCH_DEFRAG_MB=300 with keys that stay.
+//
+// NOSPACE recovery end to end, on a testbed of its own with a 24 MiB quota (testbedOptions): before
+// each call (not timed) the churn filler writes until etcd raises the NOSPACE alarm;
+//   baseline:  etcd's maintenance guide as one script over one plain ssh to a master, with the job's
+//              etcdctl wrapper: the current revision (LOCAL=true: that member's status), compaction to
+//              it, defrag (the wrapper lists every member's endpoint, so etcdctl defragments each in
+//              turn: over one connection LOCAL=true would reach only the member of that VM), alarm
+//              disarm, and a put that must be accepted;
+//   candidate: recoverNospace as the CLI runs it, from the bosh env vars (session setup included):
+//              observe, plan, compaction, rolling defragmentation with checks, disarm, test write.
 import * as os from 'os';
 import * as path from 'path';
 import {
@@ -23,7 +33,7 @@ import { ssh } from '../test/testbed/harness/openssh';
 import { etcdctlIn } from '../test/testbed/harness/index';
 import { openDeploymentFromEnv } from '../src/session/session';
 import type { DeploymentSession } from '../src/session/types';
-import { defragCluster } from '../src/maintenance';
+import { defragCluster, recoverNospace } from '../src/maintenance';
 
 const MB = Number(process.env.BOSH_ETCD_BENCH_DEFRAG_MB || 48);
 const TX = path.join(os.tmpdir(), 'bosh-etcd-bench-transcripts');
@@ -46,7 +56,8 @@ async function order(s: TestbedState): Promise<TestbedVm[]> {
 
 function script(members: TestbedVm[]): string {
   const C = '/var/vcap/jobs/etcd/config';
-  const etcdctl = `ETCDCTL_API=3 /usr/bin/etcdctl --cacert ${C}/etcdctl-ca.crt --cert ${C}/etcdctl.crt --key ${C}/etcdctl.key --command-timeout=300s`;
+  // the root certificate, as the job's wrapper uses for v3: with auth on, etcdctl.crt (CN etcdClient) may not defragment
+  const etcdctl = `ETCDCTL_API=3 /var/vcap/packages/etcd/bin/etcdctl --cacert ${C}/etcdctl-ca.crt --cert ${C}/etcdctl-root.crt --key ${C}/etcdctl-root.key --command-timeout=300s`;
   return ['set -e', ...members.map((m) => `${etcdctl} --endpoints ${m.etcdClientUrl} defrag`)].join('\n');
 }
 
@@ -64,21 +75,44 @@ async function operatorScript(): Promise<number> {
 
 let warm: DeploymentSession | undefined;
 
+const NOSPACE_QUOTA_MB = 24;
+
+async function toNospace(s: TestbedState): Promise<void> {
+  const fill = await churnEtcd(s, { mb: NOSPACE_QUOTA_MB * 8, untilNospace: true });
+  if (!fill.nospace) throw new Error('the churn filler did not reach NOSPACE');
+}
+
+/** etcd's maintenance guide (compact, defrag, disarm, put), with the job's etcdctl wrapper. */
+function nospaceGuideScript(): string {
+  const E = 'ETCDCTL_API=3 /var/vcap/jobs/etcd/bin/etcdctl';
+  return `set -e
+rev=$(LOCAL=true ${E} endpoint status -w json | grep -o '"revision":[0-9]*' | grep -o '[0-9]*$')
+${E} compaction --physical $rev
+${E} --command-timeout=300s defrag
+${E} alarm disarm
+${E} put /bench/after-nospace 123
+`;
+}
+
+/** The baseline both NOSPACE entries share: reach NOSPACE (not timed), then the guide's script. */
+async function nospaceGuide(): Promise<number> {
+  const s = readTestbedState();
+  await toNospace(s);
+  const t0 = Date.now();
+  const r = await ssh(s, masters(s)[0], `sudo bash -c '${nospaceGuideScript().replace(/'/g, `'\\''`)}'`, 300_000);
+  const ms = Date.now() - t0;
+  if (r.code !== 0) throw new Error(`NOSPACE script failed (${r.code}): ${r.stderr}`);
+  const alarms = (await etcdctlIn(masters(s)[0], 'alarm list', { local: true })).stdout.trim();
+  if (alarms) throw new Error(`alarm left after the script: ${alarms}`);
+  return ms;
+}
+
 export const benchmarks = [
   {
     name: `rolling defragmentation of 3 members (~${MB} MB each, >90 % fragmented, pause 0): the tool via bosh env vars vs etcdctl defrag per member over one plain ssh`,
     iterations: 3,
     needsTestbed: true,
-    baseline: async (): Promise<number> => {
-      const s = readTestbedState();
-      await fragment(s);
-      const members = await order(s);
-      const t0 = Date.now();
-      const r = await ssh(s, masters(s)[0], `sudo bash -c '${script(members).replace(/'/g, `'\\''`)}'`, 300_000);
-      const ms = Date.now() - t0;
-      if (r.code !== 0) throw new Error(`defrag script failed (${r.code}): ${r.stderr}`);
-      return ms;
-    },
+    baseline: operatorScript,
     candidate: async (): Promise<number> => {
       const s = readTestbedState();
       await fragment(s);
@@ -115,6 +149,51 @@ export const benchmarks = [
       const res = await defragCluster(warm!, { yes: true, pauseMs: 0, transcriptDir: TX });
       if (res.outcome !== 'done' || res.members.some((m) => m.outcome !== 'defragmented'))
         throw new Error(`defrag: ${res.outcome}: ${res.message}`);
+      return Date.now() - t0;
+    },
+  },
+  {
+    name: `NOSPACE recovery end to end (${NOSPACE_QUOTA_MB} MiB quota, 3 members): recoverNospace via bosh env vars vs the etcd guide's compact/defrag/disarm/put as one script over one plain ssh`,
+    iterations: 3,
+    needsTestbed: true,
+    testbedOptions: { quotaMb: NOSPACE_QUOTA_MB },
+    baseline: () => nospaceGuide(),
+    candidate: async (): Promise<number> => {
+      const s = readTestbedState();
+      await toNospace(s);
+      const t0 = Date.now();
+      const session = openDeploymentFromEnv(boshCliEnv(s), { gatewayKnownHostsPath: s.staticSsh.knownHostsPath });
+      try {
+        const res = await recoverNospace(session, { yes: true, pauseMs: 0, transcriptDir: TX });
+        if (res.outcome !== 'done' || !res.disarmed || !res.writeTestOk)
+          throw new Error(`recover-nospace: ${res.outcome}: ${res.message} ${res.advice ?? ''}`);
+      } finally {
+        await session.dispose();
+      }
+      return Date.now() - t0;
+    },
+  },
+  {
+    // The panel's case: the session (Director, SSH, certificates, tunnels) is already open.
+    name: `NOSPACE recovery (${NOSPACE_QUOTA_MB} MiB quota), session already open (the panel's button): recoverNospace vs the etcd guide's script over one plain ssh`,
+    iterations: 3,
+    needsTestbed: true,
+    testbedOptions: { quotaMb: NOSPACE_QUOTA_MB },
+    async setup() {
+      const s = readTestbedState();
+      warm = openDeploymentFromEnv(boshCliEnv(s), { gatewayKnownHostsPath: s.staticSsh.knownHostsPath });
+      await warm.etcd();
+    },
+    async teardown() {
+      await warm?.dispose();
+    },
+    baseline: () => nospaceGuide(),
+    candidate: async (): Promise<number> => {
+      await toNospace(readTestbedState());
+      const t0 = Date.now();
+      const res = await recoverNospace(warm!, { yes: true, pauseMs: 0, transcriptDir: TX });
+      if (res.outcome !== 'done' || !res.disarmed || !res.writeTestOk)
+        throw new Error(`recover-nospace: ${res.outcome}: ${res.message} ${res.advice ?? ''}`);
       return Date.now() - t0;
     },
   },

@@ -7,6 +7,9 @@
 //              a structured check after each, hashKV, post-checks (incl. the Director's state).
 // Each iteration first breaks master-2 with `wipe` (not timed); each function returns its own
 // measured time. Data: BOSH_ETCD_BENCH_RECOVERY_MB (default 30) MB written before the first run.
+// Both sides stop and start etcd through the VM's own monit (the testbed's 10 s cycle, as on a
+// stemcell): the baseline's plain `monit` reads the VM's monitrc, the same daemon the engine drives,
+// so a start or stop waiting for monit's next cycle costs both the same. setup() checks that.
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -73,6 +76,11 @@ export const benchmarks = [
       const s = readTestbedState();
       fs.mkdirSync(TX, { recursive: true });
       if (MB > 0) await fillEtcd(s, MB);
+      const monit = await ssh(s, target(s).bad, 'sudo monit summary', 30_000);
+      if (monit.code !== 0 || !/^\s*etcd\s+\S/m.test(monit.stdout))
+        throw new Error(
+          `the runbook's monit on master-2 does not watch etcd (${monit.code}): ${monit.stdout}${monit.stderr}`,
+        );
     },
     baseline: async (): Promise<number> => {
       const s = readTestbedState();
