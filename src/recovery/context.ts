@@ -11,7 +11,7 @@ import * as cmd from './commands';
 import { parseProbe, type Observation, type VmProbe } from './observe';
 import { quorumOf } from './membership';
 import { ETCD_STDERR_LOG } from '../diagnosis/observe';
-import { causeFromLog } from '../diagnosis/classify';
+import { causeFromLog } from '../diagnosis/causes';
 import type { Plan, PlannedCommand, RecoveryEvent, RecoveryOptions, RecoveryTimeouts, StepId } from './events';
 
 /** A step failed: what failed, and what the operator should do. */

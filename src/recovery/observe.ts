@@ -7,7 +7,7 @@ import type { DeploymentSession } from '../session/types';
 import type { RemoteHost, ExecResult } from '../ssh/types';
 import type { EndpointHealth, EndpointResult, EndpointStatus, EtcdAlarm, EtcdMember } from '../etcd/types';
 import { observeDeployment, type ClusterObservation } from '../diagnosis/observe';
-import { diagnose } from '../diagnosis/classify';
+import { diagnose } from '../diagnosis/summary';
 import type { Finding, FindingKind } from '../diagnosis/types';
 import { parseResumeMarker, type ResumeMarker } from '../session/resumeMarker';
 import { expectedClientUrl, probeVm, validateInstanceLabel, ValidationError } from './commands';
