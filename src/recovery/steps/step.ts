@@ -2,7 +2,8 @@
 // observed state shows as already done), the checks it makes, and how it runs. No `vscode` import here.
 import type { Run } from '../context';
 import type { RemoteCommand } from '../commands';
-import type { MonitState, Observation } from '../observe';
+import type { Observation } from '../observe';
+import type { MonitState } from '../vmProbe';
 import type { TargetMembership } from '../membership';
 import type { PlanStep, PlannedCommand, StepId } from '../events';
 
