@@ -22,6 +22,7 @@ import { registerCommands } from './commands/registerCommands';
 import { secretKey } from './commands/addEnvironment';
 import { SESSION_SETTINGS, SETTINGS_SECTION, Settings } from './settings';
 import { withTimeout } from './util/async';
+import { FLOW_COMMANDS } from './diagnosis/actions';
 
 /**
  * Set by the test runners (test/runners/extensionTier.ts) for the extension host: only then does
@@ -163,9 +164,9 @@ export function activate(context: vscode.ExtensionContext): BoshEtcdApi | undefi
     monitor: model.monitor,
     pollSeconds: () => settings.healthPollSeconds(),
     canRecover: () => settings.trusted(),
-    onRecover: (envName, deployment, memberName) => {
-      void vscode.commands.executeCommand('boshEtcd.recoverMember', { envName, deployment, instanceId: memberName });
-    },
+    onRecover: (envName, deployment, memberName) =>
+      vscode.commands.executeCommand(FLOW_COMMANDS['recover-member'], { envName, deployment, instanceId: memberName }),
+    onFlow: (envName, deployment, flow) => vscode.commands.executeCommand(FLOW_COMMANDS[flow], { envName, deployment }),
   });
   context.subscriptions.push(panels);
 

@@ -2,6 +2,7 @@
 import type { CommandDef } from './container';
 import { deploymentRefOf, isTreeNode } from './targets';
 import type { WizardPreselect } from '../wizard/wizardFlow';
+import { findingButton } from '../diagnosis/actions';
 
 export function preselectOf(arg: unknown): WizardPreselect {
   if (isTreeNode(arg)) {
@@ -19,6 +20,14 @@ export function preselectOf(arg: unknown): WizardPreselect {
       case 'etcdMembers':
       case 'instanceGroup':
         return { envName: arg.envName, deployment: arg.deployment };
+      case 'finding': {
+        const b = findingButton(arg.finding);
+        return {
+          envName: arg.envName,
+          deployment: arg.deployment,
+          instanceId: b?.kind === 'recover-member' ? b.instanceId : undefined,
+        };
+      }
       case 'environment':
         return { envName: arg.envName };
       default:

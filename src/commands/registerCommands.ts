@@ -13,6 +13,7 @@ import { recoverMemberCommand } from './recoverMember';
 import { copyMemberIdCommand } from './copyMemberId';
 import { copyInstanceIdCommand } from './copyInstanceId';
 import { openTranscriptsCommand } from './openTranscripts';
+import { copyFindingCommandCommand } from './copyFindingCommand';
 import { defragEtcdCommand, recoverNospaceCommand, showSnapshotsCommand, takeSnapshotCommand } from './maintenance';
 
 export const COMMANDS: CommandDef[] = [
@@ -24,6 +25,7 @@ export const COMMANDS: CommandDef[] = [
   recoverMemberCommand,
   copyMemberIdCommand,
   copyInstanceIdCommand,
+  copyFindingCommandCommand,
   openTranscriptsCommand,
   defragEtcdCommand,
   recoverNospaceCommand,

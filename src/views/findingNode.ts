@@ -2,6 +2,7 @@
 // row at the top of the deployment's etcd section: the first thing an operator sees there.
 import type { FindingNode, ItemSpec } from './nodes';
 import { SEVERITY_ICON, findingsMarkdown } from './findingRender';
+import { findingContextValue } from '../diagnosis/actions';
 
 export function findingItem(n: FindingNode): ItemSpec {
   const f = n.finding;
@@ -11,7 +12,8 @@ export function findingItem(n: FindingNode): ItemSpec {
     description: f.action.text,
     tooltip: findingsMarkdown([f]).join('\n\n'),
     icon: SEVERITY_ICON[f.severity],
-    contextValue: `finding.${f.kind}`,
+    // `finding.<kind>.action-<flow>`: package.json offers the flow's command on the row.
+    contextValue: findingContextValue(f),
     collapsible: 'none',
     command: {
       command: 'boshEtcd.openHealthPanel',

@@ -2,7 +2,7 @@
 // (validated), keeps the deployment's diagnosis fresh through the shared monitor at the panel's
 // poll interval unless paused, and posts a snapshot of every new result. The VS Code panel
 // manager wires it to a WebviewPanel; tests drive it with the same messages.
-import type { HealthSnapshot, HostToPanel } from './protocol';
+import type { HealthSnapshot, HostToPanel, PanelFlow } from './protocol';
 import { parsePanelMessage } from './protocol';
 import { HealthCollector } from './healthData';
 import type { DiagnosisMonitor, MonitorEntry } from '../../diagnosis/monitor';
@@ -15,8 +15,12 @@ export interface HealthControllerOptions {
   post: (msg: HostToPanel) => void;
   pollSeconds: number;
   canRecover: boolean;
-  /** Called when the operator presses "Recover…" on a member the diagnosis says is broken. */
-  onRecover?: (memberName: string) => void;
+  /** Called when the operator presses "Recover…" on a member the diagnosis says is broken; awaited. */
+  onRecover?: (memberName: string) => unknown;
+  /** Starts a maintenance flow on this deployment (defragment, NOSPACE recovery, snapshot); awaited. */
+  onFlow?: (flow: PanelFlow) => unknown;
+  /** Puts text on the clipboard (the webview cannot). */
+  copyText?: (text: string) => PromiseLike<void>;
 }
 
 export class HealthController {
@@ -80,9 +84,36 @@ export class HealthController {
         this.post({ type: 'paused', requestId: msg.requestId, paused: this.paused });
         return;
       case 'recoverMember':
-        if (this.opts.canRecover && this.opts.onRecover) this.opts.onRecover(msg.memberName);
+        if (this.opts.canRecover && this.opts.onRecover) await this.opts.onRecover(msg.memberName);
+        return;
+      case 'startFlow':
+        // The flows change the cluster: offered only where recovery is (a trusted workspace).
+        if (this.opts.canRecover && this.opts.onFlow) await this.opts.onFlow(msg.flow);
+        return;
+      case 'copyCommand':
+        await this.copyCommand(msg.command, msg.requestId);
         return;
     }
+  }
+
+  /** Copies only a command the shown diagnosis proposes: the webview cannot put arbitrary text there. */
+  private async copyCommand(command: string, requestId: number): Promise<void> {
+    const s = this.lastSnapshot;
+    const proposed =
+      !!s &&
+      [...s.findings.map((f) => f.button), ...s.alarms.map((a) => a.button)].some(
+        (b) => b?.kind === 'copy-command' && b.command === command,
+      );
+    if (!proposed || !this.opts.copyText) {
+      this.post({
+        type: 'error',
+        requestId,
+        message: 'That command is no longer proposed by the diagnosis: refresh the panel and copy it again.',
+      });
+      return;
+    }
+    await this.opts.copyText(command);
+    this.post({ type: 'notice', requestId, message: `Copied: ${command}` });
   }
 
   private post(m: HostToPanel): void {

@@ -19,6 +19,7 @@ import {
 import { DEFAULT_QUOTA_BYTES } from '../../diagnosis/observe';
 import { alarmExplanation, CLUSTER_ALARM_KINDS, headline } from '../../diagnosis/headline';
 import type { Finding } from '../../diagnosis/types';
+import { alarmName, alarmRule, findingButton } from '../../diagnosis/actions';
 import type {
   AlarmRow,
   BannerRow,
@@ -177,6 +178,7 @@ export class HealthCollector {
       evidence: f.evidence,
       action: f.action.text,
       command: f.action.command,
+      button: findingButton(f),
     }));
     const banners: BannerRow[] = [];
     for (const kind of CLUSTER_ALARM_KINDS) {
@@ -189,7 +191,14 @@ export class HealthCollector {
           .filter((a) => a.alarm !== 'NONE')
           .map((a) => {
             const m = entry.members.find((x) => x.id === a.memberId);
-            return { memberId: a.memberId, alarm: a.alarm, member: m?.instance ? instanceName(m.instance) : m?.name };
+            const { rule, button } = alarmRule(a.alarm, m?.instance?.id);
+            return {
+              memberId: a.memberId,
+              alarm: alarmName(a.alarm),
+              member: m?.instance ? instanceName(m.instance) : m?.name,
+              rule,
+              button,
+            };
           })
       : [];
     const worst: RowSeverity = !d

@@ -5,7 +5,7 @@ import * as crypto from 'crypto';
 import * as vscode from 'vscode';
 import type { DiagnosisMonitor } from '../../diagnosis/monitor';
 import { HealthController } from './healthController';
-import type { HostToPanel } from './protocol';
+import type { HostToPanel, PanelFlow } from './protocol';
 import { isPanelState } from './protocol';
 
 export const HEALTH_VIEW_TYPE = 'boshEtcd.health';
@@ -17,7 +17,9 @@ export interface HealthPanelDeps {
   /** Seconds between polls (the boshEtcd.healthPanel.pollIntervalSeconds setting). */
   pollSeconds: () => number;
   canRecover: () => boolean;
-  onRecover: (envName: string, deployment: string, memberName: string) => void;
+  onRecover: (envName: string, deployment: string, memberName: string) => unknown;
+  /** Starts a maintenance flow on the deployment (its command, so failures reach the operator the usual way). */
+  onFlow: (envName: string, deployment: string, flow: PanelFlow) => unknown;
 }
 
 interface OpenPanel {
@@ -100,6 +102,8 @@ export class HealthPanelManager implements vscode.Disposable {
       pollSeconds: this.pollSeconds(),
       canRecover: this.deps.canRecover(),
       onRecover: (name) => this.deps.onRecover(envName, deployment, name),
+      onFlow: (flow) => this.deps.onFlow(envName, deployment, flow),
+      copyText: (text) => vscode.env.clipboard.writeText(text),
     });
   }
 
@@ -145,7 +149,9 @@ export class HealthPanelManager implements vscode.Disposable {
 <header>
   <div><h1 id="title">etcd health</h1><div id="subtitle" class="muted"></div></div>
   <div class="actions"><span id="live" class="pill live">live</span>
-    <button id="pause">Pause live refresh</button> <button id="refresh" class="secondary">Refresh now</button></div>
+    <button id="defrag" class="secondary flow" hidden>Defragment…</button> <button id="snapshot" class="secondary flow" hidden>Take snapshot</button>
+    <button id="pause">Pause live refresh</button> <button id="refresh" class="secondary">Refresh now</button>
+    <div id="notice" class="muted" role="status"></div></div>
 </header>
 <div id="banners"></div>
 <div id="summary" class="summary">Diagnosing the etcd cluster…</div>
@@ -201,6 +207,10 @@ button.secondary { background: var(--vscode-button-secondaryBackground); color: 
 .finding.warning .sev { color: var(--vscode-list-warningForeground); }
 .finding .ftitle { font-weight: bold; }
 .finding .action { font-style: italic; }
+.finding button, .alarm button { margin-top: 4px; }
+.alarm { padding: 6px 10px; margin: 4px 0; border-left: 4px solid var(--vscode-errorForeground); background: var(--vscode-inputValidation-errorBackground); }
+.alarm .rule { margin-top: 2px; }
+#notice { margin-top: 4px; text-align: right; }
 tr.warning td { background: var(--vscode-inputValidation-warningBackground); }
 tr.warning td:first-child { border-left: 4px solid var(--vscode-list-warningForeground); }
 .icon.warn, .warntext { color: var(--vscode-list-warningForeground); font-weight: bold; }

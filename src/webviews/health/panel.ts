@@ -3,12 +3,14 @@
 // Renders what the host sends; never trusts it: every message goes through parseHostMessage.
 // All text goes in with textContent (no HTML from data), no external resources.
 import type {
+  AlarmRow,
   BannerRow,
   EndpointRow,
   FindingRow,
   HealthSnapshot,
   HostToPanel,
   MemberRow,
+  PanelButton,
   PanelState,
   PanelToHost,
   SizeRow,
@@ -173,6 +175,58 @@ function memberRow(m: MemberRow): HTMLTableRowElement {
   return tr;
 }
 
+/** The button of a finding or an alarm: the flow that fixes it, or a copy of the bosh command. */
+function actionButton(b: PanelButton | undefined): HTMLButtonElement | undefined {
+  if (!b) return undefined;
+  // Copying needs no trust; starting a flow does (the host refuses it too).
+  if (b.kind !== 'copy-command' && !canRecover) return undefined;
+  const button = el('button', 'secondary', b.label);
+  button.dataset.action = b.kind;
+  button.addEventListener('click', () => {
+    const requestId = nextRequestId++;
+    switch (b.kind) {
+      case 'recover-member':
+        send({ type: 'recoverMember', requestId, memberName: b.instanceId });
+        return;
+      case 'defrag':
+        send({ type: 'startFlow', requestId, flow: 'defrag' });
+        return;
+      case 'recover-nospace':
+        send({ type: 'startFlow', requestId, flow: 'recover-nospace' });
+        return;
+      case 'copy-command':
+        send({ type: 'copyCommand', requestId, command: b.command });
+        return;
+    }
+  });
+  return button;
+}
+
+function renderAlarms(alarms: AlarmRow[]): HTMLElement {
+  const box = el('div');
+  box.id = 'alarm-list';
+  if (!alarms.length) {
+    box.append(el('div', 'muted', 'No alarms.'));
+    return box;
+  }
+  // Per member: the member, its alarm, and the one way this tool clears it.
+  const sorted = [...alarms].sort((a, b) => (a.member ?? a.memberId).localeCompare(b.member ?? b.memberId));
+  for (const a of sorted) {
+    const row = el('div', 'alarm');
+    row.dataset.alarm = a.alarm;
+    row.dataset.member = a.memberId;
+    row.append(
+      el('div', 'badtext', `ALARM ${a.alarm}`),
+      el('div', 'mono', `member ${a.memberId}${a.member ? ` (${a.member})` : ''}`),
+      el('div', 'rule', a.rule),
+    );
+    const b = actionButton(a.button);
+    if (b) row.append(b);
+    box.append(row);
+  }
+  return box;
+}
+
 const SEVERITY_MARK: Record<FindingRow['severity'], string> = { critical: '✖', warning: '⚠', info: 'ℹ' };
 
 function renderBanners(banners: BannerRow[]): HTMLElement[] {
@@ -203,6 +257,8 @@ function renderFindings(findings: FindingRow[]): HTMLElement {
     body.append(el('div', '', f.evidence));
     body.append(el('div', 'action', `What to do: ${f.action}`));
     if (f.command) body.append(el('div', 'mono', f.command));
+    const b = actionButton(f.button);
+    if (b) body.append(b);
     row.append(body);
     box.append(row);
   }
@@ -370,9 +426,7 @@ function render(s: HealthSnapshot): void {
   mem.append(renderMembers(s));
   const al = byId('alarms');
   al.textContent = '';
-  if (!s.alarms.length) al.append(el('div', 'muted', 'No alarms.'));
-  for (const a of s.alarms)
-    al.append(el('div', 'banner', `ALARM ${a.alarm} on member ${a.memberId}${a.member ? ` (${a.member})` : ''}`));
+  al.append(renderAlarms(s.alarms));
   const ch = byId('charts');
   ch.textContent = '';
   ch.append(
@@ -397,6 +451,8 @@ function onMessage(m: HostToPanel): void {
     case 'init':
       paused = m.paused;
       canRecover = m.canRecover;
+      byId('defrag').hidden = !canRecover;
+      byId('snapshot').hidden = !canRecover;
       byId('title').textContent = `etcd health — ${m.deployment}`;
       byId('subtitle').textContent = `environment ${m.envName} · polling every ${m.pollSeconds} s`;
       vscode.setState({ envName: m.envName, deployment: m.deployment });
@@ -417,6 +473,9 @@ function onMessage(m: HostToPanel): void {
       if (m.detail) e.append(el('div', 'muted mono', m.detail));
       return;
     }
+    case 'notice':
+      byId('notice').textContent = m.message;
+      return;
   }
 }
 
@@ -427,6 +486,10 @@ window.addEventListener('message', (ev: MessageEvent) => {
 
 byId('pause').addEventListener('click', () => send({ type: 'setPaused', requestId: nextRequestId++, paused: !paused }));
 byId('refresh').addEventListener('click', () => send({ type: 'refresh', requestId: nextRequestId++ }));
+byId('defrag').addEventListener('click', () => send({ type: 'startFlow', requestId: nextRequestId++, flow: 'defrag' }));
+byId('snapshot').addEventListener('click', () =>
+  send({ type: 'startFlow', requestId: nextRequestId++, flow: 'take-snapshot' }),
+);
 
 const saved = vscode.getState();
 if (isPanelState(saved)) byId('title').textContent = `etcd health — ${saved.deployment}`;

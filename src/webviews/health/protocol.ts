@@ -1,6 +1,13 @@
 // The typed message protocol between the etcd health panel (webview, panel.ts) and the extension
 // host (healthController.ts). Shared by both sides; no `vscode`, no Node, no DOM imports.
 // Every message received is checked with the validators below; unknown messages are ignored.
+import type { FindingButton } from '../../diagnosis/actions';
+
+/** What a finding's or an alarm's button does (the host decides; the webview only draws it). */
+export type PanelButton = FindingButton;
+
+/** The flows the panel starts on its whole deployment. */
+export type PanelFlow = 'defrag' | 'recover-nospace' | 'take-snapshot';
 
 /** One row of `etcdctl endpoint status -w table` (3.4 columns) plus health latency. */
 export interface EndpointRow {
@@ -48,6 +55,8 @@ export interface FindingRow {
   evidence: string;
   action: string;
   command?: string;
+  /** The flow that fixes it (or the command to copy); absent: nothing to start from here. */
+  button?: PanelButton;
 }
 
 /** A cluster-wide alarm (split brain, quorum lost, no leader): a banner impossible to miss. */
@@ -99,8 +108,12 @@ export interface MemberRow {
 
 export interface AlarmRow {
   memberId: string;
+  /** NOSPACE, CORRUPT, … */
   alarm: string;
   member?: string;
+  /** How this alarm is cleared (never a bare disarm). */
+  rule: string;
+  button?: PanelButton;
 }
 
 export interface HistoryPoint {
@@ -141,13 +154,18 @@ export type PanelToHost =
   | { type: 'ready' }
   | { type: 'refresh'; requestId: number }
   | { type: 'setPaused'; requestId: number; paused: boolean }
-  | { type: 'recoverMember'; requestId: number; memberName: string };
+  | { type: 'recoverMember'; requestId: number; memberName: string }
+  | { type: 'startFlow'; requestId: number; flow: PanelFlow }
+  /** Copy a command the current diagnosis proposes (the webview has no clipboard access of its own). */
+  | { type: 'copyCommand'; requestId: number; command: string };
 
 export type HostToPanel =
   | { type: 'init'; envName: string; deployment: string; paused: boolean; pollSeconds: number; canRecover: boolean }
   | { type: 'snapshot'; requestId?: number; snapshot: HealthSnapshot }
   | { type: 'paused'; requestId?: number; paused: boolean }
-  | { type: 'error'; requestId?: number; message: string; detail?: string };
+  | { type: 'error'; requestId?: number; message: string; detail?: string }
+  /** A short confirmation beside the toolbar ("Copied: …"). */
+  | { type: 'notice'; requestId?: number; message: string };
 
 /** State the webview keeps (vscode.setState) so the serializer can restore the panel. */
 export interface PanelState {
@@ -164,6 +182,11 @@ const isBool = (x: unknown): x is boolean => typeof x === 'boolean';
 const isReqId = (x: unknown): x is number => isNum(x) && Number.isInteger(x) && x >= 0;
 /** UUID-like member names only (they end up in a command). */
 const MEMBER_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+const PANEL_FLOWS: readonly string[] = ['defrag', 'recover-nospace', 'take-snapshot'] satisfies PanelFlow[];
+const isPanelFlow = (x: unknown): x is PanelFlow => isStr(x) && PANEL_FLOWS.includes(x);
+/** A command line to copy: one printable line of bounded length. */
+const isCommandText = (x: unknown): x is string =>
+  isStr(x) && x.length > 0 && x.length <= 2000 && [...x].every((ch) => ch >= ' ' && ch !== '\u007f');
 
 /** Validates a message from the webview; undefined = ignore it. */
 export function parsePanelMessage(x: unknown): PanelToHost | undefined {
@@ -180,6 +203,14 @@ export function parsePanelMessage(x: unknown): PanelToHost | undefined {
     case 'recoverMember':
       return isReqId(x.requestId) && isStr(x.memberName) && MEMBER_NAME.test(x.memberName)
         ? { type: 'recoverMember', requestId: x.requestId, memberName: x.memberName }
+        : undefined;
+    case 'startFlow':
+      return isReqId(x.requestId) && isPanelFlow(x.flow)
+        ? { type: 'startFlow', requestId: x.requestId, flow: x.flow }
+        : undefined;
+    case 'copyCommand':
+      return isReqId(x.requestId) && isCommandText(x.command)
+        ? { type: 'copyCommand', requestId: x.requestId, command: x.command }
         : undefined;
     default:
       return undefined;
@@ -236,6 +267,32 @@ const isSeverity = (x: unknown): x is RowSeverity => x === 'critical' || x === '
 const isOptStr = (x: unknown) => x === undefined || isStr(x);
 const isOptNum = (x: unknown) => x === undefined || isNum(x);
 
+export function isButton(x: unknown): x is PanelButton {
+  if (!isObj(x) || !isStr(x.label)) return false;
+  switch (x.kind) {
+    case 'recover-member':
+      return isStr(x.instanceId) && MEMBER_NAME.test(x.instanceId);
+    case 'defrag':
+    case 'recover-nospace':
+      return true;
+    case 'copy-command':
+      return isCommandText(x.command);
+    default:
+      return false;
+  }
+}
+
+function isAlarm(x: unknown): x is AlarmRow {
+  return (
+    isObj(x) &&
+    isStr(x.memberId) &&
+    isStr(x.alarm) &&
+    isOptStr(x.member) &&
+    isStr(x.rule) &&
+    (x.button === undefined || isButton(x.button))
+  );
+}
+
 function isFinding(x: unknown): x is FindingRow {
   return (
     isObj(x) &&
@@ -245,7 +302,8 @@ function isFinding(x: unknown): x is FindingRow {
     isOptStr(x.instance) &&
     isStr(x.evidence) &&
     isStr(x.action) &&
-    isOptStr(x.command)
+    isOptStr(x.command) &&
+    (x.button === undefined || isButton(x.button))
   );
 }
 
@@ -295,7 +353,7 @@ export function isSnapshot(x: unknown): x is HealthSnapshot {
     Array.isArray(x.members) &&
     x.members.every(isMember) &&
     Array.isArray(x.alarms) &&
-    x.alarms.every((a) => isObj(a) && isStr(a.memberId) && isStr(a.alarm)) &&
+    x.alarms.every(isAlarm) &&
     isHistory(x.history) &&
     isNum(x.healthy) &&
     isNum(x.total) &&
@@ -329,6 +387,8 @@ export function parseHostMessage(x: unknown): HostToPanel | undefined {
       return rid && isBool(x.paused) ? (x as HostToPanel) : undefined;
     case 'error':
       return rid && isStr(x.message) && (x.detail === undefined || isStr(x.detail)) ? (x as HostToPanel) : undefined;
+    case 'notice':
+      return rid && isStr(x.message) ? (x as HostToPanel) : undefined;
     default:
       return undefined;
   }
