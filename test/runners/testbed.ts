@@ -36,7 +36,7 @@ function pidAlive(pid: number): boolean {
   }
 }
 
-/** Whether the testbed engineer's harness is built (out/test/testbed/harness/cli.js). */
+/** Whether the testbed harness is built (out/test/testbed/harness/cli.js). */
 export function testbedAvailable(): boolean {
   return fs.existsSync(TESTBED_CLI);
 }

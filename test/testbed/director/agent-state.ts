@@ -3,7 +3,7 @@
 // STAND-IN NOTE: a real Director asks the agent over NATS; the agent asks monit over HTTP
 // (`GET /_status2?format=xml`, bosh-agent jobsupervisor/monit/http_client.go). Here the Director
 // stand-in asks each VM's monit directly through its unix socket, and applies the agent's mapping
-// (director-api.md §7.1/§7.2):
+// (bosh-agent jobsupervisor/monit/status.go and state.go):
 //   per service of group `vcap`: not monitored → unknown, initializing → starting,
 //                                monitored and status 0 → running, otherwise → failing;
 //   aggregate job_state: `<vcap>/monit/stopped` exists → stopped; first `starting` wins;

@@ -58,7 +58,7 @@ export async function createDirectorFixture(): Promise<DirectorFixture> {
   const net3 = process.env.BOSH_ETCD_TESTBED_NET || '127.0.3';
   const root = fs.mkdtempSync('/tmp/bosh-director-test-');
   fs.chmodSync(root, 0o755); // the temporary users' sshd must traverse it to read their authorized_keys
-  // per run, so that concurrent runs (another engineer, CI) never remove each other's group
+  // per run, so that concurrent runs (another developer, CI) never remove each other's group
   const sudoGroup = `bosh_sudoers_dt${process.pid}`;
   const SUDOERS_FILE = `/etc/sudoers.d/bosh-etcd-director-test-${process.pid}`;
   const children: ChildProcess[] = [];

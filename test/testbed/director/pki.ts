@@ -1,6 +1,6 @@
 // TLS material for the BOSH Director stand-in: its own CA and an RSA server certificate.
 //
-// Why RSA: the bosh CLI pins TLS 1.2 suites to ECDHE_RSA (director-api.md §0), so an ECDSA
+// Why RSA: the bosh CLI pins TLS 1.2 suites to ECDHE_RSA (bosh-cli director client), so an ECDSA
 // certificate would break it under TLS 1.2. Generated with the system `openssl` (argv, no shell).
 import { execFile } from 'child_process';
 import * as fs from 'fs';
