@@ -243,6 +243,9 @@ export async function etcdctlIn(
 class ExtraMembersError extends StopWaiting {}
 
 /** Until every master's endpoint answers `endpoint health` and the member list has them all started. */
+/** etcdctl 3.5's health answer for a member that serves but has an alarm raised. */
+const ANSWERS_WITH_ALARM = /Active Alarm\(s\)/;
+
 export async function waitClusterHealthy(ms: TestbedVm[], timeoutMs = 60_000) {
   await waitFor(
     `a healthy etcd cluster of ${ms.length} members`,
@@ -253,7 +256,9 @@ export async function waitClusterHealthy(ms: TestbedVm[], timeoutMs = 60_000) {
           local: true,
           allowFail: true,
         });
-        if (r.code !== 0) return false;
+        // etcd 3.5's `endpoint health` also fails for an active alarm (NOSPACE) although the member
+        // serves: the member is back, the alarm is a fault of its own (maintenance tests heal with it on)
+        if (r.code !== 0 && !ANSWERS_WITH_ALARM.test(`${r.stdout}\n${r.stderr}`)) return false;
       }
       const list = await etcdctlIn(ms[0], 'member list', { local: true, allowFail: true });
       if (list.code !== 0) return false;
