@@ -52,6 +52,12 @@ export function causeFromProbe(p: VmProbe): { cause: MemberDownCause; evidence: 
     : 'monit lists no etcd';
   const local = p.localHealth ? `health on the VM: ${p.localHealth.detail}` : 'health on the VM not available';
   const notMonitored = p.monitEtcd && /^not monitored/i.test(p.monitEtcd.status) && !p.monitEtcd.pending;
+  // stopped with its data gone: `monit start` would not bring the member back, replacing it would
+  if (notMonitored && p.etcdPid === null && !p.memberDirExists)
+    return {
+      cause: 'data-missing',
+      evidence: `${monit}; no etcd process; /var/vcap/store/etcd/member is missing (the data was wiped)`,
+    };
   if (notMonitored && p.etcdPid === null) return { cause: 'stopped', evidence: `${monit}; no etcd process (stopped)` };
   const fromLog = causeFromLog(p.logTail);
   if (fromLog)

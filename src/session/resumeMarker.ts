@@ -132,13 +132,16 @@ export function membershipMismatches(m: ResumeMarker, members: readonly EtcdMemb
     else if (added.name !== '' && added.name !== m.instance)
       out.push(`member ${added.id} (recorded as added) belongs to ${added.name}`);
   }
-  for (const x of members) {
-    if (x.id === m.removedMemberId || x.id === m.addedMemberId) continue;
-    if (isTarget(x))
+  const unknown = members.filter((x) => x.id !== m.removedMemberId && x.id !== m.addedMemberId && isTarget(x));
+  // The run got past the removal but not to its own add: the job's start script adds the member by
+  // itself when monit restarts etcd without member/. One such member is that add, not a change by
+  // something else.
+  const selfAdded = !!m.removedMemberId && !m.addedMemberId && unknown.length === 1;
+  if (!selfAdded)
+    for (const x of unknown)
       out.push(
         `member ${x.id} (${x.name || 'unstarted'}) of ${m.instance} is not one the marker knows: the instance was changed by something else`,
       );
-  }
   return out;
 }
 

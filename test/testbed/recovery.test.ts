@@ -28,6 +28,7 @@ import type { RemoteHost } from '../../src/ssh/types';
 import { SshError } from '../../src/ssh/types';
 import { runRecovery, type RecoveryEvent, type RecoveryOptions, type RecoveryResult } from '../../src/recovery';
 import * as cmd from '../../src/recovery/commands';
+import { probeCommand } from '../../src/diagnosis/vmProbe';
 
 const TX = fs.mkdtempSync(path.join(os.tmpdir(), 'recovery-tx-'));
 
@@ -206,7 +207,10 @@ async function writeKeys(cluster: EtcdCluster, prefix: string, n: number): Promi
 /** A session whose SSH and etcd fail the test on any write (a dry-run must change nothing). */
 function recordingSession(inner: DeploymentSession, executed: string[], violations: string[]): DeploymentSession {
   const readOnly = new Set(
-    [cmd.probeVm(), cmd.monitSummary(), cmd.memberList(), cmd.endpointStatusTable()].map((c) => c.command),
+    [cmd.probeVm(), cmd.monitSummary(), cmd.memberList(), cmd.endpointStatusTable()]
+      .map((c) => c.command)
+      // the diagnosis' own read-only probe of every master (monit, data directory, log tail, local health)
+      .concat(probeCommand()),
   );
   const wrapHost = (h: RemoteHost): RemoteHost => ({
     label: h.label,
@@ -471,7 +475,7 @@ describe('recovery engine on the testbed (3 masters)', function () {
       assert.strictEqual(await fingerprint(s, m2), fp);
     });
 
-    it('the CLI: status exits 7 with an unhealthy endpoint; recover without --yes and no terminal changes nothing (exit 4); --dry-run prints the plan (exit 0)', async () => {
+    it('the CLI: status exits 8 (critical) with a down member; recover without --yes and no terminal changes nothing (exit 4); --dry-run prints the plan (exit 0)', async () => {
       const cli = path.join(__dirname, '..', '..', 'src', 'cli.js');
       const env = { ...process.env, ...boshCliEnv(s), BOSH_ETCD_KNOWN_HOSTS: s.staticSsh.knownHostsPath };
       const runCli = (args: string[]) =>
@@ -484,7 +488,7 @@ describe('recovery engine on the testbed (3 masters)', function () {
           c.on('close', (code) => resolve({ code, out, err }));
         });
       const st = await runCli(['status', '--deployment', s.deployment]);
-      assert.strictEqual(st.code, 7, st.out + st.err);
+      assert.strictEqual(st.code, 8, st.out + st.err);
       assert.match(st.out, /\| ENDPOINT +\| ID +\| VERSION +\| DB SIZE/);
       assert.match(st.out, /master-2\.etcd\.cfcr\.internal:2379 is UNHEALTHY/);
       const no = await runCli([

@@ -107,10 +107,22 @@ describe('resume marker (session/resumeMarker)', () => {
       assert.match(stolenId.mismatches.join(), /aa11 .* now belongs to/);
     });
 
-    it('an unstarted member at the target peer URL that the marker does not know is a mismatch', () => {
+    it("after the removal, one member of the target the marker does not know is the start script's self-add", () => {
       const v = markerMatches(marker(), [healthyOther, member('ee55', '')], 'run-b', { staleRunIds: ['run-a'] });
-      assert.strictEqual(v.trusted, false);
-      assert.match(v.mismatches.join(), /ee55 \(unstarted\)/);
+      assert.deepStrictEqual([v.trusted, v.mismatches], [true, []]);
+    });
+
+    it('two unknown members of the target, or one before any removal, are a mismatch', () => {
+      const two = markerMatches(marker(), [healthyOther, member('ee55', ''), member('ff66', TARGET)], 'run-b', {
+        staleRunIds: ['run-a'],
+      });
+      assert.strictEqual(two.trusted, false);
+      assert.match(two.mismatches.join(), /ee55 \(unstarted\)/);
+      const early = markerMatches(marker({ removedMemberId: null }), [healthyOther, member('ee55', '')], 'run-b', {
+        staleRunIds: ['run-a'],
+      });
+      assert.strictEqual(early.trusted, false);
+      assert.match(early.mismatches.join(), /ee55 \(unstarted\)/);
     });
 
     it('does not trust the marker of another run that is not known to be stale, even when the membership matches', () => {
