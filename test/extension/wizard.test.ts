@@ -95,8 +95,7 @@ suite('wizard: recover a wiped etcd member through the Ui seam', function () {
       'the plan removes the member',
     );
     // a command of several lines is shown indented under its list item, line by line
-    for (const c of commands)
-      assert.ok(res.reviews[0].includes(c.replace(/\n/g, '\n  ')), `review page lists ${c}`);
+    for (const c of commands) assert.ok(res.reviews[0].includes(c.replace(/\n/g, '\n  ')), `review page lists ${c}`);
     const confirm = ui.prompts.find((p) => p.kind === 'confirm' && p.id === 'recover')!;
     assert.ok(
       confirm.title.startsWith(
