@@ -5,6 +5,7 @@ import { parseMonitSummary, findService } from '../bosh/monit';
 import type { RemoteHost } from '../ssh/types';
 import { parseEndpointHealth, parseEndpointStatusJson } from '../etcd/parsers';
 import type { VmProbe } from './observationTypes';
+import { nonEmptyLines, probeSections } from '../util/probeOutput';
 
 export const ETCD_JOB_DIR = '/var/vcap/jobs/etcd';
 export const ETCDCTL_WRAPPER = `${ETCD_JOB_DIR}/bin/etcdctl`;
@@ -53,28 +54,6 @@ export function probeCommand(logLines = 50): string {
   ].join('; ');
 }
 
-function sections(out: string): Map<string, string> {
-  const m = new Map<string, string>();
-  let cur: string | null = null;
-  let buf: string[] = [];
-  for (const line of out.split(/\r?\n/)) {
-    const h = /^### (\w+)$/.exec(line);
-    if (h) {
-      if (cur) m.set(cur, buf.join('\n'));
-      cur = h[1];
-      buf = [];
-    } else if (cur) buf.push(line);
-  }
-  if (cur) m.set(cur, buf.join('\n'));
-  return m;
-}
-
-const nonEmptyLines = (s: string | undefined) =>
-  (s ?? '')
-    .split('\n')
-    .map((l) => l.trim())
-    .filter((l) => l.length > 0);
-
 export function emptyProbe(label: string, error: string, tookMs = 0): VmProbe {
   return {
     label,
@@ -98,7 +77,7 @@ export function emptyProbe(label: string, error: string, tookMs = 0): VmProbe {
 
 /** Parses the output of `probeCommand()`. */
 export function parseVmProbe(label: string, out: string, tookMs = 0): VmProbe {
-  const s = sections(out);
+  const s = probeSections(out);
   const p = emptyProbe(label, '', tookMs);
   p.reachable = true;
   delete p.error;

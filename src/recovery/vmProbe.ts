@@ -5,6 +5,7 @@ import { findService, parseMonitSummary, type MonitService, type MonitSummary } 
 import type { RemoteHost, ExecResult } from '../ssh/types';
 import { parseResumeMarker, type ResumeMarker } from '../session/resumeMarker';
 import { probeVm } from './commands';
+import { nonEmptyLines, probeSections } from '../util/probeOutput';
 
 export type MonitState =
   | 'running'
@@ -85,28 +86,6 @@ export function etcdMonitState(summary: string): { state: MonitState; text: stri
   return { state: monitStateOf(etcd), text };
 }
 
-function sections(out: string): Map<string, string> {
-  const m = new Map<string, string>();
-  let cur: string | null = null;
-  let buf: string[] = [];
-  for (const line of out.split(/\r?\n/)) {
-    const h = /^### (\w+)$/.exec(line);
-    if (h) {
-      if (cur) m.set(cur, buf.join('\n'));
-      cur = h[1];
-      buf = [];
-    } else if (cur) buf.push(line);
-  }
-  if (cur) m.set(cur, buf.join('\n'));
-  return m;
-}
-
-const lines = (s: string | undefined) =>
-  (s ?? '')
-    .split('\n')
-    .map((l) => l.trim())
-    .filter((l) => l.length > 0);
-
 /** The resume marker's text as the plan reads it (null: none, or not a marker). */
 export function parseStateFile(text: string): RecoveryStateRecord | null {
   const m = parseResumeMarker(text);
@@ -116,22 +95,22 @@ export function parseStateFile(text: string): RecoveryStateRecord | null {
 
 /** Parses the output of `probeVm()`. */
 export function parseProbe(instance: string, out: string): VmProbe {
-  const s = sections(out);
+  const s = probeSections(out);
   const monit = etcdMonitState(s.get('monit') ?? '');
-  const data = lines(s.get('data'));
+  const data = nonEmptyLines(s.get('data'));
   const dataMissing = data.some((l) => /No such file or directory/.test(l));
-  const memberLines = lines(s.get('member'));
+  const memberLines = nonEmptyLines(s.get('member'));
   const memberExists =
     memberLines.length > 0 && /^[^:\s]+:[^:\s]+$/.test(memberLines[0]) && !/No such file/.test(memberLines[0]);
-  const df = lines(s.get('df'));
+  const df = nonEmptyLines(s.get('df'));
   let freeKb: number | null = null;
   if (df.length >= 2) {
     const cols = df[df.length - 1].split(/\s+/);
     const n = Number(cols[3]);
     if (Number.isFinite(n)) freeKb = n;
   }
-  const peer = lines(s.get('peer'))[0] ?? null;
-  const pid = lines(s.get('pid'));
+  const peer = nonEmptyLines(s.get('peer'))[0] ?? null;
+  const pid = nonEmptyLines(s.get('pid'));
   return {
     instance,
     reachable: true,
@@ -143,12 +122,12 @@ export function parseProbe(instance: string, out: string): VmProbe {
       owner: memberExists ? memberLines[0] : null,
       entries: memberExists ? memberLines.slice(1).filter((l) => !/No such file/.test(l)) : [],
     },
-    storeEntries: lines(s.get('store')).filter((l) => !/No such file/.test(l)),
+    storeEntries: nonEmptyLines(s.get('store')).filter((l) => !/No such file/.test(l)),
     freeKb,
     peerAddress: peer && peer.length > 0 ? peer : null,
     state: parseStateFile(s.get('state') ?? ''),
     etcdAlive: pid.includes('alive'),
-    etcdutl: lines(s.get('etcdutl')).includes('present'),
+    etcdutl: nonEmptyLines(s.get('etcdutl')).includes('present'),
     raw: out,
   };
 }
