@@ -15,7 +15,12 @@
 //              (out/test/runners/e2eTier.js; screenshots in artifacts/screenshots/)
 //
 // Before the tiers: lint, format check and layering check (BOSH_ETCD_SKIP_STATIC=1 skips them).
-// Each tier prints mocha's summary line; a table of all tiers comes last. Exit 1 if compilation,
+// The slow tiers run in two lanes at once, each on its own testbed nets (they mostly wait on monit's
+// 10 s cycle and on etcd, not on the CPU): lane 1 is the etcd 3.5 testbed pass; lane 2 the etcd 3.4
+// pass (net 127.7.0), then the extension tier. Lane 1 prints live, lane 2 when it ends
+// (BOSH_ETCD_SERIAL=1 runs everything one after the other). e2e runs last, alone.
+// Each tier prints mocha's summary line; a table of all tiers comes last, then the title and first
+// error line of every failing test. Exit 1 if compilation,
 // the build or any tier failed. A tier with no spec files yet is reported as "no tests" (neither a
 // pass nor a failure); a tier whose tests cannot run (missing config, build) fails.
 'use strict';
@@ -34,21 +39,33 @@ if (unknown.length) {
 }
 const selected = args.length ? ALL.filter((t) => args.includes(t)) : ALL;
 
-// The testbed tier's passes: [etcd version, mocha config]. The extension and e2e tiers run on 3.5.
+// The testbed tier's passes: [etcd version, mocha config, lane, own testbed net/dir]. The extension and
+// e2e tiers run on 3.5. The 3.4 pass gets its own net and dir so that it can run beside the 3.5 pass
+// (extra testbeds of a suite derive their nets from the tier's by adding to the second octet).
 const TESTBED_PASSES = [
-  ['3.5', 'test/testbed/.mocharc.json'],
-  ['3.4', 'test/testbed/.mocharc.etcd-3.4.json'],
+  ['3.5', 'test/testbed/.mocharc.json', 0, { BOSH_ETCD_TESTBED_DIR: path.join(REPO, '.testbed', 'etcd-3.5') }],
+  [
+    '3.4',
+    'test/testbed/.mocharc.etcd-3.4.json',
+    1,
+    { BOSH_ETCD_TESTBED_NET: '127.7.0', BOSH_ETCD_TESTBED_DIR: path.join(REPO, '.testbed', 'etcd-3.4') },
+  ],
 ];
+const SERIAL = process.env.BOSH_ETCD_SERIAL === '1';
 const ON_ETCD_35 = { BOSH_ETCD_TESTBED_ETCD: '3.5' };
 
 const bin = (name) => path.join(REPO, 'node_modules', '.bin', name);
 const rows = [];
-let current = null;
+const children = new Set();
 
+// Runs one command. With opts.quiet its output is kept and printed as one block when it ends (a
+// lane running beside another); otherwise it is printed as it comes.
 function run(label, cmd, cmdArgs, opts = {}) {
   return new Promise((resolve) => {
     const shown = cmd === process.execPath ? 'node' : cmd.startsWith(REPO + path.sep) ? path.relative(REPO, cmd) : cmd;
-    console.log(`\n=== ${label}: ${[shown, ...cmdArgs].join(' ')}`);
+    const header = `\n=== ${label}: ${[shown, ...cmdArgs].join(' ')}`;
+    if (opts.quiet) console.log(`${header}\n    (runs beside the other lane; its output follows when it ends)`);
+    else console.log(header);
     const t0 = Date.now();
     let out = '';
     const child = spawn(cmd, cmdArgs, {
@@ -56,15 +73,17 @@ function run(label, cmd, cmdArgs, opts = {}) {
       env: { ...process.env, ...(opts.env || {}) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    current = child;
+    children.add(child);
     const tee = (stream) => (d) => {
       out += d;
-      stream.write(d);
+      if (!opts.quiet) stream.write(d);
     };
     child.stdout.on('data', tee(process.stdout));
     child.stderr.on('data', tee(process.stderr));
     child.on('close', (code, signal) => {
-      current = null;
+      children.delete(child);
+      if (opts.quiet)
+        process.stdout.write(`${header}  (ended after ${((Date.now() - t0) / 1000).toFixed(0)} s)\n${out}`);
       resolve({ code: code ?? (signal ? 128 : 1), out, ms: Date.now() - t0 });
     });
     child.on('error', (e) => {
@@ -105,29 +124,62 @@ function specs(outDir, suffix) {
   );
 }
 
-function record(tier, res, note = '') {
+// The failing tests of a mocha run, as mocha's spec reporter lists them after "N failing": the
+// numbered title lines and the first line of the error, so that the end of a long log names them.
+function failures(out) {
+  const at = out.search(/^\s*\d+ failing/m);
+  if (at < 0) return [];
+  const found = [];
+  let cur = null;
+  // Each failure: "  N) title" and more indented title lines, the last ending in ':', then the error.
+  for (const line of out.slice(at).split('\n').slice(1)) {
+    const head = /^\s{2}(\d+)\) (.*)$/.exec(line);
+    const t = line.trim();
+    if (head) {
+      cur = { title: [], error: '', inTitle: true };
+      found.push(cur);
+    }
+    if (!cur || !t) continue;
+    if (cur.inTitle) {
+      cur.title.push((head ? head[2].trim() : t).replace(/:$/, ''));
+      if (t.endsWith(':')) cur.inTitle = false;
+    } else if (!cur.error) cur.error = t.slice(0, 240);
+  }
+  return found.map((f) => `${f.title.join(' › ')}${f.error ? `\n      ${f.error}` : ''}`);
+}
+
+// A row's place in the table is reserved when its tier starts, so the table keeps the tiers' order
+// even when lanes end in another order.
+function slot(tier) {
+  const row = { tier };
+  rows.push(row);
+  return row;
+}
+
+function record(row, res, note = '') {
   const s = summary(res.out);
   let result;
   if (res.code === 0 && (s.passing || 0) > 0 && !s.failing) result = 'passed';
   else if (res.code === 0 && !s.passing) result = 'no tests';
   else result = 'FAILED';
-  rows.push({ tier, result, ...s, seconds: (res.ms / 1000).toFixed(1), note });
+  Object.assign(row, { result, ...s, seconds: (res.ms / 1000).toFixed(1), note, failures: failures(res.out) });
   return result;
 }
 
-async function mochaTier(tier, config, specDir, suffix, env = {}) {
+async function mochaTier(tier, config, specDir, suffix, env = {}, opts = {}) {
+  const row = opts.row || slot(tier);
   if (!fs.existsSync(path.join(REPO, config))) {
-    rows.push({ tier, result: 'no tests', note: `${config} not present yet` });
+    Object.assign(row, { result: 'no tests', note: `${config} not present yet` });
     console.log(`\n=== ${tier}: ${config} not present yet, nothing to run`);
     return;
   }
   if (specs(specDir, suffix).length === 0) {
-    rows.push({ tier, result: 'no tests', note: `no ${specDir}/**/*${suffix} yet` });
+    Object.assign(row, { result: 'no tests', note: `no ${specDir}/**/*${suffix} yet` });
     console.log(`\n=== ${tier}: no spec files in ${specDir} yet, nothing to run`);
     return;
   }
-  const res = await run(tier, bin('mocha'), ['--config', config], { env });
-  record(tier, res);
+  const res = await run(tier, bin('mocha'), ['--config', config], { env, ...opts });
+  record(row, res);
 }
 
 // Static checks first: lint (ESLint), format (Prettier) and the layering rules (dependency-cruiser).
@@ -167,35 +219,57 @@ async function main() {
     built = build.code === 0;
     rows.push({ tier: 'build', result: built ? 'ok' : 'FAILED', seconds: (build.ms / 1000).toFixed(1) });
   }
-  for (const tier of selected) {
-    if (tier === 'unit') await mochaTier('unit', 'test/unit/.mocharc.json', 'out/test/unit', '.test.js');
-    if (tier === 'testbed') {
-      for (const [version, config] of TESTBED_PASSES)
-        await mochaTier(`testbed (etcd ${version})`, config, 'out/test/testbed', '.test.js', {
-          BOSH_ETCD_TESTBED_ETCD: version,
-        });
+  if (selected.includes('unit')) await mochaTier('unit', 'test/unit/.mocharc.json', 'out/test/unit', '.test.js');
+  // The two lanes (see the header). Rows are reserved in the tiers' order before the lanes start.
+  const lanes = [[], []];
+  if (selected.includes('testbed')) {
+    for (const [version, config, lane, env] of TESTBED_PASSES) {
+      const tier = `testbed (etcd ${version})`;
+      const row = slot(tier);
+      lanes[lane].push((opts) =>
+        mochaTier(
+          tier,
+          config,
+          'out/test/testbed',
+          '.test.js',
+          { BOSH_ETCD_TESTBED_ETCD: version, ...env },
+          {
+            ...opts,
+            row,
+          },
+        ),
+      );
     }
-    if (tier === 'extension') {
-      if (!built) {
-        rows.push({ tier, result: 'FAILED', note: 'build failed' });
-        continue;
-      }
-      record(tier, await run(tier, process.execPath, ['out/test/runners/extensionTier.js'], { env: ON_ETCD_35 }));
-    }
-    if (tier === 'e2e') {
-      const pkg = await run('package', 'npm', ['run', '--silent', 'package']);
-      rows.push({
-        tier: 'package',
-        result: pkg.code === 0 ? 'ok' : 'FAILED',
-        seconds: (pkg.ms / 1000).toFixed(1),
-        note: vsixNote(),
-      });
-      if (pkg.code !== 0) {
-        rows.push({ tier, result: 'FAILED', note: 'npm run package failed' });
-        continue;
-      }
-      record(tier, await run(tier, process.execPath, ['out/test/runners/e2eTier.js'], { env: ON_ETCD_35 }));
-    }
+  }
+  if (selected.includes('extension')) {
+    const row = slot('extension');
+    lanes[1].push(async (opts) => {
+      if (!built) return Object.assign(row, { result: 'FAILED', note: 'build failed' });
+      record(
+        row,
+        await run('extension', process.execPath, ['out/test/runners/extensionTier.js'], { env: ON_ETCD_35, ...opts }),
+      );
+    });
+  }
+  const runLane = async (jobs, quiet) => {
+    for (const job of jobs) await job({ quiet });
+  };
+  if (SERIAL || !lanes[0].length || !lanes[1].length) {
+    for (const lane of lanes) await runLane(lane, false);
+  } else {
+    await Promise.all([runLane(lanes[0], false), runLane(lanes[1], true)]);
+  }
+  if (selected.includes('e2e')) {
+    const pkgRow = slot('package');
+    const row = slot('e2e');
+    const pkg = await run('package', 'npm', ['run', '--silent', 'package']);
+    Object.assign(pkgRow, {
+      result: pkg.code === 0 ? 'ok' : 'FAILED',
+      seconds: (pkg.ms / 1000).toFixed(1),
+      note: vsixNote(),
+    });
+    if (pkg.code !== 0) Object.assign(row, { result: 'FAILED', note: 'npm run package failed' });
+    else record(row, await run('e2e', process.execPath, ['out/test/runners/e2eTier.js'], { env: ON_ETCD_35 }));
   }
   printTable(Date.now() - t0);
   const failed = rows.some((r) => r.result === 'FAILED');
@@ -221,13 +295,17 @@ function printTable(ms) {
   console.log(line(w.map((n) => '-'.repeat(n))));
   for (const r of rows) console.log(line(cols.map((c) => cell(r, c))));
   const failed = rows.filter((r) => r.result === 'FAILED').map((r) => r.tier);
+  for (const r of rows.filter((x) => x.failures && x.failures.length)) {
+    console.log(`\nfailing in ${r.tier}:`);
+    r.failures.forEach((f, i) => console.log(`  ${i + 1}) ${f}`));
+  }
   console.log(`\n${failed.length ? `FAILED: ${failed.join(', ')}` : 'all passed'} (${(ms / 1000).toFixed(0)} s)`);
 }
 
 for (const sig of ['SIGINT', 'SIGTERM']) {
   process.on(sig, () => {
     // The tier runners tear their testbed and code-server down on SIGINT/SIGTERM themselves.
-    if (current) current.kill(sig);
+    for (const child of children) child.kill(sig);
     setTimeout(() => process.exit(130), 15000).unref();
   });
 }
