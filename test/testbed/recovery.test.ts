@@ -11,6 +11,7 @@ import {
   breakInstance,
   down,
   etcdctlIn,
+  forgetFaults,
   heal,
   masters,
   readTestbedState,
@@ -19,7 +20,7 @@ import {
   up,
   boshCliEnv,
 } from './harness/index';
-import { resolveLayout, vmName } from './harness/layout';
+import { resolveLayout } from './harness/layout';
 import { inVm, sleep, waitFor } from './harness/sh';
 import { openDeploymentFromEnv } from '../../src/session/session';
 import type { DeploymentSession } from '../../src/session/types';
@@ -43,17 +44,6 @@ function open(state: TestbedState): DeploymentSession {
 }
 
 const label = (vm: TestbedVm) => `master/${vm.id}`;
-
-/** Forget the harness's record of a fault we repaired ourselves (so `heal` elsewhere does not trip on it). */
-function forgetFaults(state: TestbedState, vm: TestbedVm, dir?: string) {
-  const L = resolveLayout(dir ? { dir } : {});
-  if (!fs.existsSync(L.faultsFile)) return;
-  const name = vmName(vm.group, vm.index);
-  const left = (JSON.parse(fs.readFileSync(L.faultsFile, 'utf8')) as { vm: string }[]).filter((f) => f.vm !== name);
-  if (left.length) fs.writeFileSync(L.faultsFile, JSON.stringify(left, null, 2));
-  else fs.rmSync(L.faultsFile, { force: true });
-  void state;
-}
 
 async function run(
   session: DeploymentSession,
@@ -602,7 +592,7 @@ describe('recovery engine on the testbed (3 masters)', function () {
       const tx = fs.readFileSync(res.transcriptPath, 'utf8');
       assert.ok(tx.includes('member remove') && tx.includes('Verdict') && !/BEGIN [A-Z ]*PRIVATE KEY/.test(tx));
       assert.ok(tx.includes(`to cluster ${clusterId}`), 'the transcript records the parsed answer');
-      forgetFaults(s, m2);
+      forgetFaults(label(m2));
     });
   });
 
@@ -661,7 +651,7 @@ describe('recovery engine on the testbed (3 masters)', function () {
     const skipped = events.filter((e) => e.type === 'step-done' && e.skipped).map((e) => (e as { step: string }).step);
     assert.deepStrictEqual(skipped, ['snapshot', 'stop', 'remove', 'mkdir', 'add'], 'the final run skips what is done');
     await assertRecovered(s, session, m1, res, seeded);
-    forgetFaults(s, m1);
+    forgetFaults(label(m1));
   });
 
   it('recovers after corrupt: an SSH drop fails the step visibly, then drops after member remove/add are recognised as done', async () => {
@@ -700,7 +690,7 @@ describe('recovery engine on the testbed (3 masters)', function () {
     await assertRecovered(s, session, m2, res, seeded);
     const bak = (await inVm(m2.nsPid, `ls ${cmd.STORE_DIR}/etcd.bak-*/member/snap/ 2>/dev/null; true`)).stdout;
     assert.match(bak, /db/, 'the corrupted data is kept aside for inspection');
-    forgetFaults(s, m2);
+    forgetFaults(label(m2));
   });
 
   it('recovers the bootstrap instance (which splits off into a one-member cluster without member/)', async () => {
@@ -738,7 +728,7 @@ describe('recovery engine on the testbed (3 masters)', function () {
       assert.strictEqual((r.stdout.match(/"Name" :/g) ?? []).length, 3);
     }
     assert.strictEqual(ids.size, 1, `one cluster id: ${[...ids].join(', ')}`);
-    forgetFaults(s, m0);
+    forgetFaults(label(m0));
   });
 
   it('recovers with --learner: added as a learner, promoted once in sync', async () => {
@@ -755,7 +745,7 @@ describe('recovery engine on the testbed (3 masters)', function () {
     );
     assert.ok(events.some((e) => e.type === 'check' && e.name === 'added as a learner' && e.ok));
     await assertRecovered(s, session, m1, res, seeded);
-    forgetFaults(s, m1);
+    forgetFaults(label(m1));
   });
 
   it('refuses while another learner exists (etcd allows one), and recovers once it is gone', async () => {
@@ -790,7 +780,7 @@ describe('recovery engine on the testbed (3 masters)', function () {
       removed = true;
       const { res: ok } = await run(session, label(m1));
       await assertRecovered(s, session, m1, ok, seeded);
-      forgetFaults(s, m1);
+      forgetFaults(label(m1));
     } finally {
       if (!removed) await etcdctlIn(m0, `member remove ${id}`, { local: true, allowFail: true });
     }
@@ -816,7 +806,7 @@ describe('recovery engine on the testbed (3 masters)', function () {
     } finally {
       await heal(label(m1));
     }
-    forgetFaults(s, m1);
+    forgetFaults(label(m1));
     await waitFor(
       'master-0 and master-1 healthy again',
       60_000,
@@ -837,7 +827,7 @@ describe('recovery engine on the testbed (3 masters)', function () {
     );
     const { res } = await run(session, label(m2));
     await assertRecovered(s, session, m2, res, seeded);
-    forgetFaults(s, m2);
+    forgetFaults(label(m2));
   });
 
   it("recognises the start script's self-added member (monit restarted etcd behind its back): no double add", async () => {
@@ -862,7 +852,7 @@ describe('recovery engine on the testbed (3 masters)', function () {
     assert.ok(!commandsRun(events).some((c) => /member add/.test(c)), 'no second member add');
     await assertRecovered(s, session, m2, res, seeded);
     assert.strictEqual((await memberRows(s)).length, 3);
-    forgetFaults(s, m2);
+    forgetFaults(label(m2));
   });
 });
 

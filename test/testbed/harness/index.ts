@@ -414,6 +414,20 @@ function writeFaults(L: Layout, f: FaultRecord[]) {
   else fs.writeFileSync(L.faultsFile, JSON.stringify(f, null, 2));
 }
 
+/**
+ * Forgets the recorded faults of one instance that a test repaired by itself (the product's recovery,
+ * or the runbook by hand), so that a later `heal` does not refuse a wipe that is no longer there.
+ */
+export function forgetFaults(ref: string, opts: { dir?: string; net?: string } = {}) {
+  const L = resolveLayout(opts);
+  const vm = findVm(readTestbedState(L.stateFile), ref);
+  const name = vmName(vm.group, vm.index);
+  writeFaults(
+    L,
+    readFaults(L).filter((f) => f.vm !== name),
+  );
+}
+
 /** `master/<uuid>`, `<uuid>`, `master/<index>`, `worker/0`, `jumpbox`. */
 export function findVm(state: TestbedState, ref: string): TestbedVm {
   const [a, b] = ref.includes('/') ? ref.split('/', 2) : [undefined, ref];
