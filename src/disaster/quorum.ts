@@ -111,6 +111,8 @@ export async function restoreQuorum(session: DeploymentSession, opts: QuorumOpti
           learners,
         });
       plan = planFor(opts.survivor);
+      // a dry-run without a choice shows the plan for the preselected survivor (when there is one)
+      if (!plan.survivor && opts.dryRun && plan.ranking.preselected) plan = planFor(plan.ranking.preselected.label);
       if (!plan.survivor && opts.chooseSurvivor && plan.refusals.every((x) => x.code === 'invalid-input')) {
         const chosen = await opts.chooseSurvivor(plan);
         if (chosen) plan = planFor(chosen);

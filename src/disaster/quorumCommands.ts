@@ -78,32 +78,43 @@ export function copySurvivorDb(ts: string): RemoteCommand {
   };
 }
 
+/** The environment tag of the one run outside monit: found again by it (/proc/<pid>/environ), even without a pidfile. */
+export function forcedTag(instanceId: string): string {
+  return `BOSH_ETCD_FORCED_NEW_CLUSTER=${cmd.validateInstanceId(instanceId)}`;
+}
+
+/** The pids of the run outside monit (the start script and etcd), by their environment tag. */
+function forcedPids(instanceId: string): string {
+  return `grep -l -s -z -x ${shellQuote(forcedTag(instanceId))} /proc/[0-9]*/environ | cut -d/ -f3`;
+}
+
 /**
  * Runs the job's own start script once, as vcap (as bpm does), outside monit, with etcd's
  * ETCD_FORCE_NEW_CLUSTER: every flag is the job's; etcd reads the extra one from its environment.
  */
-export function forceNewClusterStart(): RemoteCommand {
+export function forceNewClusterStart(instanceId: string): RemoteCommand {
   return {
-    command: `${cmd.assertEtcdStopped()}; cd / && setsid setpriv --reuid=vcap --regid=vcap --init-groups -- env ETCD_FORCE_NEW_CLUSTER=true ${JOB_START_SCRIPT} >>${FORCE_LOG} 2>&1 </dev/null & echo $! > ${FORCE_PIDFILE}; sleep 1; cat ${FORCE_PIDFILE}`,
+    command: `${cmd.assertEtcdStopped()}; cd / && setsid setpriv --reuid=vcap --regid=vcap --init-groups -- env ETCD_FORCE_NEW_CLUSTER=true ${forcedTag(instanceId)} ${JOB_START_SCRIPT} >>${FORCE_LOG} 2>&1 </dev/null & echo $! > ${FORCE_PIDFILE}; sleep 1; cat ${FORCE_PIDFILE}`,
     mutates: true,
     purpose:
       "run the survivor once as a new one-member cluster: the job's start script with ETCD_FORCE_NEW_CLUSTER=true, outside monit",
   };
 }
 
-/** Stops the force-new-cluster run (its whole process group), waits up to 30 s; exits 0 when nothing of it runs. */
-export function forceNewClusterStop(): RemoteCommand {
+/** Stops the run outside monit (every process with its tag), waits up to 30 s; fails when something of it survives. */
+export function forceNewClusterStop(instanceId: string): RemoteCommand {
+  const pids = forcedPids(instanceId);
   return {
-    command: `p=$(cat ${FORCE_PIDFILE} 2>/dev/null); if [ -n "$p" ]; then kill -TERM -- -"$p" 2>/dev/null; for _ in $(seq 1 60); do pgrep -g "$p" >/dev/null || break; sleep 0.5; done; pgrep -g "$p" >/dev/null && kill -KILL -- -"$p"; rm -f ${FORCE_PIDFILE}; fi; true`,
+    command: `p=$(${pids}); [ -z "$p" ] || kill -TERM $p; for _ in $(seq 1 60); do [ -z "$(${pids})" ] && break; sleep 0.5; done; p=$(${pids}); [ -z "$p" ] || { kill -KILL $p; sleep 1; }; rm -f ${FORCE_PIDFILE}; [ -z "$(${pids})" ] || { echo "the run outside monit is still alive: $(${pids})" >&2; exit 1; }`,
     mutates: true,
     purpose: 'stop the one run of the survivor outside monit',
   };
 }
 
-/** Exits 0 while the force-new-cluster run is alive. */
-export function forceNewClusterAlive(): RemoteCommand {
+/** Exits 0 while the run outside monit is alive. */
+export function forceNewClusterAlive(instanceId: string): RemoteCommand {
   return {
-    command: `p=$(cat ${FORCE_PIDFILE} 2>/dev/null); test -n "$p" && pgrep -g "$p" >/dev/null`,
+    command: `[ -n "$(${forcedPids(instanceId)})" ]`,
     mutates: false,
     purpose: 'is the run outside monit alive',
   };

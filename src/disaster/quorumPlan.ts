@@ -213,8 +213,8 @@ function stepsOf(survivor: string, masters: string[], rejoin: Rejoin[], ts: stri
       id: 'force-new-cluster',
       title: 'Run the survivor once as a new one-member cluster (outside monit) until healthy, then stop it',
       commands: [
-        p(survivor, q.forceNewClusterStart()),
-        p(survivor, q.forceNewClusterStop()),
+        p(survivor, q.forceNewClusterStart(survivor.split('/')[1])),
+        p(survivor, q.forceNewClusterStop(survivor.split('/')[1])),
         p(survivor, q.appendRecord('forced')),
       ],
     },
@@ -227,7 +227,7 @@ function stepsOf(survivor: string, masters: string[], rejoin: Rejoin[], ts: stri
           ? [p(r.label, cmd.monitStart())]
           : [
               p(r.label, cmd.recreateMemberDir()),
-              p(survivor, cmd.memberAdd(r.label.split('/')[1], learner)),
+              p(r.label, cmd.memberAdd(r.label.split('/')[1], learner)),
               p(r.label, cmd.monitStart()),
               ...(learner
                 ? [

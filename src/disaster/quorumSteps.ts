@@ -20,9 +20,19 @@ export interface QuorumTimeouts {
 
 const idOf = (label: string) => label.split('/')[1];
 
+/**
+ * A read-only etcdctl call; a failure is a plain Error, which the polls retry: while a member that
+ * was just added has not started, the cluster may have no quorum for a moment.
+ */
+async function read(r: DisasterRun, host: string, rc: cmd.RemoteCommand): Promise<string> {
+  const res = await r.exec({ host, ...rc }, { allowFail: true });
+  if (res.code !== 0)
+    throw new Error(`${rc.purpose} on ${host}: ${(res.stderr.trim().split('\n').pop() ?? '') || `exit ${res.code}`}`);
+  return res.stdout;
+}
+
 export async function localMembers(r: DisasterRun, host: string): Promise<ListedMember[]> {
-  const res = await r.exec({ host, ...q.localMemberList() });
-  return parseMemberListJson(res.stdout);
+  return parseMemberListJson(await read(r, host, q.localMemberList()));
 }
 
 async function healthy(r: DisasterRun, host: string): Promise<boolean> {
@@ -40,11 +50,11 @@ export async function forceNewCluster(r: DisasterRun, plan: QuorumPlan, forced: 
     return;
   }
   // a run killed while the forced etcd ran: stop that one first
-  await r.exec({ host: s, ...q.forceNewClusterStop() });
+  await r.exec({ host: s, ...q.forceNewClusterStop(idOf(s)) });
   await r.exec(start);
   try {
     const ms = await r.until(`the survivor ${s} answers as a one-member cluster`, t.startMs, async () => {
-      if ((await r.exec({ host: s, ...q.forceNewClusterAlive() }, { allowFail: true })).code !== 0)
+      if ((await r.exec({ host: s, ...q.forceNewClusterAlive(idOf(s)) }, { allowFail: true })).code !== 0)
         throw new StepError(
           `etcd started with --force-new-cluster on ${s} exited; its log is ${q.FORCE_LOG} on the VM`,
           `Read ${q.FORCE_LOG} on ${s}; its data is unchanged apart from what etcd wrote, and a copy of its db is in ${q.survivorCopyPath(plan.ts)}. ${RESUME_ADVICE}`,
@@ -66,6 +76,8 @@ export async function forceNewCluster(r: DisasterRun, plan: QuorumPlan, forced: 
 
 export async function startSurvivor(r: DisasterRun, plan: QuorumPlan, t: QuorumTimeouts) {
   const s = plan.survivor!;
+  // nothing of the run outside monit may hold the ports when monit starts etcd
+  await r.exec({ host: s, ...q.forceNewClusterStop(idOf(s)) });
   const p = await r.probe(s);
   if (p.monitEtcd === 'running' && p.etcdAlive) r.skipped({ host: s, ...cmd.monitStart() }, 'monit already runs etcd');
   else await r.exec({ host: s, ...cmd.monitStart() });
@@ -77,13 +89,11 @@ export async function startSurvivor(r: DisasterRun, plan: QuorumPlan, t: QuorumT
 }
 
 async function statusOf(r: DisasterRun, host: string) {
-  const res = await r.exec({ host, ...q.localStatus() });
-  return parseEndpointStatusJson(res.stdout)[0];
+  return parseEndpointStatusJson(await read(r, host, q.localStatus()))[0];
 }
 
 async function hashAt(r: DisasterRun, host: string, rev: bigint): Promise<string> {
-  const res = await r.exec({ host, ...q.localHashKV(rev) });
-  const h = /"hash":(\d+)/.exec(res.stdout)?.[1];
+  const h = /"hash":(\d+)/.exec(await read(r, host, q.localHashKV(rev)))?.[1];
   if (!h) throw new Error(`no hash in the hashkv output of ${host}`);
   return h;
 }
@@ -93,7 +103,8 @@ async function rejoinOne(r: DisasterRun, plan: QuorumPlan, j: Rejoin, t: QuorumT
   const s = plan.survivor!;
   const id = idOf(j.label);
   const peer = (await r.probe(j.label)).peerAddress;
-  let list = await localMembers(r, s);
+  const members = () => r.until(`the member list answers on ${s}`, t.startMs, () => localMembers(r, s));
+  let list = await members();
   let mine = list.find((m) => m.name === id || (peer && m.peerURLs.includes(peer)));
   const p = await r.probe(j.label);
   if (mine && mine.name === id && p.etcdAlive) {
@@ -107,8 +118,8 @@ async function rejoinOne(r: DisasterRun, plan: QuorumPlan, j: Rejoin, t: QuorumT
     if (j.path === 'runbook') {
       if (!p.memberDir.exists) await r.exec({ host: j.label, ...cmd.recreateMemberDir() });
       if (!mine) {
-        const res = await r.exec({ host: s, ...cmd.memberAdd(id, plan.learner) }, { allowFail: true });
-        list = await localMembers(r, s);
+        const res = await r.exec({ host: j.label, ...cmd.memberAdd(id, plan.learner) }, { allowFail: true });
+        list = await members();
         mine = list.find((m) => peer && m.peerURLs.includes(peer));
         r.check('member added', !!mine, mine ? `${mine.id}${mine.isLearner ? ' (learner)' : ''}` : res.stderr.trim());
       }
@@ -153,10 +164,12 @@ export async function rejoinAll(r: DisasterRun, plan: QuorumPlan, t: QuorumTimeo
 /** One cluster id, every master a started voter, hashKV equal, revision not below the survivor's, the Director's view. */
 export async function verify(r: DisasterRun, plan: QuorumPlan, t: QuorumTimeouts) {
   const s = plan.survivor!;
-  const st = await Promise.all(plan.masters.map(async (m) => ({ m, st: await statusOf(r, m) })));
+  const st = await r.until('every master answers its status', t.startMs, () =>
+    Promise.all(plan.masters.map(async (m) => ({ m, st: await statusOf(r, m) }))),
+  );
   const ids = new Set(st.map((x) => x.st.clusterId));
   r.check('one cluster id', ids.size === 1, `${[...ids].join(', ')} on ${plan.masters.length} masters`);
-  const list = await localMembers(r, s);
+  const list = await r.until('the member list answers', t.startMs, () => localMembers(r, s));
   const names = new Set(list.filter((m) => m.name && !m.isLearner).map((m) => m.name));
   const missing = plan.masters.filter((m) => !names.has(idOf(m)));
   r.check(
@@ -165,7 +178,9 @@ export async function verify(r: DisasterRun, plan: QuorumPlan, t: QuorumTimeouts
     missing.length ? `missing: ${missing.join(', ')}` : `${list.length} members`,
   );
   const rev = BigInt(st.find((x) => x.m === s)!.st.revision ?? '0');
-  const hashes = await Promise.all(plan.masters.map((m) => hashAt(r, m, rev)));
+  const hashes = await r.until('every master answers hashKV', t.startMs, () =>
+    Promise.all(plan.masters.map((m) => hashAt(r, m, rev))),
+  );
   r.check('hashKV equal', new Set(hashes).size === 1, `revision ${rev}: ${hashes.join(', ')}`);
   const before = plan.evidence.find((e) => e.label === s)?.revision;
   if (before !== undefined)
