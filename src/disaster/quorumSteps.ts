@@ -8,6 +8,7 @@ import { parseEndpointStatusJson } from '../etcd/statusParsers';
 import { parseEtcdctlError } from '../etcd/parsers';
 import { RESUME_ADVICE, StepError } from '../recovery/context';
 import type { DisasterRun } from './context';
+import { changeMembership } from '../recovery/steps/membershipChange';
 import { dataDirEmpty } from './fleet';
 import type { QuorumPlan, Rejoin } from './quorumPlan';
 import * as q from './quorumCommands';
@@ -104,7 +105,7 @@ async function rejoinOne(r: DisasterRun, plan: QuorumPlan, j: Rejoin, t: QuorumT
   const id = idOf(j.label);
   const peer = (await r.probe(j.label)).peerAddress;
   const members = () => r.until(`the member list answers on ${s}`, t.startMs, () => localMembers(r, s));
-  let list = await members();
+  const list = await members();
   let mine = list.find((m) => m.name === id || (peer && m.peerURLs.includes(peer)));
   const p = await r.probe(j.label);
   if (mine && mine.name === id && p.etcdAlive) {
@@ -118,9 +119,25 @@ async function rejoinOne(r: DisasterRun, plan: QuorumPlan, j: Rejoin, t: QuorumT
     if (j.path === 'runbook') {
       if (!p.memberDir.exists) await r.exec({ host: j.label, ...cmd.recreateMemberDir() });
       if (!mine) {
-        const res = await r.exec({ host: j.label, ...cmd.memberAdd(id, plan.learner) }, { allowFail: true });
-        list = await members();
-        mine = list.find((m) => peer && m.peerURLs.includes(peer));
+        // the member list decides; a change etcd rejected as unsafe for now is tried again (src/recovery/steps/membershipChange.ts)
+        const add = { host: j.label, ...cmd.memberAdd(id, plan.learner), done: false };
+        const via = {
+          exec: r.exec.bind(r),
+          until: r.until.bind(r),
+          info: r.info.bind(r),
+          pause: r.pause.bind(r),
+          members: () => localMembers(r, s),
+        };
+        const { res, applied } = await changeMembership(
+          via,
+          add,
+          (ms) => ms.find((m) => peer && m.peerURLs.includes(peer)),
+          {
+            change: 'the member add',
+            notApplied: 'no member was added',
+          },
+        );
+        mine = applied as ListedMember | undefined;
         r.check('member added', !!mine, mine ? `${mine.id}${mine.isLearner ? ' (learner)' : ''}` : res.stderr.trim());
       }
     }
