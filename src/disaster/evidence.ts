@@ -24,6 +24,8 @@ export interface MasterEvidence {
   running: boolean;
   /** The running member answers a linearizable health check: its cluster still has quorum. */
   healthy?: boolean;
+  /** Members in the running member's own member list (read only while it has quorum). */
+  memberCount?: number;
   /** Where the numbers come from. */
   source: 'own-status' | 'offline-copy' | 'none';
   raftTerm?: bigint;
@@ -43,7 +45,7 @@ export function dataPresent(p: VmProbe): boolean {
 /** The running member's own status and health, through the job's etcdctl wrapper against this VM only. */
 export function ownStatus(): RemoteCommand {
   return {
-    command: `LOCAL=true ${cmd.ETCDCTL} --dial-timeout=2s --command-timeout=4s endpoint status -w json; echo '### health'; LOCAL=true ${cmd.ETCDCTL} --dial-timeout=2s --command-timeout=4s endpoint health 2>&1; true`,
+    command: `LOCAL=true ${cmd.ETCDCTL} --dial-timeout=2s --command-timeout=4s endpoint status -w json; echo '### health'; LOCAL=true ${cmd.ETCDCTL} --dial-timeout=2s --command-timeout=4s endpoint health 2>&1; echo '### members'; LOCAL=true ${cmd.ETCDCTL} --dial-timeout=2s --command-timeout=4s member list 2>/dev/null; true`,
     mutates: false,
     purpose: "read the running member's own raft term, index and revision, and whether its cluster has quorum",
   };
@@ -81,8 +83,14 @@ export function offlineStatus(): RemoteCommand {
 }
 
 /** The status row of an `endpoint status -w json` output (own or offline), with the health section. */
-export function parseStatusRead(out: string): { status?: ParsedEndpointStatus; healthy?: boolean; error?: string } {
-  const [json, health] = out.split('### health');
+export function parseStatusRead(out: string): {
+  status?: ParsedEndpointStatus;
+  healthy?: boolean;
+  memberCount?: number;
+  error?: string;
+} {
+  const [json, rest] = out.split('### health');
+  const [health, members] = (rest ?? '').split('### members');
   let status: ParsedEndpointStatus | undefined;
   let error: string | undefined;
   try {
@@ -90,8 +98,9 @@ export function parseStatusRead(out: string): { status?: ParsedEndpointStatus; h
   } catch (e) {
     error = (e as Error).message;
   }
-  const healthy = health === undefined ? undefined : /is healthy/.test(health) && !/is unhealthy/.test(health);
-  return { status, healthy, error };
+  const healthy = rest === undefined ? undefined : /is healthy/.test(health) && !/is unhealthy/.test(health);
+  const rows = (members ?? '').split('\n').filter((l) => /^[0-9a-f]+, /.test(l.trim()));
+  return { status, healthy, memberCount: rows.length || undefined, error };
 }
 
 export function withStatus(e: MasterEvidence, s: ParsedEndpointStatus): MasterEvidence {

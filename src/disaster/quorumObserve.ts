@@ -48,7 +48,12 @@ async function one(
     const read = parseStatusRead(res.stdout);
     if (read.status)
       return {
-        e: { ...withStatus(e, read.status), source: 'own-status', healthy: read.healthy },
+        e: {
+          ...withStatus(e, read.status),
+          source: 'own-status',
+          healthy: read.healthy,
+          memberCount: read.memberCount,
+        },
         record,
         version: read.status.version,
       };

@@ -113,7 +113,13 @@ export function planQuorumRestore(input: QuorumPlanInput): QuorumPlan {
     });
 
   if (!resumed) {
-    const healthy = evidence.filter((e) => e.healthy);
+    // a healthy member of a cluster smaller than a quorum of the masters is a split-off (e.g. the bootstrap
+    // instance's start script formed a new one-member cluster): not the deployment's quorum
+    const healthy = evidence.filter((e) => e.healthy && (e.memberCount ?? n) >= quorum);
+    for (const e of evidence.filter((x) => x.healthy && !healthy.includes(x)))
+      notes.push(
+        `${e.label} answers, but in a cluster of ${e.memberCount} member(s): split off, not the quorum of ${n} masters.`,
+      );
     if (healthy.length)
       refusals.push({
         code: 'quorum',

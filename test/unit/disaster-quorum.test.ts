@@ -8,6 +8,7 @@ import { planQuorumRestore, rejoinOrder, formatQuorumPlan } from '../../src/disa
 import { parseRecord, writeRecord, forceNewClusterStart, forceNewClusterStop } from '../../src/disaster/quorumCommands';
 import { etcdClientsIn, monitStopProcess } from '../../src/disaster/fleet';
 import { parseRestoreQuorumArgs } from '../../src/cli/restoreQuorum';
+import { main, EXIT, USAGE } from '../../src/cli';
 
 const id = (i: number) => `0000000${i}-1111-2222-3333-444444444444`;
 const lbl = (i: number) => `master/${id(i)}`;
@@ -86,6 +87,20 @@ describe('quorum restore: refusals and plan', () => {
     const q = p.refusals.find((r) => r.code === 'quorum');
     assert.ok(q, formatQuorumPlan(p));
     assert.match(q!.advice, /bosh-etcd recover/);
+  });
+
+  it('does not take a split-off one-member cluster (the bootstrap instance started without data) for quorum', () => {
+    const split = data(0, 5n, 1n, {
+      running: true,
+      healthy: true,
+      memberCount: 1,
+      clusterId: 'c9',
+      source: 'own-status',
+    });
+    const p = plan([split, ev(1), data(2, 120n, 55n)], lbl(2));
+    assert.ok(!p.refusals.some((r) => r.code === 'quorum'), formatQuorumPlan(p));
+    assert.ok(p.notes.some((n) => /split off/.test(n)));
+    assert.strictEqual(p.ranking.preselected, undefined, 'two clusters: no automatic choice');
   });
 
   it('refuses while a majority still has readable data of the cluster (start them instead)', () => {
@@ -214,6 +229,12 @@ describe('quorum restore: commands and parsers', () => {
     assert.strictEqual(r.status?.raftIndex, '65');
     assert.strictEqual(r.status?.clusterId, '131fbe5aab4b7cf0');
     assert.strictEqual(r.healthy, false);
+    assert.strictEqual(r.memberCount, undefined);
+    const withMembers = parseStatusRead(
+      out +
+        '### members\n7cd8646a9ddeabe, started, c6f7, https://m-2:2380, https://m-2:2379, false\n90e8dae0e600a9c1, started, 077c, https://m-1:2380, https://m-1:2379, false\n',
+    );
+    assert.strictEqual(withMembers.memberCount, 2);
     assert.strictEqual(parseStatusRead(out.replace('is unhealthy: failed', 'is healthy: successfully')).healthy, true);
   });
 
@@ -252,5 +273,45 @@ System 'system_localhost'           running
     });
     assert.throws(() => parseRestoreQuorumArgs(['--survivor', 'nope']), /master\/<uuid>/);
     assert.throws(() => parseRestoreQuorumArgs(['--instance', 'x']), /unknown option/);
+  });
+});
+
+describe('bosh-etcd restore-quorum: usage', () => {
+  const sink = () => {
+    let text = '';
+    return {
+      stream: {
+        write: (s: string) => {
+          text += s;
+          return true;
+        },
+      } as unknown as NodeJS.WritableStream,
+      text: () => text,
+    };
+  };
+  const io = (err: ReturnType<typeof sink>) => ({
+    out: sink().stream,
+    err: err.stream,
+    env: {},
+    interactive: false,
+    open: () => {
+      throw new Error('must not connect');
+    },
+  });
+
+  it('requires --survivor without a terminal (exit 2, nothing opened)', async () => {
+    const err = sink();
+    assert.strictEqual(await main(['restore-quorum', '--deployment', 'D', '--yes'], io(err)), EXIT.USAGE);
+    assert.match(err.text(), /--survivor master\/<uuid> is required without a terminal/);
+  });
+
+  it('rejects a malformed --survivor before connecting (exit 2)', async () => {
+    const err = sink();
+    assert.strictEqual(await main(['restore-quorum', '-d', 'D', '--survivor', 'master/a;b'], io(err)), EXIT.USAGE);
+    assert.match(err.text(), /not of the form master\/<uuid>/);
+  });
+
+  it('is listed in the usage', () => {
+    assert.match(USAGE, /bosh-etcd restore-quorum --deployment D \[--survivor master\/UUID\]/);
   });
 });
