@@ -1,6 +1,6 @@
 // Layering rules, checked by `npm run lint:layers` (part of `npm test`). See docs/architecture.md.
 /** @type {import('dependency-cruiser').IConfiguration} */
-const CORE = '^src/(util|bosh|ssh|etcd|session|diagnosis|recovery|maintenance|snapshots)/';
+const CORE = '^src/(util|bosh|ssh|etcd|session|diagnosis|recovery|maintenance|snapshots|disaster)/';
 module.exports = {
   forbidden: [
     {

@@ -133,7 +133,8 @@ export interface Plan {
 }
 
 /** Events delivered to `onEvent` as the run goes: the UI renders them; the transcript records them. */
-export type RecoveryEvent =
+/** `S`: the step ids (the disaster flows of src/disaster have their own). */
+export type RecoveryEvent<S extends string = StepId> =
   | { type: 'observed'; time: string; summary: string[] }
   | { type: 'plan'; time: string; plan: Plan }
   | { type: 'refused'; time: string; refusals: Refusal[] }
@@ -142,7 +143,7 @@ export type RecoveryEvent =
       time: string;
       /** The instance the step works on (several targets). */
       target?: string;
-      step: StepId;
+      step: S;
       number: number;
       total: number;
       title: string;
@@ -151,29 +152,29 @@ export type RecoveryEvent =
   | {
       type: 'command';
       time: string;
-      step: StepId;
+      step: S;
       host: string;
       command: string;
       purpose: string;
       mutates: boolean;
       skipped?: string;
     }
-  | { type: 'output'; time: string; step: StepId; host: string; stream: 'stdout' | 'stderr'; text: string }
+  | { type: 'output'; time: string; step: S; host: string; stream: 'stdout' | 'stderr'; text: string }
   | {
       type: 'command-done';
       time: string;
-      step: StepId;
+      step: S;
       host: string;
       command: string;
       exitCode: number | null;
       signal: string | null;
       durationMs: number;
     }
-  | { type: 'check'; time: string; step: StepId; name: string; ok: boolean; detail: string }
-  | { type: 'info'; time: string; step?: StepId; message: string }
-  | { type: 'step-done'; time: string; step: StepId; number: number; skipped: boolean; detail?: string }
-  | { type: 'step-failed'; time: string; step: StepId; number: number; error: string; advice: string }
-  | { type: 'cancelled'; time: string; step?: StepId; message: string }
+  | { type: 'check'; time: string; step: S; name: string; ok: boolean; detail: string }
+  | { type: 'info'; time: string; step?: S; message: string }
+  | { type: 'step-done'; time: string; step: S; number: number; skipped: boolean; detail?: string }
+  | { type: 'step-failed'; time: string; step: S; number: number; error: string; advice: string }
+  | { type: 'cancelled'; time: string; step?: S; message: string }
   | { type: 'done'; time: string; outcome: RecoveryOutcome; message: string; transcriptPath: string };
 
 export type RecoveryOutcome = 'recovered' | 'dry-run' | 'refused' | 'declined' | 'failed' | 'cancelled';

@@ -42,17 +42,22 @@ export class Transcript {
   private flushed = 0;
   private readonly pending = new Map<string, { stdout: string; stderr: string }>();
 
-  constructor(dir: string, title: { deployment: string; target: string; dryRun: boolean; started: Date }) {
+  constructor(
+    dir: string,
+    title: { deployment: string; target: string; dryRun: boolean; started: Date; heading?: string; prefix?: string },
+  ) {
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     const stamp = title.started
       .toISOString()
       .replace(/[-:]/g, '')
       .replace(/\.[0-9]+/, '');
     const safeTarget = title.target.replace(/[^A-Za-z0-9-]+/g, '_');
-    let p = path.join(dir, `recovery-${stamp}-${safeTarget}${title.dryRun ? '-dry-run' : ''}.md`);
+    let p = path.join(dir, `${title.prefix ?? 'recovery'}-${stamp}-${safeTarget}${title.dryRun ? '-dry-run' : ''}.md`);
     for (let i = 2; fs.existsSync(p); i++) p = p.replace(/(-\d+)?\.md$/, `-${i}.md`);
     this.path = p;
-    this.parts.push(`# etcd member recovery${title.dryRun ? ' (dry-run)' : ''}: ${redact(title.target)}\n\n`);
+    this.parts.push(
+      `# ${title.heading ?? 'etcd member recovery'}${title.dryRun ? ' (dry-run)' : ''}: ${redact(title.target)}\n\n`,
+    );
     this.parts.push(
       `- Deployment: \`${redact(title.deployment)}\`\n- Target: \`${redact(title.target)}\`\n- Started: ${title.started.toISOString()}\n- Mode: ${title.dryRun ? 'dry-run (no changes)' : 'recovery'}\n\n`,
     );
@@ -62,7 +67,7 @@ export class Transcript {
     return `${step}\u0000${host}`;
   }
 
-  record(e: RecoveryEvent): void {
+  record(e: RecoveryEvent<string>): void {
     switch (e.type) {
       case 'observed':
         this.parts.push(`## Observation (${e.time})\n\n${e.summary.map((s) => `- ${redact(s)}`).join('\n')}\n\n`);

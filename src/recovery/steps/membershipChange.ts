@@ -32,7 +32,7 @@ export interface MembershipChange<T> {
  * (every 2 s) until RECONFIG_RETRY_MS have passed.
  */
 export async function changeMembership<T>(
-  r: Run,
+  r: Pick<Run, 'exec' | 'until' | 'info' | 'pause' | 'members'>,
   command: PlannedCommand,
   applied: (members: EtcdMember[]) => T | undefined,
   describe: { change: string; notApplied: string },

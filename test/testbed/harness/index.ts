@@ -49,7 +49,8 @@ export type FaultMode =
   | 'two-down'
   | 'network-path'
   | 'near-quota'
-  | 'nospace';
+  | 'nospace'
+  | 'quorum-loss';
 export const FAULT_MODES: FaultMode[] = [
   'wipe',
   'corrupt',
@@ -62,6 +63,7 @@ export const FAULT_MODES: FaultMode[] = [
   'network-path',
   'near-quota',
   'nospace',
+  'quorum-loss',
 ];
 
 export interface UpOptions extends TestbedOptions {
@@ -631,6 +633,14 @@ export async function breakInstance(ref: string, mode: FaultMode, opts: TestbedO
       detail = `filled etcd until it raised the NOSPACE alarm`;
       break;
     }
+    case 'quorum-loss': {
+      requireMaster(vm, mode);
+      const { quorumLoss } = await import('./disaster');
+      const wiped = (await quorumLoss(state, vm)).map((w) => vmName(w.group, w.index));
+      writeFaults(L, [...readFaults(L), ...wiped.filter((w) => w !== name).map((w) => ({ vm: w, mode, at: rec.at }))]);
+      detail = `quorum lost: etcd stopped and its data wiped on ${wiped.join(', ')}; the others run without quorum`;
+      break;
+    }
     default:
       throw new Error(`Unknown --mode "${mode}": use one of ${FAULT_MODES.join(', ')}.`);
   }
@@ -762,6 +772,9 @@ export async function heal(ref?: string, opts: HealOptions = {}): Promise<string
         done.push(`${f.vm}: filler keys deleted, compacted, defragmented, alarms disarmed`);
         break;
       case 'ssh-drop':
+        break;
+      case 'quorum-loss':
+        unhealed.push(f);
         break;
       case 'wipe':
       case 'bootstrap-wipe':

@@ -1,0 +1,165 @@
+// The quorum-loss flow (src/disaster/quorum.ts) on its own 3-master testbed with a kube-apiserver
+// stand-in that writes to etcd every second: refused while quorum holds; then two of three masters
+// wiped and the third stopped (its numbers read offline), the most advanced preselected, a run
+// cancelled after the survivor was forced into a new cluster and run again to the end. Proves: the
+// writes acknowledged before are there afterwards, one cluster id, every member started and healthy,
+// no write accepted while the run had the API servers stopped, and the API servers writing again after.
+import * as assert from 'assert';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { boshCliEnv, breakInstance, down, etcdctlIn, masters, up, type TestbedState } from './harness/index';
+import { resolveLayout } from './harness/layout';
+import { apiWrites, installApiWriter } from './harness/disaster';
+import { waitFor } from './harness/sh';
+import { openDeploymentFromEnv } from '../../src/session/session';
+import type { DeploymentSession } from '../../src/session/types';
+import { restoreQuorum, type QuorumOptions, type QuorumResult } from '../../src/disaster/quorum';
+import type { DisasterEvent } from '../../src/disaster/context';
+
+const TX = fs.mkdtempSync(path.join(os.tmpdir(), 'disaster-quorum-tx-'));
+
+/** This file's testbed: its own second octet, derived from the tier's (never a neighbour's net). */
+const NET = (() => {
+  const [, a, b] = resolveLayout().net.split('.').map(Number);
+  return `127.${(a + 170) % 256}.${b}`;
+})();
+
+function explain(res: QuorumResult): string {
+  return `${res.outcome}: ${res.message}\n${res.advice ?? ''}\n${fs.readFileSync(res.transcriptPath, 'utf8').slice(-4000)}`;
+}
+
+describe('quorum restore on the testbed (3 masters, kube-apiserver writing)', function () {
+  this.timeout(900_000);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tb-disaster-quorum-'));
+  const opts = { dir, net: NET };
+  let state: TestbedState;
+  let session: DeploymentSession;
+  const m = (i: number) => masters(state).sort((a, b) => a.index - b.index)[i];
+  const label = (i: number) => `master/${m(i).id}`;
+  const options = (extra: Partial<QuorumOptions>): QuorumOptions => ({
+    transcriptDir: TX,
+    timeouts: { startMs: 240_000, monitMs: 120_000 },
+    ...extra,
+  });
+
+  before(async () => {
+    state = await up({ ...opts, masters: 3 });
+    await installApiWriter(state);
+    session = openDeploymentFromEnv(boshCliEnv(state), { gatewayKnownHostsPath: state.staticSsh.knownHostsPath });
+  });
+  after(async () => {
+    await session?.dispose().catch(() => undefined);
+    await down(opts);
+  });
+
+  it('refuses while quorum holds (member replacement is the tool), changing nothing', async () => {
+    const before = (await etcdctlIn(m(0), 'member list', { local: true })).stdout;
+    const res = await restoreQuorum(session, options({ survivor: label(0), yes: true }));
+    assert.strictEqual(res.outcome, 'refused', explain(res));
+    assert.ok(
+      res.refusals?.some((r) => r.code === 'quorum' && /bosh-etcd recover/.test(r.advice)),
+      explain(res),
+    );
+    assert.deepStrictEqual(res.stepsRun, []);
+    assert.strictEqual((await etcdctlIn(m(0), 'member list', { local: true })).stdout, before);
+    const n = apiWrites(m(0)).length;
+    await waitFor('the API server stand-in still writing', 60_000, async () => apiWrites(m(0)).length > n, 500);
+  });
+
+  it('two wiped, the third stopped: preselects it from an offline read, survives a cancel, restores quorum with every acknowledged write', async () => {
+    for (let i = 0; i < 20; i++) await etcdctlIn(m(2), `put /dq/key-${i} value-${i}`, { local: true });
+    await breakInstance(`master/${m(0).id}`, 'quorum-loss', opts); // wipes master-0 (bootstrap) and master-1
+    await breakInstance(`master/${m(2).id}`, 'stop', opts);
+
+    const dry = await restoreQuorum(session, options({ dryRun: true }));
+    assert.strictEqual(dry.outcome, 'dry-run', explain(dry));
+    assert.strictEqual(dry.plan?.survivor, label(2), explain(dry));
+    const ev = dry.evidence!.find((e) => e.label === label(2))!;
+    assert.strictEqual(ev.source, 'offline-copy', explain(dry));
+    assert.ok(ev.revision !== undefined && ev.revision >= 21n, `revision ${ev.revision}`);
+    assert.ok(
+      dry.evidence!.filter((e) => e.label !== label(2)).every((e) => !e.dataPresent),
+      explain(dry),
+    );
+    assert.deepStrictEqual(
+      dry.plan!.rejoin.map((r) => [r.label, r.path]),
+      [
+        [label(1), 'self-add'],
+        [label(0), 'runbook'],
+      ],
+    );
+
+    // first run: cancelled right after the survivor was forced into a new cluster
+    const times: Record<string, number> = {};
+    const record = (e: DisasterEvent) => {
+      if (e.type === 'step-done' || e.type === 'step-start') times[`${e.type}:${e.step}`] ??= Date.parse(e.time);
+    };
+    const ac = new AbortController();
+    const first = await restoreQuorum(
+      session,
+      options({
+        survivor: label(2),
+        yes: true,
+        signal: ac.signal,
+        onEvent: (e) => {
+          record(e);
+          if (e.type === 'step-done' && e.step === 'force-new-cluster') ac.abort();
+        },
+      }),
+    );
+    assert.strictEqual(first.outcome, 'cancelled', explain(first));
+    // the survivor's own db was copied on its VM before anything changed it
+    const copy = await etcdctlIn(m(2), `snapshot status /var/vcap/store/etcd-snapshots/quorum-restore-*.db -w json`, {
+      allowFail: true,
+    });
+    assert.match(copy.stdout + copy.stderr, /"revision":\d+/);
+
+    const second = await restoreQuorum(session, options({ survivor: label(2), yes: true, onEvent: record }));
+    assert.strictEqual(second.outcome, 'recovered', explain(second));
+    assert.ok(second.stepsRun.includes('verify'), explain(second));
+    // resumed: the survivor is not forced a second time
+    assert.match(
+      fs.readFileSync(second.transcriptPath, 'utf8'),
+      /skipped \(the record on the survivor says it already ran as a new cluster\)/,
+    );
+
+    // no write accepted while the API servers were stopped (from the end of step 1 to the start of step 8)
+    const from = times['step-done:stop-clients'];
+    const to = times['step-start:start-clients'];
+    assert.ok(from && to && to > from, JSON.stringify(times));
+    for (const vm of masters(state)) {
+      const mid = apiWrites(vm).filter((w) => w.at > from && w.at < to);
+      assert.deepStrictEqual(mid, [], `writes of the stand-in on master-${vm.index} while stopped`);
+    }
+    // ... and every stand-in writes again afterwards
+    for (const vm of masters(state))
+      await waitFor(
+        `the API server stand-in of master-${vm.index} writing again`,
+        120_000,
+        async () => apiWrites(vm).some((w) => w.at > to),
+        1000,
+      );
+
+    // checked with etcdctl on the VMs, independently of the product
+    for (let i = 0; i < 20; i++) {
+      const got = await etcdctlIn(m(i % 3), `get /dq/key-${i} --print-value-only`, { local: true });
+      assert.strictEqual(got.stdout.trim(), `value-${i}`, `key ${i} on master-${i % 3}`);
+    }
+    const ids = new Set<string>();
+    for (let i = 0; i < 3; i++) {
+      const st = await etcdctlIn(m(i), 'endpoint status -w json', { local: true });
+      ids.add(/"cluster_id":(\d+)/.exec(st.stdout)![1]);
+      const h = await etcdctlIn(m(i), 'endpoint health', { local: true });
+      assert.match(h.stdout + h.stderr, /is healthy/);
+    }
+    assert.strictEqual(ids.size, 1, [...ids].join(', '));
+    const list = (await etcdctlIn(m(2), 'member list', { local: true })).stdout.trim().split('\n');
+    assert.strictEqual(list.length, 3, list.join('\n'));
+    for (let i = 0; i < 3; i++)
+      assert.ok(
+        list.some((l) => l.includes(`started, ${m(i).id},`) && l.endsWith('false')),
+        list.join('\n'),
+      );
+  });
+});
