@@ -4,6 +4,7 @@
 import type { DeploymentSession } from '../session/types';
 import { acquireClusterLock, ClusterLockError, type ClusterLock } from '../session/clusterLock';
 import { describeLock } from '../session/lockReport';
+import type { LockFlow } from '../session/lockFile';
 import { markerMatches } from '../session/resumeMarker';
 import type { Observation } from './observe';
 import type { Refusal, RecoveryOptions } from './events';
@@ -14,11 +15,15 @@ export type LockOutcome =
   | { kind: 'held'; refusal: Refusal; holder: string }
   | { kind: 'failed'; message: string; advice: string };
 
-export async function takeRunLock(session: DeploymentSession, opts: RecoveryOptions): Promise<LockOutcome> {
+export async function takeRunLock(
+  session: DeploymentSession,
+  opts: Pick<RecoveryOptions, 'dryRun' | 'breakLock' | 'signal'>,
+  flow: LockFlow = 'member-recovery',
+): Promise<LockOutcome> {
   if (opts.dryRun) return { kind: 'taken', lock: null };
   try {
     const lock = await acquireClusterLock(session, {
-      flow: 'member-recovery',
+      flow,
       breakLock: opts.breakLock,
       signal: opts.signal,
     });
