@@ -11,7 +11,10 @@ type Result = RecoveryResult;
 type Targets = string | string[] | 'all-broken';
 
 /** Prints the engine's events as a terminal transcript. */
-export function recoveryPrinter(out: NodeJS.WritableStream, err: NodeJS.WritableStream): (e: RecoveryEvent) => void {
+export function recoveryPrinter(
+  out: NodeJS.WritableStream,
+  err: NodeJS.WritableStream,
+): (e: RecoveryEvent<string>) => void {
   const { line, raw } = lineWriter(out);
   return (e) => {
     switch (e.type) {

@@ -3,7 +3,6 @@
 // answers y in a terminal); --dry-run prints every command. Printed like `bosh-etcd recover`
 // (recover.ts's printer and exit codes). No `vscode` import here.
 import { runRestore, type RestoreResult } from '../disaster/restore';
-import type { DisasterEvent } from '../disaster/context';
 import { EXIT } from './exitCodes';
 import { askYesNo, defaultTranscriptDir, handleInterrupts, type CliIo } from './io';
 import { exitCodeOf, recoveryPrinter } from './recover';
@@ -112,7 +111,6 @@ export async function restoreMain(argv: string[], io: CliIo): Promise<number> {
     const opened = await openDeployment(io, deployment, { knownHosts: a.knownHosts, signal: interrupts.signal });
     if (typeof opened === 'number') return opened;
     try {
-      const print = recoveryPrinter(io.out, io.err) as (e: DisasterEvent) => void;
       const res = await runRestore(opened.session, {
         snapshot: (a.snapshot ?? a.snapshotOnVms)!,
         snapshotOnVms: !!a.snapshotOnVms,
@@ -122,7 +120,7 @@ export async function restoreMain(argv: string[], io: CliIo): Promise<number> {
         breakLock: a.breakLock,
         signal: interrupts.signal,
         transcriptDir: a.transcriptDir ?? defaultTranscriptDir(),
-        onEvent: print,
+        onEvent: recoveryPrinter(io.out, io.err),
         confirm: async (lines) => {
           io.out.write('\n' + lines.join('\n') + '\n\n');
           if (a.yes) {

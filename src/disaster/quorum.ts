@@ -1,0 +1,252 @@
+// The quorum-loss engine: observe every master (evidence), plan (refusals, survivor, order), confirm,
+// take the cluster lock, then stop the etcd clients and etcd everywhere, keep a copy of the
+// survivor's db, move the others' data aside, force the survivor into a new one-member cluster, start
+// it under monit, add the others back one at a time, start the clients, verify. Stops at the first
+// failure; running again resumes (the record on the survivor, src/disaster/quorumCommands.ts).
+// Every event goes to the caller and to the transcript (src/recovery/transcript.ts). No `vscode` import here.
+import type { DeploymentSession } from '../session/types';
+import { CancelledError } from '../util/cancel';
+import { Transcript } from '../recovery/transcript';
+import { StepError, RESUME_ADVICE } from '../recovery/context';
+import { guardRun, takeRunLock } from '../recovery/runLock';
+import { describeLock } from '../session/lockReport';
+import { etcdFeatures } from '../etcd/version';
+import type { RecoveryOutcome, Refusal } from '../recovery/events';
+import { DisasterRun, type DisasterEvent } from './context';
+import { moveDataAside, startEtcdClients, stopEtcdClients, stopEtcdEverywhere } from './fleet';
+import { describeEvidence, type MasterEvidence } from './evidence';
+import { formatQuorumPlan, planQuorumRestore, type QuorumPlan } from './quorumPlan';
+import { labelOf, mastersOf, observeQuorum } from './quorumObserve';
+import { parseRecord, readRecord, survivorCopyPath } from './quorumCommands';
+import { forceNewCluster, rejoinAll, startSurvivor, verify, type QuorumTimeouts } from './quorumSteps';
+
+export interface QuorumOptions {
+  survivor?: string;
+  dryRun?: boolean;
+  yes?: boolean;
+  /** Asked once with the plan before the first change; resolve false to stop. */
+  confirm?: (plan: QuorumPlan) => Promise<boolean>;
+  /** Without `survivor`: asked with the evidence and ranking (a preselection only when unambiguous). */
+  chooseSurvivor?: (plan: QuorumPlan) => Promise<string | undefined>;
+  breakLock?: boolean;
+  /** The member that comes back by the runbook is added as a learner first (default: where etcd allows). */
+  learner?: boolean;
+  transcriptDir: string;
+  onEvent?: (e: DisasterEvent) => void;
+  signal?: AbortSignal;
+  timeouts?: Partial<QuorumTimeouts>;
+  now?: () => Date;
+}
+
+export interface QuorumResult {
+  outcome: RecoveryOutcome;
+  message: string;
+  advice?: string;
+  plan?: QuorumPlan;
+  refusals?: Refusal[];
+  evidence?: MasterEvidence[];
+  transcriptPath: string;
+  failedStep?: string;
+  stepsRun: string[];
+}
+
+export async function restoreQuorum(session: DeploymentSession, opts: QuorumOptions): Promise<QuorumResult> {
+  const started = opts.now ? opts.now() : new Date();
+  const transcript = new Transcript(opts.transcriptDir, {
+    deployment: session.deployment,
+    target: `survivor ${opts.survivor ?? '(to choose)'}`,
+    dryRun: !!opts.dryRun,
+    started,
+    heading: 'etcd quorum restore',
+    prefix: 'quorum-restore',
+  });
+  const time = () => new Date().toISOString();
+  const emit = (e: DisasterEvent) => {
+    transcript.record(e);
+    try {
+      opts.onEvent?.(e);
+    } catch {
+      /* a UI callback must not break the run */
+    }
+  };
+  const stepsRun: string[] = [];
+  const finish = (res: Omit<QuorumResult, 'transcriptPath' | 'stepsRun'>): QuorumResult => {
+    emit({ type: 'done', time: time(), outcome: res.outcome, message: res.message, transcriptPath: transcript.path });
+    transcript.flush();
+    return { ...res, stepsRun, transcriptPath: transcript.path };
+  };
+  const t: QuorumTimeouts = { startMs: 180_000, monitMs: 90_000, ...opts.timeouts };
+
+  const taken = await takeRunLock(session, opts, 'quorum-restore');
+  if (taken.kind === 'held') {
+    emit({ type: 'refused', time: time(), refusals: [taken.refusal] });
+    return finish({
+      outcome: 'refused',
+      message: `Refused: ${taken.refusal.message}`,
+      refusals: [taken.refusal],
+      advice: taken.refusal.advice,
+    });
+  }
+  if (taken.kind === 'failed') return finish({ outcome: 'failed', message: taken.message, advice: taken.advice });
+  for (const b of taken.lock?.broken ?? [])
+    emit({ type: 'info', time: time(), message: `broke a stale cluster lock: ${describeLock(b)}` });
+  const guard = guardRun(taken.lock, opts.signal);
+  try {
+    const instances = await session.instances();
+    const masters = mastersOf(instances);
+    const r = new DisasterRun(session, instances, emit, { dryRun: opts.dryRun, signal: guard.signal });
+    r.setStep('evidence');
+    let plan: QuorumPlan;
+    try {
+      const obs = await observeQuorum(r, masters);
+      emit({ type: 'observed', time: time(), summary: obs.evidence.map((e) => describeEvidence(e)) });
+      const learners = opts.learner ?? etcdFeatures(obs.version).learners;
+      const planFor = (survivor: string | undefined) =>
+        planQuorumRestore({
+          deployment: session.deployment,
+          evidence: obs.evidence,
+          survivor,
+          record: obs.record,
+          now: started,
+          learners,
+        });
+      plan = planFor(opts.survivor);
+      if (!plan.survivor && opts.chooseSurvivor && plan.refusals.every((x) => x.code === 'invalid-input')) {
+        const chosen = await opts.chooseSurvivor(plan);
+        if (chosen) plan = planFor(chosen);
+      }
+    } catch (e) {
+      if (e instanceof CancelledError)
+        return finish({ outcome: 'cancelled', message: 'Cancelled before anything was changed.' });
+      return finish({
+        outcome: 'failed',
+        message: `Could not observe the masters: ${(e as Error).message}`,
+        advice: 'Check the Director and SSH access, then run again; nothing was changed.',
+      });
+    }
+    emit({ type: 'info', time: time(), message: `Plan:\n${formatQuorumPlan(plan)}` });
+    transcript.flush();
+    const base = { plan, evidence: plan.evidence };
+    if (plan.refusals.length) {
+      emit({ type: 'refused', time: time(), refusals: plan.refusals });
+      return finish({
+        ...base,
+        outcome: 'refused',
+        message: `Refused: ${plan.refusals.map((x) => x.message).join(' ')}`,
+        refusals: plan.refusals,
+        advice: plan.refusals.map((x) => x.advice).join(' '),
+      });
+    }
+    if (opts.dryRun)
+      return finish({
+        ...base,
+        outcome: 'dry-run',
+        message: `Dry-run: nothing was changed.\n${formatQuorumPlan(plan)}`,
+      });
+    let go = false;
+    try {
+      go = opts.confirm ? await opts.confirm(plan) : opts.yes === true;
+    } catch {
+      go = false;
+    }
+    if (!go || guard.signal.aborted)
+      return finish({ ...base, outcome: 'declined', message: 'Not confirmed: nothing was changed.' });
+
+    const record = await observeRecord(r, plan);
+    const steps: [string, () => unknown][] = [
+      ['stop-clients', () => stopEtcdClients(r, plan.masters, { monitMs: t.monitMs })],
+      [
+        'stop-etcd',
+        () =>
+          record?.forced ? skipStep(r, 'stop-etcd', plan) : stopEtcdEverywhere(r, plan.masters, { monitMs: t.monitMs }),
+      ],
+      ['copy-db', () => (record?.forced ? skipStep(r, 'copy-db', plan) : copyDb(r, plan, !!record))],
+      ['move-aside', () => (record?.forced ? skipStep(r, 'move-aside', plan) : moveOthers(r, plan))],
+      ['force-new-cluster', () => forceNewCluster(r, plan, !!record?.forced, t)],
+      ['start-survivor', () => startSurvivor(r, plan, t)],
+      ['rejoin', () => rejoinAll(r, plan, t)],
+      ['start-clients', () => startEtcdClients(r, plan.masters, { monitMs: t.monitMs })],
+      [
+        'verify',
+        async () => {
+          await verify(r, plan, t);
+          await r.exec(plan.steps.find((s) => s.id === 'verify')!.commands[0]);
+        },
+      ],
+    ];
+    for (const [id, run] of steps) {
+      const s = plan.steps.find((x) => x.id === id)!;
+      r.setStep(id);
+      emit({
+        type: 'step-start',
+        time: time(),
+        step: id,
+        number: s.number,
+        total: plan.steps.length,
+        title: s.title,
+        alreadyDone: false,
+      });
+      try {
+        await run();
+      } catch (e) {
+        if (guard.lockLost() || e instanceof CancelledError) {
+          const msg = `${guard.lockLost() ? 'The cluster lock was lost' : 'Cancelled'} during step ${s.number} (${s.title}); nothing further was changed. Run again to continue.`;
+          emit({ type: 'cancelled', time: time(), step: id, message: msg });
+          return finish({
+            ...base,
+            outcome: guard.lockLost() ? 'failed' : 'cancelled',
+            message: msg,
+            failedStep: id,
+            advice: RESUME_ADVICE,
+          });
+        }
+        const advice = e instanceof StepError ? e.advice : RESUME_ADVICE;
+        const error = (e as Error).message;
+        emit({ type: 'step-failed', time: time(), step: id, number: s.number, error, advice });
+        return finish({
+          ...base,
+          outcome: 'failed',
+          message: `Step ${s.number} (${s.title}) failed: ${error}`,
+          advice,
+          failedStep: id,
+        });
+      }
+      stepsRun.push(id);
+      emit({ type: 'step-done', time: time(), step: id, number: s.number, skipped: false });
+      transcript.flush();
+    }
+    return finish({
+      ...base,
+      outcome: 'recovered',
+      message: `Quorum restored from ${plan.survivor}: ${plan.masters.length} members, one cluster, hashKV equal; the survivor's db copy is ${survivorCopyPath(plan.ts)} on ${plan.survivor}; the others' old data in /var/vcap/store/etcd.bak-${plan.ts}.`,
+    });
+  } finally {
+    await guard.release();
+    transcript.flush();
+  }
+}
+
+/** The record as it is right before the first change (a run may have been killed since the plan). */
+async function observeRecord(r: DisasterRun, plan: QuorumPlan) {
+  const res = await r.exec({ host: plan.survivor!, ...readRecord() });
+  const rec = parseRecord(res.stdout);
+  return rec && !rec.finished && rec.ts === plan.ts ? rec : null;
+}
+
+function skipStep(r: DisasterRun, id: string, plan: QuorumPlan): void {
+  for (const c of plan.steps.find((s) => s.id === id)!.commands)
+    r.skipped(c, 'the survivor already runs as the new cluster (the record says so): not repeated');
+}
+
+async function copyDb(r: DisasterRun, plan: QuorumPlan, recorded: boolean) {
+  const [rec, copy] = plan.steps.find((s) => s.id === 'copy-db')!.commands;
+  if (recorded) r.skipped(rec, 'the run is recorded on the survivor');
+  else await r.exec(rec);
+  await r.exec(copy);
+}
+
+async function moveOthers(r: DisasterRun, plan: QuorumPlan) {
+  for (const m of plan.masters.filter((x) => x !== plan.survivor)) await moveDataAside(r, m, plan.ts);
+}
+
+export { labelOf };

@@ -1,0 +1,184 @@
+// The steps of the quorum-loss flow, each idempotent (it looks before it changes, so running again
+// after a kill finishes): the survivor forced into a new one-member cluster, started under monit,
+// the others added back one at a time, the verification. The fleet steps are src/disaster/fleet.ts.
+// No `vscode` import here.
+import * as cmd from '../recovery/commands';
+import { parseMemberListJson, type ListedMember } from '../etcd/memberParsers';
+import { parseEndpointStatusJson } from '../etcd/statusParsers';
+import { parseEtcdctlError } from '../etcd/parsers';
+import { RESUME_ADVICE, StepError } from '../recovery/context';
+import type { DisasterRun } from './context';
+import { dataDirEmpty } from './fleet';
+import type { QuorumPlan, Rejoin } from './quorumPlan';
+import * as q from './quorumCommands';
+
+export interface QuorumTimeouts {
+  /** The survivor (forced, then under monit) healthy; a member back and caught up. */
+  startMs: number;
+  monitMs: number;
+}
+
+const idOf = (label: string) => label.split('/')[1];
+
+export async function localMembers(r: DisasterRun, host: string): Promise<ListedMember[]> {
+  const res = await r.exec({ host, ...q.localMemberList() });
+  return parseMemberListJson(res.stdout);
+}
+
+async function healthy(r: DisasterRun, host: string): Promise<boolean> {
+  const res = await r.exec({ host, ...q.localHealth() }, { allowFail: true });
+  return res.code === 0 && /is healthy/.test(res.stdout + res.stderr);
+}
+
+/** The survivor, once, as a new one-member cluster outside monit; skipped when the record says it was done. */
+export async function forceNewCluster(r: DisasterRun, plan: QuorumPlan, forced: boolean, t: QuorumTimeouts) {
+  const s = plan.survivor!;
+  const [start, stop, mark] = plan.steps.find((x) => x.id === 'force-new-cluster')!.commands;
+  if (forced) {
+    for (const c of [start, stop, mark])
+      r.skipped(c, 'the record on the survivor says it already ran as a new cluster');
+    return;
+  }
+  // a run killed while the forced etcd ran: stop that one first
+  await r.exec({ host: s, ...q.forceNewClusterStop() });
+  await r.exec(start);
+  try {
+    const ms = await r.until(`the survivor ${s} answers as a one-member cluster`, t.startMs, async () => {
+      if ((await r.exec({ host: s, ...q.forceNewClusterAlive() }, { allowFail: true })).code !== 0)
+        throw new StepError(
+          `etcd started with --force-new-cluster on ${s} exited; its log is ${q.FORCE_LOG} on the VM`,
+          `Read ${q.FORCE_LOG} on ${s}; its data is unchanged apart from what etcd wrote, and a copy of its db is in ${q.survivorCopyPath(plan.ts)}. ${RESUME_ADVICE}`,
+        );
+      if (!(await healthy(r, s))) return undefined;
+      const list = await localMembers(r, s);
+      return list.length === 1 ? list : undefined;
+    });
+    r.check(
+      'one-member cluster',
+      ms[0].name === idOf(s),
+      `member ${ms[0].id} ${ms[0].name} ${ms[0].peerURLs.join(',')}`,
+    );
+  } finally {
+    await r.exec(stop);
+  }
+  await r.exec(mark);
+}
+
+export async function startSurvivor(r: DisasterRun, plan: QuorumPlan, t: QuorumTimeouts) {
+  const s = plan.survivor!;
+  const p = await r.probe(s);
+  if (p.monitEtcd === 'running' && p.etcdAlive) r.skipped({ host: s, ...cmd.monitStart() }, 'monit already runs etcd');
+  else await r.exec({ host: s, ...cmd.monitStart() });
+  await r.until(`etcd on ${s} is healthy under monit`, t.startMs, async () => {
+    const x = await r.probe(s);
+    return x.monitEtcd === 'running' && x.etcdAlive && (await healthy(r, s)) ? true : undefined;
+  });
+  r.check('survivor healthy under monit', true, s);
+}
+
+async function statusOf(r: DisasterRun, host: string) {
+  const res = await r.exec({ host, ...q.localStatus() });
+  return parseEndpointStatusJson(res.stdout)[0];
+}
+
+async function hashAt(r: DisasterRun, host: string, rev: bigint): Promise<string> {
+  const res = await r.exec({ host, ...q.localHashKV(rev) });
+  const h = /"hash":(\d+)/.exec(res.stdout)?.[1];
+  if (!h) throw new Error(`no hash in the hashkv output of ${host}`);
+  return h;
+}
+
+/** One master back: self-add (its start script adds it) or the runbook (mkdir member/, member add, start). */
+async function rejoinOne(r: DisasterRun, plan: QuorumPlan, j: Rejoin, t: QuorumTimeouts) {
+  const s = plan.survivor!;
+  const id = idOf(j.label);
+  const peer = (await r.probe(j.label)).peerAddress;
+  let list = await localMembers(r, s);
+  let mine = list.find((m) => m.name === id || (peer && m.peerURLs.includes(peer)));
+  const p = await r.probe(j.label);
+  if (mine && mine.name === id && p.etcdAlive) {
+    r.info(`${j.label} is already a started member (${mine.id}): not added again`);
+  } else {
+    if (mine && !mine.name && !p.etcdAlive && dataDirEmpty(p) && !p.memberDir.exists) {
+      // a registration left by a run killed before the member started: the start script would add it twice
+      await r.exec({ host: s, ...cmd.memberRemove(mine.id) });
+      mine = undefined;
+    }
+    if (j.path === 'runbook') {
+      if (!p.memberDir.exists) await r.exec({ host: j.label, ...cmd.recreateMemberDir() });
+      if (!mine) {
+        const res = await r.exec({ host: s, ...cmd.memberAdd(id, plan.learner) }, { allowFail: true });
+        list = await localMembers(r, s);
+        mine = list.find((m) => peer && m.peerURLs.includes(peer));
+        r.check('member added', !!mine, mine ? `${mine.id}${mine.isLearner ? ' (learner)' : ''}` : res.stderr.trim());
+      }
+    }
+    if (!(p.monitEtcd === 'running' && p.etcdAlive)) await r.exec({ host: j.label, ...cmd.monitStart() });
+  }
+  const started = await r.until(`${j.label} has started as a member`, t.startMs, async () => {
+    const m = (await localMembers(r, s)).find((x) => x.name === id);
+    return m ?? undefined;
+  });
+  if (started.isLearner) {
+    await r.until(
+      `learner ${started.id} is promoted`,
+      t.startMs,
+      async () => {
+        const res = await r.exec({ host: s, ...cmd.memberPromote(started.id) }, { allowFail: true });
+        if (res.code === 0) return true;
+        if (!(await localMembers(r, s)).find((x) => x.id === started.id)?.isLearner) return true;
+        r.info(`promotion not accepted yet (${parseEtcdctlError(res.stderr).message || `exit ${res.code}`}); retrying`);
+        return undefined;
+      },
+      1500,
+    );
+  }
+  await r.until(`${j.label} is healthy`, t.startMs, async () => ((await healthy(r, j.label)) ? true : undefined));
+  const eq = await r.until(`hashKV of ${j.label} equals the survivor's`, t.startMs, async () => {
+    const rev = BigInt((await statusOf(r, s)).revision ?? '0');
+    const [a, b] = await Promise.all([hashAt(r, s, rev), hashAt(r, j.label, rev)]);
+    return a === b ? { rev, a } : undefined;
+  });
+  r.check(
+    `${j.label} back and consistent`,
+    true,
+    `member ${started.id}; hashKV ${eq.a} at revision ${eq.rev} on it and on the survivor`,
+  );
+}
+
+export async function rejoinAll(r: DisasterRun, plan: QuorumPlan, t: QuorumTimeouts) {
+  for (const j of plan.rejoin) await rejoinOne(r, plan, j, t);
+}
+
+/** One cluster id, every master a started voter, hashKV equal, revision not below the survivor's, the Director's view. */
+export async function verify(r: DisasterRun, plan: QuorumPlan, t: QuorumTimeouts) {
+  const s = plan.survivor!;
+  const st = await Promise.all(plan.masters.map(async (m) => ({ m, st: await statusOf(r, m) })));
+  const ids = new Set(st.map((x) => x.st.clusterId));
+  r.check('one cluster id', ids.size === 1, `${[...ids].join(', ')} on ${plan.masters.length} masters`);
+  const list = await localMembers(r, s);
+  const names = new Set(list.filter((m) => m.name && !m.isLearner).map((m) => m.name));
+  const missing = plan.masters.filter((m) => !names.has(idOf(m)));
+  r.check(
+    'every master a started voting member',
+    missing.length === 0 && list.length === plan.masters.length,
+    missing.length ? `missing: ${missing.join(', ')}` : `${list.length} members`,
+  );
+  const rev = BigInt(st.find((x) => x.m === s)!.st.revision ?? '0');
+  const hashes = await Promise.all(plan.masters.map((m) => hashAt(r, m, rev)));
+  r.check('hashKV equal', new Set(hashes).size === 1, `revision ${rev}: ${hashes.join(', ')}`);
+  const before = plan.evidence.find((e) => e.label === s)?.revision;
+  if (before !== undefined)
+    r.check('revision not lower than the survivor had', rev >= before, `now ${rev}, the survivor had ${before}`);
+  const inst = await r.until(
+    'the Director reports every master running',
+    t.startMs,
+    async () => {
+      const all = await r.session.instances();
+      const ms = all.filter((i) => plan.masters.includes(`${i.group}/${i.id}`));
+      return ms.every((i) => i.processState === 'running') ? ms : undefined;
+    },
+    3000,
+  );
+  r.check('Director reports running', true, inst.map((i) => `${i.group}/${i.index}: ${i.processState}`).join(', '));
+}
