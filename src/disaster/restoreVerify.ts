@@ -56,6 +56,8 @@ export async function verifyRestoredCluster(
     low >= expected.minRevision,
     `revisions ${revisions.join(', ')}; the snapshot (with any bump) gives ${expected.minRevision}`,
   );
+  if (revisions.every((r) => r === expected.minRevision))
+    run.info(`every member is at revision ${expected.minRevision}: exactly the snapshot's, nothing written since`);
   const same = revisions.every((r) => r === revisions[0]);
   const hashes = await Promise.all(statuses.map((s) => cluster.hashKV(s.endpoint, same ? undefined : low.toString())));
   const distinct = [...new Set(hashes.map((h) => h.hash))];
