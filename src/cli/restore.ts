@@ -8,14 +8,16 @@ import { askYesNo, defaultTranscriptDir, handleInterrupts, type CliIo } from './
 import { exitCodeOf, recoveryPrinter } from './recover';
 import { deploymentName, openDeployment } from './session';
 
-export const RESTORE_USAGE = `  bosh-etcd restore --deployment D (--snapshot FILE | --snapshot-on-vms PATH) --confirm-deployment D
+export const RESTORE_USAGE = `  bosh-etcd restore --deployment D --confirm-deployment D
+                    (--snapshot FILE | --snapshot-on-vm master/UUID:PATH | --snapshot-on-vms PATH)
                     [--yes] [--dry-run] [--bump-revision N [--mark-compacted]] [--break-lock]
                     [--transcript-dir DIR] [--known-hosts FILE]
 
 restore brings every master back from the same snapshot (total loss, or a known snapshot preferred):
 the snapshot is verified first (a truncated or altered file, or one from another etcd version than
 the cluster's, is refused before anything is stopped), streamed to every master and its sha256
-checked there (--snapshot-on-vms: the same file already at PATH on every master), kube-apiserver and
+checked there (--snapshot-on-vm: a file on one master, copied here and verified first;
+--snapshot-on-vms: the same file already at PATH on every master), kube-apiserver and
 etcd are stopped on every master, each member is restored with its own name and peer URL, the old data
 is moved aside (/var/vcap/store/etcd.bak-<time>, kept), etcd is started on all together, then one
 cluster id, every member healthy and hashKV equal are checked before kube-apiserver starts again.
@@ -28,6 +30,8 @@ interface RestoreArgs {
   deployment?: string;
   snapshot?: string;
   snapshotOnVms?: string;
+  /** master/UUID and the path on it. */
+  snapshotOnVm?: { vm: string; path: string };
   confirmDeployment?: string;
   yes: boolean;
   dryRun: boolean;
@@ -53,7 +57,11 @@ export function parseRestoreArgs(argv: string[]): RestoreArgs {
     if (x === '--deployment' || x === '-d') a.deployment = value(x);
     else if (x === '--snapshot') a.snapshot = value(x);
     else if (x === '--snapshot-on-vms') a.snapshotOnVms = value(x);
-    else if (x === '--confirm-deployment') a.confirmDeployment = value(x);
+    else if (x === '--snapshot-on-vm') {
+      const m = /^([^/:]+\/[^/:]+):(\/.+)$/.exec(value(x));
+      if (!m) throw new Error('--snapshot-on-vm needs master/UUID:/absolute/path/of/the/snapshot.db');
+      a.snapshotOnVm = { vm: m[1], path: m[2] };
+    } else if (x === '--confirm-deployment') a.confirmDeployment = value(x);
     else if (x === '--yes' || x === '-y') a.yes = true;
     else if (x === '--dry-run') a.dryRun = true;
     else if (x === '--mark-compacted') a.markCompacted = true;
@@ -66,8 +74,10 @@ export function parseRestoreArgs(argv: string[]): RestoreArgs {
       a.bumpRevision = Number(v);
     } else throw new Error(x.startsWith('-') ? `unknown option ${x}` : `unexpected argument ${x}`);
   }
-  if (!a.snapshot === !a.snapshotOnVms)
-    throw new Error('give exactly one of --snapshot FILE (on this workstation) or --snapshot-on-vms PATH');
+  if ([a.snapshot, a.snapshotOnVm, a.snapshotOnVms].filter((x) => x !== undefined).length !== 1)
+    throw new Error(
+      'give exactly one of --snapshot FILE (on this workstation), --snapshot-on-vm master/UUID:PATH or --snapshot-on-vms PATH',
+    );
   if (a.markCompacted && a.bumpRevision === undefined)
     throw new Error('--mark-compacted goes with --bump-revision N (e.g. --bump-revision 1000000000 --mark-compacted)');
   return a;
@@ -112,8 +122,9 @@ export async function restoreMain(argv: string[], io: CliIo): Promise<number> {
     if (typeof opened === 'number') return opened;
     try {
       const res = await runRestore(opened.session, {
-        snapshot: (a.snapshot ?? a.snapshotOnVms)!,
+        snapshot: (a.snapshot ?? a.snapshotOnVm?.path ?? a.snapshotOnVms)!,
         snapshotOnVms: !!a.snapshotOnVms,
+        snapshotVm: a.snapshotOnVm?.vm,
         confirmDeployment: a.confirmDeployment,
         dryRun: a.dryRun,
         bump: a.bumpRevision ? { revision: a.bumpRevision, markCompacted: a.markCompacted } : undefined,

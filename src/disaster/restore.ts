@@ -4,6 +4,7 @@
 // (timestamped, kept), all started together, verified, kube-apiserver started again. Holds the
 // cluster lock; every command is an event and lands in the transcript; a killed run resumes from
 // the record each master keeps (src/disaster/restoreCommands.ts). No `vscode` import here.
+import * as fs from 'fs';
 import type { DeploymentSession } from '../session/types';
 import { CancelledError } from '../util/cancel';
 import { Transcript } from '../recovery/transcript';
@@ -21,9 +22,11 @@ import { precheckRestore } from './restorePrecheck';
 import { verifyRestoredCluster, waitDirectorRunning } from './restoreVerify';
 
 export interface RestoreOptions {
-  /** A snapshot file on the workstation, or (snapshotOnVms) a path already on every master. */
+  /** A snapshot file on the workstation; or a path on the VMs: already on every master (snapshotOnVms), or on one (snapshotVm). */
   snapshot: string;
   snapshotOnVms?: boolean;
+  /** 'group/uuid' of the master holding `snapshot`: copied to the workstation, verified, then put on every master. */
+  snapshotVm?: string;
   /** The deployment name as the operator typed it: must equal the deployment (not needed for a dry run). */
   confirmDeployment?: string;
   dryRun?: boolean;
@@ -125,13 +128,15 @@ export async function runRestore(session: DeploymentSession, opts: RestoreOption
     });
 
   let guard: ReturnType<typeof guardRun> | undefined;
+  /** Copies of a snapshot taken from a VM (removed at the end: the original stays on the VM). */
+  const tempDirs: string[] = [];
   try {
     // ---- pre-checks: nothing is stopped or changed before they pass
     stepStart('precheck');
     const instances = await session.instances();
     run = new RestoreRun(session, instances, emit, { dryRun: opts.dryRun, signal: opts.signal });
     run.setStep('precheck');
-    const pre = await precheckRestore(session, run, emit, opts);
+    const pre = await precheckRestore(session, run, emit, opts, (d) => tempDirs.push(d));
     if ('refusals' in pre) return refuse(pre.refusals, { snapshot: pre.snap });
     const { labels, check } = pre;
     snap = pre.snap;
@@ -185,7 +190,7 @@ export async function runRestore(session: DeploymentSession, opts: RestoreOption
     stepStart('upload');
     for (const h of labels)
       await placeSnapshot(run, h, snap!, remote, check.tool, {
-        localFile: opts.snapshotOnVms ? undefined : opts.snapshot,
+        localFile: pre.localFile,
         uploadMs: t.uploadMs,
       });
     stepDone('upload');
@@ -280,5 +285,6 @@ export async function runRestore(session: DeploymentSession, opts: RestoreOption
     });
   } finally {
     await guard?.release();
+    for (const d of tempDirs) fs.rmSync(d, { recursive: true, force: true });
   }
 }

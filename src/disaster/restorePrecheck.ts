@@ -1,6 +1,9 @@
 // The restore's pre-checks as they run (read-only, before anything is stopped): the snapshot file
 // verified on the workstation (or the path read on every master), every master's etcd version, tools,
 // peers and unfinished-restore record, then the rules of restoreChecks.ts. No `vscode` import here.
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
 import type { InstanceInfo } from '../bosh/types';
 import type { DeploymentSession } from '../session/types';
 import { etcdInstances } from '../session/etcdEndpoints';
@@ -18,7 +21,7 @@ import {
   type RestoreCheck,
   type SnapshotFacts,
 } from './restoreChecks';
-import { factsOnVms, RestoreRun } from './restoreTransfer';
+import { download, factsOnVms, RestoreRun } from './restoreTransfer';
 
 export interface Prechecked {
   snap: SnapshotFacts;
@@ -27,37 +30,60 @@ export interface Prechecked {
   labels: string[];
   facts: MasterFacts[];
   check: RestoreCheck;
+  /** The file to upload to every master (undefined: already on every master). */
+  localFile?: string;
 }
+
+const invalid = (message: string, advice: string): Refusal => ({ code: 'invalid-input', message, advice });
 
 export async function precheckRestore(
   session: DeploymentSession,
   run: RestoreRun,
   emit: (e: DisasterEvent) => void,
-  opts: { snapshot: string; snapshotOnVms?: boolean; bump?: Bump; dryRun?: boolean; confirmDeployment?: string },
+  opts: {
+    snapshot: string;
+    snapshotOnVms?: boolean;
+    snapshotVm?: string;
+    bump?: Bump;
+    dryRun?: boolean;
+    confirmDeployment?: string;
+  },
+  onTempDir: (dir: string) => void,
 ): Promise<Prechecked | { refusals: Refusal[]; snap?: SnapshotFacts }> {
   const time = () => new Date().toISOString();
   let snap: SnapshotFacts | undefined;
-  if (!opts.snapshotOnVms) {
-    const v = await verifySnapshot(opts.snapshot);
-    if (!v.ok) return { refusals: [snapshotRefusal(v)!] };
-    snap = snapshotFactsOf(v);
-    run.info(
-      `snapshot ${v.file} verified: revision ${v.status.revision}, ${v.status.totalKeys} keys, sha256 ${v.sha256.slice(0, 16)}…${v.metadataError ? ` (metadata ignored: ${v.metadataError})` : ''}`,
-    );
-  } else {
+  let localFile = opts.snapshotOnVms ? undefined : opts.snapshot;
+  if (opts.snapshotOnVms || opts.snapshotVm) {
     try {
       validateRemotePath(opts.snapshot);
     } catch (e) {
+      return { refusals: [invalid((e as Error).message, 'Give the absolute path of the snapshot on the masters.')] };
+    }
+  }
+  if (opts.snapshotVm) {
+    // A snapshot on one master: copied to the workstation (streamed) and verified there like a local file.
+    const holder = etcdInstances(run.instances).find((i) => `${i.group}/${i.id}` === opts.snapshotVm);
+    if (!holder)
       return {
         refusals: [
-          {
-            code: 'invalid-input',
-            message: (e as Error).message,
-            advice: 'Give the absolute path of the snapshot on the masters.',
-          },
+          invalid(
+            `${opts.snapshotVm} is not a master of ${session.deployment}. Nothing was stopped or changed.`,
+            `Give the master that holds the snapshot as group/uuid (bosh -d ${session.deployment} instances).`,
+          ),
         ],
       };
-    }
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bosh-etcd-restore-'));
+    onTempDir(dir);
+    localFile = path.join(dir, path.basename(opts.snapshot));
+    await download(run, opts.snapshotVm, opts.snapshot, localFile);
+  }
+  if (localFile) {
+    const v = await verifySnapshot(localFile);
+    if (!v.ok) return { refusals: [snapshotRefusal(v)!] };
+    snap = { ...snapshotFactsOf(v), file: opts.snapshotVm ? `${opts.snapshotVm}:${opts.snapshot}` : v.file };
+    run.info(
+      `snapshot ${snap.file} verified: revision ${v.status.revision}, ${v.status.totalKeys} keys, sha256 ${v.sha256.slice(0, 16)}…${v.metadataError ? ` (metadata ignored: ${v.metadataError})` : ''}`,
+    );
   }
   const masters = etcdInstances(run.instances);
   const labels = masters.map((m) => `${m.group}/${m.id}`);
@@ -74,11 +100,10 @@ export async function precheckRestore(
     if (!f.facts)
       return {
         refusals: [
-          {
-            code: 'invalid-input',
-            message: `The snapshot on the masters is refused: ${f.problem}. Nothing was stopped or changed.`,
-            advice: 'Put the same snapshot file at the same path on every master (or give a file on the workstation).',
-          },
+          invalid(
+            `The snapshot on the masters is refused: ${f.problem}. Nothing was stopped or changed.`,
+            'Put the same snapshot file at the same path on every master (or give a file on the workstation).',
+          ),
         ],
       };
     snap = f.facts;
@@ -107,5 +132,5 @@ export async function precheckRestore(
         },
       ],
     };
-  return { snap: snap!, instances: run.instances, labels, facts, check };
+  return { snap: snap!, localFile, instances: run.instances, labels, facts, check };
 }

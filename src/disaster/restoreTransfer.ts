@@ -4,10 +4,18 @@
 // the same revision, key count and hash. A file already there with the right sha256 is not sent
 // again (a resumed run). No `vscode` import here.
 import * as fs from 'fs';
+import { finished } from 'stream/promises';
+import { shellQuote } from '../util/shell';
 import { parseSnapshotStatus } from '../etcd/parsers';
 import { RESUME_ADVICE, StepError } from '../recovery/context';
 import { DisasterRun } from './context';
-import { sha256OnVm, snapshotStatusOnVm, uploadSnapshot, type RestoreTool } from './restoreCommands';
+import {
+  sha256OnVm,
+  snapshotStatusOnVm,
+  uploadSnapshot,
+  validateRemotePath,
+  type RestoreTool,
+} from './restoreCommands';
 import type { SnapshotFacts } from './restoreChecks';
 
 /** DisasterRun that also says which step it is in (for commands it emits itself, like the upload). */
@@ -74,6 +82,57 @@ export async function upload(
   }
   if (code !== 0)
     throw new StepError(`uploading the snapshot to ${host} exited ${code ?? signal}: ${stderr.trim()}`, RESUME_ADVICE);
+}
+
+/**
+ * Streams a file from a master to the workstation (`sudo cat`, piped to disk with backpressure, mode
+ * 0600, never whole in memory), so that a snapshot already on one VM is verified like a local one
+ * and then put on every master from there.
+ */
+export async function download(run: RestoreRun, host: string, remotePath: string, localFile: string): Promise<void> {
+  run.checkAbort();
+  const command = `cat -- ${shellQuote(validateRemotePath(remotePath))}`;
+  const h = await run.host(host);
+  const step = run.currentStep;
+  const time = () => new Date().toISOString();
+  run.emit({
+    type: 'command',
+    time: time(),
+    step,
+    host,
+    command: `${command}  > ${localFile}`,
+    purpose: 'copy the snapshot to the workstation to verify it (streamed)',
+    mutates: false,
+  });
+  const started = Date.now();
+  const out = fs.createWriteStream(localFile, { flags: 'wx', mode: 0o600 });
+  let code: number | null = null;
+  let signal: string | null = null;
+  let stderr = '';
+  try {
+    const r = await h.exec(command, { sudo: true, stdoutTo: out, timeoutMs: 1_800_000 });
+    ({ code, signal, stderr } = r);
+    await finished(out);
+  } catch (e) {
+    out.destroy();
+    throw new StepError(`copying ${remotePath} from ${host} failed: ${(e as Error).message}`, RESUME_ADVICE);
+  } finally {
+    run.emit({
+      type: 'command-done',
+      time: time(),
+      step,
+      host,
+      command,
+      exitCode: code,
+      signal,
+      durationMs: Date.now() - started,
+    });
+  }
+  if (code !== 0)
+    throw new StepError(
+      `reading ${remotePath} on ${host} exited ${code ?? signal}: ${stderr.trim()}`,
+      'Check the path on that master (it must be a snapshot file), then run again.',
+    );
 }
 
 /**

@@ -109,8 +109,9 @@ export async function runCommand(
       let code: number | null = null;
       let signal: string | null = null;
       let sawExit = false;
+      if (opts.stdoutTo) ch.pipe(opts.stdoutTo);
       ch.on('data', (d: Buffer) => {
-        out.push(d);
+        if (!opts.stdoutTo) out.push(d);
         if (opts.onStdout) {
           const s = outDec.write(d);
           if (s) opts.onStdout(s);

@@ -1,5 +1,5 @@
 // The SSH layer's contract. No `vscode` import here.
-import type { Duplex, Readable } from 'stream';
+import type { Duplex, Readable, Writable } from 'stream';
 
 export interface ExecOptions {
   /** Run under `sudo -n` (as root). */
@@ -14,6 +14,11 @@ export interface ExecOptions {
    * into memory); an error reading it fails the command.
    */
   stdin?: string | Buffer | Readable;
+  /**
+   * stdout is piped into this stream (with backpressure; ended with the output) instead of being
+   * collected: ExecResult.stdout is then ''. For large binary output (a file read with sudo cat).
+   */
+  stdoutTo?: Writable;
   /** Environment variables exported for the command (added as `export K=V;` in front, quoted). */
   env?: Record<string, string>;
 }

@@ -117,10 +117,23 @@ describe(`restore every master from one snapshot (3 masters, kube-apiserver stan
     const transcript = fs.readFileSync(res.transcriptPath, 'utf8');
     assert.doesNotMatch(transcript, /monit (stop|start)/, 'no monit command was run or planned');
 
+    // The CLI's dry run, the snapshot taken from a file on one master (copied here, verified, planned).
+    const onVm = '/var/vcap/store/etcd-snapshots/operator-copy.db';
+    fs.mkdirSync(path.join(ms[1].dir, 'vcap/store/etcd-snapshots'), { recursive: true });
+    fs.copyFileSync(snap.file, path.join(ms[1].dir, 'vcap', onVm.replace('/var/vcap/', '')));
     const out = sink();
     const err = sink();
     const code = await main(
-      ['restore', '--deployment', s.deployment, '--snapshot', snap.file, '--dry-run', '--transcript-dir', WORK],
+      [
+        'restore',
+        '--deployment',
+        s.deployment,
+        '--snapshot-on-vm',
+        `master/${ms[1].id}:${onVm}`,
+        '--dry-run',
+        '--transcript-dir',
+        WORK,
+      ],
       { out: out.stream, err: err.stream, env: {}, interactive: false, open: () => open() },
     );
     assert.strictEqual(code, 0, err.text() + out.text());
@@ -131,7 +144,15 @@ describe(`restore every master from one snapshot (3 masters, kube-apiserver stan
         new RegExp(`--initial-advertise-peer-urls https://master-${m.index}\\.etcd\\.cfcr\\.internal:2380`),
       );
     }
-    assert.match(out.text(), /Every write to etcd after that snapshot \(after revision \d+/);
+    assert.match(
+      out.text(),
+      new RegExp(`snapshot master/${ms[1].id}:${onVm} verified: revision ${snap.metadata.revision}`),
+    );
+    assert.match(out.text(), /cat > \/var\/vcap\/store\/etcd-snapshots\/restore-[0-9a-f]{16}\.db\.partial/);
+    assert.match(
+      out.text(),
+      new RegExp(`Every write to etcd after that snapshot \\(after revision ${snap.metadata.revision}`),
+    );
     if (bumps(s)) assert.match(out.text(), /--bump-revision N --mark-compacted/, 'the bump is offered and explained');
 
     // Nothing stopped: the same etcd processes, the stand-in still writing, the later keys still there.

@@ -260,6 +260,11 @@ describe('bosh-etcd restore: arguments', () => {
       ['d', '/s.db', 'd', true, 1000, true],
     );
     assert.throws(() => parseRestoreArgs(['-d', 'd']), /exactly one of --snapshot/);
+    assert.deepStrictEqual(parseRestoreArgs(['--snapshot-on-vm', 'master/u-1:/var/vcap/store/s.db']).snapshotOnVm, {
+      vm: 'master/u-1',
+      path: '/var/vcap/store/s.db',
+    });
+    assert.throws(() => parseRestoreArgs(['--snapshot-on-vm', 'relative.db']), /master\/UUID:\/absolute/);
     assert.throws(() => parseRestoreArgs(['--snapshot', 'a', '--snapshot-on-vms', '/b']), /exactly one/);
     assert.throws(() => parseRestoreArgs(['--snapshot', 'a', '--mark-compacted']), /goes with --bump-revision/);
     assert.throws(() => parseRestoreArgs(['--snapshot', 'a', '--bump-revision', '-3']), /needs a value|positive/);
