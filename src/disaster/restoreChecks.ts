@@ -5,16 +5,9 @@
 // engine read; no `vscode` import here.
 import type { Refusal } from '../recovery/events';
 import type { VerifyResult } from '../snapshots/verify';
-import { parseEtcdVersion, type EtcdVersion } from '../etcd/version';
+import { parseEtcdVersion, snapshotStatusTool, type EtcdVersion } from '../etcd/version';
 import { nonEmptyLines, probeSections } from '../util/probeOutput';
-import {
-  bumpSupported,
-  parseRestoreState,
-  restoreTool,
-  type Bump,
-  type RestoreMember,
-  type RestoreTool,
-} from './restoreCommands';
+import { bumpSupported, parseRestoreState, type Bump, type RestoreMember, type RestoreTool } from './restoreCommands';
 
 /** What one master's restoreProbe said. */
 export interface MasterFacts {
@@ -125,7 +118,10 @@ export interface RestoreCheck {
 
 /** The restore tool every master has (etcdutl only when all ship it and run 3.5+). */
 export function toolOf(masters: MasterFacts[]): RestoreTool {
-  return restoreTool(masters.find((m) => m.version)?.version, masters.length > 0 && masters.every((m) => m.etcdutl));
+  return snapshotStatusTool(
+    masters.find((m) => m.version)?.version,
+    masters.length > 0 && masters.every((m) => m.etcdutl),
+  );
 }
 
 const sameMinor = (a: EtcdVersion, b: EtcdVersion) => a.major === b.major && a.minor === b.minor;

@@ -2,7 +2,7 @@
 // file, then started together). Values are validated first and quoted, as src/recovery/commands.ts
 // does for the member recovery, whose paths and guards are reused. No `vscode` import here.
 import { shellQuote } from '../util/shell';
-import { etcdAtLeast, type EtcdVersion } from '../etcd/version';
+import { compareEtcdVersions, type EtcdVersion, type SnapshotStatusTool } from '../etcd/version';
 import {
   assertEtcdStopped,
   DATA_DIR,
@@ -29,23 +29,17 @@ export const RESTORE_STATE_FILE = `${STORE_DIR}/etcd-restore.state`;
  */
 export const INITIAL_CLUSTER_TOKEN = 'etcd-cluster';
 /** `--bump-revision`/`--mark-compacted` of `etcdutl snapshot restore` exist from etcd 3.5.10 on. */
-export const BUMP_MIN_VERSION = { major: 3, minor: 5, patch: 10 };
+export const BUMP_MIN_VERSION: EtcdVersion = { major: 3, minor: 5, patch: 10, text: '3.5.10' };
 
-/** The tool that restores on the VM: etcdutl on 3.5+ where the package ships it, else `etcdctl snapshot restore`. */
-export type RestoreTool = 'etcdutl' | 'etcdctl';
-
-export function restoreTool(server: EtcdVersion | undefined, vmHasEtcdutl: boolean): RestoreTool {
-  return vmHasEtcdutl && etcdAtLeast(server, 3, 5) ? 'etcdutl' : 'etcdctl';
-}
+/**
+ * The tool that reads and restores a snapshot on the VM: etcdutl on 3.5+ where the package ships it,
+ * else etcdctl — the choice src/etcd/version.ts's snapshotStatusTool makes.
+ */
+export type RestoreTool = SnapshotStatusTool;
 
 /** Whether `--bump-revision`/`--mark-compacted` can be offered: etcdutl on the VM and etcd ≥ 3.5.10. */
 export function bumpSupported(server: EtcdVersion | undefined, tool: RestoreTool): boolean {
-  if (!server || tool !== 'etcdutl') return false;
-  const b = BUMP_MIN_VERSION;
-  return (
-    server.major > b.major ||
-    (server.major === b.major && (server.minor > b.minor || (server.minor === b.minor && server.patch >= b.patch)))
-  );
+  return !!server && tool === 'etcdutl' && compareEtcdVersions(server, BUMP_MIN_VERSION) >= 0;
 }
 
 function validateSha256(sha: string): string {
