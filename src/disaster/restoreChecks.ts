@@ -25,6 +25,16 @@ export interface MasterFacts {
   peers: string | null;
   /** Left by an earlier restore run (src/disaster/restoreCommands.ts RESTORE_STATE_FILE). */
   state: { ts: string; sha256: string; phase: string } | null;
+  /** Free space on /var/vcap/store (KiB) from the VM probe (src/recovery/vmProbe.ts); null when unknown. */
+  freeKb?: number | null;
+}
+
+/** etcd preallocates its first WAL file (64 MiB) in the restored data directory. */
+const WAL_BYTES = 64 * 1024 * 1024;
+
+/** What a restore needs on /var/vcap/store: the snapshot file, the restored database, its WAL. */
+export function spaceNeededBytes(snapshotSize: number): number {
+  return 2 * snapshotSize + WAL_BYTES;
 }
 
 export function parseMasterFacts(m: { label: string; id: string; index: number | null }, out: string): MasterFacts {
@@ -204,6 +214,15 @@ export function checkRestore(
         `Compare bosh -d ${deployment} instances with /var/vcap/jobs/etcd/bin/utils.sh; redeploy if they differ.`,
       );
   }
+
+  const need = spaceNeededBytes(snap.size);
+  for (const m of masters)
+    if (typeof m.freeKb === 'number' && m.freeKb * 1024 < need)
+      refuse(
+        'disk-space',
+        `${m.label} has ${Math.floor(m.freeKb / 1024)} MiB free on /var/vcap/store; the restore needs about ${Math.ceil(need / 1024 / 1024)} MiB there (the snapshot, the restored database and its WAL; the old data is kept).`,
+        `Free space on ${m.label}'s persistent disk (old etcd.bak-* folders you no longer need, or a larger disk), then restore.`,
+      );
 
   const tool = toolOf(masters);
   const bumpOffered = bumpSupported(version, tool);

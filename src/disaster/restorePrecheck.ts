@@ -88,12 +88,13 @@ export async function precheckRestore(
   const masters = etcdInstances(run.instances);
   const labels = masters.map((m) => `${m.group}/${m.id}`);
   const facts = await Promise.all(
-    masters.map(async (m, i) =>
-      parseMasterFacts(
+    masters.map(async (m, i) => ({
+      ...parseMasterFacts(
         { label: labels[i], id: m.id, index: m.index },
         (await run.exec({ host: labels[i], ...restoreProbe() })).stdout,
       ),
-    ),
+      freeKb: (await run.probe(labels[i])).freeKb,
+    })),
   );
   if (opts.snapshotOnVms) {
     const f = await factsOnVms(run, labels, opts.snapshot, toolOf(facts));

@@ -115,6 +115,21 @@ describe('restore from a snapshot: pre-checks', () => {
     assert.ok(checkRestore('d', SNAP, []).refusals.some((r) => r.code === 'target-unknown'));
   });
 
+  it('refuses a master without room on /var/vcap/store for the snapshot, the restored database and its WAL', () => {
+    const tight = facts().map((f, i) => ({ ...f, freeKb: i === 2 ? 60 * 1024 : 10 * 1024 * 1024 }));
+    const c = checkRestore('d', { ...SNAP, size: 20 * 1024 * 1024 }, tight);
+    assert.deepStrictEqual(
+      c.refusals.map((r) => r.code),
+      ['disk-space'],
+    );
+    assert.match(c.refusals[0].message, new RegExp(`${IDS[2]} has 60 MiB free .* needs about 104 MiB`));
+    assert.deepStrictEqual(
+      checkRestore('d', { ...SNAP, size: 20 * 1024 * 1024 }, facts()).refusals,
+      [],
+      'unknown space is not refused',
+    );
+  });
+
   it('refuses --bump-revision where etcdutl or etcd 3.5.10 is missing; the thresholds', () => {
     const bump = { bump: { revision: 1000, markCompacted: true } };
     assert.strictEqual(
