@@ -188,11 +188,15 @@ export async function runRestore(session: DeploymentSession, opts: RestoreOption
     });
 
     stepStart('upload');
-    for (const h of labels)
-      await placeSnapshot(run, h, snap!, remote, check.tool, {
-        localFile: pre.localFile,
-        uploadMs: t.uploadMs,
-      });
+    // every master at once: each upload is its own SSH channel reading the file from the start
+    // (all settle before a failure is reported, so nothing still runs when the run ends)
+    const placed = await Promise.allSettled(
+      labels.map((h) =>
+        placeSnapshot(run!, h, snap!, remote, check.tool, { localFile: pre.localFile, uploadMs: t.uploadMs }),
+      ),
+    );
+    const failed = placed.find((p): p is PromiseRejectedResult => p.status === 'rejected');
+    if (failed) throw failed.reason;
     stepDone('upload');
 
     stepStart('stop-clients');
