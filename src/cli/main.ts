@@ -10,6 +10,7 @@ import { cmdRecover } from './recover';
 import { deploymentName, openDeployment, unknownInstances } from './session';
 import { snapshotCommand } from './snapshot';
 import { cmdStatus } from './status';
+import { RESTORE_USAGE, restoreMain } from './restore';
 import { RESTORE_QUORUM_USAGE, restoreQuorumMain } from './restoreQuorum';
 
 export type { CliIo } from './io';
@@ -21,6 +22,7 @@ export const USAGE = `usage:
                     [--transcript-dir DIR] [--download-snapshot DIR] [--known-hosts FILE]
   bosh-etcd snapshot save|list|verify|delete …   (bosh-etcd snapshot --help)
 ${MAINTENANCE_USAGE}
+${RESTORE_USAGE}
 ${RESTORE_QUORUM_USAGE}
 
 status prints the endpoint table, then the diagnosis: every finding (severity, instance, what was
@@ -81,6 +83,7 @@ async function runCommand(a: Args, io: CliIo, deployment: string): Promise<numbe
 export async function main(argv: string[], io: CliIo): Promise<number> {
   if (argv[0] === 'snapshot') return snapshotCommand(argv.slice(1), io);
   if (MAINTENANCE_COMMANDS.includes(argv[0])) return maintenanceMain(argv, io);
+  if (argv[0] === 'restore') return restoreMain(argv.slice(1), io);
   if (argv[0] === 'restore-quorum') return restoreQuorumMain(argv.slice(1), io);
   let a: Args;
   try {

@@ -25,6 +25,8 @@ export function redact(text: string): string {
     .replace(KEYVAL, (m, key: string, sep: string, q: string, value: string) => {
       // keep file paths such as --key /var/vcap/jobs/etcd/config/etcdctl.key: they are not secrets
       if (value.startsWith('/') || value === '[REDACTED]' || value.startsWith('[REDACTED')) return m;
+      // etcd's --initial-cluster-token names the cluster (src/disaster/restoreCommands.ts): not a secret
+      if (key.toLowerCase() === 'initial-cluster-token') return m;
       return `${key}${sep}${q}[REDACTED]`;
     });
 }

@@ -8,7 +8,7 @@ export const DEFAULT_HEARTBEAT_MS = 10_000;
 export const DEFAULT_STALE_MS = 120_000;
 
 /** The changing flows that take the lock. */
-export type LockFlow = 'member-recovery' | 'defragmentation' | 'quorum-restore';
+export type LockFlow = 'member-recovery' | 'defragmentation' | 'quorum-restore' | 'snapshot-restore';
 
 /** The content of a lock file. Times are ISO 8601 from the holder's workstation clock. */
 export interface LockHolder {
@@ -43,7 +43,7 @@ export interface LockReport {
 export type LockSession = Pick<DeploymentSession, 'deployment' | 'instances' | 'ssh'>;
 
 export const RUN_ID = /^[A-Za-z0-9._-]{1,64}$/;
-export const FLOWS: readonly LockFlow[] = ['member-recovery', 'defragmentation', 'quorum-restore'];
+export const FLOWS: readonly LockFlow[] = ['member-recovery', 'defragmentation', 'quorum-restore', 'snapshot-restore'];
 
 /** 'group/uuid' of an instance. */
 export const label = (i: Pick<InstanceInfo, 'group' | 'id'>) => `${i.group}/${i.id}`;

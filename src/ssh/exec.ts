@@ -2,6 +2,7 @@
 // a timeout that kills the channel, and drop detection. A command whose connection went away fails
 // with SshError('dropped') saying its outcome is unknown, so the caller checks the VM before retrying.
 // Plain Node, no `vscode`.
+import { Readable } from 'stream';
 import { StringDecoder } from 'string_decoder';
 import type { Client, ClientChannel } from 'ssh2';
 import { ExecOptions, ExecResult, SshError } from './types';
@@ -108,8 +109,9 @@ export async function runCommand(
       let code: number | null = null;
       let signal: string | null = null;
       let sawExit = false;
+      if (opts.stdoutTo) ch.pipe(opts.stdoutTo);
       ch.on('data', (d: Buffer) => {
-        out.push(d);
+        if (!opts.stdoutTo) out.push(d);
         if (opts.onStdout) {
           const s = outDec.write(d);
           if (s) opts.onStdout(s);
@@ -156,7 +158,22 @@ export async function runCommand(
           else finish(() => resolve(result()));
         }, 50);
       });
-      if (opts.stdin !== undefined) ch.end(opts.stdin);
+      const input = opts.stdin;
+      if (input instanceof Readable) {
+        input.once('error', (e: Error) => {
+          finish(() =>
+            reject(
+              new SshError('exec', `Reading the input of '${shorten(command)}' on ${ctx.label} failed: ${e.message}.`),
+            ),
+          );
+          try {
+            ch.close();
+          } catch {
+            /* best effort */
+          }
+        });
+        input.pipe(ch);
+      } else if (input !== undefined) ch.end(input);
       else ch.end();
     });
   });

@@ -1,5 +1,5 @@
 // The SSH layer's contract. No `vscode` import here.
-import type { Duplex } from 'stream';
+import type { Duplex, Readable, Writable } from 'stream';
 
 export interface ExecOptions {
   /** Run under `sudo -n` (as root). */
@@ -9,8 +9,16 @@ export interface ExecOptions {
   /** Streaming output, as it arrives (the terminal shows it). */
   onStdout?: (chunk: string) => void;
   onStderr?: (chunk: string) => void;
-  /** Written to the command's stdin, then EOF. */
-  stdin?: string | Buffer;
+  /**
+   * Written to the command's stdin, then EOF. A stream is piped with backpressure (never read whole
+   * into memory); an error reading it fails the command.
+   */
+  stdin?: string | Buffer | Readable;
+  /**
+   * stdout is piped into this stream (with backpressure; ended with the output) instead of being
+   * collected: ExecResult.stdout is then ''. For large binary output (a file read with sudo cat).
+   */
+  stdoutTo?: Writable;
   /** Environment variables exported for the command (added as `export K=V;` in front, quoted). */
   env?: Record<string, string>;
 }

@@ -1,0 +1,220 @@
+// Putting the snapshot on every master: streamed from the workstation through the SSH channel's stdin
+// (read in chunks with backpressure, never whole in memory), then checked on the VM — its sha256
+// equal to the workstation's, and `snapshot status` (etcdutl or etcdctl, src/etcd/version.ts) reading
+// the same revision, key count and hash. A file already there with the right sha256 is not sent
+// again (a resumed run). No `vscode` import here.
+import * as fs from 'fs';
+import { finished } from 'stream/promises';
+import { shellQuote } from '../util/shell';
+import { parseSnapshotStatus } from '../etcd/parsers';
+import { RESUME_ADVICE, StepError } from '../recovery/context';
+import { DisasterRun } from './context';
+import {
+  sha256OnVm,
+  snapshotStatusOnVm,
+  uploadSnapshot,
+  validateRemotePath,
+  type RestoreTool,
+} from './restoreCommands';
+import type { SnapshotFacts } from './restoreChecks';
+
+/** DisasterRun that also says which step it is in (for commands it emits itself, like the upload). */
+export class RestoreRun extends DisasterRun {
+  currentStep = 'precheck';
+
+  override setStep(s: string): void {
+    super.setStep(s);
+    this.currentStep = s;
+  }
+}
+
+/** The sha256 `sha256sum` printed for the file; null when it failed (no such file). */
+export async function sha256On(run: RestoreRun, host: string, remotePath: string): Promise<string | null> {
+  const r = await run.exec({ host, ...sha256OnVm(remotePath) }, { allowFail: true, timeoutMs: 600_000 });
+  const m = /^([0-9a-f]{64})\s/.exec(r.stdout);
+  return r.code === 0 && m ? m[1] : null;
+}
+
+/** Streams the local file to `remotePath` on the master through the run's visible command events. */
+export async function upload(
+  run: RestoreRun,
+  host: string,
+  localFile: string,
+  remotePath: string,
+  timeoutMs: number,
+): Promise<void> {
+  run.checkAbort();
+  const c = uploadSnapshot(remotePath);
+  const h = await run.host(host);
+  const step = run.currentStep;
+  const time = () => new Date().toISOString();
+  run.emit({
+    type: 'command',
+    time: time(),
+    step,
+    host,
+    command: `${c.command}  < ${localFile}`,
+    purpose: c.purpose,
+    mutates: true,
+  });
+  const started = Date.now();
+  const input = fs.createReadStream(localFile, { highWaterMark: 1 << 20 });
+  let code: number | null = null;
+  let signal: string | null = null;
+  let stderr = '';
+  try {
+    const r = await h.exec(c.command, { sudo: true, stdin: input, timeoutMs });
+    ({ code, signal, stderr } = r);
+  } catch (e) {
+    throw new StepError(`uploading the snapshot to ${host} failed: ${(e as Error).message}`, RESUME_ADVICE);
+  } finally {
+    input.destroy();
+    run.emit({
+      type: 'command-done',
+      time: time(),
+      step,
+      host,
+      command: c.command,
+      exitCode: code,
+      signal,
+      durationMs: Date.now() - started,
+    });
+  }
+  if (code !== 0)
+    throw new StepError(`uploading the snapshot to ${host} exited ${code ?? signal}: ${stderr.trim()}`, RESUME_ADVICE);
+}
+
+/**
+ * Streams a file from a master to the workstation (`sudo cat`, piped to disk with backpressure, mode
+ * 0600, never whole in memory), so that a snapshot already on one VM is verified like a local one
+ * and then put on every master from there.
+ */
+export async function download(run: RestoreRun, host: string, remotePath: string, localFile: string): Promise<void> {
+  run.checkAbort();
+  const command = `cat -- ${shellQuote(validateRemotePath(remotePath))}`;
+  const h = await run.host(host);
+  const step = run.currentStep;
+  const time = () => new Date().toISOString();
+  run.emit({
+    type: 'command',
+    time: time(),
+    step,
+    host,
+    command: `${command}  > ${localFile}`,
+    purpose: 'copy the snapshot to the workstation to verify it (streamed)',
+    mutates: false,
+  });
+  const started = Date.now();
+  const out = fs.createWriteStream(localFile, { flags: 'wx', mode: 0o600 });
+  let code: number | null = null;
+  let signal: string | null = null;
+  let stderr = '';
+  try {
+    const r = await h.exec(command, { sudo: true, stdoutTo: out, timeoutMs: 1_800_000 });
+    ({ code, signal, stderr } = r);
+    await finished(out);
+  } catch (e) {
+    out.destroy();
+    throw new StepError(`copying ${remotePath} from ${host} failed: ${(e as Error).message}`, RESUME_ADVICE);
+  } finally {
+    run.emit({
+      type: 'command-done',
+      time: time(),
+      step,
+      host,
+      command,
+      exitCode: code,
+      signal,
+      durationMs: Date.now() - started,
+    });
+  }
+  if (code !== 0)
+    throw new StepError(
+      `reading ${remotePath} on ${host} exited ${code ?? signal}: ${stderr.trim()}`,
+      'Check the path on that master (it must be a snapshot file), then run again.',
+    );
+}
+
+/**
+ * The snapshot on `host` at `remotePath` is the verified one: same sha256, and `snapshot status`
+ * there reads the same revision, keys and hash. `localFile` given: uploaded first unless already there.
+ */
+export async function placeSnapshot(
+  run: RestoreRun,
+  host: string,
+  snap: SnapshotFacts,
+  remotePath: string,
+  tool: RestoreTool,
+  opts: { localFile?: string; uploadMs: number },
+): Promise<void> {
+  let sha = opts.localFile ? await sha256On(run, host, remotePath) : null;
+  if (opts.localFile && sha === snap.sha256)
+    run.info(`${host}: ${remotePath} is already there (same sha256): not sent again`);
+  else {
+    if (opts.localFile) await upload(run, host, opts.localFile, remotePath, opts.uploadMs);
+    sha = await sha256On(run, host, remotePath);
+  }
+  run.check(
+    `sha256 of the snapshot on ${host}`,
+    sha === snap.sha256,
+    sha === snap.sha256
+      ? `${sha.slice(0, 16)}… as on the workstation`
+      : `${sha ?? 'unreadable'} on the VM, ${snap.sha256} expected: the transfer was damaged (run again)`,
+  );
+  const st = await run.exec({ host, ...snapshotStatusOnVm(remotePath, tool) }, { timeoutMs: 600_000 });
+  let status;
+  try {
+    status = parseSnapshotStatus(st.stdout);
+  } catch (e) {
+    throw new StepError(`reading \`snapshot status\` on ${host} failed: ${(e as Error).message}`, RESUME_ADVICE);
+  }
+  const same =
+    status.revision === snap.revision &&
+    status.totalKeys === snap.totalKeys &&
+    parseInt(status.hash, 16) === parseInt(snap.hash, 16);
+  run.check(
+    `snapshot status on ${host}`,
+    same,
+    `revision ${status.revision}, ${status.totalKeys} keys, hash ${status.hash}` +
+      (same ? '' : ` — expected revision ${snap.revision}, ${snap.totalKeys} keys, hash ${snap.hash}`),
+  );
+}
+
+/**
+ * A path already on every master (no upload): read there — the same sha256 on every master — and
+ * described as SnapshotFacts from `snapshot status` (no metadata: no time, no etcd version).
+ */
+export async function factsOnVms(
+  run: RestoreRun,
+  hosts: string[],
+  remotePath: string,
+  tool: RestoreTool,
+): Promise<{ facts?: SnapshotFacts; problem?: string }> {
+  const shas = await Promise.all(hosts.map(async (h) => ({ h, sha: await sha256On(run, h, remotePath) })));
+  const missing = shas.filter((s) => !s.sha).map((s) => s.h);
+  if (missing.length) return { problem: `${remotePath} cannot be read on ${missing.join(', ')}` };
+  if (new Set(shas.map((s) => s.sha)).size !== 1)
+    return {
+      problem: `${remotePath} differs between the masters (${shas.map((s) => `${s.h}: ${s.sha!.slice(0, 16)}…`).join(', ')}): every master must restore from the same snapshot`,
+    };
+  const st = await run.exec(
+    { host: hosts[0], ...snapshotStatusOnVm(remotePath, tool) },
+    { allowFail: true, timeoutMs: 600_000 },
+  );
+  try {
+    const s = parseSnapshotStatus(st.stdout);
+    return {
+      facts: {
+        file: remotePath,
+        source: 'vm',
+        sha256: shas[0].sha!,
+        size: s.totalSize,
+        revision: s.revision,
+        totalKeys: s.totalKeys,
+        hash: s.hash,
+      },
+    };
+  } catch (e) {
+    return { problem: `\`snapshot status\` cannot read ${remotePath}: ${st.stderr.trim() || (e as Error).message}` };
+  }
+}
