@@ -114,6 +114,7 @@ export function activate(context: vscode.ExtensionContext): BoshEtcdApi | undefi
   const model = new BoshTreeModel({
     environments,
     openSession: (env) => openEnvironment(env, sessionOptions()),
+    probeMaxAgeMs: () => settings.probeCacheSeconds() * 1000,
     log: (l) => log.debug(l),
   });
   let modelDisposed: Promise<void> | undefined;

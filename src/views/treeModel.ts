@@ -32,6 +32,8 @@ export interface TreeModelOptions {
   observeOptions?: ObserveOptions;
   /** The observation step (default observeDeployment; unit tests give recorded observations). */
   observe?: DiagnosisMonitorOptions['observe'];
+  /** How long the monitor's periodic refreshes may reuse a VM probe (ms; default 60 s). */
+  probeMaxAgeMs?: () => number;
 }
 
 interface CacheEntry<T> {
@@ -64,6 +66,7 @@ export class BoshTreeModel implements TreeModelData {
       session: (envName, deployment) => this.deploymentSession(envName, deployment),
       observeOptions: opts.observeOptions,
       observe: opts.observe,
+      probeMaxAgeMs: opts.probeMaxAgeMs,
       log: opts.log,
     });
     // A new diagnosis (a tree refresh, a panel poll): re-render the rows that show it.
