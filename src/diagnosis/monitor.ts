@@ -35,6 +35,11 @@ export interface DiagnosisMonitorOptions {
   /** How to observe (default: observeDeployment; VM probes on). */
   observe?: (session: DeploymentSession, opts: ObserveOptions) => Promise<ClusterObservation>;
   observeOptions?: ObserveOptions;
+  /**
+   * Whether something other than a watcher still shows the deployment (the tree, with its etcd
+   * section expanded). A deployment that nothing shows nor watches is forgotten (sweep()).
+   */
+  retained?: (envName: string, deployment: string) => boolean;
   /** How long an interval refresh may reuse a VM probe, in ms (read at each refresh; default 60 s, 0: never). */
   probeMaxAgeMs?: () => number;
   log?: (line: string) => void;
@@ -70,6 +75,7 @@ const keyOf = (envName: string, deployment: string) => `${envName}\u0000${deploy
 export class DiagnosisMonitor {
   private readonly slots = new Map<string, Slot>();
   private readonly listeners = new Set<MonitorListener>();
+  private readonly forgetListeners = new Set<MonitorListener>();
   private nextWatcher = 1;
   private disposed = false;
 
@@ -78,6 +84,12 @@ export class DiagnosisMonitor {
   onDidChange(cb: MonitorListener): { dispose(): void } {
     this.listeners.add(cb);
     return { dispose: () => this.listeners.delete(cb) };
+  }
+
+  /** A deployment's result was dropped (nothing shows it any more): the status bar stops counting it. */
+  onDidForget(cb: MonitorListener): { dispose(): void } {
+    this.forgetListeners.add(cb);
+    return { dispose: () => this.forgetListeners.delete(cb) };
   }
 
   get(envName: string, deployment: string): MonitorEntry | undefined {
@@ -177,6 +189,7 @@ export class DiagnosisMonitor {
       dispose: () => {
         s.watchers.delete(id);
         this.schedule(s);
+        if (!s.watchers.size) this.sweep();
       },
     };
   }
@@ -196,13 +209,29 @@ export class DiagnosisMonitor {
       s.timer = setInterval(() => void this.refresh(s.entry.envName, s.entry.deployment, { probes: 'reuse' }), ms);
   }
 
-  /** Drops a deployment's result (it is no longer shown anywhere). */
+  /** Drops a deployment's result (it is no longer shown anywhere); listeners of onDidForget hear it. */
   forget(envName: string, deployment: string): void {
     const k = keyOf(envName, deployment);
     const s = this.slots.get(k);
     if (!s) return;
     if (s.timer) clearInterval(s.timer);
     this.slots.delete(k);
+    if (!this.disposed) for (const l of [...this.forgetListeners]) l(s.entry);
+  }
+
+  /**
+   * Forgets every deployment that no watcher watches and that `retained` (the tree) does not show;
+   * a refresh in flight is left to finish. Returns the deployments forgotten.
+   */
+  sweep(): MonitorEntry[] {
+    const gone: MonitorEntry[] = [];
+    for (const s of [...this.slots.values()]) {
+      const { envName, deployment } = s.entry;
+      if (s.watchers.size || s.inFlight || this.opts.retained?.(envName, deployment)) continue;
+      gone.push(s.entry);
+      this.forget(envName, deployment);
+    }
+    return gone;
   }
 
   dispose(): void {
@@ -210,5 +239,6 @@ export class DiagnosisMonitor {
     for (const s of this.slots.values()) if (s.timer) clearInterval(s.timer);
     this.slots.clear();
     this.listeners.clear();
+    this.forgetListeners.clear();
   }
 }
