@@ -1,8 +1,9 @@
 // The etcd part of an observation, as seen from the workstation: every endpoint's status, health and
-// own member list (each bounded by its own deadline), the alarms, and hashKV at one common revision
-// where the DBs are small enough to hash cheaply. Failures are values. Plain Node, no `vscode`.
+// own member list (each bounded by its own deadline), the alarms (from status' errors), and hashKV at
+// one common revision where the DBs are small enough to hash cheaply, all in one round when it can. Failures are values. Plain Node, no `vscode`.
 import type { DeploymentSession } from '../session/types';
-import type { EtcdAlarm, EtcdCluster } from '../etcd/types';
+import { alarmsFromStatusErrors } from '../etcd/clusterReads';
+import type { EndpointHealth, EndpointResult, EndpointStatus, EtcdAlarm, EtcdCluster } from '../etcd/types';
 import { withTimeout } from '../util/async';
 import type { EndpointObservation, Outcome } from './observationTypes';
 
@@ -23,6 +24,23 @@ export function majorityClusterId(ids: (string | undefined)[]): string | null {
   return best;
 }
 
+/**
+ * The largest DB the last observation over a connection saw: when it was small enough to hash, the
+ * next observation over the same connection sends hashKV with its first round instead of after it.
+ */
+const lastLargestDb = new WeakMap<EtcdCluster, number>();
+
+/** The cluster's alarms from the status answers' errors; null when one of them cannot be read so. */
+function alarmsFromStatus(answers: EndpointStatus[]): EtcdAlarm[] | null {
+  const seen = new Map<string, EtcdAlarm>();
+  for (const st of answers) {
+    const list = alarmsFromStatusErrors(st.errors);
+    if (!list) return null;
+    for (const a of list) seen.set(`${a.memberId}/${a.alarm}`, a);
+  }
+  return [...seen.values()];
+}
+
 async function observeEtcd(
   cluster: EtcdCluster,
   deadlineMs: number,
@@ -30,26 +48,44 @@ async function observeEtcd(
   unchecked: string[],
 ): Promise<{ endpoints: EndpointObservation[]; alarms: Outcome<EtcdAlarm[]>; hashRevision: string | null }> {
   const late = (what: string) => () => new Error(`${what}: no answer within ${Math.round(deadlineMs / 1000)} s`);
-  // Everything that does not depend on another answer goes out at once: status, health, alarms and
-  // each member's own list. The cluster's per-call deadline bounds each endpoint (a member that never
-  // answers costs its deadline, in parallel); the outer one is a safety net.
+  const hash = (url: string, rev?: string) =>
+    settle(withTimeout(cluster.hashKV(url, rev), deadlineMs * 2, late(`hashKV of ${url}`)));
+  // Everything that does not depend on another answer goes out at once: status, health (its quorum
+  // read; the alarms come with status' errors) and each member's own list, and hashKV when the last
+  // observation over this connection found the DBs small. The cluster's per-call deadline bounds each
+  // endpoint (a member that never answers costs its deadline, in parallel); the outer one is a safety net.
+  const largest = lastLargestDb.get(cluster);
+  const hashEarly = hashKvMaxDbBytes > 0 && largest !== undefined && largest <= hashKvMaxDbBytes;
+  const earlyHashes = hashEarly ? cluster.endpoints.map((e) => hash(e.url)) : [];
   const listsP = cluster.endpoints.map((e) =>
     settle(withTimeout(cluster.memberList({ endpointUrl: e.url }), deadlineMs, late(`member list of ${e.url}`))),
   );
-  const [status, health, alarms, lists] = await Promise.all([
+  const [status, health, lists] = await Promise.all([
     settle(withTimeout(cluster.status(), deadlineMs + 3000, late('endpoint status'))),
-    settle(withTimeout(cluster.health(), deadlineMs + 3000, late('endpoint health'))),
-    settle(withTimeout(cluster.alarms(), deadlineMs + 3000, late('alarm list'))),
+    settle(withTimeout(cluster.health({ withAlarms: false }), deadlineMs + 3000, late('endpoint health'))),
     Promise.all(listsP),
   ]);
+  const answered = status.ok ? status.value.flatMap((r) => (r.ok ? [r.value] : [])) : [];
+  const fromStatus = answered.length ? alarmsFromStatus(answered) : null;
+  const alarms: Outcome<EtcdAlarm[]> = fromStatus
+    ? { ok: true, value: fromStatus }
+    : await settle(withTimeout(cluster.alarms(), deadlineMs + 3000, late('alarm list')));
   if (!status.ok) unchecked.push(`endpoint status: ${status.error}`);
   if (!health.ok) unchecked.push(`endpoint health: ${health.error}`);
   if (!alarms.ok) unchecked.push(`alarms: ${alarms.error}`);
+  if (answered.length) lastLargestDb.set(cluster, Math.max(...answered.map((st) => st.dbSize)));
+  // As `etcdctl endpoint health`: a member that answers the quorum read is still unhealthy under an alarm.
+  const alarmWords = alarms.ok && alarms.value.length ? alarms.value.map((a) => `${a.alarm} on ${a.memberId}`) : [];
+  const healthOf = (url: string): EndpointResult<EndpointHealth> | null => {
+    const h = (health.ok && health.value.find((r) => r.endpoint === url)) || null;
+    if (!h?.ok || !h.value.healthy || !alarmWords.length) return h;
+    return { ...h, value: { ...h.value, healthy: false, error: `Active alarm(s): ${alarmWords.join(', ')}` } };
+  };
   const endpoints: EndpointObservation[] = cluster.endpoints.map((e, i) => ({
     url: e.url,
     instanceId: e.name,
     status: (status.ok && status.value.find((r) => r.endpoint === e.url)) || null,
-    health: (health.ok && health.value.find((r) => r.endpoint === e.url)) || null,
+    health: healthOf(e.url),
     members: lists[i],
     hashKV: null,
   }));
@@ -61,9 +97,13 @@ async function observeEtcd(
   const inMajority = endpoints.filter((e) => e.status?.ok && e.status.value.clusterId === majority);
   const small = inMajority.every((e) => e.status?.ok && e.status.value.dbSize <= hashKvMaxDbBytes);
   if (hashKvMaxDbBytes > 0 && inMajority.length >= 2 && small) {
-    const hash = (e: EndpointObservation, rev?: string) =>
-      settle(withTimeout(cluster.hashKV(e.url, rev), deadlineMs * 2, late(`hashKV of ${e.url}`)));
-    await Promise.all(inMajority.map(async (e) => (e.hashKV = await hash(e))));
+    const early = await Promise.all(earlyHashes);
+    await Promise.all(
+      inMajority.map(async (e) => {
+        const k = cluster.endpoints.findIndex((x) => x.url === e.url);
+        e.hashKV = hashEarly && k >= 0 ? early[k] : await hash(e.url);
+      }),
+    );
     const revs = inMajority.flatMap((e) => (e.hashKV?.ok ? [BigInt(e.hashKV.value.revision)] : []));
     if (revs.length >= 2) {
       const low = revs.reduce((a, b) => (b < a ? b : a));
@@ -71,7 +111,7 @@ async function observeEtcd(
       await Promise.all(
         inMajority
           .filter((e) => e.hashKV?.ok && e.hashKV.value.revision !== hashRevision)
-          .map(async (e) => (e.hashKV = await hash(e, hashRevision!))),
+          .map(async (e) => (e.hashKV = await hash(e.url, hashRevision!))),
       );
     }
   } else if (hashKvMaxDbBytes > 0 && inMajority.length >= 2) {
