@@ -1,14 +1,12 @@
 // The fault modes of the testbed that views.test.ts does not break, each shown where the operator
 // looks: the BOSH tree (the etcd section, the member and instance rows) and the status bar. One
-// test per mode (two for the quota modes, which share one fill), each broken from inside the
-// extension host and healed before the next; a tree refresh diagnoses at once, so nothing waits for
-// a poll. The tier's testbed runs with a small quota (test/runners/extensionTier.ts: --quota-mb)
-// so that near-quota and NOSPACE are reached in seconds.
+// test per mode, each broken from inside the extension host and healed before the next; a tree
+// refresh diagnoses at once, so nothing waits for a poll. near-quota and NOSPACE: quota.test.ts.
 import * as assert from 'assert';
 import type { BoshEtcdApi } from '../../src/extension';
 import { masters, readTestbedState, type TestbedState } from '../testbed/harness/state';
 import { activateApi, harness, until } from './helpers';
-import { ERROR_BG, FaultView, RED, WARNING_BG, YELLOW } from './faultView';
+import { ERROR_BG, FaultView, RED } from './faultView';
 
 suite('diagnosis faults: the tree and the status bar show every fault mode', function () {
   this.timeout(480_000);
@@ -84,25 +82,5 @@ suite('diagnosis faults: the tree and the status bar show every fault mode', fun
     assert.match(after.member.description ?? '', / · (leader|follower)$/);
     assert.match(api.statusBar.current?.text ?? '', /etcd ok/);
     assert.strictEqual(api.statusBar.backgroundColorId, undefined);
-  });
-
-  test("near quota, then NOSPACE: the members' DB near the job's quota in yellow, then the NOSPACE alarm on red", async () => {
-    const near = await faults.breakUntil('near-quota', 0, (x) => /of the quota/.test(x.member.tooltip ?? ''), {
-      text: /^\$\(warning\) etcd 3\/3 \(\d+ warnings?\)$/,
-      background: WARNING_BG,
-    });
-    assert.deepStrictEqual(near.member.icon, YELLOW);
-    assert.match(near.member.tooltip ?? '', /--quota-backend-bytes/);
-    assert.match(near.etcd.description ?? '', /^3\/3 healthy · \d+ warnings?$/);
-    // More filler on top, until etcd refuses writes.
-    const full = await faults.breakUntil('nospace', 0, (x) => x.etcd.description === 'NOSPACE', {
-      text: /^\$\(error\) etcd: NOSPACE$/,
-      background: ERROR_BG,
-    });
-    assert.ok(
-      full.members.some((x) => /NOSPACE alarm/.test(x.tooltip ?? '') && x.icon?.id === 'error'),
-      'a member row carries the NOSPACE alarm in red',
-    );
-    await faults.heal('nospace', 0);
   });
 });
