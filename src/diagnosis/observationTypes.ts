@@ -110,6 +110,11 @@ export interface ObserveOptions {
   directorDeadlineMs?: number;
   /** Compare hashKV when every DB is at most this big (default 256 MiB; 0 turns it off). */
   hashKvMaxDbBytes?: number;
+  /**
+   * Over one connection (a session's etcd), reuse the last hashKV comparison while it is at most this
+   * old and made of the same majority (default 30 000 ms; 0: hash at every observation).
+   */
+  hashKvMaxAgeMs?: number;
   /** Lines of etcd.stderr.log to read (default 50). */
   logLines?: number;
   /**

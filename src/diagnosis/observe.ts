@@ -16,6 +16,9 @@ import { emptyProbe, probeVmHost } from './vmProbe';
 import { observeEtcdOf } from './observeEtcd';
 import { endpointPicture } from './probeCache';
 
+/** Default of ObserveOptions.hashKvMaxAgeMs. */
+export const DEFAULT_HASHKV_MAX_AGE_MS = 30_000;
+
 export {
   etcdMasters,
   expectedClientUrl,
@@ -143,7 +146,13 @@ export async function observeDeployment(
 
   // etcd goes out at once (the session knows the endpoints from its last instance list), in parallel
   // with the Director's list, which asks every agent and is the slowest part of a warm observation.
-  const etcdP = observeEtcdOf(session, deadlineMs, probeDeadlineMs, opts.hashKvMaxDbBytes ?? 256 * 1024 * 1024);
+  const etcdP = observeEtcdOf(
+    session,
+    deadlineMs,
+    probeDeadlineMs,
+    opts.hashKvMaxDbBytes ?? 256 * 1024 * 1024,
+    opts.hashKvMaxAgeMs ?? DEFAULT_HASHKV_MAX_AGE_MS,
+  );
   const director = opts.instances
     ? { list: opts.instances, statesUnknown: false }
     : await instancesWithFallback(session, opts.directorDeadlineMs ?? 10_000);

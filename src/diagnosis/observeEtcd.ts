@@ -3,7 +3,7 @@
 // one common revision where the DBs are small enough to hash cheaply, all in one round when it can. Failures are values. Plain Node, no `vscode`.
 import type { DeploymentSession } from '../session/types';
 import { alarmsFromStatusErrors } from '../etcd/clusterReads';
-import type { EndpointHealth, EndpointResult, EndpointStatus, EtcdAlarm, EtcdCluster } from '../etcd/types';
+import type { EndpointHealth, EndpointResult, EndpointStatus, EtcdAlarm, EtcdCluster, HashKV } from '../etcd/types';
 import { withTimeout } from '../util/async';
 import type { EndpointObservation, Outcome } from './observationTypes';
 
@@ -30,6 +30,19 @@ export function majorityClusterId(ids: (string | undefined)[]): string | null {
  */
 const lastLargestDb = new WeakMap<EtcdCluster, number>();
 
+/**
+ * The last hashKV comparison over a connection: reused (no hashKV sent) while it is younger than the
+ * observation's hashKvMaxAgeMs and made of the same majority (cluster id and endpoints); hashing the
+ * whole keyspace of every member at every 5 s poll is the dearest read of a warm diagnosis.
+ */
+interface HashComparison {
+  at: number;
+  majority: string;
+  revision: string | null;
+  byUrl: Map<string, Outcome<HashKV>>;
+}
+const lastHashes = new WeakMap<EtcdCluster, HashComparison>();
+
 /** The cluster's alarms from the status answers' errors; null when one of them cannot be read so. */
 function alarmsFromStatus(answers: EndpointStatus[]): EtcdAlarm[] | null {
   const seen = new Map<string, EtcdAlarm>();
@@ -45,6 +58,7 @@ async function observeEtcd(
   cluster: EtcdCluster,
   deadlineMs: number,
   hashKvMaxDbBytes: number,
+  hashKvMaxAgeMs: number,
   unchecked: string[],
 ): Promise<{ endpoints: EndpointObservation[]; alarms: Outcome<EtcdAlarm[]>; hashRevision: string | null }> {
   const late = (what: string) => () => new Error(`${what}: no answer within ${Math.round(deadlineMs / 1000)} s`);
@@ -55,7 +69,9 @@ async function observeEtcd(
   // observation over this connection found the DBs small. The cluster's per-call deadline bounds each
   // endpoint (a member that never answers costs its deadline, in parallel); the outer one is a safety net.
   const largest = lastLargestDb.get(cluster);
-  const hashEarly = hashKvMaxDbBytes > 0 && largest !== undefined && largest <= hashKvMaxDbBytes;
+  const prevHash = lastHashes.get(cluster);
+  const hashYoung = !!prevHash && hashKvMaxAgeMs > 0 && Date.now() - prevHash.at <= hashKvMaxAgeMs;
+  const hashEarly = hashKvMaxDbBytes > 0 && !hashYoung && largest !== undefined && largest <= hashKvMaxDbBytes;
   const earlyHashes = hashEarly ? cluster.endpoints.map((e) => hash(e.url)) : [];
   const listsP = cluster.endpoints.map((e) =>
     settle(withTimeout(cluster.memberList({ endpointUrl: e.url }), deadlineMs, late(`member list of ${e.url}`))),
@@ -96,7 +112,15 @@ async function observeEtcd(
   const majority = majorityClusterId(endpoints.map((e) => (e.status?.ok ? e.status.value.clusterId : undefined)));
   const inMajority = endpoints.filter((e) => e.status?.ok && e.status.value.clusterId === majority);
   const small = inMajority.every((e) => e.status?.ok && e.status.value.dbSize <= hashKvMaxDbBytes);
-  if (hashKvMaxDbBytes > 0 && inMajority.length >= 2 && small) {
+  const sameMajority =
+    hashYoung &&
+    prevHash!.majority === majority &&
+    prevHash!.byUrl.size === inMajority.length &&
+    inMajority.every((e) => prevHash!.byUrl.has(e.url));
+  if (hashKvMaxDbBytes > 0 && inMajority.length >= 2 && small && sameMajority) {
+    for (const e of inMajority) e.hashKV = prevHash!.byUrl.get(e.url)!;
+    hashRevision = prevHash!.revision;
+  } else if (hashKvMaxDbBytes > 0 && inMajority.length >= 2 && small) {
     const early = await Promise.all(earlyHashes);
     await Promise.all(
       inMajority.map(async (e) => {
@@ -114,6 +138,14 @@ async function observeEtcd(
           .map(async (e) => (e.hashKV = await hash(e.url, hashRevision!))),
       );
     }
+    // Kept for reuse only when every member answered (a failure is asked again at the next observation).
+    if (majority && inMajority.every((e) => e.hashKV?.ok))
+      lastHashes.set(cluster, {
+        at: Date.now(),
+        majority,
+        revision: hashRevision,
+        byUrl: new Map(inMajority.map((e) => [e.url, e.hashKV!])),
+      });
   } else if (hashKvMaxDbBytes > 0 && inMajority.length >= 2) {
     unchecked.push('hashKV: not compared (a DB is larger than the cheap limit)');
   }
@@ -125,11 +157,12 @@ export async function observeEtcdOf(
   deadlineMs: number,
   openDeadlineMs: number,
   hashKvMaxDbBytes: number,
+  hashKvMaxAgeMs = 0,
 ): Promise<{ value?: Awaited<ReturnType<typeof observeEtcd>>; error?: string; unchecked: string[] }> {
   const unchecked: string[] = [];
   try {
     const cluster = await withTimeout(session.etcd(), openDeadlineMs, 'opening the etcd endpoints');
-    return { value: await observeEtcd(cluster, deadlineMs, hashKvMaxDbBytes, unchecked), unchecked };
+    return { value: await observeEtcd(cluster, deadlineMs, hashKvMaxDbBytes, hashKvMaxAgeMs, unchecked), unchecked };
   } catch (e) {
     const error = (e as Error).message;
     return { error, unchecked: [...unchecked, `etcd from here: ${error}`] };

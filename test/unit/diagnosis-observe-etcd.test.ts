@@ -45,7 +45,8 @@ function fakeCluster(errors: string[]) {
   };
 }
 
-const opts = { instances: [0, 1, 2].map((i) => instance(i)), probeVms: false };
+const base = { instances: [0, 1, 2].map((i) => instance(i)), probeVms: false };
+const opts = base;
 
 describe('diagnosis: the etcd reads of an observation', () => {
   it('reads the alarms from status errors: etcd\'s "memberID:<decimal> alarm:NOSPACE", "no leader" ignored, anything else → null', () => {
@@ -78,6 +79,7 @@ describe('diagnosis: the etcd reads of an observation', () => {
 
   it('hashKV after status on a new connection, with the first round once the DBs are known small', async () => {
     const f = fakeCluster([]);
+    const opts = { ...base, hashKvMaxAgeMs: 0 };
     const first = await observeDeployment(f.session, opts);
     assert.strictEqual(first.hashRevision, '9');
     assert.ok(f.calls.indexOf('hashKV 0') > f.calls.indexOf('status'), `hashKV after status: ${f.calls.join(', ')}`);
@@ -94,5 +96,26 @@ describe('diagnosis: the etcd reads of an observation', () => {
     f.nextRound();
     await observeDeployment(f.session, { ...opts, hashKvMaxDbBytes: 100 });
     assert.ok(!f.calls.some((c) => c.startsWith('hashKV')), f.calls.join(', '));
+  });
+
+  it('over one connection, the last hashKV comparison of the same majority is reused while young', async () => {
+    const f = fakeCluster([]);
+    const first = await observeDeployment(f.session, base);
+    assert.strictEqual(f.calls.filter((c) => c.startsWith('hashKV')).length, 3);
+    f.nextRound();
+    const second = await observeDeployment(f.session, base);
+    assert.deepStrictEqual(
+      f.calls.filter((c) => c.startsWith('hashKV')),
+      [],
+      'young: no hashKV sent',
+    );
+    assert.strictEqual(second.hashRevision, first.hashRevision);
+    assert.deepStrictEqual(
+      second.endpoints.map((e) => e.hashKV),
+      first.endpoints.map((e) => e.hashKV),
+    );
+    f.nextRound();
+    await observeDeployment(f.session, { ...base, hashKvMaxAgeMs: 0 });
+    assert.strictEqual(f.calls.filter((c) => c.startsWith('hashKV')).length, 3, 'too old: hashed again');
   });
 });
