@@ -114,6 +114,7 @@ export function activate(context: vscode.ExtensionContext): BoshEtcdApi | undefi
   const model = new BoshTreeModel({
     environments,
     openSession: (env) => openEnvironment(env, sessionOptions()),
+    probeMaxAgeMs: () => settings.probeCacheSeconds() * 1000,
     log: (l) => log.debug(l),
   });
   let modelDisposed: Promise<void> | undefined;
@@ -126,6 +127,8 @@ export function activate(context: vscode.ExtensionContext): BoshEtcdApi | undefi
   const tree = new BoshTreeProvider(model, settings);
   const treeView = vscode.window.createTreeView('boshEtcd.explorer', { treeDataProvider: tree, showCollapseAll: true });
   context.subscriptions.push(tree, treeView);
+  // A collapsed environment or deployment is no longer shown: the status bar forgets it (unless a panel watches it).
+  context.subscriptions.push(treeView.onDidCollapseElement((e) => model.collapsed(e.element)));
 
   // The status bar reads the model's diagnosis monitor only (the tree and the panels feed that monitor).
   const statusBar = new EtcdStatusBar(model.monitor);

@@ -74,6 +74,11 @@ export class Settings {
     return this.read<number>('refreshIntervalSeconds', 30);
   }
 
+  /** Seconds a periodic diagnosis may reuse a VM probe (src/diagnosis/probeCache.ts); 0 = never. */
+  probeCacheSeconds(): number {
+    return Math.max(0, this.read<number>('diagnosis.probeCacheSeconds', 60));
+  }
+
   /** Seconds between health panel polls, at least 1. */
   healthPollSeconds(): number {
     return Math.max(1, this.read<number>('healthPanel.pollIntervalSeconds', 5));

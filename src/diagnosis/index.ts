@@ -39,7 +39,15 @@ import type { Diagnosis } from './types';
 export async function diagnoseDeployment(session: DeploymentSession, opts: Options = {}): Promise<Diagnosis> {
   return classifyAll(await observe(session, opts));
 }
-export { DiagnosisMonitor, type MonitorEntry, type DiagnosisMonitorOptions, type MonitorListener } from './monitor';
+export {
+  DiagnosisMonitor,
+  DEFAULT_PROBE_MAX_AGE_MS,
+  type MonitorEntry,
+  type DiagnosisMonitorOptions,
+  type MonitorListener,
+  type RefreshOptions,
+} from './monitor';
+export { ProbeCache, endpointPicture } from './probeCache';
 export {
   headline,
   clusterHeadline,

@@ -2,12 +2,15 @@
 // (environment, deployment), refreshed on demand and on an interval while something watches it
 // (an open health panel at its poll interval, the tree at its refresh interval), with concurrent
 // refreshes of one deployment coalesced into one observation. Listeners hear every new result.
+// VM probes are reused between the interval's refreshes (probeCache.ts: while young and the master's
+// endpoint picture is unchanged), so a poll costs the etcd reads; a refresh on demand probes again.
 // Plain Node, no `vscode`.
 import type { InstanceInfo } from '../bosh/types';
 import type { DeploymentSession } from '../session/types';
 import { observeDeployment, type ClusterObservation, type ObserveOptions } from './observe';
 import { diagnose } from './summary';
 import { membersOf, type MemberView } from './membership';
+import { ProbeCache } from './probeCache';
 import type { Diagnosis } from './types';
 
 export interface MonitorEntry {
@@ -32,7 +35,26 @@ export interface DiagnosisMonitorOptions {
   /** How to observe (default: observeDeployment; VM probes on). */
   observe?: (session: DeploymentSession, opts: ObserveOptions) => Promise<ClusterObservation>;
   observeOptions?: ObserveOptions;
+  /**
+   * Whether something other than a watcher still shows the deployment (the tree, with its etcd
+   * section expanded). A deployment that nothing shows nor watches is forgotten (sweep()).
+   */
+  retained?: (envName: string, deployment: string) => boolean;
+  /** How long an interval refresh may reuse a VM probe, in ms (read at each refresh; default 60 s, 0: never). */
+  probeMaxAgeMs?: () => number;
   log?: (line: string) => void;
+}
+
+/** Default of DiagnosisMonitorOptions.probeMaxAgeMs (the setting boshEtcd.diagnosis.probeCacheSeconds). */
+export const DEFAULT_PROBE_MAX_AGE_MS = 60_000;
+
+export interface RefreshOptions {
+  /** A result at most this old is returned as is. */
+  maxAgeMs?: number;
+  /** The caller's fresh instance list (the tree's, just loaded): the Director is not asked again. */
+  instances?: InstanceInfo[];
+  /** 'fresh' (default: a refresh on demand) probes every VM; 'reuse' (the interval's polls) reuses young probes. */
+  probes?: 'fresh' | 'reuse';
 }
 
 export type MonitorListener = (entry: MonitorEntry) => void;
@@ -40,6 +62,9 @@ export type MonitorListener = (entry: MonitorEntry) => void;
 interface Slot {
   entry: MonitorEntry;
   inFlight?: Promise<MonitorEntry>;
+  /** The refresh in flight probes every VM. */
+  inFlightFresh?: boolean;
+  probes: ProbeCache;
   watchers: Map<number, number>;
   timer?: NodeJS.Timeout;
   timerMs?: number;
@@ -50,6 +75,7 @@ const keyOf = (envName: string, deployment: string) => `${envName}\u0000${deploy
 export class DiagnosisMonitor {
   private readonly slots = new Map<string, Slot>();
   private readonly listeners = new Set<MonitorListener>();
+  private readonly forgetListeners = new Set<MonitorListener>();
   private nextWatcher = 1;
   private disposed = false;
 
@@ -58,6 +84,12 @@ export class DiagnosisMonitor {
   onDidChange(cb: MonitorListener): { dispose(): void } {
     this.listeners.add(cb);
     return { dispose: () => this.listeners.delete(cb) };
+  }
+
+  /** A deployment's result was dropped (nothing shows it any more): the status bar stops counting it. */
+  onDidForget(cb: MonitorListener): { dispose(): void } {
+    this.forgetListeners.add(cb);
+    return { dispose: () => this.forgetListeners.delete(cb) };
   }
 
   get(envName: string, deployment: string): MonitorEntry | undefined {
@@ -73,28 +105,36 @@ export class DiagnosisMonitor {
     const k = keyOf(envName, deployment);
     let s = this.slots.get(k);
     if (!s) {
-      s = { entry: { envName, deployment, members: [], at: 0, refreshing: false }, watchers: new Map() };
+      const maxAge = this.opts.probeMaxAgeMs;
+      s = {
+        entry: { envName, deployment, members: [], at: 0, refreshing: false },
+        watchers: new Map(),
+        probes: new ProbeCache(() => Math.max(0, maxAge ? maxAge() : DEFAULT_PROBE_MAX_AGE_MS)),
+      };
       this.slots.set(k, s);
     }
     return s;
   }
 
   /**
-   * Observes and classifies the deployment once; a call while one is in flight shares it. With
-   * maxAgeMs, a result at most that old is returned as is. Never rejects: a failure is in `error`.
+   * Observes and classifies the deployment once; a call while one is in flight shares it (a fresh
+   * one waits for a reusing one in flight, then observes). With maxAgeMs, a result at most that old
+   * is returned as is. Never rejects: a failure is in `error`.
    */
-  refresh(
-    envName: string,
-    deployment: string,
-    opts: { maxAgeMs?: number; instances?: InstanceInfo[] } = {},
-  ): Promise<MonitorEntry> {
+  refresh(envName: string, deployment: string, opts: RefreshOptions = {}): Promise<MonitorEntry> {
     const s = this.slot(envName, deployment);
-    if (s.inFlight) return s.inFlight;
+    const fresh = (opts.probes ?? 'fresh') === 'fresh';
+    if (s.inFlight) {
+      if (!fresh || s.inFlightFresh) return s.inFlight;
+      return s.inFlight.then(() => this.refresh(envName, deployment, opts));
+    }
     if (opts.maxAgeMs !== undefined && s.entry.diagnosis && Date.now() - s.entry.at <= opts.maxAgeMs)
       return Promise.resolve(s.entry);
     s.entry = { ...s.entry, refreshing: true };
-    s.inFlight = this.run(envName, deployment, opts.instances).then((next) => {
+    s.inFlightFresh = fresh;
+    s.inFlight = this.run(s, opts.instances, fresh).then((next) => {
       s.inFlight = undefined;
+      s.inFlightFresh = undefined;
       s.entry = next;
       if (!this.disposed) for (const l of [...this.listeners]) l(next);
       return next;
@@ -102,15 +142,23 @@ export class DiagnosisMonitor {
     return s.inFlight;
   }
 
-  /** instances: the caller's fresh list (the tree's, just loaded): the Director is not asked again. */
-  private async run(envName: string, deployment: string, instances?: InstanceInfo[]): Promise<MonitorEntry> {
-    const prev = this.slot(envName, deployment).entry;
+  private async run(s: Slot, instances: InstanceInfo[] | undefined, freshProbes: boolean): Promise<MonitorEntry> {
+    const { envName, deployment } = s.entry;
+    const prev = s.entry;
     const observe = this.opts.observe ?? observeDeployment;
     try {
       const session = await this.opts.session(envName, deployment);
-      const observation = await observe(session, { ...this.opts.observeOptions, ...(instances ? { instances } : {}) });
+      const observation = await observe(session, {
+        ...this.opts.observeOptions,
+        ...(instances ? { instances } : {}),
+        probeCache: s.probes,
+        freshProbes,
+      });
       const diagnosis = diagnose(observation);
-      this.opts.log?.(`diagnosis of ${deployment}: ${diagnosis.summary.line} (${observation.tookMs} ms)`);
+      const reused = Object.values(observation.probes).filter((p) => p.reusedAgeMs !== undefined).length;
+      this.opts.log?.(
+        `diagnosis of ${deployment}: ${diagnosis.summary.line} (${observation.tookMs} ms${reused ? `, ${reused} VM probe(s) reused` : ''})`,
+      );
       return {
         envName,
         deployment,
@@ -141,6 +189,7 @@ export class DiagnosisMonitor {
       dispose: () => {
         s.watchers.delete(id);
         this.schedule(s);
+        if (!s.watchers.size) this.sweep();
       },
     };
   }
@@ -156,16 +205,33 @@ export class DiagnosisMonitor {
     if (s.timer) clearInterval(s.timer);
     s.timer = undefined;
     s.timerMs = ms;
-    if (ms !== undefined) s.timer = setInterval(() => void this.refresh(s.entry.envName, s.entry.deployment), ms);
+    if (ms !== undefined)
+      s.timer = setInterval(() => void this.refresh(s.entry.envName, s.entry.deployment, { probes: 'reuse' }), ms);
   }
 
-  /** Drops a deployment's result (it is no longer shown anywhere). */
+  /** Drops a deployment's result (it is no longer shown anywhere); listeners of onDidForget hear it. */
   forget(envName: string, deployment: string): void {
     const k = keyOf(envName, deployment);
     const s = this.slots.get(k);
     if (!s) return;
     if (s.timer) clearInterval(s.timer);
     this.slots.delete(k);
+    if (!this.disposed) for (const l of [...this.forgetListeners]) l(s.entry);
+  }
+
+  /**
+   * Forgets every deployment that no watcher watches and that `retained` (the tree) does not show;
+   * a refresh in flight is left to finish. Returns the deployments forgotten.
+   */
+  sweep(): MonitorEntry[] {
+    const gone: MonitorEntry[] = [];
+    for (const s of [...this.slots.values()]) {
+      const { envName, deployment } = s.entry;
+      if (s.watchers.size || s.inFlight || this.opts.retained?.(envName, deployment)) continue;
+      gone.push(s.entry);
+      this.forget(envName, deployment);
+    }
+    return gone;
   }
 
   dispose(): void {
@@ -173,5 +239,6 @@ export class DiagnosisMonitor {
     for (const s of this.slots.values()) if (s.timer) clearInterval(s.timer);
     this.slots.clear();
     this.listeners.clear();
+    this.forgetListeners.clear();
   }
 }

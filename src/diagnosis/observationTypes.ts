@@ -41,6 +41,8 @@ export interface VmProbe {
   /** `LOCAL=true etcdctl endpoint status -w json` on the VM (cluster id and leader as the member itself says). */
   localStatus: { memberId: string; clusterId?: string; leader: string; dbSize: number; dbSizeInUse?: number } | null;
   tookMs: number;
+  /** Set when this observation reused an earlier probe of the VM (probeCache.ts): its age then, in ms. */
+  reusedAgeMs?: number;
 }
 
 /** One endpoint as seen from the workstation. */
@@ -82,6 +84,18 @@ export interface ClusterObservation {
   tookMs: number;
 }
 
+/** Where observations keep VM probes for reuse (ProbeCache in probeCache.ts). */
+export interface ProbeStore {
+  /** The instance has a probe young enough to be reused at `now` (its picture still to be compared). */
+  young(instanceId: string, now?: number): boolean;
+  /** The instance's probe when young enough and taken with this endpoint picture, else undefined. */
+  reusable(instanceId: string, picture: string, now?: number): VmProbe | undefined;
+  set(instanceId: string, probe: VmProbe, picture: string, at?: number): void;
+  takenAt(instanceId: string): number | undefined;
+  /** Keeps only these instances. */
+  retain(instanceIds: string[]): void;
+}
+
 export interface ObserveOptions {
   /** Probe each master over SSH (default true). */
   probeVms?: boolean;
@@ -96,6 +110,11 @@ export interface ObserveOptions {
   directorDeadlineMs?: number;
   /** Compare hashKV when every DB is at most this big (default 256 MiB; 0 turns it off). */
   hashKvMaxDbBytes?: number;
+  /**
+   * Over one connection (a session's etcd), reuse the last hashKV comparison while it is at most this
+   * old and made of the same majority (default 30 000 ms; 0: hash at every observation).
+   */
+  hashKvMaxAgeMs?: number;
   /** Lines of etcd.stderr.log to read (default 50). */
   logLines?: number;
   /**
@@ -103,6 +122,13 @@ export interface ObserveOptions {
    * process states): the Director is not asked again.
    */
   instances?: InstanceInfo[];
+  /**
+   * Reuse VM probes between observations (probeCache.ts): a master's probe is reused while it is
+   * young and the master's endpoint picture is unchanged; the probes taken are stored in it.
+   */
+  probeCache?: ProbeStore;
+  /** With a probeCache: probe every VM now (an on-demand refresh), and store the results. */
+  freshProbes?: boolean;
 }
 
 export const labelOf = (i: Pick<InstanceInfo, 'group' | 'id'>) => `${i.group}/${i.id}`;

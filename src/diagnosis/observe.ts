@@ -14,6 +14,10 @@ import { withTimeout } from '../util/async';
 import { etcdMasters, labelOf, type ClusterObservation, type ObserveOptions, type VmProbe } from './observationTypes';
 import { emptyProbe, probeVmHost } from './vmProbe';
 import { observeEtcdOf } from './observeEtcd';
+import { endpointPicture } from './probeCache';
+
+/** Default of ObserveOptions.hashKvMaxAgeMs. */
+export const DEFAULT_HASHKV_MAX_AGE_MS = 30_000;
 
 export {
   etcdMasters,
@@ -85,6 +89,48 @@ async function instancesWithFallback(
 }
 
 /**
+ * Probes the masters, reusing what opts.probeCache holds: a master without a young cached probe (or
+ * every master, with freshProbes) is probed at once, in parallel with etcd; one with a young probe
+ * waits for etcd's answers and is probed again only when its endpoint picture changed. Every probe
+ * taken goes into the cache with the picture of this observation.
+ */
+async function probeWithCache(
+  masters: InstanceInfo[],
+  probeOne: (m: InstanceInfo) => Promise<VmProbe>,
+  etcdP: ReturnType<typeof observeEtcdOf>,
+  opts: ObserveOptions,
+): Promise<Record<string, VmProbe>> {
+  const cache = opts.probeCache;
+  const now = Date.now();
+  const early = masters.filter((m) => !cache || opts.freshProbes || !cache.young(m.id, now));
+  const earlyP = Promise.all(early.map(async (m) => [m.id, await probeOne(m)] as const));
+  if (!cache) return Object.fromEntries(await earlyP);
+  cache.retain(masters.map((m) => m.id));
+  const endpoints = (await etcdP).value?.endpoints ?? [];
+  const pictures = new Map(
+    masters.map((m) => [
+      m.id,
+      endpointPicture(
+        m,
+        endpoints.find((e) => e.instanceId === m.id),
+      ),
+    ]),
+  );
+  const reused: [string, VmProbe][] = [];
+  const stale: InstanceInfo[] = [];
+  for (const m of masters) {
+    if (early.includes(m)) continue;
+    const p = cache.reusable(m.id, pictures.get(m.id)!, now);
+    if (p) reused.push([m.id, { ...p, reusedAgeMs: now - (cache.takenAt(m.id) ?? now) }]);
+    else stale.push(m);
+  }
+  const taken = [...(await earlyP), ...(await Promise.all(stale.map(async (m) => [m.id, await probeOne(m)] as const)))];
+  for (const [id, p] of taken) cache.set(id, p, pictures.get(id)!);
+  const all = new Map<string, VmProbe>([...taken, ...reused]);
+  return Object.fromEntries(masters.map((m) => [m.id, all.get(m.id)!]));
+}
+
+/**
  * Observes the deployment's etcd cluster. Never throws for an unreachable part: every failure is
  * recorded (in the endpoint's result, the probe, or `unchecked`).
  */
@@ -100,7 +146,13 @@ export async function observeDeployment(
 
   // etcd goes out at once (the session knows the endpoints from its last instance list), in parallel
   // with the Director's list, which asks every agent and is the slowest part of a warm observation.
-  const etcdP = observeEtcdOf(session, deadlineMs, probeDeadlineMs, opts.hashKvMaxDbBytes ?? 256 * 1024 * 1024);
+  const etcdP = observeEtcdOf(
+    session,
+    deadlineMs,
+    probeDeadlineMs,
+    opts.hashKvMaxDbBytes ?? 256 * 1024 * 1024,
+    opts.hashKvMaxAgeMs ?? DEFAULT_HASHKV_MAX_AGE_MS,
+  );
   const director = opts.instances
     ? { list: opts.instances, statesUnknown: false }
     : await instancesWithFallback(session, opts.directorDeadlineMs ?? 10_000);
@@ -108,24 +160,20 @@ export async function observeDeployment(
   const masters = etcdMasters(director.list);
 
   // VM probes and etcd in parallel: a slow VM or endpoint holds up only its own part.
+  const probeOne = async (m: InstanceInfo): Promise<VmProbe> => {
+    const label = labelOf(m);
+    if (!m.ips.length) return emptyProbe(label, `${label} has no IP address (no VM)`);
+    const t = Date.now();
+    try {
+      const host = await withTimeout(session.ssh(m), probeDeadlineMs, `SSH to ${label}`);
+      const left = Math.max(5000, probeDeadlineMs - (Date.now() - t));
+      return await probeVmHost(host, label, { timeoutMs: left, logLines: opts.logLines });
+    } catch (e) {
+      return emptyProbe(label, `could not connect to ${label} over SSH: ${(e as Error).message}`, Date.now() - t);
+    }
+  };
   const probesP: Promise<Record<string, VmProbe>> = probeVms
-    ? Promise.all(
-        masters.map(async (m): Promise<[string, VmProbe]> => {
-          const label = labelOf(m);
-          if (!m.ips.length) return [m.id, emptyProbe(label, `${label} has no IP address (no VM)`)];
-          const t = Date.now();
-          try {
-            const host = await withTimeout(session.ssh(m), probeDeadlineMs, `SSH to ${label}`);
-            const left = Math.max(5000, probeDeadlineMs - (Date.now() - t));
-            return [m.id, await probeVmHost(host, label, { timeoutMs: left, logLines: opts.logLines })];
-          } catch (e) {
-            return [
-              m.id,
-              emptyProbe(label, `could not connect to ${label} over SSH: ${(e as Error).message}`, Date.now() - t),
-            ];
-          }
-        }),
-      ).then((entries) => Object.fromEntries(entries))
+    ? probeWithCache(masters, probeOne, etcdP, opts)
     : Promise.resolve({});
 
   const etcdResult = await etcdP;

@@ -1,8 +1,9 @@
 // The etcd part of an observation, as seen from the workstation: every endpoint's status, health and
-// own member list (each bounded by its own deadline), the alarms, and hashKV at one common revision
-// where the DBs are small enough to hash cheaply. Failures are values. Plain Node, no `vscode`.
+// own member list (each bounded by its own deadline), the alarms (from status' errors), and hashKV at
+// one common revision where the DBs are small enough to hash cheaply, all in one round when it can. Failures are values. Plain Node, no `vscode`.
 import type { DeploymentSession } from '../session/types';
-import type { EtcdAlarm, EtcdCluster } from '../etcd/types';
+import { alarmsFromStatusErrors } from '../etcd/clusterReads';
+import type { EndpointHealth, EndpointResult, EndpointStatus, EtcdAlarm, EtcdCluster, HashKV } from '../etcd/types';
 import { withTimeout } from '../util/async';
 import type { EndpointObservation, Outcome } from './observationTypes';
 
@@ -23,33 +24,84 @@ export function majorityClusterId(ids: (string | undefined)[]): string | null {
   return best;
 }
 
+/**
+ * The largest DB the last observation over a connection saw: when it was small enough to hash, the
+ * next observation over the same connection sends hashKV with its first round instead of after it.
+ */
+const lastLargestDb = new WeakMap<EtcdCluster, number>();
+
+/**
+ * The last hashKV comparison over a connection: reused (no hashKV sent) while it is younger than the
+ * observation's hashKvMaxAgeMs and made of the same majority (cluster id and endpoints); hashing the
+ * whole keyspace of every member at every 5 s poll is the dearest read of a warm diagnosis.
+ */
+interface HashComparison {
+  at: number;
+  majority: string;
+  revision: string | null;
+  byUrl: Map<string, Outcome<HashKV>>;
+}
+const lastHashes = new WeakMap<EtcdCluster, HashComparison>();
+
+/** The cluster's alarms from the status answers' errors; null when one of them cannot be read so. */
+function alarmsFromStatus(answers: EndpointStatus[]): EtcdAlarm[] | null {
+  const seen = new Map<string, EtcdAlarm>();
+  for (const st of answers) {
+    const list = alarmsFromStatusErrors(st.errors);
+    if (!list) return null;
+    for (const a of list) seen.set(`${a.memberId}/${a.alarm}`, a);
+  }
+  return [...seen.values()];
+}
+
 async function observeEtcd(
   cluster: EtcdCluster,
   deadlineMs: number,
   hashKvMaxDbBytes: number,
+  hashKvMaxAgeMs: number,
   unchecked: string[],
 ): Promise<{ endpoints: EndpointObservation[]; alarms: Outcome<EtcdAlarm[]>; hashRevision: string | null }> {
   const late = (what: string) => () => new Error(`${what}: no answer within ${Math.round(deadlineMs / 1000)} s`);
-  // Everything that does not depend on another answer goes out at once: status, health, alarms and
-  // each member's own list. The cluster's per-call deadline bounds each endpoint (a member that never
-  // answers costs its deadline, in parallel); the outer one is a safety net.
+  const hash = (url: string, rev?: string) =>
+    settle(withTimeout(cluster.hashKV(url, rev), deadlineMs * 2, late(`hashKV of ${url}`)));
+  // Everything that does not depend on another answer goes out at once: status, health (its quorum
+  // read; the alarms come with status' errors) and each member's own list, and hashKV when the last
+  // observation over this connection found the DBs small. The cluster's per-call deadline bounds each
+  // endpoint (a member that never answers costs its deadline, in parallel); the outer one is a safety net.
+  const largest = lastLargestDb.get(cluster);
+  const prevHash = lastHashes.get(cluster);
+  const hashYoung = !!prevHash && hashKvMaxAgeMs > 0 && Date.now() - prevHash.at <= hashKvMaxAgeMs;
+  const hashEarly = hashKvMaxDbBytes > 0 && !hashYoung && largest !== undefined && largest <= hashKvMaxDbBytes;
+  const earlyHashes = hashEarly ? cluster.endpoints.map((e) => hash(e.url)) : [];
   const listsP = cluster.endpoints.map((e) =>
     settle(withTimeout(cluster.memberList({ endpointUrl: e.url }), deadlineMs, late(`member list of ${e.url}`))),
   );
-  const [status, health, alarms, lists] = await Promise.all([
+  const [status, health, lists] = await Promise.all([
     settle(withTimeout(cluster.status(), deadlineMs + 3000, late('endpoint status'))),
-    settle(withTimeout(cluster.health(), deadlineMs + 3000, late('endpoint health'))),
-    settle(withTimeout(cluster.alarms(), deadlineMs + 3000, late('alarm list'))),
+    settle(withTimeout(cluster.health({ withAlarms: false }), deadlineMs + 3000, late('endpoint health'))),
     Promise.all(listsP),
   ]);
+  const answered = status.ok ? status.value.flatMap((r) => (r.ok ? [r.value] : [])) : [];
+  const fromStatus = answered.length ? alarmsFromStatus(answered) : null;
+  const alarms: Outcome<EtcdAlarm[]> = fromStatus
+    ? { ok: true, value: fromStatus }
+    : await settle(withTimeout(cluster.alarms(), deadlineMs + 3000, late('alarm list')));
   if (!status.ok) unchecked.push(`endpoint status: ${status.error}`);
   if (!health.ok) unchecked.push(`endpoint health: ${health.error}`);
   if (!alarms.ok) unchecked.push(`alarms: ${alarms.error}`);
+  if (answered.length) lastLargestDb.set(cluster, Math.max(...answered.map((st) => st.dbSize)));
+  // As `etcdctl endpoint health`: a member that answers the quorum read is still unhealthy under an alarm.
+  const alarmWords = alarms.ok && alarms.value.length ? alarms.value.map((a) => `${a.alarm} on ${a.memberId}`) : [];
+  const healthOf = (url: string): EndpointResult<EndpointHealth> | null => {
+    const h = (health.ok && health.value.find((r) => r.endpoint === url)) || null;
+    if (!h?.ok || !h.value.healthy || !alarmWords.length) return h;
+    return { ...h, value: { ...h.value, healthy: false, error: `Active alarm(s): ${alarmWords.join(', ')}` } };
+  };
   const endpoints: EndpointObservation[] = cluster.endpoints.map((e, i) => ({
     url: e.url,
     instanceId: e.name,
     status: (status.ok && status.value.find((r) => r.endpoint === e.url)) || null,
-    health: (health.ok && health.value.find((r) => r.endpoint === e.url)) || null,
+    health: healthOf(e.url),
     members: lists[i],
     hashKV: null,
   }));
@@ -60,10 +112,22 @@ async function observeEtcd(
   const majority = majorityClusterId(endpoints.map((e) => (e.status?.ok ? e.status.value.clusterId : undefined)));
   const inMajority = endpoints.filter((e) => e.status?.ok && e.status.value.clusterId === majority);
   const small = inMajority.every((e) => e.status?.ok && e.status.value.dbSize <= hashKvMaxDbBytes);
-  if (hashKvMaxDbBytes > 0 && inMajority.length >= 2 && small) {
-    const hash = (e: EndpointObservation, rev?: string) =>
-      settle(withTimeout(cluster.hashKV(e.url, rev), deadlineMs * 2, late(`hashKV of ${e.url}`)));
-    await Promise.all(inMajority.map(async (e) => (e.hashKV = await hash(e))));
+  const sameMajority =
+    hashYoung &&
+    prevHash!.majority === majority &&
+    prevHash!.byUrl.size === inMajority.length &&
+    inMajority.every((e) => prevHash!.byUrl.has(e.url));
+  if (hashKvMaxDbBytes > 0 && inMajority.length >= 2 && small && sameMajority) {
+    for (const e of inMajority) e.hashKV = prevHash!.byUrl.get(e.url)!;
+    hashRevision = prevHash!.revision;
+  } else if (hashKvMaxDbBytes > 0 && inMajority.length >= 2 && small) {
+    const early = await Promise.all(earlyHashes);
+    await Promise.all(
+      inMajority.map(async (e) => {
+        const k = cluster.endpoints.findIndex((x) => x.url === e.url);
+        e.hashKV = hashEarly && k >= 0 ? early[k] : await hash(e.url);
+      }),
+    );
     const revs = inMajority.flatMap((e) => (e.hashKV?.ok ? [BigInt(e.hashKV.value.revision)] : []));
     if (revs.length >= 2) {
       const low = revs.reduce((a, b) => (b < a ? b : a));
@@ -71,9 +135,17 @@ async function observeEtcd(
       await Promise.all(
         inMajority
           .filter((e) => e.hashKV?.ok && e.hashKV.value.revision !== hashRevision)
-          .map(async (e) => (e.hashKV = await hash(e, hashRevision!))),
+          .map(async (e) => (e.hashKV = await hash(e.url, hashRevision!))),
       );
     }
+    // Kept for reuse only when every member answered (a failure is asked again at the next observation).
+    if (majority && inMajority.every((e) => e.hashKV?.ok))
+      lastHashes.set(cluster, {
+        at: Date.now(),
+        majority,
+        revision: hashRevision,
+        byUrl: new Map(inMajority.map((e) => [e.url, e.hashKV!])),
+      });
   } else if (hashKvMaxDbBytes > 0 && inMajority.length >= 2) {
     unchecked.push('hashKV: not compared (a DB is larger than the cheap limit)');
   }
@@ -85,11 +157,12 @@ export async function observeEtcdOf(
   deadlineMs: number,
   openDeadlineMs: number,
   hashKvMaxDbBytes: number,
+  hashKvMaxAgeMs = 0,
 ): Promise<{ value?: Awaited<ReturnType<typeof observeEtcd>>; error?: string; unchecked: string[] }> {
   const unchecked: string[] = [];
   try {
     const cluster = await withTimeout(session.etcd(), openDeadlineMs, 'opening the etcd endpoints');
-    return { value: await observeEtcd(cluster, deadlineMs, hashKvMaxDbBytes, unchecked), unchecked };
+    return { value: await observeEtcd(cluster, deadlineMs, hashKvMaxDbBytes, hashKvMaxAgeMs, unchecked), unchecked };
   } catch (e) {
     const error = (e as Error).message;
     return { error, unchecked: [...unchecked, `etcd from here: ${error}`] };

@@ -48,8 +48,8 @@ class Cluster implements EtcdCluster {
   }
 
   /** Like `etcdctl endpoint health`: a linearizable read through the raft quorum, then the alarm list. */
-  health(): Promise<EndpointResult<EndpointHealth>[]> {
-    return health(this.pool);
+  health(opts: { withAlarms?: boolean } = {}): Promise<EndpointResult<EndpointHealth>[]> {
+    return health(this.pool, opts);
   }
 
   memberList(opts: { endpointUrl?: string } = {}): Promise<EtcdMember[]> {

@@ -32,7 +32,10 @@ export function status(pool: MemberPool): Promise<EndpointResult<EndpointStatus>
 }
 
 /** Like `etcdctl endpoint health`: a linearizable read through the raft quorum, then the alarm list. */
-export function health(pool: MemberPool): Promise<EndpointResult<EndpointHealth>[]> {
+export function health(
+  pool: MemberPool,
+  opts: { withAlarms?: boolean } = {},
+): Promise<EndpointResult<EndpointHealth>[]> {
   return pool.each('health', async (m) => {
     const t0 = Date.now();
     try {
@@ -48,6 +51,7 @@ export function health(pool: MemberPool): Promise<EndpointResult<EndpointHealth>
       }
     }
     const tookMs = Date.now() - t0;
+    if (opts.withAlarms === false) return { endpoint: m.ep.url, healthy: true, tookMs };
     const alarms = await m.client.maintenance.alarm(
       { action: 0 /* GET */, memberID: 0, alarm: 0 /* NONE */ },
       pool.deadline(),
@@ -74,6 +78,21 @@ export async function memberList(pool: MemberPool, opts: { endpointUrl?: string 
     m.client.cluster.memberList({ linearizable: false } as never, pool.deadline()),
   );
   return (value.members as unknown as RawMember[]).map(toMember);
+}
+
+/**
+ * The alarms as a member's status lists them in its errors (etcd's maintenance Status appends each
+ * active alarm, "memberID:<decimal> alarm:NOSPACE "; and "etcdserver: no leader" when it has none).
+ * null when an error is neither: the caller then asks the alarm list itself.
+ */
+export function alarmsFromStatusErrors(errors: string[]): EtcdAlarm[] | null {
+  const out: EtcdAlarm[] = [];
+  for (const e of errors) {
+    const m = /^\s*memberID:(\d+)\s+alarm:([A-Z]+)\s*$/.exec(e);
+    if (m) out.push({ memberId: hex(m[1]), alarm: m[2] });
+    else if (!/no leader/i.test(e)) return null;
+  }
+  return out;
 }
 
 export async function alarms(pool: MemberPool): Promise<EtcdAlarm[]> {

@@ -65,7 +65,11 @@ export interface EtcdCluster {
   readonly endpoints: EtcdEndpoint[];
   clusterId(): Promise<string>;
   status(): Promise<EndpointResult<EndpointStatus>[]>;
-  health(): Promise<EndpointResult<EndpointHealth>[]>;
+  /**
+   * Like `etcdctl endpoint health`. withAlarms false: the linearizable read only, without the alarm
+   * list that follows it (a caller that has the alarms from status' errors judges them itself).
+   */
+  health(opts?: { withAlarms?: boolean }): Promise<EndpointResult<EndpointHealth>[]>;
   /** Asked of any reachable member (first that answers). */
   memberList(opts?: {
     /** Ask this member only (e.g. one of the majority when a member split off). */ endpointUrl?: string;

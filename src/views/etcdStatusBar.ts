@@ -1,4 +1,5 @@
-// Status bar item for the deployments the diagnosis monitor watches: the worst severity across
+// Status bar item for the deployments the diagnosis monitor holds (those the tree shows or a panel
+// watches; the monitor forgets the others): the worst severity across
 // them ("etcd: SPLIT BRAIN", "etcd 2/3", "etcd ok"), error / warning background; a click opens the
 // health panel of the worst deployment. Fed by the monitor only, so it cannot flip between sources.
 import * as vscode from 'vscode';
@@ -7,13 +8,14 @@ import { summarize, type StatusSummary } from './statusSummary';
 
 export class EtcdStatusBar implements vscode.Disposable {
   private readonly item: vscode.StatusBarItem;
-  private readonly sub: { dispose(): void };
+  private readonly subs: { dispose(): void }[];
   current?: StatusSummary;
 
   constructor(private readonly monitor: DiagnosisMonitor) {
     this.item = vscode.window.createStatusBarItem('boshEtcd.status', vscode.StatusBarAlignment.Left, 50);
     this.item.name = 'BOSH etcd health';
-    this.sub = monitor.onDidChange(() => this.render());
+    // A new result, or a deployment nothing shows any more (monitor.sweep()): say it again.
+    this.subs = [monitor.onDidChange(() => this.render()), monitor.onDidForget(() => this.render())];
     this.render();
   }
 
@@ -42,7 +44,7 @@ export class EtcdStatusBar implements vscode.Disposable {
   }
 
   dispose(): void {
-    this.sub.dispose();
+    for (const s of this.subs) s.dispose();
     this.item.dispose();
   }
 }

@@ -32,6 +32,8 @@ export interface TreeModelOptions {
   observeOptions?: ObserveOptions;
   /** The observation step (default observeDeployment; unit tests give recorded observations). */
   observe?: DiagnosisMonitorOptions['observe'];
+  /** How long the monitor's periodic refreshes may reuse a VM probe (ms; default 60 s). */
+  probeMaxAgeMs?: () => number;
 }
 
 interface CacheEntry<T> {
@@ -57,6 +59,8 @@ export class BoshTreeModel implements TreeModelData {
   /** The one diagnosis per deployment every surface renders (tree, status bar, health panel, wizard). */
   readonly monitor: DiagnosisMonitor;
   private readonly monitorSub: { dispose(): void };
+  /** Deployments whose etcd section the view shows (listed, expanded): the monitor keeps their diagnosis. */
+  private readonly shown = new Map<string, { envName: string; deployment: string }>();
 
   constructor(private readonly opts: TreeModelOptions) {
     this.timeoutMs = opts.timeoutMs ?? 60_000;
@@ -64,6 +68,8 @@ export class BoshTreeModel implements TreeModelData {
       session: (envName, deployment) => this.deploymentSession(envName, deployment),
       observeOptions: opts.observeOptions,
       observe: opts.observe,
+      probeMaxAgeMs: opts.probeMaxAgeMs,
+      retained: (envName, deployment) => this.shown.has(deploymentKey(envName, deployment)),
       log: opts.log,
     });
     // A new diagnosis (a tree refresh, a panel poll): re-render the rows that show it.
@@ -89,11 +95,37 @@ export class BoshTreeModel implements TreeModelData {
   // ---- data ----
 
   environments(): Promise<EnvironmentEntry[]> {
-    this.envs ??= this.opts.environments().catch((e) => {
-      this.envs = undefined;
-      throw e;
-    });
+    this.envs ??= this.opts.environments().then(
+      (list) => {
+        // An environment that left the settings takes its deployments off the status bar.
+        const names = new Set(list.map((e) => e.name));
+        this.unshow((x) => !names.has(x.envName));
+        return list;
+      },
+      (e) => {
+        this.envs = undefined;
+        throw e;
+      },
+    );
     return this.envs;
+  }
+
+  /** Stops showing the deployments `gone` selects, and lets the monitor forget what nothing else holds. */
+  private unshow(gone: (x: { envName: string; deployment: string }) => boolean): void {
+    for (const [k, x] of [...this.shown]) if (gone(x)) this.shown.delete(k);
+    this.monitor.sweep();
+  }
+
+  /** The view collapsed a node: the deployments under it are no longer shown (the status bar forgets them unless a panel watches). */
+  collapsed(node: TreeNode): void {
+    if (node.kind === 'environment') this.unshow((x) => x.envName === node.envName);
+    else if (node.kind === 'deployment')
+      this.unshow((x) => x.envName === node.envName && x.deployment === node.deployment);
+  }
+
+  /** Whether the view shows the deployment's etcd section (tests). */
+  isShown(envName: string, deployment: string): boolean {
+    return this.shown.has(deploymentKey(envName, deployment));
   }
 
   async environment(envName: string): Promise<EnvironmentConfig> {
@@ -139,9 +171,13 @@ export class BoshTreeModel implements TreeModelData {
   }
 
   deployments(envName: string): Promise<DeploymentSummary[]> {
-    return this.load(`${envKey(envName)}/deployments`, `listing deployments of ${envName}`, async () =>
-      (await this.envSession(envName)).director.deployments(),
-    );
+    return this.load(`${envKey(envName)}/deployments`, `listing deployments of ${envName}`, async () => {
+      const list = await (await this.envSession(envName)).director.deployments();
+      // A deployment deleted on the Director takes itself off the status bar.
+      const names = new Set(list.map((d) => d.name));
+      this.unshow((x) => x.envName === envName && !names.has(x.deployment));
+      return list;
+    });
   }
 
   instances(envName: string, deployment: string): Promise<InstanceInfo[]> {
@@ -247,7 +283,10 @@ export class BoshTreeModel implements TreeModelData {
         const kids = await deploymentChildren(node, this);
         // Start the diagnosis in the background so the "etcd members" row can show "2/3 healthy".
         for (const k of kids)
-          if (k.kind === 'etcdMembers') this.diagnosis(k.envName, k.deployment).catch(() => undefined);
+          if (k.kind === 'etcdMembers') {
+            this.shown.set(deploymentKey(k.envName, k.deployment), { envName: k.envName, deployment: k.deployment });
+            this.diagnosis(k.envName, k.deployment).catch(() => undefined);
+          }
         return kids;
       }
       case 'instanceGroup':

@@ -4,7 +4,7 @@
 // - mocha 11, tdd ui (suite/test/suiteSetup…), spec reporter (its output reaches the runner through
 //   the workbench's codeAutomationLog);
 // - loads every out/test/extension/**/*.test.js, foundation.test.js first (it checks a pristine
-//   activation, before other suites activate the extension);
+//   activation, before other suites activate the extension), quota.test.js last (it fills etcd);
 // - writes a results JSON to $BOSH_ETCD_EXT_RESULTS (stats, passes, failures) for scripts/test.js;
 // - BOSH_ETCD_EXT_GREP: only tests whose full title matches.
 //
@@ -104,11 +104,9 @@ function findTests(dir: string): string[] {
     if (e.isDirectory()) out.push(...findTests(p));
     else if (e.name.endsWith('.test.js')) out.push(p);
   }
-  return out.sort((a, b) => {
-    const fa = path.basename(a) === 'foundation.test.js' ? 0 : 1;
-    const fb = path.basename(b) === 'foundation.test.js' ? 0 : 1;
-    return fa - fb || a.localeCompare(b);
-  });
+  // foundation first (a pristine activation); quota last (it leaves the testbed's DB near its quota).
+  const rank = (f: string) => ({ 'foundation.test.js': 0, 'quota.test.js': 2 })[path.basename(f)] ?? 1;
+  return out.sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
 }
 
 export function run(): Promise<void> {

@@ -11,9 +11,8 @@ import type { ItemSpec } from '../../src/views/nodes';
 import { ScriptedUi } from '../../src/ui/scriptedUi';
 import { masters, readTestbedState, type TestbedState } from '../testbed/harness/state';
 
-import { activateApi, harness, until, walkDeployment as walk, type DeploymentTree } from './helpers';
-
-const envNameOf = (w: Pick<DeploymentTree, 'env'>) => w.env.key.replace(/^env:/, '');
+import { activateApi, until, walkDeployment as walk, type DeploymentTree } from './helpers';
+import { envNameOf, ERROR_BG, FaultView, RED, WARNING_BG, YELLOW } from './faultView';
 
 function memberItems(api: BoshEtcdApi, w: DeploymentTree): ItemSpec[] {
   return w.members.filter((n) => n.kind === 'member').map((n) => api.model.getItem(n));
@@ -24,7 +23,7 @@ suite('views: BOSH tree, health panel and status bar on the testbed', function (
   let state: TestbedState;
   let api: BoshEtcdApi;
   let ui: ScriptedUi;
-  let broken: string | undefined;
+  let faults: FaultView;
 
   suiteSetup(async () => {
     state = readTestbedState();
@@ -32,10 +31,11 @@ suite('views: BOSH tree, health panel and status bar on the testbed', function (
     ui = new ScriptedUi({ confirm: { hostKey: false } });
     api.setUi(ui);
     api.model.refresh();
+    faults = new FaultView(api, state);
   });
 
   suiteTeardown(async () => {
-    if (broken) await harness().heal(broken, { rebuild: true });
+    await faults.teardown();
   });
 
   test('the tree shows the deployment, its instances with processes, and three etcd members named after the instances', async () => {
@@ -163,84 +163,11 @@ suite('views: BOSH tree, health panel and status bar on the testbed', function (
     res.terminal.dispose();
   });
 
-  /**
-   * Breaks one master, refreshes the tree until `shows` accepts what it renders, asserts the status
-   * bar, heals, and waits for the tree to say 3/3 healthy again.
-   */
-  async function fault(
-    mode: 'wipe' | 'bootstrap-wipe' | 'network-path' | 'stop',
-    index: number,
-    shows: (t: Rendered) => boolean,
-    statusBar: { text: RegExp; background: string },
-  ): Promise<Rendered> {
-    const victim = masters(state)[index];
-    broken = `master/${victim.id}`;
-    await harness().breakInstance(broken, mode);
-    const seen = await until(
-      `the tree to show the ${mode} finding`,
-      async () => {
-        api.model.refresh();
-        const t = await rendered(victim.id);
-        return shows(t) ? t : undefined;
-      },
-      150_000,
-    );
-    await until(
-      `the status bar to say ${statusBar.text}`,
-      async () => (statusBar.text.test(api.statusBar.current?.text ?? '') ? true : undefined),
-      30_000,
-    );
-    assert.strictEqual(api.statusBar.backgroundColorId, statusBar.background);
-    assert.deepStrictEqual(api.statusBar.current?.target, { envName: seen.envName, deployment: state.deployment });
-    await harness().heal(broken, { rebuild: mode === 'wipe' || mode === 'bootstrap-wipe' });
-    broken = undefined;
-    await until(
-      'all healthy again',
-      async () => {
-        api.model.refresh();
-        const t = await rendered(victim.id);
-        return t.etcd.description === '3/3 healthy' && /etcd ok/.test(api.statusBar.current?.text ?? '')
-          ? true
-          : undefined;
-      },
-      150_000,
-    );
-    return seen;
-  }
-
-  interface Rendered {
-    envName: string;
-    etcd: ItemSpec;
-    findings: ItemSpec[];
-    member: ItemSpec;
-    instance: ItemSpec;
-  }
-
-  /** What the tree shows for the deployment's etcd section and one master (its member and instance rows). */
-  async function rendered(instanceId: string): Promise<Rendered> {
-    const w = await walk(api, state);
-    const m = api.model;
-    await m.diagnosis(envNameOf(w), state.deployment);
-    const fresh = await walk(api, state);
-    const k = masters(state).findIndex((v) => v.id === instanceId);
-    const kids = fresh.members.map((n) => ({ n, item: m.getItem(n) }));
-    return {
-      envName: envNameOf(fresh),
-      etcd: m.getItem(fresh.etcd),
-      findings: kids.filter((x) => x.n.kind === 'finding').map((x) => x.item),
-      member: kids.find((x) => x.n.kind === 'member' && x.n.member.instance?.id === instanceId)!.item,
-      instance: m.getItem(fresh.instances[k]),
-    };
-  }
-
-  const RED = { id: 'error', color: 'errorForeground' };
-  const YELLOW = { id: 'warning', color: 'list.warningForeground' };
-
   test('wipe (the runbook drill): the member and its instance DOWN and red, the cause in the tooltip, "etcd 2/3" on red', async () => {
     // The wiped member flaps while monit restarts it; its final state is a refused self-add.
-    const t = await fault('wipe', 1, (x) => /Replace the member of master\//.test(x.member.tooltip ?? ''), {
+    const t = await faults.fault('wipe', 1, (x) => /Replace the member of master\//.test(x.member.tooltip ?? ''), {
       text: /^\$\(error\) etcd 2\/3$/,
-      background: 'statusBarItem.errorBackground',
+      background: ERROR_BG,
     });
     assert.deepStrictEqual(t.member.icon, RED);
     assert.deepStrictEqual(t.instance.icon, RED);
@@ -251,9 +178,9 @@ suite('views: BOSH tree, health panel and status bar on the testbed', function (
   });
 
   test('bootstrap wipe (split brain): a SPLIT BRAIN row first in the etcd section, the member SPLIT, "etcd: SPLIT BRAIN" on red', async () => {
-    const t = await fault('bootstrap-wipe', 0, (x) => x.etcd.description === 'SPLIT BRAIN', {
+    const t = await faults.fault('bootstrap-wipe', 0, (x) => x.etcd.description === 'SPLIT BRAIN', {
       text: /^\$\(error\) etcd: SPLIT BRAIN$/,
-      background: 'statusBarItem.errorBackground',
+      background: ERROR_BG,
     });
     assert.match(t.findings[0]?.label ?? '', /^SPLIT BRAIN: master\/0 /);
     assert.deepStrictEqual(t.findings[0].icon, RED);
@@ -263,9 +190,9 @@ suite('views: BOSH tree, health panel and status bar on the testbed', function (
   });
 
   test('network path: UNREACHABLE in yellow (healthy on its VM, never offered for recovery), "etcd 3/3 (1 warning)"', async () => {
-    const t = await fault('network-path', 2, (x) => / · UNREACHABLE$/.test(x.member.description ?? ''), {
+    const t = await faults.fault('network-path', 2, (x) => / · UNREACHABLE$/.test(x.member.description ?? ''), {
       text: /^\$\(warning\) etcd 3\/3 \(1 warning\)$/,
-      background: 'statusBarItem.warningBackground',
+      background: WARNING_BG,
     });
     assert.deepStrictEqual(t.member.icon, YELLOW);
     assert.match(t.member.tooltip ?? '', /network path problem/);
@@ -274,9 +201,9 @@ suite('views: BOSH tree, health panel and status bar on the testbed', function (
   });
 
   test('stop: DOWN and red with "etcd is stopped", the action is monit start through bosh ssh', async () => {
-    const t = await fault('stop', 1, (x) => /etcd is stopped/.test(x.member.tooltip ?? ''), {
+    const t = await faults.fault('stop', 1, (x) => /etcd is stopped/.test(x.member.tooltip ?? ''), {
       text: /^\$\(error\) etcd 2\/3$/,
-      background: 'statusBarItem.errorBackground',
+      background: ERROR_BG,
     });
     assert.deepStrictEqual(t.member.icon, RED);
     assert.match(t.member.description ?? '', / · DOWN$/);

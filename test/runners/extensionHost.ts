@@ -29,7 +29,7 @@ export interface ExtensionTestOptions {
   env?: NodeJS.ProcessEnv;
   /** VS Code user settings (over the automation defaults), e.g. testbedSettings(). */
   settings?: Record<string, unknown>;
-  /** Default 300000 ms; BOSH_ETCD_EXT_TIMEOUT_MS overrides. */
+  /** Default 600000 ms (the tier breaks and heals every fault mode); BOSH_ETCD_EXT_TIMEOUT_MS overrides. */
   timeoutMs?: number;
   /** Receives each log line of the extension host / workbench; default: stdout. */
   log?: (line: string) => void;
@@ -44,7 +44,7 @@ export interface ExtensionTestResult {
 
 export async function runExtensionTests(o: ExtensionTestOptions): Promise<ExtensionTestResult> {
   const log = o.log ?? ((l: string) => process.stdout.write(l + '\n'));
-  const timeoutMs = o.timeoutMs ?? (Number(process.env.BOSH_ETCD_EXT_TIMEOUT_MS) || 300_000);
+  const timeoutMs = o.timeoutMs ?? (Number(process.env.BOSH_ETCD_EXT_TIMEOUT_MS) || 600_000);
   const runDir = makeRunDir('ext');
   // code-server hands its environment to the extension host: the variable makes activate() return
   // the test hooks (src/extension.ts TEST_HOOKS_ENV); an installed extension never gets it.

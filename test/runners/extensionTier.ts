@@ -20,6 +20,9 @@ import { runExtensionTests, ExtensionTestResult } from './extensionHost';
 import { runElectronTests } from './electron';
 import { TestbedHandle, testbedAvailable, testbedUp } from './testbed';
 
+/** The etcd job's --quota-backend-bytes on the tier's testbed, in MiB. */
+const EXT_TESTBED_QUOTA_MB = '24';
+
 async function main(): Promise<number> {
   const net = process.env.BOSH_ETCD_EXT_TESTBED_NET || '127.0.1';
   const dir = process.env.BOSH_ETCD_EXT_TESTBED_DIR || path.join(os.tmpdir(), `bosh-etcd-tb-ext-${net}`);
@@ -60,7 +63,9 @@ async function main(): Promise<number> {
     if (process.env.BOSH_ETCD_NO_TESTBED === '1') {
       console.log('[extension] BOSH_ETCD_NO_TESTBED=1: running without a testbed.');
     } else if (testbedAvailable()) {
-      tb = testbedUp(dir, net);
+      // A small quota: the near-quota and NOSPACE faults fill it in seconds (test/extension/diagnosisFaults.test.ts);
+      // large enough for maintenance.test.ts's 8 MB churn.
+      tb = testbedUp(dir, net, ['--quota-mb', EXT_TESTBED_QUOTA_MB]);
       env = tb.env;
       settings = tb.settings;
     } else {

@@ -140,7 +140,8 @@ export function fakeCluster(w: FakeWorld, dep: string): EtcdCluster {
         raftTerm: '2',
         raftIndex: String(raft),
         raftAppliedIndex: String(raft),
-        errors: [],
+        // as etcd's Status: every active alarm, "memberID:<decimal> alarm:<NAME> "
+        errors: w.alarms.map((a) => `memberID:${BigInt('0x' + a.memberId)} alarm:${a.alarm} `),
         clusterId: 'cdf818194e3a8c32',
       }));
     },
