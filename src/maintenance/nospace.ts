@@ -36,8 +36,9 @@ export async function recoverNospace(session: DeploymentSession, opts: NospaceOp
   let cluster: EtcdCluster;
   try {
     run.checkAbort();
+    // observed first: its VM probes open the SSH connections while the etcd connection opens
+    obs = await observeMaintenance(session, { exec: visibleReadOnly(run) });
     cluster = await session.etcd();
-    obs = await observeMaintenance(session, { cluster, exec: visibleReadOnly(run) });
   } catch (e) {
     if (e instanceof CancelledError)
       return done({ ...base, outcome: 'cancelled', message: 'Cancelled; nothing was changed.' });

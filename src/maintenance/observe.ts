@@ -42,18 +42,6 @@ export async function observeMaintenance(
 ): Promise<MaintenanceObservation> {
   const errors: string[] = [];
   const instances: InstanceInfo[] = etcdInstances(await session.instances());
-  const cluster = opts.cluster ?? (await session.etcd());
-  const [status, health, members, alarms] = await Promise.all([
-    settle(cluster.status()),
-    settle(cluster.health()),
-    settle(cluster.memberList()),
-    settle(cluster.alarms()),
-  ]);
-  if (!status.ok) errors.push(`etcd endpoint status failed: ${status.error}`);
-  if (!health.ok) errors.push(`etcd endpoint health failed: ${health.error}`);
-  if (!members.ok) errors.push(`etcd member list failed: ${members.error}`);
-  if (!alarms.ok) errors.push(`etcd alarm list failed: ${alarms.error}`);
-
   const exec: ReadOnlyExec =
     opts.exec ??
     (async (label, command) => {
@@ -79,6 +67,21 @@ export async function observeMaintenance(
       return () => unreachable(`could not inspect ${label} over SSH: ${(e as Error).message}`);
     }
   };
+  // The VM probes (each a first SSH connection: the Director's setup, the handshake) run while the
+  // etcd connection opens and answers; they never reject. Shown as one block each, in instance order.
+  const probing = (opts.probeVms ?? true) ? Promise.all(instances.map((i) => probe(`${i.group}/${i.id}`))) : undefined;
+  // The instance list just read serves the etcd connection too (no second Director call).
+  const cluster = opts.cluster ?? (await session.etcd());
+  const [status, health, members, alarms] = await Promise.all([
+    settle(cluster.status()),
+    settle(cluster.health()),
+    settle(cluster.memberList()),
+    settle(cluster.alarms()),
+  ]);
+  if (!status.ok) errors.push(`etcd endpoint status failed: ${status.error}`);
+  if (!health.ok) errors.push(`etcd endpoint health failed: ${health.error}`);
+  if (!members.ok) errors.push(`etcd member list failed: ${members.error}`);
+  if (!alarms.ok) errors.push(`etcd alarm list failed: ${alarms.error}`);
 
   const views: MaintenanceMember[] = instances.map((i) => {
     const label = `${i.group}/${i.id}`;
@@ -110,10 +113,8 @@ export async function observeMaintenance(
       vm: null,
     };
   });
-  if (opts.probeVms ?? true) {
-    // In parallel; each probe is shown as one block (command and output) in instance order.
-    const blocks = await Promise.all(views.map((v) => probe(v.label)));
-    const probes = blocks.map((b) => b());
+  if (probing) {
+    const probes = (await probing).map((b) => b());
     views.forEach((v, k) => {
       v.vm = probes[k];
       if (probes[k].error) errors.push(probes[k].error!);

@@ -3,6 +3,7 @@
 // connection (etcdEndpoints.ts). Everything it opened is closed by dispose(). Plain Node, no `vscode`.
 import type { DirectorClient, Dialer, EnvironmentConfig, InstanceInfo } from '../bosh/types';
 import { openBoshSsh, openStaticSsh } from '../ssh/boshSsh';
+import { generateRsaKeyPairAsync, type GeneratedKeyPair } from '../ssh/keys';
 import { RemoteHost, SshError } from '../ssh/types';
 import { EtcdCluster, EtcdError } from '../etcd/types';
 import { withTimeout } from '../util/async';
@@ -32,6 +33,8 @@ export class DeploySession implements DeploymentSession {
   private etcdCluster: Promise<EtcdCluster> | undefined;
   private lastInstances: InstanceInfo[] | undefined;
   private disposed = false;
+  /** The key pair of this session's temporary users (bosh-ssh), generated once, off the event loop. */
+  private sshKeys: Promise<GeneratedKeyPair> | undefined;
 
   constructor(
     private readonly envSession: EnvironmentContext,
@@ -114,6 +117,18 @@ export class DeploySession implements DeploymentSession {
     return withTimeout(this.leftoverCleanup, LEFTOVER_CLEANUP_WAIT_MS, 'leftover cleanup').catch(() => undefined);
   }
 
+  /** Starts (once) the key pair of the temporary users; a failed generation is retried at the next call. */
+  private keyPair(): Promise<GeneratedKeyPair> {
+    if (!this.sshKeys) {
+      const p = generateRsaKeyPairAsync();
+      this.sshKeys = p;
+      p.catch(() => {
+        if (this.sshKeys === p) this.sshKeys = undefined;
+      });
+    }
+    return this.sshKeys;
+  }
+
   private async openSsh(inst: InstanceInfo): Promise<RemoteHost> {
     const label = `${inst.group}/${inst.id}`;
     const common = {
@@ -139,6 +154,7 @@ export class DeploySession implements DeploymentSession {
       deployment: this.deployment,
       instance: inst,
       tempUsers: this.envSession.tempUsers,
+      keys: () => this.keyPair(),
     });
   }
 
@@ -156,6 +172,8 @@ export class DeploySession implements DeploymentSession {
   }
 
   private async openEtcd(): Promise<EtcdCluster> {
+    // The certificates come over SSH: the key pair is generated while the Director answers.
+    if (!this.opts.staticSsh) this.keyPair().catch(() => undefined);
     // The instance list the tree just loaded will do (IPs rarely change); else ask the Director.
     const all = this.lastInstances ?? (await this.instances());
     return openDeploymentEtcd(this.deployment, all, {
