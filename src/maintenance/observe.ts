@@ -41,7 +41,15 @@ export async function observeMaintenance(
   opts: { exec?: ReadOnlyExec; probeVms?: boolean; cluster?: EtcdCluster } = {},
 ): Promise<MaintenanceObservation> {
   const errors: string[] = [];
-  const instances: InstanceInfo[] = etcdInstances(await session.instances());
+  // The Director's instance list and etcd's answers are read at the same time (an etcd connection
+  // still to open waits for the same list: the session shares one request).
+  const listing = session.instances();
+  const opening = opts.cluster ? Promise.resolve(opts.cluster) : session.etcd();
+  const reading = opening.then((c) =>
+    Promise.all([settle(c.status()), settle(c.health()), settle(c.memberList()), settle(c.alarms())]),
+  );
+  reading.catch(() => undefined); // awaited below, unless the listing failed first
+  const instances: InstanceInfo[] = etcdInstances(await listing);
   const exec: ReadOnlyExec =
     opts.exec ??
     (async (label, command) => {
@@ -70,14 +78,8 @@ export async function observeMaintenance(
   // The VM probes (each a first SSH connection: the Director's setup, the handshake) run while the
   // etcd connection opens and answers; they never reject. Shown as one block each, in instance order.
   const probing = (opts.probeVms ?? true) ? Promise.all(instances.map((i) => probe(`${i.group}/${i.id}`))) : undefined;
-  // The instance list just read serves the etcd connection too (no second Director call).
-  const cluster = opts.cluster ?? (await session.etcd());
-  const [status, health, members, alarms] = await Promise.all([
-    settle(cluster.status()),
-    settle(cluster.health()),
-    settle(cluster.memberList()),
-    settle(cluster.alarms()),
-  ]);
+  const cluster = await opening;
+  const [status, health, members, alarms] = await reading;
   if (!status.ok) errors.push(`etcd endpoint status failed: ${status.error}`);
   if (!health.ok) errors.push(`etcd endpoint health failed: ${health.error}`);
   if (!members.ok) errors.push(`etcd member list failed: ${members.error}`);

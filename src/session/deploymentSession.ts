@@ -32,6 +32,7 @@ export class DeploySession implements DeploymentSession {
   private leftoverCleanup: Promise<string[]> | undefined;
   private etcdCluster: Promise<EtcdCluster> | undefined;
   private lastInstances: InstanceInfo[] | undefined;
+  private listing: Promise<InstanceInfo[]> | undefined;
   private disposed = false;
   /** The key pair of this session's temporary users (bosh-ssh), generated once, off the event loop. */
   private sshKeys: Promise<GeneratedKeyPair> | undefined;
@@ -54,10 +55,20 @@ export class DeploySession implements DeploymentSession {
     return this.envSession.opts;
   }
 
-  async instances(): Promise<InstanceInfo[]> {
-    const list = await this.director.instances(this.deployment);
-    this.lastInstances = list;
-    return list;
+  /** The Director's instance list; callers that ask while a request is out share its answer. */
+  instances(): Promise<InstanceInfo[]> {
+    if (!this.listing) {
+      const p = this.director.instances(this.deployment).then((list) => {
+        this.lastInstances = list;
+        return list;
+      });
+      this.listing = p;
+      const done = () => {
+        if (this.listing === p) this.listing = undefined;
+      };
+      p.then(done, done);
+    }
+    return this.listing;
   }
 
   private async resolveInstance(instance: InstanceInfo | string): Promise<InstanceInfo> {
