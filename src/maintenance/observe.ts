@@ -36,14 +36,31 @@ export function otherErrors(errors: string[]): string[] {
   return errors.filter((e) => !/alarm:\s*NOSPACE/i.test(e));
 }
 
+/**
+ * The Director's instances for the maintenance flows: the fast list (no agent calls, which take
+ * seconds on a large deployment) is enough, as every member's state is read from etcd and its VM;
+ * the full list when the fast one fails or shows no 'master' group (etcd found by its process).
+ */
+async function etcdInstanceList(session: DeploymentSession): Promise<InstanceInfo[]> {
+  if (session.instancesQuick) {
+    try {
+      const quick = await session.instancesQuick();
+      if (quick.some((i) => i.group === 'master')) return quick;
+    } catch {
+      /* the full list below says what is wrong */
+    }
+  }
+  return session.instances();
+}
+
 export async function observeMaintenance(
   session: DeploymentSession,
   opts: { exec?: ReadOnlyExec; probeVms?: boolean; cluster?: EtcdCluster } = {},
 ): Promise<MaintenanceObservation> {
   const errors: string[] = [];
   // The Director's instance list and etcd's answers are read at the same time (an etcd connection
-  // still to open waits for the same list: the session shares one request).
-  const listing = session.instances();
+  // still to open waits for the same list: the session shares the request).
+  const listing = etcdInstanceList(session);
   const opening = opts.cluster ? Promise.resolve(opts.cluster) : session.etcd();
   const reading = opening.then((c) =>
     Promise.all([settle(c.status()), settle(c.health()), settle(c.memberList()), settle(c.alarms())]),

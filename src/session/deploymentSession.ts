@@ -2,6 +2,7 @@
 // retried after a failure), the cleanup of temporary users a killed run left, and its etcd
 // connection (etcdEndpoints.ts). Everything it opened is closed by dispose(). Plain Node, no `vscode`.
 import type { DirectorClient, Dialer, EnvironmentConfig, InstanceInfo } from '../bosh/types';
+import { instanceFromSummary } from '../bosh/director/instances';
 import { openBoshSsh, openStaticSsh } from '../ssh/boshSsh';
 import { generateRsaKeyPairAsync, type GeneratedKeyPair } from '../ssh/keys';
 import { RemoteHost, SshError } from '../ssh/types';
@@ -33,6 +34,7 @@ export class DeploySession implements DeploymentSession {
   private etcdCluster: Promise<EtcdCluster> | undefined;
   private lastInstances: InstanceInfo[] | undefined;
   private listing: Promise<InstanceInfo[]> | undefined;
+  private quickListing: Promise<InstanceInfo[]> | undefined;
   private disposed = false;
   /** The key pair of this session's temporary users (bosh-ssh), generated once, off the event loop. */
   private sshKeys: Promise<GeneratedKeyPair> | undefined;
@@ -69,6 +71,24 @@ export class DeploySession implements DeploymentSession {
       p.then(done, done);
     }
     return this.listing;
+  }
+
+  /** The Director's fast instance list (no agent calls, no process states); shared like instances(). */
+  instancesQuick(): Promise<InstanceInfo[]> {
+    if (!this.quickListing) {
+      const p = this.director.instancesFast(this.deployment).then((fast) => {
+        const list = fast.map((f) => instanceFromSummary(this.deployment, f));
+        // ids, groups and IPs are all the SSH and etcd connections need from it
+        this.lastInstances = list;
+        return list;
+      });
+      this.quickListing = p;
+      const done = () => {
+        if (this.quickListing === p) this.quickListing = undefined;
+      };
+      p.then(done, done);
+    }
+    return this.quickListing;
   }
 
   private async resolveInstance(instance: InstanceInfo | string): Promise<InstanceInfo> {
@@ -186,7 +206,7 @@ export class DeploySession implements DeploymentSession {
     // The certificates come over SSH: the key pair is generated while the Director answers.
     if (!this.opts.staticSsh) this.keyPair().catch(() => undefined);
     // The instance list the tree just loaded will do (IPs rarely change); else ask the Director.
-    const all = this.lastInstances ?? (await this.instances());
+    const all = this.lastInstances ?? (await (this.quickListing ?? this.instances()));
     return openDeploymentEtcd(this.deployment, all, {
       ssh: (inst) => this.ssh(inst),
       dial: this.envSession.dial,
