@@ -11,6 +11,15 @@
 // overwrites, deletes them and compacts: every member's file is then ~BOSH_ETCD_BENCH_DEFRAG_MB
 // (default 300) MB, ~60 % of it free pages, and each defragmentation copies the ~40 % in use.
 //
+// NOSPACE recovery end to end, on a testbed of its own with a 24 MiB quota (testbedOptions): before
+// each call (not timed) the churn filler writes until etcd raises the NOSPACE alarm;
+//   baseline:  etcd's maintenance guide as one script over one plain ssh to a master, with the job's
+//              etcdctl wrapper: the current revision (LOCAL=true: that member's status), compaction to
+//              it, defrag (the wrapper lists every member's endpoint, so etcdctl defragments each in
+//              turn: over one connection LOCAL=true would reach only the member of that VM), alarm
+//              disarm, and a put that must be accepted;
+//   candidate: recoverNospace as the CLI runs it, from the bosh env vars (session setup included):
+//              observe, plan, compaction, rolling defragmentation with checks, disarm, test write.
 import * as os from 'os';
 import * as path from 'path';
 import {
