@@ -9,6 +9,7 @@
 // endpoints (observeEtcd.ts), the shape of the result (observationTypes.ts); their names are
 // exported from here too.
 import type { InstanceInfo } from '../bosh/types';
+import { instanceFromSummary } from '../bosh/director/instances';
 import type { DeploymentSession } from '../session/types';
 import { withTimeout } from '../util/async';
 import { etcdMasters, labelOf, type ClusterObservation, type ObserveOptions, type VmProbe } from './observationTypes';
@@ -59,24 +60,7 @@ async function instancesWithFallback(
       return {
         statesUnknown: true,
         error: `the Director's instance list with process states failed (${why}); process states are unknown`,
-        list: fast.map((f) => ({
-          deployment: session.deployment,
-          group: f.group,
-          id: f.id,
-          index: f.index,
-          processState: null,
-          state: 'started',
-          az: f.az,
-          ips: f.ips,
-          vmCid: f.vmCid,
-          vmType: null,
-          agentId: f.agentId,
-          bootstrap: false,
-          ignore: false,
-          diskCids: [],
-          processes: [],
-          vmCreatedAt: null,
-        })),
+        list: fast.map((f) => instanceFromSummary(session.deployment, f)),
       };
     } catch (e2) {
       return {

@@ -32,11 +32,6 @@ export function defragLocal(dbSize: number | null): MaintenanceCommand['command'
   return `${LOCAL_ETCDCTL} --command-timeout=${defragTimeoutSeconds(dbSize)}s defrag`;
 }
 
-/** The VM's member's status as JSON (the header carries the current revision). Read-only. */
-export function endpointStatusJson(): string {
-  return `${LOCAL_ETCDCTL} endpoint status -w json`;
-}
-
 export function validateRevision(rev: string): string {
   if (!/^[1-9][0-9]{0,18}$/.test(rev)) throw new ValidationError(`revision ${JSON.stringify(rev)} is not a revision`);
   return rev;
@@ -114,10 +109,4 @@ export function parseProbe(out: string): VmProbeResult {
     recoveryInProgress: (sections.get('state') ?? []).includes('present'),
     quotaBackendBytes: q ? Number(q[1]) : null,
   };
-}
-
-/** The header revision of `etcdctl endpoint status -w json` (etcdctl 3.3–3.5 shapes). */
-export function parseRevision(json: string): string | null {
-  const m = /"revision"\s*:\s*"?([0-9]+)/.exec(json);
-  return m ? m[1] : null;
 }

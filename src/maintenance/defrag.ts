@@ -219,8 +219,9 @@ export async function defragCluster(session: DeploymentSession, opts: DefragOpti
   let cluster: EtcdCluster;
   try {
     run.checkAbort();
+    // observed first: its VM probes open the SSH connections while the etcd connection opens
+    obs = await observeMaintenance(session, { exec: visibleReadOnly(run) });
     cluster = await session.etcd();
-    obs = await observeMaintenance(session, { cluster, exec: visibleReadOnly(run) });
   } catch (e) {
     if (e instanceof CancelledError)
       return done({ outcome: 'cancelled', message: 'Cancelled; nothing was changed.', members: [] });

@@ -5,7 +5,6 @@
 import type { DeploymentSession } from '../session/types';
 import type { EtcdCluster } from '../etcd/types';
 import { CancelledError } from '../util/cancel';
-import * as cmd from './commands';
 import { observeMaintenance } from './observe';
 import { formatBytes, formatNospacePlan, planNospace } from './plan';
 import { rollingDefrag, summarizeObservation, visibleReadOnly } from './defrag';
@@ -24,6 +23,20 @@ function raiseQuotaAdvice(deployment: string, needBytes: number, quota: number):
   );
 }
 
+/** The highest revision the members report (deletes are accepted under NOSPACE: it may move). */
+async function currentRevision(cluster: EtcdCluster): Promise<string> {
+  const st = await cluster.status();
+  const revs = st.flatMap((s) =>
+    s.ok && s.value.revision && /^\d+$/.test(s.value.revision) ? [BigInt(s.value.revision)] : [],
+  );
+  if (!revs.length)
+    throw new MaintenanceStepError(
+      `could not read the current revision: no member answered its status (${st.map((s) => (s.ok ? 'no revision' : s.error)).join('; ')})`,
+      'Check the members (bosh-etcd status), then run again; nothing was changed.',
+    );
+  return String(revs.reduce((a, b) => (b > a ? b : a)));
+}
+
 /** Compact, rolling defragmentation, disarm, test write, size vs quota. Never throws for operational failures: see `outcome`. */
 export async function recoverNospace(session: DeploymentSession, opts: NospaceOptions = {}): Promise<NospaceResult> {
   const run = new MaintenanceRun(session, { ...opts, flow: 'recover-nospace' });
@@ -36,8 +49,9 @@ export async function recoverNospace(session: DeploymentSession, opts: NospaceOp
   let cluster: EtcdCluster;
   try {
     run.checkAbort();
+    // observed first: its VM probes open the SSH connections while the etcd connection opens
+    obs = await observeMaintenance(session, { exec: visibleReadOnly(run) });
     cluster = await session.etcd();
-    obs = await observeMaintenance(session, { cluster, exec: visibleReadOnly(run) });
   } catch (e) {
     if (e instanceof CancelledError)
       return done({ ...base, outcome: 'cancelled', message: 'Cancelled; nothing was changed.' });
@@ -63,22 +77,14 @@ export async function recoverNospace(session: DeploymentSession, opts: NospaceOp
       refusals: plan.refusals,
     });
   }
-  const host = plan.host!;
   const warnPct = opts.warnQuotaPercent ?? 60;
   const refusePct = opts.refuseDisarmQuotaPercent ?? 80;
   try {
-    // The current revision, read (not changed) on the leader's VM: the plan then shows the exact compaction.
+    // The current revision, read right now (etcd's endpoint status over the session's connection, as
+    // `etcdctl endpoint status` shows it): the plan then shows the exact compaction.
     run.step = 'compact';
-    const st = await run.exec(
-      { host, command: cmd.endpointStatusJson(), purpose: 'read the current revision', mutates: false },
-      { timeoutMs: 30_000 },
-    );
-    const revision = cmd.parseRevision(st.stdout);
-    if (!revision)
-      throw new MaintenanceStepError(
-        `could not read the current revision from \`${cmd.endpointStatusJson()}\`: ${st.stdout.trim().slice(0, 300)}`,
-        'Run the command on the VM to see why; nothing was changed.',
-      );
+    const revision = await currentRevision(cluster);
+    run.info(`Current revision: ${revision} (etcd's endpoint status).`);
     plan = planNospace(obs, { ...opts, stamp, revision });
     run.emit({ type: 'plan', time: run.time(), lines: formatNospacePlan(plan) });
     if (opts.dryRun) {

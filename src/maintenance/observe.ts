@@ -36,24 +36,37 @@ export function otherErrors(errors: string[]): string[] {
   return errors.filter((e) => !/alarm:\s*NOSPACE/i.test(e));
 }
 
+/**
+ * The Director's instances for the maintenance flows: the fast list (no agent calls, which take
+ * seconds on a large deployment) is enough, as every member's state is read from etcd and its VM;
+ * the full list when the fast one fails or shows no 'master' group (etcd found by its process).
+ */
+async function etcdInstanceList(session: DeploymentSession): Promise<InstanceInfo[]> {
+  if (session.instancesQuick) {
+    try {
+      const quick = await session.instancesQuick();
+      if (quick.some((i) => i.group === 'master')) return quick;
+    } catch {
+      /* the full list below says what is wrong */
+    }
+  }
+  return session.instances();
+}
+
 export async function observeMaintenance(
   session: DeploymentSession,
   opts: { exec?: ReadOnlyExec; probeVms?: boolean; cluster?: EtcdCluster } = {},
 ): Promise<MaintenanceObservation> {
   const errors: string[] = [];
-  const instances: InstanceInfo[] = etcdInstances(await session.instances());
-  const cluster = opts.cluster ?? (await session.etcd());
-  const [status, health, members, alarms] = await Promise.all([
-    settle(cluster.status()),
-    settle(cluster.health()),
-    settle(cluster.memberList()),
-    settle(cluster.alarms()),
-  ]);
-  if (!status.ok) errors.push(`etcd endpoint status failed: ${status.error}`);
-  if (!health.ok) errors.push(`etcd endpoint health failed: ${health.error}`);
-  if (!members.ok) errors.push(`etcd member list failed: ${members.error}`);
-  if (!alarms.ok) errors.push(`etcd alarm list failed: ${alarms.error}`);
-
+  // The Director's instance list and etcd's answers are read at the same time (an etcd connection
+  // still to open waits for the same list: the session shares the request).
+  const listing = etcdInstanceList(session);
+  const opening = opts.cluster ? Promise.resolve(opts.cluster) : session.etcd();
+  const reading = opening.then((c) =>
+    Promise.all([settle(c.status()), settle(c.health()), settle(c.memberList()), settle(c.alarms())]),
+  );
+  reading.catch(() => undefined); // awaited below, unless the listing failed first
+  const instances: InstanceInfo[] = etcdInstances(await listing);
   const exec: ReadOnlyExec =
     opts.exec ??
     (async (label, command) => {
@@ -79,6 +92,15 @@ export async function observeMaintenance(
       return () => unreachable(`could not inspect ${label} over SSH: ${(e as Error).message}`);
     }
   };
+  // The VM probes (each a first SSH connection: the Director's setup, the handshake) run while the
+  // etcd connection opens and answers; they never reject. Shown as one block each, in instance order.
+  const probing = (opts.probeVms ?? true) ? Promise.all(instances.map((i) => probe(`${i.group}/${i.id}`))) : undefined;
+  const cluster = await opening;
+  const [status, health, members, alarms] = await reading;
+  if (!status.ok) errors.push(`etcd endpoint status failed: ${status.error}`);
+  if (!health.ok) errors.push(`etcd endpoint health failed: ${health.error}`);
+  if (!members.ok) errors.push(`etcd member list failed: ${members.error}`);
+  if (!alarms.ok) errors.push(`etcd alarm list failed: ${alarms.error}`);
 
   const views: MaintenanceMember[] = instances.map((i) => {
     const label = `${i.group}/${i.id}`;
@@ -110,10 +132,8 @@ export async function observeMaintenance(
       vm: null,
     };
   });
-  if (opts.probeVms ?? true) {
-    // In parallel; each probe is shown as one block (command and output) in instance order.
-    const blocks = await Promise.all(views.map((v) => probe(v.label)));
-    const probes = blocks.map((b) => b());
+  if (probing) {
+    const probes = (await probing).map((b) => b());
     views.forEach((v, k) => {
       v.vm = probes[k];
       if (probes[k].error) errors.push(probes[k].error!);

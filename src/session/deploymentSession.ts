@@ -2,7 +2,9 @@
 // retried after a failure), the cleanup of temporary users a killed run left, and its etcd
 // connection (etcdEndpoints.ts). Everything it opened is closed by dispose(). Plain Node, no `vscode`.
 import type { DirectorClient, Dialer, EnvironmentConfig, InstanceInfo } from '../bosh/types';
+import { instanceFromSummary } from '../bosh/director/instances';
 import { openBoshSsh, openStaticSsh } from '../ssh/boshSsh';
+import { generateRsaKeyPairAsync, type GeneratedKeyPair } from '../ssh/keys';
 import { RemoteHost, SshError } from '../ssh/types';
 import { EtcdCluster, EtcdError } from '../etcd/types';
 import { withTimeout } from '../util/async';
@@ -31,7 +33,11 @@ export class DeploySession implements DeploymentSession {
   private leftoverCleanup: Promise<string[]> | undefined;
   private etcdCluster: Promise<EtcdCluster> | undefined;
   private lastInstances: InstanceInfo[] | undefined;
+  private listing: Promise<InstanceInfo[]> | undefined;
+  private quickListing: Promise<InstanceInfo[]> | undefined;
   private disposed = false;
+  /** The key pair of this session's temporary users (bosh-ssh), generated once, off the event loop. */
+  private sshKeys: Promise<GeneratedKeyPair> | undefined;
 
   constructor(
     private readonly envSession: EnvironmentContext,
@@ -51,10 +57,38 @@ export class DeploySession implements DeploymentSession {
     return this.envSession.opts;
   }
 
-  async instances(): Promise<InstanceInfo[]> {
-    const list = await this.director.instances(this.deployment);
-    this.lastInstances = list;
-    return list;
+  /** The Director's instance list; callers that ask while a request is out share its answer. */
+  instances(): Promise<InstanceInfo[]> {
+    if (!this.listing) {
+      const p = this.director.instances(this.deployment).then((list) => {
+        this.lastInstances = list;
+        return list;
+      });
+      this.listing = p;
+      const done = () => {
+        if (this.listing === p) this.listing = undefined;
+      };
+      p.then(done, done);
+    }
+    return this.listing;
+  }
+
+  /** The Director's fast instance list (no agent calls, no process states); shared like instances(). */
+  instancesQuick(): Promise<InstanceInfo[]> {
+    if (!this.quickListing) {
+      const p = this.director.instancesFast(this.deployment).then((fast) => {
+        const list = fast.map((f) => instanceFromSummary(this.deployment, f));
+        // ids, groups and IPs are all the SSH and etcd connections need from it
+        this.lastInstances = list;
+        return list;
+      });
+      this.quickListing = p;
+      const done = () => {
+        if (this.quickListing === p) this.quickListing = undefined;
+      };
+      p.then(done, done);
+    }
+    return this.quickListing;
   }
 
   private async resolveInstance(instance: InstanceInfo | string): Promise<InstanceInfo> {
@@ -114,6 +148,18 @@ export class DeploySession implements DeploymentSession {
     return withTimeout(this.leftoverCleanup, LEFTOVER_CLEANUP_WAIT_MS, 'leftover cleanup').catch(() => undefined);
   }
 
+  /** Starts (once) the key pair of the temporary users; a failed generation is retried at the next call. */
+  private keyPair(): Promise<GeneratedKeyPair> {
+    if (!this.sshKeys) {
+      const p = generateRsaKeyPairAsync();
+      this.sshKeys = p;
+      p.catch(() => {
+        if (this.sshKeys === p) this.sshKeys = undefined;
+      });
+    }
+    return this.sshKeys;
+  }
+
   private async openSsh(inst: InstanceInfo): Promise<RemoteHost> {
     const label = `${inst.group}/${inst.id}`;
     const common = {
@@ -139,6 +185,7 @@ export class DeploySession implements DeploymentSession {
       deployment: this.deployment,
       instance: inst,
       tempUsers: this.envSession.tempUsers,
+      keys: () => this.keyPair(),
     });
   }
 
@@ -156,8 +203,10 @@ export class DeploySession implements DeploymentSession {
   }
 
   private async openEtcd(): Promise<EtcdCluster> {
+    // The certificates come over SSH: the key pair is generated while the Director answers.
+    if (!this.opts.staticSsh) this.keyPair().catch(() => undefined);
     // The instance list the tree just loaded will do (IPs rarely change); else ask the Director.
-    const all = this.lastInstances ?? (await this.instances());
+    const all = this.lastInstances ?? (await (this.quickListing ?? this.instances()));
     return openDeploymentEtcd(this.deployment, all, {
       ssh: (inst) => this.ssh(inst),
       dial: this.envSession.dial,

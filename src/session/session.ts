@@ -114,6 +114,7 @@ export function openDeploymentFromEnv(
     deployment: d.deployment,
     director: d.director,
     instances: () => d.instances(),
+    instancesQuick: () => (d.instancesQuick ? d.instancesQuick() : d.instances()),
     ssh: (i) => d.ssh(i),
     etcd: () => d.etcd(),
     dispose: async () => {

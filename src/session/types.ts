@@ -49,6 +49,11 @@ export interface DeploymentSession {
   readonly director: DirectorClient;
   /** Instances with process states (instances?format=full). */
   instances(): Promise<InstanceInfo[]>;
+  /**
+   * Instances without asking the agents (GET /deployments/<d>/instances): ids, groups, indexes,
+   * IPs; no process states (processes empty). For flows that read the state from etcd and the VMs.
+   */
+  instancesQuick?(): Promise<InstanceInfo[]>;
   /** One reused SSH connection per instance ('group/uuid' or the InstanceInfo). */
   ssh(instance: InstanceInfo | string): Promise<RemoteHost>;
   /** etcd cluster of this deployment's masters, over tunnels, certificates read into memory. Cached. */

@@ -8,7 +8,7 @@ import type { Dialer, DirectorClient, InstanceInfo, SshSetupHost } from '../bosh
 import type { HostKeyPrompt, SessionOptions } from '../session/types';
 import { RemoteHost, SshError } from './types';
 import { VmConnection } from './connection';
-import { boshSshUserName, expandHome, generateRsaKeyPair } from './keys';
+import { boshSshUserName, expandHome, generateRsaKeyPairAsync, type GeneratedKeyPair } from './keys';
 
 export interface BoshSshOptions {
   director: DirectorClient;
@@ -23,6 +23,12 @@ export interface BoshSshOptions {
    * Director cleaned it up (src/session/tempUsers.ts), so a killed run's users can be removed later.
    */
   tempUsers?: TempUserRecorder;
+  /**
+   * The key pair to authorize for the temporary user (default: a fresh one). A deployment's session
+   * passes one pair for all its instances, as `bosh ssh` uses one for every instance it opens; each
+   * instance still gets a user of its own, removed on dispose.
+   */
+  keys?: () => Promise<GeneratedKeyPair>;
 }
 
 /** The record of temporary users kept on the workstation. */
@@ -37,7 +43,7 @@ export async function openBoshSsh(opts: BoshSshOptions): Promise<RemoteHost> {
   const { director, deployment, instance } = opts;
   const label = `${instance.group}/${instance.id}`;
   const user = boshSshUserName();
-  const keys = generateRsaKeyPair();
+  const keys = await (opts.keys ?? generateRsaKeyPairAsync)();
   log(`ssh: asking the Director to set up user ${user} on ${deployment}/${label}`);
   const target = { group: instance.group, id: instance.id };
   let cleaned: Promise<void> | undefined;

@@ -31,6 +31,23 @@ function sshMpint(b: Buffer): Buffer {
 /** A fresh RSA 2048 key pair, as `bosh ssh` makes one (PKCS#1 private key, authorized_keys line). */
 export function generateRsaKeyPair(): GeneratedKeyPair {
   const { privateKey, publicKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
+  return encodeRsaKeyPair(privateKey, publicKey);
+}
+
+/**
+ * The same, generated on libuv's thread pool: the prime search takes 0.2 to 1 s of CPU and would
+ * otherwise block the event loop (and every other SSH setup, etcd call and UI update) meanwhile.
+ */
+export function generateRsaKeyPairAsync(): Promise<GeneratedKeyPair> {
+  return new Promise((resolve, reject) =>
+    crypto.generateKeyPair('rsa', { modulusLength: 2048 }, (err, publicKey, privateKey) => {
+      if (err) reject(err);
+      else resolve(encodeRsaKeyPair(privateKey, publicKey));
+    }),
+  );
+}
+
+function encodeRsaKeyPair(privateKey: crypto.KeyObject, publicKey: crypto.KeyObject): GeneratedKeyPair {
   const pem = privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();
   const jwk = publicKey.export({ format: 'jwk' }) as { n: string; e: string };
   const blob = Buffer.concat([

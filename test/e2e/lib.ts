@@ -272,6 +272,7 @@ export const README_SCREENSHOTS = [
   'wizard-review-confirm.png',
   'wizard-terminal.png',
   'maintenance-defrag-confirm.png',
+  'maintenance-health-panel-fragmented.png',
 ];
 const DOCS_SCREENSHOTS_DIR = path.resolve(SCREENSHOTS_DIR, '..', '..', 'docs', 'screenshots');
 

@@ -10,6 +10,7 @@ import {
   buildRemoteCommand,
   checkKnownHosts,
   generateRsaKeyPair,
+  generateRsaKeyPairAsync,
   hostFieldMatches,
   hostKeyAlgorithms,
   knownHostsName,
@@ -42,6 +43,19 @@ describe('ssh keys', function () {
     assert.strictEqual(kp.publicKey, derived);
     assert.match(keygen('-l', '-f', f), /^2048 SHA256:/);
     assert.notStrictEqual(generateRsaKeyPair().publicKey, kp.publicKey);
+  });
+
+  it('generates the same kind of pair off the event loop (generateRsaKeyPairAsync): timers keep firing meanwhile', async () => {
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 1);
+    const [kp, other] = await Promise.all([generateRsaKeyPairAsync(), generateRsaKeyPairAsync()]);
+    clearInterval(timer);
+    assert.ok(ticks > 0, 'the event loop ran while the keys were generated');
+    assert.notStrictEqual(other.publicKey, kp.publicKey);
+    const f = path.join(tmp, 'id_rsa_async');
+    fs.writeFileSync(f, kp.privateKey, { mode: 0o600 });
+    assert.strictEqual(kp.publicKey, keygen('-y', '-f', f).trim().split(/\s+/).slice(0, 2).join(' '));
+    assert.match(keygen('-l', '-f', f), /^2048 SHA256:/);
   });
 
   it('prints SHA256 fingerprints exactly like ssh-keygen -l (ed25519 and rsa)', () => {

@@ -22,3 +22,28 @@ export function toInstanceSummaries(list: Record<string, unknown>[]): InstanceSu
     }))
     .sort(compareInstances);
 }
+
+/**
+ * A fast-list entry as an InstanceInfo: what the fast list does not carry is unknown (no process
+ * states, no processes, 'started' assumed, no disks, not the bootstrap instance).
+ */
+export function instanceFromSummary(deployment: string, f: InstanceSummary): InstanceInfo {
+  return {
+    deployment,
+    group: f.group,
+    id: f.id,
+    index: f.index,
+    processState: null,
+    state: 'started',
+    az: f.az,
+    ips: f.ips,
+    vmCid: f.vmCid,
+    vmType: null,
+    agentId: f.agentId,
+    bootstrap: false,
+    ignore: false,
+    diskCids: [],
+    processes: [],
+    vmCreatedAt: null,
+  };
+}
