@@ -272,6 +272,8 @@ export const README_SCREENSHOTS = [
   'wizard-review-confirm.png',
   'wizard-terminal.png',
   'maintenance-defrag-confirm.png',
+  'wizard-every-broken-pick.png',
+  'wizard-every-broken-review.png',
 ];
 const DOCS_SCREENSHOTS_DIR = path.resolve(SCREENSHOTS_DIR, '..', '..', 'docs', 'screenshots');
 
