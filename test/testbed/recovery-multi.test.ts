@@ -268,10 +268,12 @@ describe(`recovery of several members and its safety rules (5 masters, net ${NET
     // The schedule of two (src/recovery/execute.ts): pre-flight, snapshot, stop of each, both removals,
     // then mkdir/add/start of one at a time, then post-checks. Killed (the run's abort, as a closed
     // terminal or Ctrl-C does) right after these step numbers, a new session each time as a new process:
-    // KILL_AT covers every kind of boundary (after a stop, between the two removals, between add and
-    // start, with one member back and the other still out, between the two post-checks).
-    const KILL_AT = [3, 7, 10, 11, 13, 14, 15];
-    const schedule: string[] = [];
+    // KILL_AT covers every kind of boundary (one stopped and the other untouched, between the two
+    // removals, the first added but not started, the first back and the second added but not started,
+    // between the two post-checks); the start boundaries are like the add ones, so they are left out
+    // to keep the test short.
+    const KILL_AT = [3, 7, 10, 13, 15];
+    let total = 0;
     for (const k of KILL_AT) {
       const ac = new AbortController();
       const fresh = openDeploymentFromEnv(boshCliEnv(s), { gatewayKnownHostsPath: s.staticSsh.knownHostsPath });
@@ -284,7 +286,7 @@ describe(`recovery of several members and its safety rules (5 masters, net ${NET
             signal: ac.signal,
             onEvent: (e) => {
               record(e);
-              if (e.type === 'step-start' && e.number > schedule.length) schedule[e.number - 1] = e.step;
+              if (e.type === 'step-start' && !total) total = e.total;
               if (e.type === 'step-done' && e.number === k) ac.abort();
             },
           }),
@@ -303,7 +305,7 @@ describe(`recovery of several members and its safety rules (5 masters, net ${NET
         );
       }
     }
-    assert.strictEqual(schedule.length, 16, `a two-member schedule: ${schedule.join(', ')}`);
+    assert.strictEqual(total, 16, 'a two-member schedule: 3 steps of each, 2 removals, 3 of each, 2 post-checks');
     const res = await runRecovery(session, 'all-broken', options({ onEvent: record }));
     assert.strictEqual(res.outcome, 'recovered', explain(res));
     assert.ok(
