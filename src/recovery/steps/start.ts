@@ -158,8 +158,9 @@ export async function run(r: Run, s: PlanStep): Promise<void> {
     "hashKV of the new member equals the leader's",
     startMs,
     async () => {
-      const { url: lu } = await leaderUrl(r);
-      const rev = (await r.cluster.hashKV(lu)).revision;
+      // the leader's current revision from its status header (a hashKV only to learn it hashed the whole keyspace once more)
+      const { url: lu, status: ls } = await leaderUrl(r);
+      const rev = ls.revision ?? (await r.cluster.hashKV(lu)).revision;
       const [a, b] = await Promise.all([r.cluster.hashKV(lu, rev), r.cluster.hashKV(url, rev)]);
       if (a.hash === b.hash && a.compactRevision === b.compactRevision) return { rev, hash: a.hash, lu };
       return undefined;
