@@ -140,7 +140,9 @@ for name in ${bad.map((b) => b.id).join(' ')}; do ID=$(${E} member list | awk -F
     bad[1],
     `set -e
 mkdir -p /var/vcap/store/etcd/member; chown vcap:vcap /var/vcap/store/etcd/member
-source /var/vcap/jobs/etcd/bin/utils.sh; ${E} member add ${bad[1].id} --peer-urls \${etcd_peer_address}
+source /var/vcap/jobs/etcd/bin/utils.sh
+# etcd refuses the add ("unhealthy cluster") until every voter has been connected for 5 s: an operator tries again
+until ${E} member add ${bad[1].id} --peer-urls \${etcd_peer_address}; do sleep 1; done
 monit start etcd
 ${LOCAL_HEALTHY}`,
     `runbook of master-${bad[1].index}`,

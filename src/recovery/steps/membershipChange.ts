@@ -29,7 +29,7 @@ export interface MembershipChange<T> {
  * Sends the change, then re-lists the members: whatever the command said (a dropped connection, a
  * timeout), the member list decides, and the change is never sent again blindly. Only a change etcd
  * explicitly rejected as unsafe for an unhealthy cluster, and verified not applied, is sent again
- * (every 2 s) until RECONFIG_RETRY_MS have passed.
+ * (every second: etcd accepts it once every voter has been connected for 5 s) until RECONFIG_RETRY_MS have passed.
  */
 export async function changeMembership<T>(
   r: Run,
@@ -48,6 +48,6 @@ export async function changeMembership<T>(
     r.info(
       `etcd rejected ${describe.change} for now (${failure.reason}: ${failure.message}); ${describe.notApplied}: trying again`,
     );
-    await r.pause(2000);
+    await r.pause(1000);
   }
 }
