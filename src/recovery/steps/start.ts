@@ -78,10 +78,15 @@ export async function run(r: Run, s: PlanStep): Promise<void> {
   const [start, promote] = s.commands;
   const startMs = r.timeouts.startMs;
   if (!start.done) await r.exec(start);
-  const p = await r.until('monit reports etcd running', startMs, async () => {
-    const x = await r.probe(r.plan.target);
-    return x.monitEtcd === 'running' && x.etcdAlive ? x : undefined;
-  });
+  const p = await r.until(
+    'monit reports etcd running',
+    startMs,
+    async () => {
+      const x = await r.probe(r.plan.target);
+      return x.monitEtcd === 'running' && x.etcdAlive ? x : undefined;
+    },
+    200,
+  );
   r.check('monit reports etcd running', true, `monit: etcd ${p.monitText}`);
   const url = r.targetUrl();
   // On the self-add path the job's start script registers the member: it appears once etcd starts.
