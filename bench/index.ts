@@ -45,6 +45,8 @@ export interface Benchmark {
 export interface TestbedOptions {
   /** etcd's --quota-backend-bytes in MiB (the testbed's `up --quota-mb`). */
   quotaMb?: number;
+  /** Number of masters (the testbed's `up --masters`, 3 or 5). */
+  masters?: number;
 }
 
 const OUT_BENCH = __dirname; // out/bench
@@ -66,6 +68,7 @@ function testbedArgs(b: Benchmark, etcd: string): string[] | undefined {
   if (!b.needsTestbed && !b.testbedOptions) return undefined;
   const args = ['--etcd', etcd];
   if (b.testbedOptions?.quotaMb !== undefined) args.push('--quota-mb', String(b.testbedOptions.quotaMb));
+  if (b.testbedOptions?.masters !== undefined) args.push('--masters', String(b.testbedOptions.masters));
   return args;
 }
 

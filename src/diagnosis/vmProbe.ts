@@ -46,9 +46,16 @@ export function probeCommand(logLines = 50): string {
     // tail seeks to the end: a huge log costs the same as a small one
     `test -f ${ETCD_STDERR_LOG} && tail -n ${n} ${ETCD_STDERR_LOG} | cut -c1-600 || echo '(no log file)'`,
     s('health'),
-    `${local} endpoint health -w json 2>&1; echo "exit=$?"`,
+    // etcdctl retries a refused connection until --command-timeout (5 s for health, 5 s more for
+    // status): when nothing accepts connections on the member's client URL on its own VM, that is
+    // the answer at once (bash's /dev/tcp; a connect that hangs, exit 124, still asks etcdctl).
+    `a=$(bash -c 'source ${ETCD_JOB_DIR}/bin/utils.sh >/dev/null 2>&1; echo "\${etcd_endpoint_address}"'); hp=\${a#*://}; hp=\${hp%%/*}; up=yes; ` +
+      `if [ -n "$hp" ]; then e=$(timeout 2 bash -c "exec 3<>/dev/tcp/\${hp%:*}/\${hp##*:}" 2>&1); rc=$?; ` +
+      `if [ $rc -ne 0 ] && [ $rc -ne 124 ]; then up=no; fi; fi; ` +
+      `if [ $up = no ]; then echo "connection refused: nothing accepts connections on $a on this VM ($(echo $e | tail -c 200))"; echo "exit=1"; ` +
+      `else ${local} endpoint health -w json 2>&1; echo "exit=$?"; fi`,
     s('status'),
-    `${local} endpoint status -w json 2>/dev/null`,
+    `[ $up = no ] || ${local} endpoint status -w json 2>/dev/null`,
     s('end'),
     'true',
   ].join('; ');

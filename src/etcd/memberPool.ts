@@ -189,9 +189,11 @@ export async function openMemberPool(opts: OpenEtcdClusterOptions): Promise<Memb
         grpcOptions: {
           'grpc.ssl_target_name_override': fqdn,
           'grpc.default_authority': fqdn,
-          // Reconnect quickly after a member comes back (default backoff grows to 120 s).
+          // Reconnect quickly after a member comes back (default backoff grows to 120 s; at 2 s the
+          // recovery's wait for a re-added member lost up to 2 s after it listened). An attempt is one
+          // refused channel over the open SSH connection.
           'grpc.initial_reconnect_backoff_ms': 200,
-          'grpc.max_reconnect_backoff_ms': 2000,
+          'grpc.max_reconnect_backoff_ms': 500,
         },
         faultHandling: { global: noop as never, host: () => noop as never },
         dialTimeout: opts.callTimeoutMs ?? 5000,

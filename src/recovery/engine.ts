@@ -186,7 +186,12 @@ export async function runRecovery(
       return finish({ outcome: 'declined', message: msg, plan, stepsRun: [] });
     }
 
-    const replanned = await observeAgainAndCompare({ obs, plan }, observeAndPlan);
+    // Observing again covers the time the confirmation took (the operator may read for minutes).
+    // Without one (--yes) the plan was made moments ago, under this run's lock: a second observation
+    // would see the same instant, and the pre-flight step checks the target and quorum again anyway.
+    const replanned = opts.confirm
+      ? await observeAgainAndCompare({ obs, plan }, observeAndPlan)
+      : ({ kind: 'same', again: { obs, plan } } as const);
     if (replanned.kind === 'failed')
       return finish({
         outcome: 'failed',

@@ -10,6 +10,8 @@
 //   ONE testbed up (BOSH_ETCD_TESTBED_DIR / BOSH_ETCD_TESTBED_NET, net 127.0.9); it tears it down
 //   after the last file. Files share that testbed: a file that breaks something (testbedCli('break',
 //   …)) must leave the cluster healthy again (recover or testbedCli('heal')) in its after() hook.
+//   A file that needs another shape (wizard-every-broken.e2e.ts: five masters) brings up a testbed
+//   of its own with testbedUp() on the tier's net with the second octet + 1, and takes it down in after().
 // * Each file opens its own workbench in before() with openWorkbench() and closes it in after()
 //   (close() kills code-server's process group and chromium). openWorkbench() installs the .vsix
 //   into a fresh extensions dir and gives code-server (so the extension host) the testbed's bosh CLI
@@ -273,6 +275,8 @@ export const README_SCREENSHOTS = [
   'wizard-terminal.png',
   'maintenance-defrag-confirm.png',
   'maintenance-health-panel-fragmented.png',
+  'wizard-every-broken-pick.png',
+  'wizard-every-broken-review.png',
 ];
 const DOCS_SCREENSHOTS_DIR = path.resolve(SCREENSHOTS_DIR, '..', '..', 'docs', 'screenshots');
 

@@ -8,14 +8,11 @@
 import * as assert from 'assert';
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
 import {
   boshCliEnv,
   breakInstance,
   down,
   etcdctlIn,
-  etcdServerPid,
   heal,
   masters,
   up,
@@ -26,9 +23,17 @@ import { resolveLayout } from './harness/layout';
 import { inVm, waitFor } from './harness/sh';
 import { openDeploymentFromEnv } from '../../src/session/session';
 import type { DeploymentSession } from '../../src/session/types';
-import { runRecovery, type RecoveryOptions, type RecoveryResult } from '../../src/recovery';
-
-const TX = fs.mkdtempSync(path.join(os.tmpdir(), 'recovery-multi-tx-'));
+import { runRecovery, type RecoveryEvent, type RecoveryResult } from '../../src/recovery';
+import {
+  clusterIdOnVm,
+  clusterPrint,
+  dataListing,
+  etcdRuns,
+  explain,
+  healthyOf,
+  healthyOnVm,
+  options,
+} from './recoveryMultiChecks';
 
 /** Address prefix of this file's 5-master testbed: derived from the tier's (never collides with another net). */
 const NET = (() => {
@@ -37,71 +42,6 @@ const NET = (() => {
 })();
 
 const label = (vm: TestbedVm) => `master/${vm.id}`;
-
-function healthyOf(ms: TestbedVm[], ...broken: TestbedVm[]): TestbedVm {
-  return ms.find((m) => !broken.includes(m))!;
-}
-
-function explain(res: RecoveryResult): string {
-  return `${res.outcome}: ${res.message}\n${res.advice ?? ''}\n${fs.readFileSync(res.transcriptPath, 'utf8').slice(-3000)}`;
-}
-
-function options(extra: Partial<RecoveryOptions> = {}): RecoveryOptions {
-  return {
-    transcriptDir: TX,
-    yes: true,
-    timeouts: { startMs: 120_000, postcheckMs: 150_000, stopMs: 40_000 },
-    ...extra,
-  };
-}
-
-/** Member list and hashKV of the healthy members, read with etcdctl on the VMs (independent of the product). */
-async function clusterPrint(s: TestbedState, healthy: TestbedVm[]): Promise<string> {
-  const list = await etcdctlIn(healthy[0], '--command-timeout=5s member list', { local: true });
-  const rows = list.stdout.trim().split('\n').sort();
-  const rev = await etcdctlIn(healthy[0], '--command-timeout=5s endpoint status -w json', { local: true });
-  const revision = /"revision":(\d+)/.exec(rev.stdout)?.[1];
-  const hashes = await Promise.all(
-    healthy.map(async (m) => {
-      const r = await etcdctlIn(m, `--command-timeout=5s endpoint hashkv --rev=${revision} -w json`, { local: true });
-      return /"hash":(\d+)/.exec(r.stdout)?.[1];
-    }),
-  );
-  void s;
-  return JSON.stringify({ rows, hashes });
-}
-
-/** The etcd server process runs on the VM (found from the job's pid file, independent of the product). */
-function etcdRuns(m: TestbedVm): boolean {
-  try {
-    return etcdServerPid(m) > 0;
-  } catch {
-    return false;
-  }
-}
-
-/** The names in the data directory and its member/ folder, read on the VM. */
-async function dataListing(m: TestbedVm): Promise<string> {
-  const r = await inVm(m.nsPid, 'cd /var/vcap/store/etcd && find . -maxdepth 2 | sort');
-  return r.stdout.trim();
-}
-
-/** The cluster id the member answers for, asked on its own VM (null when it does not answer). */
-async function clusterIdOnVm(m: TestbedVm): Promise<string | null> {
-  const r = await etcdctlIn(m, '--dial-timeout=1s --command-timeout=2s endpoint status -w json', {
-    local: true,
-    allowFail: true,
-  });
-  return r.code === 0 ? (/"cluster_id":(\d+)/.exec(r.stdout)?.[1] ?? null) : null;
-}
-
-async function healthyOnVm(m: TestbedVm): Promise<boolean> {
-  const r = await etcdctlIn(m, '--dial-timeout=1s --command-timeout=2s endpoint health', {
-    local: true,
-    allowFail: true,
-  });
-  return r.code === 0;
-}
 
 describe(`recovery of several members and its safety rules (5 masters, net ${NET})`, function () {
   this.timeout(900_000);
@@ -299,6 +239,88 @@ describe(`recovery of several members and its safety rules (5 masters, net ${NET
     const res = await runRecovery(session, 'all-broken', options());
     assert.strictEqual(res.outcome, 'recovered', explain(res));
     assert.deepStrictEqual([...res.targets].sort(), [label(first), label(second)].sort(), explain(res));
+    const rows = (await etcdctlIn(healthy[0], 'member list', { local: true })).stdout.trim().split('\n');
+    assert.deepStrictEqual(rows.map((r) => r.split(', ')[2]).sort(), ms.map((m) => m.id).sort(), rows.join('\n'));
+    assert.ok(
+      rows.every((r) => r.split(', ')[1] === 'started'),
+      rows.join('\n'),
+    );
+    for (const m of ms) assert.ok(await healthyOnVm(m), `${label(m)} healthy`);
+    const after = JSON.parse(await clusterPrint(s, ms)) as { hashes: string[] };
+    assert.ok(
+      after.hashes.every((h) => h === after.hashes[0]),
+      `hashKV equal: ${after.hashes.join(', ')}`,
+    );
+  });
+  it('killed at step boundaries of an every-broken-member run of two, runs again until it finishes: no double remove or add, all healthy', async () => {
+    const ms = masters(s);
+    const [first, second] = ms.filter((m) => !m.bootstrap).sort((a, b) => a.index - b.index);
+    // one after the other: the second's start script cannot add it back while the first is dead
+    await breakInstance(label(first), 'wipe', tb());
+    await waitFor('the first wiped member to be unhealthy', 60_000, async () => !(await healthyOnVm(first)), 500);
+    await breakInstance(label(second), 'wipe', tb());
+    await waitFor('the second wiped member to be unhealthy', 60_000, async () => !(await healthyOnVm(second)), 500);
+    const healthy = ms.filter((m) => m !== first && m !== second);
+    // membership changes etcd accepted (a `member add` refused as "unhealthy cluster" right after the
+    // first member re-joined is sent again by the engine: only the accepted one counts)
+    const commands: string[] = [];
+    const record = (e: RecoveryEvent) => {
+      if (e.type === 'command-done' && e.exitCode === 0 && /member (add|remove)/.test(e.command))
+        commands.push(e.command);
+    };
+    // The schedule of two (src/recovery/execute.ts): pre-flight, snapshot, stop of each, both removals,
+    // then mkdir/add/start of one at a time, then post-checks. Killed (the run's abort, as a closed
+    // terminal or Ctrl-C does) right after these step numbers, a new session each time as a new process:
+    // KILL_AT covers every kind of boundary (one stopped and the other untouched, between the two
+    // removals, the first added but not started, the first back and the second added but not started,
+    // between the two post-checks); the start boundaries are like the add ones, so they are left out
+    // to keep the test short.
+    const KILL_AT = [3, 7, 10, 13, 15];
+    let total = 0;
+    for (const k of KILL_AT) {
+      const ac = new AbortController();
+      const fresh = openDeploymentFromEnv(boshCliEnv(s), { gatewayKnownHostsPath: s.staticSsh.knownHostsPath });
+      let res: RecoveryResult;
+      try {
+        res = await runRecovery(
+          fresh,
+          'all-broken',
+          options({
+            signal: ac.signal,
+            onEvent: (e) => {
+              record(e);
+              if (e.type === 'step-start' && !total) total = e.total;
+              if (e.type === 'step-done' && e.number === k) ac.abort();
+            },
+          }),
+        );
+      } finally {
+        await fresh.dispose();
+      }
+      assert.strictEqual(res.outcome, 'cancelled', `killed after step ${k}: ${explain(res)}`);
+      // quorum held throughout; no member is registered twice
+      const rows = (await etcdctlIn(healthy[0], 'member list', { local: true })).stdout.trim().split('\n');
+      for (const m of [first, second]) {
+        const regs = rows.filter((r) => r.split(', ')[3] === `https://master-${m.index}.etcd.cfcr.internal:2380`);
+        assert.ok(
+          regs.length <= 1,
+          `after step ${k}: ${label(m)} registered ${regs.length} times:\n${rows.join('\n')}`,
+        );
+      }
+    }
+    assert.strictEqual(total, 16, 'a two-member schedule: 3 steps of each, 2 removals, 3 of each, 2 post-checks');
+    const res = await runRecovery(session, 'all-broken', options({ onEvent: record }));
+    assert.strictEqual(res.outcome, 'recovered', explain(res));
+    assert.ok(
+      commands.filter((c) => /member remove/.test(c)).length === 2,
+      `each dead member removed once:\n${commands.join('\n')}`,
+    );
+    // the first comes back through its start script's self-add, the second by the runbook's member add
+    assert.strictEqual(
+      commands.filter((c) => /member add/.test(c)).length,
+      1,
+      `no double add:\n${commands.join('\n')}`,
+    );
     const rows = (await etcdctlIn(healthy[0], 'member list', { local: true })).stdout.trim().split('\n');
     assert.deepStrictEqual(rows.map((r) => r.split(', ')[2]).sort(), ms.map((m) => m.id).sort(), rows.join('\n'));
     assert.ok(

@@ -1,7 +1,7 @@
 // Step 8: the whole cluster is healthy, member names are the instance UUIDs, the Director reports
 // the instance running, no alarms are left; then the recovery record is cleared.
 import * as cmd from '../commands';
-import type { Run } from '../context';
+import { RESUME_ADVICE, StepError, type Run } from '../context';
 import type { PlanStep } from '../events';
 import { planned, type PlanFacts, type RecoveryStep } from './step';
 
@@ -19,10 +19,29 @@ export function checks(): string[] {
 export async function run(r: Run, s: PlanStep): Promise<void> {
   const ms = r.timeouts.postcheckMs;
   const ids = new Set(r.obs.instances.map((i) => i.id));
-  const health = await r.until('every member is healthy', ms, async () => {
-    const h = await r.cluster.health();
-    return h.length > 0 && h.every((e) => e.ok && e.value.healthy) ? h : undefined;
-  });
+  // The Director's answer (it asks every agent) is awaited while etcd's health is: neither changes anything.
+  let healthFailed = false;
+  const directorP = r.until(
+    `the Director reports ${r.plan.target} running`,
+    ms,
+    async () => {
+      if (healthFailed) throw new StepError('stopped: the health wait failed', RESUME_ADVICE);
+      const all = await r.session.instances();
+      const i = all.find((x) => x.id === r.plan.targetId);
+      return i && i.processState === 'running' ? i : undefined;
+    },
+    1000,
+  );
+  directorP.catch(() => undefined);
+  const health = await r
+    .until('every member is healthy', ms, async () => {
+      const h = await r.cluster.health();
+      return h.length > 0 && h.every((e) => e.ok && e.value.healthy) ? h : undefined;
+    })
+    .catch((e: Error) => {
+      healthFailed = true;
+      throw e;
+    });
   r.check('all members healthy', true, health.map((h) => h.endpoint).join(', '));
   const members = await r.members();
   const names = members.map((m) => m.name);
@@ -36,16 +55,7 @@ export async function run(r: Run, s: PlanStep): Promise<void> {
     ok,
     members.map((m) => `${m.id} ${m.name || '(unstarted)'}${m.isLearner ? ' learner' : ''}`).join(', '),
   );
-  const inst = await r.until(
-    `the Director reports ${r.plan.target} running`,
-    ms,
-    async () => {
-      const all = await r.session.instances();
-      const i = all.find((x) => x.id === r.plan.targetId);
-      return i && i.processState === 'running' ? i : undefined;
-    },
-    1000,
-  );
+  const inst = await directorP;
   r.check('Director reports the instance running', true, `${r.plan.target}: ${inst.processState}`);
   let alarms = await r.cluster.alarms();
   const live = new Set(members.map((m) => m.id));

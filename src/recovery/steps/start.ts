@@ -78,10 +78,15 @@ export async function run(r: Run, s: PlanStep): Promise<void> {
   const [start, promote] = s.commands;
   const startMs = r.timeouts.startMs;
   if (!start.done) await r.exec(start);
-  const p = await r.until('monit reports etcd running', startMs, async () => {
-    const x = await r.probe(r.plan.target);
-    return x.monitEtcd === 'running' && x.etcdAlive ? x : undefined;
-  });
+  const p = await r.until(
+    'monit reports etcd running',
+    startMs,
+    async () => {
+      const x = await r.probe(r.plan.target);
+      return x.monitEtcd === 'running' && x.etcdAlive ? x : undefined;
+    },
+    200,
+  );
   r.check('monit reports etcd running', true, `monit: etcd ${p.monitText}`);
   const url = r.targetUrl();
   // On the self-add path the job's start script registers the member: it appears once etcd starts.
@@ -158,8 +163,9 @@ export async function run(r: Run, s: PlanStep): Promise<void> {
     "hashKV of the new member equals the leader's",
     startMs,
     async () => {
-      const { url: lu } = await leaderUrl(r);
-      const rev = (await r.cluster.hashKV(lu)).revision;
+      // the leader's current revision from its status header (a hashKV only to learn it hashed the whole keyspace once more)
+      const { url: lu, status: ls } = await leaderUrl(r);
+      const rev = ls.revision ?? (await r.cluster.hashKV(lu)).revision;
       const [a, b] = await Promise.all([r.cluster.hashKV(lu, rev), r.cluster.hashKV(url, rev)]);
       if (a.hash === b.hash && a.compactRevision === b.compactRevision) return { rev, hash: a.hash, lu };
       return undefined;

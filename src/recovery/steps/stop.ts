@@ -59,6 +59,8 @@ export async function run(r: Run, s: PlanStep): Promise<void> {
         const p = await r.probe(r.plan.target);
         return p.monitEtcd === 'not-monitored' && !p.etcdAlive ? p : undefined;
       },
+      // a read-only probe over the open connection: polled as often as monit's own state changes matter
+      200,
     );
     r.check('etcd stopped', true, `monit: etcd ${stopped.monitText}`);
   }
