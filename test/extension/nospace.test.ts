@@ -1,9 +1,10 @@
-// NOSPACE through VS Code: the tier's testbed gets a 24 MiB quota (the job's quota-backend-bytes,
-// etcd restarted), the churn filler writes until etcd raises the NOSPACE alarm (old revisions fill
+// NOSPACE through VS Code: the tier's testbed runs with a 24 MiB quota (the job's quota-backend-bytes,
+// test/runners/extensionTier.ts), the churn filler writes until etcd raises the NOSPACE alarm (old revisions fill
 // the quota, the live data is small), then "Recover etcd from NOSPACE" runs from the deployment row
 // in the real extension host with the real engine, SSH and etcd; the modal is answered through the
 // Ui seam (ScriptedUi). Checked outside the extension afterwards: no alarm is left and etcd accepts
-// a write. The quota is removed again for the suites after this one.
+// a write. Runs after the other suites but before quota.test.ts (test/extension/index.ts): the churn
+// leaves large database files behind.
 import * as assert from 'assert';
 import * as path from 'path';
 import * as vscode from 'vscode';
@@ -29,7 +30,6 @@ suite('maintenance: NOSPACE recovery through the command (quota 24 MiB)', functi
 
   suiteSetup(async () => {
     state = readTestbedState();
-    await harness().setQuota(QUOTA_MB);
     api = await activateApi(state);
     await vscode.workspace
       .getConfiguration('boshEtcd')
@@ -43,10 +43,9 @@ suite('maintenance: NOSPACE recovery through the command (quota 24 MiB)', functi
     await vscode.workspace
       .getConfiguration('boshEtcd')
       .update('maintenance.defragPauseSeconds', undefined, vscode.ConfigurationTarget.Global);
-    // etcd's 2 GiB default again; an alarm a failed run left would make the next suites fail, so clear it
+    // an alarm a failed run left would make the next suite fail, so clear it
     if ((await alarms()).includes('NOSPACE'))
       await harness().etcdctlIn(masters(state)[0], 'alarm disarm', { allowFail: true });
-    await harness().setQuota(undefined);
     await harness().etcdctlIn(masters(state)[0], `del --prefix ${fill().CHURN_PREFIX}`, { allowFail: true });
   });
 

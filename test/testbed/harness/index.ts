@@ -1096,38 +1096,6 @@ export function etcdQuotaBytes(vm: TestbedVm): number | null {
   return m ? Number(m[1]) : null;
 }
 
-/**
- * Sets (`mb`) or removes (undefined: etcd's 2 GiB default) the etcd job's --quota-backend-bytes on
- * every master of a running testbed, as a redeploy with the property would, then restarts etcd on
- * all of them at once (`monit restart etcd`; the data stays) and waits for a healthy cluster. For
- * suites that need a small quota on a testbed they share (put the old value back after).
- */
-export async function setQuota(mb: number | undefined, opts: TestbedOptions = {}): Promise<void> {
-  if (mb !== undefined && !(mb > 0)) throw new Error(`the quota must be a positive number of MiB (got ${mb}).`);
-  const state = readTestbedState(resolveLayout(opts).stateFile);
-  const ms = masters(state);
-  const flag = mb === undefined ? '' : ` \\\n  --quota-backend-bytes=${Math.round(mb * 1024 * 1024)}`;
-  for (const vm of ms) {
-    const file = etcdJobScript(vm);
-    const script = fs.readFileSync(file, 'utf8').replace(/ \\\n {2}--quota-backend-bytes=\d+/, '');
-    if (!script.includes('--enable-v2=true')) throw new Error(`unexpected etcd job script ${file}`);
-    fs.writeFileSync(file, script.replace('--enable-v2=true', `--enable-v2=true${flag}`));
-  }
-  const old = new Map(ms.map((vm) => [vm.id, etcdServerPid(vm)]));
-  await Promise.all(ms.map((vm) => inVm(vm.nsPid, 'monit restart etcd')));
-  await Promise.all(
-    ms.map((vm) =>
-      waitFor(
-        `etcd restarted on ${vmName(vm.group, vm.index)}`,
-        60_000,
-        async () => etcdServerPid(vm) !== old.get(vm.id),
-        200,
-      ),
-    ),
-  );
-  await waitClusterHealthy(ms, 90_000);
-}
-
 async function dbSizeOf(vm: TestbedVm): Promise<number> {
   const r = await etcdctlIn(vm, 'endpoint status -w json', { local: true });
   return Number(/"dbSize":(\d+)/.exec(r.stdout)?.[1] ?? 0);
