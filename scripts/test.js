@@ -17,8 +17,9 @@
 // Before the tiers: lint, format check and layering check (BOSH_ETCD_SKIP_STATIC=1 skips them).
 // The slow tiers run in two lanes at once, each on its own testbed nets (they mostly wait on monit's
 // 10 s cycle and on etcd, not on the CPU): lane 1 is the etcd 3.5 testbed pass; lane 2 the etcd 3.4
-// pass (net 127.7.0), then the extension tier. Lane 1 prints live, lane 2 when it ends
-// (BOSH_ETCD_SERIAL=1 runs everything one after the other). e2e runs last, alone.
+// pass (net 127.7.0), the 3.5 suites of .mocharc.etcd-3.5-lane2.json (net 127.0.7), then the
+// extension tier. Lane 1 prints live, lane 2 each tier as a block when it ends (BOSH_ETCD_SERIAL=1
+// runs everything one after the other). e2e runs last, alone.
 // Each tier prints mocha's summary line; a table of all tiers comes last, then the title and first
 // error line of every failing test. Exit 1 if compilation,
 // the build or any tier failed. A tier with no spec files yet is reported as "no tests" (neither a
@@ -39,16 +40,36 @@ if (unknown.length) {
 }
 const selected = args.length ? ALL.filter((t) => args.includes(t)) : ALL;
 
-// The testbed tier's passes: [etcd version, mocha config, lane, own testbed net/dir]. The extension and
-// e2e tiers run on 3.5. The 3.4 pass gets its own net and dir so that it can run beside the 3.5 pass
-// (extra testbeds of a suite derive their nets from the tier's by adding to the second octet).
+// The testbed tier's passes: [label, etcd version, mocha config, lane, own testbed net/dir, mocha args].
+// The extension and e2e tiers run on 3.5. Every pass has its own tier net and dir so that passes can
+// run side by side (extra testbeds of a suite derive their nets from the tier's by adding to the
+// second octet, keeping the third). The 3.5 suites are split across the lanes: lane 2 takes the files
+// of .mocharc.etcd-3.5-lane2.json, lane 1 every other file of .mocharc.json.
+const LANE2_CONFIG = 'test/testbed/.mocharc.etcd-3.5-lane2.json';
+const lane2Specs = () => JSON.parse(fs.readFileSync(path.join(REPO, LANE2_CONFIG), 'utf8')).spec;
+const tbDir = (name) => path.join(REPO, '.testbed', name);
 const TESTBED_PASSES = [
-  ['3.5', 'test/testbed/.mocharc.json', 0, { BOSH_ETCD_TESTBED_DIR: path.join(REPO, '.testbed', 'etcd-3.5') }],
   [
+    'etcd 3.5',
+    '3.5',
+    'test/testbed/.mocharc.json',
+    0,
+    { BOSH_ETCD_TESTBED_DIR: tbDir('etcd-3.5') },
+    () => lane2Specs().flatMap((f) => ['--ignore', f]),
+  ],
+  [
+    'etcd 3.4',
     '3.4',
     'test/testbed/.mocharc.etcd-3.4.json',
     1,
-    { BOSH_ETCD_TESTBED_NET: '127.7.0', BOSH_ETCD_TESTBED_DIR: path.join(REPO, '.testbed', 'etcd-3.4') },
+    { BOSH_ETCD_TESTBED_NET: '127.7.0', BOSH_ETCD_TESTBED_DIR: tbDir('etcd-3.4') },
+  ],
+  [
+    'etcd 3.5, lane 2',
+    '3.5',
+    LANE2_CONFIG,
+    1,
+    { BOSH_ETCD_TESTBED_NET: '127.0.7', BOSH_ETCD_TESTBED_DIR: tbDir('etcd-3.5-lane2') },
   ],
 ];
 const SERIAL = process.env.BOSH_ETCD_SERIAL === '1';
@@ -178,7 +199,7 @@ async function mochaTier(tier, config, specDir, suffix, env = {}, opts = {}) {
     console.log(`\n=== ${tier}: no spec files in ${specDir} yet, nothing to run`);
     return;
   }
-  const res = await run(tier, bin('mocha'), ['--config', config], { env, ...opts });
+  const res = await run(tier, bin('mocha'), ['--config', config, ...(opts.args || [])], { env, ...opts });
   record(row, res);
 }
 
@@ -223,8 +244,8 @@ async function main() {
   // The two lanes (see the header). Rows are reserved in the tiers' order before the lanes start.
   const lanes = [[], []];
   if (selected.includes('testbed')) {
-    for (const [version, config, lane, env] of TESTBED_PASSES) {
-      const tier = `testbed (etcd ${version})`;
+    for (const [label, version, config, lane, env, extra] of TESTBED_PASSES) {
+      const tier = `testbed (${label})`;
       const row = slot(tier);
       lanes[lane].push((opts) =>
         mochaTier(
@@ -236,6 +257,7 @@ async function main() {
           {
             ...opts,
             row,
+            args: extra ? extra() : [],
           },
         ),
       );
