@@ -29,6 +29,7 @@ import * as path from 'path';
 import type { BrowserContext, FrameLocator, Locator, Page } from 'playwright-core';
 import { CodeServer, launchChromium, makeRunDir, readVscodeLogs, startCodeServer } from '../runners/codeServer';
 import { readState, testbedEnv, testbedSettings, TESTBED_CLI } from '../runners/testbed';
+import { etcdctlIn } from '../testbed/harness/index';
 import { masters, REPO_ROOT, type TestbedState } from '../testbed/harness/state';
 import { spawnSync } from 'child_process';
 
@@ -356,7 +357,13 @@ export function withBrokenMember(masterIndex: number, mode: 'wipe' | 'bootstrap-
   after(async function () {
     const failed = this.test?.parent?.tests.some((t) => t.state === 'failed');
     await wb?.close({ keep: failed });
-    if (heal && brokenId) testbedCli('heal', `master/${brokenId}`, '--rebuild');
+    if (heal && brokenId && state) {
+      testbedCli('heal', `master/${brokenId}`, '--rebuild');
+      // The rebuilt member replayed the cluster's whole log (an earlier file's churn included): its
+      // file is mostly free pages, which the next file would see as a fragmentation warning.
+      const vm = masters(state).find((m) => m.id === brokenId);
+      if (vm) await etcdctlIn(vm, 'defrag', { local: true, allowFail: true, timeoutMs: 60_000 });
+    }
   });
   return {
     get wb() {

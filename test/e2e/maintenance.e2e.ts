@@ -30,7 +30,7 @@ import type { TestbedState } from '../testbed/harness/state';
 describe('maintenance: rolling defragmentation from the command palette', function () {
   let wb: Workbench | undefined;
   let state: TestbedState | undefined;
-  /** Keys that stay (the data in use); deleted again in after() for the next files. */
+  /** Keys that stay (the data in use); deleted again, and every member defragmented, in after(). */
   const LIVE_PREFIX = '/e2e/maintenance/';
 
   before(async function () {
@@ -47,7 +47,11 @@ describe('maintenance: rolling defragmentation from the command palette', functi
   after(async function () {
     const failed = this.test?.parent?.tests.some((t) => t.state === 'failed');
     await wb?.close({ keep: failed });
-    if (state) await etcdctlIn(masters(state)[0], `del --prefix ${LIVE_PREFIX}`, { allowFail: true });
+    if (!state) return;
+    // Leave the cluster as the next files expect it: no data of ours and no fragmentation (a member
+    // flagged for defragmentation is shown degraded, not leader/follower).
+    await etcdctlIn(masters(state)[0], `del --prefix ${LIVE_PREFIX}`, { allowFail: true });
+    for (const m of masters(state)) await etcdctlIn(m, 'defrag', { local: true, allowFail: true, timeoutMs: 60_000 });
   });
 
   it('the health panel shows every member fragmented: DB size, size in use, fragmentation flagged for defragmentation', async function () {
