@@ -95,7 +95,7 @@ export function classify(obs: ClusterObservation): Finding[] {
   quorumAndLeader(ctx);
   orphanMembers(ctx);
   alarmFindings(ctx);
-  hashKvMismatch(ctx);
+  const hashesEqual = hashKvMismatch(ctx);
 
   // ---- what could not be checked
   if (obs.unchecked.length) {
@@ -112,17 +112,22 @@ export function classify(obs: ClusterObservation): Finding[] {
       },
     });
   }
-  return finish(out, obs, { healthy: ctx.healthyVoters, total: ctx.voters.length });
+  return finish(out, obs, { healthy: ctx.healthyVoters, total: ctx.voters.length }, hashesEqual);
 }
 
-function finish(out: Finding[], obs: ClusterObservation, counts?: { healthy: number; total: number }): Finding[] {
+function finish(
+  out: Finding[],
+  obs: ClusterObservation,
+  counts?: { healthy: number; total: number },
+  hashesEqual = false,
+): Finding[] {
   if (!out.some((f) => f.severity !== 'info')) {
     out.unshift({
       kind: 'healthy',
       severity: 'info',
       title: counts ? `etcd healthy: ${counts.healthy}/${counts.total} members` : 'nothing wrong seen',
       evidence: counts
-        ? `${counts.healthy} of ${counts.total} voting members healthy, one cluster id, one leader${obs.hashRevision ? `, equal hashKV at revision ${obs.hashRevision}` : ''}.`
+        ? `${counts.healthy} of ${counts.total} voting members healthy, one cluster id, one leader${hashesEqual ? `, equal hashKV at revision ${obs.hashRevision}` : ''}.`
         : 'No finding.',
       action: { flow: 'none', text: 'Nothing to do.' },
     });

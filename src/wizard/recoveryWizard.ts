@@ -3,6 +3,7 @@
 import * as vscode from 'vscode';
 import { runRecovery } from '../recovery';
 import { RecoveryTerminal } from './recoveryTerminal';
+import { reviewTabName } from './reviewName';
 import { runWizard, type WizardPreselect, type WizardResult, type WizardDeps } from './wizardFlow';
 
 export const REVIEW_SCHEME = 'bosh-etcd-plan';
@@ -54,7 +55,7 @@ export class RecoveryWizard implements vscode.Disposable {
         return pty;
       },
       showReview: async (md, plan) => {
-        const path = `/${plan.target.replace(/[^A-Za-z0-9._-]/g, '-')}-${++this.seq}.md`;
+        const path = `/${reviewTabName(plan)}-${++this.seq}.md`;
         this.reviews.set(path, md);
         const uri = vscode.Uri.from({ scheme: REVIEW_SCHEME, path });
         const doc = await vscode.workspace.openTextDocument(uri);

@@ -309,7 +309,9 @@ export async function runWizard(deps: WizardDeps, pre: WizardPreselect = {}): Pr
     try {
       const session = await deps.model.deploymentSession(envName, deployment);
       result = await ui.progress(
-        `Recovering etcd member ${target.slice(0, 20)}…`,
+        isEveryBroken(candidate)
+          ? `Recovering ${candidate.everyBroken} etcd members…`
+          : `Recovering the etcd member of ${target.slice(0, 20)}…`,
         async (p) => {
           p.onCancel(() => abort.abort());
           return deps.runRecovery(session, engineTarget, {

@@ -448,6 +448,33 @@ describe('diagnosis classify', () => {
     assert.strictEqual(f.action.flow, 'recover-member');
   });
 
+  it('no hashkv-mismatch when the hashes cover other compaction ranges (a compaction cache at that revision)', () => {
+    // etcd 3.5.16 after `compact` at head: the member that compacted answers from its cache with the previous
+    // compaction revision (-1); the others compute over (3, 3]. Other hashes there prove nothing.
+    const o = observation({ hashRevision: '3' });
+    o.endpoints.forEach((e, i) => {
+      e.hashKV = {
+        ok: true,
+        value: { memberId: MEMBER_IDS[i], revision: '3', compactRevision: i === 0 ? '-1' : '3', hash: i === 0 ? 5 : 9 },
+      };
+    });
+    const d = diagnose(o);
+    assert.ok(!d.findings.some((f) => f.kind === 'hashkv-mismatch'), JSON.stringify(d.findings));
+    const healthy = only(d, 'healthy');
+    assert.ok(!/equal hashKV/.test(healthy.evidence), healthy.evidence);
+    // the same hashes over the same range are a mismatch, and equal hashes are said to be equal
+    o.endpoints[0].hashKV = {
+      ok: true,
+      value: { memberId: MEMBER_IDS[0], revision: '3', compactRevision: '3', hash: 5 },
+    };
+    assert.strictEqual(only(diagnose(o), 'hashkv-mismatch').instance?.id, IDS[0]);
+    o.endpoints[0].hashKV = {
+      ok: true,
+      value: { memberId: MEMBER_IDS[0], revision: '3', compactRevision: '-1', hash: 9 },
+    };
+    assert.match(only(diagnose(o), 'healthy').evidence, /equal hashKV at revision 3/);
+  });
+
   it('director-etcd-disagree: failing instance with a healthy member, and the reverse', () => {
     const o = observation();
     o.masters[1] = o.instances[1] = instance(1, {

@@ -5,6 +5,7 @@ import { runWizard, type WizardDeps, type RunSink } from '../../src/wizard/wizar
 import { ScriptedUi } from '../../src/ui/scriptedUi';
 import { BoshTreeModel } from '../../src/views/treeModel';
 import { planCommands } from '../../src/wizard/planDocument';
+import { reviewTabName } from '../../src/wizard/reviewName';
 import type { Plan, RecoveryOptions, RecoveryResult } from '../../src/recovery/events';
 import { FAKE_ENV, fakeSession, makeWorld, type FakeWorld } from './views-fakes';
 import type { ClusterObservation, VmProbe } from '../../src/diagnosis';
@@ -354,6 +355,7 @@ describe('views: recovery wizard flow (Ui seam)', () => {
     assert.match(orderSection, new RegExp(`2\\. \`${order[1]}\`[^\n]*member add[^\n]*reason 1`));
     const confirm = h.ui.prompts.find((p) => p.kind === 'confirm')!;
     assert.match(confirm.title, /Replace 2 etcd members/);
+    assert.strictEqual(h.ui.prompts.find((p) => p.kind === 'progress')!.title, 'Recovering 2 etcd members…');
   });
 
   it('one broken: no "every broken member" entry', async () => {
@@ -370,5 +372,19 @@ describe('views: recovery wizard flow (Ui seam)', () => {
     assert.strictEqual(res.outcome, 'aborted');
     assert.strictEqual(h.runs.length, 0);
     assert.match(h.ui.messages('warning')[0], /untrusted workspace/);
+  });
+});
+
+describe('the recovery review tab name', () => {
+  it('names the instance of a one-member run, and how many and which of a several-member run', () => {
+    assert.strictEqual(
+      reviewTabName({ target: 'master/2b3c4d5e-0000-4000-8000-000000000002' }),
+      'master-2b3c4d5e-0000-4000-8000-000000000002',
+    );
+    const several = {
+      target: 'master/2b3c4d5e-0000-4000-8000-000000000002',
+      targets: ['master/2b3c4d5e-0000-4000-8000-000000000002', 'master/4d5e6f70-0000-4000-8000-000000000004'],
+    };
+    assert.strictEqual(reviewTabName(several), '2-members-master-2b3c+master-4d5e');
   });
 });
