@@ -271,11 +271,10 @@ describe(`recovery of several members and its safety rules (5 masters, net ${NET
     // The schedule of two (src/recovery/execute.ts): pre-flight, snapshot, stop of each, both removals,
     // then mkdir/add/start of one at a time, then post-checks. Killed (the run's abort, as a closed
     // terminal or Ctrl-C does) right after these step numbers, a new session each time as a new process:
-    // KILL_AT covers every kind of boundary (one stopped and the other untouched, between the two
-    // removals, the first added but not started, the first back and the second added but not started,
-    // between the two post-checks); the start boundaries are like the add ones, so they are left out
-    // to keep the test short.
-    const KILL_AT = [3, 7, 10, 13, 15];
+    // KILL_AT covers every kind of boundary: one stopped and the other untouched (3), between the two
+    // removals (7), the first added but not started (10), the first started (11), the second added but
+    // not started (13), the second started (14), between the two post-checks (15).
+    const KILL_AT = [3, 7, 10, 11, 13, 14, 15];
     let total = 0;
     for (const k of KILL_AT) {
       const ac = new AbortController();

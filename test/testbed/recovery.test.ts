@@ -655,6 +655,44 @@ describe('recovery engine on the testbed (3 masters)', function () {
     forgetFaults(label(m1));
   });
 
+  it('a CLI killed with SIGKILL mid-run (no cleanup at all): the next run names the stale lock and --break-lock; with it, it finishes', async () => {
+    await breakInstance(label(m2), 'wipe');
+    const cli = path.join(__dirname, '..', '..', 'src', 'cli.js');
+    const env = { ...process.env, ...boshCliEnv(s), BOSH_ETCD_KNOWN_HOSTS: s.staticSsh.knownHostsPath };
+    const args = ['recover', '--deployment', s.deployment, '--instance', label(m2), '--yes', '--transcript-dir', TX];
+    const runCli = (extra: string[], killAfter?: RegExp) =>
+      new Promise<{ code: number | null; signal: NodeJS.Signals | null; out: string; err: string }>((resolve) => {
+        const c = spawn(process.execPath, [cli, ...args, ...extra], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+        let out = '';
+        let err = '';
+        c.stdout.on('data', (d) => {
+          out += d;
+          if (killAfter?.test(out)) c.kill('SIGKILL');
+        });
+        c.stderr.on('data', (d) => (err += d));
+        c.on('close', (code, signal) => resolve({ code, signal, out, err }));
+      });
+    // killed right after the member removal: the lock files, the resume marker and the temporary users stay
+    const killed = await runCli([], /-- step 4 done/);
+    assert.strictEqual(killed.signal, 'SIGKILL', killed.out + killed.err);
+    assert.ok(!(await memberRows(s, m2)).some((r) => r[2] === m2.id), 'the dead member was removed before the kill');
+    // the holder ran on this workstation and its process is gone: stale at once, but never broken silently
+    const refused = await runCli([]);
+    assert.strictEqual(refused.code, 3, refused.out + refused.err);
+    assert.match(refused.err, /REFUSED: another run holds the cluster lock: .*STALE/);
+    assert.match(refused.err, /--break-lock/);
+    const done = await runCli(['--break-lock']);
+    assert.strictEqual(done.code, 0, done.out + done.err);
+    assert.match(done.out, /broke a stale cluster lock: .*STALE: its process \d+ on this w/);
+    assert.match(done.out, /RECOVERED/);
+    await waitClusterHealthy(masters(s), 120_000);
+    for (const [k, v] of seeded) {
+      const r = await etcdctlIn(m2, `get ${k} --print-value-only`, { local: true });
+      assert.strictEqual(r.stdout.trim(), v, `${k} readable on the recovered member`);
+    }
+    forgetFaults(label(m2));
+  });
+
   it('recovers after corrupt: an SSH drop fails the step visibly, then drops after member remove/add are recognised as done', async () => {
     await breakInstance(label(m2), 'corrupt');
     const oldId = (await memberRows(s, m2)).find((r) => r[2] === m2.id)![0];
