@@ -92,6 +92,25 @@ export function handleInterrupts(io: CliIo, whatHappens: string): Interrupts {
   };
 }
 
+/**
+ * The confirmation of every command that changes the cluster: --yes proceeds; without a terminal
+ * nothing changes (`notATerminal` says so and how to proceed); otherwise the y/N `question`.
+ */
+export function confirmRun(
+  io: CliIo,
+  opts: { yes: boolean; signal: AbortSignal; notATerminal: string; question: string },
+): Promise<boolean> {
+  if (opts.yes) {
+    io.out.write('--yes given: proceeding.\n');
+    return Promise.resolve(true);
+  }
+  if (!io.interactive) {
+    io.err.write(`Not a terminal and no --yes: ${opts.notATerminal}\n`);
+    return Promise.resolve(false);
+  }
+  return askYesNo(opts.question, { input: io.input, signal: opts.signal });
+}
+
 /** Asks only in a terminal; otherwise no. For host keys and confirmations. */
 export function questioner(io: CliIo, signal?: AbortSignal): ((question: string) => Promise<boolean>) | undefined {
   return io.interactive ? (q) => askYesNo(q, { input: io.input, signal }) : undefined;

@@ -5,7 +5,7 @@ import { formatPlan, runRecovery, type RecoveryEvent, type RecoveryResult } from
 import type { DeploymentSession } from '../session/types';
 import type { Args } from './args';
 import { EXIT } from './exitCodes';
-import { askYesNo, defaultTranscriptDir, lineWriter, type CliIo } from './io';
+import { confirmRun, defaultTranscriptDir, lineWriter, type CliIo } from './io';
 
 type Result = RecoveryResult;
 type Targets = string | string[] | 'all-broken';
@@ -109,20 +109,13 @@ export async function cmdRecover(a: Args, io: CliIo, session: DeploymentSession,
   io.out.write(`Observing ${what} in ${session.deployment}…\n`);
   const confirm = async (plan: Parameters<typeof formatPlan>[0]): Promise<boolean> => {
     io.out.write('\n' + formatPlan(plan) + '\n\n');
-    if (a.yes) {
-      io.out.write('--yes given: proceeding.\n');
-      return true;
-    }
-    if (!io.interactive) {
-      io.err.write(
-        'Not a terminal and no --yes: not changing anything. Re-run with --yes to replace the member, or --dry-run to only see the plan.\n',
-      );
-      return false;
-    }
-    return askYesNo(
-      `This removes the etcd member of ${what} from the cluster and re-adds it with empty data, as planned above. Proceed? [y/N] `,
-      { input: io.input, signal },
-    );
+    return confirmRun(io, {
+      yes: a.yes,
+      signal,
+      notATerminal:
+        'not changing anything. Re-run with --yes to replace the member, or --dry-run to only see the plan.',
+      question: `This removes the etcd member of ${what} from the cluster and re-adds it with empty data, as planned above. Proceed? [y/N] `,
+    });
   };
   const targets: Targets = a.allBroken ? 'all-broken' : a.instances.length === 1 ? a.instances[0] : a.instances;
   const res = await runRecovery(session, targets, {
