@@ -14,7 +14,7 @@ import {
 } from '../maintenance';
 import { EXIT } from './exitCodes';
 import { readWords, takeCommonOption, unexpectedWord, UsageError, type CommonOptions } from './args';
-import { confirmRun, defaultTranscriptDir, lineWriter, type CliIo } from './io';
+import { confirmRun, defaultTranscriptDir, isSharedRunEvent, lineWriter, printSharedRunEvent, type CliIo } from './io';
 import { withDeployment } from './session';
 
 export const MAINTENANCE_COMMANDS: readonly string[] = ['defrag', 'recover-nospace'];
@@ -58,7 +58,8 @@ export function parseMaintenanceArgs(argv: string[]): MaintenanceArgs {
 }
 
 function printer(out: NodeJS.WritableStream, err: NodeJS.WritableStream): (e: MaintenanceEvent) => void {
-  const { line, raw } = lineWriter(out);
+  const w = lineWriter(out);
+  const { line } = w;
   const sizes = (r: DefragMemberResult) =>
     r.before && r.after
       ? `${formatBytes(r.before.dbSize)} (${formatBytes(r.before.dbSizeInUse)} in use) → ${formatBytes(r.after.dbSize)}`
@@ -66,31 +67,17 @@ function printer(out: NodeJS.WritableStream, err: NodeJS.WritableStream): (e: Ma
         ? `${formatBytes(r.before.dbSize)} (${formatBytes(r.before.dbSizeInUse)} in use)`
         : '';
   return (e) => {
+    if (isSharedRunEvent(e)) return printSharedRunEvent(e, w, err);
     switch (e.type) {
-      case 'observed':
-        for (const s of e.summary) line(`  ${s}`);
-        break;
       case 'plan':
         line('');
         for (const s of e.lines) line(s);
-        break;
-      case 'refused':
-        for (const r of e.refusals) err.write(`REFUSED (${r.code}): ${r.message}\n  what to do: ${r.advice}\n`);
         break;
       case 'step-start':
         line(`\n== ${e.title}`);
         break;
       case 'command':
         line(e.skipped ? `[${e.host}] (not run: ${e.skipped}) $ ${e.command}` : `[${e.host}] $ ${e.command}`);
-        break;
-      case 'output':
-        raw(e.text);
-        break;
-      case 'command-done':
-        if (e.exitCode !== 0) line(`  (exit ${e.exitCode ?? 'none'}${e.signal ? `, signal ${e.signal}` : ''})`);
-        break;
-      case 'check':
-        line(`  ${e.ok ? 'ok  ' : 'FAIL'} ${e.name}: ${e.detail}`);
         break;
       case 'member-done':
         line(
@@ -100,17 +87,11 @@ function printer(out: NodeJS.WritableStream, err: NodeJS.WritableStream): (e: Ma
       case 'pause':
         line(`   pausing ${Math.round(e.ms / 100) / 10} s before ${e.next}`);
         break;
-      case 'info':
-        line(`  ${e.message}`);
-        break;
       case 'step-done':
         line(`-- done${e.detail ? `: ${e.detail}` : ''}`);
         break;
       case 'step-failed':
         err.write(`\nFAILED: ${e.error}\n  what to do: ${e.advice}\n`);
-        break;
-      case 'cancelled':
-        line(`Cancelled: ${e.message}`);
         break;
       case 'done':
         break;
