@@ -8,7 +8,7 @@ import { BoshTreeModel } from '../src/views/treeModel';
 import type { TreeNode } from '../src/views/nodes';
 import { DiagnosisMonitor } from '../src/diagnosis/monitor';
 import { HealthController } from '../src/webviews/health/healthController';
-import { parseHostMessage } from '../src/webviews/health/protocol';
+import { parseHostMessage } from '../src/webviews/health/protocolGuards';
 import { FAKE_ENV, fakeDirector, fakeSession, makeWorld, fakeCluster } from '../test/unit/views-fakes';
 
 const world = makeWorld(50, 10);

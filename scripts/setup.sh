@@ -9,7 +9,7 @@
 #   4. etcd 3.5.16 (etcd, etcdctl, etcdutl) from Debian 13's packages into .tools/etcd-3.5.16 for the
 #      testbed's default `--etcd 3.5` (scripts/etcd-3.5.sh; the system's etcd 3.4 stays for `--etcd 3.4`).
 #   5. code-server 4.100.3 into .tools/code-server from its own lockfile (tools/code-server/), with
-#      the four workarounds of docs/vscode-host.md so that it installs with only the npm registry
+#      the four workarounds marked "Workaround N" below, so that it installs with only the npm registry
 #      and the Debian repositories reachable.
 #
 # A second run checks stamps and exits within seconds. Not root / not Debian: it lists what is

@@ -1,25 +1,81 @@
-// Command-line arguments of `bosh-etcd recover` and `bosh-etcd status` (snapshot, defrag and
-// recover-nospace parse their own in snapshot.ts and maintenance.ts). No `vscode` import here.
+// Command-line arguments: the word reader and the options several commands share (every command's
+// parser uses them: restore.ts, restoreQuorum.ts, maintenance.ts, snapshot.ts), and the arguments
+// of `bosh-etcd recover` and `bosh-etcd status`. No `vscode` import here.
 
-export interface Args {
-  cmd: string;
+export class UsageError extends Error {}
+
+/**
+ * Reads a command line word by word: `take(word, value)` handles one word and calls `value()` to
+ * read the value of the option it names (a UsageError when there is none). `--name=value` equals
+ * `--name value`.
+ */
+export function readWords(argv: string[], take: (word: string, value: () => string) => void): void {
+  const rest = argv.flatMap((x) =>
+    x.startsWith('--') && x.indexOf('=') > 0 ? [x.slice(0, x.indexOf('=')), x.slice(x.indexOf('=') + 1)] : [x],
+  );
+  while (rest.length) {
+    const word = rest.shift()!;
+    take(word, () => {
+      const v = rest.shift();
+      if (v === undefined || v.startsWith('--')) throw new UsageError(`${word} needs a value`);
+      return v;
+    });
+  }
+}
+
+/** The options several commands share. */
+export interface CommonOptions {
   deployment?: string;
+  yes: boolean;
+  dryRun: boolean;
+  breakLock: boolean;
+  transcriptDir?: string;
+  knownHosts?: string;
+}
+
+const COMMON_WORDS = new Map<string, keyof CommonOptions>([
+  ['--deployment', 'deployment'],
+  ['-d', 'deployment'],
+  ['--yes', 'yes'],
+  ['-y', 'yes'],
+  ['--dry-run', 'dryRun'],
+  ['--break-lock', 'breakLock'],
+  ['--transcript-dir', 'transcriptDir'],
+  ['--known-hosts', 'knownHosts'],
+]);
+
+/**
+ * Sets the shared option `word` names when the command takes it (`accepted`); false when the word is
+ * not one of them (the command's own parser goes on).
+ */
+export function takeCommonOption(
+  a: Partial<CommonOptions>,
+  word: string,
+  value: () => string,
+  accepted: readonly (keyof CommonOptions)[],
+): boolean {
+  const k = COMMON_WORDS.get(word);
+  if (!k || !accepted.includes(k)) return false;
+  if (k === 'yes' || k === 'dryRun' || k === 'breakLock') a[k] = true;
+  else a[k] = value();
+  return true;
+}
+
+/** The error for a word no option of the command takes. */
+export const unexpectedWord = (x: string): UsageError =>
+  new UsageError(x.startsWith('-') ? `unknown option ${x}` : `unexpected argument ${x}`);
+
+export interface Args extends CommonOptions {
+  cmd: string;
   /** --instance, in the order given, without repeats. */
   instances: string[];
   allBroken: boolean;
-  breakLock: boolean;
-  dryRun: boolean;
-  yes: boolean;
   learner: boolean;
-  transcriptDir?: string;
   downloadSnapshot?: string;
-  knownHosts?: string;
   json: boolean;
   noProbe: boolean;
   help: boolean;
 }
-
-export class UsageError extends Error {}
 
 const RECOVER_ONLY = ['instances', 'allBroken', 'breakLock', 'dryRun', 'yes', 'learner'] as const;
 const STATUS_ONLY = ['json', 'noProbe'] as const;
@@ -38,51 +94,24 @@ export function parseArgs(argv: string[]): Args {
     noProbe: false,
     help: false,
   };
-  const rest = argv.flatMap((x) =>
-    x.startsWith('--') && x.indexOf('=') > 0 ? [x.slice(0, x.indexOf('=')), x.slice(x.indexOf('=') + 1)] : [x],
-  );
-  const value = (name: string) => {
-    const v = rest.shift();
-    if (v === undefined || v.startsWith('--')) throw new UsageError(`${name} needs a value`);
-    return v;
-  };
-  while (rest.length) {
-    const x = rest.shift()!;
+  readWords(argv, (x, value) => {
+    if (takeCommonOption(a, x, value, ['deployment', 'yes', 'dryRun', 'breakLock', 'transcriptDir', 'knownHosts']))
+      return;
     switch (x) {
-      case '--deployment':
-      case '-d':
-        a.deployment = value(x);
-        break;
       case '--instance':
       case '-i': {
-        const v = value(x);
+        const v = value();
         if (!a.instances.includes(v)) a.instances.push(v);
         break;
       }
       case '--all-broken':
         a.allBroken = true;
         break;
-      case '--break-lock':
-        a.breakLock = true;
-        break;
-      case '--dry-run':
-        a.dryRun = true;
-        break;
-      case '--yes':
-      case '-y':
-        a.yes = true;
-        break;
       case '--learner':
         a.learner = true;
         break;
-      case '--transcript-dir':
-        a.transcriptDir = value(x);
-        break;
       case '--download-snapshot':
-        a.downloadSnapshot = value(x);
-        break;
-      case '--known-hosts':
-        a.knownHosts = value(x);
+        a.downloadSnapshot = value();
         break;
       case '--json':
         a.json = true;
@@ -99,7 +128,7 @@ export function parseArgs(argv: string[]): Args {
         if (a.cmd) throw new UsageError(`unexpected argument ${x}`);
         a.cmd = x;
     }
-  }
+  });
   return a;
 }
 

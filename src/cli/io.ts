@@ -92,6 +92,25 @@ export function handleInterrupts(io: CliIo, whatHappens: string): Interrupts {
   };
 }
 
+/**
+ * The confirmation of every command that changes the cluster: --yes proceeds; without a terminal
+ * nothing changes (`notATerminal` says so and how to proceed); otherwise the y/N `question`.
+ */
+export function confirmRun(
+  io: CliIo,
+  opts: { yes: boolean; signal: AbortSignal; notATerminal: string; question: string },
+): Promise<boolean> {
+  if (opts.yes) {
+    io.out.write('--yes given: proceeding.\n');
+    return Promise.resolve(true);
+  }
+  if (!io.interactive) {
+    io.err.write(`Not a terminal and no --yes: ${opts.notATerminal}\n`);
+    return Promise.resolve(false);
+  }
+  return askYesNo(opts.question, { input: io.input, signal: opts.signal });
+}
+
 /** Asks only in a terminal; otherwise no. For host keys and confirmations. */
 export function questioner(io: CliIo, signal?: AbortSignal): ((question: string) => Promise<boolean>) | undefined {
   return io.interactive ? (q) => askYesNo(q, { input: io.input, signal }) : undefined;
@@ -117,6 +136,60 @@ export function lineWriter(out: NodeJS.WritableStream): { line: (s: string) => v
       atLineStart = text.endsWith('\n');
     },
   };
+}
+
+/** The events every run prints alike (recover, restore, restore-quorum, defrag, recover-nospace). */
+export type SharedRunEvent =
+  | { type: 'observed'; summary: string[] }
+  | { type: 'refused'; refusals: { code: string; message: string; advice: string }[] }
+  | { type: 'output'; text: string }
+  | { type: 'command-done'; exitCode: number | null; signal: string | null }
+  | { type: 'check'; ok: boolean; name: string; detail: string }
+  | { type: 'info'; message: string }
+  | { type: 'cancelled'; message: string };
+
+const SHARED_RUN_EVENTS: ReadonlySet<string> = new Set<SharedRunEvent['type']>([
+  'observed',
+  'refused',
+  'output',
+  'command-done',
+  'check',
+  'info',
+  'cancelled',
+]);
+
+export const isSharedRunEvent = <E extends { type: string }>(e: E): e is Extract<E, { type: SharedRunEvent['type'] }> =>
+  SHARED_RUN_EVENTS.has(e.type);
+
+/** Prints one of the shared run events: lines to `w` (refusals to `err`), command output as it came. */
+export function printSharedRunEvent(
+  e: SharedRunEvent,
+  w: ReturnType<typeof lineWriter>,
+  err: NodeJS.WritableStream,
+): void {
+  switch (e.type) {
+    case 'observed':
+      for (const s of e.summary) w.line(`  ${s}`);
+      break;
+    case 'refused':
+      for (const r of e.refusals) err.write(`REFUSED (${r.code}): ${r.message}\n  what to do: ${r.advice}\n`);
+      break;
+    case 'output':
+      w.raw(e.text);
+      break;
+    case 'command-done':
+      if (e.exitCode !== 0) w.line(`  (exit ${e.exitCode ?? 'none'}${e.signal ? `, signal ${e.signal}` : ''})`);
+      break;
+    case 'check':
+      w.line(`  ${e.ok ? 'ok  ' : 'FAIL'} ${e.name}: ${e.detail}`);
+      break;
+    case 'info':
+      w.line(`  ${e.message}`);
+      break;
+    case 'cancelled':
+      w.line(`Cancelled: ${e.message}`);
+      break;
+  }
 }
 
 /** Where the Markdown transcripts of recover, defrag and recover-nospace go without --transcript-dir. */

@@ -1,13 +1,12 @@
 // bosh-etcd: the headless CLI over the same engine as the VS Code wizard, configured like the bosh
 // CLI (BOSH_ENVIRONMENT, BOSH_CLIENT, BOSH_CLIENT_SECRET, BOSH_CA_CERT, BOSH_ALL_PROXY,
 // BOSH_DEPLOYMENT). This file dispatches to the commands. No `vscode` import here.
-import { explainForOperator } from '../util/errors';
 import { parseArgs, usageProblem, type Args } from './args';
 import { EXIT, EXIT_CODES_HELP } from './exitCodes';
-import { handleInterrupts, type CliIo } from './io';
+import type { CliIo } from './io';
 import { MAINTENANCE_COMMANDS, MAINTENANCE_USAGE, maintenanceMain } from './maintenance';
 import { cmdRecover } from './recover';
-import { deploymentName, openDeployment, unknownInstances } from './session';
+import { unknownInstances, withDeployment } from './session';
 import { snapshotCommand } from './snapshot';
 import { cmdStatus } from './status';
 import { RESTORE_USAGE, restoreMain } from './restore';
@@ -55,28 +54,19 @@ function usageError(io: CliIo, problem: string): number {
   return EXIT.USAGE;
 }
 
-async function runCommand(a: Args, io: CliIo, deployment: string): Promise<number> {
-  const interrupts = handleInterrupts(
+/** status and recover: on the deployment (withDeployment); recover's instances must be the Director's. */
+function runCommand(a: Args, io: CliIo): Promise<number> {
+  return withDeployment(
     io,
-    a.cmd === 'recover' ? 'stopping before the next command (nothing further will change)' : 'stopping',
-  );
-  try {
-    const opened = await openDeployment(io, deployment, { knownHosts: a.knownHosts, signal: interrupts.signal });
-    if (typeof opened === 'number') return opened;
-    const { session, instances } = opened;
-    try {
+    a.deployment,
+    // recover: the default (stops before the next command).
+    { knownHosts: a.knownHosts, onInterrupt: a.cmd === 'recover' ? undefined : 'stopping', what: `running ${a.cmd}` },
+    async ({ session, instances, signal, deployment }) => {
       if (a.cmd === 'status') return await cmdStatus(a, io, session);
       if (unknownInstances(io, deployment, a.instances, instances).length) return EXIT.CONFIG;
-      return await cmdRecover(a, io, session, interrupts.signal);
-    } catch (e) {
-      io.err.write(`bosh-etcd: ${explainForOperator(e, `running ${a.cmd}`)}\n`);
-      return interrupts.signal.aborted ? EXIT.CANCELLED : EXIT.CONFIG;
-    } finally {
-      await session.dispose().catch(() => undefined);
-    }
-  } finally {
-    interrupts.dispose();
-  }
+      return await cmdRecover(a, io, session, signal);
+    },
+  );
 }
 
 /** Runs `bosh-etcd <argv…>`; returns the exit code (src/cli/exitCodes.ts). */
@@ -99,7 +89,5 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     return usageError(io, a.cmd ? `unknown command ${a.cmd}` : 'no command');
   const problem = usageProblem(a);
   if (problem) return usageError(io, problem);
-  const deployment = deploymentName(a.deployment, io);
-  if (!deployment) return EXIT.USAGE;
-  return runCommand(a, io, deployment);
+  return runCommand(a, io);
 }

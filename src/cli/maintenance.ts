@@ -13,8 +13,9 @@ import {
   type MaintenanceOutcome,
 } from '../maintenance';
 import { EXIT } from './exitCodes';
-import { askYesNo, defaultTranscriptDir, handleInterrupts, lineWriter, type CliIo } from './io';
-import { deploymentName, openDeployment } from './session';
+import { readWords, takeCommonOption, unexpectedWord, UsageError, type CommonOptions } from './args';
+import { confirmRun, defaultTranscriptDir, isSharedRunEvent, lineWriter, printSharedRunEvent, type CliIo } from './io';
+import { withDeployment } from './session';
 
 export const MAINTENANCE_COMMANDS: readonly string[] = ['defrag', 'recover-nospace'];
 
@@ -33,68 +34,32 @@ defragmentation, alarm disarm, a test write, then the size in use against the jo
 is never disarmed (replace that member); with a member down it refuses (replace it first).
 exit codes as for recover (bosh-etcd --help), and 8: recover-nospace: the data needs more than the quota (raise it).`;
 
-interface MaintenanceArgs {
+interface MaintenanceArgs extends Omit<CommonOptions, 'breakLock'> {
   cmd: string;
-  deployment?: string;
-  dryRun: boolean;
-  yes: boolean;
   force: boolean;
   pauseSeconds?: number;
-  transcriptDir?: string;
-  knownHosts?: string;
 }
 
-class UsageError extends Error {}
-
 export function parseMaintenanceArgs(argv: string[]): MaintenanceArgs {
-  const rest = argv.flatMap((x) =>
-    x.startsWith('--') && x.includes('=') ? [x.slice(0, x.indexOf('=')), x.slice(x.indexOf('=') + 1)] : [x],
-  );
-  const a: MaintenanceArgs = { cmd: rest.shift() ?? '', dryRun: false, yes: false, force: false };
-  const value = (name: string) => {
-    const v = rest.shift();
-    if (v === undefined || v.startsWith('--')) throw new UsageError(`${name} needs a value`);
-    return v;
-  };
-  while (rest.length) {
-    const x = rest.shift()!;
-    switch (x) {
-      case '--deployment':
-      case '-d':
-        a.deployment = value(x);
-        break;
-      case '--dry-run':
-        a.dryRun = true;
-        break;
-      case '--yes':
-      case '-y':
-        a.yes = true;
-        break;
-      case '--force':
-        if (a.cmd !== 'defrag') throw new UsageError('--force is an option of defrag');
-        a.force = true;
-        break;
-      case '--pause-seconds': {
-        const v = value(x);
-        if (!/^\d+(\.\d+)?$/.test(v)) throw new UsageError(`--pause-seconds needs a number of seconds (got "${v}")`);
-        a.pauseSeconds = Number(v);
-        break;
-      }
-      case '--transcript-dir':
-        a.transcriptDir = value(x);
-        break;
-      case '--known-hosts':
-        a.knownHosts = value(x);
-        break;
-      default:
-        throw new UsageError(x.startsWith('-') ? `unknown option ${x}` : `unexpected argument ${x}`);
-    }
-  }
+  const a: MaintenanceArgs = { cmd: '', dryRun: false, yes: false, force: false };
+  readWords(argv, (x, value) => {
+    if (!a.cmd) a.cmd = x;
+    else if (takeCommonOption(a, x, value, ['deployment', 'yes', 'dryRun', 'transcriptDir', 'knownHosts'])) return;
+    else if (x === '--force') {
+      if (a.cmd !== 'defrag') throw new UsageError('--force is an option of defrag');
+      a.force = true;
+    } else if (x === '--pause-seconds') {
+      const v = value();
+      if (!/^\d+(\.\d+)?$/.test(v)) throw new UsageError(`--pause-seconds needs a number of seconds (got "${v}")`);
+      a.pauseSeconds = Number(v);
+    } else throw unexpectedWord(x);
+  });
   return a;
 }
 
 function printer(out: NodeJS.WritableStream, err: NodeJS.WritableStream): (e: MaintenanceEvent) => void {
-  const { line, raw } = lineWriter(out);
+  const w = lineWriter(out);
+  const { line } = w;
   const sizes = (r: DefragMemberResult) =>
     r.before && r.after
       ? `${formatBytes(r.before.dbSize)} (${formatBytes(r.before.dbSizeInUse)} in use) → ${formatBytes(r.after.dbSize)}`
@@ -102,31 +67,17 @@ function printer(out: NodeJS.WritableStream, err: NodeJS.WritableStream): (e: Ma
         ? `${formatBytes(r.before.dbSize)} (${formatBytes(r.before.dbSizeInUse)} in use)`
         : '';
   return (e) => {
+    if (isSharedRunEvent(e)) return printSharedRunEvent(e, w, err);
     switch (e.type) {
-      case 'observed':
-        for (const s of e.summary) line(`  ${s}`);
-        break;
       case 'plan':
         line('');
         for (const s of e.lines) line(s);
-        break;
-      case 'refused':
-        for (const r of e.refusals) err.write(`REFUSED (${r.code}): ${r.message}\n  what to do: ${r.advice}\n`);
         break;
       case 'step-start':
         line(`\n== ${e.title}`);
         break;
       case 'command':
         line(e.skipped ? `[${e.host}] (not run: ${e.skipped}) $ ${e.command}` : `[${e.host}] $ ${e.command}`);
-        break;
-      case 'output':
-        raw(e.text);
-        break;
-      case 'command-done':
-        if (e.exitCode !== 0) line(`  (exit ${e.exitCode ?? 'none'}${e.signal ? `, signal ${e.signal}` : ''})`);
-        break;
-      case 'check':
-        line(`  ${e.ok ? 'ok  ' : 'FAIL'} ${e.name}: ${e.detail}`);
         break;
       case 'member-done':
         line(
@@ -136,17 +87,11 @@ function printer(out: NodeJS.WritableStream, err: NodeJS.WritableStream): (e: Ma
       case 'pause':
         line(`   pausing ${Math.round(e.ms / 100) / 10} s before ${e.next}`);
         break;
-      case 'info':
-        line(`  ${e.message}`);
-        break;
       case 'step-done':
         line(`-- done${e.detail ? `: ${e.detail}` : ''}`);
         break;
       case 'step-failed':
         err.write(`\nFAILED: ${e.error}\n  what to do: ${e.advice}\n`);
-        break;
-      case 'cancelled':
-        line(`Cancelled: ${e.message}`);
         break;
       case 'done':
         break;
@@ -181,38 +126,25 @@ export async function maintenanceMain(argv: string[], io: CliIo): Promise<number
     io.err.write(`bosh-etcd: ${(e as Error).message}\nusage:\n${MAINTENANCE_USAGE}\n`);
     return EXIT.USAGE;
   }
-  const deployment = deploymentName(a.deployment, io);
-  if (!deployment) return EXIT.USAGE;
-  const interrupts = handleInterrupts(io, 'stopping before the next command (nothing further will change)');
-  const opened = await openDeployment(io, deployment, { knownHosts: a.knownHosts, signal: interrupts.signal });
-  if (typeof opened === 'number') {
-    interrupts.dispose();
-    return opened;
-  }
-  const { session } = opened;
-  const common = {
-    dryRun: a.dryRun,
-    signal: interrupts.signal,
-    transcriptDir: a.transcriptDir ?? defaultTranscriptDir(),
-    onEvent: printer(io.out, io.err),
-    pauseMs: a.pauseSeconds !== undefined ? a.pauseSeconds * 1000 : undefined,
-  };
-  /** Same rule as recover: --yes proceeds; without a terminal nothing changes; otherwise y/N naming the consequence. */
-  const confirmWith = async (consequences: string[], what: string): Promise<boolean> => {
-    io.out.write(`\n${consequences.map((c) => `- ${c}`).join('\n')}\n`);
-    if (a.yes) {
-      io.out.write('--yes given: proceeding.\n');
-      return true;
-    }
-    if (!io.interactive) {
-      io.err.write(
-        `Not a terminal and no --yes: not changing anything. Re-run with --yes to ${what}, or --dry-run to only see the plan.\n`,
-      );
-      return false;
-    }
-    return askYesNo('Proceed? [y/N] ', { input: io.input, signal: interrupts.signal });
-  };
-  try {
+  return withDeployment(io, a.deployment, { knownHosts: a.knownHosts, what: `running ${a.cmd}` }, async (run) => {
+    const { session, signal, deployment } = run;
+    const common = {
+      dryRun: a.dryRun,
+      signal,
+      transcriptDir: a.transcriptDir ?? defaultTranscriptDir(),
+      onEvent: printer(io.out, io.err),
+      pauseMs: a.pauseSeconds !== undefined ? a.pauseSeconds * 1000 : undefined,
+    };
+    /** The consequences, then confirmRun's rule (as recover): --yes, no terminal: no change, else y/N. */
+    const confirmWith = async (consequences: string[], what: string): Promise<boolean> => {
+      io.out.write(`\n${consequences.map((c) => `- ${c}`).join('\n')}\n`);
+      return confirmRun(io, {
+        yes: a.yes,
+        signal,
+        notATerminal: `not changing anything. Re-run with --yes to ${what}, or --dry-run to only see the plan.`,
+        question: 'Proceed? [y/N] ',
+      });
+    };
     io.out.write(`Observing the etcd members of ${deployment}…\n`);
     const res =
       a.cmd === 'defrag'
@@ -239,11 +171,5 @@ export async function maintenanceMain(argv: string[], io: CliIo): Promise<number
     if (res.advice && res.outcome !== 'refused') stream.write(`what to do: ${res.advice}\n`);
     if (res.transcriptPath) io.out.write(`transcript: ${res.transcriptPath}\n`);
     return exitCodeOf(res.outcome);
-  } catch (e) {
-    io.err.write(`bosh-etcd: ${(e as Error).message}\n`);
-    return EXIT.CONFIG;
-  } finally {
-    interrupts.dispose();
-    await session.dispose().catch(() => undefined);
-  }
+  });
 }

@@ -5,7 +5,7 @@ import { formatPlan, runRecovery, type RecoveryEvent, type RecoveryResult } from
 import type { DeploymentSession } from '../session/types';
 import type { Args } from './args';
 import { EXIT } from './exitCodes';
-import { askYesNo, defaultTranscriptDir, lineWriter, type CliIo } from './io';
+import { confirmRun, defaultTranscriptDir, isSharedRunEvent, lineWriter, printSharedRunEvent, type CliIo } from './io';
 
 type Result = RecoveryResult;
 type Targets = string | string[] | 'all-broken';
@@ -15,41 +15,22 @@ export function recoveryPrinter(
   out: NodeJS.WritableStream,
   err: NodeJS.WritableStream,
 ): (e: RecoveryEvent<string>) => void {
-  const { line, raw } = lineWriter(out);
+  const w = lineWriter(out);
+  const { line } = w;
   return (e) => {
+    if (isSharedRunEvent(e)) return printSharedRunEvent(e, w, err);
     switch (e.type) {
-      case 'observed':
-        for (const s of e.summary) line(`  ${s}`);
-        break;
-      case 'refused':
-        for (const r of e.refusals) err.write(`REFUSED (${r.code}): ${r.message}\n  what to do: ${r.advice}\n`);
-        break;
       case 'step-start':
         line(`\n== Step ${e.number}/${e.total}: ${e.title}${e.alreadyDone ? ' (already done)' : ''}`);
         break;
       case 'command':
         line(e.skipped ? `[${e.host}] (skipped: ${e.skipped}) $ ${e.command}` : `[${e.host}] $ ${e.command}`);
         break;
-      case 'output':
-        raw(e.text);
-        break;
-      case 'command-done':
-        if (e.exitCode !== 0) line(`  (exit ${e.exitCode ?? 'none'}${e.signal ? `, signal ${e.signal}` : ''})`);
-        break;
-      case 'check':
-        line(`  ${e.ok ? 'ok  ' : 'FAIL'} ${e.name}: ${e.detail}`);
-        break;
-      case 'info':
-        line(`  ${e.message}`);
-        break;
       case 'step-done':
         line(`-- step ${e.number} ${e.skipped ? 'already done' : 'done'}`);
         break;
       case 'step-failed':
         err.write(`\nStep ${e.number} FAILED: ${e.error}\n  what to do: ${e.advice}\n`);
-        break;
-      case 'cancelled':
-        line(`Cancelled: ${e.message}`);
         break;
       default:
         break;
@@ -109,20 +90,13 @@ export async function cmdRecover(a: Args, io: CliIo, session: DeploymentSession,
   io.out.write(`Observing ${what} in ${session.deployment}…\n`);
   const confirm = async (plan: Parameters<typeof formatPlan>[0]): Promise<boolean> => {
     io.out.write('\n' + formatPlan(plan) + '\n\n');
-    if (a.yes) {
-      io.out.write('--yes given: proceeding.\n');
-      return true;
-    }
-    if (!io.interactive) {
-      io.err.write(
-        'Not a terminal and no --yes: not changing anything. Re-run with --yes to replace the member, or --dry-run to only see the plan.\n',
-      );
-      return false;
-    }
-    return askYesNo(
-      `This removes the etcd member of ${what} from the cluster and re-adds it with empty data, as planned above. Proceed? [y/N] `,
-      { input: io.input, signal },
-    );
+    return confirmRun(io, {
+      yes: a.yes,
+      signal,
+      notATerminal:
+        'not changing anything. Re-run with --yes to replace the member, or --dry-run to only see the plan.',
+      question: `This removes the etcd member of ${what} from the cluster and re-adds it with empty data, as planned above. Proceed? [y/N] `,
+    });
   };
   const targets: Targets = a.allBroken ? 'all-broken' : a.instances.length === 1 ? a.instances[0] : a.instances;
   const res = await runRecovery(session, targets, {

@@ -4,9 +4,10 @@
 // (recover.ts's printer and exit codes). No `vscode` import here.
 import { runRestore, type RestoreResult } from '../disaster/restore';
 import { EXIT } from './exitCodes';
-import { askYesNo, defaultTranscriptDir, handleInterrupts, type CliIo } from './io';
+import { readWords, takeCommonOption, unexpectedWord, UsageError, type CommonOptions } from './args';
+import { confirmRun, defaultTranscriptDir, type CliIo } from './io';
 import { exitCodeOf, recoveryPrinter } from './recover';
-import { deploymentName, openDeployment } from './session';
+import { deploymentName, withDeployment } from './session';
 
 export const RESTORE_USAGE = `  bosh-etcd restore --deployment D --confirm-deployment D
                     (--snapshot FILE | --snapshot-on-vm master/UUID:PATH | --snapshot-on-vms PATH)
@@ -26,60 +27,44 @@ Every write after the snapshot is lost: --confirm-deployment must repeat the dep
 last revision they saw; bumping the revision past it and marking older ones compacted makes them
 re-list instead of missing changes. Running it again after a failure or Ctrl-C finishes the restore.`;
 
-interface RestoreArgs {
-  deployment?: string;
+interface RestoreArgs extends CommonOptions {
   snapshot?: string;
   snapshotOnVms?: string;
   /** master/UUID and the path on it. */
   snapshotOnVm?: { vm: string; path: string };
   confirmDeployment?: string;
-  yes: boolean;
-  dryRun: boolean;
   bumpRevision?: number;
   markCompacted: boolean;
-  breakLock: boolean;
-  transcriptDir?: string;
-  knownHosts?: string;
 }
 
 export function parseRestoreArgs(argv: string[]): RestoreArgs {
-  const rest = argv.flatMap((x) =>
-    x.startsWith('--') && x.includes('=') ? [x.slice(0, x.indexOf('=')), x.slice(x.indexOf('=') + 1)] : [x],
-  );
   const a: RestoreArgs = { yes: false, dryRun: false, markCompacted: false, breakLock: false };
-  const value = (name: string) => {
-    const v = rest.shift();
-    if (v === undefined || v.startsWith('--')) throw new Error(`${name} needs a value`);
-    return v;
-  };
-  while (rest.length) {
-    const x = rest.shift()!;
-    if (x === '--deployment' || x === '-d') a.deployment = value(x);
-    else if (x === '--snapshot') a.snapshot = value(x);
-    else if (x === '--snapshot-on-vms') a.snapshotOnVms = value(x);
+  readWords(argv, (x, value) => {
+    if (takeCommonOption(a, x, value, ['deployment', 'yes', 'dryRun', 'breakLock', 'transcriptDir', 'knownHosts']))
+      return;
+    if (x === '--snapshot') a.snapshot = value();
+    else if (x === '--snapshot-on-vms') a.snapshotOnVms = value();
     else if (x === '--snapshot-on-vm') {
-      const m = /^([^/:]+\/[^/:]+):(\/.+)$/.exec(value(x));
-      if (!m) throw new Error('--snapshot-on-vm needs master/UUID:/absolute/path/of/the/snapshot.db');
+      const m = /^([^/:]+\/[^/:]+):(\/.+)$/.exec(value());
+      if (!m) throw new UsageError('--snapshot-on-vm needs master/UUID:/absolute/path/of/the/snapshot.db');
       a.snapshotOnVm = { vm: m[1], path: m[2] };
-    } else if (x === '--confirm-deployment') a.confirmDeployment = value(x);
-    else if (x === '--yes' || x === '-y') a.yes = true;
-    else if (x === '--dry-run') a.dryRun = true;
+    } else if (x === '--confirm-deployment') a.confirmDeployment = value();
     else if (x === '--mark-compacted') a.markCompacted = true;
-    else if (x === '--break-lock') a.breakLock = true;
-    else if (x === '--transcript-dir') a.transcriptDir = value(x);
-    else if (x === '--known-hosts') a.knownHosts = value(x);
     else if (x === '--bump-revision') {
-      const v = value(x);
-      if (!/^[1-9][0-9]{0,15}$/.test(v)) throw new Error(`--bump-revision needs a positive whole number (got "${v}")`);
+      const v = value();
+      if (!/^[1-9][0-9]{0,15}$/.test(v))
+        throw new UsageError(`--bump-revision needs a positive whole number (got "${v}")`);
       a.bumpRevision = Number(v);
-    } else throw new Error(x.startsWith('-') ? `unknown option ${x}` : `unexpected argument ${x}`);
-  }
+    } else throw unexpectedWord(x);
+  });
   if ([a.snapshot, a.snapshotOnVm, a.snapshotOnVms].filter((x) => x !== undefined).length !== 1)
-    throw new Error(
+    throw new UsageError(
       'give exactly one of --snapshot FILE (on this workstation), --snapshot-on-vm master/UUID:PATH or --snapshot-on-vms PATH',
     );
   if (a.markCompacted && a.bumpRevision === undefined)
-    throw new Error('--mark-compacted goes with --bump-revision N (e.g. --bump-revision 1000000000 --mark-compacted)');
+    throw new UsageError(
+      '--mark-compacted goes with --bump-revision N (e.g. --bump-revision 1000000000 --mark-compacted)',
+    );
   return a;
 }
 
@@ -116,12 +101,16 @@ export async function restoreMain(argv: string[], io: CliIo): Promise<number> {
     );
     return EXIT.USAGE;
   }
-  const interrupts = handleInterrupts(io, 'stopping before the next command (run the restore again to finish it)');
-  try {
-    const opened = await openDeployment(io, deployment, { knownHosts: a.knownHosts, signal: interrupts.signal });
-    if (typeof opened === 'number') return opened;
-    try {
-      const res = await runRestore(opened.session, {
+  return withDeployment(
+    io,
+    deployment,
+    {
+      knownHosts: a.knownHosts,
+      onInterrupt: 'stopping before the next command (run the restore again to finish it)',
+      what: 'restoring from the snapshot',
+    },
+    async ({ session, signal }) => {
+      const res = await runRestore(session, {
         snapshot: (a.snapshot ?? a.snapshotOnVm?.path ?? a.snapshotOnVms)!,
         snapshotOnVms: !!a.snapshotOnVms,
         snapshotVm: a.snapshotOnVm?.vm,
@@ -129,32 +118,20 @@ export async function restoreMain(argv: string[], io: CliIo): Promise<number> {
         dryRun: a.dryRun,
         bump: a.bumpRevision ? { revision: a.bumpRevision, markCompacted: a.markCompacted } : undefined,
         breakLock: a.breakLock,
-        signal: interrupts.signal,
+        signal,
         transcriptDir: a.transcriptDir ?? defaultTranscriptDir(),
         onEvent: recoveryPrinter(io.out, io.err),
         confirm: async (lines) => {
           io.out.write('\n' + lines.join('\n') + '\n\n');
-          if (a.yes) {
-            io.out.write('--yes given: proceeding.\n');
-            return true;
-          }
-          if (!io.interactive) {
-            io.err.write(
-              'Not a terminal and no --yes: nothing was stopped or changed. Re-run with --yes to restore.\n',
-            );
-            return false;
-          }
-          return askYesNo(`Restore every master of ${deployment} from this snapshot? Later writes are lost. [y/N] `, {
-            input: io.input,
-            signal: interrupts.signal,
+          return confirmRun(io, {
+            yes: a.yes,
+            signal,
+            notATerminal: 'nothing was stopped or changed. Re-run with --yes to restore.',
+            question: `Restore every master of ${deployment} from this snapshot? Later writes are lost. [y/N] `,
           });
         },
       });
       return report(res, io);
-    } finally {
-      await opened.session.dispose().catch(() => undefined);
-    }
-  } finally {
-    interrupts.dispose();
-  }
+    },
+  );
 }

@@ -7,48 +7,30 @@ import { restoreQuorum } from '../disaster/quorum';
 import { formatQuorumPlan, type QuorumPlan } from '../disaster/quorumPlan';
 import { describeEvidence } from '../disaster/evidence';
 import { EXIT } from './exitCodes';
-import { askYesNo, defaultTranscriptDir, handleInterrupts, type CliIo } from './io';
+import { readWords, takeCommonOption, unexpectedWord, UsageError, type CommonOptions } from './args';
+import { confirmRun, defaultTranscriptDir, type CliIo } from './io';
 import { exitCodeOf, recoveryPrinter } from './recover';
-import { deploymentName, openDeployment } from './session';
+import { withDeployment } from './session';
 
 export const RESTORE_QUORUM_USAGE = `  bosh-etcd restore-quorum --deployment D [--survivor master/UUID] [--dry-run] [--yes]
                     [--break-lock] [--transcript-dir DIR] [--known-hosts FILE]
       quorum lost (most masters lost their etcd data): force a new cluster from the survivor, add
       the others back; refused while quorum exists (use recover). Without a terminal --survivor is required.`;
 
-export interface RestoreQuorumArgs {
-  deployment?: string;
+export interface RestoreQuorumArgs extends CommonOptions {
   survivor?: string;
-  dryRun: boolean;
-  yes: boolean;
-  breakLock: boolean;
-  transcriptDir?: string;
-  knownHosts?: string;
 }
 
 export function parseRestoreQuorumArgs(argv: string[]): RestoreQuorumArgs {
   const a: RestoreQuorumArgs = { dryRun: false, yes: false, breakLock: false };
-  const rest = argv.flatMap((x) =>
-    x.startsWith('--') && x.indexOf('=') > 0 ? [x.slice(0, x.indexOf('=')), x.slice(x.indexOf('=') + 1)] : [x],
-  );
-  const value = (name: string) => {
-    const v = rest.shift();
-    if (v === undefined || v.startsWith('--')) throw new Error(`${name} needs a value`);
-    return v;
-  };
-  while (rest.length) {
-    const x = rest.shift()!;
-    if (x === '--deployment' || x === '-d') a.deployment = value(x);
-    else if (x === '--survivor') a.survivor = value(x);
-    else if (x === '--dry-run') a.dryRun = true;
-    else if (x === '--yes' || x === '-y') a.yes = true;
-    else if (x === '--break-lock') a.breakLock = true;
-    else if (x === '--transcript-dir') a.transcriptDir = value(x);
-    else if (x === '--known-hosts') a.knownHosts = value(x);
-    else throw new Error(`unknown option or argument ${x}`);
-  }
+  readWords(argv, (x, value) => {
+    if (takeCommonOption(a, x, value, ['deployment', 'yes', 'dryRun', 'breakLock', 'transcriptDir', 'knownHosts']))
+      return;
+    if (x === '--survivor') a.survivor = value();
+    else throw unexpectedWord(x);
+  });
   if (a.survivor !== undefined && !/^[A-Za-z0-9_.-]+\/[A-Za-z0-9-]+$/.test(a.survivor))
-    throw new Error(`--survivor ${JSON.stringify(a.survivor)} is not of the form master/<uuid>`);
+    throw new UsageError(`--survivor ${JSON.stringify(a.survivor)} is not of the form master/<uuid>`);
   return a;
 }
 
@@ -79,49 +61,33 @@ export async function restoreQuorumMain(argv: string[], io: CliIo): Promise<numb
     );
     return EXIT.USAGE;
   }
-  const deployment = deploymentName(a.deployment, io);
-  if (!deployment) return EXIT.USAGE;
-  const interrupts = handleInterrupts(io, 'stopping before the next command (nothing further will change)');
-  const opened = await openDeployment(io, deployment, { knownHosts: a.knownHosts, signal: interrupts.signal });
-  if (typeof opened === 'number') {
-    interrupts.dispose();
-    return opened;
-  }
-  const { session } = opened;
-  try {
+  return withDeployment(io, a.deployment, { knownHosts: a.knownHosts, what: 'restoring quorum' }, async (run) => {
+    const { session, signal, deployment } = run;
     io.out.write(`Reading the evidence of every master of ${deployment}…\n`);
     const chooseSurvivor = async (plan: QuorumPlan) => {
       if (!io.interactive) return undefined;
       io.out.write(`\n${plan.ranking.ranked.map((e, i) => `  ${i + 1}. ${describeEvidence(e)}`).join('\n')}\n`);
       const pre = plan.ranking.preselected?.label;
       if (!pre) io.out.write(`No automatic choice: ${plan.ranking.ambiguity}. Type the survivor explicitly.\n`);
-      const answer = await ask(io, `Survivor${pre ? ` [${pre}]` : ''}: `, interrupts.signal);
+      const answer = await ask(io, `Survivor${pre ? ` [${pre}]` : ''}: `, signal);
       if (answer === undefined) return undefined;
       return answer === '' ? pre : answer;
     };
     const confirm = async (plan: QuorumPlan): Promise<boolean> => {
       io.out.write('\n' + formatQuorumPlan(plan) + '\n\n');
-      if (a.yes) {
-        io.out.write('--yes given: proceeding.\n');
-        return true;
-      }
-      if (!io.interactive) {
-        io.err.write(
-          'Not a terminal and no --yes: not changing anything. Re-run with --yes, or --dry-run to see the plan.\n',
-        );
-        return false;
-      }
-      return askYesNo(
-        `This stops kube-apiserver and etcd on every master and rebuilds the cluster from ${plan.survivor}; what the others had beyond it is lost (their data is kept aside). Proceed? [y/N] `,
-        { input: io.input, signal: interrupts.signal },
-      );
+      return confirmRun(io, {
+        yes: a.yes,
+        signal,
+        notATerminal: 'not changing anything. Re-run with --yes, or --dry-run to see the plan.',
+        question: `This stops kube-apiserver and etcd on every master and rebuilds the cluster from ${plan.survivor}; what the others had beyond it is lost (their data is kept aside). Proceed? [y/N] `,
+      });
     };
     const res = await restoreQuorum(session, {
       survivor: a.survivor,
       dryRun: a.dryRun,
       yes: a.yes,
       breakLock: a.breakLock,
-      signal: interrupts.signal,
+      signal,
       transcriptDir: a.transcriptDir ?? defaultTranscriptDir(),
       chooseSurvivor,
       confirm,
@@ -132,8 +98,5 @@ export async function restoreQuorumMain(argv: string[], io: CliIo): Promise<numb
     if (res.advice && !ok) io.err.write(`what to do: ${res.advice}\n`);
     io.out.write(`transcript: ${res.transcriptPath}\n`);
     return exitCodeOf(res);
-  } finally {
-    await session.dispose().catch(() => undefined);
-    interrupts.dispose();
-  }
+  });
 }

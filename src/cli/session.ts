@@ -1,12 +1,14 @@
 // Opening the deployment for a `bosh-etcd` command from the bosh CLI's environment variables, and
 // the checks every command makes before anything runs: the deployment is named and the Director
-// knows it (a 404 is a configuration error, exit 6, not a failed step). No `vscode` import here.
+// knows it (a 404 is a configuration error, exit 6, not a failed step). withDeployment is the frame
+// of every command that works on a deployment: Ctrl-C, the session opened and closed, exit codes.
+// No `vscode` import here.
 import type { InstanceInfo } from '../bosh/types';
 import { openDeploymentFromEnv } from '../session/session';
 import type { DeploymentSession } from '../session/types';
 import { explainForOperator } from '../util/errors';
 import { EXIT } from './exitCodes';
-import { questioner, type CliIo } from './io';
+import { handleInterrupts, questioner, type CliIo } from './io';
 
 /** The instances as the Director's fast list gives them (no agent calls). */
 export type KnownInstance = Pick<InstanceInfo, 'group' | 'id' | 'index' | 'ips'>;
@@ -59,6 +61,49 @@ export async function openDeployment(
     await session.dispose().catch(() => undefined);
     io.err.write(`bosh-etcd: ${explainForOperator(e, `asking the Director for deployment ${deployment}`)}\n`);
     return EXIT.CONFIG;
+  }
+}
+
+export interface DeploymentRun extends OpenedDeployment {
+  /** The deployment's name (--deployment, else BOSH_DEPLOYMENT). */
+  deployment: string;
+  /** Aborted by the first Ctrl-C / SIGTERM (the command stops before its next step and cleans up). */
+  signal: AbortSignal;
+}
+
+/**
+ * Runs a command on a deployment: the name checked (`given`, else BOSH_DEPLOYMENT; EXIT.USAGE without
+ * one), Ctrl-C and SIGTERM handled for the whole command (handleInterrupts; `onInterrupt` says what
+ * happens, by default the run stops before its next command), the deployment opened (EXIT.CONFIG
+ * after saying what to do when it cannot be), the session closed at the end whatever happens. An
+ * error the command does not handle itself is explained (what failed while `what`, what to do) and
+ * ends in EXIT.CANCELLED after an interrupt, EXIT.CONFIG otherwise.
+ */
+export async function withDeployment(
+  io: CliIo,
+  given: string | undefined,
+  opts: { knownHosts?: string; onInterrupt?: string; what: string },
+  run: (d: DeploymentRun) => Promise<number>,
+): Promise<number> {
+  const deployment = deploymentName(given, io);
+  if (!deployment) return EXIT.USAGE;
+  const interrupts = handleInterrupts(
+    io,
+    opts.onInterrupt ?? 'stopping before the next command (nothing further will change)',
+  );
+  try {
+    const opened = await openDeployment(io, deployment, { knownHosts: opts.knownHosts, signal: interrupts.signal });
+    if (typeof opened === 'number') return opened;
+    try {
+      return await run({ ...opened, deployment, signal: interrupts.signal });
+    } catch (e) {
+      io.err.write(`bosh-etcd: ${explainForOperator(e, opts.what)}\n`);
+      return interrupts.signal.aborted ? EXIT.CANCELLED : EXIT.CONFIG;
+    } finally {
+      await opened.session.dispose().catch(() => undefined);
+    }
+  } finally {
+    interrupts.dispose();
   }
 }
 

@@ -11,8 +11,9 @@ import {
   type SnapshotEntry,
 } from '../snapshots';
 import { EXIT } from './exitCodes';
-import { formatSize as fmtSize, handleInterrupts, type CliIo } from './io';
-import { deploymentName, openDeployment } from './session';
+import { readWords, takeCommonOption, unexpectedWord, type CommonOptions } from './args';
+import { formatSize as fmtSize, type CliIo } from './io';
+import { withDeployment } from './session';
 
 export const SNAPSHOT_USAGE = `  bosh-etcd snapshot save   --deployment D [--dir DIR] [--member master/UUID] [--known-hosts FILE]
   bosh-etcd snapshot list   [--dir DIR] [--deployment D] [--quick]
@@ -30,46 +31,31 @@ exit codes: 0 ok, 1 the save failed or a file failed verification (list, verify)
   deleted, 2 usage, 3 save refused: no healthy member (or the one named is not), 5 cancelled (no
   file kept), 6 configuration/connection error, unknown deployment or an unknown --member`;
 
-interface SnapshotArgs {
+interface SnapshotArgs extends Pick<CommonOptions, 'deployment' | 'knownHosts'> {
   sub: string;
   file?: string;
-  deployment?: string;
   dir?: string;
   member?: string;
-  knownHosts?: string;
   quick: boolean;
   help: boolean;
 }
 
 function parse(argv: string[]): SnapshotArgs | string {
   const a: SnapshotArgs = { sub: '', quick: false, help: false };
-  const rest = [...argv];
-  while (rest.length) {
-    let x = rest.shift()!;
-    const eq = x.indexOf('=');
-    if (x.startsWith('--') && eq > 0) {
-      rest.unshift(x.slice(eq + 1));
-      x = x.slice(0, eq);
-    }
-    const value = () => {
-      const v = rest.shift();
-      if (v === undefined || v.startsWith('--')) throw new Error(`${x} needs a value`);
-      return v;
-    };
-    try {
-      if (x === '--deployment' || x === '-d') a.deployment = value();
-      else if (x === '--dir') a.dir = value();
+  try {
+    readWords(argv, (x, value) => {
+      if (takeCommonOption(a, x, value, ['deployment', 'knownHosts'])) return;
+      if (x === '--dir') a.dir = value();
       else if (x === '--member' || x === '--instance' || x === '-i') a.member = value();
-      else if (x === '--known-hosts') a.knownHosts = value();
       else if (x === '--quick') a.quick = true;
       else if (x === '--help' || x === '-h') a.help = true;
-      else if (x.startsWith('-')) return `unknown option ${x}`;
+      else if (x.startsWith('-')) throw unexpectedWord(x);
       else if (!a.sub) a.sub = x;
       else if (!a.file) a.file = x;
-      else return `unexpected argument ${x}`;
-    } catch (e) {
-      return (e as Error).message;
-    }
+      else throw unexpectedWord(x);
+    });
+  } catch (e) {
+    return (e as Error).message;
   }
   return a;
 }
@@ -96,46 +82,44 @@ function verifiedCell(e: SnapshotEntry): string {
 }
 
 async function save(a: SnapshotArgs, io: CliIo, dir: string): Promise<number> {
-  const deployment = deploymentName(a.deployment, io);
-  if (!deployment) return EXIT.USAGE;
-  const interrupts = handleInterrupts(io, 'cancelling the snapshot (no partial file is kept)');
-  const opened = await openDeployment(io, deployment, { knownHosts: a.knownHosts, signal: interrupts.signal });
-  if (typeof opened === 'number') {
-    interrupts.dispose();
-    return opened;
-  }
-  const { session } = opened;
-  try {
-    io.out.write(`Taking a snapshot of ${deployment}'s etcd into ${dir}…\n`);
-    const r = await saveSnapshot(session, {
-      dir,
-      member: a.member,
-      signal: interrupts.signal,
-      log: (l) => io.out.write(`  ${l}\n`),
-    });
-    const m = r.metadata;
-    io.out.write(
-      `Saved ${r.file}\n` +
-        `  ${fmtSize(m.size)}, revision ${m.revision}, ${m.totalKeys} keys, etcd ${m.etcdVersion}, cluster ${m.clusterId}\n` +
-        `  from ${m.member.name} (member ${m.member.id}), sha256 ${m.sha256}\n` +
-        `  metadata ${r.metadataFile}\n`,
-    );
-    return EXIT.OK;
-  } catch (e) {
-    if (isCancelled(e)) {
-      io.err.write(`CANCELLED: ${(e as Error).message}\n`);
-      return EXIT.CANCELLED;
-    }
-    if (e instanceof SnapshotError) {
-      io.err.write(`bosh-etcd: ${e.message}\n  what to do: ${e.advice}\n`);
-      return e.kind === 'unhealthy' ? EXIT.REFUSED : e.kind === 'config' ? EXIT.CONFIG : EXIT.FAILED;
-    }
-    io.err.write(`bosh-etcd: ${(e as Error).message}\n`);
-    return EXIT.CONFIG;
-  } finally {
-    interrupts.dispose();
-    await session.dispose().catch(() => undefined);
-  }
+  return withDeployment(
+    io,
+    a.deployment,
+    {
+      knownHosts: a.knownHosts,
+      onInterrupt: 'cancelling the snapshot (no partial file is kept)',
+      what: 'taking a snapshot',
+    },
+    async ({ session, signal, deployment }) => {
+      try {
+        io.out.write(`Taking a snapshot of ${deployment}'s etcd into ${dir}…\n`);
+        const r = await saveSnapshot(session, {
+          dir,
+          member: a.member,
+          signal,
+          log: (l) => io.out.write(`  ${l}\n`),
+        });
+        const m = r.metadata;
+        io.out.write(
+          `Saved ${r.file}\n` +
+            `  ${fmtSize(m.size)}, revision ${m.revision}, ${m.totalKeys} keys, etcd ${m.etcdVersion}, cluster ${m.clusterId}\n` +
+            `  from ${m.member.name} (member ${m.member.id}), sha256 ${m.sha256}\n` +
+            `  metadata ${r.metadataFile}\n`,
+        );
+        return EXIT.OK;
+      } catch (e) {
+        if (isCancelled(e)) {
+          io.err.write(`CANCELLED: ${(e as Error).message}\n`);
+          return EXIT.CANCELLED;
+        }
+        if (e instanceof SnapshotError) {
+          io.err.write(`bosh-etcd: ${e.message}\n  what to do: ${e.advice}\n`);
+          return e.kind === 'unhealthy' ? EXIT.REFUSED : e.kind === 'config' ? EXIT.CONFIG : EXIT.FAILED;
+        }
+        throw e;
+      }
+    },
+  );
 }
 
 /** Runs `bosh-etcd snapshot <argv…>`; returns the exit code. */

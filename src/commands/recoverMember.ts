@@ -1,7 +1,7 @@
 // "Recover etcd Member…": the wizard, preselected when run from a member / instance row.
 import type { CommandDef } from './container';
 import { deploymentRefOf, isTreeNode } from './targets';
-import type { WizardPreselect } from '../wizard/wizardFlow';
+import type { WizardPreselect } from '../wizard/wizardTypes';
 import { findingButton } from '../diagnosis/actions';
 
 export function preselectOf(arg: unknown): WizardPreselect {

@@ -1,6 +1,7 @@
 // The BOSH tree's data and structure: lazy, cached loads per environment / deployment, refresh
-// of everything or of one node, node → item rendering. Plain TypeScript (no `vscode`): the
-// VS Code adapter (boshTreeProvider.ts), the tests and the benchmark all drive this.
+// of everything or of one node (the loads in loadCache.ts, the structure in treeStructure.ts).
+// Plain TypeScript (no `vscode`): the VS Code adapter (boshTreeProvider.ts), the tests and the
+// benchmark all drive this.
 import type { DeploymentSummary, DirectorInfo, EnvironmentConfig, InstanceInfo } from '../bosh/types';
 import type { DeploymentSession, EnvironmentSession } from '../session/types';
 import type { DeploymentNode, EnvironmentEntry, EtcdMembersNode, ItemSpec, TreeModelData, TreeNode } from './nodes';
@@ -9,16 +10,8 @@ import { DiagnosisMonitor, type DiagnosisMonitorOptions, type MonitorEntry } fro
 import type { ObserveOptions } from '../diagnosis/observe';
 
 export type { EnvironmentEntry, TreeModelData } from './nodes';
-import { withTimeout } from '../util/async';
-import { environmentChildren, environmentItem } from './environmentNode';
-import { deploymentChildren, deploymentItem } from './deploymentNode';
-import { instanceGroupChildren, instanceGroupItem } from './instanceGroupNode';
-import { instanceChildren, instanceItem } from './instanceNode';
-import { processItem } from './processNode';
-import { etcdMembersChildren, etcdMembersItem } from './etcdMembersNode';
-import { memberItem } from './etcdMemberNode';
-import { findingItem } from './findingNode';
-import { messageItem, messageNode } from './messageNode';
+import { LoadCache } from './loadCache';
+import { childrenOf, itemOf, rootChildren } from './treeStructure';
 
 export interface TreeModelOptions {
   /** Lists the environments to show (settings + BOSH_ENVIRONMENT); called on every full refresh. */
@@ -36,26 +29,15 @@ export interface TreeModelOptions {
   probeMaxAgeMs?: () => number;
 }
 
-interface CacheEntry<T> {
-  promise: Promise<T>;
-  value?: T;
-  failed?: boolean;
-  at: number;
-}
-
-/** How long the root waits for each Director's /info before drawing its row with the configured name. */
-const DIRECTOR_INFO_WAIT_MS = 3000;
-
 export type ChangeListener = (node: TreeNode | undefined) => void;
 
 export class BoshTreeModel implements TreeModelData {
-  private readonly cache = new Map<string, CacheEntry<unknown>>();
+  private readonly cache: LoadCache;
   private readonly sessions = new Map<string, EnvironmentSession>();
   private envs?: Promise<EnvironmentEntry[]>;
   private readonly listeners = new Set<ChangeListener>();
   /** Last node object handed out per key (VS Code refreshes an element by identity). */
   private readonly nodesByKey = new Map<string, TreeNode>();
-  private readonly timeoutMs: number;
   /** The one diagnosis per deployment every surface renders (tree, status bar, health panel, wizard). */
   readonly monitor: DiagnosisMonitor;
   private readonly monitorSub: { dispose(): void };
@@ -63,7 +45,7 @@ export class BoshTreeModel implements TreeModelData {
   private readonly shown = new Map<string, { envName: string; deployment: string }>();
 
   constructor(private readonly opts: TreeModelOptions) {
-    this.timeoutMs = opts.timeoutMs ?? 60_000;
+    this.cache = new LoadCache(opts.timeoutMs ?? 60_000);
     this.monitor = new DiagnosisMonitor({
       session: (envName, deployment) => this.deploymentSession(envName, deployment),
       observeOptions: opts.observeOptions,
@@ -148,30 +130,8 @@ export class BoshTreeModel implements TreeModelData {
     return (await this.envSession(envName)).deployment(deployment);
   }
 
-  private load<T>(key: string, what: string, loader: () => Promise<T>, onFresh?: () => void): Promise<T> {
-    const hit = this.cache.get(key) as CacheEntry<T> | undefined;
-    if (hit) return hit.promise;
-    const entry: CacheEntry<T> = { promise: undefined as unknown as Promise<T>, at: Date.now() };
-    entry.promise = withTimeout(loader(), this.timeoutMs, what).then(
-      (v) => {
-        entry.value = v;
-        onFresh?.();
-        return v;
-      },
-      (e) => {
-        entry.failed = true;
-        // Forget failures so the next expand / refresh retries.
-        if (this.cache.get(key) === entry) this.cache.delete(key);
-        onFresh?.();
-        throw e;
-      },
-    );
-    this.cache.set(key, entry as CacheEntry<unknown>);
-    return entry.promise;
-  }
-
   deployments(envName: string): Promise<DeploymentSummary[]> {
-    return this.load(`${envKey(envName)}/deployments`, `listing deployments of ${envName}`, async () => {
+    return this.cache.load(`${envKey(envName)}/deployments`, `listing deployments of ${envName}`, async () => {
       const list = await (await this.envSession(envName)).director.deployments();
       // A deployment deleted on the Director takes itself off the status bar.
       const names = new Set(list.map((d) => d.name));
@@ -181,7 +141,7 @@ export class BoshTreeModel implements TreeModelData {
   }
 
   instances(envName: string, deployment: string): Promise<InstanceInfo[]> {
-    return this.load(
+    return this.cache.load(
       `${deploymentKey(envName, deployment)}/instances`,
       `listing instances of ${deployment}`,
       async () => (await this.deploymentSession(envName, deployment)).instances(),
@@ -194,7 +154,7 @@ export class BoshTreeModel implements TreeModelData {
    */
   async diagnosis(envName: string, deployment: string, opts: { maxAgeMs?: number } = {}): Promise<MonitorEntry> {
     const key = `${deploymentKey(envName, deployment)}/etcd`;
-    await this.load(key, `diagnosing etcd of ${deployment}`, async () => {
+    await this.cache.load(key, `diagnosing etcd of ${deployment}`, async () => {
       // The tree's instance list of this refresh (usually loaded already): the Director is asked once.
       const instances = await this.instances(envName, deployment).catch(() => undefined);
       const entry = await this.monitor.refresh(envName, deployment, { instances });
@@ -210,7 +170,7 @@ export class BoshTreeModel implements TreeModelData {
   }
 
   cachedInstances(envName: string, deployment: string): InstanceInfo[] | undefined {
-    return this.cache.get(`${deploymentKey(envName, deployment)}/instances`)?.value as InstanceInfo[] | undefined;
+    return this.cache.value<InstanceInfo[]>(`${deploymentKey(envName, deployment)}/instances`);
   }
 
   cachedDiagnosis(envName: string, deployment: string): MonitorEntry | undefined {
@@ -219,13 +179,13 @@ export class BoshTreeModel implements TreeModelData {
 
   /** The Director's /info (its name labels the environment row). */
   directorInfo(envName: string): Promise<DirectorInfo> {
-    return this.load(`${envKey(envName)}/info`, `reading the Director's info of ${envName}`, async () =>
+    return this.cache.load(`${envKey(envName)}/info`, `reading the Director's info of ${envName}`, async () =>
       (await this.envSession(envName)).director.info(),
     );
   }
 
   directorName(envName: string): string | undefined {
-    return (this.cache.get(`${envKey(envName)}/info`)?.value as DirectorInfo | undefined)?.name || undefined;
+    return this.cache.value<DirectorInfo>(`${envKey(envName)}/info`)?.name || undefined;
   }
 
   // ---- tree ----
@@ -245,85 +205,20 @@ export class BoshTreeModel implements TreeModelData {
   }
 
   private async children(node?: TreeNode): Promise<TreeNode[]> {
-    if (!node) {
-      try {
-        const envs = await this.environments();
-        // The Director's name labels its row: asked before the rows are drawn (an unauthenticated,
-        // quick call) rather than re-drawing the row later, which would re-read the deployments
-        // while the operator expands one.
-        await Promise.all(
-          envs
-            .filter((e) => e.config)
-            .map((e) =>
-              withTimeout(this.directorInfo(e.name), DIRECTOR_INFO_WAIT_MS, 'the Director info').catch(() => undefined),
-            ),
-        );
-        return envs.map((e) => ({
-          kind: 'environment',
-          key: envKey(e.name),
-          envName: e.name,
-          env: e.config,
-          configError: e.error,
-        }));
-      } catch (e) {
-        return [
-          messageNode(
-            'root',
-            'error',
-            `Could not read the BOSH environments: ${(e as Error).message}`,
-            'Check BOSH_ENVIRONMENT / ~/.bosh/config / the boshEtcd.environments setting',
-          ),
-        ];
-      }
-    }
-    switch (node.kind) {
-      case 'environment':
-        return environmentChildren(node, this);
-      case 'deployment': {
-        const kids = await deploymentChildren(node, this);
-        // Start the diagnosis in the background so the "etcd members" row can show "2/3 healthy".
-        for (const k of kids)
-          if (k.kind === 'etcdMembers') {
-            this.shown.set(deploymentKey(k.envName, k.deployment), { envName: k.envName, deployment: k.deployment });
-            this.diagnosis(k.envName, k.deployment).catch(() => undefined);
-          }
-        return kids;
-      }
-      case 'instanceGroup':
-        return instanceGroupChildren(node);
-      case 'instance':
-        return instanceChildren(node);
-      case 'etcdMembers':
-        return etcdMembersChildren(node, this);
-      case 'process':
-      case 'member':
-      case 'finding':
-      case 'message':
-        return [];
-    }
+    if (!node) return rootChildren(this);
+    const kids = await childrenOf(node, this);
+    // Start the diagnosis in the background so the "etcd members" row can show "2/3 healthy".
+    if (node.kind === 'deployment')
+      for (const k of kids)
+        if (k.kind === 'etcdMembers') {
+          this.shown.set(deploymentKey(k.envName, k.deployment), { envName: k.envName, deployment: k.deployment });
+          this.diagnosis(k.envName, k.deployment).catch(() => undefined);
+        }
+    return kids;
   }
 
   getItem(node: TreeNode): ItemSpec {
-    switch (node.kind) {
-      case 'environment':
-        return environmentItem(node, this);
-      case 'deployment':
-        return deploymentItem(node, this);
-      case 'instanceGroup':
-        return instanceGroupItem(node);
-      case 'instance':
-        return instanceItem(node, this);
-      case 'process':
-        return processItem(node);
-      case 'etcdMembers':
-        return etcdMembersItem(node, this);
-      case 'member':
-        return memberItem(node, this);
-      case 'finding':
-        return findingItem(node);
-      case 'message':
-        return messageItem(node);
-    }
+    return itemOf(node, this);
   }
 
   /** Drops cached data under a node (or everything) and tells the view to re-read it. */
@@ -335,25 +230,21 @@ export class BoshTreeModel implements TreeModelData {
       return;
     }
     if (node.kind === 'environment') {
-      this.dropPrefix(envKey(node.envName));
+      this.cache.dropPrefix(envKey(node.envName));
       this.fire(this.nodesByKey.get(node.key) ?? node);
       return;
     }
     const depKey = deploymentKey(node.envName, node.deployment);
-    this.dropPrefix(depKey);
+    this.cache.dropPrefix(depKey);
     this.fire(this.nodesByKey.get(depKey) ?? node);
   }
 
   /** Drops cached data of one deployment (after a recovery, a break, …). */
   refreshDeployment(envName: string, deployment: string): void {
     const depKey = deploymentKey(envName, deployment);
-    this.dropPrefix(depKey);
+    this.cache.dropPrefix(depKey);
     const node = this.nodesByKey.get(depKey) as DeploymentNode | undefined;
     this.fire(node);
-  }
-
-  private dropPrefix(prefix: string): void {
-    for (const k of [...this.cache.keys()]) if (k === prefix || k.startsWith(`${prefix}/`)) this.cache.delete(k);
   }
 
   /** Every etcd-members node the view has shown so far (the status bar watches these). */

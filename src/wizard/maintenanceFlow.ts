@@ -18,7 +18,7 @@ import type {
 import { explainForOperator } from '../util/errors';
 import { CancelledError, type PickItem, type Ui } from '../ui/ui';
 import { chooseDeployment, type DeploymentChoiceModel } from './chooseDeployment';
-import type { RunSink } from './wizardFlow';
+import type { RunSink } from './wizardTypes';
 import {
   defragConfirmation,
   maintenanceEventText,

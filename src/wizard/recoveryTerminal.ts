@@ -2,7 +2,7 @@
 // command exactly as run and its output, as text rendered from the run's events (eventText.ts,
 // maintenanceText.ts). Closing it aborts the run before the next command.
 import * as vscode from 'vscode';
-import type { RunSink } from './wizardFlow';
+import type { RunSink } from './wizardTypes';
 
 export class RecoveryTerminal implements vscode.Pseudoterminal, RunSink {
   private readonly writeEmitter = new vscode.EventEmitter<string>();

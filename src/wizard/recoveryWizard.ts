@@ -4,7 +4,8 @@ import * as vscode from 'vscode';
 import { runRecovery } from '../recovery';
 import { RecoveryTerminal } from './recoveryTerminal';
 import { reviewTabName } from './reviewName';
-import { runWizard, type WizardPreselect, type WizardResult, type WizardDeps } from './wizardFlow';
+import { runWizard } from './wizardFlow';
+import type { WizardDeps, WizardPreselect, WizardResult } from './wizardTypes';
 
 export const REVIEW_SCHEME = 'bosh-etcd-plan';
 

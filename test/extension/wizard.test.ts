@@ -5,7 +5,7 @@ import * as assert from 'assert';
 import * as vscode from 'vscode';
 import type { BoshEtcdApi } from '../../src/extension';
 import type { TreeNode } from '../../src/views/nodes';
-import type { WizardResult } from '../../src/wizard/wizardFlow';
+import type { WizardResult } from '../../src/wizard/wizardTypes';
 import { ScriptedUi } from '../../src/ui/scriptedUi';
 import { recoverableInstances } from '../../src/diagnosis/summary';
 import { masters, readTestbedState, type TestbedState } from '../testbed/harness/state';

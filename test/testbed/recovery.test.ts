@@ -195,6 +195,23 @@ async function writeKeys(cluster: EtcdCluster, prefix: string, n: number): Promi
   return keys;
 }
 
+/** The real session with its SSH hosts (and etcd clusters) wrapped: the one shape of the test sessions below. */
+function wrappedSession(
+  inner: DeploymentSession,
+  wrapHost: (h: RemoteHost) => RemoteHost,
+  wrapCluster: (c: EtcdCluster) => EtcdCluster = (c) => c,
+): DeploymentSession {
+  return {
+    env: inner.env,
+    deployment: inner.deployment,
+    director: inner.director,
+    instances: () => inner.instances(),
+    ssh: async (i) => wrapHost(await inner.ssh(i)),
+    etcd: async () => wrapCluster(await inner.etcd()),
+    dispose: () => inner.dispose(),
+  };
+}
+
 /** A session whose SSH and etcd fail the test on any write (a dry-run must change nothing). */
 function recordingSession(inner: DeploymentSession, executed: string[], violations: string[]): DeploymentSession {
   const readOnly = new Set(
@@ -255,15 +272,7 @@ function recordingSession(inner: DeploymentSession, executed: string[], violatio
       dispose: () => c.dispose(),
     };
   };
-  return {
-    env: inner.env,
-    deployment: inner.deployment,
-    director: inner.director,
-    instances: () => inner.instances(),
-    ssh: async (i) => wrapHost(await inner.ssh(i)),
-    etcd: async () => wrapCluster(await inner.etcd()),
-    dispose: () => inner.dispose(),
-  };
+  return wrappedSession(inner, wrapHost, wrapCluster);
 }
 
 type ExecOptions = Parameters<RemoteHost['exec']>[1];
@@ -284,15 +293,7 @@ function interceptedSession(
       shell: (o: Parameters<RemoteHost['shell']>[0]) => h.shell(o),
       dispose: () => h.dispose(),
     });
-  return {
-    env: inner.env,
-    deployment: inner.deployment,
-    director: inner.director,
-    instances: () => inner.instances(),
-    ssh: async (i) => wrapHost(await inner.ssh(i)),
-    etcd: () => inner.etcd(),
-    dispose: () => inner.dispose(),
-  };
+  return wrappedSession(inner, wrapHost);
 }
 
 /** Selected commands run (or not) and then the channel "drops". */

@@ -3,7 +3,9 @@
 import * as assert from 'assert';
 import { PassThrough } from 'stream';
 import { main, parseArgs, exitCodeOf, statusTable, EXIT, USAGE } from '../../src/cli';
-import { usageProblem } from '../../src/cli/args';
+import { readWords, takeCommonOption, usageProblem, type CommonOptions } from '../../src/cli/args';
+import { withDeployment } from '../../src/cli/session';
+import type { DeploymentSession } from '../../src/session/types';
 import { askYesNo, handleInterrupts } from '../../src/cli/io';
 import { reportRecovery } from '../../src/cli/recover';
 import { formatDiagnosis } from '../../src/cli/status';
@@ -212,6 +214,68 @@ describe('bosh-etcd CLI: questions and Ctrl-C', () => {
       h.dispose();
     }
     assert.strictEqual(process.listenerCount('SIGINT'), before);
+  });
+});
+
+describe('bosh-etcd CLI: the frame of every command on a deployment', () => {
+  /** A session that knows one master and records its disposal. */
+  const fakeSession = (disposed: string[]) =>
+    ({
+      deployment: 'd',
+      director: { instancesFast: async () => [{ group: 'master', id: 'u-1', index: 0, ips: ['10.0.0.1'] }] },
+      dispose: async () => {
+        disposed.push('session');
+      },
+    }) as unknown as DeploymentSession;
+
+  it('no deployment: usage (exit 2), nothing opened', async () => {
+    const err = sink();
+    const code = await withDeployment(noConnection(err), undefined, { what: 'testing' }, async () => EXIT.OK);
+    assert.strictEqual(code, EXIT.USAGE);
+    assert.match(err.text(), /--deployment is required \(or set BOSH_DEPLOYMENT\)/);
+  });
+
+  it('runs the command on the opened deployment, then closes the session and the Ctrl-C handlers', async () => {
+    const disposed: string[] = [];
+    const before = process.listenerCount('SIGINT');
+    let seen: string[] = [];
+    const io = { ...noConnection(), env: { BOSH_DEPLOYMENT: 'd' }, open: () => fakeSession(disposed) };
+    const code = await withDeployment(io, undefined, { what: 'testing' }, async (run) => {
+      seen = [run.deployment, ...run.instances.map((i) => `${i.group}/${i.id}`), String(run.signal.aborted)];
+      assert.strictEqual(process.listenerCount('SIGINT'), before + 1, 'Ctrl-C is handled while the command runs');
+      return EXIT.DECLINED;
+    });
+    assert.strictEqual(code, EXIT.DECLINED);
+    assert.deepStrictEqual(seen, ['d', 'master/u-1', 'false']);
+    assert.deepStrictEqual(disposed, ['session']);
+    assert.strictEqual(process.listenerCount('SIGINT'), before);
+  });
+
+  it('an error the command does not handle is explained and exits 6; after Ctrl-C it exits 5', async () => {
+    const disposed: string[] = [];
+    const err = sink();
+    const io = { ...noConnection(err), open: () => fakeSession(disposed) };
+    const failed = await withDeployment(io, 'd', { what: 'testing the frame' }, async () => {
+      throw new Error('boom');
+    });
+    assert.strictEqual(failed, EXIT.CONFIG);
+    assert.match(err.text(), /bosh-etcd: Failed while testing the frame: boom/);
+    const cancelled = await withDeployment(io, 'd', { what: 'testing' }, async (run) => {
+      process.emit('SIGINT');
+      assert.ok(run.signal.aborted);
+      throw new Error('stopped');
+    });
+    assert.strictEqual(cancelled, EXIT.CANCELLED);
+    assert.deepStrictEqual(disposed, ['session', 'session']);
+  });
+
+  it('one word reader for every command: --name=value, the shared options only where a command takes them', () => {
+    const a: Partial<CommonOptions> & { other: string[] } = { other: [] };
+    readWords(['--deployment=d', '-y', '--break-lock', '--known-hosts', 'kh', 'word'], (x, value) => {
+      if (!takeCommonOption(a, x, value, ['deployment', 'yes', 'knownHosts'])) a.other.push(x);
+    });
+    assert.deepStrictEqual(a, { deployment: 'd', yes: true, knownHosts: 'kh', other: ['--break-lock', 'word'] });
+    assert.throws(() => readWords(['--known-hosts'], (x, value) => void value()), /--known-hosts needs a value/);
   });
 });
 

@@ -19,7 +19,7 @@ import {
 import { deleteSnapshot, listSnapshots, verifySnapshot, type VerifyResult } from '../../src/snapshots';
 import { ScriptedUi } from '../../src/ui/scriptedUi';
 import { CancelledError } from '../../src/util/cancel';
-import type { RunSink } from '../../src/wizard/wizardFlow';
+import type { RunSink } from '../../src/wizard/wizardTypes';
 import {
   defragConfirmation,
   maintenanceEventText,

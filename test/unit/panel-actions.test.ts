@@ -14,14 +14,8 @@ import {
 import type { ActionFlow, Finding } from '../../src/diagnosis/types';
 import { DiagnosisMonitor, type ClusterObservation } from '../../src/diagnosis';
 import { HealthController } from '../../src/webviews/health/healthController';
-import {
-  isSnapshot,
-  parseHostMessage,
-  parsePanelMessage,
-  type HealthSnapshot,
-  type HostToPanel,
-  type PanelFlow,
-} from '../../src/webviews/health/protocol';
+import type { HealthSnapshot, HostToPanel, PanelFlow } from '../../src/webviews/health/protocol';
+import { isSnapshot, parseHostMessage, parsePanelMessage } from '../../src/webviews/health/protocolGuards';
 import { IDS, endpoint, observation, probe } from './observation-fixtures';
 import { preselectOf } from '../../src/commands/recoverMember';
 import type { FindingNode } from '../../src/views/nodes';

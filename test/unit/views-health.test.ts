@@ -2,12 +2,8 @@
 // monitor), the protocol's validation, and the status bar's summary of the monitor's results.
 import * as assert from 'assert';
 import { HealthController } from '../../src/webviews/health/healthController';
-import {
-  parseHostMessage,
-  parsePanelMessage,
-  type HostToPanel,
-  type HealthSnapshot,
-} from '../../src/webviews/health/protocol';
+import type { HostToPanel, HealthSnapshot } from '../../src/webviews/health/protocol';
+import { parseHostMessage, parsePanelMessage } from '../../src/webviews/health/protocolGuards';
 import { summarize } from '../../src/views/statusSummary';
 import { DiagnosisMonitor, type ClusterObservation, type MonitorEntry } from '../../src/diagnosis';
 import { FAKE_ENV, fakeSession, makeWorld } from './views-fakes';

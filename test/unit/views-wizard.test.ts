@@ -1,7 +1,8 @@
 // The recovery wizard's flow through the Ui seam (ScriptedUi), with a recording stand-in for the
 // engine (the real engine is exercised by the extension-host test against the testbed).
 import * as assert from 'assert';
-import { runWizard, type WizardDeps, type RunSink } from '../../src/wizard/wizardFlow';
+import { runWizard } from '../../src/wizard/wizardFlow';
+import type { RunSink, WizardDeps } from '../../src/wizard/wizardTypes';
 import { ScriptedUi } from '../../src/ui/scriptedUi';
 import { BoshTreeModel } from '../../src/views/treeModel';
 import { planCommands } from '../../src/wizard/planDocument';

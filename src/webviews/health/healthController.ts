@@ -3,7 +3,7 @@
 // poll interval unless paused, and posts a snapshot of every new result. The VS Code panel
 // manager wires it to a WebviewPanel; tests drive it with the same messages.
 import type { HealthSnapshot, HostToPanel, PanelFlow } from './protocol';
-import { parsePanelMessage } from './protocol';
+import { parsePanelMessage } from './protocolGuards';
 import { HealthCollector } from './healthData';
 import type { DiagnosisMonitor, MonitorEntry } from '../../diagnosis/monitor';
 

@@ -6,7 +6,7 @@ import * as vscode from 'vscode';
 import type { DiagnosisMonitor } from '../../diagnosis/monitor';
 import { HealthController } from './healthController';
 import type { HostToPanel, PanelFlow } from './protocol';
-import { isPanelState } from './protocol';
+import { isPanelState } from './protocolGuards';
 
 export const HEALTH_VIEW_TYPE = 'boshEtcd.health';
 
