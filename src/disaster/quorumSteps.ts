@@ -222,7 +222,7 @@ export async function verify(r: DisasterRun, plan: QuorumPlan, t: QuorumTimeouts
       const ms = all.filter((i) => plan.masters.includes(`${i.group}/${i.id}`));
       return ms.every((i) => i.processState === 'running') ? ms : undefined;
     },
-    3000,
+    1000,
   );
   r.check('Director reports running', true, inst.map((i) => `${i.group}/${i.index}: ${i.processState}`).join(', '));
 }
