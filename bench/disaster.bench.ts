@@ -79,7 +79,8 @@ async function sized(s: TestbedState, mb: number): Promise<void> {
   await etcdctlIn(m0, `del --prefix ${FILL_PREFIX}`, { local: true, timeoutMs: 120_000 });
   const rev = /"revision":(\d+)/.exec((await etcdctlIn(m0, 'endpoint status -w json', { local: true })).stdout)?.[1];
   if (rev) await etcdctlIn(m0, `compact ${rev} --physical`, { local: true, allowFail: true, timeoutMs: 120_000 });
-  for (const vm of masters(s)) await etcdctlIn(vm, 'defrag', { local: true, timeoutMs: 300_000 });
+  for (const vm of masters(s))
+    await etcdctlIn(vm, '--command-timeout=300s defrag', { local: true, allowFail: true, timeoutMs: 300_000 });
   await fillEtcd(s, mb);
   const du = await inVm(m0.nsPid, 'du -m /var/vcap/store/etcd/member/snap/db', { allowFail: true });
   console.log(`\n[bench] db on master-0: ${du.stdout.split(/\s/)[0]} MB; load ${load()}`);
