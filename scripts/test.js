@@ -7,7 +7,8 @@
 // 1 unit       mocha in plain Node            test/unit/.mocharc.json     (out/test/unit/**/*.test.js)
 // 2 testbed    mocha in plain Node + testbed  test/testbed/.mocharc.json  (its root hook brings the testbed up/down):
 //              every suite on etcd 3.5 (TKGI 1.13+), and a pass on etcd 3.4 (TKGI 1.8-1.12) of the
-//              recovery, diagnosis and etcd/health suites (test/testbed/.mocharc.etcd-3.4.json); both with
+//              recovery, diagnosis and etcd/health suites and the key quorum-restore scenario
+//              (test/testbed/.mocharc.etcd-3.4.json); both with
 //              etcd authentication on, as TKGI's etcd job sets it up
 // 3 extension  mocha inside a VS Code extension host (code-server, or BOSH_ETCD_VSCODE_HOST=electron),
 //              with a testbed on 127.0.1 (out/test/runners/extensionTier.js)

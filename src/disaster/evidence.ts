@@ -42,10 +42,15 @@ export function dataPresent(p: VmProbe): boolean {
   return p.memberDir.exists && (p.memberDir.entries.includes('snap') || p.memberDir.entries.includes('wal'));
 }
 
-/** The running member's own status and health, through the job's etcdctl wrapper against this VM only. */
+/**
+ * The running member's own status, health and member list, through the job's etcdctl wrapper against
+ * this VM only. The three reads run at once (each into its own file, printed in order): without
+ * quorum the health check and the member list each wait out their command timeout.
+ */
 export function ownStatus(): RemoteCommand {
+  const e = `LOCAL=true ${cmd.ETCDCTL} --dial-timeout=2s --command-timeout=4s`;
   return {
-    command: `LOCAL=true ${cmd.ETCDCTL} --dial-timeout=2s --command-timeout=4s endpoint status -w json; echo '### health'; LOCAL=true ${cmd.ETCDCTL} --dial-timeout=2s --command-timeout=4s endpoint health 2>&1; echo '### members'; LOCAL=true ${cmd.ETCDCTL} --dial-timeout=2s --command-timeout=4s member list 2>/dev/null; true`,
+    command: `d=$(mktemp -d); ${e} endpoint health >$d/h 2>&1 & ${e} member list >$d/m 2>/dev/null & ${e} endpoint status -w json; wait; echo '### health'; cat $d/h; echo '### members'; cat $d/m; rm -rf $d; true`,
     mutates: false,
     purpose: "read the running member's own raft term, index and revision, and whether its cluster has quorum",
   };

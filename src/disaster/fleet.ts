@@ -1,6 +1,7 @@
 // Fleet-wide steps of a disaster recovery, on every master of a deployment through monit: stop and
 // start kube-apiserver (and the job's other etcd clients monit runs), stop etcd everywhere and verify
-// it is down, move a member's data aside (timestamped, never deleted). Every command goes through the
+// it is down, move a member's data aside (timestamped, never deleted). The per-master sequences of a
+// step run on every master at once (onEveryMaster). Every command goes through the
 // run's visible `exec` (src/recovery/context.ts), so it is shown and lands in the transcript.
 // Shared by the quorum-loss flow (src/disaster/quorum.ts) and the restore from a snapshot.
 // No `vscode` import here.
@@ -74,34 +75,44 @@ export interface FleetTimeouts {
 
 const DEFAULTS: FleetTimeouts = { monitMs: 90_000 };
 
+/**
+ * `f` on every master at once (each master's own sequence unchanged); waits for all of them before a
+ * failure is reported, so nothing of the step still runs when the run stops.
+ */
+export async function onEveryMaster(masters: string[], f: (host: string) => Promise<void>): Promise<void> {
+  const settled = await Promise.allSettled(masters.map(f));
+  const failed = settled.find((x): x is PromiseRejectedResult => x.status === 'rejected');
+  if (failed) throw failed.reason;
+}
+
 /** Stops kube-apiserver (and the other etcd clients monit lists) on every master; verifies monit stopped them. */
 export async function stopEtcdClients(r: FleetRun, masters: string[], t: FleetTimeouts = DEFAULTS): Promise<void> {
-  for (const host of masters) {
+  await onEveryMaster(masters, async (host) => {
     const found = await clientsOn(r, host);
     if (!found.length) r.info(`${host}: monit lists none of ${ETCD_CLIENT_PROCESSES.join(', ')}: nothing to stop`);
     for (const s of found) {
       if (isStopped(s)) r.skipped({ host, ...monitStopProcess(s.name) }, `monit reports ${s.name} not monitored`);
       else await r.exec({ host, ...monitStopProcess(s.name) });
     }
-    if (!found.length) continue;
+    if (!found.length) return;
     const names = found.map((s) => s.name);
     const after = await r.until(`monit reports ${names.join(', ')} not monitored on ${host}`, t.monitMs, async () => {
       const now = await clientsOn(r, host);
       return now.every(isStopped) ? now : undefined;
     });
     r.check(`etcd clients stopped on ${host}`, true, after.map((s) => `${s.name}: ${s.status}`).join(', '));
-  }
+  });
 }
 
 /** Starts again what stopEtcdClients stopped (every etcd client monit lists) and waits until monit runs it. */
 export async function startEtcdClients(r: FleetRun, masters: string[], t: FleetTimeouts = DEFAULTS): Promise<void> {
-  for (const host of masters) {
+  await onEveryMaster(masters, async (host) => {
     const found = await clientsOn(r, host);
     for (const s of found) {
       if (isRunning(s)) r.skipped({ host, ...monitStartProcess(s.name) }, `monit reports ${s.name} running`);
       else await r.exec({ host, ...monitStartProcess(s.name) });
     }
-    if (!found.length) continue;
+    if (!found.length) return;
     const after = await r.until(
       `monit reports ${found.map((s) => s.name).join(', ')} running on ${host}`,
       t.monitMs,
@@ -111,7 +122,7 @@ export async function startEtcdClients(r: FleetRun, masters: string[], t: FleetT
       },
     );
     r.check(`etcd clients running on ${host}`, true, after.map((s) => `${s.name}: ${s.status}`).join(', '));
-  }
+  });
 }
 
 /** etcd is down on a VM: monit does not watch it and the job's pidfile names no live process. */
@@ -126,13 +137,13 @@ export async function stopEtcdEverywhere(r: FleetRun, masters: string[], t: Flee
     if (etcdDown(p)) r.skipped({ host: m, ...cmd.monitStop() }, `monit reports etcd ${p.monitText}, no etcd process`);
     else await r.exec({ host: m, ...cmd.monitStop() });
   }
-  for (const m of masters) {
+  await onEveryMaster(masters, async (m) => {
     const p = await r.until(`etcd is down on ${m} (monit: not monitored, no etcd process)`, t.monitMs, async () => {
       const x = await r.probe(m);
       return etcdDown(x) ? x : undefined;
     });
     r.check(`etcd down on ${m}`, true, `monit: etcd ${p.monitText}; no live etcd pid`);
-  }
+  });
 }
 
 /** The data directory holds nothing (or only an empty member/): nothing to move. */

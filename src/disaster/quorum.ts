@@ -2,22 +2,23 @@
 // take the cluster lock, then stop the etcd clients and etcd everywhere, keep a copy of the
 // survivor's db, move the others' data aside, force the survivor into a new one-member cluster, start
 // it under monit, add the others back one at a time, start the clients, verify. Stops at the first
-// failure; running again resumes (the record on the survivor, src/disaster/quorumCommands.ts).
+// failure; running again resumes (the record on the survivor, src/disaster/quorumCommands.ts). A survivor
+// whose etcd dies after it was forced stops the run with the state of each master (src/disaster/quorumReport.ts).
 // Every event goes to the caller and to the transcript (src/recovery/transcript.ts). No `vscode` import here.
 import type { DeploymentSession } from '../session/types';
 import { CancelledError } from '../util/cancel';
-import { Transcript } from '../recovery/transcript';
 import { StepError, RESUME_ADVICE } from '../recovery/context';
 import { guardRun, takeRunLock } from '../recovery/runLock';
 import { describeLock } from '../session/lockReport';
 import { etcdFeatures } from '../etcd/version';
 import type { RecoveryOutcome, Refusal } from '../recovery/events';
-import { DisasterRun, type DisasterEvent } from './context';
+import { DisasterRun, openRunRecord, type DisasterEvent } from './context';
 import { moveDataAside, startEtcdClients, stopEtcdClients, stopEtcdEverywhere } from './fleet';
 import { describeEvidence, type MasterEvidence } from './evidence';
 import { formatQuorumPlan, planQuorumRestore, type QuorumPlan } from './quorumPlan';
 import { labelOf, mastersOf, observeQuorum } from './quorumObserve';
 import { parseRecord, readRecord, survivorCopyPath } from './quorumCommands';
+import { memberStates, SurvivorDownError } from './quorumReport';
 import { forceNewCluster, rejoinAll, startSurvivor, verify, type QuorumTimeouts } from './quorumSteps';
 
 export interface QuorumOptions {
@@ -48,33 +49,25 @@ export interface QuorumResult {
   transcriptPath: string;
   failedStep?: string;
   stepsRun: string[];
+  /** When the survivor died during the run: one line per master (etcd, data, moved aside, cluster id). */
+  memberStates?: string[];
 }
 
 export async function restoreQuorum(session: DeploymentSession, opts: QuorumOptions): Promise<QuorumResult> {
   const started = opts.now ? opts.now() : new Date();
-  const transcript = new Transcript(opts.transcriptDir, {
-    deployment: session.deployment,
+  const { transcript, emit, time, done } = openRunRecord(session, {
+    ...opts,
     target: `survivor ${opts.survivor ?? '(to choose)'}`,
-    dryRun: !!opts.dryRun,
     started,
     heading: 'etcd quorum restore',
     prefix: 'quorum-restore',
   });
-  const time = () => new Date().toISOString();
-  const emit = (e: DisasterEvent) => {
-    transcript.record(e);
-    try {
-      opts.onEvent?.(e);
-    } catch {
-      /* a UI callback must not break the run */
-    }
-  };
   const stepsRun: string[] = [];
-  const finish = (res: Omit<QuorumResult, 'transcriptPath' | 'stepsRun'>): QuorumResult => {
-    emit({ type: 'done', time: time(), outcome: res.outcome, message: res.message, transcriptPath: transcript.path });
-    transcript.flush();
-    return { ...res, stepsRun, transcriptPath: transcript.path };
-  };
+  const finish = (res: Omit<QuorumResult, 'transcriptPath' | 'stepsRun'>): QuorumResult => ({
+    ...res,
+    stepsRun,
+    transcriptPath: done(res.outcome, res.message),
+  });
   const t: QuorumTimeouts = { startMs: 180_000, monitMs: 90_000, ...opts.timeouts };
 
   const taken = await takeRunLock(session, opts, 'quorum-restore');
@@ -203,7 +196,12 @@ export async function restoreQuorum(session: DeploymentSession, opts: QuorumOpti
           });
         }
         const advice = e instanceof StepError ? e.advice : RESUME_ADVICE;
-        const error = (e as Error).message;
+        let error = (e as Error).message;
+        let states: string[] | undefined;
+        if (e instanceof SurvivorDownError) {
+          states = await memberStates(r, plan);
+          error += `. State of each master:\n${states.map((x) => `  ${x}`).join('\n')}`;
+        }
         emit({ type: 'step-failed', time: time(), step: id, number: s.number, error, advice });
         return finish({
           ...base,
@@ -211,6 +209,7 @@ export async function restoreQuorum(session: DeploymentSession, opts: QuorumOpti
           message: `Step ${s.number} (${s.title}) failed: ${error}`,
           advice,
           failedStep: id,
+          memberStates: states,
         });
       }
       stepsRun.push(id);

@@ -94,7 +94,7 @@ function forcedPids(instanceId: string): string {
  */
 export function forceNewClusterStart(instanceId: string): RemoteCommand {
   return {
-    command: `${cmd.assertEtcdStopped()}; cd / && setsid setpriv --reuid=vcap --regid=vcap --init-groups -- env ETCD_FORCE_NEW_CLUSTER=true ${forcedTag(instanceId)} ${JOB_START_SCRIPT} >>${FORCE_LOG} 2>&1 </dev/null & echo $! > ${FORCE_PIDFILE}; sleep 1; cat ${FORCE_PIDFILE}`,
+    command: `${cmd.assertEtcdStopped()}; cd / && setsid setpriv --reuid=vcap --regid=vcap --init-groups -- env ETCD_FORCE_NEW_CLUSTER=true ${forcedTag(instanceId)} ${JOB_START_SCRIPT} >>${FORCE_LOG} 2>&1 </dev/null & echo $! > ${FORCE_PIDFILE}; cat ${FORCE_PIDFILE}`,
     mutates: true,
     purpose:
       "run the survivor once as a new one-member cluster: the job's start script with ETCD_FORCE_NEW_CLUSTER=true, outside monit",

@@ -21,10 +21,16 @@ export function mastersOf(instances: InstanceInfo[]): InstanceInfo[] {
   return instances.filter((i) => i.group === group).sort((a, b) => (a.index ?? 0) - (b.index ?? 0));
 }
 
-async function one(
-  r: DisasterRun,
-  m: InstanceInfo,
-): Promise<{ e: MasterEvidence; record: QuorumRecord | null; version?: string }> {
+interface Read {
+  e: MasterEvidence;
+  record: QuorumRecord | null;
+  version?: string;
+  /** Its data must be read offline (done one master at a time). */
+  offline?: boolean;
+}
+
+/** The probe, the record and, where etcd runs, its own status: light reads, all masters at once. */
+async function one(r: DisasterRun, m: InstanceInfo): Promise<Read> {
   const label = labelOf(m);
   const base: MasterEvidence = {
     label,
@@ -63,6 +69,11 @@ async function one(
     };
   }
   if (!e.dataPresent) return { e: { ...e, note: 'no data in /var/vcap/store/etcd/member' }, record };
+  return { e, record, offline: true };
+}
+
+/** The offline read of a stopped member's data (a copy started read-only in a scratch directory). */
+async function offline(r: DisasterRun, label: string, e: MasterEvidence, record: QuorumRecord | null): Promise<Read> {
   const res = await r.exec({ host: label, ...offlineStatus() }, { allowFail: true, timeoutMs: 300_000 });
   const read = parseStatusRead(res.stdout);
   if (read.status)
@@ -76,13 +87,18 @@ async function one(
   };
 }
 
-/** The evidence of every master, one after the other (the offline reads copy data: not all at once). */
+/**
+ * The evidence of every master: the light reads on all masters at once (a running member without
+ * quorum takes its health check's whole timeout), then the offline reads one after the other (they
+ * copy data: not all at once).
+ */
 export async function observeQuorum(r: DisasterRun, masters: InstanceInfo[]): Promise<QuorumObservation> {
   const evidence: MasterEvidence[] = [];
   let record: QuorumRecord | null = null;
   let version: string | undefined;
-  for (const m of masters) {
-    const x = await one(r, m);
+  const light = await Promise.all(masters.map((m) => one(r, m)));
+  for (const [i, m] of masters.entries()) {
+    const x = light[i].offline ? await offline(r, labelOf(m), light[i].e, light[i].record) : light[i];
     evidence.push(x.e);
     if (x.record && !x.record.finished && x.record.survivor === labelOf(m)) record = x.record;
     version ??= x.version;

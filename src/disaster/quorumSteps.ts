@@ -12,6 +12,7 @@ import { changeMembership } from '../recovery/steps/membershipChange';
 import { dataDirEmpty } from './fleet';
 import type { QuorumPlan, Rejoin } from './quorumPlan';
 import * as q from './quorumCommands';
+import { assertSurvivorUp, watchingSurvivor } from './quorumReport';
 
 export interface QuorumTimeouts {
   /** The survivor (forced, then under monit) healthy; a member back and caught up. */
@@ -104,7 +105,9 @@ async function rejoinOne(r: DisasterRun, plan: QuorumPlan, j: Rejoin, t: QuorumT
   const s = plan.survivor!;
   const id = idOf(j.label);
   const peer = (await r.probe(j.label)).peerAddress;
-  const members = () => r.until(`the member list answers on ${s}`, t.startMs, () => localMembers(r, s));
+  // every poll below stops the run at once when the survivor's etcd is gone (src/disaster/quorumReport.ts)
+  const watch = <T>(f: () => Promise<T>) => watchingSurvivor(r, plan, f);
+  const members = () => r.until(`the member list answers on ${s}`, t.startMs, () => watch(() => localMembers(r, s)));
   const list = await members();
   let mine = list.find((m) => m.name === id || (peer && m.peerURLs.includes(peer)));
   const p = await r.probe(j.label);
@@ -126,7 +129,7 @@ async function rejoinOne(r: DisasterRun, plan: QuorumPlan, j: Rejoin, t: QuorumT
           until: r.until.bind(r),
           info: r.info.bind(r),
           pause: r.pause.bind(r),
-          members: () => localMembers(r, s),
+          members: () => watch(() => localMembers(r, s)),
         };
         const { res, applied } = await changeMembership(
           via,
@@ -144,7 +147,7 @@ async function rejoinOne(r: DisasterRun, plan: QuorumPlan, j: Rejoin, t: QuorumT
     if (!(p.monitEtcd === 'running' && p.etcdAlive)) await r.exec({ host: j.label, ...cmd.monitStart() });
   }
   const started = await r.until(`${j.label} has started as a member`, t.startMs, async () => {
-    const m = (await localMembers(r, s)).find((x) => x.name === id);
+    const m = (await watch(() => localMembers(r, s))).find((x) => x.name === id);
     return m ?? undefined;
   });
   if (started.isLearner) {
@@ -152,19 +155,25 @@ async function rejoinOne(r: DisasterRun, plan: QuorumPlan, j: Rejoin, t: QuorumT
       `learner ${started.id} is promoted`,
       t.startMs,
       async () => {
-        const res = await r.exec({ host: s, ...cmd.memberPromote(started.id) }, { allowFail: true });
+        // through the survivor only: the job wrapper's endpoint list names the learner too, and a
+        // request stuck on a member still starting waits out the whole command timeout
+        const res = await r.exec({ host: s, ...cmd.memberPromote(started.id, { local: true }) }, { allowFail: true });
         if (res.code === 0) return true;
-        if (!(await localMembers(r, s)).find((x) => x.id === started.id)?.isLearner) return true;
+        if (!(await watch(() => localMembers(r, s))).find((x) => x.id === started.id)?.isLearner) return true;
         r.info(`promotion not accepted yet (${parseEtcdctlError(res.stderr).message || `exit ${res.code}`}); retrying`);
         return undefined;
       },
       1500,
     );
   }
-  await r.until(`${j.label} is healthy`, t.startMs, async () => ((await healthy(r, j.label)) ? true : undefined));
+  await r.until(`${j.label} is healthy`, t.startMs, async () => {
+    if (await healthy(r, j.label)) return true;
+    await assertSurvivorUp(r, plan);
+    return undefined;
+  });
   const eq = await r.until(`hashKV of ${j.label} equals the survivor's`, t.startMs, async () => {
-    const rev = BigInt((await statusOf(r, s)).revision ?? '0');
-    const [a, b] = await Promise.all([hashAt(r, s, rev), hashAt(r, j.label, rev)]);
+    const rev = BigInt((await watch(() => statusOf(r, s))).revision ?? '0');
+    const [a, b] = await watch(() => Promise.all([hashAt(r, s, rev), hashAt(r, j.label, rev)]));
     return a === b ? { rev, a } : undefined;
   });
   r.check(
@@ -175,14 +184,17 @@ async function rejoinOne(r: DisasterRun, plan: QuorumPlan, j: Rejoin, t: QuorumT
 }
 
 export async function rejoinAll(r: DisasterRun, plan: QuorumPlan, t: QuorumTimeouts) {
-  for (const j of plan.rejoin) await rejoinOne(r, plan, j, t);
+  for (const j of plan.rejoin) {
+    await assertSurvivorUp(r, plan);
+    await rejoinOne(r, plan, j, t);
+  }
 }
 
 /** One cluster id, every master a started voter, hashKV equal, revision not below the survivor's, the Director's view. */
 export async function verify(r: DisasterRun, plan: QuorumPlan, t: QuorumTimeouts) {
   const s = plan.survivor!;
   const st = await r.until('every master answers its status', t.startMs, () =>
-    Promise.all(plan.masters.map(async (m) => ({ m, st: await statusOf(r, m) }))),
+    watchingSurvivor(r, plan, () => Promise.all(plan.masters.map(async (m) => ({ m, st: await statusOf(r, m) })))),
   );
   const ids = new Set(st.map((x) => x.st.clusterId));
   r.check('one cluster id', ids.size === 1, `${[...ids].join(', ')} on ${plan.masters.length} masters`);
@@ -210,7 +222,7 @@ export async function verify(r: DisasterRun, plan: QuorumPlan, t: QuorumTimeouts
       const ms = all.filter((i) => plan.masters.includes(`${i.group}/${i.id}`));
       return ms.every((i) => i.processState === 'running') ? ms : undefined;
     },
-    3000,
+    1000,
   );
   r.check('Director reports running', true, inst.map((i) => `${i.group}/${i.index}: ${i.processState}`).join(', '));
 }

@@ -7,13 +7,12 @@
 import * as fs from 'fs';
 import type { DeploymentSession } from '../session/types';
 import { CancelledError } from '../util/cancel';
-import { Transcript } from '../recovery/transcript';
 import { StepError } from '../recovery/context';
 import { guardRun, takeRunLock } from '../recovery/runLock';
 import * as cmd from '../recovery/commands';
 import type { Refusal, RecoveryOutcome } from '../recovery/events';
-import type { DisasterEvent } from './context';
-import { moveDataAside, startEtcdClients, stopEtcdClients, stopEtcdEverywhere } from './fleet';
+import { openRunRecord, type DisasterEvent } from './context';
+import { moveDataAside, onEveryMaster, startEtcdClients, stopEtcdClients, stopEtcdEverywhere } from './fleet';
 import { installRestored, removeRestoreState, restoreMember, type Bump } from './restoreCommands';
 import { confirmationText, type SnapshotFacts } from './restoreChecks';
 import { formatRestorePlan, RESTORE_STEPS, restorePlan, snapshotPathOnVms, type RestoreStepId } from './restorePlan';
@@ -61,28 +60,17 @@ export interface RestoreResult {
 /** Never throws for operational failures: see `outcome`. */
 export async function runRestore(session: DeploymentSession, opts: RestoreOptions): Promise<RestoreResult> {
   const started = new Date();
-  const transcript = new Transcript(opts.transcriptDir, {
-    deployment: session.deployment,
+  const { transcript, emit, time, done } = openRunRecord(session, {
+    ...opts,
     target: 'every master',
-    dryRun: !!opts.dryRun,
     started,
     heading: 'etcd restore from a snapshot',
     prefix: 'restore',
   });
-  const time = () => new Date().toISOString();
-  const emit = (e: DisasterEvent) => {
-    transcript.record(e);
-    try {
-      opts.onEvent?.(e);
-    } catch {
-      /* a UI callback must not break the run */
-    }
-  };
-  const finish = (res: Omit<RestoreResult, 'transcriptPath'>): RestoreResult => {
-    emit({ type: 'done', time: time(), outcome: res.outcome, message: res.message, transcriptPath: transcript.path });
-    transcript.flush();
-    return { ...res, transcriptPath: transcript.path };
-  };
+  const finish = (res: Omit<RestoreResult, 'transcriptPath'>): RestoreResult => ({
+    ...res,
+    transcriptPath: done(res.outcome, res.message),
+  });
   const refuse = (refusals: Refusal[], extra: Partial<RestoreResult> = {}) => {
     emit({ type: 'refused', time: time(), refusals });
     return finish({
@@ -211,19 +199,21 @@ export async function runRestore(session: DeploymentSession, opts: RestoreOption
 
     stepStart('restore');
     const backupDirs: string[] = [];
-    for (const h of labels) {
+    // every master at once (each its own file and directories), as BBR runs its restore scripts
+    await onEveryMaster(labels, async (h) => {
       if (!todo.includes(h)) {
-        run.info(`${h}: already restored from this snapshot (${ts})`);
-        continue;
+        run!.info(`${h}: already restored from this snapshot (${ts})`);
+        return;
       }
-      await run.exec(
+      await run!.exec(
         { host: h, ...restoreMember(remote, byLabel.get(h)!, check.members, ts, check.tool, opts.bump) },
         { timeoutMs: t.uploadMs },
       );
-      const b = await moveDataAside(run, h, ts);
+      const b = await moveDataAside(run!, h, ts);
       if (b) backupDirs.push(`${h}:${b}`);
-      await run.exec({ host: h, ...installRestored(ts, snap!.sha256) });
-    }
+      await run!.exec({ host: h, ...installRestored(ts, snap!.sha256) });
+    });
+    backupDirs.sort((a, b) => labels.indexOf(a.split(':')[0]) - labels.indexOf(b.split(':')[0]));
     stepDone('restore', backupDirs.length ? `old data kept in ${backupDirs.join(', ')}` : undefined);
 
     stepStart('start-etcd');

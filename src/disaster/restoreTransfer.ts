@@ -35,40 +35,37 @@ export async function sha256On(run: RestoreRun, host: string, remotePath: string
   return r.code === 0 && m ? m[1] : null;
 }
 
-/** Streams the local file to `remotePath` on the master through the run's visible command events. */
-export async function upload(
+/**
+ * One streamed command on a master, shown as a command event and its end (exit code, duration):
+ * stdin from a local file (the upload) or stdout to one (the download), never whole in memory;
+ * `open` makes the stream once the master's connection is up.
+ * A transport failure or a non-zero exit is a StepError with `failure`'s wording.
+ */
+async function streamed(
   run: RestoreRun,
   host: string,
-  localFile: string,
-  remotePath: string,
-  timeoutMs: number,
+  c: { command: string; shown: string; purpose: string; mutates: boolean; timeoutMs: number },
+  open: () => { stdin: fs.ReadStream } | { stdoutTo: fs.WriteStream },
+  failure: { transport: string; exit: string; advice: string },
 ): Promise<void> {
   run.checkAbort();
-  const c = uploadSnapshot(remotePath);
   const h = await run.host(host);
   const step = run.currentStep;
   const time = () => new Date().toISOString();
-  run.emit({
-    type: 'command',
-    time: time(),
-    step,
-    host,
-    command: `${c.command}  < ${localFile}`,
-    purpose: c.purpose,
-    mutates: true,
-  });
+  run.emit({ type: 'command', time: time(), step, host, command: c.shown, purpose: c.purpose, mutates: c.mutates });
   const started = Date.now();
-  const input = fs.createReadStream(localFile, { highWaterMark: 1 << 20 });
+  const io = open();
   let code: number | null = null;
   let signal: string | null = null;
   let stderr = '';
   try {
-    const r = await h.exec(c.command, { sudo: true, stdin: input, timeoutMs });
-    ({ code, signal, stderr } = r);
+    ({ code, signal, stderr } = await h.exec(c.command, { sudo: true, timeoutMs: c.timeoutMs, ...io }));
+    if ('stdoutTo' in io) await finished(io.stdoutTo);
   } catch (e) {
-    throw new StepError(`uploading the snapshot to ${host} failed: ${(e as Error).message}`, RESUME_ADVICE);
+    throw new StepError(`${failure.transport}: ${(e as Error).message}`, RESUME_ADVICE);
   } finally {
-    input.destroy();
+    if ('stdin' in io) io.stdin.destroy();
+    else io.stdoutTo.destroy();
     run.emit({
       type: 'command-done',
       time: time(),
@@ -80,8 +77,30 @@ export async function upload(
       durationMs: Date.now() - started,
     });
   }
-  if (code !== 0)
-    throw new StepError(`uploading the snapshot to ${host} exited ${code ?? signal}: ${stderr.trim()}`, RESUME_ADVICE);
+  if (code !== 0) throw new StepError(`${failure.exit} ${code ?? signal}: ${stderr.trim()}`, failure.advice);
+}
+
+/** Streams the local file to `remotePath` on the master through the run's visible command events. */
+export async function upload(
+  run: RestoreRun,
+  host: string,
+  localFile: string,
+  remotePath: string,
+  timeoutMs: number,
+): Promise<void> {
+  run.checkAbort();
+  const c = uploadSnapshot(remotePath);
+  await streamed(
+    run,
+    host,
+    { ...c, shown: `${c.command}  < ${localFile}`, mutates: true, timeoutMs },
+    () => ({ stdin: fs.createReadStream(localFile, { highWaterMark: 1 << 20 }) }),
+    {
+      transport: `uploading the snapshot to ${host} failed`,
+      exit: `uploading the snapshot to ${host} exited`,
+      advice: RESUME_ADVICE,
+    },
+  );
 }
 
 /**
@@ -92,47 +111,23 @@ export async function upload(
 export async function download(run: RestoreRun, host: string, remotePath: string, localFile: string): Promise<void> {
   run.checkAbort();
   const command = `cat -- ${shellQuote(validateRemotePath(remotePath))}`;
-  const h = await run.host(host);
-  const step = run.currentStep;
-  const time = () => new Date().toISOString();
-  run.emit({
-    type: 'command',
-    time: time(),
-    step,
+  await streamed(
+    run,
     host,
-    command: `${command}  > ${localFile}`,
-    purpose: 'copy the snapshot to the workstation to verify it (streamed)',
-    mutates: false,
-  });
-  const started = Date.now();
-  const out = fs.createWriteStream(localFile, { flags: 'wx', mode: 0o600 });
-  let code: number | null = null;
-  let signal: string | null = null;
-  let stderr = '';
-  try {
-    const r = await h.exec(command, { sudo: true, stdoutTo: out, timeoutMs: 1_800_000 });
-    ({ code, signal, stderr } = r);
-    await finished(out);
-  } catch (e) {
-    out.destroy();
-    throw new StepError(`copying ${remotePath} from ${host} failed: ${(e as Error).message}`, RESUME_ADVICE);
-  } finally {
-    run.emit({
-      type: 'command-done',
-      time: time(),
-      step,
-      host,
+    {
       command,
-      exitCode: code,
-      signal,
-      durationMs: Date.now() - started,
-    });
-  }
-  if (code !== 0)
-    throw new StepError(
-      `reading ${remotePath} on ${host} exited ${code ?? signal}: ${stderr.trim()}`,
-      'Check the path on that master (it must be a snapshot file), then run again.',
-    );
+      shown: `${command}  > ${localFile}`,
+      purpose: 'copy the snapshot to the workstation to verify it (streamed)',
+      mutates: false,
+      timeoutMs: 1_800_000,
+    },
+    () => ({ stdoutTo: fs.createWriteStream(localFile, { flags: 'wx', mode: 0o600 }) }),
+    {
+      transport: `copying ${remotePath} from ${host} failed`,
+      exit: `reading ${remotePath} on ${host} exited`,
+      advice: 'Check the path on that master (it must be a snapshot file), then run again.',
+    },
+  );
 }
 
 /**

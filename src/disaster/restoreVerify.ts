@@ -32,7 +32,7 @@ export async function verifyRestoredCluster(
       if (ok.length < expected.members.length || h.some((x) => !x.ok || !x.value.healthy)) return undefined;
       return ok.map((s) => (s as { value: EndpointStatus }).value);
     },
-    2000,
+    500,
   );
   run.check('every member healthy', true, `${statuses.length} members answer status and a health read`);
   const ids = [...new Set(statuses.map((s) => s.clusterId ?? '?'))];
@@ -78,7 +78,7 @@ export async function waitDirectorRunning(run: RestoreRun, session: DeploymentSe
       const ms2 = etcdInstances(await session.instances());
       return ms2.length && ms2.every((i) => i.processState === 'running') ? ms2 : undefined;
     },
-    3000,
+    1000,
   );
   run.check('Director reports running', true, states.map((i) => `${i.group}/${i.id}: ${i.processState}`).join(', '));
 }

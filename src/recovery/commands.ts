@@ -285,9 +285,10 @@ export function memberAdd(instanceId: string, learner: boolean): RemoteCommand {
   };
 }
 
-export function memberPromote(idHex: string): RemoteCommand {
+/** `local`: through the VM's own member only (the job wrapper's LOCAL=true), not every endpoint. */
+export function memberPromote(idHex: string, o: { local?: boolean } = {}): RemoteCommand {
   return {
-    command: `${ETCDCTL} member promote ${shellQuote(validateMemberId(idHex))}`,
+    command: `${o.local ? 'LOCAL=true ' : ''}${ETCDCTL} member promote ${shellQuote(validateMemberId(idHex))}`,
     mutates: true,
     purpose: 'promote the learner to a voting member',
   };

@@ -43,21 +43,28 @@ export type VerifyResult = VerifyOk | VerifyFailed;
 
 const TAKE_ANOTHER = 'Take a new snapshot (bosh-etcd snapshot save) or use another one; do not restore from this file.';
 
-/** Streams the file once: sha256 of everything, and sha256 of everything but the last 32 bytes. */
-async function hashes(file: string): Promise<{ whole: string; body: Buffer; trailer: Buffer; size: number }> {
-  const whole = crypto.createHash('sha256');
+/**
+ * Streams the file once: sha256 of everything but the last 32 bytes (etcd's own hash covers that),
+ * and of everything — the same running hash, copied before the last 32 bytes go in, so each byte is
+ * hashed once. `size` is the file's size when stat'ed; a file that changed size is reported by `size`.
+ */
+async function hashes(
+  file: string,
+  size: number,
+): Promise<{ whole: string; body: Buffer; trailer: Buffer; size: number }> {
   const body = crypto.createHash('sha256');
-  let tail = Buffer.alloc(0);
-  let size = 0;
+  const bodyBytes = size - SHA256_BYTES;
+  const tail: Buffer[] = [];
+  let read = 0;
   for await (const chunk of fs.createReadStream(file, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
-    whole.update(chunk);
-    size += chunk.length;
-    const joined = tail.length ? Buffer.concat([tail, chunk]) : chunk;
-    const keep = Math.min(SHA256_BYTES, joined.length);
-    body.update(joined.subarray(0, joined.length - keep));
-    tail = Buffer.from(joined.subarray(joined.length - keep));
+    const inBody = Math.max(0, Math.min(chunk.length, bodyBytes - read));
+    if (inBody) body.update(chunk.subarray(0, inBody));
+    if (inBody < chunk.length) tail.push(Buffer.from(chunk.subarray(inBody)));
+    read += chunk.length;
   }
-  return { whole: whole.digest('hex'), body: body.digest(), trailer: tail, size };
+  const trailer = Buffer.concat(tail);
+  const whole = body.copy().update(trailer).digest('hex');
+  return { whole, body: body.digest(), trailer, size: read };
 }
 
 /**
@@ -99,7 +106,7 @@ export async function verifySnapshot(file: string, opts: { metadata?: SnapshotMe
       `${st.size} bytes is not whole database pages plus etcd's 32-byte sha256: the file is truncated, or it is a copy of a member's db file rather than a snapshot`,
       `${TAKE_ANOTHER} (A copied member/snap/db can only be restored with --skip-hash-check and may miss recent writes.)`,
     );
-  const h = await hashes(file);
+  const h = await hashes(file, st.size);
   if (h.size !== st.size) return fail('damaged', `${file} changed while it was read; verify it again`);
   if (!h.body.equals(h.trailer))
     return fail(

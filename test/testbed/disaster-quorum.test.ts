@@ -1,14 +1,26 @@
 // The quorum-loss flow (src/disaster/quorum.ts) on its own 3-master testbed with a kube-apiserver
 // stand-in that writes to etcd every second: refused while quorum holds; then two of three masters
 // wiped and the third stopped (its numbers read offline), the most advanced preselected, a run
-// cancelled after the survivor was forced into a new cluster and run again to the end. Proves: the
+// cancelled after the survivor was forced into a new cluster, run again while the survivor's etcd dies
+// (the run stops and reports each master's state), and run again to the end. Proves: the
 // writes acknowledged before are there afterwards, one cluster id, every member started and healthy,
 // no write accepted while the run had the API servers stopped, and the API servers writing again after.
 import * as assert from 'assert';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { boshCliEnv, breakInstance, down, etcdctlIn, masters, up, type TestbedState } from './harness/index';
+import { execFileSync } from 'child_process';
+import {
+  boshCliEnv,
+  breakInstance,
+  down,
+  etcdctlIn,
+  etcdServerPid,
+  masters,
+  up,
+  type TestbedState,
+  type TestbedVm,
+} from './harness/index';
 import { resolveLayout } from './harness/layout';
 import { apiWrites, installApiWriter } from './harness/disaster';
 import { waitFor } from './harness/sh';
@@ -24,6 +36,19 @@ const NET = (() => {
   const [, a, b] = resolveLayout().net.split('.').map(Number);
   return `127.${(a + 170) % 256}.${b}`;
 })();
+
+/** The survivor's etcd dies for good: monit stops watching it, the server is killed, the start script exits. */
+function killForGood(vm: TestbedVm): void {
+  const pid = etcdServerPid(vm);
+  execFileSync('/usr/bin/nsenter', [
+    '-m',
+    '-t',
+    String(vm.nsPid),
+    '/bin/bash',
+    '-c',
+    `monit unmonitor etcd; kill -9 ${pid}; for _ in $(seq 1 100); do p=$(cat /var/vcap/sys/run/bpm/etcd/etcd.pid 2>/dev/null); [ -n "$p" ] && kill -0 $p 2>/dev/null || break; sleep 0.1; done`,
+  ]);
+}
 
 function explain(res: QuorumResult): string {
   return `${res.outcome}: ${res.message}\n${res.advice ?? ''}\n${fs.readFileSync(res.transcriptPath, 'utf8').slice(-4000)}`;
@@ -67,7 +92,7 @@ describe('quorum restore on the testbed (3 masters, kube-apiserver writing)', fu
     await waitFor('the API server stand-in still writing', 60_000, async () => apiWrites(m(0)).length > n, 500);
   });
 
-  it('two wiped, the third stopped: preselects it from an offline read, survives a cancel, restores quorum with every acknowledged write', async () => {
+  it('two wiped, the third stopped: preselects it from an offline read, survives a cancel and the survivor dying, restores quorum with every acknowledged write', async () => {
     for (let i = 0; i < 20; i++) await etcdctlIn(m(2), `put /dq/key-${i} value-${i}`, { local: true });
     await breakInstance(`master/${m(0).id}`, 'quorum-loss', opts); // wipes master-0 (bootstrap) and master-1
     await breakInstance(`master/${m(2).id}`, 'stop', opts);
@@ -115,10 +140,32 @@ describe('quorum restore on the testbed (3 masters, kube-apiserver writing)', fu
     });
     assert.match(copy.stdout + copy.stderr, /"revision":\d+/);
 
+    // second run: the survivor's etcd dies (killed, and monit no longer restarts it) as the re-adds begin
+    const dead = await restoreQuorum(
+      session,
+      options({
+        survivor: label(2),
+        yes: true,
+        onEvent: (e) => {
+          record(e);
+          if (e.type === 'step-start' && e.step === 'rejoin') killForGood(m(2));
+        },
+      }),
+    );
+    assert.strictEqual(dead.outcome, 'failed', explain(dead));
+    assert.strictEqual(dead.failedStep, 'rejoin', explain(dead));
+    assert.match(dead.message, new RegExp(`the survivor ${label(2)} stopped running etcd`), explain(dead));
+    // one line per master: the survivor's data in place and no etcd; the others empty, nothing running
+    assert.strictEqual(dead.memberStates?.length, 3, explain(dead));
+    const stateOf = (i: number) => dead.memberStates!.find((x) => x.startsWith(label(i)))!;
+    assert.match(stateOf(2), /\(the survivor\): etcd not running .*; data in \/var\/vcap\/store\/etcd;/, explain(dead));
+    for (const i of [0, 1]) assert.match(stateOf(i), /: etcd not running .*; no data in /, explain(dead));
+    for (const x of dead.memberStates!) assert.ok(dead.message.includes(x), explain(dead));
+
     const second = await restoreQuorum(session, options({ survivor: label(2), yes: true, onEvent: record }));
     assert.strictEqual(second.outcome, 'recovered', explain(second));
     assert.ok(second.stepsRun.includes('verify'), explain(second));
-    // resumed: the survivor is not forced a second time
+    // resumed: the survivor is not forced a second time, and monit runs it again
     assert.match(
       fs.readFileSync(second.transcriptPath, 'utf8'),
       /skipped \(the record on the survivor says it already ran as a new cluster\)/,
