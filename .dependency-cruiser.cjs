@@ -8,8 +8,9 @@ module.exports = {
       severity: 'error',
       comment: 'The core runs in plain Node (CLI, tests against the testbed): it never imports vscode.',
       from: { path: CORE },
-      // `vscode` resolves to its type package (there is no runtime module outside the extension host).
-      to: { path: '^(vscode|node_modules/@types/vscode/.*)$' },
+      // `vscode` resolves to its type package (there is no runtime module outside the extension host),
+      // also when node_modules is a link to another checkout's (a git worktree): `../main/node_modules/…`.
+      to: { path: '^vscode$|(^|/)node_modules/@types/vscode/' },
     },
     {
       name: 'core-no-vscode-layer',

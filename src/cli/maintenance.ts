@@ -15,6 +15,7 @@ import {
 import { EXIT } from './exitCodes';
 import { readWords, takeCommonOption, unexpectedWord, UsageError, type CommonOptions } from './args';
 import { confirmRun, defaultTranscriptDir, isSharedRunEvent, lineWriter, printSharedRunEvent, type CliIo } from './io';
+import { exitCodeOf } from './recover';
 import { withDeployment } from './session';
 
 export const MAINTENANCE_COMMANDS: readonly string[] = ['defrag', 'recover-nospace'];
@@ -99,23 +100,10 @@ function printer(out: NodeJS.WritableStream, err: NodeJS.WritableStream): (e: Ma
   };
 }
 
-function exitCodeOf(o: MaintenanceOutcome): number {
-  switch (o) {
-    case 'done':
-    case 'dry-run':
-    case 'nothing-to-do':
-      return EXIT.OK;
-    case 'refused':
-      return EXIT.REFUSED;
-    case 'declined':
-      return EXIT.DECLINED;
-    case 'cancelled':
-      return EXIT.CANCELLED;
-    case 'quota-too-small':
-      return EXIT.QUOTA_TOO_SMALL;
-    default:
-      return EXIT.FAILED;
-  }
+/** As recover (exitCodeOf), plus done / nothing-to-do (0) and a quota too small for the data (8). */
+function maintenanceExitCode(o: MaintenanceOutcome): number {
+  if (o === 'done' || o === 'nothing-to-do') return EXIT.OK;
+  return o === 'quota-too-small' ? EXIT.QUOTA_TOO_SMALL : exitCodeOf({ outcome: o });
 }
 
 export async function maintenanceMain(argv: string[], io: CliIo): Promise<number> {
@@ -170,6 +158,6 @@ export async function maintenanceMain(argv: string[], io: CliIo): Promise<number
     stream.write(`\n${res.outcome.toUpperCase()}: ${res.message}\n`);
     if (res.advice && res.outcome !== 'refused') stream.write(`what to do: ${res.advice}\n`);
     if (res.transcriptPath) io.out.write(`transcript: ${res.transcriptPath}\n`);
-    return exitCodeOf(res.outcome);
+    return maintenanceExitCode(res.outcome);
   });
 }

@@ -38,7 +38,8 @@ export function recoveryPrinter(
   };
 }
 
-export function exitCodeOf(r: Pick<RecoveryResult, 'outcome'>): number {
+/** The exit code of a run's outcome (the words recover, restore and the maintenance flows share). */
+export function exitCodeOf(r: { outcome: string }): number {
   switch (r.outcome) {
     case 'recovered':
     case 'dry-run':

@@ -97,7 +97,8 @@ async function fingerprint(s: TestbedState, target: TestbedVm): Promise<string> 
   const rows = (await memberRows(s, target)).map((r) => `${r[0]} ${r[1]} ${r[2]} ${r[3]} ${r[5]}`).sort();
   const store = await inVm(
     target.nsPid,
-    `ls -A ${cmd.STORE_DIR}; echo ---; ls -A ${cmd.DATA_DIR}; echo ---; ls -A ${cmd.MEMBER_DIR} 2>/dev/null; true`,
+    // The cluster lock's guard file (src/session/lockOps.ts) stays once any run took the lock: not a change.
+    `ls -A ${cmd.STORE_DIR} | grep -v '[.]lock[.]guard$'; echo ---; ls -A ${cmd.DATA_DIR}; echo ---; ls -A ${cmd.MEMBER_DIR} 2>/dev/null; true`,
   );
   const snaps = await Promise.all(masters(s).map((m) => inVm(m.nsPid, `ls -A ${cmd.SNAPSHOT_DIR} 2>/dev/null; true`)));
   return JSON.stringify({ rows, store: store.stdout, snaps: snaps.map((x) => x.stdout) });
