@@ -19,10 +19,13 @@ export const restoreQuorumCommand: CommandDef = {
 export const restoreSnapshotCommand: CommandDef = {
   id: 'boshEtcd.restoreSnapshot',
   run(c, arg) {
-    const snapshot = (arg as { snapshot?: unknown } | undefined)?.snapshot;
+    // from the snapshot list: { deployment, snapshot } (the environment is asked when there are several)
+    const a = (arg ?? {}) as { snapshot?: unknown; deployment?: unknown };
+    const pre = deploymentOf(arg);
     return c.disaster.restoreSnapshot({
-      ...deploymentOf(arg),
-      snapshot: typeof snapshot === 'string' ? snapshot : undefined,
+      envName: pre.envName,
+      deployment: pre.deployment ?? (typeof a.deployment === 'string' ? a.deployment : undefined),
+      snapshot: typeof a.snapshot === 'string' ? a.snapshot : undefined,
     });
   },
 };

@@ -4,12 +4,16 @@
 // restore-from-snapshot flow (the bump offered on etcd ≥ 3.5.10 only, the deployment's name typed).
 // The engines are stand-ins that call the flows' hooks with plans from the real planner.
 import * as assert from 'assert';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
 import type { MasterEvidence } from '../../src/disaster/evidence';
 import { planQuorumRestore } from '../../src/disaster/quorumPlan';
 import { lossAgainst, survivorCandidates } from '../../src/disaster/survivorChoice';
 import type { QuorumOptions, QuorumResult } from '../../src/disaster/quorum';
 import type { RestoreOptions, RestoreResult } from '../../src/disaster/restore';
-import type { SnapshotEntry } from '../../src/snapshots';
+import { deleteSnapshot, listSnapshots, verifySnapshot, type SnapshotEntry } from '../../src/snapshots';
+import { showSnapshots } from '../../src/wizard/snapshotFlow';
 import type { DeploymentSession } from '../../src/session/types';
 import { ScriptedUi } from '../../src/ui/scriptedUi';
 import { runQuorumWizard, type QuorumWizardDeps } from '../../src/wizard/quorumFlow';
@@ -240,5 +244,41 @@ describe('disaster wizard: restore from a snapshot', () => {
     const res = await runRestoreWizard(restoreDeps(ui2, entry('3.5.9'), seen), {});
     assert.strictEqual(res.outcome, 'declined');
     assert.strictEqual(seen[0].bump, undefined);
+  });
+});
+
+describe('disaster wizard: the snapshot list offers the restore', () => {
+  it('"Restore the cluster from this snapshot…" hands the chosen file to the restore flow', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bosh-etcd-restore-ui-'));
+    try {
+      const file = path.join(dir, 'service-instance_x-20261201T010203Z-rev9.db');
+      fs.writeFileSync(file, Buffer.alloc(4096, 1));
+      const ui = new ScriptedUi({
+        pick: { snapshot: { labelIncludes: 'rev 9' }, snapshotAction: { labelIncludes: 'Restore the cluster' } },
+      });
+      const restored: SnapshotEntry[] = [];
+      const res = await showSnapshots({
+        ui,
+        model: { ...model, deployments: async () => [{ name: 'service-instance_x' }] },
+        saveSnapshot: () => Promise.reject(new Error('not used')),
+        listSnapshots,
+        verifySnapshot: (f) => verifySnapshot(f),
+        deleteSnapshot,
+        trusted: () => true,
+        snapshotDir: () => dir,
+        checked: new Map(),
+        reveal: async () => undefined,
+        restore: async (e) => {
+          restored.push(e);
+        },
+      });
+      assert.strictEqual(res.action, 'restore');
+      assert.deepStrictEqual(
+        restored.map((e) => [e.file, e.deployment]),
+        [[file, 'service-instance_x']],
+      );
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
