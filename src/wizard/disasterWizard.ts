@@ -8,6 +8,7 @@ import { listSnapshots } from '../snapshots';
 import type { Ui } from '../ui/ui';
 import { RecoveryTerminal } from './recoveryTerminal';
 import type { MaintenanceModel } from './maintenanceFlow';
+import type { RunSink } from './wizardFlow';
 import { runQuorumWizard, type QuorumWizardResult } from './quorumFlow';
 import { runRestoreWizard, type RestoreWizardPreselect, type RestoreWizardResult } from './restoreFlow';
 
@@ -27,6 +28,7 @@ export class DisasterWizard implements vscode.Disposable {
   private readonly reviews = new Map<string, string>();
   private readonly sub: vscode.Disposable;
   private seq = 0;
+  private flows = 0;
   /** The runs' terminals (tests and e2e read their text). */
   readonly terminals: RecoveryTerminal[] = [];
   running = false;
@@ -45,12 +47,21 @@ export class DisasterWizard implements vscode.Disposable {
       model: host.model,
       trusted: () => host.trusted(),
       transcriptDir: () => host.transcriptDir(),
-      openRunSink: (title: string) => {
+      openRunSink: (title: string): RunSink => {
         const pty = new RecoveryTerminal();
         this.terminals.push(pty);
         const term = vscode.window.createTerminal({ name: title, pty, iconPath: new vscode.ThemeIcon('flame') });
         term.show(true);
-        return pty;
+        this.running = true;
+        return {
+          write: (t) => pty.write(t),
+          onClose: (cb) => pty.onClose(cb),
+          // the run is over: another may start while the result's notification is still open
+          finished: (outcome) => {
+            pty.finished(outcome);
+            this.running = false;
+          },
+        };
       },
       showReview: async (md: string, name: string) => {
         const path = `/${name.replace(/[^A-Za-z0-9._-]/g, '-')}-${++this.seq}.md`;
@@ -74,11 +85,13 @@ export class DisasterWizard implements vscode.Disposable {
       );
       return busy;
     }
+    const id = ++this.flows;
     this.running = true;
     try {
       return await f();
     } finally {
-      this.running = false;
+      // a flow started after this run ended (its notification still open) keeps the flag
+      if (this.flows === id) this.running = false;
     }
   }
 
