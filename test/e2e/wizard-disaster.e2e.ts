@@ -136,6 +136,7 @@ describe('disaster recovery: restore from a snapshot and the quorum-loss wizard'
     const page = wb!.page;
     testbedCli('break', label(0), '--mode', 'quorum-loss');
     broken = true;
+    await runCommand(page, 'View: Close All Editors'); // the restore's review page: not this flow's
     await runCommand(page, 'BOSH etcd: Restore etcd Quorum…');
     await passDeploymentSteps(page, state!.deployment, /options/);
     await pressOk(page); // no dry run
