@@ -14,6 +14,11 @@ const short = (label: string) => {
   return id ? `${g}/${id.slice(0, 8)}` : label;
 };
 
+const named = (label: string, index: number | null) => {
+  const [g, id] = label.split('/');
+  return index === null || !id ? label : `${g}/${index} · ${id.slice(0, 8)}`;
+};
+
 export function survivorItems(plan: QuorumPlan): PickItem<string>[] {
   const items: PickItem<string>[] = survivorCandidates(plan).map((c: SurvivorCandidate) => {
     const e = c.evidence;
@@ -23,7 +28,8 @@ export function survivorItems(plan: QuorumPlan): PickItem<string>[] {
         : (c.notChoosable ?? '');
     const lost = c.losses.filter((l) => l.loses);
     return {
-      label: `${c.preselected ? '$(star-full)' : c.choosable ? '$(database)' : '$(circle-slash)'} ${c.label}${e.bootstrap ? ' (bootstrap)' : ''}`,
+      // short in the label (group/index and the UUID's first block); in full in the detail line
+      label: `${c.preselected ? '$(star-full)' : c.choosable ? '$(database)' : '$(circle-slash)'} ${named(c.label, e.index)}${e.bootstrap ? ' (bootstrap)' : ''}`,
       description: c.choosable
         ? `#${c.rank} · ${nums}${c.preselected ? ' · most advanced' : ''}`
         : `cannot be the survivor: ${c.notChoosable}`,

@@ -23,6 +23,7 @@ import {
   openWorkbench,
   runCommand,
   screenshot,
+  showBrokenDeployment,
   testbedCli,
   testbedState,
   waitForNotification,
@@ -137,6 +138,8 @@ describe('disaster recovery: restore from a snapshot and the quorum-loss wizard'
     testbedCli('break', label(0), '--mode', 'quorum-loss');
     broken = true;
     await runCommand(page, 'View: Close All Editors'); // the restore's review page: not this flow's
+    // the tree says why (a QUORUM LOST row in the etcd section) while the pick is open
+    await showBrokenDeployment(wb!, state!, /QUORUM LOST/);
     await runCommand(page, 'BOSH etcd: Restore etcd Quorum…');
     await passDeploymentSteps(page, state!.deployment, /options/);
     await pressOk(page); // no dry run

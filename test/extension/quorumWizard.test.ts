@@ -70,10 +70,10 @@ suite('disaster: the quorum-loss wizard restores quorum through the Ui seam', fu
     assert.strictEqual(pick.items.length, 3, JSON.stringify(pick.items));
     const pre = pick.items.filter((i) => i.picked);
     assert.strictEqual(pre.length, 1, JSON.stringify(pick.items));
-    assert.ok(pre[0].label.includes(label(2)), pre[0].label);
+    assert.ok(pre[0].label.endsWith(`master/${m(2).index} · ${m(2).id.slice(0, 8)}`), pre[0].label);
     assert.match(pre[0].description ?? '', /#1 · raft index \d+ · revision \d+/);
     for (const i of [0, 1]) {
-      const row = pick.items.find((x) => x.label.includes(label(i)));
+      const row = pick.items.find((x) => x.detail?.startsWith(label(i)));
       assert.match(row?.description ?? '', /cannot be the survivor: it has no etcd data/);
     }
     assert.strictEqual(res.survivor, label(2));

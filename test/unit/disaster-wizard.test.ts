@@ -107,7 +107,7 @@ describe('disaster wizard: the quorum-loss flow', () => {
   it('unambiguous: the most advanced is preselected, each entry says what choosing it loses, the modal names it', async () => {
     const evidence = [ev(0), data(1, 90n, 40n), data(2, 120n, 55n)];
     const ui = new ScriptedUi({
-      pick: { options: () => [], survivor: { label: `$(database) ${lbl(1)}` } },
+      pick: { options: () => [], survivor: { label: '$(database) master/1 · 00000001' } },
       confirm: { restoreQuorum: false },
     });
     const seen: QuorumOptions[] = [];
@@ -119,7 +119,7 @@ describe('disaster wizard: the quorum-loss flow', () => {
       pick.items!.map((i) => i.picked),
       [true, false, false],
     );
-    assert.match(pick.items![0].label, /star-full.*master\/00000002/);
+    assert.match(pick.items![0].label, /star-full\) master\/2 · 00000002$/);
     assert.match(
       pick.items![1].detail!,
       /if chosen: .*00000002.*15 revisions AHEAD of the survivor: those writes are LOST/,
@@ -136,7 +136,7 @@ describe('disaster wizard: the quorum-loss flow', () => {
     const ui = new ScriptedUi({
       pick: {
         options: () => ['dryRun'],
-        survivor: [{ preselected: true }, { labelIncludes: lbl(0) }, { labelIncludes: lbl(2) }],
+        survivor: [{ preselected: true }, { labelIncludes: 'master/0 · ' }, { labelIncludes: 'master/2 · ' }],
       },
       confirm: { restoreQuorum: true },
     });
