@@ -14,6 +14,7 @@ import { EtcdStatusBar } from './views/etcdStatusBar';
 import { HealthPanelManager } from './webviews/health/healthPanelManager';
 import { RecoveryWizard } from './wizard/recoveryWizard';
 import { MaintenanceWizard } from './wizard/maintenanceWizard';
+import { DisasterWizard } from './wizard/disasterWizard';
 import { defaultSnapshotDir } from './snapshots';
 import { VscodeUi } from './ui/vscodeUi';
 import type { Ui } from './ui/ui';
@@ -39,6 +40,7 @@ export interface BoshEtcdApi {
   readonly statusBar: EtcdStatusBar;
   readonly wizard: RecoveryWizard;
   readonly maintenance: MaintenanceWizard;
+  readonly disaster: DisasterWizard;
   readonly treeView: vscode.TreeView<TreeNode>;
   /** Replace the Ui (tests install a ScriptedUi); returns the previous one. */
   setUi(ui: Ui): Ui;
@@ -146,21 +148,34 @@ export function activate(context: vscode.ExtensionContext): BoshEtcdApi | undefi
   }));
   context.subscriptions.push(wizard);
 
+  const snapshotDir = () => {
+    const dir = settings.snapshotDirectory();
+    return dir ? expandHome(dir, os.homedir()) : defaultSnapshotDir();
+  };
   const maintenance = new MaintenanceWizard(() => ({
     ui: container.ui,
     model,
     trusted: () => settings.trusted(),
     transcriptDir: () => container.transcriptDir(),
     pauseSeconds: () => settings.defragPauseSeconds(),
-    snapshotDir: () => {
-      const dir = settings.snapshotDirectory();
-      return dir ? expandHome(dir, os.homedir()) : defaultSnapshotDir();
-    },
+    snapshotDir,
     recoverMember: (envName, deployment, instanceId) => {
       void vscode.commands.executeCommand('boshEtcd.recoverMember', { envName, deployment, instanceId });
     },
   }));
   context.subscriptions.push(maintenance);
+
+  const disaster = new DisasterWizard(() => ({
+    ui: container.ui,
+    model,
+    trusted: () => settings.trusted(),
+    transcriptDir: () => container.transcriptDir(),
+    snapshotDir,
+    openHealthPanel: (envName, deployment) => {
+      panels.open(envName, deployment);
+    },
+  }));
+  context.subscriptions.push(disaster);
 
   const panels = new HealthPanelManager({
     extensionUri: context.extensionUri,
@@ -188,6 +203,7 @@ export function activate(context: vscode.ExtensionContext): BoshEtcdApi | undefi
     log,
     wizard,
     maintenance,
+    disaster,
     settings,
     trusted: () => settings.trusted(),
     transcriptDir: () => settings.transcriptDirectory() || path.join(context.globalStorageUri.fsPath, 'transcripts'),
@@ -209,6 +225,7 @@ export function activate(context: vscode.ExtensionContext): BoshEtcdApi | undefi
     statusBar,
     wizard,
     maintenance,
+    disaster,
     treeView,
     setUi(u: Ui): Ui {
       const prev = ui;

@@ -7,6 +7,7 @@ import type { EtcdStatusBar } from '../views/etcdStatusBar';
 import type { Ui } from '../ui/ui';
 import type { RecoveryWizard } from '../wizard/recoveryWizard';
 import type { MaintenanceWizard } from '../wizard/maintenanceWizard';
+import type { DisasterWizard } from '../wizard/disasterWizard';
 import type { Settings } from '../settings';
 
 export interface Container {
@@ -21,6 +22,8 @@ export interface Container {
   readonly wizard: RecoveryWizard;
   /** Rolling defragmentation, NOSPACE recovery and snapshots. */
   readonly maintenance: MaintenanceWizard;
+  /** Quorum loss and restore from a snapshot. */
+  readonly disaster: DisasterWizard;
   /** The boshEtcd.* settings, with workspace trust applied. */
   readonly settings: Settings;
   /** Workspace trust: untrusted → no wizard, no workspace-level environments. */

@@ -14,6 +14,7 @@ import { copyMemberIdCommand } from './copyMemberId';
 import { copyInstanceIdCommand } from './copyInstanceId';
 import { openTranscriptsCommand } from './openTranscripts';
 import { copyFindingCommandCommand } from './copyFindingCommand';
+import { restoreQuorumCommand, restoreSnapshotCommand } from './disaster';
 import { defragEtcdCommand, recoverNospaceCommand, showSnapshotsCommand, takeSnapshotCommand } from './maintenance';
 
 export const COMMANDS: CommandDef[] = [
@@ -31,6 +32,8 @@ export const COMMANDS: CommandDef[] = [
   recoverNospaceCommand,
   takeSnapshotCommand,
   showSnapshotsCommand,
+  restoreQuorumCommand,
+  restoreSnapshotCommand,
 ];
 
 export function registerCommands(c: Container): vscode.Disposable[] {

@@ -9,6 +9,7 @@ export function etcdMembersItem(n: EtcdMembersNode, data: TreeModelData): ItemSp
   const entry = data.cachedDiagnosis(n.envName, n.deployment);
   let description = 'etcd cluster';
   let icon: ItemSpec['icon'] = { id: 'database' };
+  let contextValue = 'etcdCluster';
   const lines = [
     `etcd cluster of **${n.deployment}**: members mapped to BOSH instances (member name = instance UUID). Click to open the health panel.`,
   ];
@@ -18,6 +19,8 @@ export function etcdMembersItem(n: EtcdMembersNode, data: TreeModelData): ItemSp
     icon = { id: 'database', color: SEVERITY_ICON[d.summary.worst === 'info' ? 'ok' : d.summary.worst].color };
     lines.unshift(`**${d.summary.line}**`);
     if (d.unchecked.length) lines.push(`Not checked: ${d.unchecked.join('; ')}`);
+    // package.json offers "Restore etcd Quorum…" on the row while the diagnosis says quorum is lost
+    if (d.findings.some((f) => f.kind === 'quorum-lost')) contextValue = 'etcdCluster.quorumLost';
   } else if (entry?.error) {
     description = 'cannot diagnose etcd';
     icon = { id: 'database', color: 'errorForeground' };
@@ -29,7 +32,7 @@ export function etcdMembersItem(n: EtcdMembersNode, data: TreeModelData): ItemSp
     description,
     tooltip: lines.join('\n\n'),
     icon,
-    contextValue: 'etcdCluster',
+    contextValue,
     collapsible: 'expanded',
     command: { command: 'boshEtcd.openHealthPanel', title: 'Open etcd Health Panel', arguments: [n] },
   };

@@ -20,7 +20,7 @@ function shortHost(h: string): string {
   return id ? `${g}/${id.slice(0, 8)}` : h;
 }
 
-export function eventText(e: RecoveryEvent): string {
+export function eventText(e: RecoveryEvent<string>): string {
   switch (e.type) {
     case 'observed':
       return `${C.bold}Observed the cluster:${C.reset}\r\n${e.summary.map((s) => `  ${s}`).join('\r\n')}\r\n`;

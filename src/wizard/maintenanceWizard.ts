@@ -96,6 +96,12 @@ export class MaintenanceWizard implements vscode.Disposable {
       trusted: () => host.trusted(),
       snapshotDir: () => host.snapshotDir(),
       checked: this.checked,
+      restore: async (e) => {
+        await vscode.commands.executeCommand('boshEtcd.restoreSnapshot', {
+          deployment: e.deployment,
+          snapshot: e.file,
+        });
+      },
       reveal: async (file) => {
         try {
           await vscode.commands.executeCommand('revealFileInOS', vscode.Uri.file(file));

@@ -27,6 +27,8 @@ export interface SnapshotDeps {
   reveal(file: string): Promise<void>;
   /** Verification results of this window, so the list shows what was checked (kept by the caller). */
   checked: Map<string, VerifyResult>;
+  /** Opens "Restore etcd from Snapshot…" on this file (absent: not offered). */
+  restore?(e: SnapshotEntry): Promise<void>;
 }
 
 export const REVEAL_ACTION = 'Reveal in File Explorer';
@@ -149,7 +151,7 @@ export async function takeSnapshot(
 export interface ShowSnapshotsResult {
   listed: SnapshotEntry[];
   chosen?: SnapshotEntry;
-  action?: 'verify' | 'delete' | 'reveal';
+  action?: 'verify' | 'delete' | 'reveal' | 'restore';
   verification?: VerifyResult;
   deleted?: string[];
 }
@@ -191,7 +193,7 @@ export async function showSnapshots(
   );
   if (!chosen) return out;
   out.chosen = chosen;
-  const action = await ui.pick<'verify' | 'delete' | 'reveal'>(
+  const action = await ui.pick<'verify' | 'delete' | 'reveal' | 'restore'>(
     [
       {
         label: '$(verified) Verify',
@@ -200,6 +202,15 @@ export async function showSnapshots(
       },
       { label: `$(folder-opened) ${REVEAL_ACTION}`, value: 'reveal' },
       { label: '$(trash) Delete', description: 'the file and its metadata', value: 'delete' },
+      ...(deps.restore
+        ? [
+            {
+              label: '$(history) Restore the cluster from this snapshot…',
+              description: 'every master; later writes are lost (asks before anything is stopped)',
+              value: 'restore' as const,
+            },
+          ]
+        : []),
     ],
     { id: 'snapshotAction', title: chosen.name },
   );
@@ -208,6 +219,9 @@ export async function showSnapshots(
   switch (action) {
     case 'reveal':
       await deps.reveal(chosen.file);
+      return out;
+    case 'restore':
+      await deps.restore?.(chosen);
       return out;
     case 'verify': {
       const v = await ui.progress(`Verifying ${chosen.name}`, () => deps.verifySnapshot(chosen.file));

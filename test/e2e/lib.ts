@@ -278,6 +278,8 @@ export const README_SCREENSHOTS = [
   'maintenance-health-panel-fragmented.png',
   'wizard-every-broken-pick.png',
   'wizard-every-broken-review.png',
+  'disaster-survivor-pick.png',
+  'disaster-restore-confirm.png',
 ];
 const DOCS_SCREENSHOTS_DIR = path.resolve(SCREENSHOTS_DIR, '..', '..', 'docs', 'screenshots');
 
