@@ -8,7 +8,7 @@ import { listSnapshots } from '../snapshots';
 import type { Ui } from '../ui/ui';
 import { RecoveryTerminal } from './recoveryTerminal';
 import type { MaintenanceModel } from './maintenanceFlow';
-import type { RunSink } from './wizardFlow';
+import type { RunSink } from './wizardTypes';
 import { runQuorumWizard, type QuorumWizardResult } from './quorumFlow';
 import { runRestoreWizard, type RestoreWizardPreselect, type RestoreWizardResult } from './restoreFlow';
 

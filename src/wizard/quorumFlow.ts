@@ -12,7 +12,7 @@ import { explainForOperator } from '../util/errors';
 import { CancelledError, type Ui } from '../ui/ui';
 import { chooseDeployment } from './chooseDeployment';
 import type { MaintenanceModel } from './maintenanceFlow';
-import type { RunSink } from './wizardFlow';
+import type { RunSink } from './wizardTypes';
 import { eventText } from './eventText';
 import { NO_AUTOMATIC_CHOICE, quorumConsequence, quorumReviewMarkdown, survivorItems } from './disasterText';
 

@@ -15,7 +15,7 @@ import { explainForOperator } from '../util/errors';
 import { CancelledError, type PickItem, type Ui } from '../ui/ui';
 import { chooseDeployment } from './chooseDeployment';
 import type { MaintenanceModel } from './maintenanceFlow';
-import type { RunSink } from './wizardFlow';
+import type { RunSink } from './wizardTypes';
 import { eventText } from './eventText';
 import { restoreReviewMarkdown } from './disasterText';
 import { snapshotItem } from './snapshotFlow';
