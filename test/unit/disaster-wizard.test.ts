@@ -18,7 +18,7 @@ import type { DeploymentSession } from '../../src/session/types';
 import { ScriptedUi } from '../../src/ui/scriptedUi';
 import { runQuorumWizard, type QuorumWizardDeps } from '../../src/wizard/quorumFlow';
 import { BUMP_REVISION, runRestoreWizard, type RestoreWizardDeps } from '../../src/wizard/restoreFlow';
-import type { RunSink } from '../../src/wizard/wizardFlow';
+import type { RunSink } from '../../src/wizard/wizardTypes';
 
 const id = (i: number) => `0000000${i}-1111-2222-3333-444444444444`;
 const lbl = (i: number) => `master/${id(i)}`;
