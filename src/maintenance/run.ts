@@ -142,7 +142,10 @@ export class MaintenanceRun {
     };
   }
 
-  /** Polls `f` until it returns a value (not undefined) or the deadline passes; returns undefined then. */
+  /**
+   * Polls `f` until it returns a value (not undefined) or the deadline passes; returns undefined then.
+   * The first polls come quickly (50 ms, doubling up to intervalMs): a member is usually back at once.
+   */
   async until<T>(
     ms: number,
     intervalMs: number,
@@ -150,6 +153,7 @@ export class MaintenanceRun {
   ): Promise<{ value: T } | { value: undefined; last: string }> {
     const deadline = Date.now() + ms;
     let last = '';
+    let wait = Math.min(50, intervalMs);
     for (;;) {
       this.checkAbort();
       try {
@@ -159,7 +163,8 @@ export class MaintenanceRun {
         last = (e as Error).message;
       }
       if (Date.now() > deadline) return { value: undefined, last };
-      await pause(intervalMs, this.opts.signal);
+      await pause(wait, this.opts.signal);
+      wait = Math.min(intervalMs, wait * 2);
     }
   }
 
