@@ -58,13 +58,29 @@ const withLiveData = new Set<string>();
 /** Testbeds whose figures were printed. */
 const reported = new Set<string>();
 
+/**
+ * Untimed preparation, tried again after a pause when it fails: on a machine this loaded the filler's
+ * etcd3 client (retries and circuit breaker on) may give up while a member catches up.
+ */
+async function untimed<T>(f: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await f();
+    } catch (e) {
+      if (attempt >= 3) throw e;
+      console.log(`\n[bench] preparation failed (${(e as Error).message}); again in 5 s`);
+      await new Promise((r) => setTimeout(r, 5000));
+    }
+  }
+}
+
 async function fragment(s: TestbedState): Promise<void> {
   if (!withLiveData.has(s.deployment)) {
     await fillEtcd(s, MB * (1 - FRAGMENTED), VALUE, LIVE_PREFIX);
     withLiveData.add(s.deployment);
   }
   // 4 churn keys: the compaction keeps their last values until the next one, so they add ~4 MiB in use
-  await churnEtcd(s, { mb: MB * FRAGMENTED, valueBytes: VALUE, keys: 4 });
+  await untimed(() => churnEtcd(s, { mb: MB * FRAGMENTED, valueBytes: VALUE, keys: 4 }));
   if (!reported.has(s.deployment)) {
     reported.add(s.deployment);
     const r = await etcdctlIn(masters(s)[0], 'endpoint status -w json');
@@ -155,7 +171,7 @@ let warm: DeploymentSession | undefined;
 const NOSPACE_QUOTA_MB = 24;
 
 async function toNospace(s: TestbedState): Promise<void> {
-  const fill = await churnEtcd(s, { mb: NOSPACE_QUOTA_MB * 8, untilNospace: true });
+  const fill = await untimed(() => churnEtcd(s, { mb: NOSPACE_QUOTA_MB * 8, untilNospace: true }));
   if (!fill.nospace) throw new Error('the churn filler did not reach NOSPACE');
 }
 
