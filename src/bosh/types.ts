@@ -179,5 +179,10 @@ export interface DirectorClient {
   ): Promise<SshSetupHost[]>;
   /** POST /deployments/<d>/ssh cleanup (user_regex ^<user>); waits for the task. */
   sshCleanup(deployment: string, target: { group: string; id: string }, user: string): Promise<void>;
+  /**
+   * POST /deployments/<d>/ssh cleanup without waiting for the task (as `bosh ssh` does at its end);
+   * returns the task's id, so that its outcome can be checked later (src/session/tempUsers.ts).
+   */
+  sshCleanupRequest?(deployment: string, target: { group: string; id: string }, user: string): Promise<number>;
   dispose(): void;
 }

@@ -26,6 +26,8 @@ import type {
 } from './types';
 
 export const DEFAULT_SETTLE_MS = 60_000;
+/** How old the last read of every member's health may be to stand for the check before the next member. */
+const FRESH_MS = 1000;
 
 /** Observation lines for the terminal and the transcript. */
 export function summarizeObservation(obs: MaintenanceObservation): string[] {
@@ -108,6 +110,9 @@ async function rollingDefragSteps(
   const settleMs = opts.settleMs ?? DEFAULT_SETTLE_MS;
   const pollMs = opts.pollMs ?? 300;
   let defragmentedOne = false;
+  // The state the previous member's check read last: with no pause since, it is the state "right
+  // before" the next member too (read again after a pause, or when it is older than a second).
+  let lastRead: { at: number; live: Map<string, LiveMember> } | undefined;
   for (let k = 0; k < plan.members.length; k++) {
     const m = plan.members[k];
     const res = results[k];
@@ -122,9 +127,14 @@ async function rollingDefragSteps(
     if (defragmentedOne && k > 0 && plan.pauseMs > 0) {
       run.emit({ type: 'pause', time: run.time(), ms: plan.pauseMs, next: m.label });
       await run.pause(plan.pauseMs);
+      lastRead = undefined;
     }
     // Every member healthy right before this one stops answering (another may have gone down meanwhile).
-    const live = await liveState(cluster);
+    const live =
+      lastRead && Date.now() - lastRead.at < FRESH_MS && [...lastRead.live.values()].every((v) => v.healthy)
+        ? lastRead.live
+        : await liveState(cluster);
+    lastRead = undefined;
     const unhealthy = [...live.entries()].filter(([, v]) => !v.healthy);
     const detail = unhealthy.length
       ? unhealthy
@@ -169,6 +179,7 @@ async function rollingDefragSteps(
     let target: bigint | null = null;
     const back = await run.until(settleMs, pollMs, async () => {
       const now = await liveState(cluster);
+      lastRead = { at: Date.now(), live: now };
       const me = now.get(m.endpointUrl);
       if (!me?.healthy || !me.status) throw new Error(me?.problem ?? 'no answer');
       const leader = [...now.values()].find((v) => v.status && v.status.leader === v.status.memberId)?.status;

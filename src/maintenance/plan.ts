@@ -39,11 +39,15 @@ export function worthDefragmenting(f: Fragmentation | null, t: DefragThresholds 
   );
 }
 
+/**
+ * Sizes in binary units (B, KiB, MiB, GiB), as etcd's quota (bytes, 2 GiB by default) and this
+ * tool's settings count them: the panel (src/webviews/health/protocol.ts) prints the same units.
+ */
 export function formatBytes(n: number | null | undefined): string {
   if (n === null || n === undefined) return '?';
   if (n >= 1024 * 1024 * 1024) return `${(n / 1024 / 1024 / 1024).toFixed(2)} GiB`;
-  if (n >= 1024 * 1024) return `${(n / 1024 / 1024).toFixed(1)} MB`;
-  if (n >= 1024) return `${(n / 1024).toFixed(0)} kB`;
+  if (n >= 1024 * 1024) return `${(n / 1024 / 1024).toFixed(1)} MiB`;
+  if (n >= 1024) return `${(n / 1024).toFixed(0)} KiB`;
   return `${n} B`;
 }
 

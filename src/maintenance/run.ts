@@ -1,31 +1,35 @@
 // The machinery both maintenance flows share: events (to the caller and the transcript), visible
-// remote commands (sudo, output streamed), polling with a deadline, cancellation. Modelled on the
-// recovery engine's run (src/recovery/engine.ts). No `vscode` import here.
+// remote commands (sudo, output streamed: the recovery's RemoteRun, src/recovery/remoteRun.ts),
+// polling with a deadline, cancellation. No `vscode` import here.
 import type { DeploymentSession } from '../session/types';
-import type { ExecResult, RemoteHost } from '../ssh/types';
+import type { ExecResult } from '../ssh/types';
 import { CancelledError } from '../util/cancel';
 import { pause } from '../util/async';
+import { RemoteRun, StepError } from '../recovery/remoteRun';
 import { MaintenanceTranscript } from './transcript';
 import type { MaintenanceCommand, MaintenanceEvent, MaintenanceOutcome, MaintenanceStep } from './types';
 
 export const RESUME_ADVICE =
   'Fix the cause, then run it again: it reads the sizes again and skips the members already defragmented.';
 
-/** A step failed: what failed, and what the operator should do. */
-export class MaintenanceStepError extends Error {
-  constructor(
-    message: string,
-    readonly advice: string,
-  ) {
-    super(message);
-    this.name = 'MaintenanceStepError';
+/** A step failed: what failed, and what the operator should do (the recovery's StepError). */
+export const MaintenanceStepError = StepError;
+export type MaintenanceStepError = StepError;
+
+/** The remote commands of a maintenance run: hosts by 'group/uuid' label, resolved by the session. */
+class MaintenanceRemote extends RemoteRun<MaintenanceStep> {
+  protected instance(label: string): string {
+    return label;
+  }
+  protected deploymentName(): string {
+    return this.session.deployment;
   }
 }
 
 export class MaintenanceRun {
   step: MaintenanceStep = 'precheck';
   readonly transcript: MaintenanceTranscript | null;
-  private readonly hosts = new Map<string, RemoteHost>();
+  private readonly remote: MaintenanceRemote;
 
   constructor(
     readonly session: DeploymentSession,
@@ -45,6 +49,14 @@ export class MaintenanceRun {
           started: new Date(),
         })
       : null;
+    // its events (command, output, command-done) have the shapes of MaintenanceEvent's
+    this.remote = new MaintenanceRemote(session, (e) => this.emit(e as MaintenanceEvent), {
+      dryRun: opts.dryRun,
+      signal: opts.signal,
+      commandMs: 120_000,
+      firstStep: 'precheck',
+      resumeAdvice: RESUME_ADVICE,
+    });
   }
 
   time(): string {
@@ -81,22 +93,6 @@ export class MaintenanceRun {
     return transcriptPath;
   }
 
-  private async host(label: string): Promise<RemoteHost> {
-    let h = this.hosts.get(label);
-    if (!h) {
-      try {
-        h = await this.session.ssh(label);
-      } catch (e) {
-        throw new MaintenanceStepError(
-          `could not connect to ${label} over SSH: ${(e as Error).message}`,
-          `Check SSH access to ${label} (bosh -d ${this.session.deployment} ssh ${label}). ${RESUME_ADVICE}`,
-        );
-      }
-      this.hosts.set(label, h);
-    }
-    return h;
-  }
-
   /** Shows a command that is not run (dry run). */
   showOnly(c: MaintenanceCommand, why: string): void {
     this.emit({ type: 'command', time: this.time(), step: this.step, ...c, skipped: why });
@@ -106,58 +102,9 @@ export class MaintenanceRun {
    * Runs one visible command (sudo) on a VM, streaming its output. A non-zero exit throws unless
    * allowFail. A changing command in a dry run is a bug and throws before anything is sent.
    */
-  async exec(c: MaintenanceCommand, o: { allowFail?: boolean; timeoutMs?: number } = {}): Promise<ExecResult> {
-    this.checkAbort();
-    if (this.opts.dryRun && c.mutates) throw new Error(`BUG: dry run tried to run a changing command: ${c.command}`);
-    const host = await this.host(c.host);
-    this.checkAbort();
-    const step = this.step;
-    this.emit({ type: 'command', time: this.time(), step, ...c });
-    const started = Date.now();
-    let r: ExecResult;
-    try {
-      r = await host.exec(c.command, {
-        sudo: true,
-        timeoutMs: o.timeoutMs ?? 120_000,
-        onStdout: (text) =>
-          this.emit({ type: 'output', time: this.time(), step, host: c.host, stream: 'stdout', text }),
-        onStderr: (text) =>
-          this.emit({ type: 'output', time: this.time(), step, host: c.host, stream: 'stderr', text }),
-      });
-    } catch (e) {
-      this.emit({
-        type: 'command-done',
-        time: this.time(),
-        step,
-        host: c.host,
-        command: c.command,
-        exitCode: null,
-        signal: null,
-        durationMs: Date.now() - started,
-      });
-      if (o.allowFail)
-        return { code: null, signal: null, stdout: '', stderr: (e as Error).message, durationMs: Date.now() - started };
-      throw new MaintenanceStepError(
-        `\`${c.command}\` on ${c.host} failed: ${(e as Error).message}`,
-        `Check the SSH connection to ${c.host}. ${RESUME_ADVICE}`,
-      );
-    }
-    this.emit({
-      type: 'command-done',
-      time: this.time(),
-      step,
-      host: c.host,
-      command: c.command,
-      exitCode: r.code,
-      signal: r.signal,
-      durationMs: r.durationMs,
-    });
-    if (r.code !== 0 && !o.allowFail)
-      throw new MaintenanceStepError(
-        `\`${c.command}\` on ${c.host} exited with ${r.code ?? `signal ${r.signal}`}: ${r.stderr.trim() || r.stdout.trim() || '(no output)'}`,
-        RESUME_ADVICE,
-      );
-    return r;
+  exec(c: MaintenanceCommand, o: { allowFail?: boolean; timeoutMs?: number } = {}): Promise<ExecResult> {
+    this.remote.setStep(this.step);
+    return this.remote.exec(c, o);
   }
 
   /**
@@ -170,7 +117,7 @@ export class MaintenanceRun {
     const step = this.step;
     let r: ExecResult;
     try {
-      const host = await this.host(c.host);
+      const host = await this.remote.host(c.host);
       r = await host.exec(c.command, { sudo: true, timeoutMs });
     } catch (e) {
       r = { code: null, signal: null, stdout: '', stderr: (e as Error).message, durationMs: 0 };
@@ -195,7 +142,10 @@ export class MaintenanceRun {
     };
   }
 
-  /** Polls `f` until it returns a value (not undefined) or the deadline passes; returns undefined then. */
+  /**
+   * Polls `f` until it returns a value (not undefined) or the deadline passes; returns undefined then.
+   * The first polls come quickly (50 ms, doubling up to intervalMs): a member is usually back at once.
+   */
   async until<T>(
     ms: number,
     intervalMs: number,
@@ -203,6 +153,7 @@ export class MaintenanceRun {
   ): Promise<{ value: T } | { value: undefined; last: string }> {
     const deadline = Date.now() + ms;
     let last = '';
+    let wait = Math.min(50, intervalMs);
     for (;;) {
       this.checkAbort();
       try {
@@ -212,7 +163,8 @@ export class MaintenanceRun {
         last = (e as Error).message;
       }
       if (Date.now() > deadline) return { value: undefined, last };
-      await pause(intervalMs, this.opts.signal);
+      await pause(wait, this.opts.signal);
+      wait = Math.min(intervalMs, wait * 2);
     }
   }
 

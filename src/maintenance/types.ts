@@ -217,7 +217,7 @@ interface CommonOptions {
   yes?: boolean;
   /** How long a member may take to answer health and catch up after its defragmentation (default 60 s). */
   settleMs?: number;
-  /** Poll interval of those checks (default 300 ms). */
+  /** Longest poll interval of those checks (default 300 ms; the first polls come after 50 ms, doubling). */
   pollMs?: number;
 }
 

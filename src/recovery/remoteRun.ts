@@ -32,15 +32,29 @@ export abstract class RemoteRun<S extends string> {
   constructor(
     readonly session: DeploymentSession,
     readonly emit: (e: RecoveryEvent<S>) => void,
-    private readonly base: { dryRun?: boolean; signal?: AbortSignal; commandMs: number; firstStep: S },
+    private readonly base: {
+      dryRun?: boolean;
+      signal?: AbortSignal;
+      commandMs: number;
+      firstStep: S;
+      /** What the operator is told to do after a failed step (default: run the recovery again). */
+      resumeAdvice?: string;
+    },
   ) {
     this.step = base.firstStep;
   }
 
-  /** The instance behind 'group/uuid' (throws StepError when it is not in the deployment). */
-  protected abstract instance(label: string): InstanceInfo;
+  /**
+   * The instance behind 'group/uuid' (throws StepError when it is not in the deployment), or the
+   * label itself for the session to resolve.
+   */
+  protected abstract instance(label: string): InstanceInfo | string;
   /** The deployment, for the operator's advice. */
   protected abstract deploymentName(): string;
+
+  private get resumeAdvice(): string {
+    return this.base.resumeAdvice ?? RESUME_ADVICE;
+  }
 
   protected time() {
     return new Date().toISOString();
@@ -68,7 +82,7 @@ export abstract class RemoteRun<S extends string> {
         if (e instanceof StepError) throw e;
         throw new StepError(
           `could not connect to ${label} over SSH: ${(e as Error).message}`,
-          `Check SSH access to ${label} (bosh -d ${this.deploymentName()} ssh ${label}), then ${RESUME_ADVICE.toLowerCase()}`,
+          `Check SSH access to ${label} (bosh -d ${this.deploymentName()} ssh ${label}), then ${this.resumeAdvice.toLowerCase()}`,
         );
       }
       this.hosts.set(label, h);
@@ -78,7 +92,7 @@ export abstract class RemoteRun<S extends string> {
 
   check(name: string, ok: boolean, detail: string): void {
     this.emit({ type: 'check', time: this.time(), step: this.step, name, ok, detail });
-    if (!ok) throw new StepError(`check failed: ${name}: ${detail}`, RESUME_ADVICE);
+    if (!ok) throw new StepError(`check failed: ${name}: ${detail}`, this.resumeAdvice);
   }
 
   info(message: string): void {
@@ -146,14 +160,14 @@ export abstract class RemoteRun<S extends string> {
         return { code: null, signal: null, stdout: '', stderr: (e as Error).message, durationMs: Date.now() - started };
       throw new StepError(
         `\`${pc.command}\` on ${pc.host} failed: ${(e as Error).message}`,
-        `Check the SSH connection to ${pc.host}; ${RESUME_ADVICE.toLowerCase()}`,
+        `Check the SSH connection to ${pc.host}; ${this.resumeAdvice.toLowerCase()}`,
       );
     }
     done(r.code, r.signal, r.durationMs);
     if (r.code !== 0 && !o.allowFail) {
       throw new StepError(
         `\`${pc.command}\` on ${pc.host} exited with ${r.code ?? `signal ${r.signal}`}: ${r.stderr.trim() || r.stdout.trim() || '(no output)'}`,
-        RESUME_ADVICE,
+        this.resumeAdvice,
       );
     }
     return r;
@@ -165,7 +179,10 @@ export abstract class RemoteRun<S extends string> {
     const h = await this.host(label);
     const r = await h.exec(cmd.probeVm().command, { sudo: true, timeoutMs: 30_000 });
     if (r.code !== 0)
-      throw new StepError(`inspecting ${label} failed (exit ${r.code ?? r.signal}): ${r.stderr.trim()}`, RESUME_ADVICE);
+      throw new StepError(
+        `inspecting ${label} failed (exit ${r.code ?? r.signal}): ${r.stderr.trim()}`,
+        this.resumeAdvice,
+      );
     return parseProbe(label, r.stdout);
   }
 
@@ -185,7 +202,7 @@ export abstract class RemoteRun<S extends string> {
       if (Date.now() > deadline)
         throw new StepError(
           `timed out after ${Math.round(ms / 1000)} s waiting until ${what}${last ? ` (last error: ${last})` : ''}`,
-          RESUME_ADVICE,
+          this.resumeAdvice,
         );
       await this.pause(interval);
     }

@@ -131,18 +131,39 @@ export class DeploySession implements DeploymentSession {
     if (!registry) return Promise.resolve();
     this.leftoverCleanup ??= (async () => {
       const removed: string[] = [];
-      for (const r of registry.leftovers(this.env.url, this.deployment)) {
-        try {
-          this.log(
-            `ssh: removing temporary user ${r.user} left on ${r.group}/${r.instanceId} by process ${r.pid} (${r.created})`,
-          );
-          await this.director.sshCleanup(this.deployment, { group: r.group, id: r.instanceId }, r.user);
-          registry.forget(r.user);
-          removed.push(r.user);
-        } catch (e) {
-          this.log(`ssh: could not remove the leftover temporary user ${r.user}: ${(e as Error).message}`);
-        }
-      }
+      await Promise.all(
+        registry.leftovers(this.env.url, this.deployment).map(async (r) => {
+          try {
+            // Cleanup asked for at the end of an earlier connection: done when its tasks are.
+            if (r.cleanupTasks?.length) {
+              // a task the Director no longer knows is cleaned up again below (cleanup is idempotent)
+              const states = await Promise.all(
+                r.cleanupTasks.map((id) =>
+                  this.director.task(id).then(
+                    (t) => t.state as string,
+                    () => 'unknown',
+                  ),
+                ),
+              );
+              if (states.every((st) => st === 'done')) {
+                registry.forget(r.user);
+                removed.push(r.user);
+                return;
+              }
+              if (states.some((st) => st === 'queued' || st === 'processing' || st === 'cancelling')) return; // at work
+              this.log(`ssh: the Director's cleanup of ${r.user} ended ${states.join(', ')}: asking again`);
+            }
+            this.log(
+              `ssh: removing temporary user ${r.user} left on ${r.group}/${r.instanceId} by process ${r.pid} (${r.created})`,
+            );
+            await this.director.sshCleanup(this.deployment, { group: r.group, id: r.instanceId }, r.user);
+            registry.forget(r.user);
+            removed.push(r.user);
+          } catch (e) {
+            this.log(`ssh: could not remove the leftover temporary user ${r.user}: ${(e as Error).message}`);
+          }
+        }),
+      );
       return removed;
     })();
     return withTimeout(this.leftoverCleanup, LEFTOVER_CLEANUP_WAIT_MS, 'leftover cleanup').catch(() => undefined);

@@ -25,11 +25,13 @@ export interface ClientCertificates {
 async function readClientCertificates(host: RemoteHost, sudo: boolean): Promise<ClientCertificates> {
   // root:vcap 0640: a Director-provisioned user needs sudo; the static user (vcap) may not.
   const read = (f: string) => host.readFile(`${ETCD_CONFIG_DIR}/${f}`, { sudo });
-  const ca = await read('etcdctl-ca.crt');
+  // the CA and the root pair in one round trip
+  const caRead = read('etcdctl-ca.crt');
+  caRead.catch(() => undefined); // awaited below
   for (const name of [ROOT_CERT, LEGACY_CERT] as const) {
     try {
       const [cert, key] = await Promise.all([read(`${name}.crt`), read(`${name}.key`)]);
-      return { name, ca, cert, key };
+      return { name, ca: await caRead, cert, key };
     } catch (e) {
       if (name === ROOT_CERT && /does not exist|No such file or directory/.test((e as Error).message)) continue;
       throw e;

@@ -42,6 +42,19 @@ export async function openDeploymentEtcd(
       `Deployment ${deployment} has no etcd instances (instance group 'master' or a process named 'etcd').`,
     );
   }
+  const mode = ctx.opts.etcdTunnel ?? 'auto';
+  // 'auto': whether the network path reaches a client port is tried while the certificates are
+  // read, on the master they are read from first (the running ones first, as readMasterCertificates).
+  const probeNetwork = (ip: string) =>
+    withTimeout(ctx.dial(ip, ETCD_CLIENT_PORT), 5000, () => new Error('timed out')).then((probe) => {
+      probe.on('error', () => undefined);
+      probe.destroy();
+    });
+  const first = [...masters]
+    .sort((a, b) => Number(b.processState === 'running') - Number(a.processState === 'running'))
+    .find((m) => m.ips.length);
+  const early = mode === 'auto' && first ? { ip: first.ips[0], probe: probeNetwork(first.ips[0]) } : undefined;
+  early?.probe.catch(() => undefined); // awaited below
   const { certs, via } = await readMasterCertificates(deployment, masters, {
     ssh: ctx.ssh,
     sudo: !ctx.opts.staticSsh,
@@ -61,15 +74,12 @@ export async function openDeploymentEtcd(
   const host = via.host;
   const throughSsh: Dialer = (h, p) => host.openStream(h, p);
   let dial: Dialer = ctx.dial;
-  const mode = ctx.opts.etcdTunnel ?? 'auto';
   if (mode === 'ssh') {
     dial = throughSsh;
     ctx.log(`etcd: tunnelling the client ports through ${host.label}`);
   } else if (mode === 'auto') {
     try {
-      const probe = await withTimeout(ctx.dial(via.inst.ips[0], ETCD_CLIENT_PORT), 5000, () => new Error('timed out'));
-      probe.on('error', () => undefined);
-      probe.destroy();
+      await (early?.ip === via.inst.ips[0] ? early.probe : probeNetwork(via.inst.ips[0]));
     } catch (e) {
       ctx.log(
         `etcd: ${via.inst.ips[0]}:${ETCD_CLIENT_PORT} is not reachable on the network path (${(e as Error).message}); tunnelling through ${host.label}`,

@@ -4,6 +4,10 @@
 // leaves a record, and the next session for that deployment asks the Director to clean those users
 // up. Plain Node, no `vscode`.
 //
+// At the end of a connection the cleanup is asked for without waiting for the Director's task (as
+// `bosh ssh` does): the record then keeps the task ids, and the next session for that deployment
+// forgets it once the Director shows those tasks done, or cleans up again when one did not succeed.
+//
 // One JSON file per user in a private folder (0700, files 0600): processes that share the folder
 // (the extension and the CLI) never rewrite each other's records.
 import * as fs from 'fs';
@@ -29,6 +33,8 @@ export interface TempUserRecord {
   /** The process that created it, on which workstation (a record of a live process is not touched). */
   pid: number;
   workstation: string;
+  /** The Director's cleanup tasks, once asked for (not waited for). */
+  cleanupTasks?: number[];
 }
 
 const USER = /^bosh_[0-9a-z]{1,26}$/;
@@ -53,6 +59,20 @@ export class TempUserRegistry {
     const f = this.file(r.user);
     const tmp = `${f}.${process.pid}.tmp`;
     fs.writeFileSync(tmp, JSON.stringify(full) + '\n', { mode: 0o600 });
+    fs.renameSync(tmp, f);
+  }
+
+  /** The Director accepted the user's cleanup (tasks `taskIds`): kept until a later session sees them done. */
+  cleanupRequested(user: string, taskIds: number[]): void {
+    const f = this.file(user);
+    let r: TempUserRecord;
+    try {
+      r = JSON.parse(fs.readFileSync(f, 'utf8')) as TempUserRecord;
+    } catch {
+      return; // no record (forgotten meanwhile): nothing to keep
+    }
+    const tmp = `${f}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp, JSON.stringify({ ...r, cleanupTasks: taskIds }) + '\n', { mode: 0o600 });
     fs.renameSync(tmp, f);
   }
 
@@ -83,8 +103,9 @@ export class TempUserRegistry {
 
   /**
    * Records of this environment and deployment left by processes that no longer run on this
-   * workstation (a killed run, a crashed window). Records of live processes, or of another
-   * workstation sharing the home folder, are not ours to clean.
+   * workstation (a killed run, a crashed window), and those whose cleanup was asked for (to check
+   * its tasks). Records of live processes still using their user, or of another workstation sharing
+   * the home folder, are not ours to clean.
    */
   leftovers(environment: string, deployment: string): TempUserRecord[] {
     return this.list().filter(
@@ -92,8 +113,7 @@ export class TempUserRegistry {
         sameUrl(r.environment, environment) &&
         r.deployment === deployment &&
         r.workstation === os.hostname() &&
-        r.pid !== process.pid &&
-        !processAlive(r.pid),
+        (!!r.cleanupTasks?.length || (r.pid !== process.pid && !processAlive(r.pid))),
     );
   }
 }

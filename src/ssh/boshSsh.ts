@@ -35,6 +35,11 @@ export interface BoshSshOptions {
 export interface TempUserRecorder {
   record(r: { environment: string; deployment: string; group: string; instanceId: string; user: string }): void;
   forget(user: string): void;
+  /**
+   * The Director accepted the cleanup of `user` (its tasks): the record stays until a later session
+   * sees those tasks done (or cleans up again when one failed).
+   */
+  cleanupRequested?(user: string, taskIds: number[]): void;
 }
 
 /** Director-provisioned SSH to one instance. The returned host's dispose() also runs the Director cleanup. */
@@ -59,6 +64,24 @@ export async function openBoshSsh(opts: BoshSshOptions): Promise<RemoteHost> {
         log(`ssh: cannot forget temporary user ${user}: ${(e as Error).message}`);
       }
     })());
+  // At the end of a connection that worked: like `bosh ssh`, ask for the cleanup without waiting for
+  // its task; the record keeps the task ids and a later session checks them (src/session/tempUsers.ts).
+  // Without a record to keep them, or a Director client that cannot, wait as above.
+  const requestCleanup = () => {
+    const recorder = opts.tempUsers;
+    if (!director.sshCleanupRequest || !recorder?.cleanupRequested) return cleanup();
+    return (cleaned ??= (async () => {
+      log(`ssh: asking the Director to clean up user ${user} on ${deployment}/${label} (not waiting for its task)`);
+      const ids = await Promise.all(
+        [target, ...otherTargets].map((t) => director.sshCleanupRequest!(deployment, t, user)),
+      );
+      try {
+        recorder.cleanupRequested!(user, ids);
+      } catch (e) {
+        log(`ssh: cannot record the cleanup tasks of ${user}: ${(e as Error).message}`);
+      }
+    })());
+  };
   try {
     opts.tempUsers?.record({
       environment: director.env.url,
@@ -113,7 +136,7 @@ export async function openBoshSsh(opts: BoshSshOptions): Promise<RemoteHost> {
       readyTimeoutMs: opts.readyTimeoutMs,
       keepaliveIntervalMs: opts.keepaliveIntervalMs,
       log,
-      onDispose: cleanup,
+      onDispose: requestCleanup,
     });
     try {
       await vm.connect();

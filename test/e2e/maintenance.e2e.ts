@@ -64,11 +64,11 @@ describe('maintenance: rolling defragmentation from the command palette', functi
     await frame.locator('#size-table td', { hasText: '(defragment)' }).first().waitFor({ timeout: 90_000 });
     assert.strictEqual(await rows.count(), 3);
     for (const text of await rows.allInnerTexts()) {
-      // e.g. "https://master-0…  97 MB  13 MB  87 % (defragment)  2.1 GB  4.5 %"
+      // e.g. "https://master-0…  93 MiB  12 MiB  87 % (defragment)  2.0 GiB  4.5 %"
       const pct = Number(/(\d+) % \(defragment\)/.exec(text)?.[1]);
       assert.ok(pct >= 50 && pct < 100, `fragmented, not empty: ${text}`);
-      const sizes = [...text.matchAll(/([\d.]+) MB/g)].map((m) => Number(m[1]));
-      assert.ok(sizes[0] >= 64 && sizes[1] >= 8, `DB ≥ 64 MB with ≥ 8 MB in use: ${text}`);
+      const sizes = [...text.matchAll(/([\d.]+) MiB/g)].map((m) => Number(m[1]) * 1024 * 1024);
+      assert.ok(sizes[0] >= 64e6 && sizes[1] >= 8e6, `DB ≥ 64 MB with ≥ 8 MB in use: ${text}`);
     }
     // Let the history chart collect a few points, then bring the sizes and the chart into the picture.
     await page.waitForTimeout(7000);

@@ -118,7 +118,7 @@ describe('maintenance: defragmentation and NOSPACE recovery (testbed, quota 24 M
     };
     const declined = await run(['defrag', '--deployment', s.deployment, '--transcript-dir', TX]);
     assert.strictEqual(declined.code, 4, declined.text);
-    assert.match(declined.text, /will not answer reads or writes while it is defragmented, about \d+ s for [\d.]+ MB/);
+    assert.match(declined.text, /will not answer reads or writes while it is defragmented, about \d+ s for [\d.]+ MiB/);
     assert.match(declined.text, /Not a terminal and no --yes/);
     const dry = await run(['defrag', '--deployment', s.deployment, '--dry-run', '--transcript-dir', TX]);
     assert.strictEqual(dry.code, 0, dry.text);

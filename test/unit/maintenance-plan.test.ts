@@ -127,8 +127,8 @@ describe('maintenance planning (src/maintenance/plan.ts)', () => {
   it('names the consequence of each defragmentation for the confirmation', () => {
     const c = defragConsequences(planDefrag(obs([member(0, { isLeader: true }), member(1)])));
     assert.deepStrictEqual(c, [
-      'master/uuid-1 will not answer reads or writes while it is defragmented, about 3 s for 100.0 MB',
-      'master/uuid-0 will not answer reads or writes while it is defragmented, about 3 s for 100.0 MB',
+      'master/uuid-1 will not answer reads or writes while it is defragmented, about 3 s for 100.0 MiB',
+      'master/uuid-0 will not answer reads or writes while it is defragmented, about 3 s for 100.0 MiB',
     ]);
   });
 

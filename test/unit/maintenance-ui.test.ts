@@ -214,7 +214,7 @@ describe('maintenance UI: texts (terminal, review page, confirmation)', () => {
       assert.doesNotMatch(t.replace(/\r\n/g, ''), /\n/, `${e.type}: a bare \\n would stair-step the terminal`);
     }
     assert.match(maintenanceEventText(samples[4]), /master\/x.*\$ etcdctl defrag/);
-    assert.match(maintenanceEventText(samples[8]), /master\/x \(leader\): defragmented 100\.0 MB .* → 10\.0 MB/);
+    assert.match(maintenanceEventText(samples[8]), /master\/x \(leader\): defragmented 100\.0 MiB .* → 10\.0 MiB/);
   });
 
   it('the defrag confirmation names each member not skipped with its consequence, the leader last', () => {
@@ -229,7 +229,7 @@ describe('maintenance UI: texts (terminal, review page, confirmation)', () => {
     );
     assert.match(
       lines[0],
-      /^master\/00000001-.* will not answer reads or writes while it is defragmented, about \d+ s for 100\.0 MB\.$/,
+      /^master\/00000001-.* will not answer reads or writes while it is defragmented, about \d+ s for 100\.0 MiB\.$/,
     );
     assert.match(lines[1], /^master\/00000000-/, 'the leader last');
     assert.match(lines[2], /^master\/00000000-.* is the leader: it goes last/);
@@ -392,8 +392,8 @@ describe('maintenance UI: snapshots (Ui seam, real files)', () => {
     assert.strictEqual(formatAge(3 * 60_000), '3 min');
     assert.strictEqual(formatAge(5 * 3600_000), '5 h');
     assert.strictEqual(formatAge(3 * 86400_000), '3 d');
-    assert.strictEqual(progressText(5 * MB, 10 * MB), '5.0 MB of 10.0 MB');
-    assert.strictEqual(progressText(2048, undefined), '2 kB');
+    assert.strictEqual(progressText(5 * MB, 10 * MB), '5.0 MiB of 10.0 MiB');
+    assert.strictEqual(progressText(2048, undefined), '2 KiB');
     assert.match(adviceForUi('Give a writable folder with --dir.'), /boshEtcd\.snapshots\.directory/);
   });
 
@@ -417,7 +417,7 @@ describe('maintenance UI: snapshots (Ui seam, real files)', () => {
     });
     const r = await takeSnapshot(d);
     assert.strictEqual(r.outcome, 'saved');
-    assert.deepStrictEqual(ui.progressMessages, ['0 B of 4.0 MB', '4.0 MB of 4.0 MB']);
+    assert.deepStrictEqual(ui.progressMessages, ['0 B of 4.0 MiB', '4.0 MiB of 4.0 MiB']);
     assert.match(ui.messages('info')[0], /revision 12/);
     assert.deepStrictEqual(d.revealed, [file]);
   });
@@ -457,7 +457,7 @@ describe('maintenance UI: snapshots (Ui seam, real files)', () => {
     assert.strictEqual(v.listed.length, 1);
     const shown = ui.prompts.find((p) => p.id === 'snapshot')!.items![0];
     assert.match(shown.label, /service-instance_x · rev 9/);
-    assert.match(shown.description ?? '', /ago · 4 kB/);
+    assert.match(shown.description ?? '', /ago · 4 KiB/);
     assert.match(shown.detail ?? '', /not verified/);
     assert.strictEqual(v.verification?.ok, false);
     assert.match(ui.messages('error')[0], /failed verification: .* What to do:/);

@@ -58,6 +58,26 @@ describe('temporary user record (session/tempUsers)', () => {
       ['bosh_dead', 'bosh_deadsameenvslash'],
     );
   });
+
+  it('keeps the cleanup tasks of a user, whose record then is a leftover to check even from a live process', () => {
+    const reg = new TempUserRegistry(dir);
+    reg.record({ ...rec, user: 'bosh_asked' });
+    reg.record({ ...rec, user: 'bosh_inuse' });
+    assert.deepStrictEqual(reg.leftovers(rec.environment, 'dep'), [], 'users of this live process are not leftovers');
+    reg.cleanupRequested('bosh_asked', [41, 42]);
+    const left = reg.leftovers(rec.environment, 'dep');
+    assert.deepStrictEqual(
+      left.map((r) => [r.user, r.cleanupTasks, r.pid]),
+      [['bosh_asked', [41, 42], process.pid]],
+    );
+    assert.strictEqual(fs.statSync(path.join(dir, 'bosh_asked.json')).mode & 0o777, 0o600);
+    reg.forget('bosh_asked');
+    reg.cleanupRequested('bosh_asked', [43]); // forgotten meanwhile: no record comes back
+    assert.deepStrictEqual(
+      reg.list().map((r) => r.user),
+      ['bosh_inuse'],
+    );
+  });
 });
 
 describe('cluster lock content (session/clusterLock)', () => {

@@ -82,6 +82,28 @@ export function createDirectorClient(env: EnvironmentConfig, opts: DirectorClien
     return (await tasks.followTask(next, what)).result;
   }
 
+  /** POST /deployments/<d>/ssh cleanup; returns the path of the task the Director started. */
+  async function cleanupTaskPath(deployment: string, target: { group: string; id: string }, user: string) {
+    if (!SSH_USER.test(user)) throw new BoshError('config', `Invalid SSH user name ${JSON.stringify(user)}.`);
+    const path = `/deployments/${deploymentPath(deployment)}/ssh`;
+    const r = await call('POST', path, {
+      json: {
+        command: 'cleanup',
+        deployment_name: deployment,
+        target: sshTarget(target),
+        params: { user_regex: `^${user}` },
+      },
+    });
+    const next = redirectPath(r, 'POST', path);
+    if (next === undefined)
+      throw new BoshError(
+        'protocol',
+        `Cleaning up SSH user '${user}' in deployment '${deployment}': expected a redirect to a task, got status ${r.status}.`,
+        r.status,
+      );
+    return next;
+  }
+
   return {
     env,
     info: () => requests.getInfo(),
@@ -165,18 +187,21 @@ export function createDirectorClient(env: EnvironmentConfig, opts: DirectorClien
     },
 
     async sshCleanup(deployment, target, user): Promise<void> {
-      if (!SSH_USER.test(user)) throw new BoshError('config', `Invalid SSH user name ${JSON.stringify(user)}.`);
-      await viaTask(
-        'POST',
-        `/deployments/${deploymentPath(deployment)}/ssh`,
+      await tasks.followTask(
+        await cleanupTaskPath(deployment, target, user),
         `Cleaning up SSH user '${user}' in deployment '${deployment}'`,
-        {
-          command: 'cleanup',
-          deployment_name: deployment,
-          target: sshTarget(target),
-          params: { user_regex: `^${user}` },
-        },
       );
+    },
+
+    async sshCleanupRequest(deployment, target, user): Promise<number> {
+      const next = await cleanupTaskPath(deployment, target, user);
+      const id = Number(/^\/tasks\/(\d+)/.exec(next)?.[1]);
+      if (!(id > 0))
+        throw new BoshError(
+          'protocol',
+          `Cleaning up SSH user '${user}': the Director redirected to '${next}', not to a task.`,
+        );
+      return id;
     },
 
     dispose(): void {

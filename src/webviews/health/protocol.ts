@@ -174,14 +174,17 @@ export interface PanelState {
   deployment: string;
 }
 
-/** `etcdctl`'s humanize.Bytes style: 20 kB, 3.1 MB. */
+/**
+ * Binary units (20 KiB, 3.1 MiB, 2.0 GiB), as etcd's quota and the maintenance flows' text
+ * (src/maintenance/plan.ts formatBytes) count them.
+ */
 export function formatBytes(n: number): string {
   if (!(n >= 0)) return '-';
-  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
   let u = 0;
   let v = n;
-  while (v >= 1000 && u < units.length - 1) {
-    v /= 1000;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
     u++;
   }
   return `${u === 0 ? v : v < 10 ? v.toFixed(1) : Math.round(v)} ${units[u]}`;
