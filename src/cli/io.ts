@@ -6,6 +6,7 @@ import * as readline from 'readline';
 import type { DeploymentSession } from '../session/types';
 import { CancelledError } from '../util/cancel';
 import { EXIT } from './exitCodes';
+import { formatBytes } from '../maintenance/plan';
 
 export interface CliIo {
   out: NodeJS.WritableStream;
@@ -116,10 +117,9 @@ export function questioner(io: CliIo, signal?: AbortSignal): ((question: string)
   return io.interactive ? (q) => askYesNo(q, { input: io.input, signal }) : undefined;
 }
 
+/** Sizes in binary units, as everywhere the tool prints them (KiB, MiB, GiB: etcd's quota counts in bytes). */
 export function formatSize(n: number): string {
-  if (n >= 1024 * 1024) return `${(n / 1024 / 1024).toFixed(1)} MB`;
-  if (n >= 1024) return `${(n / 1024).toFixed(0)} kB`;
-  return `${n} B`;
+  return formatBytes(n);
 }
 
 /** Writes one line ensuring it starts on a fresh line after streamed command output. */

@@ -303,7 +303,7 @@ describe('bosh-etcd CLI: status output', () => {
       { endpoint: client(2), ok: false, error: 'cannot reach the member (ECONNREFUSED)', tookMs: 1 },
     ]);
     assert.match(t, /\| ENDPOINT +\| ID +\| VERSION/);
-    assert.match(t, /master-0\.etcd\.cfcr\.internal:2379 \| 17f206fd866fdab2 \| 3\.4\.23 +\| 20 kB +\| true/);
+    assert.match(t, /master-0\.etcd\.cfcr\.internal:2379 \| 17f206fd866fdab2 \| 3\.4\.23 +\| 20 KiB +\| true/);
     assert.match(t, /UNREACHABLE: cannot reach the member/);
   });
 

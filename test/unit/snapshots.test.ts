@@ -409,7 +409,7 @@ describe('snapshots', () => {
       fs.writeFileSync(metadataPathOf(f), JSON.stringify(metadataFor(f, s.bytes, 'dep', new Date(), '12')));
       const l = await run(['list', '--dir', dir]);
       assert.strictEqual(l.code, EXIT.OK, l.err);
-      assert.match(l.out, new RegExp(`${path.basename(f)}\\s+dep\\s+\\d+s\\s+28 kB\\s+12\\s+uuid-1\\s+ok`));
+      assert.match(l.out, new RegExp(`${path.basename(f)}\\s+dep\\s+\\d+s\\s+28 KiB\\s+12\\s+uuid-1\\s+ok`));
       assert.match((await run(['list', '--dir', dir, '--deployment', 'other'])).out, /No snapshots of other/);
       const d = await run(['delete', f]);
       assert.strictEqual(d.code, EXIT.OK);
