@@ -6,6 +6,7 @@ import { restoreQuorum } from '../disaster/quorum';
 import { runRestore } from '../disaster/restore';
 import { listSnapshots } from '../snapshots';
 import type { Ui } from '../ui/ui';
+import { RunGate } from './runGate';
 import { RecoveryTerminal } from './recoveryTerminal';
 import type { MaintenanceModel } from './maintenanceFlow';
 import type { RunSink } from './wizardTypes';
@@ -28,10 +29,9 @@ export class DisasterWizard implements vscode.Disposable {
   private readonly reviews = new Map<string, string>();
   private readonly sub: vscode.Disposable;
   private seq = 0;
-  private flows = 0;
   /** The runs' terminals (tests and e2e read their text). */
   readonly terminals: RecoveryTerminal[] = [];
-  running = false;
+  private readonly gate = new RunGate();
 
   constructor(private readonly host: () => DisasterHost) {
     this.sub = vscode.workspace.registerTextDocumentContentProvider(DISASTER_REVIEW_SCHEME, {
@@ -52,16 +52,7 @@ export class DisasterWizard implements vscode.Disposable {
         this.terminals.push(pty);
         const term = vscode.window.createTerminal({ name: title, pty, iconPath: new vscode.ThemeIcon('flame') });
         term.show(true);
-        this.running = true;
-        return {
-          write: (t) => pty.write(t),
-          onClose: (cb) => pty.onClose(cb),
-          // the run is over: another may start while the result's notification is still open
-          finished: (outcome) => {
-            pty.finished(outcome);
-            this.running = false;
-          },
-        };
+        return this.gate.track(pty);
       },
       showReview: async (md: string, name: string) => {
         const path = `/${name.replace(/[^A-Za-z0-9._-]/g, '-')}-${++this.seq}.md`;
@@ -77,22 +68,14 @@ export class DisasterWizard implements vscode.Disposable {
     };
   }
 
-  private async once<R>(busy: R, f: () => Promise<R>): Promise<R> {
-    if (this.running) {
+  private once<R>(busy: R, f: () => Promise<R>): Promise<R> {
+    return this.gate.once(async () => {
       await this.host().ui.message(
         'warning',
         'A disaster recovery is already running in this window: wait for it to finish (or close its terminal to stop it).',
       );
       return busy;
-    }
-    const id = ++this.flows;
-    this.running = true;
-    try {
-      return await f();
-    } finally {
-      // a flow started after this run ended (its notification still open) keeps the flag
-      if (this.flows === id) this.running = false;
-    }
+    }, f);
   }
 
   restoreQuorum(pre: { envName?: string; deployment?: string } = {}): Promise<QuorumWizardResult> {

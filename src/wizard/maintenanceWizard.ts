@@ -5,6 +5,7 @@ import * as vscode from 'vscode';
 import { defragCluster, recoverNospace } from '../maintenance';
 import { deleteSnapshot, listSnapshots, saveSnapshot, verifySnapshot, type VerifyResult } from '../snapshots';
 import type { Ui } from '../ui/ui';
+import { RunGate } from './runGate';
 import { RecoveryTerminal } from './recoveryTerminal';
 import {
   runMaintenance,
@@ -42,7 +43,7 @@ export class MaintenanceWizard implements vscode.Disposable {
   private seq = 0;
   /** The runs' terminals (tests and e2e read their text). */
   readonly terminals: RecoveryTerminal[] = [];
-  running = false;
+  private readonly gate = new RunGate();
 
   constructor(private readonly host: () => MaintenanceHost) {
     this.sub = vscode.workspace.registerTextDocumentContentProvider(MAINTENANCE_REVIEW_SCHEME, {
@@ -66,7 +67,7 @@ export class MaintenanceWizard implements vscode.Disposable {
         this.terminals.push(pty);
         const term = vscode.window.createTerminal({ name: title, pty, iconPath: new vscode.ThemeIcon('tools') });
         term.show(true);
-        return pty;
+        return this.gate.track(pty);
       },
       showReview: async (md, deployment) => {
         const path = `/${deployment.replace(/[^A-Za-z0-9._-]/g, '-')}-${++this.seq}.md`;
@@ -115,19 +116,16 @@ export class MaintenanceWizard implements vscode.Disposable {
   }
 
   async run(kind: MaintenanceKind, pre: MaintenancePreselect = {}): Promise<MaintenanceFlowResult> {
-    if (this.running) {
-      await this.host().ui.message(
-        'warning',
-        'A maintenance run is already going on in this window: wait for it to finish (or close its terminal to stop it).',
-      );
-      return { outcome: 'aborted', events: [], reviews: [] };
-    }
-    this.running = true;
-    try {
-      return await runMaintenance(this.deps(), kind, pre);
-    } finally {
-      this.running = false;
-    }
+    return this.gate.once<MaintenanceFlowResult>(
+      async () => {
+        await this.host().ui.message(
+          'warning',
+          'A maintenance run is already going on in this window: wait for it to finish (or close its terminal to stop it).',
+        );
+        return { outcome: 'aborted', events: [], reviews: [] };
+      },
+      () => runMaintenance(this.deps(), kind, pre),
+    );
   }
 
   takeSnapshot(pre: MaintenancePreselect = {}): Promise<TakeSnapshotResult> {

@@ -4,6 +4,7 @@ import * as vscode from 'vscode';
 import { runRecovery } from '../recovery';
 import { RecoveryTerminal } from './recoveryTerminal';
 import { reviewTabName } from './reviewName';
+import { RunGate } from './runGate';
 import { runWizard } from './wizardFlow';
 import type { WizardDeps, WizardPreselect, WizardResult } from './wizardTypes';
 
@@ -25,7 +26,7 @@ export class RecoveryWizard implements vscode.Disposable {
   private seq = 0;
   /** Last run's terminals (tests / e2e read their text). */
   readonly terminals: RecoveryTerminal[] = [];
-  running = false;
+  private readonly gate = new RunGate();
 
   constructor(private readonly host: () => WizardHost) {
     this.sub = vscode.workspace.registerTextDocumentContentProvider(REVIEW_SCHEME, {
@@ -53,7 +54,7 @@ export class RecoveryWizard implements vscode.Disposable {
           iconPath: new vscode.ThemeIcon('debug-restart'),
         });
         term.show(true);
-        return pty;
+        return this.gate.track(pty);
       },
       showReview: async (md, plan) => {
         const path = `/${reviewTabName(plan)}-${++this.seq}.md`;
@@ -71,19 +72,16 @@ export class RecoveryWizard implements vscode.Disposable {
   }
 
   async start(pre: WizardPreselect = {}): Promise<WizardResult> {
-    if (this.running) {
-      await this.host().ui.message(
-        'warning',
-        'A recovery is already running in this window: wait for it to finish (or close its terminal to stop it).',
-      );
-      return { outcome: 'aborted', results: [], reviews: [], events: [] };
-    }
-    this.running = true;
-    try {
-      return await runWizard(this.deps(), pre);
-    } finally {
-      this.running = false;
-    }
+    return this.gate.once<WizardResult>(
+      async () => {
+        await this.host().ui.message(
+          'warning',
+          'A recovery is already running in this window: wait for it to finish (or close its terminal to stop it).',
+        );
+        return { outcome: 'aborted', results: [], reviews: [], events: [] };
+      },
+      () => runWizard(this.deps(), pre),
+    );
   }
 
   dispose(): void {
