@@ -11,6 +11,7 @@ import { alarmFindings, dbSizeFindings } from './rules/capacity';
 import { quorumAndLeader, redirectUnderQuorumLoss, splitBrain } from './rules/cluster';
 import { appliedIndexLag, hashKvMismatch } from './rules/consistency';
 import type { ClassifyContext, MasterView, NewFinding } from './rules/context';
+import { snapshotAge } from './rules/snapshots';
 import { instanceFindings, orphanMembers } from './rules/members';
 import { CLUSTER_ALARM_KINDS } from './headline';
 import { worstSeverityFirst } from './severity';
@@ -99,6 +100,7 @@ export function classify(obs: ClusterObservation): Finding[] {
   alarmFindings(ctx);
   hashKvMismatch(ctx);
   redirectUnderQuorumLoss(quorumLoss, out);
+  snapshotAge(ctx);
 
   // ---- what could not be checked
   if (obs.unchecked.length) {

@@ -15,6 +15,8 @@ export {
   type VmProbe,
 } from './observe';
 export { classify } from './classify';
+export { observeSnapshots, SNAPSHOT_WARN_AGE_MS } from './observeSnapshots';
+export { ageWords } from './rules/snapshots';
 export { causeFromLog } from './causes';
 export { NEAR_QUOTA_RATIO } from './rules/capacity';
 export {

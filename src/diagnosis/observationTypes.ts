@@ -81,6 +81,8 @@ export interface ClusterObservation {
   probed: boolean;
   /** What could not be checked, in words (shown by every surface). */
   unchecked: string[];
+  /** The newest local snapshot (only when ObserveOptions.snapshotDir was given). */
+  snapshots?: SnapshotObservation;
   tookMs: number;
 }
 
@@ -129,6 +131,25 @@ export interface ObserveOptions {
   probeCache?: ProbeStore;
   /** With a probeCache: probe every VM now (an on-demand refresh), and store the results. */
   freshProbes?: boolean;
+  /**
+   * The local snapshot folder (boshEtcd.snapshots.directory, `bosh-etcd snapshot save --dir`): the
+   * diagnosis reports the age of the deployment's newest snapshot there. A function is read at each
+   * observation (a setting); absent: not looked at.
+   */
+  snapshotDir?: string | (() => string);
+  /** A newest snapshot older than this is a warning (default SNAPSHOT_WARN_AGE_MS, 24 h). */
+  snapshotWarnAgeMs?: number;
+}
+
+/** The deployment's newest local snapshot, as the observation found it. */
+export interface SnapshotObservation {
+  dir: string;
+  /** undefined: no snapshot of the deployment in dir. */
+  newest?: { file: string; name: string; takenAt: string; ageMs: number; revision?: string; clusterId?: string };
+  /** Why the folder could not be read. */
+  error?: string;
+  /** Older than this: a warning. */
+  warnAgeMs: number;
 }
 
 export const labelOf = (i: Pick<InstanceInfo, 'group' | 'id'>) => `${i.group}/${i.id}`;

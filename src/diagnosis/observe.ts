@@ -15,6 +15,7 @@ import { withTimeout } from '../util/async';
 import { etcdMasters, labelOf, type ClusterObservation, type ObserveOptions, type VmProbe } from './observationTypes';
 import { emptyProbe, probeVmHost } from './vmProbe';
 import { observeEtcdOf } from './observeEtcd';
+import { observeSnapshots } from './observeSnapshots';
 import { endpointPicture } from './probeCache';
 
 /** Default of ObserveOptions.hashKvMaxAgeMs. */
@@ -137,6 +138,10 @@ export async function observeDeployment(
     opts.hashKvMaxDbBytes ?? 256 * 1024 * 1024,
     opts.hashKvMaxAgeMs ?? DEFAULT_HASHKV_MAX_AGE_MS,
   );
+  const snapshotDir = typeof opts.snapshotDir === 'function' ? opts.snapshotDir() : opts.snapshotDir;
+  const snapshotsP = snapshotDir
+    ? observeSnapshots(snapshotDir, session.deployment, opts.snapshotWarnAgeMs)
+    : Promise.resolve(undefined);
   const director = opts.instances
     ? { list: opts.instances, statesUnknown: false }
     : await instancesWithFallback(session, opts.directorDeadlineMs ?? 10_000);
@@ -187,6 +192,7 @@ export async function observeDeployment(
     probes,
     probed: probeVms,
     unchecked,
+    snapshots: await snapshotsP,
     tookMs: Date.now() - t0,
   };
 }
