@@ -8,6 +8,7 @@ export {
   etcdMasters,
   majorityClusterId,
   DEFAULT_QUOTA_BYTES,
+  DEFAULT_QUORUM_READ_MAX_AGE_MS,
   type ClusterObservation,
   type EndpointObservation,
   type ObserveOptions,

@@ -117,6 +117,13 @@ export interface ObserveOptions {
    * old and made of the same majority (default 30 000 ms; 0: hash at every observation).
    */
   hashKvMaxAgeMs?: number;
+  /**
+   * Over one connection, reuse the last health (quorum read) and member lists of a healthy cluster
+   * while at most this old and every endpoint's status shows the same cluster id, member, leader,
+   * raft term, learner flag and errors. Default 0 (ask at every observation, as the recovery engine
+   * needs); the monitor's polls use DEFAULT_QUORUM_READ_MAX_AGE_MS. freshProbes: asked again.
+   */
+  quorumReadMaxAgeMs?: number;
   /** Lines of etcd.stderr.log to read (default 50). */
   logLines?: number;
   /**
