@@ -15,7 +15,7 @@ import { HealthPanelManager } from './webviews/health/healthPanelManager';
 import { RecoveryWizard } from './wizard/recoveryWizard';
 import { MaintenanceWizard } from './wizard/maintenanceWizard';
 import { DisasterWizard } from './wizard/disasterWizard';
-import { defaultSnapshotDir } from './snapshots';
+import { defaultSnapshotDir, snapshotDirFrom } from './snapshots';
 import { VscodeUi } from './ui/vscodeUi';
 import type { Ui } from './ui/ui';
 import type { Container } from './commands/container';
@@ -117,6 +117,8 @@ export function activate(context: vscode.ExtensionContext): BoshEtcdApi | undefi
     environments,
     openSession: (env) => openEnvironment(env, sessionOptions()),
     probeMaxAgeMs: () => settings.probeCacheSeconds() * 1000,
+    // the diagnosis reports the age of the newest snapshot in boshEtcd.snapshots.directory
+    observeOptions: { snapshotDir: () => snapshotDirFrom(settings.snapshotDirectory()) },
     log: (l) => log.debug(l),
   });
   let modelDisposed: Promise<void> | undefined;

@@ -2,6 +2,7 @@
 // diagnosis every surface shows (src/diagnosis), what could not be checked and who holds the cluster
 // lock. Exit code by the worst finding: 0 healthy, 7 warning, 8 critical. No `vscode` import here.
 import { diagnose, exitCodeFor, observeDeployment, type ClusterObservation, type Diagnosis } from '../diagnosis';
+import { snapshotDirFrom } from '../snapshots/metadata';
 import type { Finding } from '../diagnosis';
 import type { EndpointResult, EndpointStatus } from '../etcd/types';
 import type { LockReport } from '../session/lockFile';
@@ -108,7 +109,11 @@ export async function cmdStatus(a: Args, io: CliIo, session: DeploymentSession):
     : readLocks(session, { connectTimeoutMs: LOCK_CONNECT_TIMEOUT_MS }).catch((e) => [
         { instance: '(every master)', state: 'unreachable' as const, error: (e as Error).message },
       ]);
-  const obs = await observeDeployment(session, { probeVms: !a.noProbe });
+  // the newest snapshot's age, in the folder `bosh-etcd snapshot save` writes to
+  const obs = await observeDeployment(session, {
+    probeVms: !a.noProbe,
+    snapshotDir: snapshotDirFrom(io.env.BOSH_ETCD_SNAPSHOT_DIR),
+  });
   const d = diagnose(obs);
   const locks = await locksP;
   if (a.noProbe) d.unchecked.push('the cluster lock on the masters (--no-probe: no SSH): not read');

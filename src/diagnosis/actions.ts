@@ -12,6 +12,13 @@ export const FLOW_COMMANDS = {
   'take-snapshot': 'boshEtcd.takeSnapshot',
 } as const;
 
+/**
+ * The quorum-restore wizard's command ("BOSH etcd: Restore etcd Quorum…", src/disaster/quorum.ts behind
+ * it). Until the extension contributes it, a 'restore-quorum' finding's button copies its CLI command
+ * (`bosh-etcd restore-quorum --deployment D`); once contributed it joins FLOW_COMMANDS.
+ */
+export const RESTORE_QUORUM_COMMAND = 'boshEtcd.restoreQuorum';
+
 export type StartableFlow = keyof typeof FLOW_COMMANDS;
 
 /** A button that starts a flow, or copies the finding's bosh command (the operator runs it). */
@@ -22,9 +29,10 @@ export type FindingButton =
   | { kind: 'copy-command'; label: string; command: string };
 
 /**
- * The button a finding gets, undefined when none fits: 'none' (investigate), 'restore-quorum' (no
- * single flow brings several members back: the member findings carry their own buttons), a member
- * replacement without a known instance, a 'bosh' action without a command.
+ * The button a finding gets, undefined when none fits: 'none' (investigate), a member replacement
+ * without a known instance, a 'bosh' or 'restore-quorum' action without a command. 'restore-quorum' is
+ * the quorum-loss flow (proposed only when a majority's data is gone: rules/cluster.ts); its button
+ * copies `bosh-etcd restore-quorum` (see RESTORE_QUORUM_COMMAND).
  */
 export function findingButton(f: Pick<Finding, 'kind' | 'action' | 'instance'>): FindingButton | undefined {
   return buttonFor(f.action.flow, f.kind, f.instance?.id, f.action.command);
@@ -51,6 +59,7 @@ function buttonFor(
     case 'bosh':
       return command ? { kind: 'copy-command', label: 'Copy command', command } : undefined;
     case 'restore-quorum':
+      return command ? { kind: 'copy-command', label: 'Copy restore-quorum command', command } : undefined;
     case 'none':
       return undefined;
   }

@@ -91,6 +91,15 @@ export const CAUSE_WORDS: Record<MemberDownCause, string> = {
   'vm-down': 'the VM is down (the Director reports no responsive agent)',
 };
 
+/** Causes whose member cannot come back by starting it: its data is gone or not usable, the member is replaced. */
+export const REPLACE_CAUSES: ReadonlySet<MemberDownCause> = new Set<MemberDownCause>([
+  'unhealthy-cluster',
+  'data-corruption',
+  'member-count-unequal',
+  'member-removed',
+  'data-missing',
+]);
+
 export function actionForCause(cause: MemberDownCause, inst: InstanceInfo, deployment: string): FindingAction {
   const label = labelOf(inst);
   const d = `bosh -d ${deployment}`;

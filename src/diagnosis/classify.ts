@@ -8,10 +8,12 @@ import type { EtcdMember } from '../etcd/types';
 import { short } from './describe';
 import { majorityClusterId, type ClusterObservation } from './observe';
 import { alarmFindings, dbSizeFindings } from './rules/capacity';
-import { quorumAndLeader, splitBrain } from './rules/cluster';
+import { quorumAndLeader, redirectUnderQuorumLoss, splitBrain } from './rules/cluster';
 import { appliedIndexLag, hashKvMismatch } from './rules/consistency';
 import type { ClassifyContext, MasterView, NewFinding } from './rules/context';
+import { snapshotAge } from './rules/snapshots';
 import { instanceFindings, orphanMembers } from './rules/members';
+import { CLUSTER_ALARM_KINDS } from './headline';
 import { worstSeverityFirst } from './severity';
 import type { Finding } from './types';
 
@@ -80,6 +82,7 @@ export function classify(obs: ClusterObservation): Finding[] {
     split: new Set<string>(),
     healthyVoters: 0,
     knownDownVoters: 0,
+    replaceVoters: new Set<string>(),
     matched: new Set<string>(),
     add,
   };
@@ -92,10 +95,12 @@ export function classify(obs: ClusterObservation): Finding[] {
     dbSizeFindings(ctx, target);
     appliedIndexLag(ctx, target);
   }
-  quorumAndLeader(ctx);
+  const quorumLoss = quorumAndLeader(ctx);
   orphanMembers(ctx);
   alarmFindings(ctx);
   const hashesEqual = hashKvMismatch(ctx);
+  redirectUnderQuorumLoss(quorumLoss, out);
+  snapshotAge(ctx);
 
   // ---- what could not be checked
   if (obs.unchecked.length) {
@@ -132,5 +137,8 @@ function finish(
       action: { flow: 'none', text: 'Nothing to do.' },
     });
   }
-  return out.sort(worstSeverityFirst);
+  // Within a severity, the cluster-wide states (split brain, quorum lost, no leader) lead: the summary
+  // line and every list start with what the whole cluster is in, then each member's part of it.
+  const clusterFirst = (f: Finding) => (CLUSTER_ALARM_KINDS.includes(f.kind) ? 0 : 1);
+  return out.sort((a, b) => worstSeverityFirst(a, b) || clusterFirst(a) - clusterFirst(b));
 }

@@ -61,7 +61,7 @@ export function alarmExplanation(kind: FindingKind): { meaning: string; todo: st
     case 'quorum-lost':
       return {
         meaning: 'Too few voting members are up: etcd refuses every write and the Kubernetes API stops.',
-        todo: 'Bring the down members back first (start etcd, recreate their VMs); restore from a snapshot only if that fails.',
+        todo: "Follow the finding's action: bring back the down members whose data is kept (start etcd, recreate their VMs); when a majority's data is gone, restore quorum (Restore etcd Quorum…, bosh-etcd restore-quorum); a snapshot only when no member has usable data.",
       };
     case 'no-leader':
       return {

@@ -8,6 +8,7 @@ export {
   etcdMasters,
   majorityClusterId,
   DEFAULT_QUOTA_BYTES,
+  DEFAULT_QUORUM_READ_MAX_AGE_MS,
   type ClusterObservation,
   type EndpointObservation,
   type ObserveOptions,
@@ -15,6 +16,8 @@ export {
   type VmProbe,
 } from './observe';
 export { classify } from './classify';
+export { observeSnapshots, SNAPSHOT_WARN_AGE_MS } from './observeSnapshots';
+export { ageWords } from './rules/snapshots';
 export { causeFromLog } from './causes';
 export { NEAR_QUOTA_RATIO } from './rules/capacity';
 export {

@@ -7,7 +7,12 @@
 // Plain Node, no `vscode`.
 import type { InstanceInfo } from '../bosh/types';
 import type { DeploymentSession } from '../session/types';
-import { observeDeployment, type ClusterObservation, type ObserveOptions } from './observe';
+import {
+  DEFAULT_QUORUM_READ_MAX_AGE_MS,
+  observeDeployment,
+  type ClusterObservation,
+  type ObserveOptions,
+} from './observe';
 import { diagnose } from './summary';
 import { membersOf, type MemberView } from './membership';
 import { ProbeCache } from './probeCache';
@@ -149,6 +154,8 @@ export class DiagnosisMonitor {
     try {
       const session = await this.opts.session(envName, deployment);
       const observation = await observe(session, {
+        // a poll reuses the quorum reads of a healthy cluster whose status did not change (observeEtcd.ts)
+        quorumReadMaxAgeMs: DEFAULT_QUORUM_READ_MAX_AGE_MS,
         ...this.opts.observeOptions,
         ...(instances ? { instances } : {}),
         probeCache: s.probes,

@@ -81,6 +81,8 @@ export interface ClusterObservation {
   probed: boolean;
   /** What could not be checked, in words (shown by every surface). */
   unchecked: string[];
+  /** The newest local snapshot (only when ObserveOptions.snapshotDir was given). */
+  snapshots?: SnapshotObservation;
   tookMs: number;
 }
 
@@ -115,6 +117,13 @@ export interface ObserveOptions {
    * old and made of the same majority (default 30 000 ms; 0: hash at every observation).
    */
   hashKvMaxAgeMs?: number;
+  /**
+   * Over one connection, reuse the last health (quorum read) and member lists of a healthy cluster
+   * while at most this old and every endpoint's status shows the same cluster id, member, leader,
+   * raft term, learner flag and errors. Default 0 (ask at every observation, as the recovery engine
+   * needs); the monitor's polls use DEFAULT_QUORUM_READ_MAX_AGE_MS. freshProbes: asked again.
+   */
+  quorumReadMaxAgeMs?: number;
   /** Lines of etcd.stderr.log to read (default 50). */
   logLines?: number;
   /**
@@ -129,6 +138,25 @@ export interface ObserveOptions {
   probeCache?: ProbeStore;
   /** With a probeCache: probe every VM now (an on-demand refresh), and store the results. */
   freshProbes?: boolean;
+  /**
+   * The local snapshot folder (boshEtcd.snapshots.directory, `bosh-etcd snapshot save --dir`): the
+   * diagnosis reports the age of the deployment's newest snapshot there. A function is read at each
+   * observation (a setting); absent: not looked at.
+   */
+  snapshotDir?: string | (() => string);
+  /** A newest snapshot older than this is a warning (default SNAPSHOT_WARN_AGE_MS, 24 h). */
+  snapshotWarnAgeMs?: number;
+}
+
+/** The deployment's newest local snapshot, as the observation found it. */
+export interface SnapshotObservation {
+  dir: string;
+  /** undefined: no snapshot of the deployment in dir. */
+  newest?: { file: string; name: string; takenAt: string; ageMs: number; revision?: string; clusterId?: string };
+  /** Why the folder could not be read. */
+  error?: string;
+  /** Older than this: a warning. */
+  warnAgeMs: number;
 }
 
 export const labelOf = (i: Pick<InstanceInfo, 'group' | 'id'>) => `${i.group}/${i.id}`;

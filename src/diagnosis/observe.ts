@@ -15,10 +15,13 @@ import { withTimeout } from '../util/async';
 import { etcdMasters, labelOf, type ClusterObservation, type ObserveOptions, type VmProbe } from './observationTypes';
 import { emptyProbe, probeVmHost } from './vmProbe';
 import { observeEtcdOf } from './observeEtcd';
+import { observeSnapshots } from './observeSnapshots';
 import { endpointPicture } from './probeCache';
 
 /** Default of ObserveOptions.hashKvMaxAgeMs. */
 export const DEFAULT_HASHKV_MAX_AGE_MS = 30_000;
+/** ObserveOptions.quorumReadMaxAgeMs of the monitor's polls (DiagnosisMonitor); observeDeployment's default is 0. */
+export const DEFAULT_QUORUM_READ_MAX_AGE_MS = 15_000;
 
 export {
   etcdMasters,
@@ -128,23 +131,53 @@ export async function observeDeployment(
   const probeVms = opts.probeVms ?? true;
   const unchecked: string[] = [];
 
-  // etcd goes out at once (the session knows the endpoints from its last instance list), in parallel
-  // with the Director's list, which asks every agent and is the slowest part of a warm observation.
+  // The Director's quick list (no agent calls) first: the etcd connection opens from it and the VM
+  // probes' SSH setups start from it, while the full list (process states: it asks every agent, the
+  // slowest part of an observation) comes in parallel; the findings are judged on the full list.
+  const quickP: Promise<InstanceInfo[] | undefined> =
+    !opts.instances && session.instancesQuick
+      ? session.instancesQuick().then(
+          (l) => (l.some((i) => i.group === 'master') ? l : undefined),
+          () => undefined,
+        )
+      : Promise.resolve(undefined);
+  // etcd goes out at once (the session knows the endpoints from its last instance list, else from the
+  // quick list), in parallel with the Director's full list.
   const etcdP = observeEtcdOf(
     session,
     deadlineMs,
     probeDeadlineMs,
     opts.hashKvMaxDbBytes ?? 256 * 1024 * 1024,
     opts.hashKvMaxAgeMs ?? DEFAULT_HASHKV_MAX_AGE_MS,
+    opts.freshProbes ? 0 : (opts.quorumReadMaxAgeMs ?? 0),
   );
-  const director = opts.instances
-    ? { list: opts.instances, statesUnknown: false }
-    : await instancesWithFallback(session, opts.directorDeadlineMs ?? 10_000);
+  const snapshotDir = typeof opts.snapshotDir === 'function' ? opts.snapshotDir() : opts.snapshotDir;
+  const snapshotsP = snapshotDir
+    ? observeSnapshots(snapshotDir, session.deployment, opts.snapshotWarnAgeMs)
+    : Promise.resolve(undefined);
+  const directorP: ReturnType<typeof instancesWithFallback> = opts.instances
+    ? Promise.resolve({ list: opts.instances, statesUnknown: false })
+    : instancesWithFallback(session, opts.directorDeadlineMs ?? 10_000);
+
+  // VM probes and etcd in parallel: a slow VM or endpoint holds up only its own part. One probe per
+  // master per observation: one started from the quick list is the one used.
+  const started = new Map<string, Promise<VmProbe>>();
+  const probeOnce = (m: InstanceInfo): Promise<VmProbe> => {
+    let p = started.get(m.id);
+    if (!p) started.set(m.id, (p = probeOne(m)));
+    return p;
+  };
+  if (probeVms && !opts.instances)
+    void quickP.then((quick) => {
+      const now = Date.now();
+      for (const m of etcdMasters(quick ?? []))
+        if (!opts.probeCache || opts.freshProbes || !opts.probeCache.young(m.id, now)) void probeOnce(m);
+    });
+  const director = await directorP;
   if (director.error) unchecked.push(director.error);
   const masters = etcdMasters(director.list);
 
-  // VM probes and etcd in parallel: a slow VM or endpoint holds up only its own part.
-  const probeOne = async (m: InstanceInfo): Promise<VmProbe> => {
+  async function probeOne(m: InstanceInfo): Promise<VmProbe> {
     const label = labelOf(m);
     if (!m.ips.length) return emptyProbe(label, `${label} has no IP address (no VM)`);
     const t = Date.now();
@@ -155,9 +188,9 @@ export async function observeDeployment(
     } catch (e) {
       return emptyProbe(label, `could not connect to ${label} over SSH: ${(e as Error).message}`, Date.now() - t);
     }
-  };
+  }
   const probesP: Promise<Record<string, VmProbe>> = probeVms
-    ? probeWithCache(masters, probeOne, etcdP, opts)
+    ? probeWithCache(masters, probeOnce, etcdP, opts)
     : Promise.resolve({});
 
   const etcdResult = await etcdP;
@@ -187,6 +220,7 @@ export async function observeDeployment(
     probes,
     probed: probeVms,
     unchecked,
+    snapshots: await snapshotsP,
     tookMs: Date.now() - t0,
   };
 }

@@ -3,7 +3,15 @@
 // one common revision where the DBs are small enough to hash cheaply, all in one round when it can. Failures are values. Plain Node, no `vscode`.
 import type { DeploymentSession } from '../session/types';
 import { alarmsFromStatusErrors } from '../etcd/clusterReads';
-import type { EndpointHealth, EndpointResult, EndpointStatus, EtcdAlarm, EtcdCluster, HashKV } from '../etcd/types';
+import type {
+  EndpointHealth,
+  EndpointResult,
+  EndpointStatus,
+  EtcdAlarm,
+  EtcdCluster,
+  EtcdMember,
+  HashKV,
+} from '../etcd/types';
 import { withTimeout } from '../util/async';
 import type { EndpointObservation, Outcome } from './observationTypes';
 
@@ -54,11 +62,39 @@ function alarmsFromStatus(answers: EndpointStatus[]): EtcdAlarm[] | null {
   return [...seen.values()];
 }
 
+/**
+ * The last quorum reads (health) and member lists over a connection, with the status picture they
+ * were read with: reused while young, all healthy and every endpoint's status shows the same cluster,
+ * member, leader, term, learner flag and errors (a partitioned member loses its leader within an
+ * election timeout; an alarm shows in the errors). Status itself is asked at every observation.
+ */
+interface QuorumReads {
+  at: number;
+  picture: string;
+  health: Outcome<EndpointResult<EndpointHealth>[]>;
+  lists: Outcome<EtcdMember[]>[];
+}
+const lastReads = new WeakMap<EtcdCluster, QuorumReads>();
+
+/** What must stay the same for health and member lists to be reused: one line per endpoint. */
+function statusPicture(cluster: EtcdCluster, status: Outcome<EndpointResult<EndpointStatus>[]>): string | null {
+  if (!status.ok) return null;
+  const lines: string[] = [];
+  for (const e of cluster.endpoints) {
+    const r = status.value.find((x) => x.endpoint === e.url);
+    if (!r?.ok) return null;
+    const v = r.value;
+    lines.push([e.url, v.clusterId, v.memberId, v.leader, v.raftTerm, v.isLearner, v.errors.join('|')].join(' '));
+  }
+  return lines.join('\n');
+}
+
 async function observeEtcd(
   cluster: EtcdCluster,
   deadlineMs: number,
   hashKvMaxDbBytes: number,
   hashKvMaxAgeMs: number,
+  readsMaxAgeMs: number,
   unchecked: string[],
 ): Promise<{ endpoints: EndpointObservation[]; alarms: Outcome<EtcdAlarm[]>; hashRevision: string | null }> {
   const late = (what: string) => () => new Error(`${what}: no answer within ${Math.round(deadlineMs / 1000)} s`);
@@ -68,19 +104,36 @@ async function observeEtcd(
   // read; the alarms come with status' errors) and each member's own list, and hashKV when the last
   // observation over this connection found the DBs small. The cluster's per-call deadline bounds each
   // endpoint (a member that never answers costs its deadline, in parallel); the outer one is a safety net.
+  // With young reads of a healthy cluster over this connection (QuorumReads), status goes alone and
+  // health and the member lists are asked only when its picture changed.
   const largest = lastLargestDb.get(cluster);
   const prevHash = lastHashes.get(cluster);
   const hashYoung = !!prevHash && hashKvMaxAgeMs > 0 && Date.now() - prevHash.at <= hashKvMaxAgeMs;
   const hashEarly = hashKvMaxDbBytes > 0 && !hashYoung && largest !== undefined && largest <= hashKvMaxDbBytes;
   const earlyHashes = hashEarly ? cluster.endpoints.map((e) => hash(e.url)) : [];
-  const listsP = cluster.endpoints.map((e) =>
-    settle(withTimeout(cluster.memberList({ endpointUrl: e.url }), deadlineMs, late(`member list of ${e.url}`))),
-  );
-  const [status, health, lists] = await Promise.all([
-    settle(withTimeout(cluster.status(), deadlineMs + 3000, late('endpoint status'))),
-    settle(withTimeout(cluster.health({ withAlarms: false }), deadlineMs + 3000, late('endpoint health'))),
-    Promise.all(listsP),
-  ]);
+  const prevReads = lastReads.get(cluster);
+  const readsYoung = !!prevReads && readsMaxAgeMs > 0 && Date.now() - prevReads.at <= readsMaxAgeMs;
+  const askReads = () => ({
+    health: settle(withTimeout(cluster.health({ withAlarms: false }), deadlineMs + 3000, late('endpoint health'))),
+    lists: Promise.all(
+      cluster.endpoints.map((e) =>
+        settle(withTimeout(cluster.memberList({ endpointUrl: e.url }), deadlineMs, late(`member list of ${e.url}`))),
+      ),
+    ),
+  });
+  const early = readsYoung ? undefined : askReads();
+  const status = await settle(withTimeout(cluster.status(), deadlineMs + 3000, late('endpoint status')));
+  const picture = statusPicture(cluster, status);
+  const reuse = readsYoung && picture !== null && picture === prevReads!.picture;
+  const reads = reuse ? undefined : (early ?? askReads());
+  const [health, lists] = reads
+    ? await Promise.all([reads.health, reads.lists])
+    : [prevReads!.health, prevReads!.lists];
+  // Kept for reuse only when every endpoint answered and every member is healthy: a problem is asked again each time.
+  const allGood =
+    picture !== null && health.ok && health.value.every((r) => r.ok && r.value.healthy) && lists.every((l) => l.ok);
+  if (reads && allGood) lastReads.set(cluster, { at: Date.now(), picture: picture!, health, lists });
+  else if (!allGood) lastReads.delete(cluster);
   const answered = status.ok ? status.value.flatMap((r) => (r.ok ? [r.value] : [])) : [];
   const fromStatus = answered.length ? alarmsFromStatus(answered) : null;
   const alarms: Outcome<EtcdAlarm[]> = fromStatus
@@ -158,11 +211,15 @@ export async function observeEtcdOf(
   openDeadlineMs: number,
   hashKvMaxDbBytes: number,
   hashKvMaxAgeMs = 0,
+  readsMaxAgeMs = 0,
 ): Promise<{ value?: Awaited<ReturnType<typeof observeEtcd>>; error?: string; unchecked: string[] }> {
   const unchecked: string[] = [];
   try {
     const cluster = await withTimeout(session.etcd(), openDeadlineMs, 'opening the etcd endpoints');
-    return { value: await observeEtcd(cluster, deadlineMs, hashKvMaxDbBytes, hashKvMaxAgeMs, unchecked), unchecked };
+    return {
+      value: await observeEtcd(cluster, deadlineMs, hashKvMaxDbBytes, hashKvMaxAgeMs, readsMaxAgeMs, unchecked),
+      unchecked,
+    };
   } catch (e) {
     const error = (e as Error).message;
     return { error, unchecked: [...unchecked, `etcd from here: ${error}`] };

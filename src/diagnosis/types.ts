@@ -26,6 +26,8 @@ export type FindingKind =
   | 'hashkv-mismatch'
   | 'director-etcd-disagree'
   | 'unreachable-from-here'
+  /** The age of the deployment's newest local snapshot (info; a warning when older than the threshold). */
+  | 'snapshot-age'
   /** Something could not be checked (no SSH, the Director or etcd did not answer): info, says what. */
   | 'not-checked';
 

@@ -6,6 +6,6 @@ export { verifySnapshot } from './verify';
 export type { VerifyResult, VerifyOk, VerifyFailed, VerifyProblem } from './verify';
 export { listSnapshots, deleteSnapshot, newestSnapshot } from './store';
 export type { SnapshotEntry, ListOptions } from './store';
-export { defaultSnapshotDir, metadataPathOf, readMetadata, snapshotFileName } from './metadata';
+export { defaultSnapshotDir, snapshotDirFrom, metadataPathOf, readMetadata, snapshotFileName } from './metadata';
 export type { SnapshotMetadata } from './metadata';
 export type { BoltStatus } from './bbolt';

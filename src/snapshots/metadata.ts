@@ -2,6 +2,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { expandHome } from '../bosh/config/common';
 
 export const METADATA_FORMAT = 1;
 
@@ -40,6 +41,11 @@ export interface SnapshotMetadata {
 
 export function defaultSnapshotDir(): string {
   return path.join(os.homedir(), '.bosh-etcd', 'snapshots');
+}
+
+/** The snapshot folder a setting or variable names (`~` expanded), the default one when empty. */
+export function snapshotDirFrom(setting: string | undefined): string {
+  return setting ? expandHome(setting, os.homedir()) : defaultSnapshotDir();
 }
 
 /** `x.db` → `x.json`. */

@@ -6,7 +6,7 @@ import * as assert from 'assert';
 import type { BoshEtcdApi } from '../../src/extension';
 import { masters, readTestbedState, type TestbedState } from '../testbed/harness/state';
 import { activateApi, harness, until } from './helpers';
-import { ERROR_BG, FaultView, RED } from './faultView';
+import { ERROR_BG, FaultView, RED, type Rendered } from './faultView';
 
 suite('diagnosis faults: the tree and the status bar show every fault mode', function () {
   this.timeout(480_000);
@@ -82,5 +82,28 @@ suite('diagnosis faults: the tree and the status bar show every fault mode', fun
     assert.match(after.member.description ?? '', / · (leader|follower)$/);
     assert.match(api.statusBar.current?.text ?? '', /etcd ok/);
     assert.strictEqual(api.statusBar.backgroundColorId, undefined);
+  });
+
+  test('two of three stopped (quorum lost, data kept): QUORUM LOST first, both DOWN, "etcd: QUORUM LOST" on red; no restore offered', async () => {
+    const first = `master/${m(1).id}`;
+    faults.broken = first; // teardown heals every fault if this test fails
+    await harness().breakInstance(first, 'stop');
+    const down = (t: Rendered) => t.members.filter((x) => / · DOWN$/.test(x.description ?? ''));
+    const t = await faults.breakUntil('stop', 2, (x) => x.etcd.description === 'QUORUM LOST' && down(x).length === 2, {
+      text: /^\$\(error\) etcd: QUORUM LOST$/,
+      background: ERROR_BG,
+    });
+    assert.match(t.findings[0]?.label ?? '', /^QUORUM LOST: 1 of 3 voting members/);
+    assert.deepStrictEqual(t.findings[0].icon, RED);
+    // their data is kept: bring them back, not the quorum-restore flow (nor a member recovery)
+    assert.match(t.findings[0].tooltip ?? '', /Bring back the down members whose data is kept/);
+    assert.match(t.findings[0].contextValue ?? '', /^finding\.quorum-lost\.action-none$/);
+    for (const x of down(t)) {
+      assert.match(x.tooltip ?? '', /etcd is stopped/);
+      assert.match(x.tooltip ?? '', /monit start etcd/);
+      assert.deepStrictEqual(x.icon, RED);
+    }
+    await harness().heal(first);
+    await faults.heal('stop', 2);
   });
 });

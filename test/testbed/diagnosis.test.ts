@@ -239,11 +239,13 @@ describe('diagnosis on the testbed (5 masters, 16 MiB quota)', function () {
   before(async () => {
     state = await up({ ...opts, masters: 5, quotaMb: 16 });
   });
+  /** Set by the quorum-loss test: heal does not undo it (the quorum-restore flow does), the testbed goes down. */
+  let quorumLost = false;
   after(async () => {
     await down(opts);
   });
   afterEach(async () => {
-    await heal(undefined, { ...opts, rebuild: true });
+    if (!quorumLost) await heal(undefined, { ...opts, rebuild: true });
   });
 
   it('two down: two member-down findings, quorum holds', async () => {
@@ -271,5 +273,26 @@ describe('diagnosis on the testbed (5 masters, 16 MiB quota)', function () {
   it('NOSPACE: alarm-nospace, critical, recover-nospace', async () => {
     await breakInstance(`master/${m(0).id}`, 'nospace', opts);
     await expectFinding(state, { kind: 'alarm-nospace', severity: 'critical', flow: 'recover-nospace' });
+  });
+
+  // Last: the quorum-restore flow (not heal) brings a cluster back from this; the testbed is taken down after.
+  it('quorum loss (three of five wiped): quorum-lost, critical, restore-quorum; the wiped members point to it, not to recover', async () => {
+    quorumLost = true;
+    await breakInstance(`master/${m(0).id}`, 'quorum-loss', opts);
+    const d = await expectFinding(state, { kind: 'quorum-lost', severity: 'critical', flow: 'restore-quorum' });
+    const q = d.findings.find((f) => f.kind === 'quorum-lost')!;
+    assert.strictEqual(q.action.command, `bosh-etcd restore-quorum --deployment ${state.deployment}`);
+    assert.match(q.action.text, /Restore etcd Quorum…/);
+    assert.strictEqual(d.findings[0], q, `the quorum loss leads:\n${show(d)}`);
+    for (const i of [0, 1, 2]) {
+      const f = d.findings.find((x) => x.kind === 'member-down' && x.instance?.id === m(i).id);
+      assert.ok(f, `member-down for master/${i}:\n${show(d)}`);
+      assert.strictEqual(f.severity, 'critical');
+      assert.strictEqual(f.cause, 'data-missing');
+      assert.strictEqual(f.action.flow, 'restore-quorum');
+      assert.strictEqual(f.action.command, q.action.command);
+    }
+    assert.ok(!d.findings.some((f) => f.action.flow === 'recover-member'), show(d));
+    assert.ok(!d.findings.some((f) => /bosh-etcd recover /.test(f.action.text)), show(d));
   });
 });

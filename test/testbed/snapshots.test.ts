@@ -18,6 +18,7 @@ import type { DeploymentSession } from '../../src/session/types';
 import { listSnapshots, saveSnapshot, SnapshotError, verifySnapshot } from '../../src/snapshots';
 import { metadataPathOf } from '../../src/snapshots/metadata';
 import { CancelledError } from '../../src/util/cancel';
+import { diagnose, observeDeployment } from '../../src/diagnosis';
 import { EXIT, main } from '../../src/cli';
 
 const ETCDCTL = '/usr/bin/etcdctl';
@@ -111,6 +112,15 @@ describe('snapshots (testbed)', function () {
     assert.strictEqual(ctl.hash, m.hash);
     assert.strictEqual(ctl.hash, v.status.hash);
     assert.strictEqual(ctl.totalSize, m.size - 32);
+
+    // the diagnosis reports it as the deployment's newest snapshot, young: info
+    const d = diagnose(await observeDeployment(session, { probeVms: false, snapshotDir: dir }));
+    const age = d.findings.find((f) => f.kind === 'snapshot-age');
+    assert.ok(age, d.findings.map((f) => f.title).join('; '));
+    assert.strictEqual(age.severity, 'info');
+    assert.match(age.title, /^newest snapshot \d+ min old$/);
+    assert.ok(age.evidence.includes(`${path.basename(saved.file)} in ${dir}`), age.evidence);
+    assert.ok(age.evidence.includes(`of cluster ${m.clusterId}`), age.evidence);
   });
 
   it('takes it from the member asked for, and refuses a member that is not in the deployment', async () => {

@@ -263,7 +263,7 @@ describe('diagnosis classify', () => {
     assert.strictEqual(f.action.flow, 'none');
   });
 
-  it('quorum-lost: two of three down (VM evidence) → critical, restore-quorum', () => {
+  it('quorum-lost: two of three stopped with their data (VM evidence) → critical, bring them back (no restore)', () => {
     const o = downFromHere(
       1,
       probe(1, { monit: MONIT_OK.replace('running', 'not monitored'), pid: '', health: false }),
@@ -274,7 +274,68 @@ describe('diagnosis classify', () => {
     const d = diagnose(o);
     const f = only(d, 'quorum-lost');
     assert.strictEqual(f.severity, 'critical');
+    assert.strictEqual(f.action.flow, 'none');
+    assert.match(f.action.text, /Bring back the down members whose data is kept/);
+    // each stopped member is started again: its own bosh command
+    const down = d.findings.filter((x) => x.kind === 'member-down');
+    assert.deepStrictEqual(
+      down.map((x) => [x.instance?.id, x.cause, x.action.flow]),
+      [
+        [IDS[1], 'stopped', 'bosh'],
+        [IDS[2], 'stopped', 'bosh'],
+      ],
+    );
+  });
+
+  it('quorum-lost: two of three wiped (quorum-loss) → restore-quorum, named; no member finding proposes recover', () => {
+    const wiped = { monit: MONIT_OK.replace('running', 'not monitored'), pid: '', health: false, member: false };
+    const o = downFromHere(1, probe(1, wiped));
+    o.endpoints[2] = endpoint(2, { down: 'UNAVAILABLE' });
+    o.probes[IDS[2]] = probe(2, wiped);
+    o.endpoints[0] = endpoint(0, { leader: '0' });
+    const d = diagnose(o);
+    const f = only(d, 'quorum-lost');
+    assert.strictEqual(f.severity, 'critical');
     assert.strictEqual(f.action.flow, 'restore-quorum');
+    assert.strictEqual(f.action.command, 'bosh-etcd restore-quorum --deployment dep');
+    assert.match(f.action.text, /Restore etcd Quorum…, or bosh-etcd restore-quorum/);
+    assert.strictEqual(d.findings[0], f, 'the cluster-wide state leads');
+    assert.match(d.summary.line, /^critical: QUORUM LOST/);
+    assert.match(f.action.text, /master\/0 \(aaaaaaaa\)/, 'the survivor is named');
+    assert.doesNotMatch(f.action.text, /Bring back/);
+    const down = d.findings.filter((x) => x.kind === 'member-down');
+    assert.deepStrictEqual(
+      down.map((x) => [x.instance?.id, x.cause, x.action.flow, x.action.command]),
+      [
+        [IDS[1], 'data-missing', 'restore-quorum', 'bosh-etcd restore-quorum --deployment dep'],
+        [IDS[2], 'data-missing', 'restore-quorum', 'bosh-etcd restore-quorum --deployment dep'],
+      ],
+    );
+    assert.ok(!d.findings.some((x) => /bosh-etcd recover /.test(x.action.text)), 'no finding proposes recover');
+    assert.ok(!d.findings.some((x) => x.action.flow === 'recover-member'));
+    assert.deepStrictEqual(recoverableInstances(d.findings), [], 'the recovery wizard preselects nothing');
+    assert.strictEqual(exitCodeFor(d.summary), 8);
+  });
+
+  it('quorum-lost: one wiped and one stopped of three → bring the stopped one back, then replace the wiped one', () => {
+    const o = downFromHere(
+      1,
+      probe(1, { monit: MONIT_OK.replace('running', 'not monitored'), pid: '', health: false, member: false }),
+    );
+    o.endpoints[2] = endpoint(2, { down: 'UNAVAILABLE' });
+    o.probes[IDS[2]] = probe(2, { monit: MONIT_OK.replace('running', 'not monitored'), pid: '', health: false });
+    o.endpoints[0] = endpoint(0, { leader: '0' });
+    const d = diagnose(o);
+    const f = only(d, 'quorum-lost');
+    assert.strictEqual(f.action.flow, 'none');
+    assert.match(f.action.text, /replace master\/1 \(bbbbbbbb\) once quorum is back/);
+    const wiped = d.findings.find((x) => x.kind === 'member-down' && x.instance?.id === IDS[1])!;
+    assert.strictEqual(wiped.cause, 'data-missing');
+    assert.strictEqual(wiped.action.flow, 'none');
+    assert.match(wiped.action.text, /once quorum is back/);
+    const stopped = d.findings.find((x) => x.kind === 'member-down' && x.instance?.id === IDS[2])!;
+    assert.strictEqual(stopped.action.flow, 'bosh');
+    assert.match(stopped.action.command ?? '', /monit start etcd/);
   });
 
   it('no-leader: the members answer status, report no leader and fail quorum reads (no member blamed)', () => {
@@ -293,7 +354,7 @@ describe('diagnosis classify', () => {
     const d = diagnose(o);
     const f = only(d, 'no-leader');
     assert.strictEqual(f.severity, 'critical');
-    assert.strictEqual(f.action.flow, 'restore-quorum');
+    assert.strictEqual(f.action.flow, 'none', 'no evidence of lost data: not the quorum-restore flow');
     assert.ok(!kinds(d).includes('member-down'), JSON.stringify(kinds(d)));
     assert.strictEqual(d.findings[0].kind, 'no-leader');
   });

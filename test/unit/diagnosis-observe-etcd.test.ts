@@ -6,29 +6,37 @@ import * as assert from 'assert';
 import { alarmsFromStatusErrors } from '../../src/etcd/clusterReads';
 import { observeDeployment } from '../../src/diagnosis';
 import type { DeploymentSession } from '../../src/session/types';
-import { IDS, endpoint, instance, member, url } from './observation-fixtures';
+import { IDS, MEMBER_IDS, endpoint, instance, member, url } from './observation-fixtures';
 
 function fakeCluster(errors: string[]) {
   const calls: string[] = [];
   let hashRound = 0;
+  let leader = MEMBER_IDS[0];
+  let healthy = true;
   const cluster = {
     endpoints: [0, 1, 2].map((i) => ({ name: IDS[i], url: url(i) })),
     status: async () => {
       calls.push('status');
       return [0, 1, 2].map((i) => {
         const s = endpoint(i).status!;
-        return s.ok ? { ...s, value: { ...s.value, errors, revision: '9' } } : s;
+        return s.ok ? { ...s, value: { ...s.value, errors, revision: '9', leader } } : s;
       });
     },
     health: async (o?: { withAlarms?: boolean }) => {
       calls.push(`health withAlarms=${o?.withAlarms}`);
-      return [0, 1, 2].map((i) => endpoint(i).health!);
+      return [0, 1, 2].map((i) => {
+        const h = endpoint(i).health!;
+        return h.ok && !healthy && i === 2 ? { ...h, value: { ...h.value, healthy: false, error: 'timeout' } } : h;
+      });
     },
     alarms: async () => {
       calls.push('alarms');
       return [{ memberId: 'b2', alarm: 'NOSPACE' }];
     },
-    memberList: async () => [0, 1, 2].map((k) => member(k)),
+    memberList: async () => {
+      calls.push('memberList');
+      return [0, 1, 2].map((k) => member(k));
+    },
     hashKV: async (u: string) => {
       calls.push(`hashKV ${hashRound}`);
       return { memberId: 'x', revision: '9', compactRevision: '0', hash: 42, url: u };
@@ -42,6 +50,8 @@ function fakeCluster(errors: string[]) {
       hashRound++;
       calls.length = 0;
     },
+    setLeader: (l: string) => (leader = l),
+    setHealthy: (h: boolean) => (healthy = h),
   };
 }
 
@@ -117,5 +127,34 @@ describe('diagnosis: the etcd reads of an observation', () => {
     f.nextRound();
     await observeDeployment(f.session, { ...base, hashKvMaxAgeMs: 0 });
     assert.strictEqual(f.calls.filter((c) => c.startsWith('hashKV')).length, 3, 'too old: hashed again');
+  });
+
+  it("a poll's reuse: health and member lists of a healthy cluster only when status changed (leader), never after a failure", async () => {
+    const f = fakeCluster([]);
+    const poll = { ...base, hashKvMaxDbBytes: 0, quorumReadMaxAgeMs: 15_000 };
+    const reads = () => f.calls.filter((c) => c !== 'status');
+    await observeDeployment(f.session, poll);
+    assert.deepStrictEqual(reads(), ['health withAlarms=false', 'memberList', 'memberList', 'memberList']);
+    f.nextRound();
+    const second = await observeDeployment(f.session, poll);
+    assert.deepStrictEqual(f.calls, ['status'], 'same status picture: status alone');
+    assert.ok(second.endpoints.every((e) => e.health?.ok && e.health.value.healthy && e.members?.ok));
+    // the recovery engine's default: asked every time; an on-demand refresh (freshProbes) too
+    f.nextRound();
+    await observeDeployment(f.session, { ...poll, quorumReadMaxAgeMs: undefined });
+    assert.strictEqual(reads().length, 4);
+    f.nextRound();
+    await observeDeployment(f.session, { ...poll, freshProbes: true });
+    assert.strictEqual(reads().length, 4);
+    // another leader: asked again, and a member found unhealthy is asked at every poll after
+    f.nextRound();
+    f.setLeader(MEMBER_IDS[1]);
+    f.setHealthy(false);
+    const changed = await observeDeployment(f.session, poll);
+    assert.strictEqual(reads().length, 4);
+    assert.ok(changed.endpoints[2].health?.ok && !changed.endpoints[2].health.value.healthy);
+    f.nextRound();
+    await observeDeployment(f.session, poll);
+    assert.strictEqual(reads().length, 4, 'not reused after a failure');
   });
 });

@@ -35,7 +35,7 @@ function finding(flow: ActionFlow, over: Partial<Finding> = {}): Finding {
 }
 
 describe('panel actions: flow → button → command', () => {
-  it('maps every flow of a finding to its button and command; none and restore-quorum get no button', () => {
+  it('maps every flow of a finding to its button and command; none gets no button, restore-quorum copies its CLI', () => {
     const rm = findingButton(finding('recover-member'));
     assert.deepStrictEqual(rm, { kind: 'recover-member', label: 'Recover this member…', instanceId: UUID });
     assert.strictEqual(commandForButton(rm), 'boshEtcd.recoverMember');
@@ -49,7 +49,18 @@ describe('panel actions: flow → button → command', () => {
     });
     assert.strictEqual(commandForButton(copy), undefined, 'a copy is done by the host, not by a command');
     assert.strictEqual(findingButton(finding('none')), undefined);
-    assert.strictEqual(findingButton(finding('restore-quorum')), undefined);
+    assert.strictEqual(findingButton(finding('restore-quorum')), undefined, 'no command: nothing to copy');
+    const rq = findingButton(
+      finding('restore-quorum', {
+        kind: 'quorum-lost',
+        action: { flow: 'restore-quorum', text: 't', command: 'bosh-etcd restore-quorum --deployment dep' },
+      }),
+    );
+    assert.deepStrictEqual(rq, {
+      kind: 'copy-command',
+      label: 'Copy restore-quorum command',
+      command: 'bosh-etcd restore-quorum --deployment dep',
+    });
     // No instance to preselect: no replacement button; a bosh action without a command: nothing to copy.
     assert.strictEqual(findingButton(finding('recover-member', { instance: undefined })), undefined);
     assert.strictEqual(findingButton(finding('bosh', { action: { flow: 'bosh', text: 'x' } })), undefined);

@@ -38,6 +38,8 @@ export interface ClassifyContext {
   /** Filled by the per-instance rules: voters seen healthy, voters known down, members some instance owns. */
   healthyVoters: number;
   knownDownVoters: number;
+  /** Instances of voters that cannot come back by starting them (data gone or not usable, another cluster). */
+  replaceVoters: Set<string>;
   matched: Set<string>;
   add: (f: NewFinding) => void;
 }

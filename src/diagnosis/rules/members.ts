@@ -3,7 +3,7 @@
 // the Director's disagreement with etcd, and the members no instance owns.
 import type { InstanceInfo } from '../../bosh/types';
 import type { EtcdMember } from '../../etcd/types';
-import { actionForCause, CAUSE_WORDS, causeFromProbe } from '../causes';
+import { actionForCause, CAUSE_WORDS, causeFromProbe, REPLACE_CAUSES } from '../causes';
 import { displayName, instRef } from '../describe';
 import { expectedPeerUrl, labelOf } from '../observe';
 import type { FindingMember } from '../types';
@@ -22,7 +22,10 @@ export function instanceFindings(ctx: ClassifyContext, v: MasterView): InstanceT
   const mine = memberOf(inst, members);
   for (const m of mine) matched.add(m.id);
   if (split.has(inst.id)) {
-    if (mine.some((m) => !m.isLearner)) ctx.knownDownVoters++;
+    if (mine.some((m) => !m.isLearner)) {
+      ctx.knownDownVoters++;
+      ctx.replaceVoters.add(inst.id);
+    }
     return null;
   }
   const m = mine[0];
@@ -178,6 +181,7 @@ function healthFindings(ctx: ClassifyContext, target: InstanceTarget, m: EtcdMem
   } else if (p?.reachable) {
     const c = causeFromProbe(p);
     if (voter && m) ctx.knownDownVoters++;
+    if (voter && m && REPLACE_CAUSES.has(c.cause)) ctx.replaceVoters.add(inst.id);
     add({
       kind: 'member-down',
       severity: 'critical',
