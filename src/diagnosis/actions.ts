@@ -10,14 +10,11 @@ export const FLOW_COMMANDS = {
   defrag: 'boshEtcd.defragEtcd',
   'recover-nospace': 'boshEtcd.recoverNospace',
   'take-snapshot': 'boshEtcd.takeSnapshot',
+  'restore-quorum': 'boshEtcd.restoreQuorum',
 } as const;
 
-/**
- * The quorum-restore wizard's command ("BOSH etcd: Restore etcd Quorum…", src/disaster/quorum.ts behind
- * it). Until the extension contributes it, a 'restore-quorum' finding's button copies its CLI command
- * (`bosh-etcd restore-quorum --deployment D`); once contributed it joins FLOW_COMMANDS.
- */
-export const RESTORE_QUORUM_COMMAND = 'boshEtcd.restoreQuorum';
+/** The quorum-restore wizard's command ("BOSH etcd: Restore etcd Quorum…", src/disaster/quorum.ts behind it). */
+export const RESTORE_QUORUM_COMMAND = FLOW_COMMANDS['restore-quorum'];
 
 export type StartableFlow = keyof typeof FLOW_COMMANDS;
 
@@ -26,13 +23,13 @@ export type FindingButton =
   | { kind: 'recover-member'; label: string; instanceId: string }
   | { kind: 'defrag'; label: string }
   | { kind: 'recover-nospace'; label: string }
+  | { kind: 'restore-quorum'; label: string }
   | { kind: 'copy-command'; label: string; command: string };
 
 /**
  * The button a finding gets, undefined when none fits: 'none' (investigate), a member replacement
- * without a known instance, a 'bosh' or 'restore-quorum' action without a command. 'restore-quorum' is
- * the quorum-loss flow (proposed only when a majority's data is gone: rules/cluster.ts); its button
- * copies `bosh-etcd restore-quorum` (see RESTORE_QUORUM_COMMAND).
+ * without a known instance, a 'bosh' action without a command. 'restore-quorum' is the quorum-loss wizard
+ * (proposed only when a majority's data is gone: rules/cluster.ts).
  */
 export function findingButton(f: Pick<Finding, 'kind' | 'action' | 'instance'>): FindingButton | undefined {
   return buttonFor(f.action.flow, f.kind, f.instance?.id, f.action.command);
@@ -59,7 +56,7 @@ function buttonFor(
     case 'bosh':
       return command ? { kind: 'copy-command', label: 'Copy command', command } : undefined;
     case 'restore-quorum':
-      return command ? { kind: 'copy-command', label: 'Copy restore-quorum command', command } : undefined;
+      return { kind: 'restore-quorum', label: 'Restore quorum…' };
     case 'none':
       return undefined;
   }

@@ -20,7 +20,8 @@ export function etcdMembersItem(n: EtcdMembersNode, data: TreeModelData): ItemSp
     lines.unshift(`**${d.summary.line}**`);
     if (d.unchecked.length) lines.push(`Not checked: ${d.unchecked.join('; ')}`);
     // package.json offers "Restore etcd Quorum…" on the row while the diagnosis says quorum is lost
-    if (d.findings.some((f) => f.kind === 'quorum-lost')) contextValue = 'etcdCluster.quorumLost';
+    if (d.findings.some((f) => f.kind === 'quorum-lost' && f.action.flow === 'restore-quorum'))
+      contextValue = 'etcdCluster.quorumLost';
   } else if (entry?.error) {
     description = 'cannot diagnose etcd';
     icon = { id: 'database', color: 'errorForeground' };

@@ -35,7 +35,7 @@ function finding(flow: ActionFlow, over: Partial<Finding> = {}): Finding {
 }
 
 describe('panel actions: flow → button → command', () => {
-  it('maps every flow of a finding to its button and command; none gets no button, restore-quorum copies its CLI', () => {
+  it('maps every flow of a finding to its button and command; none gets no button, restore-quorum opens the quorum-loss wizard', () => {
     const rm = findingButton(finding('recover-member'));
     assert.deepStrictEqual(rm, { kind: 'recover-member', label: 'Recover this member…', instanceId: UUID });
     assert.strictEqual(commandForButton(rm), 'boshEtcd.recoverMember');
@@ -49,18 +49,20 @@ describe('panel actions: flow → button → command', () => {
     });
     assert.strictEqual(commandForButton(copy), undefined, 'a copy is done by the host, not by a command');
     assert.strictEqual(findingButton(finding('none')), undefined);
-    assert.strictEqual(findingButton(finding('restore-quorum')), undefined, 'no command: nothing to copy');
+    // the quorum-loss wizard, on the whole deployment (the finding's CLI command stays in its text)
     const rq = findingButton(
       finding('restore-quorum', {
         kind: 'quorum-lost',
         action: { flow: 'restore-quorum', text: 't', command: 'bosh-etcd restore-quorum --deployment dep' },
       }),
     );
-    assert.deepStrictEqual(rq, {
-      kind: 'copy-command',
-      label: 'Copy restore-quorum command',
-      command: 'bosh-etcd restore-quorum --deployment dep',
-    });
+    assert.deepStrictEqual(rq, { kind: 'restore-quorum', label: 'Restore quorum…' });
+    assert.strictEqual(commandForButton(rq), 'boshEtcd.restoreQuorum');
+    assert.strictEqual(
+      findingContextValue(finding('restore-quorum', { kind: 'member-down' })),
+      'finding.member-down.action-restore-quorum',
+      'the tree menu matches the action, whichever finding carries it',
+    );
     // No instance to preselect: no replacement button; a bosh action without a command: nothing to copy.
     assert.strictEqual(findingButton(finding('recover-member', { instance: undefined })), undefined);
     assert.strictEqual(findingButton(finding('bosh', { action: { flow: 'bosh', text: 'x' } })), undefined);
@@ -112,6 +114,12 @@ describe('panel actions: flow → button → command', () => {
       'boshEtcd.copyFindingCommand@menu',
     ]);
     assert.deepStrictEqual(without(offered(cv('none'))), []);
+    assert.deepStrictEqual(without(offered(cv('restore-quorum'))), [
+      'boshEtcd.restoreQuorum@inline',
+      'boshEtcd.restoreQuorum@menu',
+    ]);
+    // quorum lost with the data kept (bring the members back): no quorum restore offered
+    assert.deepStrictEqual(without(offered(findingContextValue(finding('none', { kind: 'quorum-lost' })))), []);
     // Findings whose kind names a member or an instance do not pick up the member rows' copy / ssh entries.
     assert.deepStrictEqual(
       without(offered(findingContextValue(finding('none', { kind: 'orphan-member', instance: undefined })))),

@@ -20,6 +20,8 @@ function actionButton(b: PanelButton | undefined, actions: PanelActions): HTMLBu
           return { type: 'startFlow', requestId, flow: 'defrag' };
         case 'recover-nospace':
           return { type: 'startFlow', requestId, flow: 'recover-nospace' };
+        case 'restore-quorum':
+          return { type: 'startFlow', requestId, flow: 'restore-quorum' };
         case 'copy-command':
           return { type: 'copyCommand', requestId, command: b.command };
       }

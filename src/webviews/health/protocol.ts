@@ -8,7 +8,7 @@ import type { FindingButton } from '../../diagnosis/actions';
 export type PanelButton = FindingButton;
 
 /** The flows the panel starts on its whole deployment. */
-export type PanelFlow = 'defrag' | 'recover-nospace' | 'take-snapshot';
+export type PanelFlow = 'defrag' | 'recover-nospace' | 'take-snapshot' | 'restore-quorum';
 
 /** One row of `etcdctl endpoint status -w table` (3.4 columns) plus health latency. */
 export interface EndpointRow {

@@ -28,7 +28,12 @@ const isBool = (x: unknown): x is boolean => typeof x === 'boolean';
 const isReqId = (x: unknown): x is number => isNum(x) && Number.isInteger(x) && x >= 0;
 /** UUID-like member names only (they end up in a command). */
 const MEMBER_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
-const PANEL_FLOWS: readonly string[] = ['defrag', 'recover-nospace', 'take-snapshot'] satisfies PanelFlow[];
+const PANEL_FLOWS: readonly string[] = [
+  'defrag',
+  'recover-nospace',
+  'take-snapshot',
+  'restore-quorum',
+] satisfies PanelFlow[];
 const isPanelFlow = (x: unknown): x is PanelFlow => isStr(x) && PANEL_FLOWS.includes(x);
 /** A command line to copy: one printable line of bounded length. */
 const isCommandText = (x: unknown): x is string =>
@@ -120,6 +125,7 @@ export function isButton(x: unknown): x is PanelButton {
       return isStr(x.instanceId) && MEMBER_NAME.test(x.instanceId);
     case 'defrag':
     case 'recover-nospace':
+    case 'restore-quorum':
       return true;
     case 'copy-command':
       return isCommandText(x.command);
