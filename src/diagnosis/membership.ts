@@ -7,7 +7,7 @@ import type { EndpointStatus, EtcdMember } from '../etcd/types';
 import { expectedPeerUrl, majorityClusterId, type ClusterObservation } from './observe';
 
 /** What the member's own status answer says it is (no judgement: 'none' when it did not answer). */
-export type MemberRole = 'leader' | 'follower' | 'learner' | 'unstarted' | 'none';
+export type MemberRole = 'leader' | 'follower' | 'learner' | 'unstarted' | 'no leader' | 'none';
 
 export interface MemberView {
   /** Hex id as etcdctl prints it; '' when the instance has no member in the cluster's list. */
@@ -84,5 +84,7 @@ function roleOf(m: EtcdMember | undefined, st: EndpointStatus | undefined): Memb
   if (m && !m.name) return 'unstarted';
   if (m?.isLearner || st?.isLearner) return 'learner';
   if (!st) return 'none';
+  // leader 0: the member knows no leader (quorum lost, or an election going on): not a follower of anyone
+  if (/^0+$/.test(st.leader)) return 'no leader';
   return st.leader === st.memberId ? 'leader' : 'follower';
 }

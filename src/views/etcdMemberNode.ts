@@ -13,6 +13,7 @@ const ROLE_ICON: Record<MemberRole, IconSpec> = {
   follower: { id: 'pass', color: 'testing.iconPassed' },
   learner: { id: 'mortar-board', color: 'charts.yellow' },
   unstarted: { id: 'circle-large-outline', color: 'charts.yellow' },
+  'no leader': { id: 'warning', color: 'charts.yellow' },
   none: { id: 'question', color: 'disabledForeground' },
 };
 

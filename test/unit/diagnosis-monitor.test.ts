@@ -121,6 +121,9 @@ describe('diagnosis monitor', () => {
     );
     assert.strictEqual(rows[2].error, 'connection refused');
     assert.strictEqual(rows[2].id, 'c3', 'its id from the cluster list although it did not answer');
+    // a member that knows no leader (leader 0: quorum lost) is nobody's follower
+    o.endpoints[1] = endpoint(1, { leader: '0' });
+    assert.strictEqual(membersOf(o)[1].role, 'no leader');
   });
 });
 
