@@ -26,6 +26,7 @@ import {
   nospaceConfirmation,
   type MaintenanceKind,
 } from './maintenanceText';
+import { reportRunFailure } from './runGate';
 
 export interface MaintenanceModel extends DeploymentChoiceModel {
   deploymentSession(envName: string, deployment: string): Promise<DeploymentSession>;
@@ -211,10 +212,7 @@ export async function runMaintenance(
       { cancellable: true },
     );
   } catch (e) {
-    const text = explainForOperator(e, `the ${what} of ${deployment}`);
-    sink.write(`\r\n\x1b[31m${text}\x1b[0m\r\n`);
-    sink.finished('failed');
-    await ui.message('error', text);
+    await reportRunFailure(ui, sink, e, `the ${what} of ${deployment}`);
     out.outcome = 'failed';
     return out;
   }

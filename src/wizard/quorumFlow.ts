@@ -15,6 +15,7 @@ import type { MaintenanceModel } from './maintenanceFlow';
 import type { RunSink } from './wizardTypes';
 import { eventText } from './eventText';
 import { NO_AUTOMATIC_CHOICE, quorumConsequence, quorumReviewMarkdown, survivorItems } from './disasterText';
+import { reportRunFailure } from './runGate';
 
 export interface QuorumWizardDeps {
   ui: Ui;
@@ -164,10 +165,7 @@ export async function runQuorumWizard(
         { cancellable: true },
       );
     } catch (e) {
-      const text = explainForOperator(e, `restoring the quorum of ${deployment}`);
-      sink.write(`\r\n\x1b[31m${text}\x1b[0m\r\n`);
-      sink.finished('failed');
-      await ui.message('error', text);
+      await reportRunFailure(ui, sink, e, `restoring the quorum of ${deployment}`);
       out.outcome = 'failed';
       return out;
     }

@@ -19,6 +19,7 @@ import type { RunSink } from './wizardTypes';
 import { eventText } from './eventText';
 import { restoreReviewMarkdown } from './disasterText';
 import { snapshotItem } from './snapshotFlow';
+import { reportRunFailure } from './runGate';
 
 export interface RestoreWizardDeps {
   ui: Ui;
@@ -205,10 +206,7 @@ export async function runRestoreWizard(
       { cancellable: true },
     );
   } catch (e) {
-    const text = explainForOperator(e, `restoring ${deployment}`);
-    sink.write(`\r\n\x1b[31m${text}\x1b[0m\r\n`);
-    sink.finished('failed');
-    await ui.message('error', text);
+    await reportRunFailure(ui, sink, e, `restoring ${deployment}`);
     out.outcome = 'failed';
     return out;
   }

@@ -3,6 +3,8 @@
 // resolves a notification without buttons only once it is closed, so waiting for the whole flow kept
 // "already running" up for as long as the result stayed on screen. A resumed attempt closes it again.
 // No `vscode` import.
+import type { Ui } from '../ui/ui';
+import { explainForOperator } from '../util/errors';
 import type { RunSink } from './wizardTypes';
 
 export class RunGate {
@@ -38,4 +40,12 @@ export class RunGate {
       },
     };
   }
+}
+
+/** A flow's run threw: the reason in red in its terminal, the run marked failed, the error shown. */
+export async function reportRunFailure(ui: Ui, sink: RunSink, e: unknown, doing: string): Promise<void> {
+  const text = explainForOperator(e, doing);
+  sink.write(`\r\n\x1b[31m${text}\x1b[0m\r\n`);
+  sink.finished('failed');
+  await ui.message('error', text);
 }

@@ -12,6 +12,7 @@ import { consequence, planToMarkdown, type ReviewContext } from './planDocument'
 import { eventText } from './eventText';
 import { chooseOptions, chooseTarget, isEveryBroken, type MemberChoice } from './chooseMember';
 import type { WizardDeps, WizardOptions, WizardPreselect, WizardResult } from './wizardTypes';
+import { reportRunFailure } from './runGate';
 
 export async function runWizard(deps: WizardDeps, pre: WizardPreselect = {}): Promise<WizardResult> {
   const out: WizardResult = { outcome: 'aborted', results: [], reviews: [], events: [] };
@@ -98,10 +99,7 @@ export async function runWizard(deps: WizardDeps, pre: WizardPreselect = {}): Pr
         { cancellable: true },
       );
     } catch (e) {
-      const text = explainForOperator(e, `recovering ${target}`);
-      sink.write(`\r\n\x1b[31m${text}\x1b[0m\r\n`);
-      sink.finished('failed');
-      await ui.message('error', text);
+      await reportRunFailure(ui, sink, e, `recovering ${target}`);
       out.outcome = 'failed';
       return out;
     }
