@@ -1,7 +1,8 @@
 // RunGate: one run at a time per wizard, open again once the run has finished even while the flow still
 // waits on its result notification (VS Code resolves a notification without buttons only when closed).
 import * as assert from 'assert';
-import { RunGate } from '../../src/wizard/runGate';
+import { RunGate, reportRunFailure } from '../../src/wizard/runGate';
+import { ScriptedUi } from '../../src/ui/scriptedUi';
 import type { RunSink } from '../../src/wizard/wizardTypes';
 
 function sink(): RunSink & { outcome?: string } {
@@ -76,5 +77,21 @@ describe('wizard run gate', () => {
     assert.strictEqual(gate.running, true);
     again.finished('recovered');
     assert.strictEqual(gate.running, false);
+  });
+
+  it('a run that threw: its reason in red in the terminal, the run marked failed (the gate opens), the error shown', async () => {
+    const gate = new RunGate();
+    const written: string[] = [];
+    const raw = sink();
+    raw.write = (t) => written.push(t);
+    const s = gate.track(raw);
+    const ui = new ScriptedUi();
+    await reportRunFailure(ui, s, new Error('ssh: connection reset'), 'recovering master/0');
+    const out = written.join('');
+    assert.ok(out.includes('\x1b[31m') && /connection reset/.test(out), out);
+    assert.strictEqual(raw.outcome, 'failed');
+    assert.strictEqual(gate.running, false);
+    assert.strictEqual(ui.prompts.filter((p) => p.kind === 'message' && p.level === 'error').length, 1);
+    assert.match(ui.prompts[0].title, /connection reset/);
   });
 });
