@@ -32,3 +32,47 @@ export function compareHashKV(
 export function describeHashKV(where: string, h: Pick<HashKV, 'hash' | 'compactRevision'>): string {
   return `${where} hash ${h.hash} (compact revision ${h.compactRevision})`;
 }
+
+/** Reads one member's hashKV, at `revision` or (without it) at its current revision. */
+export type HashReader = (endpoint: string, revision?: string) => Promise<HashKV>;
+
+export type HashAgreement =
+  | { equal: true; revision: string; hash: number }
+  | { equal: false; /** What was seen, for a timeout's message. */ detail: string };
+
+/**
+ * Whether members `a` and `b` hold the same keys at `revision` (normally the leader's current revision).
+ * Conclusive at once when the two answers cover the same range. Otherwise — one answered from its
+ * compaction cache (etcd 3.5), or the revision is the compaction's own and etcd 3.4 refuses it as
+ * compacted — both are asked at their current revision, where neither happens: comparable when both are
+ * at the same revision (a quiet cluster); while writes go on, the caller asks again.
+ */
+export async function compareMembersAt(
+  read: HashReader,
+  a: string,
+  b: string,
+  revision: string,
+): Promise<HashAgreement> {
+  let detail: string;
+  try {
+    const [x, y] = await Promise.all([read(a, revision), read(b, revision)]);
+    const verdict = compareHashKV(x, y);
+    if (verdict === 'equal') return { equal: true, revision, hash: x.hash };
+    detail = `at revision ${revision} ${verdict === 'different' ? 'the hashes differ' : 'the hashes cover other compaction ranges'}: ${describeHashKV(a, x)}, ${describeHashKV(b, y)}`;
+    if (verdict === 'different') return { equal: false, detail };
+  } catch (e) {
+    if (!/compacted/i.test((e as Error).message)) throw e;
+    detail = `revision ${revision} is compacted (${(e as Error).message})`;
+  }
+  const [x0, y0] = await Promise.all([read(a), read(b)]);
+  if (x0.revision !== y0.revision)
+    return {
+      equal: false,
+      detail: `${detail}; their current revisions differ (${x0.revision}, ${y0.revision}): asked again`,
+    };
+  if (compareHashKV(x0, y0) === 'equal') return { equal: true, revision: x0.revision, hash: x0.hash };
+  return {
+    equal: false,
+    detail: `${detail}; at revision ${x0.revision}: ${describeHashKV(a, x0)}, ${describeHashKV(b, y0)}`,
+  };
+}

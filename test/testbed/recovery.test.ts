@@ -179,7 +179,11 @@ async function assertHashesEqual(cluster: EtcdCluster, ms: TestbedVm[]) {
       const urls = ms.map((m) => `https://master-${m.index}.etcd.cfcr.internal:2379`);
       const rev = (await cluster.hashKV(urls[0])).revision;
       const hs = await Promise.all(urls.map((u) => cluster.hashKV(u, rev).catch(() => null)));
-      return hs.every((h) => h && h.hash === hs[0]!.hash);
+      if (hs.every((h) => h && h.hash === hs[0]!.hash)) return true;
+      // at a compaction's own revision etcd 3.4 refuses hashKV and 3.5 may answer from its compaction
+      // cache: then compare at the current revision, once every member is at the same one
+      const now = await Promise.all(urls.map((u) => cluster.hashKV(u).catch(() => null)));
+      return now.every((h) => h && h.revision === now[0]!.revision && h.hash === now[0]!.hash);
     },
     500,
   );
@@ -786,6 +790,7 @@ describe('recovery engine on the testbed (3 masters)', function () {
     }
     await breakInstance(label(m1), 'wipe');
     const { res, events } = await run(session, label(m1), { learner: true });
+    assert.strictEqual(res.outcome, 'recovered', explain(res));
     const hashCheck = events.find((e) => e.type === 'check' && e.name === "hashKV equal to the leader's");
     assert.ok(hashCheck && hashCheck.type === 'check' && hashCheck.ok, JSON.stringify(hashCheck));
     // nothing was written since the compaction: the case above is the one the check met

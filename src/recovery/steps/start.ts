@@ -1,7 +1,7 @@
 // Step 7: start etcd under monit and wait until the new member has started with its name, is
 // healthy, a voter (a learner is promoted once in sync), caught up, and consistent with the leader.
 import type { EndpointStatus } from '../../etcd/types';
-import { compareHashKV, describeHashKV } from '../../etcd/hashCompare';
+import { compareMembersAt } from '../../etcd/hashCompare';
 import { parseEtcdctlError } from '../../etcd/parsers';
 import * as cmd from '../commands';
 import { RESUME_ADVICE, StepError, type Run } from '../context';
@@ -167,22 +167,10 @@ export async function run(r: Run, s: PlanStep): Promise<void> {
       // the leader's current revision from its status header (a hashKV only to learn it hashed the whole keyspace once more)
       const { url: lu, status: ls } = await leaderUrl(r);
       const rev = ls.revision ?? (await r.cluster.hashKV(lu)).revision;
-      const [a, b] = await Promise.all([r.cluster.hashKV(lu, rev), r.cluster.hashKV(url, rev)]);
-      let verdict = compareHashKV(a, b);
-      if (verdict === 'equal') return { rev, hash: a.hash, lu };
-      if (verdict === 'incomparable') {
-        // At the current revision (revision 0) no member answers from its compaction cache: comparable when
-        // both are at the same revision, as on a quiet cluster compacted at its head.
-        const [a0, b0] = await Promise.all([r.cluster.hashKV(lu), r.cluster.hashKV(url)]);
-        if (a0.revision === b0.revision) {
-          verdict = compareHashKV(a0, b0);
-          if (verdict === 'equal') return { rev: a0.revision, hash: a0.hash, lu };
-        }
-      }
+      const agree = await compareMembersAt((u, rv) => r.cluster.hashKV(u, rv), lu, url, rev);
+      if (agree.equal) return { rev: agree.revision, hash: agree.hash, lu };
       // thrown, not returned: `until` keeps the last one and names it if the deadline passes
-      throw new Error(
-        `at revision ${rev} ${verdict === 'different' ? 'the hashes differ' : 'the hashes cover other compaction ranges (asked again)'}: ${describeHashKV(`leader ${lu}`, a)}, ${describeHashKV(url, b)}`,
-      );
+      throw new Error(agree.detail);
     },
     500,
   );
