@@ -776,26 +776,9 @@ describe('recovery engine on the testbed (3 masters)', function () {
     forgetFaults(label(m0));
   });
 
-  it('recovers with --learner: added as a learner, promoted once in sync; the cluster compacted at its head revision before', async () => {
-    // As etcd's maintenance guide does: compact at the current revision, on a quiet cluster. Then restart the
-    // healthy members one at a time, so that they lose the hash each cached at that compaction: the leader then
-    // computes hashKV at that revision afresh (compact revision = the compaction) while the new member, which
-    // replays the compaction from the raft log, answers from its cache (compact revision = the one before).
-    // The step's "hashKV equal to the leader's" check must conclude anyway.
-    const head = /"revision":(\d+)/.exec((await etcdctlIn(m0, 'endpoint status -w json', { local: true })).stdout)![1];
-    await etcdctlIn(m0, `compact ${head} --physical`, { local: true });
-    for (const m of [m0, m2]) {
-      await inVm(m.nsPid, 'monit restart etcd');
-      await waitClusterHealthy(masters(s), 120_000);
-    }
+  it('recovers with --learner: added as a learner, promoted once in sync', async () => {
     await breakInstance(label(m1), 'wipe');
     const { res, events } = await run(session, label(m1), { learner: true });
-    assert.strictEqual(res.outcome, 'recovered', explain(res));
-    const hashCheck = events.find((e) => e.type === 'check' && e.name === "hashKV equal to the leader's");
-    assert.ok(hashCheck && hashCheck.type === 'check' && hashCheck.ok, JSON.stringify(hashCheck));
-    // nothing was written since the compaction: the case above is the one the check met
-    const now = /"revision":(\d+)/.exec((await etcdctlIn(m0, 'endpoint status -w json', { local: true })).stdout)![1];
-    assert.strictEqual(now, head, 'no write since the compaction');
     const ran = commandsRun(events);
     assert.ok(
       ran.some((c) => /member add .* --learner/.test(c)),
@@ -915,6 +898,33 @@ describe('recovery engine on the testbed (3 masters)', function () {
     await assertRecovered(s, session, m2, res, seeded);
     assert.strictEqual((await memberRows(s)).length, 3);
     forgetFaults(label(m2));
+  });
+
+  // Last of this testbed's runs: the cluster keeps a compaction at its head revision afterwards.
+  it("recovers a member of a cluster compacted at its head revision (hashKV at the compaction's own revision)", async () => {
+    // As etcd's maintenance guide does: compact at the current revision, on a quiet cluster. The step's
+    // "hashKV equal to the leader's" asks at the leader's revision, the compaction's own: etcd 3.4 refuses it
+    // as compacted, etcd 3.5 answers from the hash it cached while compacting (on a member that restarted
+    // since, or joined from a snapshot, computed afresh with another compact revision). The check must conclude.
+    const head = /"revision":(\d+)/.exec((await etcdctlIn(m0, 'endpoint status -w json', { local: true })).stdout)![1];
+    await etcdctlIn(m0, `compact ${head} --physical`, { local: true });
+    await breakInstance(label(m2), 'wipe');
+    try {
+      const { res, events } = await run(session, label(m2));
+      assert.strictEqual(res.outcome, 'recovered', explain(res));
+      const hashCheck = events.find((e) => e.type === 'check' && e.name === "hashKV equal to the leader's");
+      assert.ok(hashCheck && hashCheck.type === 'check' && hashCheck.ok, JSON.stringify(hashCheck));
+      // nothing was written since the compaction: the case above is the one the check met
+      const now = /"revision":(\d+)/.exec((await etcdctlIn(m0, 'endpoint status -w json', { local: true })).stdout)![1];
+      assert.strictEqual(now, head, 'no write since the compaction');
+      await assertRecovered(s, session, m2, res, seeded);
+    } catch (e) {
+      // leave the testbed whole for the suites after this one
+      await heal(label(m2), { rebuild: true }).catch(() => undefined);
+      throw e;
+    } finally {
+      forgetFaults(label(m2));
+    }
   });
 });
 
