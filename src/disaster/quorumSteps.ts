@@ -13,6 +13,8 @@ import { dataDirEmpty } from './fleet';
 import type { QuorumPlan, Rejoin } from './quorumPlan';
 import * as q from './quorumCommands';
 import { assertSurvivorUp, watchingSurvivor } from './quorumReport';
+import { compareMembersAt } from '../etcd/hashCompare';
+import type { HashKV } from '../etcd/types';
 
 export interface QuorumTimeouts {
   /** The survivor (forced, then under monit) healthy; a member back and caught up. */
@@ -94,10 +96,22 @@ async function statusOf(r: DisasterRun, host: string) {
   return parseEndpointStatusJson(await read(r, host, q.localStatus()))[0];
 }
 
-async function hashAt(r: DisasterRun, host: string, rev: bigint): Promise<string> {
-  const h = /"hash":(\d+)/.exec(await read(r, host, q.localHashKV(rev)))?.[1];
-  if (!h) throw new Error(`no hash in the hashkv output of ${host}`);
-  return h;
+/** A master's hashKV through its own etcdctl (`-w json`), at `rev` or, without it, at its current revision. */
+async function hashKVOn(r: DisasterRun, host: string, rev?: string): Promise<HashKV> {
+  const out = await read(r, host, q.localHashKV(BigInt(rev ?? '0')));
+  const hash = /"hash":(\d+)/.exec(out)?.[1];
+  if (!hash) throw new Error(`no hash in the hashkv output of ${host}`);
+  return {
+    memberId: '',
+    revision: /"revision":(\d+)/.exec(out)?.[1] ?? '',
+    compactRevision: /"compact_revision":(-?\d+)/.exec(out)?.[1] ?? '0',
+    hash: Number(hash),
+  };
+}
+
+/** `host` holds the survivor's keys at `rev` (see compareMembersAt: a compaction at that very revision is handled). */
+async function sameAsSurvivor(r: DisasterRun, survivor: string, host: string, rev: bigint) {
+  return compareMembersAt((h, rv) => hashKVOn(r, h, rv), survivor, host, rev.toString());
 }
 
 /** One master back: self-add (its start script adds it) or the runbook (mkdir member/, member add, start). */
@@ -173,8 +187,10 @@ async function rejoinOne(r: DisasterRun, plan: QuorumPlan, j: Rejoin, t: QuorumT
   });
   const eq = await r.until(`hashKV of ${j.label} equals the survivor's`, t.startMs, async () => {
     const rev = BigInt((await watch(() => statusOf(r, s))).revision ?? '0');
-    const [a, b] = await watch(() => Promise.all([hashAt(r, s, rev), hashAt(r, j.label, rev)]));
-    return a === b ? { rev, a } : undefined;
+    const agree = await watch(() => sameAsSurvivor(r, s, j.label, rev));
+    if (agree.equal) return { rev: agree.revision, a: agree.hash };
+    // thrown, not returned: `until` keeps the last one and names it if the deadline passes
+    throw new Error(agree.detail);
   });
   r.check(
     `${j.label} back and consistent`,
@@ -207,10 +223,20 @@ export async function verify(r: DisasterRun, plan: QuorumPlan, t: QuorumTimeouts
     missing.length ? `missing: ${missing.join(', ')}` : `${list.length} members`,
   );
   const rev = BigInt(st.find((x) => x.m === s)!.st.revision ?? '0');
-  const hashes = await r.until('every master answers hashKV', t.startMs, () =>
-    Promise.all(plan.masters.map((m) => hashAt(r, m, rev))),
+  const others = plan.masters.filter((m) => m !== s);
+  const agree = await r.until('every master answers hashKV', t.startMs, () =>
+    Promise.all(others.map((m) => sameAsSurvivor(r, s, m, rev))),
   );
-  r.check('hashKV equal', new Set(hashes).size === 1, `revision ${rev}: ${hashes.join(', ')}`);
+  r.check(
+    'hashKV equal',
+    agree.every((x) => x.equal),
+    agree
+      .map(
+        (x, i) =>
+          `${others[i]}: ${x.equal ? `hash ${x.hash} at revision ${x.revision}, as on the survivor` : x.detail}`,
+      )
+      .join('; '),
+  );
   const before = plan.evidence.find((e) => e.label === s)?.revision;
   if (before !== undefined)
     r.check('revision not lower than the survivor had', rev >= before, `now ${rev}, the survivor had ${before}`);
