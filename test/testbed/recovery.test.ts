@@ -900,7 +900,7 @@ describe('recovery engine on the testbed (3 masters)', function () {
     forgetFaults(label(m2));
   });
 
-  // Last of this testbed's runs: the cluster keeps a compaction at its head revision afterwards.
+  // After this describe's other runs (the cluster keeps a compaction at its head revision afterwards).
   it("recovers a member of a cluster compacted at its head revision (hashKV at the compaction's own revision)", async () => {
     // As etcd's maintenance guide does: compact at the current revision, on a quiet cluster. The step's
     // "hashKV equal to the leader's" asks at the leader's revision, the compaction's own: etcd 3.4 refuses it
