@@ -56,8 +56,11 @@ describe('extension manifest', () => {
     }
   });
 
-  it('ships the walkthrough media in the .vsix (media/** is allow-listed)', () => {
+  it('ships the walkthrough media in the .vsix (media/** is allow-listed), the extension bundle, not the CLI bundle', () => {
     const ignore = fs.readFileSync(path.join(REPO, '.vscodeignore'), 'utf8');
     assert.match(ignore, /^!media\/\*\*$/m);
+    assert.match(ignore, /^!dist\/extension\.js$/m);
+    assert.match(ignore, /^!dist\/webviews\/\*\*\/\*\.js$/m);
+    assert.ok(!/^!dist\/(\*\*\/\*\.js|cli\.js)$/m.test(ignore), 'dist/cli.js stays out of the .vsix');
   });
 });
