@@ -7,6 +7,7 @@ import * as path from 'path';
 import { boshCliEnv } from './harness/env';
 import { masters, readTestbedState, TestbedState } from './harness/state';
 import { userExists } from './director/ssh-users';
+import { waitFor } from './harness/sh';
 import type { EnvironmentConfig } from '../../src/bosh/types';
 import { openDeploymentFromEnv, openEnvironment } from '../../src/session/session';
 import type { DeploymentSession, EnvironmentSession } from '../../src/session/types';
@@ -131,7 +132,9 @@ describe('session (testbed)', function () {
         const who = (await h.exec('whoami')).stdout.trim();
         const c = await dep.etcd();
         await dep.dispose();
-        assert.strictEqual(userExists(who), false, `${who} is gone`);
+        // dispose() asks the Director for the cleanup and does not wait for its task (as `bosh ssh` does):
+        // the Director removes the user shortly after
+        await waitFor(`${who} to be removed by the Director's cleanup task`, 30_000, async () => !userExists(who), 200);
         assert.ok(!fs.existsSync(path.join(masters(state)[0].dir, 'ssh', 'authorized_keys', who)));
         await assert.rejects(c.status(), (e: unknown) => e instanceof EtcdError && e.kind === 'config');
         await assert.rejects(h.exec('true'), /closed/);

@@ -232,7 +232,7 @@ describe('snapshots (testbed)', function () {
       assert.strictEqual(l.code, EXIT.OK, l.err);
       assert.match(
         l.out,
-        new RegExp(`${entry.name}\\s+${state.deployment}\\s+\\d+s\\s+[\\d.]+ MB\\s+${entry.revision}\\s+\\S+\\s+ok`),
+        new RegExp(`${entry.name}\\s+${state.deployment}\\s+\\d+s\\s+[\\d.]+ MiB\\s+${entry.revision}\\s+\\S+\\s+ok`),
       );
 
       const v = await cli(state, ['snapshot', 'verify', entry.file]);
