@@ -10,24 +10,14 @@ import { describeLock, readLocks } from '../session/lockReport';
 import type { DeploymentSession } from '../session/types';
 import type { Args } from './args';
 import { formatSize, type CliIo } from './io';
+import { ENDPOINT_STATUS_COLUMNS } from '../etcd/statusColumns';
 
 /** How long the lock read waits for one master's SSH connection (as the VM probes do). */
 const LOCK_CONNECT_TIMEOUT_MS = 25_000;
 
 /** `etcdctl endpoint status -w table` look-alike (unreachable endpoints shown with their error). */
 export function statusTable(rows: EndpointResult<EndpointStatus>[]): string {
-  const head = [
-    'ENDPOINT',
-    'ID',
-    'VERSION',
-    'DB SIZE',
-    'IS LEADER',
-    'IS LEARNER',
-    'RAFT TERM',
-    'RAFT INDEX',
-    'RAFT APPLIED INDEX',
-    'ERRORS',
-  ];
+  const head = [...ENDPOINT_STATUS_COLUMNS];
   const body = rows.map((r) =>
     r.ok
       ? [

@@ -73,12 +73,40 @@ export async function listSnapshots(dir: string, opts: ListOptions = {}): Promis
   return out;
 }
 
+/** newestSnapshot's answers by folder and deployment, valid while the folder's modification time is unchanged. */
+const newestCache = new Map<string, { dirMtimeMs: number; entry: SnapshotEntry | undefined }>();
+/**
+ * A listing made this soon after the folder's last change is not cached: file times are coarse (a
+ * clock tick), so a change in the same tick right after the listing would leave the time unchanged.
+ */
+const RACY_MS = 2_000;
+
 /**
  * The newest snapshot of a deployment in dir (by the time it was taken), or undefined. Not
- * verified: the caller shows its age; verify before restoring from it.
+ * verified: the caller shows its age; verify before restoring from it. The diagnosis asks on every
+ * poll: the folder is listed again only when its modification time changed (a snapshot saved,
+ * deleted or renamed there changes it), otherwise the last answer is given with its age updated.
  */
-export async function newestSnapshot(dir: string, deployment: string): Promise<SnapshotEntry | undefined> {
-  return (await listSnapshots(dir, { deployment }))[0];
+export async function newestSnapshot(
+  dir: string,
+  deployment: string,
+  now: Date = new Date(),
+): Promise<SnapshotEntry | undefined> {
+  const key = `${path.resolve(dir)}\0${deployment}`;
+  let dirMtimeMs: number | undefined;
+  try {
+    dirMtimeMs = fs.statSync(dir).mtimeMs;
+  } catch {
+    newestCache.delete(key); // missing or unreadable: listSnapshots says which
+  }
+  const hit = newestCache.get(key);
+  if (hit && hit.dirMtimeMs === dirMtimeMs && (!hit.entry || fs.existsSync(hit.entry.file)))
+    return hit.entry && { ...hit.entry, ageMs: Math.max(0, now.getTime() - hit.entry.takenAt.getTime()) };
+  const listedAt = Date.now();
+  const entry = (await listSnapshots(dir, { deployment, now }))[0];
+  if (dirMtimeMs !== undefined && listedAt - dirMtimeMs > RACY_MS) newestCache.set(key, { dirMtimeMs, entry });
+  else newestCache.delete(key);
+  return entry;
 }
 
 /** Removes a snapshot file and its metadata. Returns the paths removed. */

@@ -5,6 +5,7 @@
 import type { QuorumPlan } from '../disaster/quorumPlan';
 import { lossAgainst, survivorCandidates, type SurvivorCandidate } from '../disaster/survivorChoice';
 import type { PickItem } from '../ui/ui';
+import type { Consequence } from './wizardTypes';
 
 /** The pick's first entry when nothing is preselected: choosing it asks again (never a silent default). */
 export const NO_AUTOMATIC_CHOICE = '__no-automatic-choice__';
@@ -50,7 +51,7 @@ export function survivorItems(plan: QuorumPlan): PickItem<string>[] {
 }
 
 /** The modal's words: what the run does, and what each other master loses. */
-export function quorumConsequence(plan: QuorumPlan): { message: string; detail: string; button: string } {
+export function quorumConsequence(plan: QuorumPlan): Consequence {
   const survivor = plan.survivor!;
   const losses = lossAgainst(plan.evidence, survivor);
   const lost = losses.filter((l) => l.loses);

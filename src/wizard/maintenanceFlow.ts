@@ -16,9 +16,9 @@ import type {
   NospaceResult,
 } from '../maintenance';
 import { explainForOperator } from '../util/errors';
-import { CancelledError, type PickItem, type Ui } from '../ui/ui';
+import { CancelledError, type PickItem } from '../ui/ui';
 import { chooseDeployment, type DeploymentChoiceModel } from './chooseDeployment';
-import type { RunSink } from './wizardTypes';
+import { confirmConsequence, type FlowHost } from './wizardTypes';
 import {
   defragConfirmation,
   maintenanceEventText,
@@ -33,18 +33,12 @@ export interface MaintenanceModel extends DeploymentChoiceModel {
   refreshDeployment(envName: string, deployment: string): void;
 }
 
-export interface MaintenanceDeps {
-  ui: Ui;
-  model: MaintenanceModel;
+export interface MaintenanceDeps extends FlowHost<MaintenanceModel> {
   defragCluster(session: DeploymentSession, opts: DefragOptions): Promise<DefragResult>;
   recoverNospace(session: DeploymentSession, opts: NospaceOptions): Promise<NospaceResult>;
-  trusted(): boolean;
-  transcriptDir(): string;
   /** boshEtcd.maintenance.defragPauseSeconds */
   pauseSeconds(): number;
-  openRunSink(title: string): RunSink;
   showReview(markdown: string, deployment: string): Promise<void>;
-  openFile(path: string): Promise<void>;
   /** Opens the recovery wizard on that deployment (and member, when known). */
   recoverMember(envName: string, deployment: string, instanceId?: string): void;
 }
@@ -184,28 +178,14 @@ export async function runMaintenance(
             force: options.force,
             confirm: async (plan) => {
               await review(plan);
-              const c = defragConfirmation(plan);
-              return ui.confirm({
-                id: 'defrag',
-                message: c.message,
-                detail: c.detail,
-                confirmLabel: c.button,
-                modal: true,
-              });
+              return confirmConsequence(ui, 'defrag', defragConfirmation(plan));
             },
           });
         return deps.recoverNospace(session, {
           ...common,
           confirm: async (plan) => {
             await review(plan);
-            const c = nospaceConfirmation(plan);
-            return ui.confirm({
-              id: 'nospace',
-              message: c.message,
-              detail: c.detail,
-              confirmLabel: c.button,
-              modal: true,
-            });
+            return confirmConsequence(ui, 'nospace', nospaceConfirmation(plan));
           },
         });
       },

@@ -14,6 +14,7 @@ import {
   type NospacePlan,
 } from '../maintenance';
 import { crlf } from './eventText';
+import type { Consequence } from './wizardTypes';
 
 export type MaintenanceKind = 'defrag' | 'nospace';
 
@@ -89,13 +90,7 @@ export function maintenanceEventText(e: MaintenanceEvent): string {
   }
 }
 
-export interface MaintenanceConfirmation {
-  message: string;
-  detail: string;
-  button: string;
-}
-
-export function defragConfirmation(plan: DefragPlan): MaintenanceConfirmation {
+export function defragConfirmation(plan: DefragPlan): Consequence {
   const n = plan.members.filter((m) => !m.skip).length;
   const skipped = plan.members.filter((m) => m.skip).map((m) => m.label);
   const leader = plan.members.find((m) => m.isLeader && !m.skip);
@@ -111,7 +106,7 @@ export function defragConfirmation(plan: DefragPlan): MaintenanceConfirmation {
   };
 }
 
-export function nospaceConfirmation(plan: NospacePlan): MaintenanceConfirmation {
+export function nospaceConfirmation(plan: NospacePlan): Consequence {
   return {
     message: `Recover ${plan.deployment} from NOSPACE: compact the history, defragment every member, disarm the alarm?`,
     detail: [

@@ -1,6 +1,7 @@
 // The wizard's review page: the engine's plan as a Markdown document listing every command
 // exactly as it will run, where, and why; what is already done; refusals. Plain TypeScript.
 import type { Plan } from '../recovery/events';
+import type { Consequence } from './wizardTypes';
 
 export interface ReviewContext {
   envName: string;
@@ -99,7 +100,7 @@ export function planCommands(plan: Plan): string[] {
 }
 
 /** The confirmation's sentence: names the consequence. */
-export function consequence(plan: Plan, az?: string | null): { message: string; detail: string; button: string } {
+export function consequence(plan: Plan, az?: string | null): Consequence {
   const targets = plan.targets ?? [plan.target];
   if (targets.length > 1)
     return {

@@ -12,21 +12,15 @@ import { explainForOperator } from '../util/errors';
 import { CancelledError, type Ui } from '../ui/ui';
 import { chooseDeployment } from './chooseDeployment';
 import type { MaintenanceModel } from './maintenanceFlow';
-import type { RunSink } from './wizardTypes';
+import { confirmConsequence, type FlowHost } from './wizardTypes';
 import { eventText } from './eventText';
 import { NO_AUTOMATIC_CHOICE, quorumConsequence, quorumReviewMarkdown, survivorItems } from './disasterText';
 import { reportRunFailure } from './runGate';
 
-export interface QuorumWizardDeps {
-  ui: Ui;
-  model: MaintenanceModel;
+export interface QuorumWizardDeps extends FlowHost<MaintenanceModel> {
   restoreQuorum(session: DeploymentSession, opts: QuorumOptions): Promise<QuorumResult>;
-  trusted(): boolean;
-  transcriptDir(): string;
-  openRunSink(title: string): RunSink;
   showReview(markdown: string, name: string): Promise<void>;
   openHealthPanel(envName: string, deployment: string): void;
-  openFile(path: string): Promise<void>;
 }
 
 export interface QuorumWizardResult {
@@ -151,14 +145,7 @@ export async function runQuorumWizard(
               const md = quorumReviewMarkdown(plan, { envName, dryRun });
               out.reviews.push(md);
               await deps.showReview(md, `${deployment}-quorum`);
-              const c = quorumConsequence(plan);
-              return ui.confirm({
-                id: 'restoreQuorum',
-                message: c.message,
-                detail: c.detail,
-                confirmLabel: c.button,
-                modal: true,
-              });
+              return confirmConsequence(ui, 'restoreQuorum', quorumConsequence(plan));
             },
           });
         },

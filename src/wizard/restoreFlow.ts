@@ -15,24 +15,18 @@ import { explainForOperator } from '../util/errors';
 import { CancelledError, type PickItem, type Ui } from '../ui/ui';
 import { chooseDeployment } from './chooseDeployment';
 import type { MaintenanceModel } from './maintenanceFlow';
-import type { RunSink } from './wizardTypes';
+import type { FlowHost } from './wizardTypes';
 import { eventText } from './eventText';
 import { restoreReviewMarkdown } from './disasterText';
 import { snapshotItem } from './snapshotFlow';
 import { reportRunFailure } from './runGate';
 
-export interface RestoreWizardDeps {
-  ui: Ui;
-  model: MaintenanceModel;
+export interface RestoreWizardDeps extends FlowHost<MaintenanceModel> {
   runRestore(session: DeploymentSession, opts: RestoreOptions): Promise<RestoreResult>;
   listSnapshots(dir: string): Promise<SnapshotEntry[]>;
-  trusted(): boolean;
-  transcriptDir(): string;
   snapshotDir(): string;
-  openRunSink(title: string): RunSink;
   showReview(markdown: string, name: string): Promise<void>;
   openHealthPanel(envName: string, deployment: string): void;
-  openFile(path: string): Promise<void>;
 }
 
 export interface RestoreWizardPreselect {

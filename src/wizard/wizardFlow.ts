@@ -11,7 +11,13 @@ import { CancelledError } from '../ui/ui';
 import { consequence, planToMarkdown, type ReviewContext } from './planDocument';
 import { eventText } from './eventText';
 import { chooseOptions, chooseTarget, isEveryBroken, type MemberChoice } from './chooseMember';
-import type { WizardDeps, WizardOptions, WizardPreselect, WizardResult } from './wizardTypes';
+import {
+  confirmConsequence,
+  type WizardDeps,
+  type WizardOptions,
+  type WizardPreselect,
+  type WizardResult,
+} from './wizardTypes';
 import { reportRunFailure } from './runGate';
 
 export async function runWizard(deps: WizardDeps, pre: WizardPreselect = {}): Promise<WizardResult> {
@@ -85,14 +91,7 @@ export async function runWizard(deps: WizardDeps, pre: WizardPreselect = {}): Pr
               const md = planToMarkdown(plan, ctx);
               out.reviews.push(md);
               await deps.showReview(md, plan);
-              const c = consequence(plan, az);
-              return ui.confirm({
-                id: 'recover',
-                message: c.message,
-                detail: c.detail,
-                confirmLabel: c.button,
-                modal: true,
-              });
+              return confirmConsequence(ui, 'recover', consequence(plan, az));
             },
           });
         },

@@ -31,17 +31,35 @@ export interface WizardModel {
   refreshDeployment(envName: string, deployment: string): void;
 }
 
-export interface WizardDeps {
+/** What every run flow (recovery, quorum, restore, maintenance) gets from its host; each flow's deps extend it. */
+export interface FlowHost<M> {
   ui: Ui;
-  model: WizardModel;
-  runRecovery(session: DeploymentSession, target: string, opts: RecoveryOptions): Promise<RecoveryResult>;
+  model: M;
+  /** false in an untrusted workspace: the flows refuse to run. */
   trusted(): boolean;
   transcriptDir(): string;
-  downloadSnapshotDefault(): boolean;
+  /** The terminal every remote command of the run is echoed to. */
   openRunSink(title: string): RunSink;
+  openFile(path: string): Promise<void>;
+}
+
+/** The modal's words: what the run does, what it costs, and the button that confirms it. */
+export interface Consequence {
+  message: string;
+  detail: string;
+  button: string;
+}
+
+/** The last question of every run flow, after its review page: a modal that names the consequence. */
+export function confirmConsequence(ui: Ui, id: string, c: Consequence): Promise<boolean> {
+  return ui.confirm({ id, message: c.message, detail: c.detail, confirmLabel: c.button, modal: true });
+}
+
+export interface WizardDeps extends FlowHost<WizardModel> {
+  runRecovery(session: DeploymentSession, target: string, opts: RecoveryOptions): Promise<RecoveryResult>;
+  downloadSnapshotDefault(): boolean;
   showReview(markdown: string, plan: Plan): Promise<void>;
   openHealthPanel(envName: string, deployment: string): void;
-  openFile(path: string): Promise<void>;
 }
 
 export interface WizardPreselect {

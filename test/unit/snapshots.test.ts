@@ -367,6 +367,33 @@ describe('snapshots', () => {
       assert.strictEqual(await newestSnapshot(dir, 'dep-c'), undefined);
     });
 
+    it('newestSnapshot lists the folder again only when it changed, and ages its answer', async () => {
+      const first = saved('dep-a', new Date('2026-12-01T11:00:00Z'), 20);
+      const minuteAgo = new Date(Date.now() - 60_000);
+      fs.utimesSync(dir, minuteAgo, minuteAgo); // a folder not changed in the last seconds is cached
+      const t0 = new Date('2026-12-01T12:00:00Z');
+      assert.strictEqual((await newestSnapshot(dir, 'dep-a', t0))?.ageMs, 3600_000);
+      const later = await newestSnapshot(dir, 'dep-a', new Date('2026-12-01T13:00:00Z'));
+      assert.strictEqual(later?.file, first);
+      assert.strictEqual(later?.ageMs, 2 * 3600_000, 'the age counts from the time it was taken, not from the cache');
+      // a file slipped in with the folder's modification time put back: the cached answer stands (not listed)
+      const hidden = saved('dep-a', new Date('2026-12-01T11:30:00Z'), 25);
+      fs.utimesSync(dir, minuteAgo, minuteAgo);
+      assert.strictEqual(
+        (await newestSnapshot(dir, 'dep-a', t0))?.file,
+        first,
+        'an unchanged folder is not listed again',
+      );
+      // a new snapshot, then deletions: each changes the folder and is seen at once
+      const newer = saved('dep-a', new Date('2026-12-01T12:30:00Z'), 30);
+      assert.strictEqual((await newestSnapshot(dir, 'dep-a', t0))?.file, newer);
+      deleteSnapshot(newer);
+      assert.strictEqual((await newestSnapshot(dir, 'dep-a', t0))?.file, hidden);
+      deleteSnapshot(hidden);
+      deleteSnapshot(first);
+      assert.strictEqual(await newestSnapshot(dir, 'dep-a', t0), undefined);
+    });
+
     it('deleteSnapshot removes the file and its metadata, and refuses what is not a snapshot', async () => {
       const f = saved('dep', new Date(), 10);
       assert.deepStrictEqual(deleteSnapshot(f), [f, metadataPathOf(f)]);

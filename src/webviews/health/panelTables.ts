@@ -5,22 +5,11 @@
 import type { EndpointRow, HealthSnapshot, MemberRow, SizeRow } from './protocol';
 import { formatBytes } from './protocol';
 import { el, shortId, type PanelActions } from './panelDom';
+import { ENDPOINT_STATUS_COLUMNS } from '../../etcd/statusColumns';
 
-const COLUMNS = [
-  '',
-  'ENDPOINT',
-  'MEMBER (BOSH INSTANCE)',
-  'ID',
-  'VERSION',
-  'DB SIZE',
-  'IS LEADER',
-  'IS LEARNER',
-  'RAFT TERM',
-  'RAFT INDEX',
-  'RAFT APPLIED INDEX',
-  'ERRORS',
-  'HEALTH',
-];
+const [ENDPOINT, ...STATUS_REST] = ENDPOINT_STATUS_COLUMNS;
+/** etcdctl's columns, with the BOSH instance after the endpoint and the health check last. */
+const COLUMNS = ['', ENDPOINT, 'MEMBER (BOSH INSTANCE)', ...STATUS_REST, 'HEALTH'];
 
 function statusCell(r: EndpointRow): HTMLTableCellElement {
   const td = el('td', 'state');
