@@ -2,6 +2,23 @@
 import type { DeploymentNode, InstanceGroupNode, ItemSpec, TreeNode, TreeModelData } from './nodes';
 import { errorNode, messageNode } from './messageNode';
 import { runsEtcd } from '../diagnosis/membership';
+import { clusterHeadline } from '../diagnosis/headline';
+import type { MonitorEntry } from '../diagnosis/monitor';
+
+/**
+ * What the deployment row says of its etcd cluster: a cluster-wide critical state ("QUORUM LOST",
+ * "SPLIT BRAIN", "NOSPACE") stands out on the collapsed row too, and while quorum is lost the row
+ * offers the quorum restore (package.json: viewItem deployment.quorumLost). The tree redraws the row
+ * when this changes (treeModel.ts).
+ */
+export function deploymentEtcdState(entry: MonitorEntry | undefined): { headline?: string; quorumLost: boolean } {
+  const d = entry?.diagnosis;
+  if (!d) return { quorumLost: false };
+  return {
+    headline: clusterHeadline(d),
+    quorumLost: d.findings.some((f) => f.kind === 'quorum-lost' && f.action.flow === 'restore-quorum'),
+  };
+}
 
 export function deploymentItem(n: DeploymentNode, data: TreeModelData): ItemSpec {
   const s = n.summary;
@@ -16,6 +33,11 @@ export function deploymentItem(n: DeploymentNode, data: TreeModelData): ItemSpec
     description = `${instances.length} instance${instances.length === 1 ? '' : 's'}${bad ? `, ${bad} not running` : ''}`;
     if (bad) icon = { id: 'package', color: 'list.errorForeground' };
   }
+  const etcd = deploymentEtcdState(data.cachedDiagnosis(n.envName, n.deployment));
+  if (etcd.headline) {
+    description = [description, `etcd ${etcd.headline}`].filter(Boolean).join(' · ');
+    icon = { id: 'package', color: 'list.errorForeground' };
+  }
   return {
     id: n.key,
     label: n.deployment,
@@ -24,11 +46,12 @@ export function deploymentItem(n: DeploymentNode, data: TreeModelData): ItemSpec
       `**${n.deployment}**`,
       releases.length ? `Releases: ${releases.join(', ')}` : '',
       stemcells.length ? `Stemcells: ${stemcells.join(', ')}` : '',
+      etcd.headline ? `etcd: **${etcd.headline}**${etcd.quorumLost ? ' (right-click: Restore etcd Quorum…)' : ''}` : '',
     ]
       .filter(Boolean)
       .join('\n\n'),
     icon,
-    contextValue: 'deployment',
+    contextValue: etcd.quorumLost ? 'deployment.quorumLost' : 'deployment',
     collapsible: 'collapsed',
   };
 }

@@ -12,6 +12,7 @@ import type { ObserveOptions } from '../diagnosis/observe';
 export type { EnvironmentEntry, TreeModelData } from './nodes';
 import { LoadCache } from './loadCache';
 import { childrenOf, itemOf, rootChildren } from './treeStructure';
+import { deploymentEtcdState } from './deploymentNode';
 
 export interface TreeModelOptions {
   /** Lists the environments to show (settings + BOSH_ENVIRONMENT); called on every full refresh. */
@@ -43,6 +44,8 @@ export class BoshTreeModel implements TreeModelData {
   private readonly monitorSub: { dispose(): void };
   /** Deployments whose etcd section the view shows (listed, expanded): the monitor keeps their diagnosis. */
   private readonly shown = new Map<string, { envName: string; deployment: string }>();
+  /** What each deployment row last showed of its etcd state (deploymentEtcdState, as JSON). */
+  private readonly deploymentRowState = new Map<string, string>();
 
   constructor(private readonly opts: TreeModelOptions) {
     this.cache = new LoadCache(opts.timeoutMs ?? 60_000);
@@ -60,6 +63,15 @@ export class BoshTreeModel implements TreeModelData {
 
   private diagnosisChanged(e: MonitorEntry): void {
     const depKey = deploymentKey(e.envName, e.deployment);
+    // The deployment row shows the cluster-wide state: redraw it (and so everything under it) only when that changed.
+    const state = JSON.stringify(deploymentEtcdState(e));
+    const depNode = this.nodesByKey.get(depKey);
+    if (depNode && (this.deploymentRowState.get(depKey) ?? JSON.stringify(deploymentEtcdState(undefined))) !== state) {
+      this.deploymentRowState.set(depKey, state);
+      this.fire(depNode);
+      return;
+    }
+    this.deploymentRowState.set(depKey, state);
     for (const [k, node] of this.nodesByKey)
       if (k === `${depKey}/etcd` || (node.kind === 'instanceGroup' && k.startsWith(`${depKey}/`) && node.etcdGroup))
         this.fire(node);

@@ -44,15 +44,19 @@ suite('disaster: the quorum-loss wizard restores quorum through the Ui seam', fu
     broken = true;
 
     // The etcd members row offers the wizard once the diagnosis says quorum is lost.
-    const etcd = await until(
+    const { etcd, dep } = await until(
       'the etcd members row to show the quorum loss',
       async () => {
         api.model.refresh();
-        const { etcd } = await walkDeployment(api, state);
-        return api.model.getItem(etcd).contextValue === 'etcdCluster.quorumLost' ? etcd : undefined;
+        const t = await walkDeployment(api, state);
+        return api.model.getItem(t.etcd).contextValue === 'etcdCluster.quorumLost' ? t : undefined;
       },
       180_000,
     );
+    // The deployment row says it too (seen collapsed) and offers the same wizard.
+    const depRow = api.model.getItem(dep);
+    assert.strictEqual(depRow.contextValue, 'deployment.quorumLost');
+    assert.match(String(depRow.description), /etcd QUORUM LOST/);
 
     const ui = new ScriptedUi({
       pick: { options: () => [], survivor: { preselected: true } },

@@ -6,7 +6,7 @@ import type { ItemSpec, TreeNode } from '../../src/views/nodes';
 import { FAKE_ENV, fakeSession, makeWorld, type FakeWorld } from './views-fakes';
 import { BoshError } from '../../src/bosh/types';
 import type { ClusterObservation } from '../../src/diagnosis';
-import { IDS, endpoint, instance, observation } from './observation-fixtures';
+import { IDS, MONIT_OK, endpoint, instance, observation, probe } from './observation-fixtures';
 
 function model(w: FakeWorld, opts: { failDirector?: Error; observe?: () => ClusterObservation } = {}): BoshTreeModel {
   return new BoshTreeModel({
@@ -200,6 +200,42 @@ describe('views: BOSH tree model', () => {
     m.refresh();
     await m.getChildren(env);
     assert.strictEqual(w.calls.filter((c) => c === 'deployments').length, 2);
+  });
+
+  it('quorum lost: the deployment row says so and offers the restore; it is redrawn only when that changes', async () => {
+    const w = makeWorld(1, 3);
+    let o = observation();
+    const m = model(w, { observe: () => o });
+    const t = await open(m);
+    assert.strictEqual(m.getItem(t.dep).contextValue, 'deployment');
+    assert.doesNotMatch(String(m.getItem(t.dep).description), /etcd/);
+    const fired: string[] = [];
+    m.onDidChange((n) => fired.push(n?.key ?? 'all'));
+    // two of three wiped (the quorum-loss fault): the survivor is master/0
+    o = observation();
+    const wiped = { monit: MONIT_OK.replace('running', 'not monitored'), pid: '', health: false, member: false };
+    for (const i of [1, 2]) {
+      o.endpoints[i] = endpoint(i, { down: 'UNAVAILABLE' });
+      o.probes[IDS[i]] = probe(i, wiped);
+    }
+    o.endpoints[0] = endpoint(0, { leader: '0' });
+    await m.monitor.refresh(FAKE_ENV.name, w.deployments[0].name);
+    assert.deepStrictEqual(fired, [t.dep.key], 'the deployment row (and so everything under it) is redrawn');
+    const row = m.getItem(t.dep);
+    assert.strictEqual(row.contextValue, 'deployment.quorumLost', 'package.json offers Restore etcd Quorum… on it');
+    assert.match(String(row.description), /etcd QUORUM LOST$/);
+    assert.deepStrictEqual(row.icon, { id: 'package', color: 'list.errorForeground' });
+    assert.match(String(row.tooltip), /etcd: \*\*QUORUM LOST\*\*/);
+    // the same state again: only the etcd rows are redrawn, not the whole deployment
+    fired.length = 0;
+    await m.monitor.refresh(FAKE_ENV.name, w.deployments[0].name);
+    assert.ok(fired.length > 0 && !fired.includes(t.dep.key), fired.join(', '));
+    // healed: the row is redrawn once more, plain again
+    o = observation();
+    fired.length = 0;
+    await m.monitor.refresh(FAKE_ENV.name, w.deployments[0].name);
+    assert.deepStrictEqual(fired, [t.dep.key]);
+    assert.strictEqual(m.getItem(t.dep).contextValue, 'deployment');
   });
 
   it('a new diagnosis (e.g. a panel poll) re-renders the etcd section and the master group', async () => {
