@@ -209,4 +209,72 @@ describe('quorum restore on the testbed (3 masters, kube-apiserver writing)', fu
         list.join('\n'),
       );
   });
+
+  it('stopped at every step boundary and twice inside the re-adds, each new run continues; the last one finishes', async () => {
+    // the cluster the previous test restored: every master healthy again
+    for (let i = 0; i < 10; i++) await etcdctlIn(m(2), `put /dk/key-${i} value-${i}`, { local: true });
+    await breakInstance(`master/${m(0).id}`, 'quorum-loss', opts); // wipes master-0 (bootstrap) and master-1
+    const rejoined = (i: number) => (e: DisasterEvent) =>
+      e.type === 'check' && e.ok && e.name === `${label(i)} back and consistent`;
+    // in the order a run reaches them: after each step but the last; between the two re-adds (master-1 by its
+    // start script's self-add, then master-0 by the runbook); after master-0's member add, before it started
+    const after = (step: string) => (e: DisasterEvent) => e.type === 'step-done' && e.step === step;
+    const stops: [string, (e: DisasterEvent) => boolean][] = [
+      ['after stop-clients', after('stop-clients')],
+      ['after stop-etcd', after('stop-etcd')],
+      ['after copy-db', after('copy-db')],
+      ['after move-aside', after('move-aside')],
+      ['after force-new-cluster', after('force-new-cluster')],
+      ['after start-survivor', after('start-survivor')],
+      ['between the two re-adds', rejoined(1)],
+      ['after the runbook member add', (e) => e.type === 'check' && e.ok && e.name === 'member added'],
+      ['after rejoin', after('rejoin')],
+      ['after start-clients', after('start-clients')],
+    ];
+    const log: string[] = [];
+    for (const [what, stopAt] of stops) {
+      const ac = new AbortController();
+      let reached = false;
+      const res = await restoreQuorum(
+        session,
+        options({
+          survivor: label(2),
+          yes: true,
+          signal: ac.signal,
+          onEvent: (e) => {
+            if (e.type === 'step-start') log.push(`${what}: step ${e.step}`);
+            if (!reached && stopAt(e)) {
+              reached = true;
+              ac.abort();
+            }
+          },
+        }),
+      );
+      assert.ok(reached, `the run reached "${what}": ${explain(res)}`);
+      assert.strictEqual(res.outcome, 'cancelled', `stopped ${what}: ${explain(res)}`);
+    }
+    const last = await restoreQuorum(session, options({ survivor: label(2), yes: true }));
+    assert.strictEqual(last.outcome, 'recovered', `${explain(last)}\n${log.join('\n')}`);
+
+    // checked with etcdctl on the VMs: every key, one cluster id, three started voters, each healthy
+    for (let i = 0; i < 10; i++) {
+      const got = await etcdctlIn(m(i % 3), `get /dk/key-${i} --print-value-only`, { local: true });
+      assert.strictEqual(got.stdout.trim(), `value-${i}`, `key ${i} on master-${i % 3}`);
+    }
+    const ids = new Set<string>();
+    for (let i = 0; i < 3; i++) {
+      const st = await etcdctlIn(m(i), 'endpoint status -w json', { local: true });
+      ids.add(/"cluster_id":(\d+)/.exec(st.stdout)![1]);
+      const h = await etcdctlIn(m(i), 'endpoint health', { local: true });
+      assert.match(h.stdout + h.stderr, /is healthy/);
+    }
+    assert.strictEqual(ids.size, 1, [...ids].join(', '));
+    const list = (await etcdctlIn(m(2), 'member list', { local: true })).stdout.trim().split('\n');
+    assert.strictEqual(list.length, 3, `one registration per master:\n${list.join('\n')}`);
+    for (let i = 0; i < 3; i++)
+      assert.ok(
+        list.some((l) => l.includes(`started, ${m(i).id},`) && l.endsWith('false')),
+        list.join('\n'),
+      );
+  });
 });
