@@ -27,7 +27,7 @@ export interface DirectorClientOptions {
   timeoutMs?: number;
   /** One line per request (method, path, status, ms). Never contains tokens or secrets. */
   log?: (line: string) => void;
-  /** Longest task polling interval (default 500 ms, as the CLI); polling starts at 100 ms and doubles up to it. */
+  /** Longest task polling interval (default 500 ms, as the CLI); polling starts at 100 ms and grows by 50 ms up to it. */
   pollIntervalMs?: number;
   /** Give up waiting for a task after this long (default 600 000 ms). */
   taskTimeoutMs?: number;
