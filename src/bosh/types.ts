@@ -184,5 +184,10 @@ export interface DirectorClient {
    * returns the task's id, so that its outcome can be checked later (src/session/tempUsers.ts).
    */
   sshCleanupRequest?(deployment: string, target: { group: string; id: string }, user: string): Promise<number>;
+  /**
+   * GET /tasks?verbose=2 (every task type) filtered by state, newest first, at most `limit`: one
+   * request for many tasks' states (src/session/tempUserSweep.ts).
+   */
+  tasks?(query: { states?: string[]; limit: number }): Promise<DirectorTask[]>;
   dispose(): void;
 }

@@ -74,17 +74,16 @@ export const PROBE_SECTIONS = ['state', 'quota'] as const;
 
 /**
  * Read-only probe of a master: is a member recovery in progress (its state file), and the quota
- * etcd runs with (the running process's arguments, else the job's start script and bpm config).
+ * etcd runs with (the running process's arguments, else the job's start script and bpm config: the
+ * first line grep prints). Shell builtins and one grep: on a loaded VM every process started counts.
  */
 export function probeVm(): string {
-  const pidArgs = ETCD_PIDFILES.map(
-    (f) => `test -s ${f} && tr '\\0' '\\n' < /proc/$(cat ${f})/cmdline 2>/dev/null`,
-  ).join('; ');
+  const cmdlines = ETCD_PIDFILES.map((f) => `[ -s ${f} ] && read p < ${f} && echo /proc/$p/cmdline`).join('; ');
   return [
     `echo '### state'`,
-    `test -e ${STATE_FILE} && echo present`,
+    `[ -e ${STATE_FILE} ] && echo present`,
     `echo '### quota'`,
-    `{ ${pidArgs}; cat ${ETCD_JOB_DIR}/bin/etcd ${ETCD_JOB_DIR}/config/bpm.yml 2>/dev/null; } | grep -oE -- '--quota-backend-bytes[= ]+"?[0-9]+' | head -1`,
+    `grep -ahoE -m1 -- '--quota-backend-bytes[= ]+"?[0-9]+' $(${cmdlines}) ${ETCD_JOB_DIR}/bin/etcd ${ETCD_JOB_DIR}/config/bpm.yml 2>/dev/null`,
     'true',
   ].join('; ');
 }

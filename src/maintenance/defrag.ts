@@ -6,7 +6,14 @@
 import type { DeploymentSession } from '../session/types';
 import type { EndpointStatus, EtcdCluster } from '../etcd/types';
 import { CancelledError } from '../util/cancel';
-import { observeMaintenance, onlyNospace, otherErrors, type ReadOnlyExec } from './observe';
+import {
+  etcdReadOf,
+  observeMaintenance,
+  onlyNospace,
+  otherErrors,
+  type LiveMember,
+  type ReadOnlyExec,
+} from './observe';
 import {
   defragConsequences,
   formatBytes,
@@ -47,12 +54,6 @@ export function visibleReadOnly(run: MaintenanceRun): ReadOnlyExec {
   return (label, command, purpose) => run.execReadOnlyBlock({ host: label, command, purpose, mutates: false });
 }
 
-interface LiveMember {
-  healthy: boolean;
-  problem?: string;
-  status?: EndpointStatus;
-}
-
 /** Health (a linearizable read; an active NOSPACE alarm is not held against it) and status of every endpoint. */
 async function liveState(cluster: EtcdCluster): Promise<Map<string, LiveMember>> {
   const [st, he] = await Promise.all([cluster.status(), cluster.health()]);
@@ -72,6 +73,28 @@ async function liveState(cluster: EtcdCluster): Promise<Map<string, LiveMember>>
 
 const applied = (s: EndpointStatus) => BigInt(s.raftAppliedIndex ?? s.raftIndex);
 
+/** A round of status and health of every member, and when it was read. */
+export interface LiveRead {
+  at: number;
+  live: Map<string, LiveMember>;
+}
+
+type RollingOptions = DefragThresholds & {
+  force?: boolean;
+  settleMs?: number;
+  pollMs?: number;
+  /** The observation's read of etcd: stands for the check before the first member while fresh. */
+  initial?: LiveRead;
+};
+
+interface RollingOutcome {
+  results: DefragMemberResult[];
+  failure?: { error: string; advice: string };
+  cancelled?: boolean;
+  /** The last read of every member (after the last member's check). */
+  last?: LiveRead;
+}
+
 /**
  * The rolling part, shared by defragCluster and recoverNospace. Returns one result per planned
  * member; `failure` is set when it stopped (the members after it are 'not-reached').
@@ -80,8 +103,8 @@ export async function rollingDefrag(
   run: MaintenanceRun,
   cluster: EtcdCluster,
   plan: DefragPlan,
-  opts: DefragThresholds & { force?: boolean; settleMs?: number; pollMs?: number },
-): Promise<{ results: DefragMemberResult[]; failure?: { error: string; advice: string }; cancelled?: boolean }> {
+  opts: RollingOptions,
+): Promise<RollingOutcome> {
   const results: DefragMemberResult[] = plan.members.map((m) => ({
     label: m.label,
     endpointUrl: m.endpointUrl,
@@ -104,15 +127,15 @@ async function rollingDefragSteps(
   run: MaintenanceRun,
   cluster: EtcdCluster,
   plan: DefragPlan,
-  opts: DefragThresholds & { force?: boolean; settleMs?: number; pollMs?: number },
+  opts: RollingOptions,
   results: DefragMemberResult[],
-): Promise<{ results: DefragMemberResult[]; failure?: { error: string; advice: string }; cancelled?: boolean }> {
+): Promise<RollingOutcome> {
   const settleMs = opts.settleMs ?? DEFAULT_SETTLE_MS;
   const pollMs = opts.pollMs ?? 300;
   let defragmentedOne = false;
   // The state the previous member's check read last: with no pause since, it is the state "right
   // before" the next member too (read again after a pause, or when it is older than a second).
-  let lastRead: { at: number; live: Map<string, LiveMember> } | undefined;
+  let lastRead: LiveRead | undefined = opts.initial;
   for (let k = 0; k < plan.members.length; k++) {
     const m = plan.members[k];
     const res = results[k];
@@ -207,7 +230,7 @@ async function rollingDefragSteps(
     res.outcome = 'defragmented';
     run.emit({ type: 'member-done', time: run.time(), result: res, healthyAfter: true });
   }
-  return { results };
+  return { results, last: lastRead };
 }
 
 function reclaimedLine(results: DefragMemberResult[]): string {
@@ -298,7 +321,10 @@ export async function defragCluster(session: DeploymentSession, opts: DefragOpti
   }
   run.info(`Confirmed: ${defragConsequences(plan).join('; ')}.`);
   try {
-    const { results, failure, cancelled } = await rollingDefrag(run, cluster, plan, opts);
+    const { results, failure, cancelled } = await rollingDefrag(run, cluster, plan, {
+      ...opts,
+      initial: etcdReadOf(obs),
+    });
     if (cancelled) {
       const msg = `Cancelled; nothing further was changed. Done so far: ${reclaimedLine(results)}. Run again to continue.`;
       run.emit({ type: 'cancelled', time: run.time(), message: msg });

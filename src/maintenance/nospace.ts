@@ -3,9 +3,9 @@
 // the size in use with the quota. CORRUPT is never disarmed; a member down is replaced first; when
 // the data itself needs (nearly) the whole quota it says so instead of looping. No `vscode` import.
 import type { DeploymentSession } from '../session/types';
-import type { EtcdCluster } from '../etcd/types';
+import type { EndpointStatus, EtcdCluster } from '../etcd/types';
 import { CancelledError } from '../util/cancel';
-import { observeMaintenance } from './observe';
+import { etcdReadOf, observeMaintenance } from './observe';
 import { formatBytes, formatNospacePlan, planNospace } from './plan';
 import { rollingDefrag, summarizeObservation, visibleReadOnly } from './defrag';
 import { MaintenanceRun, MaintenanceStepError, RESUME_ADVICE } from './run';
@@ -23,9 +23,17 @@ function raiseQuotaAdvice(deployment: string, needBytes: number, quota: number):
   );
 }
 
-/** The highest revision the members report (deletes are accepted under NOSPACE: it may move). */
-async function currentRevision(cluster: EtcdCluster): Promise<string> {
-  const st = await cluster.status();
+/**
+ * The highest revision the members report (deletes are accepted under NOSPACE: it may move): from
+ * the observation's status of every member when it is less than a second old, else read again.
+ */
+async function currentRevision(cluster: EtcdCluster, obs: MaintenanceObservation): Promise<string> {
+  const seen = etcdReadOf(obs);
+  const fresh = seen && Date.now() - seen.at < 1000 ? [...seen.live.values()].map((v) => v.status) : [];
+  const st =
+    fresh.length === cluster.endpoints.length && fresh.every((x) => x)
+      ? fresh.map((value) => ({ ok: true as const, value: value! }))
+      : await cluster.status();
   const revs = st.flatMap((s) =>
     s.ok && s.value.revision && /^\d+$/.test(s.value.revision) ? [BigInt(s.value.revision)] : [],
   );
@@ -80,10 +88,10 @@ export async function recoverNospace(session: DeploymentSession, opts: NospaceOp
   const warnPct = opts.warnQuotaPercent ?? 60;
   const refusePct = opts.refuseDisarmQuotaPercent ?? 80;
   try {
-    // The current revision, read right now (etcd's endpoint status over the session's connection, as
-    // `etcdctl endpoint status` shows it): the plan then shows the exact compaction.
+    // The current revision (etcd's endpoint status over the session's connection, as `etcdctl
+    // endpoint status` shows it, at most a second old): the plan then shows the exact compaction.
     run.step = 'compact';
-    const revision = await currentRevision(cluster);
+    const revision = await currentRevision(cluster, obs);
     run.info(`Current revision: ${revision} (etcd's endpoint status).`);
     plan = planNospace(obs, { ...opts, stamp, revision });
     run.emit({ type: 'plan', time: run.time(), lines: formatNospacePlan(plan) });
@@ -132,7 +140,11 @@ export async function recoverNospace(session: DeploymentSession, opts: NospaceOp
 
     // Every member, whatever its figures: under NOSPACE no write commits, so etcd's size in use does
     // not show yet what the compaction freed (a member already defragmented goes fast).
-    const { results, failure, cancelled } = await rollingDefrag(run, cluster, plan.defrag, { ...opts, force: true });
+    const { results, failure, cancelled, last } = await rollingDefrag(run, cluster, plan.defrag, {
+      ...opts,
+      force: true,
+      initial: etcdReadOf(obs),
+    });
     const partial = { ...base, members: results, compactedTo: revision, plan };
     if (cancelled) {
       const msg =
@@ -151,11 +163,16 @@ export async function recoverNospace(session: DeploymentSession, opts: NospaceOp
     // Size in use vs the quota, from every member after the defragmentation.
     run.step = 'quota';
     run.emit({ type: 'step-start', time: run.time(), step: 'quota', title: 'Size in use against the quota' });
-    const status = await cluster.status();
-    const inUse = Math.max(
-      0,
-      ...status.filter((s) => s.ok).map((s) => (s.ok ? (s.value.dbSizeInUse ?? s.value.dbSize) : 0)),
-    );
+    // the alarms are read for the disarm meanwhile
+    const alarmsRead = cluster.alarms();
+    alarmsRead.catch(() => undefined); // awaited below
+    // the check after the last member read every member's status a moment ago (no pause since)
+    const fresh = last && Date.now() - last.at < 1000 ? [...last.live.values()].map((v) => v.status) : [];
+    const statuses =
+      fresh.length === cluster.endpoints.length && fresh.every((x) => x)
+        ? (fresh as EndpointStatus[])
+        : (await cluster.status()).flatMap((s) => (s.ok ? [s.value] : []));
+    const inUse = Math.max(0, ...statuses.map((s) => s.dbSizeInUse ?? s.dbSize));
     const quota = plan.quotaBackendBytes;
     const pct = Math.round((inUse / quota) * 1000) / 10;
     const sizes = { sizeInUse: inUse, quotaBackendBytes: quota, quotaPercent: pct };
@@ -185,8 +202,8 @@ export async function recoverNospace(session: DeploymentSession, opts: NospaceOp
 
     // Never disarm CORRUPT: the alarms are read again right before.
     run.step = 'disarm';
-    run.emit({ type: 'step-start', time: run.time(), step: 'disarm', title: 'Disarm NOSPACE' });
-    const alarms = await cluster.alarms();
+    run.emit({ type: 'step-start', time: run.time(), step: 'disarm', title: 'Disarm NOSPACE, then a test write' });
+    const alarms = await alarmsRead;
     const corrupt = alarms.filter((a) => /CORRUPT/i.test(a.alarm));
     if (corrupt.length) {
       const advice = `Replace the corrupted member (bosh-etcd recover --deployment ${obs.deployment} --instance <its group/uuid>); this tool never disarms CORRUPT.`;
@@ -199,8 +216,20 @@ export async function recoverNospace(session: DeploymentSession, opts: NospaceOp
         advice,
       });
     }
+    // The disarm and the test write (put, then delete the key) on the same VM: one shell, each only
+    // after the one before succeeded; the alarms are read again after it.
+    const [put, del] = plan.writeTest;
     if (alarms.length === 0) run.info('No alarm is active any more: nothing to disarm.');
-    else await run.exec(plan.disarm!, { timeoutMs: 60_000 });
+    const batch = [...(alarms.length ? [plan.disarm!] : []), put, del];
+    const w = await run.exec(
+      {
+        host: put.host,
+        command: batch.map((c) => c.command).join(' && '),
+        purpose: batch.map((c) => c.purpose).join('; then '),
+        mutates: true,
+      },
+      { allowFail: true, timeoutMs: 60_000 },
+    );
     const left = await cluster.alarms();
     run.check(
       'no alarm left',
@@ -209,20 +238,22 @@ export async function recoverNospace(session: DeploymentSession, opts: NospaceOp
     );
     if (left.length)
       throw new MaintenanceStepError(
-        `alarms still active after the disarm: ${left.map((a) => a.alarm).join(', ')}`,
+        `alarms still active after the disarm: ${left.map((a) => a.alarm).join(', ')}${w.code !== 0 ? ` (${w.stderr.trim() || w.stdout.trim()})` : ''}`,
         RESUME_ADVICE,
       );
 
     run.step = 'write-test';
     run.emit({ type: 'step-start', time: run.time(), step: 'write-test', title: 'Test write' });
-    const [put, del] = plan.writeTest;
-    const w = await run.exec(put, { allowFail: true, timeoutMs: 30_000 });
-    await run.exec(del, { allowFail: true, timeoutMs: 30_000 });
-    const writeOk = w.code === 0 && /\bOK\b/.test(w.stdout);
+    // etcdctl put prints OK; alarm disarm prints the alarms it cleared (memberID:… alarm:NOSPACE), del the count
+    const writeOk = /^OK\s*$/m.test(w.stdout);
     run.check(
       'a write is accepted',
       writeOk,
-      writeOk ? 'put and delete succeeded' : w.stderr.trim() || w.stdout.trim(),
+      writeOk
+        ? w.code === 0
+          ? 'put and delete succeeded'
+          : `put succeeded; the test key was not deleted: ${w.stderr.trim()}`
+        : w.stderr.trim() || w.stdout.trim(),
     );
     if (!writeOk)
       return done({

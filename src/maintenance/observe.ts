@@ -5,7 +5,7 @@
 import type { InstanceInfo } from '../bosh/types';
 import type { DeploymentSession } from '../session/types';
 import { etcdInstances } from '../session/etcdEndpoints';
-import type { EtcdCluster } from '../etcd/types';
+import type { EndpointStatus, EtcdCluster } from '../etcd/types';
 import type { ExecResult } from '../ssh/types';
 import { parseProbe, probeVm } from './commands';
 import type { MaintenanceAlarm, MaintenanceMember, MaintenanceObservation, MaintenanceVm } from './types';
@@ -97,6 +97,7 @@ export async function observeMaintenance(
   const probing = (opts.probeVms ?? true) ? Promise.all(instances.map((i) => probe(`${i.group}/${i.id}`))) : undefined;
   const cluster = await opening;
   const [status, health, members, alarms] = await reading;
+  const readAt = Date.now();
   if (!status.ok) errors.push(`etcd endpoint status failed: ${status.error}`);
   if (!health.ok) errors.push(`etcd endpoint health failed: ${health.error}`);
   if (!members.ok) errors.push(`etcd member list failed: ${members.error}`);
@@ -143,7 +144,7 @@ export async function observeMaintenance(
   const alarmList: MaintenanceAlarm[] = alarms.ok
     ? alarms.value.map((a) => ({ memberId: a.memberId, alarm: a.alarm, label: byId.get(a.memberId) ?? null }))
     : [];
-  return {
+  const obs: MaintenanceObservation = {
     at: new Date().toISOString(),
     deployment: session.deployment,
     members: views,
@@ -152,6 +153,40 @@ export async function observeMaintenance(
     learners: members.ok ? members.value.filter((m) => m.isLearner).map((m) => m.name || m.id) : [],
     errors,
   };
+  const statusOf = (url: string): EndpointStatus | undefined => {
+    const row = status.ok ? status.value.find((r) => r.endpoint === url) : undefined;
+    return row && row.ok ? row.value : undefined;
+  };
+  etcdReads.set(obs, {
+    at: readAt,
+    live: new Map(
+      views
+        .filter((v) => v.endpointUrl)
+        .map((v) => [
+          v.endpointUrl,
+          {
+            healthy: v.healthy,
+            problem: v.problem,
+            status: statusOf(v.endpointUrl),
+          },
+        ]),
+    ),
+  });
+  return obs;
+}
+
+/** One member as etcd answered a round of status and health (the rolling defragmentation's checks). */
+export interface LiveMember {
+  healthy: boolean;
+  problem?: string;
+  status?: EndpointStatus;
+}
+
+/** etcd's answers an observation was made of, and when they came (kept beside it, not in it: it goes to the panel). */
+const etcdReads = new WeakMap<MaintenanceObservation, { at: number; live: Map<string, LiveMember> }>();
+
+export function etcdReadOf(obs: MaintenanceObservation): { at: number; live: Map<string, LiveMember> } | undefined {
+  return etcdReads.get(obs);
 }
 
 /** The alarms of every member, with the instance that raised each (for the panel and the CLI). */

@@ -10,6 +10,7 @@ import { EtcdCluster, EtcdError } from '../etcd/types';
 import { withTimeout } from '../util/async';
 import { openDeploymentEtcd } from './etcdEndpoints';
 import type { TempUserRegistry } from './tempUsers';
+import { cleanupKilledRunUsers, hasKilledRunUsers, sweepEnvironmentOnce } from './tempUserSweep';
 import type { DeploymentSession, SessionOptions } from './types';
 
 /** How long the first SSH connection of a deployment waits for the cleanup of users a killed run left. */
@@ -31,6 +32,7 @@ export interface EnvironmentContext {
 export class DeploySession implements DeploymentSession {
   private readonly hosts = new Map<string, Promise<RemoteHost>>();
   private leftoverCleanup: Promise<string[]> | undefined;
+  private sweep: Promise<unknown> | undefined;
   private etcdCluster: Promise<EtcdCluster> | undefined;
   private lastInstances: InstanceInfo[] | undefined;
   private listing: Promise<InstanceInfo[]> | undefined;
@@ -122,50 +124,23 @@ export class DeploySession implements DeploymentSession {
   }
 
   /**
-   * Before our first temporary user: the users a killed run of this workstation left on this
-   * deployment's VMs (recorded in SessionOptions.tempUsersDir) are removed through the Director's
-   * cleanup. Waited for up to LEFTOVER_CLEANUP_WAIT_MS, then it goes on in the background; dispose() waits for it.
+   * At the first SSH connection: the temporary-user records of every deployment of this environment
+   * are checked in the background (tempUserSweep.ts: one Director request), and the users a killed
+   * run of this workstation left on this deployment's VMs (recorded in SessionOptions.tempUsersDir)
+   * are removed through the Director's cleanup before our first user: waited for up to
+   * LEFTOVER_CLEANUP_WAIT_MS, then it goes on in the background. dispose() waits for both.
    */
   private cleanupLeftoverUsersFirst(): Promise<unknown> {
     const registry = this.envSession.tempUsers;
     if (!registry) return Promise.resolve();
-    this.leftoverCleanup ??= (async () => {
-      const removed: string[] = [];
-      await Promise.all(
-        registry.leftovers(this.env.url, this.deployment).map(async (r) => {
-          try {
-            // Cleanup asked for at the end of an earlier connection: done when its tasks are.
-            if (r.cleanupTasks?.length) {
-              // a task the Director no longer knows is cleaned up again below (cleanup is idempotent)
-              const states = await Promise.all(
-                r.cleanupTasks.map((id) =>
-                  this.director.task(id).then(
-                    (t) => t.state as string,
-                    () => 'unknown',
-                  ),
-                ),
-              );
-              if (states.every((st) => st === 'done')) {
-                registry.forget(r.user);
-                removed.push(r.user);
-                return;
-              }
-              if (states.some((st) => st === 'queued' || st === 'processing' || st === 'cancelling')) return; // at work
-              this.log(`ssh: the Director's cleanup of ${r.user} ended ${states.join(', ')}: asking again`);
-            }
-            this.log(
-              `ssh: removing temporary user ${r.user} left on ${r.group}/${r.instanceId} by process ${r.pid} (${r.created})`,
-            );
-            await this.director.sshCleanup(this.deployment, { group: r.group, id: r.instanceId }, r.user);
-            registry.forget(r.user);
-            removed.push(r.user);
-          } catch (e) {
-            this.log(`ssh: could not remove the leftover temporary user ${r.user}: ${(e as Error).message}`);
-          }
-        }),
-      );
-      return removed;
-    })();
+    const ctx = { registry, director: this.director, log: this.log };
+    this.sweep ??= sweepEnvironmentOnce(ctx, this.deployment).catch((e) =>
+      this.log(`ssh: checking the temporary-user records failed: ${(e as Error).message}`),
+    );
+    if (!this.leftoverCleanup) {
+      if (!hasKilledRunUsers(registry, this.env.url, this.deployment)) this.leftoverCleanup = Promise.resolve([]);
+      else this.leftoverCleanup = cleanupKilledRunUsers(ctx, this.deployment);
+    }
     return withTimeout(this.leftoverCleanup, LEFTOVER_CLEANUP_WAIT_MS, 'leftover cleanup').catch(() => undefined);
   }
 
@@ -248,6 +223,7 @@ export class DeploySession implements DeploymentSession {
         () => undefined,
       );
     if (this.leftoverCleanup) await this.leftoverCleanup;
+    if (this.sweep) await this.sweep;
     const hosts = [...this.hosts.values()];
     this.hosts.clear();
     await Promise.all(

@@ -21,8 +21,34 @@ export interface ClientCertificates {
   key: Buffer;
 }
 
+/** Between the files of one `sudo cat` (PEM never holds it). */
+const SEPARATOR = '-----BOSH-ETCD-NEXT-FILE-----';
+
+/** With sudo: the CA and a pair in one `sudo` round trip; null when the pair does not exist. */
+async function readWithSudo(host: RemoteHost, name: string): Promise<Buffer[] | null> {
+  const files = ['etcdctl-ca.crt', `${name}.crt`, `${name}.key`].map((f) => `${ETCD_CONFIG_DIR}/${f}`);
+  const r = await host.exec(files.map((f) => `cat -- ${f} && printf '\\n%s\\n' '${SEPARATOR}'`).join(' && '), {
+    sudo: true,
+    timeoutMs: 60_000,
+  });
+  const parts = r.stdout.split(`\n${SEPARATOR}\n`);
+  if (r.code === 0 && parts.length === 4) return parts.slice(0, 3).map((p) => Buffer.from(p, 'utf8'));
+  if (/No such file or directory/.test(r.stderr) && !/etcdctl-ca\.crt/.test(r.stderr)) return null;
+  throw new EtcdError(
+    'config',
+    `Cannot read the etcd client certificates (${files.join(', ')}) on ${host.label}: sudo cat exited ${r.code ?? r.signal}: ${r.stderr.trim()}`,
+  );
+}
+
 /** The root client certificate, or `etcdctl.crt` only where the root one does not exist. */
 async function readClientCertificates(host: RemoteHost, sudo: boolean): Promise<ClientCertificates> {
+  if (sudo) {
+    for (const name of [ROOT_CERT, LEGACY_CERT] as const) {
+      const got = await readWithSudo(host, name);
+      if (got) return { name, ca: got[0], cert: got[1], key: got[2] };
+    }
+    throw new EtcdError('config', `No client certificate in ${ETCD_CONFIG_DIR} on ${host.label}.`);
+  }
   // root:vcap 0640: a Director-provisioned user needs sudo; the static user (vcap) may not.
   const read = (f: string) => host.readFile(`${ETCD_CONFIG_DIR}/${f}`, { sudo });
   // the CA and the root pair in one round trip

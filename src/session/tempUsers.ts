@@ -108,10 +108,14 @@ export class TempUserRegistry {
    * the home folder, are not ours to clean.
    */
   leftovers(environment: string, deployment: string): TempUserRecord[] {
+    return this.environmentLeftovers(environment).filter((r) => r.deployment === deployment);
+  }
+
+  /** leftovers() of every deployment of this environment (src/session/tempUserSweep.ts). */
+  environmentLeftovers(environment: string): TempUserRecord[] {
     return this.list().filter(
       (r) =>
         sameUrl(r.environment, environment) &&
-        r.deployment === deployment &&
         r.workstation === os.hostname() &&
         (!!r.cleanupTasks?.length || (r.pid !== process.pid && !processAlive(r.pid))),
     );

@@ -278,8 +278,15 @@ describe('maintenance: defragmentation and NOSPACE recovery (testbed, quota 24 M
       cmds.slice(1, 4).map((c) => c.replace(/--command-timeout=\d+s /, '')),
       ['defrag', 'defrag', 'defrag'],
     );
-    assert.strictEqual(cmds[4], 'alarm disarm');
-    assert.match(cmds[5], /^put \/bosh-etcd-doctor\/write-test\/\S+ ok$/);
+    // the disarm and the test write in one shell on one VM, each only after the one before succeeded
+    const last = events
+      .filter((e): e is Extract<MaintenanceEvent, { type: 'command' }> => e.type === 'command')
+      .at(-1)!;
+    assert.deepStrictEqual(
+      last.command.split(' && ').map((c) => c.replace(/^.*etcdctl /, '').replace(/write-test\/\S+/, 'write-test/K')),
+      ['alarm disarm', 'put /bosh-etcd-doctor/write-test/K ok', 'del /bosh-etcd-doctor/write-test/K'],
+    );
+    assert.strictEqual(cmds.length, 5);
 
     assert.strictEqual(await alarmList(s), '', 'no alarm left');
     const w = await etcdctlIn(masters(s)[1], 'put /testbed/after-nospace yes', { local: true });

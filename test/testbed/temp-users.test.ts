@@ -11,6 +11,7 @@ import type { DirectorClient, EnvironmentConfig } from '../../src/bosh/types';
 import { createDirectorClient } from '../../src/bosh/director';
 import { directDial } from '../../src/ssh/gateway';
 import { openBoshSsh } from '../../src/ssh/boshSsh';
+import { boshSshUserName, generateRsaKeyPairAsync } from '../../src/ssh/keys';
 import { SshError } from '../../src/ssh/types';
 import { openEnvironment } from '../../src/session/session';
 import { TempUserRegistry } from '../../src/session/tempUsers';
@@ -119,16 +120,94 @@ describe('temporary SSH users (testbed)', function () {
     }
     assert.strictEqual(userExists(ours), false, `${ours} was removed by the Director's cleanup task`);
     const next = openEnvironment(envOf(state), { tempUsersDir: usersDir });
+    let third = '';
     try {
       const h = await next.deployment(state.deployment).ssh(`master/${m1.id}`);
-      const third = (await h.exec('whoami')).stdout.trim();
-      assert.deepStrictEqual(
-        reg.list().map((r) => r.user),
-        [third],
-        'the next session forgot the user whose cleanup task is done',
-      );
+      third = (await h.exec('whoami')).stdout.trim();
     } finally {
-      await next.dispose();
+      await next.dispose(); // waits for the check of the records, done in the background
+    }
+    assert.deepStrictEqual(
+      reg.list().map((r) => r.user),
+      [third],
+      'the next session forgot the user whose cleanup task is done',
+    );
+  });
+
+  it('a session start checks the records of every deployment with one task listing: done forgotten, failed cleaned again', async () => {
+    const [m0, m1] = masters(state);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'temp-users-sweep-'));
+    const reg = new TempUserRegistry(dir);
+    const director = createDirectorClient(envOf(state), { dial: directDial });
+    const finished = async (id: number) => {
+      for (let i = 0; ; i++) {
+        const t = await director.task(id);
+        if (!['queued', 'processing', 'cancelling'].includes(t.state)) return t.state;
+        assert.ok(i < 300, `task ${id} still ${t.state} after 60 s`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    };
+    try {
+      // a user on master-1 whose cleanup failed (asked for an instance that does not exist)
+      const failedUser = boshSshUserName();
+      await director.sshSetup(
+        state.deployment,
+        { group: 'master', id: m1.id },
+        failedUser,
+        (await generateRsaKeyPairAsync()).publicKey,
+      );
+      const failedTask = await director.sshCleanupRequest!(
+        state.deployment,
+        { group: 'master', id: 'no-such-instance' },
+        failedUser,
+      );
+      // a deployment never opened again, whose user's cleanup is done
+      const doneTask = await director.sshCleanupRequest!(
+        state.deployment,
+        { group: 'master', id: m0.id },
+        'bosh_nobody',
+      );
+      assert.strictEqual(await finished(failedTask), 'error');
+      assert.strictEqual(await finished(doneTask), 'done');
+      const url = state.director.url;
+      reg.record({
+        environment: url,
+        deployment: 'never-opened-again',
+        group: 'master',
+        instanceId: m0.id,
+        user: 'bosh_doneelsewhere',
+      });
+      reg.cleanupRequested('bosh_doneelsewhere', [doneTask]);
+      reg.record({
+        environment: url,
+        deployment: state.deployment,
+        group: 'master',
+        instanceId: m1.id,
+        user: failedUser,
+      });
+      reg.cleanupRequested(failedUser, [failedTask]);
+      assert.ok(userExists(failedUser));
+
+      const lines: string[] = [];
+      const env = openEnvironment(envOf(state), { tempUsersDir: dir, log: (l) => lines.push(l) });
+      try {
+        await env.deployment(state.deployment).ssh(`master/${m0.id}`);
+      } finally {
+        await env.dispose();
+      }
+      assert.strictEqual(lines.filter((l) => /^GET \/tasks\?/.test(l)).length, 1, lines.join('\n'));
+      assert.ok(
+        !lines.some((l) => l.startsWith(`GET /tasks/${doneTask} `) || l.startsWith(`GET /tasks/${failedTask} `)),
+      );
+      const left = new Map(reg.list().map((r) => [r.user, r.cleanupTasks ?? []]));
+      assert.ok(!left.has('bosh_doneelsewhere'), 'the record of the deployment never opened again is forgotten');
+      const again = left.get(failedUser);
+      assert.ok(again && again.length === 1 && again[0] !== failedTask, `cleaned again: ${JSON.stringify(again)}`);
+      assert.strictEqual(await finished(again[0]), 'done');
+      assert.strictEqual(userExists(failedUser), false, `${failedUser} was removed by the new cleanup`);
+    } finally {
+      director.dispose();
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 

@@ -5,6 +5,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { TempUserRegistry } from '../../src/session/tempUsers';
+import { recordVerdict, sweepEnvironment } from '../../src/session/tempUserSweep';
+import { BoshError, type DirectorClient } from '../../src/bosh/types';
 import { parseLockHolder } from '../../src/session/lockFile';
 import { describeLock } from '../../src/session/lockReport';
 
@@ -77,6 +79,95 @@ describe('temporary user record (session/tempUsers)', () => {
       reg.list().map((r) => r.user),
       ['bosh_inuse'],
     );
+  });
+});
+
+describe('temporary user records of a whole environment (session/tempUserSweep)', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'temp-users-'));
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const env = 'https://10.0.0.6:25555';
+
+  it('one task listing decides every deployment: done forgotten, failed or killed cleaned again, running kept', async () => {
+    const reg = new TempUserRegistry(dir);
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
+    const write = (user: string, deployment: string, over: object) =>
+      fs.writeFileSync(
+        path.join(dir, `${user}.json`),
+        JSON.stringify({
+          environment: env,
+          deployment,
+          group: 'master',
+          instanceId: 'i-1',
+          user,
+          created: 'x',
+          pid: process.pid,
+          workstation: os.hostname(),
+          ...over,
+        }),
+      );
+    write('bosh_done', 'never-opened', { cleanupTasks: [50] });
+    write('bosh_failed', 'other', { cleanupTasks: [51, 50] });
+    write('bosh_running', 'dep', { cleanupTasks: [52] });
+    write('bosh_killed', 'other', { pid: dead });
+    write('bosh_killedhere', 'dep', { pid: dead }); // cleanupKilledRunUsers' part, waited for by the session
+    write('bosh_deleted', 'deleted-dep', { pid: dead });
+    const calls: string[] = [];
+    const director = {
+      env: { url: env },
+      tasks: async (q: { states?: string[]; limit: number }) => {
+        calls.push(`tasks ${q.states!.join(',')}`);
+        return [
+          { id: 52, state: 'processing' },
+          { id: 51, state: 'error' },
+        ];
+      },
+      task: async (id: number) => {
+        calls.push(`task ${id}`);
+        throw new Error('one listing, no task read per record');
+      },
+      sshCleanupRequest: async (d: string, t: { group: string; id: string }, user: string) => {
+        calls.push(`cleanup ${d} ${t.group}/${t.id} ${user}`);
+        if (d === 'deleted-dep') throw new BoshError('not-found', "Deployment 'deleted-dep' doesn't exist", 404, 70000);
+        return 60;
+      },
+    } as unknown as DirectorClient;
+    const res = await sweepEnvironment({ registry: reg, director, log: () => undefined }, 'dep');
+    assert.deepStrictEqual(
+      calls.filter((c) => c.startsWith('task')),
+      ['tasks queued,processing,cancelling,error,timeout,cancelled'],
+    );
+    assert.deepStrictEqual(calls.filter((c) => c.startsWith('cleanup')).sort(), [
+      'cleanup deleted-dep master/i-1 bosh_deleted',
+      'cleanup other master/i-1 bosh_failed',
+      'cleanup other master/i-1 bosh_killed',
+    ]);
+    assert.deepStrictEqual([...res.forgotten].sort(), ['bosh_deleted', 'bosh_done']);
+    assert.deepStrictEqual([...res.cleaning].sort(), ['bosh_failed', 'bosh_killed']);
+    assert.deepStrictEqual(res.kept, ['bosh_running']);
+    assert.deepStrictEqual(
+      reg
+        .list()
+        .map((r) => [r.user, r.cleanupTasks ?? []])
+        .sort(),
+      [
+        ['bosh_failed', [60]],
+        ['bosh_killed', [60]],
+        ['bosh_killedhere', []],
+        ['bosh_running', [52]],
+      ],
+    );
+  });
+
+  it('a task older than a listing cut at its limit is unknown: cleaned again, not taken as done', () => {
+    const notDone = new Map([[90, 'error']]);
+    assert.strictEqual(recordVerdict([95], notDone, 0), 'done');
+    assert.strictEqual(recordVerdict([95], notDone, 90), 'done');
+    assert.strictEqual(recordVerdict([80], notDone, 90), 'clean-again');
+    assert.strictEqual(recordVerdict([90, 95], notDone, 0), 'clean-again');
+    assert.strictEqual(recordVerdict([90], new Map([[90, 'queued']]), 0), 'running');
   });
 });
 

@@ -6,6 +6,7 @@ import {
   DeploymentSummary,
   Dialer,
   DirectorClient,
+  DirectorTask,
   EnvironmentConfig,
   InstanceInfo,
   SshSetupHost,
@@ -26,7 +27,7 @@ export interface DirectorClientOptions {
   timeoutMs?: number;
   /** One line per request (method, path, status, ms). Never contains tokens or secrets. */
   log?: (line: string) => void;
-  /** Longest task polling interval (default 500 ms, as the CLI); polling starts at 100 ms and doubles up to it. */
+  /** Longest task polling interval (default 500 ms, as the CLI); polling starts at 100 ms and grows by 50 ms up to it. */
   pollIntervalMs?: number;
   /** Give up waiting for a task after this long (default 600 000 ms). */
   taskTimeoutMs?: number;
@@ -202,6 +203,17 @@ export function createDirectorClient(env: EnvironmentConfig, opts: DirectorClien
           `Cleaning up SSH user '${user}': the Director redirected to '${next}', not to a task.`,
         );
       return id;
+    },
+
+    async tasks(query: { states?: string[]; limit: number }): Promise<DirectorTask[]> {
+      const states = (query.states ?? []).filter((st) => /^[a-z]+$/.test(st));
+      const limit = Math.max(1, Math.floor(query.limit));
+      const { resp } = await getFollow(
+        `/tasks?verbose=2&limit=${limit}${states.length ? `&state=${states.join(',')}` : ''}`,
+      );
+      const list = parseJsonBody<DirectorTask[]>(resp, 'GET /tasks');
+      if (!Array.isArray(list)) throw new BoshError('protocol', `GET /tasks on ${env.url} did not return a list.`);
+      return list;
     },
 
     dispose(): void {

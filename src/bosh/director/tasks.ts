@@ -11,7 +11,7 @@ const RUNNING_TASK_STATES = new Set(['queued', 'processing', 'cancelling']);
 export interface TaskFollowerOptions {
   /** GET on the Director, following redirects. */
   getFollow: (path: string) => Promise<{ resp: Resp; finalPath: string }>;
-  /** Longest polling interval; polling starts at 100 ms and doubles up to it. */
+  /** Longest polling interval; polling starts at 100 ms and grows by 50 ms up to it. */
   pollIntervalMs: number;
   /** Give up waiting for a task after this long. */
   taskTimeoutMs: number;
@@ -63,8 +63,9 @@ export function createTaskFollower(opts: TaskFollowerOptions): TaskFollower {
     if (!m) throw new BoshError('protocol', `${what}: the Director redirected to '${taskPath}', not to a task.`);
     const id = Number(m[1]);
     const deadline = Date.now() + taskTimeoutMs;
-    // Quick tasks (vm_state, ssh) finish in well under a second: poll at 100 ms first, doubling up to
-    // the configured interval (the CLI's fixed 500 ms), so a listing does not wait a whole interval.
+    // Quick tasks (vm_state, ssh) finish in well under a second or two: poll at 100 ms first, 50 ms
+    // longer each time up to the configured interval (the CLI's fixed 500 ms), so a listing does not
+    // wait a whole interval, nor an ssh setup done just after a poll 400 ms for the next (doubling).
     let delay = Math.min(100, pollIntervalMs);
     let task: DirectorTask;
     for (;;) {
@@ -84,7 +85,7 @@ export function createTaskFollower(opts: TaskFollowerOptions): TaskFollower {
           `${what}: stopped waiting for task '${id}': the Director client was disposed.`,
         );
       }
-      delay = Math.min(pollIntervalMs, delay * 2);
+      delay = Math.min(pollIntervalMs, delay + 50);
     }
     if (task.state !== 'done') {
       const msg = (await taskErrorMessage(id)) ?? (task.result || undefined);

@@ -3,7 +3,8 @@
 // The work starts at once (so a client that never polls, like the CLI's ssh cleanup, still gets it
 // done), but the state a client sees is held back for the first polls of GET /tasks/<id>:
 // `queued`, then `processing`, then the real state. That exercises the client's polling loop the
-// way a busy real Director does.
+// way a busy real Director does. A listing (GET /tasks) shows the real state: a task nobody polls
+// (a cleanup asked for without waiting) is seen done there once its work is.
 
 export type TaskState = 'queued' | 'processing' | 'cancelling' | 'done' | 'error' | 'cancelled' | 'timeout';
 
@@ -116,9 +117,9 @@ export class TaskStore {
     return t.state;
   }
 
-  /** task_to_hash. `poll` counts this read as a client poll. */
+  /** task_to_hash. `poll`: a GET /tasks/<id> (counted as a client poll); else a listing (the real state). */
   toHash(t: Task, poll: boolean): Record<string, unknown> {
-    const state = this.visibleState(t);
+    const state = poll ? this.visibleState(t) : t.state;
     if (poll) t.polls++;
     const running = state === 'queued' || state === 'processing' || state === 'cancelling';
     return {
@@ -137,7 +138,7 @@ export class TaskStore {
   list(q: { states?: string[]; deployment?: string; verbose: number; limit?: number; contextId?: string }): Task[] {
     let all = [...this.tasks.values()].reverse();
     if (q.verbose < 2) all = all.filter((t) => VERBOSE1_TYPES.has(t.type));
-    if (q.states && q.states.length) all = all.filter((t) => q.states!.includes(this.visibleState(t)));
+    if (q.states && q.states.length) all = all.filter((t) => q.states!.includes(t.state));
     if (q.deployment) all = all.filter((t) => t.deployment === q.deployment);
     if (q.contextId) all = all.filter((t) => t.contextId === q.contextId);
     if (q.limit !== undefined) all = all.slice(0, Math.max(0, q.limit));
