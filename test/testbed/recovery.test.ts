@@ -593,7 +593,8 @@ describe('recovery engine on the testbed (3 masters)', function () {
       );
       const snap = events.find((e) => e.type === 'check' && e.name === 'snapshot readable');
       assert.ok(
-        snap?.type === 'check' && /: hash [0-9a-f]{1,8}, revision \d+, [1-9]\d* keys, [1-9]\d* bytes$/.test(snap.detail),
+        snap?.type === 'check' &&
+          /: hash [0-9a-f]{1,8}, revision \d+, [1-9]\d* keys, [1-9]\d* bytes$/.test(snap.detail),
         `the snapshot status, parsed: ${JSON.stringify(snap)}`,
       );
       const tx = fs.readFileSync(res.transcriptPath, 'utf8');
