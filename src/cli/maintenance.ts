@@ -21,9 +21,13 @@ import { withDeployment } from './session';
 export const MAINTENANCE_COMMANDS: readonly string[] = ['defrag', 'recover-nospace'];
 
 export const MAINTENANCE_USAGE = `  bosh-etcd defrag          --deployment D [--dry-run] [--yes] [--pause-seconds N] [--force]
-                            [--transcript-dir DIR] [--known-hosts FILE]
+                            [--break-lock] [--transcript-dir DIR] [--known-hosts FILE]
   bosh-etcd recover-nospace --deployment D [--dry-run] [--yes] [--pause-seconds N]
-                            [--transcript-dir DIR] [--known-hosts FILE]
+                            [--break-lock] [--transcript-dir DIR] [--known-hosts FILE]
+
+Both hold the cluster lock of the recovery flows for the whole run: while another run (a recovery,
+a restore, another maintenance run) holds it they refuse and name it (exit 3); a stale lock is broken
+only with --break-lock.
 
 defrag defragments every etcd member one at a time, followers first and the leader last, only when
 every member is healthy; after each member its health and raft index are checked before the next,
@@ -35,17 +39,18 @@ defragmentation, alarm disarm, a test write, then the size in use against the jo
 is never disarmed (replace that member); with a member down it refuses (replace it first).
 exit codes as for recover (bosh-etcd --help), and 8: recover-nospace: the data needs more than the quota (raise it).`;
 
-interface MaintenanceArgs extends Omit<CommonOptions, 'breakLock'> {
+interface MaintenanceArgs extends CommonOptions {
   cmd: string;
   force: boolean;
   pauseSeconds?: number;
 }
 
 export function parseMaintenanceArgs(argv: string[]): MaintenanceArgs {
-  const a: MaintenanceArgs = { cmd: '', dryRun: false, yes: false, force: false };
+  const a: MaintenanceArgs = { cmd: '', dryRun: false, yes: false, breakLock: false, force: false };
   readWords(argv, (x, value) => {
     if (!a.cmd) a.cmd = x;
-    else if (takeCommonOption(a, x, value, ['deployment', 'yes', 'dryRun', 'transcriptDir', 'knownHosts'])) return;
+    else if (takeCommonOption(a, x, value, ['deployment', 'yes', 'dryRun', 'breakLock', 'transcriptDir', 'knownHosts']))
+      return;
     else if (x === '--force') {
       if (a.cmd !== 'defrag') throw new UsageError('--force is an option of defrag');
       a.force = true;
@@ -118,6 +123,7 @@ export async function maintenanceMain(argv: string[], io: CliIo): Promise<number
     const { session, signal, deployment } = run;
     const common = {
       dryRun: a.dryRun,
+      breakLock: a.breakLock,
       signal,
       transcriptDir: a.transcriptDir ?? defaultTranscriptDir(),
       onEvent: printer(io.out, io.err),

@@ -23,6 +23,7 @@ import {
   worthDefragmenting,
 } from './plan';
 import { MaintenanceRun, MaintenanceStepError, RESUME_ADVICE } from './run';
+import { lockResult, MaintenanceGuard, stopCause, type MaintenanceLockOutcome } from './lock';
 import type {
   DefragMemberResult,
   DefragOptions,
@@ -244,6 +245,19 @@ function reclaimedLine(results: DefragMemberResult[]): string {
 
 /** Rolling defragmentation of a deployment's etcd. Never throws for operational failures: see `outcome`. */
 export async function defragCluster(session: DeploymentSession, opts: DefragOptions = {}): Promise<DefragResult> {
+  const guard = new MaintenanceGuard(opts.signal);
+  try {
+    return await defragLocked(session, { ...opts, signal: guard.signal }, guard);
+  } finally {
+    await guard.release();
+  }
+}
+
+async function defragLocked(
+  session: DeploymentSession,
+  opts: DefragOptions,
+  guard: MaintenanceGuard,
+): Promise<DefragResult> {
   const run = new MaintenanceRun(session, { ...opts, flow: 'defrag' });
   const done = (r: Omit<DefragResult, 'transcriptPath'>): DefragResult => ({
     ...r,
@@ -251,14 +265,18 @@ export async function defragCluster(session: DeploymentSession, opts: DefragOpti
   });
   let obs: MaintenanceObservation;
   let cluster: EtcdCluster;
+  let lock: MaintenanceLockOutcome;
   try {
     run.checkAbort();
+    // the cluster lock is taken while the cluster is observed (src/maintenance/lock.ts)
+    const locking = guard.take(session, opts);
     // observed first: its VM probes open the SSH connections while the etcd connection opens
     obs = await observeMaintenance(session, { exec: visibleReadOnly(run) });
     cluster = await session.etcd();
+    lock = await locking;
   } catch (e) {
     if (e instanceof CancelledError)
-      return done({ outcome: 'cancelled', message: 'Cancelled; nothing was changed.', members: [] });
+      return done({ outcome: 'cancelled', message: `${stopCause(guard)}; nothing was changed.`, members: [] });
     return done({
       outcome: 'failed',
       message: `Could not observe the cluster: ${(e as Error).message}`,
@@ -267,6 +285,8 @@ export async function defragCluster(session: DeploymentSession, opts: DefragOpti
     });
   }
   run.emit({ type: 'observed', time: run.time(), summary: summarizeObservation(obs) });
+  const locked = lockResult(run, lock);
+  if (locked) return done({ ...locked, members: [] });
   const plan = planDefrag(obs, opts);
   run.emit({ type: 'plan', time: run.time(), lines: formatDefragPlan(plan) });
   if (plan.refusals.length) {
@@ -326,7 +346,7 @@ export async function defragCluster(session: DeploymentSession, opts: DefragOpti
       initial: etcdReadOf(obs),
     });
     if (cancelled) {
-      const msg = `Cancelled; nothing further was changed. Done so far: ${reclaimedLine(results)}. Run again to continue.`;
+      const msg = `${stopCause(guard)}; nothing further was changed. Done so far: ${reclaimedLine(results)}. Run again to continue.`;
       run.emit({ type: 'cancelled', time: run.time(), message: msg });
       return done({ outcome: 'cancelled', message: msg, plan, members: results });
     }
@@ -347,8 +367,7 @@ export async function defragCluster(session: DeploymentSession, opts: DefragOpti
     });
   } catch (e) {
     if (e instanceof CancelledError) {
-      const msg =
-        'Cancelled; the member being defragmented (if any) finishes on its own; nothing further was changed. Run again to continue.';
+      const msg = `${stopCause(guard)}; the member being defragmented (if any) finishes on its own; nothing further was changed. Run again to continue.`;
       run.emit({ type: 'cancelled', time: run.time(), message: msg });
       return done({ outcome: 'cancelled', message: msg, plan, members: [] });
     }

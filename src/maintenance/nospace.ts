@@ -8,6 +8,7 @@ import { CancelledError } from '../util/cancel';
 import { etcdReadOf, observeMaintenance } from './observe';
 import { formatBytes, formatNospacePlan, planNospace } from './plan';
 import { rollingDefrag, summarizeObservation, visibleReadOnly } from './defrag';
+import { lockResult, MaintenanceGuard, stopCause, type MaintenanceLockOutcome } from './lock';
 import { MaintenanceRun, MaintenanceStepError, RESUME_ADVICE } from './run';
 import type { MaintenanceObservation, NospaceOptions, NospaceResult } from './types';
 
@@ -47,6 +48,19 @@ async function currentRevision(cluster: EtcdCluster, obs: MaintenanceObservation
 
 /** Compact, rolling defragmentation, disarm, test write, size vs quota. Never throws for operational failures: see `outcome`. */
 export async function recoverNospace(session: DeploymentSession, opts: NospaceOptions = {}): Promise<NospaceResult> {
+  const guard = new MaintenanceGuard(opts.signal);
+  try {
+    return await nospaceLocked(session, { ...opts, signal: guard.signal }, guard);
+  } finally {
+    await guard.release();
+  }
+}
+
+async function nospaceLocked(
+  session: DeploymentSession,
+  opts: NospaceOptions,
+  guard: MaintenanceGuard,
+): Promise<NospaceResult> {
   const run = new MaintenanceRun(session, { ...opts, flow: 'recover-nospace' });
   const base = { members: [], disarmed: false, writeTestOk: false };
   const done = (r: Omit<NospaceResult, 'transcriptPath'>): NospaceResult => ({
@@ -55,14 +69,18 @@ export async function recoverNospace(session: DeploymentSession, opts: NospaceOp
   });
   let obs: MaintenanceObservation;
   let cluster: EtcdCluster;
+  let lock: MaintenanceLockOutcome;
   try {
     run.checkAbort();
+    // the cluster lock is taken while the cluster is observed (src/maintenance/lock.ts)
+    const locking = guard.take(session, opts);
     // observed first: its VM probes open the SSH connections while the etcd connection opens
     obs = await observeMaintenance(session, { exec: visibleReadOnly(run) });
     cluster = await session.etcd();
+    lock = await locking;
   } catch (e) {
     if (e instanceof CancelledError)
-      return done({ ...base, outcome: 'cancelled', message: 'Cancelled; nothing was changed.' });
+      return done({ ...base, outcome: 'cancelled', message: `${stopCause(guard)}; nothing was changed.` });
     return done({
       ...base,
       outcome: 'failed',
@@ -71,6 +89,8 @@ export async function recoverNospace(session: DeploymentSession, opts: NospaceOp
     });
   }
   run.emit({ type: 'observed', time: run.time(), summary: summarizeObservation(obs) });
+  const locked = lockResult(run, lock);
+  if (locked) return done({ ...base, ...locked });
   const stamp = new Date().toISOString().replace(/[-:.]/g, '').replace('T', '-');
   let plan = planNospace(obs, { ...opts, stamp });
   if (plan.refusals.length) {
@@ -147,8 +167,7 @@ export async function recoverNospace(session: DeploymentSession, opts: NospaceOp
     });
     const partial = { ...base, members: results, compactedTo: revision, plan };
     if (cancelled) {
-      const msg =
-        'Cancelled during the rolling defragmentation; nothing further was changed. NOSPACE is still active: run again to continue.';
+      const msg = `${stopCause(guard)} during the rolling defragmentation; nothing further was changed. NOSPACE is still active: run again to continue.`;
       run.emit({ type: 'cancelled', time: run.time(), message: msg });
       return done({ ...partial, outcome: 'cancelled', message: msg });
     }
@@ -277,8 +296,7 @@ export async function recoverNospace(session: DeploymentSession, opts: NospaceOp
     });
   } catch (e) {
     if (e instanceof CancelledError) {
-      const msg =
-        'Cancelled; nothing further was changed. Run again to continue (compaction and members already defragmented are recognised).';
+      const msg = `${stopCause(guard)}; nothing further was changed. Run again to continue (compaction and members already defragmented are recognised).`;
       run.emit({ type: 'cancelled', time: run.time(), message: msg });
       return done({ ...base, outcome: 'cancelled', message: msg, plan });
     }

@@ -77,7 +77,9 @@ export type MaintenanceRefusalCode =
   | 'alarm'
   | 'corrupt'
   | 'recovery-in-progress'
-  | 'no-nospace-alarm';
+  | 'no-nospace-alarm'
+  /** Another run (a recovery, a restore, another maintenance run) holds the cluster lock. */
+  | 'lock-held';
 
 export interface MaintenanceRefusal {
   code: MaintenanceRefusalCode;
@@ -215,6 +217,8 @@ interface CommonOptions {
   onEvent?: (e: MaintenanceEvent) => void;
   /** Without `confirm`, a real run proceeds only with `yes: true`. */
   yes?: boolean;
+  /** Break a stale cluster lock (never a live one), as the recovery flows' --break-lock. */
+  breakLock?: boolean;
   /** How long a member may take to answer health and catch up after its defragmentation (default 60 s). */
   settleMs?: number;
   /** Longest poll interval of those checks (default 300 ms; the first polls come after 50 ms, doubling). */

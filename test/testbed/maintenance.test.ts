@@ -24,6 +24,7 @@ import type { DeploymentSession } from '../../src/session/types';
 import { defragCluster, recoverNospace, type MaintenanceEvent } from '../../src/maintenance';
 import { main } from '../../src/cli';
 import { PassThrough } from 'stream';
+import { acquireClusterLock, ClusterLockError } from '../../src/session/clusterLock';
 
 const TX = fs.mkdtempSync(path.join(os.tmpdir(), 'maintenance-tx-'));
 const tierNet = (process.env.BOSH_ETCD_TESTBED_NET || '127.0.0').split('.');
@@ -99,6 +100,30 @@ describe('maintenance: defragmentation and NOSPACE recovery (testbed, quota 24 M
     assert.match(fs.readFileSync(res.transcriptPath!, 'utf8'), /dry-run/);
   });
 
+  it('refuses while another run holds the cluster lock, naming it, and changes nothing', async () => {
+    const other = await acquireClusterLock(session, { flow: 'member-recovery', runId: 'other-recovery-run' });
+    try {
+      const before = await statusOf(s);
+      const res = await defragCluster(session, { yes: true, pauseMs: 0, transcriptDir: TX });
+      assert.strictEqual(res.outcome, 'refused', res.message);
+      assert.deepStrictEqual(
+        res.refusals?.map((r) => r.code),
+        ['lock-held'],
+      );
+      assert.match(res.message, /held by run other-recovery-run \(member-recovery\)/);
+      const nospace = await recoverNospace(session, { yes: true, pauseMs: 0, transcriptDir: TX });
+      assert.deepStrictEqual(
+        nospace.refusals?.map((r) => r.code),
+        ['lock-held'],
+        nospace.message,
+      );
+      const after = await statusOf(s);
+      for (const [ep, b] of before) assert.strictEqual(after.get(ep)!.dbSize, b.dbSize, `${ep} size changed`);
+    } finally {
+      await other.release();
+    }
+  });
+
   it('CLI: without --yes and without a terminal, defrag names the consequence and changes nothing (exit 4); --dry-run exits 0', async () => {
     const before = await statusOf(s);
     const run = async (args: string[]) => {
@@ -139,13 +164,26 @@ describe('maintenance: defragmentation and NOSPACE recovery (testbed, quota 24 M
       'the filler fragmented every member',
     );
     const events: MaintenanceEvent[] = [];
+    // while it runs it holds the cluster lock: a recovery started meanwhile is refused
+    let during: Promise<unknown> | undefined;
     const res = await defragCluster(session, {
       yes: true,
       pauseMs: 300,
       transcriptDir: TX,
-      onEvent: (e) => events.push(e),
+      onEvent: (e) => {
+        events.push(e);
+        if (e.type === 'member-done' && !during)
+          during = acquireClusterLock(session, { flow: 'member-recovery', runId: 'during-defrag' }).then(
+            async (l) => {
+              await l.release();
+              return 'acquired';
+            },
+            (err: unknown) => (err instanceof ClusterLockError ? err.kind : String(err)),
+          );
+      },
     });
     assert.strictEqual(res.outcome, 'done', `${res.message}\n${res.advice ?? ''}`);
+    assert.strictEqual(await during, 'held', 'the lock was held by the defragmentation');
     const done = events.filter(
       (e): e is Extract<MaintenanceEvent, { type: 'member-done' }> => e.type === 'member-done',
     );
