@@ -12,11 +12,15 @@
 //                the survivor's db, force-new-cluster, rejoin (learner first), start kube-apiserver,
 //                verify (one cluster id, hashKV, Director).
 //   restore of every master from a 300 MB snapshot (taken once in setup, on the workstation):
-//     baseline:  the BBR restore commands as plain ssh scripts, on every master at once (as BBR runs
-//                its restore scripts): the file sent (`cat >` over ssh), monit stop etcd and wait, old
-//                data moved aside, `etcdctl snapshot restore … --name --initial-cluster
-//                --initial-advertise-peer-urls --data-dir`, chown, monit start; then each waited for
-//                until healthy;
+//     baseline:  what TKGI's BBR restore runs, as plain ssh scripts, each phase on every master at once
+//                (one OpenSSH process per master): the file copied to every master (`cat >` over ssh)
+//                and its sha256 read back there and compared with the workstation's (BBR checks every
+//                artifact it copies); bbr-kube-apiserver's lock: monit stop kube-apiserver, waited for
+//                until monit reports it not monitored; bbr-etcd's restore: monit stop etcd and wait,
+//                old data moved aside, `etcdctl snapshot restore … --name --initial-cluster
+//                --initial-advertise-peer-urls --data-dir`, chown, monit start, waited for until
+//                healthy; bbr-kube-apiserver's unlock: monit start kube-apiserver, waited for until
+//                monit reports it running;
 //     candidate: `runRestore` from the bosh env vars (pre-checks, upload and sha256/`snapshot status` on
 //                every master, kube-apiserver stopped, restore, start, verify, kube-apiserver started).
 // Breaking (quorum loss) and cleaning what a run left (old data moved aside, copies) is not timed.
@@ -51,6 +55,11 @@ const HEALTHY = `until LOCAL=true ${E} --dial-timeout=1s --command-timeout=2s en
 const MONIT_STOPPED = `monit stop etcd
 until monit summary | grep -qE 'etcd +Not monitored +Process'; do sleep 0.2; done
 while p=$(cat /var/vcap/sys/run/bpm/etcd/etcd.pid 2>/dev/null) && [ -n "$p" ] && kill -0 $p 2>/dev/null; do sleep 0.2; done`;
+/** bbr-kube-apiserver's pre-restore-lock and post-restore-unlock: kube-apiserver through monit, waited for. */
+const API_STOPPED = `monit stop kube-apiserver
+until monit summary | grep -qE '^ *kube-apiserver +Not monitored +Process'; do sleep 0.2; done`;
+const API_STARTED = `monit start kube-apiserver
+until monit summary | grep -qE '^ *kube-apiserver +OK +Process'; do sleep 0.2; done`;
 
 const label = (vm: TestbedVm) => `master/${vm.id}`;
 
@@ -202,7 +211,15 @@ async function manualRestore(s: TestbedState, snap: SavedSnapshot): Promise<numb
   const remote = `/var/vcap/store/etcd-snapshots/bbr-${ts}.db`;
   const t0 = Date.now();
   // every master at once, as an operator's script would (`… & wait`) and as BBR runs its restore scripts
-  await Promise.all(ms.map((vm) => sendFile(s, vm, snap.file, remote)));
+  await Promise.all(
+    ms.map(async (vm) => {
+      await sendFile(s, vm, snap.file, remote);
+      const sum = (await sshOk(s, vm, `sha256sum ${remote}`, `sha256 on master-${vm.index}`)).split(/\s/)[0];
+      if (sum !== snap.metadata.sha256)
+        throw new Error(`manual procedure: sha256 ${sum} on master-${vm.index}, ${snap.metadata.sha256} sent`);
+    }),
+  );
+  await Promise.all(ms.map((vm) => sshOk(s, vm, API_STOPPED, `monit stop kube-apiserver on master-${vm.index}`)));
   await Promise.all(
     ms.map((vm) =>
       sshOk(
@@ -220,6 +237,7 @@ monit start etcd`,
     ),
   );
   await Promise.all(ms.map((vm) => sshOk(s, vm, HEALTHY, `health of master-${vm.index}`)));
+  await Promise.all(ms.map((vm) => sshOk(s, vm, API_STARTED, `monit start kube-apiserver on master-${vm.index}`)));
   return Date.now() - t0;
 }
 

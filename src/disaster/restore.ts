@@ -1,5 +1,6 @@
 // Restore every master from one snapshot (BBR style): pre-checks before anything is stopped, the
-// snapshot put on every master and checked there, kube-apiserver and etcd stopped everywhere, every
+// snapshot put on every master and checked there while kube-apiserver stops on every master (both
+// finished before etcd is stopped), etcd stopped everywhere, every
 // member restored from that same file with its own name and peer URL, the old data moved aside
 // (timestamped, kept), all started together, verified, kube-apiserver started again. Holds the
 // cluster lock; every command is an event and lands in the transcript; a killed run resumes from
@@ -93,6 +94,9 @@ export async function runRestore(session: DeploymentSession, opts: RestoreOption
   const stepStart = (id: RestoreStepId) => {
     step = id;
     run?.setStep(id);
+    emitStepStart(id);
+  };
+  const emitStepStart = (id: RestoreStepId) => {
     const n = RESTORE_STEPS.findIndex((s) => s.id === id);
     emit({
       type: 'step-start',
@@ -176,6 +180,15 @@ export async function runRestore(session: DeploymentSession, opts: RestoreOption
     });
 
     stepStart('upload');
+    // kube-apiserver stops meanwhile (monit takes seconds): its own run object, so its commands are
+    // recorded under its own step; both finish (or fail) before etcd is stopped
+    const clientsRun = new RestoreRun(session, instances, emit, { signal: guard.signal });
+    const stopping = (async () => {
+      clientsRun.setStep('stop-clients');
+      emitStepStart('stop-clients');
+      await stopEtcdClients(clientsRun, labels, { monitMs: t.monitMs });
+      stepDone('stop-clients');
+    })();
     // every master at once: each upload is its own SSH channel reading the file from the start
     // (all settle before a failure is reported, so nothing still runs when the run ends)
     const placed = await Promise.allSettled(
@@ -183,13 +196,14 @@ export async function runRestore(session: DeploymentSession, opts: RestoreOption
         placeSnapshot(run!, h, snap!, remote, check.tool, { localFile: pre.localFile, uploadMs: t.uploadMs }),
       ),
     );
+    const clients = await Promise.allSettled([stopping]);
     const failed = placed.find((p): p is PromiseRejectedResult => p.status === 'rejected');
     if (failed) throw failed.reason;
     stepDone('upload');
-
-    stepStart('stop-clients');
-    await stopEtcdClients(run, labels, { monitMs: t.monitMs });
-    stepDone('stop-clients');
+    if (clients[0].status === 'rejected') {
+      step = 'stop-clients';
+      throw clients[0].reason;
+    }
 
     const todo = labels.filter((l) => !check.alreadyRestored.includes(l));
     stepStart('stop-etcd');
