@@ -283,7 +283,7 @@ export const benchmarks = [
   quorumBench(30),
   quorumBench(300),
   {
-    name: 'restore of 3 masters from a 300 MB snapshot: engine runRestore via bosh env vars vs the BBR restore commands over plain ssh',
+    name: `restore of 3 masters from a 300 MB snapshot: engine runRestore via bosh env vars vs what BBR runs (copy and sha256 check, kube-apiserver stop/start, etcd restore) over OpenSSH ${process.env.BOSH_ETCD_BENCH_BBR_DIRECT === '1' ? 'straight to the VMs' : 'through the jump host'}`,
     iterations: N,
     needsTestbed: true,
     async setup() {
