@@ -12,11 +12,17 @@
 //                the survivor's db, force-new-cluster, rejoin (learner first), start kube-apiserver,
 //                verify (one cluster id, hashKV, Director).
 //   restore of every master from a 300 MB snapshot (taken once in setup, on the workstation):
-//     baseline:  the BBR restore commands as plain ssh scripts, on every master at once (as BBR runs
-//                its restore scripts): the file sent (`cat >` over ssh), monit stop etcd and wait, old
-//                data moved aside, `etcdctl snapshot restore … --name --initial-cluster
-//                --initial-advertise-peer-urls --data-dir`, chown, monit start; then each waited for
-//                until healthy;
+//     baseline:  what TKGI's BBR restore runs, as plain ssh scripts, each phase on every master at once
+//                (OpenSSH processes through the jump host of BOSH_ALL_PROXY, as the engine's path; or
+//                straight to the VMs with BOSH_ETCD_BENCH_BBR_DIRECT=1): the local file's sha256
+//                checked against its metadata (BBR validates the backup first), the file copied to
+//                every master (`cat >` over ssh) and its sha256 read back there and compared (BBR
+//                checks every artifact it copies); bbr-kube-apiserver's lock: monit stop kube-apiserver, waited for
+//                until monit reports it not monitored; bbr-etcd's restore: monit stop etcd and wait,
+//                old data moved aside, `etcdctl snapshot restore … --name --initial-cluster
+//                --initial-advertise-peer-urls --data-dir`, chown, monit start, waited for until
+//                healthy; bbr-kube-apiserver's unlock: monit start kube-apiserver, waited for until
+//                monit reports it running;
 //     candidate: `runRestore` from the bosh env vars (pre-checks, upload and sha256/`snapshot status` on
 //                every master, kube-apiserver stopped, restore, start, verify, kube-apiserver started).
 // Breaking (quorum loss) and cleaning what a run left (old data moved aside, copies) is not timed.
@@ -25,7 +31,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { spawn } from 'child_process';
+import { execFile, spawn } from 'child_process';
 import {
   boshCliEnv,
   breakInstance,
@@ -51,6 +57,11 @@ const HEALTHY = `until LOCAL=true ${E} --dial-timeout=1s --command-timeout=2s en
 const MONIT_STOPPED = `monit stop etcd
 until monit summary | grep -qE 'etcd +Not monitored +Process'; do sleep 0.2; done
 while p=$(cat /var/vcap/sys/run/bpm/etcd/etcd.pid 2>/dev/null) && [ -n "$p" ] && kill -0 $p 2>/dev/null; do sleep 0.2; done`;
+/** bbr-kube-apiserver's pre-restore-lock and post-restore-unlock: kube-apiserver through monit, waited for. */
+const API_STOPPED = `monit stop kube-apiserver
+until monit summary | grep -qE '^ *kube-apiserver +Not monitored +Process'; do sleep 0.2; done`;
+const API_STARTED = `monit start kube-apiserver
+until monit summary | grep -qE '^ *kube-apiserver +OK +Process'; do sleep 0.2; done`;
 
 const label = (vm: TestbedVm) => `master/${vm.id}`;
 
@@ -173,26 +184,44 @@ function quorumBench(mb: number) {
   };
 }
 
-/** Streams a local file to `remote` on the VM over plain ssh (`cat >`), as root. */
-function sendFile(s: TestbedState, vm: TestbedVm, local: string, remote: string): Promise<void> {
+/**
+ * OpenSSH to a master as BBR reaches it with the bench's bosh env vars: through the jump host of
+ * BOSH_ALL_PROXY (one OpenSSH process and one `ssh -W` process per connection), as the engine's own
+ * connections go; BOSH_ETCD_BENCH_BBR_DIRECT=1: straight to the VM.
+ */
+function bbrSshArgs(s: TestbedState, vm: TestbedVm): string[] {
+  if (process.env.BOSH_ETCD_BENCH_BBR_DIRECT === '1') return sshArgs(s, vm);
+  const j = s.jumpHost;
+  const kh = s.staticSsh.knownHostsPath;
+  const proxy = `ssh -F /dev/null -i ${j.privateKeyPath} -o IdentitiesOnly=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile=${kh} -o BatchMode=yes -o LogLevel=ERROR -p ${j.port} -W %h:%p ${j.user}@${j.host}`;
+  return ['-o', `ProxyCommand=${proxy}`, ...sshArgs(s, vm)];
+}
+
+/** `sudo bash -c script` on the master over bbrSshArgs, stdin from a local file or none; its stdout. */
+function bbrSsh(s: TestbedState, vm: TestbedVm, script: string, what: string, stdinFile?: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    const fd = fs.openSync(local, 'r');
-    const child = spawn(
-      'ssh',
-      [...sshArgs(s, vm), `sudo bash -c 'mkdir -p ${path.dirname(remote)}; cat > ${remote}'`],
-      {
-        stdio: [fd, 'ignore', 'pipe'],
-      },
-    );
+    const fd = stdinFile ? fs.openSync(stdinFile, 'r') : 'ignore';
+    const child = spawn('ssh', [...bbrSshArgs(s, vm), `sudo bash -c '${script.replace(/'/g, `'\\''`)}'`], {
+      stdio: [fd, 'pipe', 'pipe'],
+    });
+    let out = '';
     let err = '';
+    child.stdout?.on('data', (d) => (out += d));
     child.stderr?.on('data', (d) => (err += d));
     child.on('error', reject);
     child.on('close', (code) => {
-      fs.closeSync(fd);
-      if (code === 0) resolve();
-      else reject(new Error(`sending the snapshot to master-${vm.index} failed (${code}): ${err}`));
+      if (typeof fd === 'number') fs.closeSync(fd);
+      if (code === 0) resolve(out);
+      else reject(new Error(`manual procedure: ${what} failed (${code}): ${err}${out}`));
     });
   });
+}
+
+/** BBR's check of the artifact before a restore: its sha256 against the one recorded beside it. */
+function sha256Local(file: string): Promise<string> {
+  return new Promise((resolve, reject) =>
+    execFile('sha256sum', [file], (e, out) => (e ? reject(e) : resolve(out.split(/\s/)[0]))),
+  );
 }
 
 /** The BBR restore as plain ssh scripts; returns its time in ms. */
@@ -201,11 +230,30 @@ async function manualRestore(s: TestbedState, snap: SavedSnapshot): Promise<numb
   const ts = `${Date.now()}`;
   const remote = `/var/vcap/store/etcd-snapshots/bbr-${ts}.db`;
   const t0 = Date.now();
+  const phases: string[] = [];
+  let last = t0;
+  const phase = (name: string) => {
+    phases.push(`${name} ${((Date.now() - last) / 1000).toFixed(1)} s`);
+    last = Date.now();
+  };
+  const local = await sha256Local(snap.file);
+  if (local !== snap.metadata.sha256) throw new Error(`manual procedure: the snapshot's sha256 is ${local}`);
+  phase('local sha256');
   // every master at once, as an operator's script would (`… & wait`) and as BBR runs its restore scripts
-  await Promise.all(ms.map((vm) => sendFile(s, vm, snap.file, remote)));
+  await Promise.all(
+    ms.map(async (vm) => {
+      await bbrSsh(s, vm, `mkdir -p ${path.dirname(remote)}; cat > ${remote}`, `copy to master-${vm.index}`, snap.file);
+      const sum = (await bbrSsh(s, vm, `sha256sum ${remote}`, `sha256 on master-${vm.index}`)).split(/\s/)[0];
+      if (sum !== snap.metadata.sha256)
+        throw new Error(`manual procedure: sha256 ${sum} on master-${vm.index}, ${snap.metadata.sha256} sent`);
+    }),
+  );
+  phase('copy+sha256');
+  await Promise.all(ms.map((vm) => bbrSsh(s, vm, API_STOPPED, `monit stop kube-apiserver on master-${vm.index}`)));
+  phase('kube-apiserver stop');
   await Promise.all(
     ms.map((vm) =>
-      sshOk(
+      bbrSsh(
         s,
         vm,
         `set -e
@@ -219,7 +267,12 @@ monit start etcd`,
       ),
     ),
   );
-  await Promise.all(ms.map((vm) => sshOk(s, vm, HEALTHY, `health of master-${vm.index}`)));
+  phase('etcd restore');
+  await Promise.all(ms.map((vm) => bbrSsh(s, vm, HEALTHY, `health of master-${vm.index}`)));
+  phase('healthy');
+  await Promise.all(ms.map((vm) => bbrSsh(s, vm, API_STARTED, `monit start kube-apiserver on master-${vm.index}`)));
+  phase('kube-apiserver start');
+  console.log(`[bench]   bbr phases: ${phases.join(', ')}`);
   return Date.now() - t0;
 }
 
@@ -230,7 +283,7 @@ export const benchmarks = [
   quorumBench(30),
   quorumBench(300),
   {
-    name: 'restore of 3 masters from a 300 MB snapshot: engine runRestore via bosh env vars vs the BBR restore commands over plain ssh',
+    name: `restore of 3 masters from a 300 MB snapshot: engine runRestore via bosh env vars vs what BBR runs (copy and sha256 check, kube-apiserver stop/start, etcd restore) over OpenSSH ${process.env.BOSH_ETCD_BENCH_BBR_DIRECT === '1' ? 'straight to the VMs' : 'through the jump host'}`,
     iterations: N,
     needsTestbed: true,
     async setup() {

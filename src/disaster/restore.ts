@@ -1,5 +1,6 @@
 // Restore every master from one snapshot (BBR style): pre-checks before anything is stopped, the
-// snapshot put on every master and checked there, kube-apiserver and etcd stopped everywhere, every
+// snapshot put on every master and checked there while kube-apiserver stops on every master (both
+// finished before etcd is stopped), etcd stopped everywhere (the leader last), every
 // member restored from that same file with its own name and peer URL, the old data moved aside
 // (timestamped, kept), all started together, verified, kube-apiserver started again. Holds the
 // cluster lock; every command is an event and lands in the transcript; a killed run resumes from
@@ -7,6 +8,7 @@
 import * as fs from 'fs';
 import type { DeploymentSession } from '../session/types';
 import { CancelledError } from '../util/cancel';
+import { sameMemberId } from '../etcd/ids';
 import { StepError } from '../recovery/context';
 import { guardRun, takeRunLock } from '../recovery/runLock';
 import * as cmd from '../recovery/commands';
@@ -57,6 +59,19 @@ export interface RestoreResult {
   backupDirs?: string[];
 }
 
+/** The master whose member leads (from the members' own status); undefined when none answers as leader. */
+async function leaderOf(session: DeploymentSession, labels: string[]): Promise<string | undefined> {
+  try {
+    const cluster = await session.etcd();
+    const lead = (await cluster.status()).find((x) => x.ok && x.value.leader === x.value.memberId);
+    if (!lead?.ok) return undefined;
+    const member = (await cluster.memberList()).find((m) => sameMemberId(m.id, lead.value.memberId));
+    return labels.find((l) => member?.name && l.endsWith(`/${member.name}`));
+  } catch {
+    return undefined; // etcd already down somewhere (a resumed run): every master is stopped at once
+  }
+}
+
 /** Never throws for operational failures: see `outcome`. */
 export async function runRestore(session: DeploymentSession, opts: RestoreOptions): Promise<RestoreResult> {
   const started = new Date();
@@ -93,6 +108,9 @@ export async function runRestore(session: DeploymentSession, opts: RestoreOption
   const stepStart = (id: RestoreStepId) => {
     step = id;
     run?.setStep(id);
+    emitStepStart(id);
+  };
+  const emitStepStart = (id: RestoreStepId) => {
     const n = RESTORE_STEPS.findIndex((s) => s.id === id);
     emit({
       type: 'step-start',
@@ -176,6 +194,15 @@ export async function runRestore(session: DeploymentSession, opts: RestoreOption
     });
 
     stepStart('upload');
+    // kube-apiserver stops meanwhile (monit takes seconds): its own run object, so its commands are
+    // recorded under its own step; both finish (or fail) before etcd is stopped
+    const clientsRun = new RestoreRun(session, instances, emit, { signal: guard.signal });
+    const stopping = (async () => {
+      clientsRun.setStep('stop-clients');
+      emitStepStart('stop-clients');
+      await stopEtcdClients(clientsRun, labels, { monitMs: t.monitMs });
+      stepDone('stop-clients');
+    })();
     // every master at once: each upload is its own SSH channel reading the file from the start
     // (all settle before a failure is reported, so nothing still runs when the run ends)
     const placed = await Promise.allSettled(
@@ -183,18 +210,32 @@ export async function runRestore(session: DeploymentSession, opts: RestoreOption
         placeSnapshot(run!, h, snap!, remote, check.tool, { localFile: pre.localFile, uploadMs: t.uploadMs }),
       ),
     );
+    const clients = await Promise.allSettled([stopping]);
     const failed = placed.find((p): p is PromiseRejectedResult => p.status === 'rejected');
     if (failed) throw failed.reason;
     stepDone('upload');
-
-    stepStart('stop-clients');
-    await stopEtcdClients(run, labels, { monitMs: t.monitMs });
-    stepDone('stop-clients');
+    if (clients[0].status === 'rejected') {
+      step = 'stop-clients';
+      throw clients[0].reason;
+    }
 
     const todo = labels.filter((l) => !check.alreadyRestored.includes(l));
     stepStart('stop-etcd');
-    if (todo.length) await stopEtcdEverywhere(run, labels, { monitMs: t.monitMs });
-    else run.info('every master is already restored from this snapshot: etcd is not stopped again');
+    if (todo.length) {
+      // followers first, then the leader: a leader stopped together with its followers waits for a
+      // leadership transfer that cannot finish (etcd's request timeout, seconds); stopped last, it
+      // has no follower to hand over to and exits at once. Each group is verified down.
+      const leader = await leaderOf(session, labels);
+      if (leader) {
+        run.info(`${leader} leads: the other masters are stopped first`);
+        await stopEtcdEverywhere(
+          run,
+          labels.filter((l) => l !== leader),
+          { monitMs: t.monitMs },
+        );
+      }
+      await stopEtcdEverywhere(run, leader ? [leader] : labels, { monitMs: t.monitMs });
+    } else run.info('every master is already restored from this snapshot: etcd is not stopped again');
     stepDone('stop-etcd');
 
     stepStart('restore');

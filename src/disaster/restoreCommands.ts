@@ -88,15 +88,24 @@ export function restoreProbe(): RemoteCommand {
 
 /**
  * Streamed upload: the workstation writes the file to this command's stdin; it lands under a
- * temporary name and is renamed only when complete (mode 0600, root).
+ * temporary name and is renamed only when complete (mode 0600, root). The bytes are hashed as they
+ * arrive (`tee` into `sha256sum`, pipefail: a failed write fails the command), so the sha256 of what
+ * the VM received is printed without reading the file a second time.
  */
 export function uploadSnapshot(remotePath: string): RemoteCommand {
   const p = validateRemotePath(remotePath);
+  const partial = shellQuote(p + '.partial');
+  const receive = shellQuote(`set -o pipefail; tee ${partial} | sha256sum`);
   return {
-    command: `mkdir -p ${SNAPSHOT_DIR} && umask 077 && cat > ${shellQuote(p + '.partial')} && mv -f ${shellQuote(p + '.partial')} ${shellQuote(p)}`,
+    command: `mkdir -p ${SNAPSHOT_DIR} && umask 077 && sum=$(bash -c ${receive}) && mv -f ${partial} ${shellQuote(p)} && echo "$sum"`,
     mutates: true,
-    purpose: 'receive the snapshot from the workstation (streamed)',
+    purpose: 'receive the snapshot from the workstation (streamed) and hash it as it arrives',
   };
+}
+
+/** The sha256 a command printed the way `sha256sum` does (`<64 hex>  <name>`); null if none. */
+export function parseSha256Sum(stdout: string): string | null {
+  return /^([0-9a-f]{64})\s/m.exec(stdout)?.[1] ?? null;
 }
 
 export function sha256OnVm(remotePath: string): RemoteCommand {

@@ -31,7 +31,10 @@ export type RestoreStepId =
 export const RESTORE_STEPS: { id: RestoreStepId; title: string }[] = [
   { id: 'precheck', title: 'Pre-checks: snapshot verified, masters known (nothing is stopped)' },
   { id: 'upload', title: 'Put the snapshot on every master and check its sha256 there' },
-  { id: 'stop-clients', title: 'Stop kube-apiserver on every master (nothing writes to etcd)' },
+  {
+    id: 'stop-clients',
+    title: 'Stop kube-apiserver on every master (nothing writes to etcd), while the snapshot is sent',
+  },
   { id: 'stop-etcd', title: 'Stop etcd on every master and verify it is down' },
   { id: 'restore', title: 'Restore every master from the same snapshot; old data moved aside' },
   { id: 'start-etcd', title: 'Start etcd on every master together' },
@@ -72,9 +75,10 @@ export function restorePlan(p: RestorePlanInput): PlannedRestoreStep[] {
     p.masters.flatMap((m) => f(m.label, m.member));
   const commands: Record<RestoreStepId, PlannedCommand[]> = {
     precheck: [],
+    // sha256sum: a file already there is not sent again (the upload hashes what it receives)
     upload: each((h) => [
-      ...(p.pathOnVms ? [] : [on(h, uploadSnapshot(file))]),
       on(h, sha256OnVm(file)),
+      ...(p.pathOnVms ? [] : [on(h, uploadSnapshot(file))]),
       on(h, snapshotStatusOnVm(file, p.tool)),
     ]),
     'stop-clients': each((h) => ETCD_CLIENT_PROCESSES.map((n) => on(h, monitStopProcess(n)))),

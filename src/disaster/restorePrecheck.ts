@@ -77,25 +77,32 @@ export async function precheckRestore(
     localFile = path.join(dir, path.basename(opts.snapshot));
     await download(run, opts.snapshotVm, opts.snapshot, localFile);
   }
-  if (localFile) {
-    const v = await verifySnapshot(localFile);
-    if (!v.ok) return { refusals: [snapshotRefusal(v)!] };
+  const masters = etcdInstances(run.instances);
+  const labels = masters.map((m) => `${m.group}/${m.id}`);
+  // the file verified on the workstation while every master is read (all read-only)
+  // (a bad snapshot is reported before a master that could not be read)
+  const [v, read] = await Promise.all([
+    localFile ? verifySnapshot(localFile) : undefined,
+    Promise.allSettled(
+      masters.map(async (m, i) => {
+        const [probe, vm] = await Promise.all([run.exec({ host: labels[i], ...restoreProbe() }), run.probe(labels[i])]);
+        return {
+          ...parseMasterFacts({ label: labels[i], id: m.id, index: m.index }, probe.stdout),
+          freeKb: vm.freeKb,
+        };
+      }),
+    ),
+  ]);
+  if (v && !v.ok) return { refusals: [snapshotRefusal(v)!] };
+  const unread = read.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (unread) throw unread.reason;
+  const facts = read.map((r) => (r as PromiseFulfilledResult<MasterFacts>).value);
+  if (v?.ok) {
     snap = { ...snapshotFactsOf(v), file: opts.snapshotVm ? `${opts.snapshotVm}:${opts.snapshot}` : v.file };
     run.info(
       `snapshot ${snap.file} verified: revision ${v.status.revision}, ${v.status.totalKeys} keys, sha256 ${v.sha256.slice(0, 16)}…${v.metadataError ? ` (metadata ignored: ${v.metadataError})` : ''}`,
     );
   }
-  const masters = etcdInstances(run.instances);
-  const labels = masters.map((m) => `${m.group}/${m.id}`);
-  const facts = await Promise.all(
-    masters.map(async (m, i) => ({
-      ...parseMasterFacts(
-        { label: labels[i], id: m.id, index: m.index },
-        (await run.exec({ host: labels[i], ...restoreProbe() })).stdout,
-      ),
-      freeKb: (await run.probe(labels[i])).freeKb,
-    })),
-  );
   if (opts.snapshotOnVms) {
     const f = await factsOnVms(run, labels, opts.snapshot, toolOf(facts));
     if (!f.facts)

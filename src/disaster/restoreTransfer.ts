@@ -1,8 +1,8 @@
 // Putting the snapshot on every master: streamed from the workstation through the SSH channel's stdin
-// (read in chunks with backpressure, never whole in memory), then checked on the VM — its sha256
-// equal to the workstation's, and `snapshot status` (etcdutl or etcdctl, src/etcd/version.ts) reading
-// the same revision, key count and hash. A file already there with the right sha256 is not sent
-// again (a resumed run). No `vscode` import here.
+// (read in chunks with backpressure, never whole in memory) and hashed on the VM as it arrives, then
+// checked there — that sha256 equal to the workstation's, and `snapshot status` (etcdutl or etcdctl,
+// src/etcd/version.ts) reading the file written to the same revision, key count and hash. A file
+// already there with the right sha256 is not sent again (a resumed run). No `vscode` import here.
 import * as fs from 'fs';
 import { finished } from 'stream/promises';
 import { shellQuote } from '../util/shell';
@@ -10,6 +10,7 @@ import { parseSnapshotStatus } from '../etcd/parsers';
 import { RESUME_ADVICE, StepError } from '../recovery/context';
 import { DisasterRun } from './context';
 import {
+  parseSha256Sum,
   sha256OnVm,
   snapshotStatusOnVm,
   uploadSnapshot,
@@ -18,7 +19,11 @@ import {
 } from './restoreCommands';
 import type { SnapshotFacts } from './restoreChecks';
 
-/** DisasterRun that also says which step it is in (for commands it emits itself, like the upload). */
+/**
+ * DisasterRun that also says which step it is in (for commands it emits itself, like the upload),
+ * and polls with backoff: soon after the action first (most waits end within a second), then less
+ * often, up to the interval the caller gave.
+ */
 export class RestoreRun extends DisasterRun {
   currentStep = 'precheck';
 
@@ -26,20 +31,38 @@ export class RestoreRun extends DisasterRun {
     super.setStep(s);
     this.currentStep = s;
   }
+
+  override until<T>(what: string, ms: number, f: () => Promise<T | undefined>, interval = 400): Promise<T> {
+    let gap = Math.min(100, interval);
+    let next = 0;
+    return super.until(
+      what,
+      ms,
+      async () => {
+        if (Date.now() < next) return undefined;
+        const v = await f();
+        next = Date.now() + gap;
+        gap = Math.min(gap * 2, interval);
+        return v;
+      },
+      Math.min(50, interval),
+    );
+  }
 }
 
 /** The sha256 `sha256sum` printed for the file; null when it failed (no such file). */
 export async function sha256On(run: RestoreRun, host: string, remotePath: string): Promise<string | null> {
   const r = await run.exec({ host, ...sha256OnVm(remotePath) }, { allowFail: true, timeoutMs: 600_000 });
-  const m = /^([0-9a-f]{64})\s/.exec(r.stdout);
-  return r.code === 0 && m ? m[1] : null;
+  const sha = parseSha256Sum(r.stdout);
+  return r.code === 0 ? sha : null;
 }
 
 /**
  * One streamed command on a master, shown as a command event and its end (exit code, duration):
  * stdin from a local file (the upload) or stdout to one (the download), never whole in memory;
  * `open` makes the stream once the master's connection is up.
- * A transport failure or a non-zero exit is a StepError with `failure`'s wording.
+ * A transport failure or a non-zero exit is a StepError with `failure`'s wording. Returns the
+ * command's stdout (empty when it went to a file).
  */
 async function streamed(
   run: RestoreRun,
@@ -47,7 +70,7 @@ async function streamed(
   c: { command: string; shown: string; purpose: string; mutates: boolean; timeoutMs: number },
   open: () => { stdin: fs.ReadStream } | { stdoutTo: fs.WriteStream },
   failure: { transport: string; exit: string; advice: string },
-): Promise<void> {
+): Promise<string> {
   run.checkAbort();
   const h = await run.host(host);
   const step = run.currentStep;
@@ -58,8 +81,9 @@ async function streamed(
   let code: number | null = null;
   let signal: string | null = null;
   let stderr = '';
+  let stdout = '';
   try {
-    ({ code, signal, stderr } = await h.exec(c.command, { sudo: true, timeoutMs: c.timeoutMs, ...io }));
+    ({ code, signal, stderr, stdout } = await h.exec(c.command, { sudo: true, timeoutMs: c.timeoutMs, ...io }));
     if ('stdoutTo' in io) await finished(io.stdoutTo);
   } catch (e) {
     throw new StepError(`${failure.transport}: ${(e as Error).message}`, RESUME_ADVICE);
@@ -78,19 +102,23 @@ async function streamed(
     });
   }
   if (code !== 0) throw new StepError(`${failure.exit} ${code ?? signal}: ${stderr.trim()}`, failure.advice);
+  return stdout;
 }
 
-/** Streams the local file to `remotePath` on the master through the run's visible command events. */
+/**
+ * Streams the local file to `remotePath` on the master through the run's visible command events;
+ * returns the sha256 the VM computed of what it received (null if it printed none).
+ */
 export async function upload(
   run: RestoreRun,
   host: string,
   localFile: string,
   remotePath: string,
   timeoutMs: number,
-): Promise<void> {
+): Promise<string | null> {
   run.checkAbort();
   const c = uploadSnapshot(remotePath);
-  await streamed(
+  const out = await streamed(
     run,
     host,
     { ...c, shown: `${c.command}  < ${localFile}`, mutates: true, timeoutMs },
@@ -101,6 +129,7 @@ export async function upload(
       advice: RESUME_ADVICE,
     },
   );
+  return parseSha256Sum(out);
 }
 
 /**
@@ -146,8 +175,10 @@ export async function placeSnapshot(
   if (opts.localFile && sha === snap.sha256)
     run.info(`${host}: ${remotePath} is already there (same sha256): not sent again`);
   else {
-    if (opts.localFile) await upload(run, host, opts.localFile, remotePath, opts.uploadMs);
-    sha = await sha256On(run, host, remotePath);
+    // hashed on the VM while it arrived; a path already on the VMs is read there
+    sha = opts.localFile
+      ? await upload(run, host, opts.localFile, remotePath, opts.uploadMs)
+      : await sha256On(run, host, remotePath);
   }
   run.check(
     `sha256 of the snapshot on ${host}`,

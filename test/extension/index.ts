@@ -4,8 +4,8 @@
 // - mocha 11, tdd ui (suite/test/suiteSetup…), spec reporter (its output reaches the runner through
 //   the workbench's codeAutomationLog);
 // - loads every out/test/extension/**/*.test.js, foundation.test.js first (it checks a pristine
-//   activation, before other suites activate the extension), quorumWizard.test.js after the others
-//   (it rebuilds the cluster: new cluster and member ids), nospace.test.js then quota.test.js last
+//   activation, before other suites activate the extension), quorumWizard.test.js then
+//   restoreWizard.test.js after the others (they rebuild the cluster: new cluster and member ids), nospace.test.js then quota.test.js last
 //   (they fill etcd to its quota);
 // - writes a results JSON to $BOSH_ETCD_EXT_RESULTS (stats, passes, failures) for scripts/test.js;
 // - BOSH_ETCD_EXT_GREP: only tests whose full title matches.
@@ -108,9 +108,15 @@ function findTests(dir: string): string[] {
   }
   // foundation first (a pristine activation); nospace, then quota last (they fill etcd up to its quota).
   const rank = (f: string) =>
-    ({ 'foundation.test.js': 0, 'quorumWizard.test.js': 1.5, 'nospace.test.js': 2, 'quota.test.js': 3 })[
-      path.basename(f)
-    ] ?? 1;
+    (
+      ({
+        'foundation.test.js': 0,
+        'quorumWizard.test.js': 1.5,
+        'restoreWizard.test.js': 1.6,
+        'nospace.test.js': 2,
+        'quota.test.js': 3,
+      }) as Record<string, number>
+    )[path.basename(f)] ?? 1;
   return out.sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
 }
 

@@ -148,7 +148,7 @@ describe(`restore every master from one snapshot (3 masters, kube-apiserver stan
       out.text(),
       new RegExp(`snapshot master/${ms[1].id}:${onVm} verified: revision ${snap.metadata.revision}`),
     );
-    assert.match(out.text(), /cat > \/var\/vcap\/store\/etcd-snapshots\/restore-[0-9a-f]{16}\.db\.partial/);
+    assert.match(out.text(), /tee \/var\/vcap\/store\/etcd-snapshots\/restore-[0-9a-f]{16}\.db\.partial/);
     assert.match(
       out.text(),
       new RegExp(`Every write to etcd after that snapshot \\(after revision ${snap.metadata.revision}`),

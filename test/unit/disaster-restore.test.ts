@@ -227,8 +227,12 @@ describe('restore from a snapshot: commands and plan', () => {
         step(id)
           .filter((c) => c.host === m.label)
           .map((c) => c.command);
-      assert.match(on('upload')[0], /cat > .*\.partial && mv -f/);
-      assert.match(on('upload')[1], /^sha256sum /);
+      assert.match(on('upload')[0], /^sha256sum /);
+      // hashed as it arrives: what the VM received, without a second read
+      assert.match(
+        on('upload')[1],
+        /sum=\$\(bash -c '.*pipefail; tee .*\.partial \| sha256sum'\) && mv -f .*\.partial/,
+      );
       assert.match(on('upload')[2], /etcdutl snapshot status .* -w table$/);
       assert.deepStrictEqual(on('stop-clients'), ['monit stop kube-apiserver', 'monit stop flanneld']);
       assert.deepStrictEqual(on('stop-etcd'), ['monit stop etcd']);
