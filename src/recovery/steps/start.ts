@@ -10,6 +10,12 @@ import { findAdded } from './add';
 import { planned, type PlanFacts, type RecoveryStep } from './step';
 
 export const id = 'start';
+
+/**
+ * How often the waits of this step look again: each look is one read (a probe over the open SSH
+ * connection, or one etcd call per member), and the operator waits on the moment etcd is ready.
+ */
+const POLL_MS = 100;
 export const title = 'Start etcd and wait until it has caught up';
 
 export function commands(f: PlanFacts) {
@@ -86,9 +92,10 @@ export async function run(r: Run, s: PlanStep): Promise<void> {
       const x = await r.probe(r.plan.target);
       return x.monitEtcd === 'running' && x.etcdAlive ? x : undefined;
     },
-    200,
+    POLL_MS,
   );
   r.check('monit reports etcd running', true, `monit: etcd ${p.monitText}`);
+  r.watchDirector(); // for step 8, while etcd catches up
   const url = r.targetUrl();
   // On the self-add path the job's start script registers the member: it appears once etcd starts.
   const known = r.newMemberId ?? r.plan.newMemberId;
@@ -99,18 +106,28 @@ export async function run(r: Run, s: PlanStep): Promise<void> {
     }));
   if (!known) await r.recordAdded(id);
   r.newMemberId = id;
-  const m = await r.until(`member ${id} has started with its name`, startMs, async () => {
-    const ms = await r.members();
-    const x = ms.find((y) => y.id === id);
-    if (!x) throw new StepError(`member ${id} disappeared from the member list`, RESUME_ADVICE);
-    return x.name === r.plan.targetId ? x : undefined;
-  });
+  const m = await r.until(
+    `member ${id} has started with its name`,
+    startMs,
+    async () => {
+      const ms = await r.members();
+      const x = ms.find((y) => y.id === id);
+      if (!x) throw new StepError(`member ${id} disappeared from the member list`, RESUME_ADVICE);
+      return x.name === r.plan.targetId ? x : undefined;
+    },
+    POLL_MS,
+  );
   r.check('member started with its name', true, `${m.id} ${m.name}${m.isLearner ? ' (learner)' : ''}`);
   const waitHealthy = async () => {
-    await r.until(`${url} is healthy`, startMs, async () => {
-      const h = (await r.cluster.health()).find((e) => e.endpoint === url);
-      return h && h.ok && h.value.healthy ? true : undefined;
-    });
+    await r.until(
+      `${url} is healthy`,
+      startMs,
+      async () => {
+        const h = (await r.cluster.health()).find((e) => e.endpoint === url);
+        return h && h.ok && h.value.healthy ? true : undefined;
+      },
+      POLL_MS,
+    );
     r.check('endpoint healthy', true, url);
   };
   // A learner does not serve the linearizable read behind `endpoint health`: it is checked by its status, promoted, then checked for health.
