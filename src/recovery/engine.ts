@@ -6,6 +6,7 @@ import { CancelledError } from '../util/cancel';
 import * as cmd from './commands';
 import { observeCluster, observeShared, probeMasters, type Observation } from './observe';
 import type { InstanceInfo } from '../bosh/types';
+import { etcdMasters } from '../diagnosis/observationTypes';
 import { formatPlan } from './plan';
 import { planAll, brokenTargets } from './order';
 import { ValidationError } from './commands';
@@ -224,16 +225,27 @@ export async function runRecovery(
   }
 }
 
-/** Starts what the first observation needs and the lock does not read: the Director's list, the etcd connection. */
+/**
+ * Starts what the lock and the first observation need, none of it a read of the cluster's state: the
+ * Director's full list (the lock reaches the masters from it; it asks every agent, the slowest
+ * answer), and from the Director's quick list (no agent calls) the SSH connections to the masters
+ * (a bosh-ssh setup each) and the etcd connection, so they are not held up by the full list.
+ */
 function startEarly(session: DeploymentSession): { instances: Promise<InstanceInfo[] | undefined> } {
-  session.etcd().catch(() => undefined); // opened again by the observation if this failed
+  const quick = session.instancesQuick?.();
   // undefined when it failed: the observation then asks the Director itself (with its fallback)
-  return {
-    instances: session.instances().then(
-      (l) => l,
-      () => undefined,
-    ),
-  };
+  const instances = session.instances().then(
+    (l) => l,
+    () => undefined,
+  );
+  quick?.then(
+    (list) => {
+      for (const m of etcdMasters(list)) session.ssh(m).catch(() => undefined); // the lock reports a failure
+    },
+    () => undefined,
+  );
+  session.etcd().catch(() => undefined); // opened again by the observation if this failed
+  return { instances };
 }
 
 /** A plan that refuses because no member is broken ('all-broken' on a healthy cluster). */
