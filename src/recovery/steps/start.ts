@@ -1,7 +1,7 @@
 // Step 7: start etcd under monit and wait until the new member has started with its name, is
 // healthy, a voter (a learner is promoted once in sync), caught up, and consistent with the leader.
-import type { EndpointStatus } from '../../etcd/types';
-import { compareMembersAt } from '../../etcd/hashCompare';
+import type { EndpointStatus, HashKV } from '../../etcd/types';
+import { compareHashKV, compareMembersAt, describeHashKV } from '../../etcd/hashCompare';
 import { parseEtcdctlError } from '../../etcd/parsers';
 import * as cmd from '../commands';
 import { RESUME_ADVICE, StepError, type Run } from '../context';
@@ -81,10 +81,44 @@ async function leaderUrl(r: Run): Promise<{ url: string; status: EndpointStatus 
   throw new Error('no leader found');
 }
 
+/** The leader's hashKV at its current revision (from its status header). */
+async function hashOfLeader(r: Run): Promise<{ url: string; hash: HashKV }> {
+  const { url, status } = await leaderUrl(r);
+  const rev = status.revision ?? (await r.cluster.hashKV(url)).revision;
+  return { url, hash: await r.cluster.hashKV(url, rev) };
+}
+
+/**
+ * The new member's hashKV at the revision of the leader's early one, when the two are equal; undefined
+ * otherwise (not read, another compaction range, a compaction since, or different: the step then
+ * compares them at the leader's current revision until they agree, as it always did).
+ */
+async function agreeWithEarly(
+  r: Run,
+  url: string,
+  early: Promise<{ url: string; hash: HashKV }>,
+): Promise<{ rev: string; hash: number; lu: string } | undefined> {
+  try {
+    const lead = await early;
+    const mine = await r.cluster.hashKV(url, lead.hash.revision);
+    if (compareHashKV(lead.hash, mine) === 'equal') return { rev: lead.hash.revision, hash: mine.hash, lu: lead.url };
+    r.info(
+      `hashKV at revision ${lead.hash.revision}: ${describeHashKV(`the leader ${lead.url}`, lead.hash)}, ${describeHashKV(url, mine)}: compared again at the leader's current revision`,
+    );
+  } catch {
+    /* compared the usual way */
+  }
+  return undefined;
+}
+
 export async function run(r: Run, s: PlanStep): Promise<void> {
   const [start, promote] = s.commands;
   const startMs = r.timeouts.startMs;
   if (!start.done) await r.exec(start);
+  // The leader's hashKV (it hashes the whole keyspace) is read while etcd starts and catches up: once
+  // caught up, only the new member's is read, at the same revision (agreeWithEarly).
+  const leaderHash = hashOfLeader(r);
+  leaderHash.catch(() => undefined); // undefined below: compared the usual way
   const p = await r.until(
     'monit reports etcd running',
     startMs,
@@ -177,20 +211,22 @@ export async function run(r: Run, s: PlanStep): Promise<void> {
   });
   r.check('raft index caught up', true, `${url} at ${caught.raftIndex}, leader was at ${target}`);
 
-  const eq = await r.until(
-    "hashKV of the new member equals the leader's",
-    startMs,
-    async () => {
-      // the leader's current revision from its status header (a hashKV only to learn it hashed the whole keyspace once more)
-      const { url: lu, status: ls } = await leaderUrl(r);
-      const rev = ls.revision ?? (await r.cluster.hashKV(lu)).revision;
-      const agree = await compareMembersAt((u, rv) => r.cluster.hashKV(u, rv), lu, url, rev);
-      if (agree.equal) return { rev: agree.revision, hash: agree.hash, lu };
-      // thrown, not returned: `until` keeps the last one and names it if the deadline passes
-      throw new Error(agree.detail);
-    },
-    500,
-  );
+  const eq =
+    (await agreeWithEarly(r, url, leaderHash)) ??
+    (await r.until(
+      "hashKV of the new member equals the leader's",
+      startMs,
+      async () => {
+        // the leader's current revision from its status header (a hashKV only to learn it hashed the whole keyspace once more)
+        const { url: lu, status: ls } = await leaderUrl(r);
+        const rev = ls.revision ?? (await r.cluster.hashKV(lu)).revision;
+        const agree = await compareMembersAt((u, rv) => r.cluster.hashKV(u, rv), lu, url, rev);
+        if (agree.equal) return { rev: agree.revision, hash: agree.hash, lu };
+        // thrown, not returned: `until` keeps the last one and names it if the deadline passes
+        throw new Error(agree.detail);
+      },
+      500,
+    ));
   r.check(
     "hashKV equal to the leader's",
     true,
