@@ -35,7 +35,10 @@ export const DATA_DIR = `${STORE_DIR}/etcd`;
 export const MEMBER_DIR = `${DATA_DIR}/member`;
 export const SNAPSHOT_DIR = `${STORE_DIR}/etcd-snapshots`;
 export const ETCD_PIDFILES = ['/var/vcap/sys/run/bpm/etcd/etcd.pid', '/var/vcap/sys/run/etcd/etcd.pid'];
-/** Written on the target VM when the first change starts; lets a later run recognise a resumed recovery. */
+/**
+ * Written on the target VM once etcd is stopped there and the snapshot has read back, before its data or
+ * the membership changes; lets a later run recognise a resumed recovery.
+ */
 export const STATE_FILE = `${STORE_DIR}/etcd-recovery.state`;
 
 const SHELL_META = /[\s;&|`$<>(){}[\]*?!~#'"\\\n\r\t\0]/;

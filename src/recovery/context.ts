@@ -5,11 +5,12 @@ import type { InstanceInfo } from '../bosh/types';
 import type { DeploymentSession } from '../session/types';
 import type { EtcdCluster, EtcdMember } from '../etcd/types';
 import * as cmd from './commands';
+import { CancelledError } from '../util/cancel';
 import type { Observation } from './observe';
 import { quorumOf } from './membership';
 import { ETCD_STDERR_LOG } from '../diagnosis/observe';
 import { causeFromLog } from '../diagnosis/causes';
-import type { Plan, RecoveryEvent, RecoveryOptions, RecoveryTimeouts, StepId } from './events';
+import type { Plan, PlannedCommand, RecoveryEvent, RecoveryOptions, RecoveryTimeouts, StepId } from './events';
 import { RemoteRun, RESUME_ADVICE, StepError } from './remoteRun';
 
 export { StepError, RESUME_ADVICE } from './remoteRun';
@@ -21,6 +22,10 @@ export class Run extends RemoteRun<StepId> {
   readonly timeouts: Required<RecoveryTimeouts>;
   /** The run (and cluster lock) id the resume marker is bound to. */
   runId: string | null = null;
+  /** Step 2's `snapshot status`, run in step 3 while etcd stops (verifySnapshot in steps/snapshot.ts). */
+  snapshotToVerify?: PlannedCommand;
+  private directorWatch?: Promise<InstanceInfo>;
+  private runEnded = false;
 
   constructor(
     session: DeploymentSession,
@@ -94,6 +99,49 @@ export class Run extends RemoteRun<StepId> {
   otherUrls(): string[] {
     const others = this.obs.views.filter((x) => x.instance.id !== this.plan.targetId && !x.splitClusterId);
     return [...others.filter((v) => v.healthy), ...others.filter((v) => !v.healthy)].map((v) => v.endpointUrl);
+  }
+
+  private pollDirector(): Promise<InstanceInfo> {
+    return this.until(
+      `the Director reports ${this.plan.target} running`,
+      this.timeouts.postcheckMs,
+      async () => {
+        if (this.runEnded) throw new StepError('the run ended', RESUME_ADVICE);
+        const i = (await this.session.instances()).find((x) => x.id === this.plan.targetId);
+        return i && i.processState === 'running' ? i : undefined;
+      },
+      1000,
+    );
+  }
+
+  /**
+   * Starts asking the Director, every second, until it reports the target running. Step 7 calls it
+   * once monit runs etcd, so the answer (the Director asks every agent: seconds on a real one) comes
+   * while etcd catches up; step 8 takes it (directorRunning).
+   */
+  watchDirector(): void {
+    if (this.directorWatch) return;
+    this.directorWatch = this.pollDirector();
+    this.directorWatch.catch(() => undefined); // awaited by step 8
+  }
+
+  /** The Director's instance once it reports the target running: the watch's answer, or asked from now on. */
+  async directorRunning(): Promise<InstanceInfo> {
+    const early = this.directorWatch;
+    this.directorWatch = undefined;
+    if (early)
+      try {
+        return await early;
+      } catch (e) {
+        if (e instanceof CancelledError) throw e;
+        // not running within the watch's deadline: asked again, with step 8's own deadline
+      }
+    return this.pollDirector();
+  }
+
+  /** The run is over (done, failed or cancelled): what was started in the background stops. */
+  end(): void {
+    this.runEnded = true;
   }
 
   /** After every changing step the other members must still have quorum, or nothing further is changed. */

@@ -4,7 +4,9 @@
 import type { DeploymentSession } from '../session/types';
 import { CancelledError } from '../util/cancel';
 import * as cmd from './commands';
-import { observeCluster, observeShared, type Observation } from './observe';
+import { observeCluster, observeShared, probeMasters, type Observation } from './observe';
+import type { InstanceInfo } from '../bosh/types';
+import { etcdMasters } from '../diagnosis/observationTypes';
 import { formatPlan } from './plan';
 import { planAll, brokenTargets } from './order';
 import { ValidationError } from './commands';
@@ -89,6 +91,10 @@ export async function runRecovery(
     ]);
   }
 
+  // While the lock is taken: the Director's full instance list (the lock reaches the masters from it,
+  // and it is the slowest read of an observation: it asks every agent) is asked once for both, and
+  // the etcd connection is opened. Nothing is read from etcd or the VMs before the lock is held.
+  const early = opts.dryRun ? undefined : startEarly(session);
   // The cluster lock, for the whole run (a dry-run changes nothing and takes none).
   const taken = await takeRunLock(session, opts);
   if (taken.kind === 'held') return refuse([taken.refusal], undefined, { lockHolder: taken.holder });
@@ -109,8 +115,12 @@ export async function runRecovery(
   const { lockLost, staleRunIds } = guard;
 
   try {
+    // the list asked while the lock was taken serves the first observation only
+    let instances = early && (await early.instances);
     const observeAndPlan = async (): Promise<Planned> => {
-      const shared = await observeShared(session);
+      const probes = probeMasters(session, instances);
+      const shared = await observeShared(session, { instances, probes });
+      instances = undefined;
       let labels = asked;
       if (allBroken) {
         // every master is looked at: broken ones, and ones whose (trusted) marker says a run is unfinished
@@ -213,6 +223,29 @@ export async function runRecovery(
     await guard.release();
     transcript.flush();
   }
+}
+
+/**
+ * Starts what the lock and the first observation need, none of it a read of the cluster's state: the
+ * Director's full list (the lock reaches the masters from it; it asks every agent, the slowest
+ * answer), and from the Director's quick list (no agent calls) the SSH connections to the masters
+ * (a bosh-ssh setup each) and the etcd connection, so they are not held up by the full list.
+ */
+function startEarly(session: DeploymentSession): { instances: Promise<InstanceInfo[] | undefined> } {
+  const quick = session.instancesQuick?.();
+  // undefined when it failed: the observation then asks the Director itself (with its fallback)
+  const instances = session.instances().then(
+    (l) => l,
+    () => undefined,
+  );
+  quick?.then(
+    (list) => {
+      for (const m of etcdMasters(list)) session.ssh(m).catch(() => undefined); // the lock reports a failure
+    },
+    () => undefined,
+  );
+  session.etcd().catch(() => undefined); // opened again by the observation if this failed
+  return { instances };
 }
 
 /** A plan that refuses because no member is broken ('all-broken' on a healthy cluster). */

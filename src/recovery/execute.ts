@@ -23,7 +23,6 @@ export async function execute(
   runId: string | null,
   lockLost: () => boolean,
 ): Promise<RecoveryResult> {
-  const time = () => new Date().toISOString();
   const plans = plan.memberPlans ?? [plan];
   const runs = plans.map((p) => {
     const r = new Run(
@@ -37,6 +36,23 @@ export async function execute(
     r.runId = runId;
     return r;
   });
+  try {
+    return await runAll(runs, plan, emit, finish, transcript, lockLost);
+  } finally {
+    for (const r of runs) r.end(); // what a step started in the background stops
+  }
+}
+
+async function runAll(
+  runs: Run[],
+  plan: Plan,
+  emit: (e: RecoveryEvent) => void,
+  finish: (res: Omit<RecoveryResult, 'transcriptPath' | 'targets'>) => RecoveryResult,
+  transcript: Transcript,
+  lockLost: () => boolean,
+): Promise<RecoveryResult> {
+  const time = () => new Date().toISOString();
+  const plans = runs.map((r) => r.plan);
   const stepsRun: StepId[] = [];
   const phase = (ids: StepId[]) => ids;
   const schedule: { run: Run; step: PlanStep }[] = [];

@@ -5,6 +5,7 @@ import type { InstanceInfo } from '../bosh/types';
 import type { DeploymentSession } from '../session/types';
 import type { EndpointHealth, EndpointResult, EndpointStatus, EtcdAlarm, EtcdMember } from '../etcd/types';
 import { observeDeployment, type ClusterObservation } from '../diagnosis/observe';
+import { etcdMasters } from '../diagnosis/observationTypes';
 import { diagnose } from '../diagnosis/summary';
 import type { Finding, FindingKind } from '../diagnosis/types';
 import type { ResumeMarker } from '../session/resumeMarker';
@@ -84,12 +85,52 @@ const NOT_SERVING = new Set<FindingKind>([
 export interface SharedObservation {
   cluster: ClusterObservation;
   findings: Finding[];
+  /** The recovery probes of this observation, by 'group/uuid' (see probeMasters). */
+  probes?: RecoveryProbes;
 }
 
-/** Observes the deployment once (Director, every endpoint, every VM) and classifies it. */
-export async function observeShared(session: DeploymentSession): Promise<SharedObservation> {
-  const cluster = await observeDeployment(session);
-  return { cluster, findings: diagnose(cluster).findings };
+/** One recovery probe per VM per observation, started at most once. */
+export type RecoveryProbes = Map<string, Promise<VmProbe>>;
+
+/** The recovery probe of one VM (never rejects: an unreachable VM is a probe with its error). */
+function probeOf(session: DeploymentSession, label: string, i: InstanceInfo | string = label): Promise<VmProbe> {
+  return session.ssh(i).then(
+    (h) => probeHost(h, label),
+    (e: Error) => unreachableProbe(label, `could not connect to ${label} over SSH: ${e.message}`),
+  );
+}
+
+/**
+ * The recovery probes of an observation. With the Director's list, every master's is started at once,
+ * in parallel with the diagnosis (the snapshot member is chosen from the diagnosis, the target is
+ * known): the observation does not wait for them afterwards. Without it, each starts when first asked.
+ */
+export function probeMasters(session: DeploymentSession, instances: InstanceInfo[] | undefined): RecoveryProbes {
+  const probes: RecoveryProbes = new Map();
+  for (const m of etcdMasters(instances ?? [])) probes.set(labelOf(m), probeOf(session, labelOf(m), m));
+  return probes;
+}
+
+/**
+ * Observes the deployment once (Director, every endpoint, every VM) and classifies it. `instances`:
+ * the Director's list when the caller asked it moments ago (this run's own, see src/recovery/engine.ts).
+ */
+export async function observeShared(
+  session: DeploymentSession,
+  opts: { instances?: InstanceInfo[]; probes?: RecoveryProbes } = {},
+): Promise<SharedObservation> {
+  const cluster = await observeDeployment(session, opts.instances ? { instances: opts.instances } : {});
+  return { cluster, findings: diagnose(cluster).findings, probes: opts.probes };
+}
+
+function probeIn(session: DeploymentSession, shared: SharedObservation | undefined, label: string, i?: InstanceInfo) {
+  const probes = shared?.probes;
+  let p = probes?.get(label);
+  if (!p) {
+    p = probeOf(session, label, i);
+    probes?.set(label, p);
+  }
+  return p;
 }
 
 /**
@@ -105,11 +146,7 @@ export async function observeCluster(
 ): Promise<Observation> {
   validateInstanceLabel(targetLabel);
   const [group, uuid] = targetLabel.split('/');
-  const targetProbeP = session.ssh(targetLabel).then(
-    (h) => probeHost(h, targetLabel),
-    (e: Error) => unreachableProbe(targetLabel, `could not connect to ${targetLabel} over SSH: ${e.message}`),
-  );
-  targetProbeP.catch(() => undefined);
+  const targetProbeP = probeIn(session, shared, targetLabel);
   const { cluster: c, findings } = shared ?? (await observeShared(session));
   const errors: string[] = [];
   if (c.directorError && !c.instances.length) errors.push(c.directorError);
@@ -167,12 +204,7 @@ export async function observeCluster(
     const chosen = follower ?? healthyOthers[0];
     const [tp, hp] = await Promise.all([
       targetProbeP,
-      chosen
-        ? session.ssh(chosen.instance).then(
-            (h) => probeHost(h, chosen.label),
-            (e: Error) => unreachableProbe(chosen.label, `could not connect to ${chosen.label} over SSH: ${e.message}`),
-          )
-        : Promise.resolve(null),
+      chosen ? probeIn(session, shared, chosen.label, chosen.instance) : Promise.resolve(null),
     ]);
     targetVm = tp;
     if (tp.error) errors.push(tp.error);

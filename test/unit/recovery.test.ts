@@ -212,7 +212,12 @@ describe('recovery plan decisions (recorded observations)', () => {
     const stop = step(p, 'stop').commands;
     assert.deepStrictEqual(
       stop.map((c) => c.done),
-      [false, true, true],
+      [true, false, true],
+    );
+    // the recovery record is written once etcd is stopped (and the snapshot has read back), before the move
+    assert.deepStrictEqual(
+      stop.map((c) => c.command.split(' ')[0]),
+      ['monit', 'printf', cmd.assertEtcdStopped().split(' ')[0]],
     );
     for (const id of ['snapshot', 'remove', 'mkdir', 'add', 'start']) assert.strictEqual(step(p, id).done, false, id);
     assert.ok(p.evidence.some((e) => /unhealthy/.test(e)));

@@ -1,7 +1,7 @@
 // Step 8: the whole cluster is healthy, member names are the instance UUIDs, the Director reports
 // the instance running, no alarms are left; then the recovery record is cleared.
 import * as cmd from '../commands';
-import { RESUME_ADVICE, StepError, type Run } from '../context';
+import type { Run } from '../context';
 import type { PlanStep } from '../events';
 import { planned, type PlanFacts, type RecoveryStep } from './step';
 
@@ -19,29 +19,14 @@ export function checks(): string[] {
 export async function run(r: Run, s: PlanStep): Promise<void> {
   const ms = r.timeouts.postcheckMs;
   const ids = new Set(r.obs.instances.map((i) => i.id));
-  // The Director's answer (it asks every agent) is awaited while etcd's health is: neither changes anything.
-  let healthFailed = false;
-  const directorP = r.until(
-    `the Director reports ${r.plan.target} running`,
-    ms,
-    async () => {
-      if (healthFailed) throw new StepError('stopped: the health wait failed', RESUME_ADVICE);
-      const all = await r.session.instances();
-      const i = all.find((x) => x.id === r.plan.targetId);
-      return i && i.processState === 'running' ? i : undefined;
-    },
-    1000,
-  );
-  directorP.catch(() => undefined);
-  const health = await r
-    .until('every member is healthy', ms, async () => {
-      const h = await r.cluster.health();
-      return h.length > 0 && h.every((e) => e.ok && e.value.healthy) ? h : undefined;
-    })
-    .catch((e: Error) => {
-      healthFailed = true;
-      throw e;
-    });
+  // The Director's answer (it asks every agent), asked since step 7 saw monit run etcd (or from now
+  // on), is awaited after etcd's health: neither changes anything.
+  const directorP = r.directorRunning();
+  directorP.catch(() => undefined); // not awaited when the health wait fails: the run's end stops it
+  const health = await r.until('every member is healthy', ms, async () => {
+    const h = await r.cluster.health();
+    return h.length > 0 && h.every((e) => e.ok && e.value.healthy) ? h : undefined;
+  });
   r.check('all members healthy', true, health.map((h) => h.endpoint).join(', '));
   const members = await r.members();
   const names = members.map((m) => m.name);

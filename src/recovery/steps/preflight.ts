@@ -24,10 +24,13 @@ export function checks(): string[] {
 }
 
 export async function run(r: Run, s: PlanStep): Promise<void> {
+  // Checked now, against the cluster as it is (not the plan's observation): each can fail. The reads
+  // go out with the two commands shown to the operator.
+  const reads = Promise.all([r.cluster.health(), r.cluster.status(), r.probe(r.plan.target), r.cluster.alarms()]);
+  reads.catch(() => undefined); // awaited below, after the commands
   for (const c of s.commands) await r.exec(c, { allowFail: true, timeoutMs: 30_000 });
-  // Checked now, against the cluster as it is (not the plan's observation): each can fail.
+  const [health, status, vm, alarmList] = await reads;
   const others = new Set(r.otherUrls());
-  const [health, status] = await Promise.all([r.cluster.health(), r.cluster.status()]);
   // A member that split off (its own one-member cluster) answers healthy for another cluster id: not counted.
   const ids = status.flatMap((x) => (x.ok && others.has(x.endpoint) && x.value.clusterId ? [x.value.clusterId] : []));
   const majority = ids.sort((a, b) => ids.filter((y) => y === b).length - ids.filter((y) => y === a).length)[0];
@@ -54,7 +57,6 @@ export async function run(r: Run, s: PlanStep): Promise<void> {
   const th = health.find((h) => h.endpoint === url);
   const ts = status.find((x) => x.endpoint === url);
   const servesCluster = !!th?.ok && th.value.healthy && !!ts?.ok && ts.value.clusterId === clusterId;
-  const vm = await r.probe(r.plan.target);
   r.check(
     'target is broken (or this recovery is resumed)',
     r.plan.resumed || !servesCluster,
@@ -70,7 +72,7 @@ export async function run(r: Run, s: PlanStep): Promise<void> {
     `utils.sh: ${vm.peerAddress ?? 'none'}, expected ${r.plan.peerUrl} (member name = ${r.plan.targetId})`,
   );
   const healthyIds = new Set(okStatus.map((x) => x.memberId));
-  const alarms = (await r.cluster.alarms()).filter((a) => a.alarm !== 'NONE' && healthyIds.has(a.memberId));
+  const alarms = alarmList.filter((a) => a.alarm !== 'NONE' && healthyIds.has(a.memberId));
   r.check(
     'no alarms on the healthy members',
     alarms.length === 0,

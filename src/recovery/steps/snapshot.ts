@@ -37,12 +37,19 @@ export function commands(f: PlanFacts) {
 }
 
 export function checks(): string[] {
-  return ['snapshot file exists and `snapshot status` reads it'];
+  return [
+    'snapshot saved; `snapshot status` reads it back (in step 3, while etcd stops there: before the recovery record is written and anything is moved)',
+  ];
 }
 
-export async function run(r: Run, s: PlanStep): Promise<void> {
-  const [save, status] = s.commands;
-  await r.exec(save, { timeoutMs: 600_000 });
+/**
+ * Reads the snapshot back with `snapshot status` (step 2's second command) and checks the answer.
+ * Step 3 runs it while etcd stops on the target: the recovery record (which makes a later run skip
+ * the snapshot) and the data move wait for it. Nothing to do when this run took no snapshot.
+ */
+export async function verifySnapshot(r: Run): Promise<void> {
+  const status = r.snapshotToVerify;
+  if (!status) return;
   const st = await r.exec(status, { timeoutMs: 120_000 });
   let read: SnapshotStatus | undefined;
   let problem = '';
@@ -58,7 +65,15 @@ export async function run(r: Run, s: PlanStep): Promise<void> {
       ? `${r.plan.snapshotPath} on ${r.plan.snapshotHost}: hash ${read.hash}, revision ${read.revision}, ${read.totalKeys} keys, ${read.totalSize} bytes`
       : `snapshot status printed no hash/revision row (${problem}): ${st.stdout.trim()}`,
   );
+  r.snapshotToVerify = undefined;
+}
+
+export async function run(r: Run, s: PlanStep): Promise<void> {
+  const [save, status] = s.commands;
+  await r.exec(save, { timeoutMs: 600_000 });
+  r.snapshotToVerify = status;
   if (r.opts.downloadSnapshotTo) {
+    await verifySnapshot(r); // a copy the operator keeps is read back before it is downloaded
     const h = await r.host(save.host);
     const buf = await h.readFile(r.plan.snapshotPath, { sudo: true });
     fs.mkdirSync(r.opts.downloadSnapshotTo, { recursive: true, mode: 0o700 });

@@ -1,7 +1,7 @@
 // Step 7: start etcd under monit and wait until the new member has started with its name, is
 // healthy, a voter (a learner is promoted once in sync), caught up, and consistent with the leader.
-import type { EndpointStatus } from '../../etcd/types';
-import { compareMembersAt } from '../../etcd/hashCompare';
+import type { EndpointStatus, HashKV } from '../../etcd/types';
+import { compareHashKV, compareMembersAt, describeHashKV } from '../../etcd/hashCompare';
 import { parseEtcdctlError } from '../../etcd/parsers';
 import * as cmd from '../commands';
 import { RESUME_ADVICE, StepError, type Run } from '../context';
@@ -10,6 +10,12 @@ import { findAdded } from './add';
 import { planned, type PlanFacts, type RecoveryStep } from './step';
 
 export const id = 'start';
+
+/**
+ * How often the waits of this step look again: each look is one read (a probe over the open SSH
+ * connection, or one etcd call per member), and the operator waits on the moment etcd is ready.
+ */
+const POLL_MS = 100;
 export const title = 'Start etcd and wait until it has caught up';
 
 export function commands(f: PlanFacts) {
@@ -75,10 +81,44 @@ async function leaderUrl(r: Run): Promise<{ url: string; status: EndpointStatus 
   throw new Error('no leader found');
 }
 
+/** The leader's hashKV at its current revision (from its status header). */
+async function hashOfLeader(r: Run): Promise<{ url: string; hash: HashKV }> {
+  const { url, status } = await leaderUrl(r);
+  const rev = status.revision ?? (await r.cluster.hashKV(url)).revision;
+  return { url, hash: await r.cluster.hashKV(url, rev) };
+}
+
+/**
+ * The new member's hashKV at the revision of the leader's early one, when the two are equal; undefined
+ * otherwise (not read, another compaction range, a compaction since, or different: the step then
+ * compares them at the leader's current revision until they agree, as it always did).
+ */
+async function agreeWithEarly(
+  r: Run,
+  url: string,
+  early: Promise<{ url: string; hash: HashKV }>,
+): Promise<{ rev: string; hash: number; lu: string } | undefined> {
+  try {
+    const lead = await early;
+    const mine = await r.cluster.hashKV(url, lead.hash.revision);
+    if (compareHashKV(lead.hash, mine) === 'equal') return { rev: lead.hash.revision, hash: mine.hash, lu: lead.url };
+    r.info(
+      `hashKV at revision ${lead.hash.revision}: ${describeHashKV(`the leader ${lead.url}`, lead.hash)}, ${describeHashKV(url, mine)}: compared again at the leader's current revision`,
+    );
+  } catch {
+    /* compared the usual way */
+  }
+  return undefined;
+}
+
 export async function run(r: Run, s: PlanStep): Promise<void> {
   const [start, promote] = s.commands;
   const startMs = r.timeouts.startMs;
   if (!start.done) await r.exec(start);
+  // The leader's hashKV (it hashes the whole keyspace) is read while etcd starts and catches up: once
+  // caught up, only the new member's is read, at the same revision (agreeWithEarly).
+  const leaderHash = hashOfLeader(r);
+  leaderHash.catch(() => undefined); // undefined below: compared the usual way
   const p = await r.until(
     'monit reports etcd running',
     startMs,
@@ -86,9 +126,10 @@ export async function run(r: Run, s: PlanStep): Promise<void> {
       const x = await r.probe(r.plan.target);
       return x.monitEtcd === 'running' && x.etcdAlive ? x : undefined;
     },
-    200,
+    POLL_MS,
   );
   r.check('monit reports etcd running', true, `monit: etcd ${p.monitText}`);
+  r.watchDirector(); // for step 8, while etcd catches up
   const url = r.targetUrl();
   // On the self-add path the job's start script registers the member: it appears once etcd starts.
   const known = r.newMemberId ?? r.plan.newMemberId;
@@ -99,18 +140,28 @@ export async function run(r: Run, s: PlanStep): Promise<void> {
     }));
   if (!known) await r.recordAdded(id);
   r.newMemberId = id;
-  const m = await r.until(`member ${id} has started with its name`, startMs, async () => {
-    const ms = await r.members();
-    const x = ms.find((y) => y.id === id);
-    if (!x) throw new StepError(`member ${id} disappeared from the member list`, RESUME_ADVICE);
-    return x.name === r.plan.targetId ? x : undefined;
-  });
+  const m = await r.until(
+    `member ${id} has started with its name`,
+    startMs,
+    async () => {
+      const ms = await r.members();
+      const x = ms.find((y) => y.id === id);
+      if (!x) throw new StepError(`member ${id} disappeared from the member list`, RESUME_ADVICE);
+      return x.name === r.plan.targetId ? x : undefined;
+    },
+    POLL_MS,
+  );
   r.check('member started with its name', true, `${m.id} ${m.name}${m.isLearner ? ' (learner)' : ''}`);
   const waitHealthy = async () => {
-    await r.until(`${url} is healthy`, startMs, async () => {
-      const h = (await r.cluster.health()).find((e) => e.endpoint === url);
-      return h && h.ok && h.value.healthy ? true : undefined;
-    });
+    await r.until(
+      `${url} is healthy`,
+      startMs,
+      async () => {
+        const h = (await r.cluster.health()).find((e) => e.endpoint === url);
+        return h && h.ok && h.value.healthy ? true : undefined;
+      },
+      POLL_MS,
+    );
     r.check('endpoint healthy', true, url);
   };
   // A learner does not serve the linearizable read behind `endpoint health`: it is checked by its status, promoted, then checked for health.
@@ -160,20 +211,22 @@ export async function run(r: Run, s: PlanStep): Promise<void> {
   });
   r.check('raft index caught up', true, `${url} at ${caught.raftIndex}, leader was at ${target}`);
 
-  const eq = await r.until(
-    "hashKV of the new member equals the leader's",
-    startMs,
-    async () => {
-      // the leader's current revision from its status header (a hashKV only to learn it hashed the whole keyspace once more)
-      const { url: lu, status: ls } = await leaderUrl(r);
-      const rev = ls.revision ?? (await r.cluster.hashKV(lu)).revision;
-      const agree = await compareMembersAt((u, rv) => r.cluster.hashKV(u, rv), lu, url, rev);
-      if (agree.equal) return { rev: agree.revision, hash: agree.hash, lu };
-      // thrown, not returned: `until` keeps the last one and names it if the deadline passes
-      throw new Error(agree.detail);
-    },
-    500,
-  );
+  const eq =
+    (await agreeWithEarly(r, url, leaderHash)) ??
+    (await r.until(
+      "hashKV of the new member equals the leader's",
+      startMs,
+      async () => {
+        // the leader's current revision from its status header (a hashKV only to learn it hashed the whole keyspace once more)
+        const { url: lu, status: ls } = await leaderUrl(r);
+        const rev = ls.revision ?? (await r.cluster.hashKV(lu)).revision;
+        const agree = await compareMembersAt((u, rv) => r.cluster.hashKV(u, rv), lu, url, rev);
+        if (agree.equal) return { rev: agree.revision, hash: agree.hash, lu };
+        // thrown, not returned: `until` keeps the last one and names it if the deadline passes
+        throw new Error(agree.detail);
+      },
+      500,
+    ));
   r.check(
     "hashKV equal to the leader's",
     true,

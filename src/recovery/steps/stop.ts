@@ -1,8 +1,9 @@
-// Step 3: record the recovery on the target, stop etcd under monit, and move the old data aside
-// (kept in a timestamped backup, never deleted).
+// Step 3: stop etcd under monit (while step 2's snapshot is read back), record the recovery on the
+// target, and move the old data aside (kept in a timestamped backup, never deleted).
 import * as cmd from '../commands';
 import type { Run } from '../context';
 import type { PlanStep } from '../events';
+import { verifySnapshot } from './snapshot';
 import { built, planned, type PlanFacts, type RecoveryStep } from './step';
 
 export const id = 'stop';
@@ -13,6 +14,12 @@ export function commands(f: PlanFacts) {
   const stopDone = afterAdd || (f.monit === 'not-monitored' && !f.etcdAlive);
   const moveDone = f.etcdRunsForAdded || f.dataDirEmpty;
   return [
+    planned(
+      f.label,
+      cmd.monitStop(),
+      stopDone,
+      afterAdd ? 'the member was already re-added' : 'monit already reports etcd not monitored',
+    ),
     planned(
       f.label,
       built('state file', () =>
@@ -27,12 +34,6 @@ export function commands(f: PlanFacts) {
     ),
     planned(
       f.label,
-      cmd.monitStop(),
-      stopDone,
-      afterAdd ? 'the member was already re-added' : 'monit already reports etcd not monitored',
-    ),
-    planned(
-      f.label,
       built('move', () => cmd.moveDataAside(f.ts)),
       moveDone,
       f.etcdRunsForAdded ? 'etcd already runs for the re-added member' : 'the data directory holds nothing to move',
@@ -43,27 +44,40 @@ export function commands(f: PlanFacts) {
 export function checks(): string[] {
   return [
     'monit reports etcd not monitored and the process is gone',
+    "step 2's snapshot reads back (`snapshot status`), before the recovery record is written",
     `${cmd.DATA_DIR} holds nothing but an empty member/`,
   ];
 }
 
+/** How often the stop is looked at: a read-only probe over the open connection. */
+const POLL_MS = 100;
+
+async function waitStopped(r: Run): Promise<void> {
+  const stopped = await r.until(
+    'monit reports etcd not monitored and the process is gone',
+    r.timeouts.stopMs,
+    async () => {
+      const p = await r.probe(r.plan.target);
+      return p.monitEtcd === 'not-monitored' && !p.etcdAlive ? p : undefined;
+    },
+    POLL_MS,
+  );
+  r.check('etcd stopped', true, `monit: etcd ${stopped.monitText}`);
+}
+
 export async function run(r: Run, s: PlanStep): Promise<void> {
-  const [state, stop, move] = s.commands;
+  const [stop, state, move] = s.commands;
+  if (!stop.done) await r.exec(stop);
+  // The snapshot is read back while monit stops etcd (the target is broken: stopping it changes no
+  // data and no membership). The recovery record comes after both: a later run that finds it skips
+  // the snapshot, so it must never exist for a snapshot that did not read back.
+  const [stopped, verified] = await Promise.allSettled([
+    stop.done ? Promise.resolve() : waitStopped(r),
+    verifySnapshot(r),
+  ]);
+  if (verified.status === 'rejected') throw verified.reason;
+  if (stopped.status === 'rejected') throw stopped.reason;
   if (!state.done) await r.exec(state);
-  if (!stop.done) {
-    await r.exec(stop);
-    const stopped = await r.until(
-      'monit reports etcd not monitored and the process is gone',
-      r.timeouts.stopMs,
-      async () => {
-        const p = await r.probe(r.plan.target);
-        return p.monitEtcd === 'not-monitored' && !p.etcdAlive ? p : undefined;
-      },
-      // a read-only probe over the open connection: polled as often as monit's own state changes matter
-      200,
-    );
-    r.check('etcd stopped', true, `monit: etcd ${stopped.monitText}`);
-  }
   if (!move.done) await r.exec(move);
   const p = await r.probe(r.plan.target);
   const empty =
@@ -83,7 +97,7 @@ export const step: RecoveryStep = {
   id,
   title,
   description:
-    'monit stop etcd, wait until not monitored, then move the old data directory contents to a timestamped backup (kept, not deleted).',
+    "monit stop etcd and wait until not monitored (step 2's snapshot is read back meanwhile), write the recovery record, then move the old data directory contents to a timestamped backup (kept, not deleted).",
   commands,
   checks,
   run,
