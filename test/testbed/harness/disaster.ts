@@ -77,6 +77,13 @@ export async function quorumLoss(state: TestbedState, vm: TestbedVm): Promise<Te
   const wiped = Array.from({ length: n }, (_, i) => ms[(start + i) % ms.length]);
   await Promise.all(
     wiped.map(async (w) => {
+      const { etcdServerPid, waitServerExited } = await import('./index');
+      let server: number | undefined;
+      try {
+        server = etcdServerPid(w);
+      } catch {
+        /* not running */
+      }
       await inVm(w.nsPid, 'monit stop etcd');
       await waitFor(
         `monit to stop etcd on ${vmName(w.group, w.index)}`,
@@ -93,6 +100,7 @@ export async function quorumLoss(state: TestbedState, vm: TestbedVm): Promise<Te
           ).code !== 0,
         300,
       );
+      await waitServerExited(w, server);
       await inVm(w.nsPid, 'rm -rf /var/vcap/store/etcd/*');
     }),
   );

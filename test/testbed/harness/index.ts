@@ -466,7 +466,40 @@ export function etcdServerPid(vm: TestbedVm): number {
   throw new Error(`No etcd process under the start script (pid ${scriptPid}) of ${vmName(vm.group, vm.index)}.`);
 }
 
+/** The etcd server's pid if it runs (see etcdServerPid), else undefined. */
+function runningServerPid(vm: TestbedVm): number | undefined {
+  try {
+    return etcdServerPid(vm);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Waits until that etcd server process has exited. monit reports etcd stopped once the start script
+ * is gone; the server (its child) may still be shutting down, and data wiped under a server that still
+ * runs leaves a member that keeps answering from its open files.
+ */
+export async function waitServerExited(vm: TestbedVm, pid: number | undefined, timeoutMs = 60_000) {
+  if (pid === undefined) return;
+  const alive = () => {
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+      return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+    } catch {
+      return false;
+    }
+  };
+  await waitFor(
+    `the etcd server (pid ${pid}) on ${vmName(vm.group, vm.index)} to exit`,
+    timeoutMs,
+    async () => !alive(),
+    100,
+  );
+}
+
 async function monitStopEtcd(vm: TestbedVm) {
+  const server = runningServerPid(vm);
   await inVm(vm.nsPid, 'monit stop etcd');
   await waitMonitProcess(
     vm.dir,
@@ -475,6 +508,7 @@ async function monitStopEtcd(vm: TestbedVm) {
     `monit to stop etcd on ${vmName(vm.group, vm.index)}`,
     40_000,
   );
+  await waitServerExited(vm, server);
 }
 
 /**
