@@ -135,8 +135,9 @@ export function localStatus(): RemoteCommand {
 }
 
 export function localHashKV(rev: bigint): RemoteCommand {
+  // hashing a large keyspace on a busy VM takes longer than a read: a timeout would only throw the work away
   return {
-    command: `${LOCAL} endpoint hashkv --rev=${BigInt(rev).toString()} -w json`,
+    command: `LOCAL=true ${cmd.ETCDCTL} --dial-timeout=2s --command-timeout=60s endpoint hashkv --rev=${BigInt(rev).toString()} -w json`,
     mutates: false,
     purpose: `hashKV of the local member at revision ${rev}`,
   };

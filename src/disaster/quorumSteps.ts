@@ -126,13 +126,13 @@ async function sameAsSurvivor(r: DisasterRun, survivor: string, host: string, re
 async function rejoinOne(r: DisasterRun, plan: QuorumPlan, j: Rejoin, t: QuorumTimeouts) {
   const s = plan.survivor!;
   const id = idOf(j.label);
-  const peer = (await r.probe(j.label)).peerAddress;
+  const p = await r.probe(j.label);
+  const peer = p.peerAddress;
   // every poll below stops the run at once when the survivor's etcd is gone (src/disaster/quorumReport.ts)
   const watch = <T>(f: () => Promise<T>) => watchingSurvivor(r, plan, f);
   const members = () => r.until(`the member list answers on ${s}`, t.startMs, () => watch(() => localMembers(r, s)));
   const list = await members();
   let mine = list.find((m) => m.name === id || (peer && m.peerURLs.includes(peer)));
-  const p = await r.probe(j.label);
   if (mine && mine.name === id && p.etcdAlive) {
     r.info(`${j.label} is already a started member (${mine.id}): not added again`);
   } else {
@@ -177,15 +177,25 @@ async function rejoinOne(r: DisasterRun, plan: QuorumPlan, j: Rejoin, t: QuorumT
       `learner ${started.id} is promoted`,
       t.startMs,
       async () => {
-        // through the survivor only: the job wrapper's endpoint list names the learner too, and a
-        // request stuck on a member still starting waits out the whole command timeout
-        const res = await r.exec({ host: s, ...cmd.memberPromote(started.id, { local: true }) }, { allowFail: true });
+        // to the leader's own endpoint only: the job wrapper's endpoint list names the learner too (a
+        // request stuck on a member still starting waits out the whole command timeout), and with
+        // authentication on a follower forwards the promotion to the leader without the caller's user,
+        // where etcd refuses it (src/etcd/membershipChanges.ts): the client sees a timeout
+        const lead = await leaderHost(r, plan, watch);
+        if (!lead) {
+          r.info('no leader known yet: the promotion waits');
+          return undefined;
+        }
+        const res = await r.exec(
+          { host: lead, ...cmd.memberPromote(started.id, { local: true }) },
+          { allowFail: true },
+        );
         if (res.code === 0) return true;
         if (!(await watch(() => localMembers(r, s))).find((x) => x.id === started.id)?.isLearner) return true;
         r.info(`promotion not accepted yet (${parseEtcdctlError(res.stderr).message || `exit ${res.code}`}); retrying`);
         return undefined;
       },
-      1500,
+      500,
     );
   }
   await r.until(`${j.label} is healthy`, t.startMs, async () => {
@@ -207,6 +217,22 @@ async function rejoinOne(r: DisasterRun, plan: QuorumPlan, j: Rejoin, t: QuorumT
   );
 }
 
+/**
+ * The master whose etcd leads, from the survivor's status and member list (the leader is named by
+ * its instance id, as the job names members); undefined while there is none, or it is not a master.
+ */
+async function leaderHost(
+  r: DisasterRun,
+  plan: QuorumPlan,
+  watch: <T>(f: () => Promise<T>) => Promise<T>,
+): Promise<string | undefined> {
+  const s = plan.survivor!;
+  const st = await watch(() => statusOf(r, s));
+  if (!st.leader) return undefined;
+  const lead = (await watch(() => localMembers(r, s))).find((m) => m.id === st.leader);
+  return lead?.name ? plan.masters.find((m) => idOf(m) === lead.name) : undefined;
+}
+
 export async function rejoinAll(r: DisasterRun, plan: QuorumPlan, t: QuorumTimeouts) {
   for (const j of plan.rejoin) {
     await assertSurvivorUp(r, plan);
@@ -214,8 +240,34 @@ export async function rejoinAll(r: DisasterRun, plan: QuorumPlan, t: QuorumTimeo
   }
 }
 
-/** One cluster id, every master a started voter, hashKV equal, revision not below the survivor's, the Director's view. */
-export async function verify(r: DisasterRun, plan: QuorumPlan, t: QuorumTimeouts) {
+/**
+ * One cluster id, every master a started voter, hashKV equal, revision not below the survivor's,
+ * while `clientsRunning` (the wait for the etcd clients started just before) runs; then the Director's view.
+ */
+export async function verify(
+  r: DisasterRun,
+  plan: QuorumPlan,
+  t: QuorumTimeouts,
+  clientsRunning: () => Promise<void> = async () => undefined,
+) {
+  // both waited for before a failure is reported (nothing of the step still runs when the run stops)
+  const settled = await Promise.allSettled([verifyCluster(r, plan, t), clientsRunning()]);
+  const failed = settled.find((x): x is PromiseRejectedResult => x.status === 'rejected');
+  if (failed) throw failed.reason;
+  const inst = await r.until(
+    'the Director reports every master running',
+    t.startMs,
+    async () => {
+      const all = await r.session.instances();
+      const ms = all.filter((i) => plan.masters.includes(`${i.group}/${i.id}`));
+      return ms.every((i) => i.processState === 'running') ? ms : undefined;
+    },
+    1000,
+  );
+  r.check('Director reports running', true, inst.map((i) => `${i.group}/${i.index}: ${i.processState}`).join(', '));
+}
+
+async function verifyCluster(r: DisasterRun, plan: QuorumPlan, t: QuorumTimeouts) {
   const s = plan.survivor!;
   const st = await r.until('every master answers its status', t.startMs, () =>
     watchingSurvivor(r, plan, () => Promise.all(plan.masters.map(async (m) => ({ m, st: await statusOf(r, m) })))),
@@ -248,15 +300,4 @@ export async function verify(r: DisasterRun, plan: QuorumPlan, t: QuorumTimeouts
   const before = plan.evidence.find((e) => e.label === s)?.revision;
   if (before !== undefined)
     r.check('revision not lower than the survivor had', rev >= before, `now ${rev}, the survivor had ${before}`);
-  const inst = await r.until(
-    'the Director reports every master running',
-    t.startMs,
-    async () => {
-      const all = await r.session.instances();
-      const ms = all.filter((i) => plan.masters.includes(`${i.group}/${i.id}`));
-      return ms.every((i) => i.processState === 'running') ? ms : undefined;
-    },
-    1000,
-  );
-  r.check('Director reports running', true, inst.map((i) => `${i.group}/${i.index}: ${i.processState}`).join(', '));
 }
