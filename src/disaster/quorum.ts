@@ -19,7 +19,8 @@ import { formatQuorumPlan, planQuorumRestore, type QuorumPlan } from './quorumPl
 import { labelOf, mastersOf, observeQuorum } from './quorumObserve';
 import { parseRecord, readRecord, survivorCopyPath } from './quorumCommands';
 import { memberStates, SurvivorDownError } from './quorumReport';
-import { forceNewCluster, rejoinAll, startSurvivor, verify, type QuorumTimeouts } from './quorumSteps';
+import { forceNewCluster, rejoinAll, verify, type QuorumTimeouts } from './quorumSteps';
+import { startSurvivorResuming } from './quorumResume';
 
 export interface QuorumOptions {
   survivor?: string;
@@ -162,7 +163,7 @@ export async function restoreQuorum(session: DeploymentSession, opts: QuorumOpti
       ['copy-db', () => (record?.forced ? skipStep(r, 'copy-db', plan) : copyDb(r, plan, !!record))],
       ['move-aside', () => (record?.forced ? skipStep(r, 'move-aside', plan) : moveOthers(r, plan))],
       ['force-new-cluster', () => forceNewCluster(r, plan, !!record?.forced, t)],
-      ['start-survivor', () => startSurvivor(r, plan, t)],
+      ['start-survivor', () => startSurvivorResuming(r, plan, t, !!record?.forced)],
       ['rejoin', () => rejoinAll(r, plan, t)],
       // the clients are started here and waited for during the verification (nothing is replaced any more)
       [

@@ -142,3 +142,17 @@ export function localHashKV(rev: bigint): RemoteCommand {
     purpose: `hashKV of the local member at revision ${rev}`,
   };
 }
+
+/**
+ * The member list as the survivor's own store has it, from its peer port (`/members`, with the job's
+ * peer certificate): answered without a quorum, unlike `member list`.
+ */
+export function peerMemberList(): RemoteCommand {
+  const c = `${cmd.ETCD_JOB_DIR}/config`;
+  const script = `source ${cmd.UTILS_SH} >/dev/null 2>&1; curl --http1.1 -sS --max-time 5 --cacert ${c}/peer-ca.crt --cert ${c}/peer.crt --key ${c}/peer.key "\${etcd_peer_address}/members"`;
+  return {
+    command: `bash -c ${shellQuote(script)}`,
+    mutates: false,
+    purpose: "the survivor's own member list, from its peer port (answered without a quorum)",
+  };
+}

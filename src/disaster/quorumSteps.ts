@@ -9,7 +9,7 @@ import { parseEtcdctlError } from '../etcd/parsers';
 import { RESUME_ADVICE, StepError } from '../recovery/context';
 import type { DisasterRun } from './context';
 import { changeMembership } from '../recovery/steps/membershipChange';
-import { dataDirEmpty } from './fleet';
+import { dataDirEmpty, moveDataAside, stopEtcdEverywhere } from './fleet';
 import type { QuorumPlan, Rejoin } from './quorumPlan';
 import * as q from './quorumCommands';
 import { assertSurvivorUp, watchingSurvivor } from './quorumReport';
@@ -86,18 +86,32 @@ export async function forceNewCluster(r: DisasterRun, plan: QuorumPlan, forced: 
   await r.exec(mark);
 }
 
-export async function startSurvivor(r: DisasterRun, plan: QuorumPlan, t: QuorumTimeouts) {
+/**
+ * Starts the survivor under monit and waits until it is healthy. `stuck`, asked while it runs but is
+ * not healthy, may end the wait with a verdict (returned; the caller acts on it): see src/disaster/quorumResume.ts.
+ */
+export async function startSurvivor<T>(
+  r: DisasterRun,
+  plan: QuorumPlan,
+  t: QuorumTimeouts,
+  stuck?: () => Promise<T | undefined>,
+): Promise<T | undefined> {
   const s = plan.survivor!;
   // nothing of the run outside monit may hold the ports when monit starts etcd
   await r.exec({ host: s, ...q.forceNewClusterStop(idOf(s)) });
   const p = await r.probe(s);
   if (p.monitEtcd === 'running' && p.etcdAlive) r.skipped({ host: s, ...cmd.monitStart() }, 'monit already runs etcd');
   else await r.exec({ host: s, ...cmd.monitStart() });
-  await r.until(`etcd on ${s} is healthy under monit`, t.startMs, async () => {
+  const got = await r.until(`etcd on ${s} is healthy under monit`, t.startMs, async () => {
     const x = await r.probe(s);
-    return x.monitEtcd === 'running' && x.etcdAlive && (await healthy(r, s)) ? true : undefined;
+    if (!(x.monitEtcd === 'running' && x.etcdAlive)) return undefined;
+    if (await healthy(r, s)) return { healthy: true as const };
+    const verdict = await stuck?.();
+    return verdict === undefined ? undefined : { healthy: false as const, verdict };
   });
+  if (!got.healthy) return got.verdict;
   r.check('survivor healthy under monit', true, s);
+  return undefined;
 }
 
 async function statusOf(r: DisasterRun, host: string) {
@@ -126,13 +140,21 @@ async function sameAsSurvivor(r: DisasterRun, survivor: string, host: string, re
 async function rejoinOne(r: DisasterRun, plan: QuorumPlan, j: Rejoin, t: QuorumTimeouts) {
   const s = plan.survivor!;
   const id = idOf(j.label);
-  const p = await r.probe(j.label);
+  let p = await r.probe(j.label);
   const peer = p.peerAddress;
   // every poll below stops the run at once when the survivor's etcd is gone (src/disaster/quorumReport.ts)
   const watch = <T>(f: () => Promise<T>) => watchingSurvivor(r, plan, f);
   const members = () => r.until(`the member list answers on ${s}`, t.startMs, () => watch(() => localMembers(r, s)));
   const list = await members();
   let mine = list.find((m) => m.name === id || (peer && m.peerURLs.includes(peer)));
+  if (!mine && (p.etcdAlive || !dataDirEmpty(p))) {
+    // etcd data of a member the survivor's cluster does not know: it half-joined during an interrupted
+    // run and the survivor was forced again since (src/disaster/quorumResume.ts); its id cannot come back
+    r.info(`${j.label} holds etcd data of a member the survivor's cluster does not know: it is moved aside (kept)`);
+    await stopEtcdEverywhere(r, [j.label], { monitMs: t.monitMs });
+    await moveDataAside(r, j.label, cmd.stampOf(new Date()));
+    p = await r.probe(j.label);
+  }
   if (mine && mine.name === id && p.etcdAlive) {
     r.info(`${j.label} is already a started member (${mine.id}): not added again`);
   } else {
