@@ -122,8 +122,13 @@ export function forceNewClusterAlive(instanceId: string): RemoteCommand {
 
 const LOCAL = `LOCAL=true ${cmd.ETCDCTL} --dial-timeout=2s --command-timeout=5s`;
 
+/** A poll's health check: short timeouts, so a member that turns healthy is seen soon after (the poll asks again). */
 export function localHealth(): RemoteCommand {
-  return { command: `${LOCAL} endpoint health`, mutates: false, purpose: 'is the local member healthy' };
+  return {
+    command: `LOCAL=true ${cmd.ETCDCTL} --dial-timeout=1s --command-timeout=3s endpoint health`,
+    mutates: false,
+    purpose: 'is the local member healthy',
+  };
 }
 
 export function localMemberList(): RemoteCommand {

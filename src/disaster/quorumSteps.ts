@@ -195,6 +195,7 @@ async function rejoinOne(r: DisasterRun, plan: QuorumPlan, j: Rejoin, t: QuorumT
     return m ?? undefined;
   });
   if (started.isLearner) {
+    let lead: string | undefined;
     await r.until(
       `learner ${started.id} is promoted`,
       t.startMs,
@@ -203,7 +204,7 @@ async function rejoinOne(r: DisasterRun, plan: QuorumPlan, j: Rejoin, t: QuorumT
         // request stuck on a member still starting waits out the whole command timeout), and with
         // authentication on a follower forwards the promotion to the leader without the caller's user,
         // where etcd refuses it (src/etcd/membershipChanges.ts): the client sees a timeout
-        const lead = await leaderHost(r, plan, watch);
+        lead ??= await leaderHost(r, plan, watch);
         if (!lead) {
           r.info('no leader known yet: the promotion waits');
           return undefined;
@@ -213,8 +214,14 @@ async function rejoinOne(r: DisasterRun, plan: QuorumPlan, j: Rejoin, t: QuorumT
           { allowFail: true },
         );
         if (res.code === 0) return true;
-        if (!(await watch(() => localMembers(r, s))).find((x) => x.id === started.id)?.isLearner) return true;
-        r.info(`promotion not accepted yet (${parseEtcdctlError(res.stderr).message || `exit ${res.code}`}); retrying`);
+        const failure = parseEtcdctlError(res.stderr);
+        // the leader's explicit "not in sync yet" applied nothing; anything else (a timeout, a leader
+        // changed) is judged by the member list, and the leader is looked up again
+        if (failure.reason !== 'learner-not-in-sync') {
+          lead = undefined;
+          if (!(await watch(() => localMembers(r, s))).find((x) => x.id === started.id)?.isLearner) return true;
+        }
+        r.info(`promotion not accepted yet (${failure.message || `exit ${res.code}`}); retrying`);
         return undefined;
       },
       500,
