@@ -47,6 +47,7 @@ import { ssh, sshArgs } from '../test/testbed/harness/openssh';
 import { inVm } from '../test/testbed/harness/sh';
 import { openDeploymentFromEnv } from '../src/session/session';
 import { restoreQuorum } from '../src/disaster/quorum';
+import type { DisasterEvent } from '../src/disaster/context';
 import { runRestore } from '../src/disaster/restore';
 import { saveSnapshot, type SavedSnapshot } from '../src/snapshots';
 
@@ -115,7 +116,14 @@ async function loseQuorum(s: TestbedState): Promise<void> {
 async function manualQuorum(s: TestbedState): Promise<number> {
   const [m0, m1, m2] = masters(s);
   const t0 = Date.now();
+  let last = t0;
+  const split = (what: string) => {
+    if (process.env.BOSH_ETCD_BENCH_PROFILE)
+      console.log(`[profile] manual ${String(Date.now() - last).padStart(6)} ms  ${what}`);
+    last = Date.now();
+  };
   for (const vm of [m0, m1, m2]) await sshOk(s, vm, MONIT_STOPPED, `monit stop on master-${vm.index}`);
+  split('monit stop etcd on the three');
   await sshOk(
     s,
     m2,
@@ -130,7 +138,9 @@ monit start etcd
 ${HEALTHY}`,
     'force-new-cluster on master-2',
   );
+  split('force-new-cluster, then monit start, healthy');
   await sshOk(s, m1, `set -e\nmonit start etcd\n${HEALTHY}`, 'self-add of master-1');
+  split('self-add of master-1 until healthy');
   await sshOk(
     s,
     m0,
@@ -142,19 +152,68 @@ monit start etcd
 ${HEALTHY}`,
     'runbook of master-0',
   );
+  split('runbook of master-0 until healthy');
   return Date.now() - t0;
+}
+
+/**
+ * BOSH_ETCD_BENCH_PROFILE=1: the engine's phases (lock and evidence, then each step) and the slowest
+ * commands of each, from its own events, printed after the run (not part of the measurement).
+ */
+function profiler(t0: number) {
+  const on = !!process.env.BOSH_ETCD_BENCH_PROFILE;
+  const marks: [string, number][] = [];
+  const slow = new Map<string, { ms: number; what: string }[]>();
+  let step = 'lock+evidence';
+  let first = true;
+  return {
+    onEvent: on
+      ? (e: DisasterEvent) => {
+          const at = Date.parse(e.time) - t0;
+          if (first) marks.push(['(session, lock: first event)', at]);
+          first = false;
+          if (e.type === 'observed') marks.push(['evidence read', at]);
+          if (e.type === 'step-start') step = e.step;
+          if (e.type === 'step-done') marks.push([`step ${e.step}`, at]);
+          if (e.type === 'command-done') {
+            const l = slow.get(step) ?? [];
+            l.push({ ms: e.durationMs, what: `${e.host.split('/')[1].slice(0, 4)}: ${e.command.slice(0, 90)}` });
+            slow.set(step, l);
+          }
+        }
+      : undefined,
+    print(total: number) {
+      if (!on) return;
+      let prev = 0;
+      for (const [m, at] of [...marks, ['end (session disposed)', total] as [string, number]]) {
+        console.log(`[profile] ${String(at - prev).padStart(6)} ms  ${m} (at ${at} ms)`);
+        prev = at;
+      }
+      for (const [st, l] of slow)
+        for (const c of l.sort((a, b) => b.ms - a.ms).slice(0, 4))
+          console.log(`[profile]    ${st}: ${String(c.ms).padStart(6)} ms ${c.what}`);
+    },
+  };
 }
 
 async function engineQuorum(s: TestbedState): Promise<number> {
   const t0 = Date.now();
+  const prof = profiler(t0);
   const session = env(s);
   try {
-    const res = await restoreQuorum(session, { survivor: label(masters(s)[2]), yes: true, transcriptDir: TX });
+    const res = await restoreQuorum(session, {
+      survivor: label(masters(s)[2]),
+      yes: true,
+      transcriptDir: TX,
+      onEvent: prof.onEvent,
+    });
     if (res.outcome !== 'recovered') throw new Error(`engine: ${res.outcome}: ${res.message}`);
   } finally {
     await session.dispose();
   }
-  return Date.now() - t0;
+  const ms = Date.now() - t0;
+  prof.print(ms);
+  return ms;
 }
 
 function quorumBench(mb: number) {

@@ -45,12 +45,13 @@ export function dataPresent(p: VmProbe): boolean {
 /**
  * The running member's own status, health and member list, through the job's etcdctl wrapper against
  * this VM only. The three reads run at once (each into its own file, printed in order): without
- * quorum the health check and the member list each wait out their command timeout.
+ * quorum the health check and the member list each wait out their command timeout (`waitS`).
  */
-export function ownStatus(): RemoteCommand {
-  const e = `LOCAL=true ${cmd.ETCDCTL} --dial-timeout=2s --command-timeout=4s`;
+export function ownStatus(waitS = 4): RemoteCommand {
+  const e = `LOCAL=true ${cmd.ETCDCTL} --dial-timeout=2s`;
+  const w = `${e} --command-timeout=${Math.max(1, Math.round(waitS))}s`;
   return {
-    command: `d=$(mktemp -d); ${e} endpoint health >$d/h 2>&1 & ${e} member list >$d/m 2>/dev/null & ${e} endpoint status -w json; wait; echo '### health'; cat $d/h; echo '### members'; cat $d/m; rm -rf $d; true`,
+    command: `d=$(mktemp -d); ${w} endpoint health >$d/h 2>&1 & ${w} member list >$d/m 2>/dev/null & ${e} --command-timeout=4s endpoint status -w json; wait; echo '### health'; cat $d/h; echo '### members'; cat $d/m; rm -rf $d; true`,
     mutates: false,
     purpose: "read the running member's own raft term, index and revision, and whether its cluster has quorum",
   };

@@ -106,23 +106,43 @@ export async function stopEtcdClients(r: FleetRun, masters: string[], t: FleetTi
 
 /** Starts again what stopEtcdClients stopped (every etcd client monit lists) and waits until monit runs it. */
 export async function startEtcdClients(r: FleetRun, masters: string[], t: FleetTimeouts = DEFAULTS): Promise<void> {
+  const running = await beginEtcdClientsStart(r, masters, t);
+  await running();
+}
+
+/**
+ * The first half of startEtcdClients: `monit start` of every etcd client monit lists, on every master;
+ * returns the second half, the wait until monit reports them running (so a caller can verify
+ * something else meanwhile).
+ */
+export async function beginEtcdClientsStart(
+  r: FleetRun,
+  masters: string[],
+  t: FleetTimeouts = DEFAULTS,
+): Promise<() => Promise<void>> {
+  const started = new Map<string, MonitService[]>();
   await onEveryMaster(masters, async (host) => {
     const found = await clientsOn(r, host);
     for (const s of found) {
       if (isRunning(s)) r.skipped({ host, ...monitStartProcess(s.name) }, `monit reports ${s.name} running`);
       else await r.exec({ host, ...monitStartProcess(s.name) });
     }
-    if (!found.length) return;
-    const after = await r.until(
-      `monit reports ${found.map((s) => s.name).join(', ')} running on ${host}`,
-      t.monitMs,
-      async () => {
-        const now = await clientsOn(r, host);
-        return now.every(isRunning) ? now : undefined;
-      },
-    );
-    r.check(`etcd clients running on ${host}`, true, after.map((s) => `${s.name}: ${s.status}`).join(', '));
+    started.set(host, found);
   });
+  return () =>
+    onEveryMaster(masters, async (host) => {
+      const found = started.get(host) ?? [];
+      if (!found.length) return;
+      const after = await r.until(
+        `monit reports ${found.map((s) => s.name).join(', ')} running on ${host}`,
+        t.monitMs,
+        async () => {
+          const now = await clientsOn(r, host);
+          return now.every(isRunning) ? now : undefined;
+        },
+      );
+      r.check(`etcd clients running on ${host}`, true, after.map((s) => `${s.name}: ${s.status}`).join(', '));
+    });
 }
 
 /** etcd is down on a VM: monit does not watch it and the job's pidfile names no live process. */

@@ -13,13 +13,14 @@ import { describeLock } from '../session/lockReport';
 import { etcdFeatures } from '../etcd/version';
 import type { RecoveryOutcome, Refusal } from '../recovery/events';
 import { DisasterRun, openRunRecord, type DisasterEvent } from './context';
-import { moveDataAside, startEtcdClients, stopEtcdClients, stopEtcdEverywhere } from './fleet';
+import { beginEtcdClientsStart, moveDataAside, stopEtcdClients, stopEtcdEverywhere } from './fleet';
 import { describeEvidence, type MasterEvidence } from './evidence';
 import { formatQuorumPlan, planQuorumRestore, type QuorumPlan } from './quorumPlan';
 import { labelOf, mastersOf, observeQuorum } from './quorumObserve';
 import { parseRecord, readRecord, survivorCopyPath } from './quorumCommands';
 import { memberStates, SurvivorDownError } from './quorumReport';
-import { forceNewCluster, rejoinAll, startSurvivor, verify, type QuorumTimeouts } from './quorumSteps';
+import { forceNewCluster, rejoinAll, verify, type QuorumTimeouts } from './quorumSteps';
+import { startSurvivorResuming } from './quorumResume';
 
 export interface QuorumOptions {
   survivor?: string;
@@ -70,6 +71,9 @@ export async function restoreQuorum(session: DeploymentSession, opts: QuorumOpti
   });
   const t: QuorumTimeouts = { startMs: 180_000, monitMs: 90_000, ...opts.timeouts };
 
+  // the Director's instance list is asked for while the lock is taken (the lock asks for it too: one request)
+  const listed = session.instances();
+  listed.catch(() => undefined);
   const taken = await takeRunLock(session, opts, 'quorum-restore');
   if (taken.kind === 'held') {
     emit({ type: 'refused', time: time(), refusals: [taken.refusal] });
@@ -85,7 +89,7 @@ export async function restoreQuorum(session: DeploymentSession, opts: QuorumOpti
     emit({ type: 'info', time: time(), message: `broke a stale cluster lock: ${describeLock(b)}` });
   const guard = guardRun(taken.lock, opts.signal);
   try {
-    const instances = await session.instances();
+    const instances = await listed;
     const masters = mastersOf(instances);
     const r = new DisasterRun(session, instances, emit, { dryRun: opts.dryRun, signal: guard.signal });
     r.setStep('evidence');
@@ -148,6 +152,7 @@ export async function restoreQuorum(session: DeploymentSession, opts: QuorumOpti
       return finish({ ...base, outcome: 'declined', message: 'Not confirmed: nothing was changed.' });
 
     const record = await observeRecord(r, plan);
+    let clientsRunning: (() => Promise<void>) | undefined;
     const steps: [string, () => unknown][] = [
       ['stop-clients', () => stopEtcdClients(r, plan.masters, { monitMs: t.monitMs })],
       [
@@ -158,13 +163,17 @@ export async function restoreQuorum(session: DeploymentSession, opts: QuorumOpti
       ['copy-db', () => (record?.forced ? skipStep(r, 'copy-db', plan) : copyDb(r, plan, !!record))],
       ['move-aside', () => (record?.forced ? skipStep(r, 'move-aside', plan) : moveOthers(r, plan))],
       ['force-new-cluster', () => forceNewCluster(r, plan, !!record?.forced, t)],
-      ['start-survivor', () => startSurvivor(r, plan, t)],
+      ['start-survivor', () => startSurvivorResuming(r, plan, t, !!record?.forced)],
       ['rejoin', () => rejoinAll(r, plan, t)],
-      ['start-clients', () => startEtcdClients(r, plan.masters, { monitMs: t.monitMs })],
+      // the clients are started here and waited for during the verification (nothing is replaced any more)
+      [
+        'start-clients',
+        async () => (clientsRunning = await beginEtcdClientsStart(r, plan.masters, { monitMs: t.monitMs })),
+      ],
       [
         'verify',
         async () => {
-          await verify(r, plan, t);
+          await verify(r, plan, t, clientsRunning);
           await r.exec(plan.steps.find((s) => s.id === 'verify')!.commands[0]);
         },
       ],

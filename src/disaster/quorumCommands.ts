@@ -122,8 +122,13 @@ export function forceNewClusterAlive(instanceId: string): RemoteCommand {
 
 const LOCAL = `LOCAL=true ${cmd.ETCDCTL} --dial-timeout=2s --command-timeout=5s`;
 
+/** A poll's health check: short timeouts, so a member that turns healthy is seen soon after (the poll asks again). */
 export function localHealth(): RemoteCommand {
-  return { command: `${LOCAL} endpoint health`, mutates: false, purpose: 'is the local member healthy' };
+  return {
+    command: `LOCAL=true ${cmd.ETCDCTL} --dial-timeout=1s --command-timeout=3s endpoint health`,
+    mutates: false,
+    purpose: 'is the local member healthy',
+  };
 }
 
 export function localMemberList(): RemoteCommand {
@@ -135,9 +140,24 @@ export function localStatus(): RemoteCommand {
 }
 
 export function localHashKV(rev: bigint): RemoteCommand {
+  // hashing a large keyspace on a busy VM takes longer than a read: a timeout would only throw the work away
   return {
-    command: `${LOCAL} endpoint hashkv --rev=${BigInt(rev).toString()} -w json`,
+    command: `LOCAL=true ${cmd.ETCDCTL} --dial-timeout=2s --command-timeout=60s endpoint hashkv --rev=${BigInt(rev).toString()} -w json`,
     mutates: false,
     purpose: `hashKV of the local member at revision ${rev}`,
+  };
+}
+
+/**
+ * The member list as the survivor's own store has it, from its peer port (`/members`, with the job's
+ * peer certificate): answered without a quorum, unlike `member list`.
+ */
+export function peerMemberList(): RemoteCommand {
+  const c = `${cmd.ETCD_JOB_DIR}/config`;
+  const script = `source ${cmd.UTILS_SH} >/dev/null 2>&1; curl --http1.1 -sS --max-time 5 --cacert ${c}/peer-ca.crt --cert ${c}/peer.crt --key ${c}/peer.key "\${etcd_peer_address}/members"`;
+  return {
+    command: `bash -c ${shellQuote(script)}`,
+    mutates: false,
+    purpose: "the survivor's own member list, from its peer port (answered without a quorum)",
   };
 }

@@ -5,6 +5,8 @@ import type { InstanceInfo } from '../bosh/types';
 import type { DisasterRun } from './context';
 import { dataPresent, offlineStatus, ownStatus, parseStatusRead, withStatus, type MasterEvidence } from './evidence';
 import { parseRecord, readRecord, type QuorumRecord } from './quorumCommands';
+import { quorumOf } from '../recovery/membership';
+import type { VmProbe } from '../recovery/vmProbe';
 
 export interface QuorumObservation {
   masters: InstanceInfo[];
@@ -29,8 +31,8 @@ interface Read {
   offline?: boolean;
 }
 
-/** The probe, the record and, where etcd runs, its own status: light reads, all masters at once. */
-async function one(r: DisasterRun, m: InstanceInfo): Promise<Read> {
+/** The probe and the record of one master (light reads). */
+async function look(r: DisasterRun, m: InstanceInfo): Promise<Read & { probe?: VmProbe }> {
   const label = labelOf(m);
   const base: MasterEvidence = {
     label,
@@ -40,7 +42,7 @@ async function one(r: DisasterRun, m: InstanceInfo): Promise<Read> {
     running: false,
     source: 'none',
   };
-  let probe;
+  let probe: VmProbe;
   try {
     probe = await r.probe(label);
   } catch (e) {
@@ -48,9 +50,15 @@ async function one(r: DisasterRun, m: InstanceInfo): Promise<Read> {
   }
   const rec = await r.exec({ host: label, ...readRecord() }, { allowFail: true });
   const record = parseRecord(rec.stdout);
-  const e: MasterEvidence = { ...base, dataPresent: dataPresent(probe), running: probe.etcdAlive };
+  return { e: { ...base, dataPresent: dataPresent(probe), running: probe.etcdAlive }, record, probe };
+}
+
+/** Where etcd runs, its own status (health and member list waited for up to `healthWaitS`). */
+async function own(r: DisasterRun, x: Read & { probe?: VmProbe }, healthWaitS: number): Promise<Read> {
+  const { e, record, probe } = x;
+  if (!probe) return x;
   if (probe.etcdAlive) {
-    const res = await r.exec({ host: label, ...ownStatus() }, { allowFail: true });
+    const res = await r.exec({ host: e.label, ...ownStatus(healthWaitS) }, { allowFail: true });
     const read = parseStatusRead(res.stdout);
     if (read.status)
       return {
@@ -72,6 +80,18 @@ async function one(r: DisasterRun, m: InstanceInfo): Promise<Read> {
   return { e, record, offline: true };
 }
 
+/**
+ * How long a running member's health check may take. A cluster of the masters answers a
+ * linearizable read only while a quorum of them runs etcd: when the probes show fewer (an unreachable
+ * master counted as running), the answer cannot be "healthy with a quorum", so it is not waited for
+ * (a healthy split-off one-member cluster still answers in milliseconds: the planner's note on it).
+ */
+export function healthWaitSeconds(masters: number, runningOrUnknown: number): number {
+  return runningOrUnknown >= quorumOf(masters) ? HEALTH_WAIT_S : SHORT_HEALTH_WAIT_S;
+}
+const HEALTH_WAIT_S = 4;
+const SHORT_HEALTH_WAIT_S = 1;
+
 /** The offline read of a stopped member's data (a copy started read-only in a scratch directory). */
 async function offline(r: DisasterRun, label: string, e: MasterEvidence, record: QuorumRecord | null): Promise<Read> {
   const res = await r.exec({ host: label, ...offlineStatus() }, { allowFail: true, timeoutMs: 300_000 });
@@ -88,15 +108,18 @@ async function offline(r: DisasterRun, label: string, e: MasterEvidence, record:
 }
 
 /**
- * The evidence of every master: the light reads on all masters at once (a running member without
- * quorum takes its health check's whole timeout), then the offline reads one after the other (they
- * copy data: not all at once).
+ * The evidence of every master: the light reads on all masters at once (the probes and records,
+ * then the running members' own status: see healthWaitSeconds), then the offline reads one after
+ * the other (they copy data: not all at once).
  */
 export async function observeQuorum(r: DisasterRun, masters: InstanceInfo[]): Promise<QuorumObservation> {
   const evidence: MasterEvidence[] = [];
   let record: QuorumRecord | null = null;
   let version: string | undefined;
-  const light = await Promise.all(masters.map((m) => one(r, m)));
+  const looked = await Promise.all(masters.map((m) => look(r, m)));
+  const running = looked.filter((x) => !x.probe || x.probe.etcdAlive).length;
+  const wait = healthWaitSeconds(masters.length, running);
+  const light = await Promise.all(looked.map((x) => own(r, x, wait)));
   for (const [i, m] of masters.entries()) {
     const x = light[i].offline ? await offline(r, labelOf(m), light[i].e, light[i].record) : light[i];
     evidence.push(x.e);

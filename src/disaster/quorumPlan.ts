@@ -240,7 +240,7 @@ function stepsOf(survivor: string, masters: string[], rejoin: Rejoin[], ts: stri
                     p(survivor, {
                       command: `${cmd.ETCDCTL} member promote <id of the new member>`,
                       mutates: true,
-                      purpose: 'promote the learner once in sync',
+                      purpose: 'promote the learner once in sync (on the master whose etcd leads then)',
                     }),
                   ]
                 : []),
@@ -252,7 +252,11 @@ function stepsOf(survivor: string, masters: string[], rejoin: Rejoin[], ts: stri
       title: 'Start kube-apiserver (and the other etcd clients) again',
       commands: masters.map((m) => p(m, monitStartProcess('kube-apiserver'))),
     },
-    { id: 'verify', title: 'Verify the cluster', commands: [p(survivor, q.appendRecord('finished'))] },
+    {
+      id: 'verify',
+      title: 'Verify the cluster (and that monit runs kube-apiserver again)',
+      commands: [p(survivor, q.appendRecord('finished'))],
+    },
   ];
   return raw.map((s, i) => ({ ...s, number: i + 1 }));
 }

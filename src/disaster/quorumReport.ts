@@ -19,7 +19,7 @@ export class SurvivorDownError extends StepError {
   ) {
     super(
       `the survivor ${survivor} stopped running etcd (${detail}): the other masters are rebuilt from it, so the run stops here`,
-      `Find why etcd stopped on ${survivor} (its log is in /var/vcap/sys/log/etcd on the VM). Its data is in ${cmd.DATA_DIR} and a copy of the db taken before the run is on it. Once the cause is fixed, run again with the same survivor: the run continues from its record (the survivor is not forced a second time) and starts etcd there under monit. ${RESUME_ADVICE}`,
+      `Find why etcd stopped on ${survivor} (its log is in /var/vcap/sys/log/etcd on the VM). Its data is in ${cmd.DATA_DIR} and a copy of the db taken before the run is on it. Once the cause is fixed, run again with the same survivor: the run continues from its record and starts etcd there under monit; the survivor is forced into a one-member cluster a second time only when a member added before it stopped never started (its cluster could not form a quorum then). ${RESUME_ADVICE}`,
     );
   }
 }

@@ -9,7 +9,7 @@ import { parseEtcdctlError } from '../etcd/parsers';
 import { RESUME_ADVICE, StepError } from '../recovery/context';
 import type { DisasterRun } from './context';
 import { changeMembership } from '../recovery/steps/membershipChange';
-import { dataDirEmpty } from './fleet';
+import { dataDirEmpty, moveDataAside, stopEtcdEverywhere } from './fleet';
 import type { QuorumPlan, Rejoin } from './quorumPlan';
 import * as q from './quorumCommands';
 import { assertSurvivorUp, watchingSurvivor } from './quorumReport';
@@ -86,18 +86,32 @@ export async function forceNewCluster(r: DisasterRun, plan: QuorumPlan, forced: 
   await r.exec(mark);
 }
 
-export async function startSurvivor(r: DisasterRun, plan: QuorumPlan, t: QuorumTimeouts) {
+/**
+ * Starts the survivor under monit and waits until it is healthy. `stuck`, asked while it runs but is
+ * not healthy, may end the wait with a verdict (returned; the caller acts on it): see src/disaster/quorumResume.ts.
+ */
+export async function startSurvivor<T>(
+  r: DisasterRun,
+  plan: QuorumPlan,
+  t: QuorumTimeouts,
+  stuck?: () => Promise<T | undefined>,
+): Promise<T | undefined> {
   const s = plan.survivor!;
   // nothing of the run outside monit may hold the ports when monit starts etcd
   await r.exec({ host: s, ...q.forceNewClusterStop(idOf(s)) });
   const p = await r.probe(s);
   if (p.monitEtcd === 'running' && p.etcdAlive) r.skipped({ host: s, ...cmd.monitStart() }, 'monit already runs etcd');
   else await r.exec({ host: s, ...cmd.monitStart() });
-  await r.until(`etcd on ${s} is healthy under monit`, t.startMs, async () => {
+  const got = await r.until(`etcd on ${s} is healthy under monit`, t.startMs, async () => {
     const x = await r.probe(s);
-    return x.monitEtcd === 'running' && x.etcdAlive && (await healthy(r, s)) ? true : undefined;
+    if (!(x.monitEtcd === 'running' && x.etcdAlive)) return undefined;
+    if (await healthy(r, s)) return { healthy: true as const };
+    const verdict = await stuck?.();
+    return verdict === undefined ? undefined : { healthy: false as const, verdict };
   });
+  if (!got.healthy) return got.verdict;
   r.check('survivor healthy under monit', true, s);
+  return undefined;
 }
 
 async function statusOf(r: DisasterRun, host: string) {
@@ -126,13 +140,21 @@ async function sameAsSurvivor(r: DisasterRun, survivor: string, host: string, re
 async function rejoinOne(r: DisasterRun, plan: QuorumPlan, j: Rejoin, t: QuorumTimeouts) {
   const s = plan.survivor!;
   const id = idOf(j.label);
-  const peer = (await r.probe(j.label)).peerAddress;
+  let p = await r.probe(j.label);
+  const peer = p.peerAddress;
   // every poll below stops the run at once when the survivor's etcd is gone (src/disaster/quorumReport.ts)
   const watch = <T>(f: () => Promise<T>) => watchingSurvivor(r, plan, f);
   const members = () => r.until(`the member list answers on ${s}`, t.startMs, () => watch(() => localMembers(r, s)));
   const list = await members();
   let mine = list.find((m) => m.name === id || (peer && m.peerURLs.includes(peer)));
-  const p = await r.probe(j.label);
+  if (!mine && (p.etcdAlive || !dataDirEmpty(p))) {
+    // etcd data of a member the survivor's cluster does not know: it half-joined during an interrupted
+    // run and the survivor was forced again since (src/disaster/quorumResume.ts); its id cannot come back
+    r.info(`${j.label} holds etcd data of a member the survivor's cluster does not know: it is moved aside (kept)`);
+    await stopEtcdEverywhere(r, [j.label], { monitMs: t.monitMs });
+    await moveDataAside(r, j.label, cmd.stampOf(new Date()));
+    p = await r.probe(j.label);
+  }
   if (mine && mine.name === id && p.etcdAlive) {
     r.info(`${j.label} is already a started member (${mine.id}): not added again`);
   } else {
@@ -173,19 +195,36 @@ async function rejoinOne(r: DisasterRun, plan: QuorumPlan, j: Rejoin, t: QuorumT
     return m ?? undefined;
   });
   if (started.isLearner) {
+    let lead: string | undefined;
     await r.until(
       `learner ${started.id} is promoted`,
       t.startMs,
       async () => {
-        // through the survivor only: the job wrapper's endpoint list names the learner too, and a
-        // request stuck on a member still starting waits out the whole command timeout
-        const res = await r.exec({ host: s, ...cmd.memberPromote(started.id, { local: true }) }, { allowFail: true });
+        // to the leader's own endpoint only: the job wrapper's endpoint list names the learner too (a
+        // request stuck on a member still starting waits out the whole command timeout), and with
+        // authentication on a follower forwards the promotion to the leader without the caller's user,
+        // where etcd refuses it (src/etcd/membershipChanges.ts): the client sees a timeout
+        lead ??= await leaderHost(r, plan, watch);
+        if (!lead) {
+          r.info('no leader known yet: the promotion waits');
+          return undefined;
+        }
+        const res = await r.exec(
+          { host: lead, ...cmd.memberPromote(started.id, { local: true }) },
+          { allowFail: true },
+        );
         if (res.code === 0) return true;
-        if (!(await watch(() => localMembers(r, s))).find((x) => x.id === started.id)?.isLearner) return true;
-        r.info(`promotion not accepted yet (${parseEtcdctlError(res.stderr).message || `exit ${res.code}`}); retrying`);
+        const failure = parseEtcdctlError(res.stderr);
+        // the leader's explicit "not in sync yet" applied nothing; anything else (a timeout, a leader
+        // changed) is judged by the member list, and the leader is looked up again
+        if (failure.reason !== 'learner-not-in-sync') {
+          lead = undefined;
+          if (!(await watch(() => localMembers(r, s))).find((x) => x.id === started.id)?.isLearner) return true;
+        }
+        r.info(`promotion not accepted yet (${failure.message || `exit ${res.code}`}); retrying`);
         return undefined;
       },
-      1500,
+      500,
     );
   }
   await r.until(`${j.label} is healthy`, t.startMs, async () => {
@@ -207,6 +246,22 @@ async function rejoinOne(r: DisasterRun, plan: QuorumPlan, j: Rejoin, t: QuorumT
   );
 }
 
+/**
+ * The master whose etcd leads, from the survivor's status and member list (the leader is named by
+ * its instance id, as the job names members); undefined while there is none, or it is not a master.
+ */
+async function leaderHost(
+  r: DisasterRun,
+  plan: QuorumPlan,
+  watch: <T>(f: () => Promise<T>) => Promise<T>,
+): Promise<string | undefined> {
+  const s = plan.survivor!;
+  const st = await watch(() => statusOf(r, s));
+  if (!st.leader) return undefined;
+  const lead = (await watch(() => localMembers(r, s))).find((m) => m.id === st.leader);
+  return lead?.name ? plan.masters.find((m) => idOf(m) === lead.name) : undefined;
+}
+
 export async function rejoinAll(r: DisasterRun, plan: QuorumPlan, t: QuorumTimeouts) {
   for (const j of plan.rejoin) {
     await assertSurvivorUp(r, plan);
@@ -214,8 +269,34 @@ export async function rejoinAll(r: DisasterRun, plan: QuorumPlan, t: QuorumTimeo
   }
 }
 
-/** One cluster id, every master a started voter, hashKV equal, revision not below the survivor's, the Director's view. */
-export async function verify(r: DisasterRun, plan: QuorumPlan, t: QuorumTimeouts) {
+/**
+ * One cluster id, every master a started voter, hashKV equal, revision not below the survivor's,
+ * while `clientsRunning` (the wait for the etcd clients started just before) runs; then the Director's view.
+ */
+export async function verify(
+  r: DisasterRun,
+  plan: QuorumPlan,
+  t: QuorumTimeouts,
+  clientsRunning: () => Promise<void> = async () => undefined,
+) {
+  // both waited for before a failure is reported (nothing of the step still runs when the run stops)
+  const settled = await Promise.allSettled([verifyCluster(r, plan, t), clientsRunning()]);
+  const failed = settled.find((x): x is PromiseRejectedResult => x.status === 'rejected');
+  if (failed) throw failed.reason;
+  const inst = await r.until(
+    'the Director reports every master running',
+    t.startMs,
+    async () => {
+      const all = await r.session.instances();
+      const ms = all.filter((i) => plan.masters.includes(`${i.group}/${i.id}`));
+      return ms.every((i) => i.processState === 'running') ? ms : undefined;
+    },
+    1000,
+  );
+  r.check('Director reports running', true, inst.map((i) => `${i.group}/${i.index}: ${i.processState}`).join(', '));
+}
+
+async function verifyCluster(r: DisasterRun, plan: QuorumPlan, t: QuorumTimeouts) {
   const s = plan.survivor!;
   const st = await r.until('every master answers its status', t.startMs, () =>
     watchingSurvivor(r, plan, () => Promise.all(plan.masters.map(async (m) => ({ m, st: await statusOf(r, m) })))),
@@ -248,15 +329,4 @@ export async function verify(r: DisasterRun, plan: QuorumPlan, t: QuorumTimeouts
   const before = plan.evidence.find((e) => e.label === s)?.revision;
   if (before !== undefined)
     r.check('revision not lower than the survivor had', rev >= before, `now ${rev}, the survivor had ${before}`);
-  const inst = await r.until(
-    'the Director reports every master running',
-    t.startMs,
-    async () => {
-      const all = await r.session.instances();
-      const ms = all.filter((i) => plan.masters.includes(`${i.group}/${i.id}`));
-      return ms.every((i) => i.processState === 'running') ? ms : undefined;
-    },
-    1000,
-  );
-  r.check('Director reports running', true, inst.map((i) => `${i.group}/${i.index}: ${i.processState}`).join(', '));
 }

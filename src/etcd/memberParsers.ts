@@ -124,6 +124,26 @@ export function parseMemberListJson(text: string): ListedMember[] {
   });
 }
 
+/**
+ * The member list a member's peer port serves at `/members` (what a joining member reads): the
+ * member's own view, answered without a quorum. Ids are JSON numbers; an unstarted member has no name.
+ */
+export function parsePeerMembersJson(text: string): ListedMember[] {
+  const j = parseJsonText(text, 'peer /members');
+  if (!Array.isArray(j)) throw new ParseError('the peer /members answer is not a list');
+  return j.map((m: Record<string, unknown>) => {
+    const name = typeof m.name === 'string' ? m.name : '';
+    return {
+      id: jsonId(m.id, 'member id'),
+      status: name === '' ? 'unstarted' : 'started',
+      name,
+      peerURLs: strArr(m.peerURLs),
+      clientURLs: strArr(m.clientURLs),
+      isLearner: m.isLearner === true,
+    } as ListedMember;
+  });
+}
+
 /** Header of `member list -w json` / `endpoint status -w json` as hex ids. */
 export function parseJsonHeader(text: string): { clusterId: string; memberId: string; raftTerm: string } {
   const j = parseJsonText(text, 'etcdctl') as { header?: Record<string, unknown> };

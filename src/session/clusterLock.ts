@@ -6,9 +6,9 @@
 // SSH with sudo. Every read-check-write on a VM happens under `flock` on a guard file next to it, so
 // creating, heart-beating, breaking and releasing are each atomic on that VM.
 //
-// Acquire rule: the masters are taken in index order, one after the other, and the lock must be
-// created on EVERY master that can be reached AND on a MAJORITY of all masters (the Director's
-// list). Two runs that both reach the first master race for it and the loser stops there; two runs
+// Acquire rule: the first master in index order is taken alone, then the others at once, and the
+// lock must be created on EVERY master that can be reached AND on a MAJORITY of all masters (the
+// Director's list). Two runs that both reach the first master race for it and the loser stops there; two runs
 // that see different masters need a majority each, and two majorities always share a master, so at
 // most one run proceeds. A refused acquire removes what it created.
 //
@@ -137,14 +137,9 @@ export async function acquireClusterLock(session: LockSession, opts: AcquireOpti
 
   const touched: MasterHost[] = [];
   const broken: LockReport[] = [];
-  const refuse = async (err: ClusterLockError): Promise<never> => {
-    await removeOurs(touched, runId, log);
-    throw err;
-  };
-  // Index order (etcdInstances sorts by index): two runs race for the same first master.
-  for (const t of hosts) {
+  /** Takes the lock on one master; throws ClusterLockError (what it created elsewhere is removed by the caller). */
+  const takeOn = async (t: MasterHost): Promise<void> => {
     const name = label(t.inst);
-    touched.push(t);
     let r: OpResult;
     try {
       r = await lockOp(t.host, { mode: 'absent' }, { content: formatHolder(holder) });
@@ -154,20 +149,16 @@ export async function acquireClusterLock(session: LockSession, opts: AcquireOpti
           // Resuming under the same run id: ours already; refresh it.
           r = await lockOp(t.host, { mode: 'run', runId }, { content: formatHolder(holder) });
         } else if (!rep.stale) {
-          return await refuse(
-            new ClusterLockError(
-              'held',
-              `Another run holds the cluster lock: ${describeLock(rep)}. Wait until it finishes (or stop it there); a lock without heartbeat becomes stale after ${Math.round(staleMs / 1000)} s.`,
-              [rep],
-            ),
+          throw new ClusterLockError(
+            'held',
+            `Another run holds the cluster lock: ${describeLock(rep)}. Wait until it finishes (or stop it there); a lock without heartbeat becomes stale after ${Math.round(staleMs / 1000)} s.`,
+            [rep],
           );
         } else if (!opts.breakLock) {
-          return await refuse(
-            new ClusterLockError(
-              'stale',
-              `A stale cluster lock is in the way: ${describeLock(rep)}. If that run is really gone, run again with --break-lock to break it.`,
-              [rep],
-            ),
+          throw new ClusterLockError(
+            'stale',
+            `A stale cluster lock is in the way: ${describeLock(rep)}. If that run is really gone, run again with --break-lock to break it.`,
+            [rep],
           );
         } else {
           log(`lock: breaking the stale lock on ${describeLock(rep)}`);
@@ -175,31 +166,39 @@ export async function acquireClusterLock(session: LockSession, opts: AcquireOpti
           if (r.outcome === 'ok') broken.push(rep);
           else {
             const now = reportOf(name, r, staleMs);
-            return await refuse(
-              new ClusterLockError(
-                'held',
-                `The stale lock changed while breaking it: ${describeLock(now)}. Another run is starting: check who it is before running again.`,
-                [now],
-              ),
+            throw new ClusterLockError(
+              'held',
+              `The stale lock changed while breaking it: ${describeLock(now)}. Another run is starting: check who it is before running again.`,
+              [now],
             );
           }
         }
       }
     } catch (e) {
-      if (e instanceof ClusterLockError) throw e; // a refusal above: already cleaned up
-      return await refuse(
-        new ClusterLockError('failed', `Cannot take the cluster lock on ${name}: ${(e as Error).message}`),
-      );
+      if (e instanceof ClusterLockError) throw e;
+      throw new ClusterLockError('failed', `Cannot take the cluster lock on ${name}: ${(e as Error).message}`);
     }
     if (r.outcome !== 'ok') {
-      return await refuse(
-        new ClusterLockError(
-          'held',
-          `Cannot take the cluster lock on ${name}: ${describeLock(reportOf(name, r, staleMs))}.`,
-          [reportOf(name, r, staleMs)],
-        ),
+      throw new ClusterLockError(
+        'held',
+        `Cannot take the cluster lock on ${name}: ${describeLock(reportOf(name, r, staleMs))}.`,
+        [reportOf(name, r, staleMs)],
       );
     }
+  };
+  try {
+    // The first master (index order: etcdInstances sorts by index) alone: two runs that both reach it
+    // race there and the loser stops before touching another. Then every other master at once; a
+    // refusal on any of them is reported once all have answered.
+    touched.push(hosts[0]);
+    await takeOn(hosts[0]);
+    touched.push(...hosts.slice(1));
+    const settled = await Promise.allSettled(hosts.slice(1).map(takeOn));
+    const failed = settled.find((x): x is PromiseRejectedResult => x.status === 'rejected');
+    if (failed) throw failed.reason;
+  } catch (e) {
+    await removeOurs(touched, runId, log);
+    throw e;
   }
   log(`lock: run ${runId} (${opts.flow}) holds the cluster lock on ${touched.map((t) => label(t.inst)).join(', ')}`);
   return new HeldLock(runId, holder, touched, unreachable, broken, heartbeatMs, opts.signal, log);

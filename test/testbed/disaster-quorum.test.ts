@@ -2,7 +2,9 @@
 // stand-in that writes to etcd every second: refused while quorum holds; then two of three masters
 // wiped and the third stopped (its numbers read offline), the most advanced preselected, a run
 // cancelled after the survivor was forced into a new cluster, run again while the survivor's etcd dies
-// (the run stops and reports each master's state), and run again to the end. Proves: the
+// right after a member was added and before it started (the run stops and reports each master's
+// state), and run again to the end (the survivor, whose cluster cannot form a quorum then, is forced
+// again). Proves: the
 // writes acknowledged before are there afterwards, one cluster id, every member started and healthy,
 // no write accepted while the run had the API servers stopped, and the API servers writing again after.
 import * as assert from 'assert';
@@ -47,6 +49,18 @@ function killForGood(vm: TestbedVm): void {
     '/bin/bash',
     '-c',
     `monit unmonitor etcd; kill -9 ${pid}; for _ in $(seq 1 100); do p=$(cat /var/vcap/sys/run/bpm/etcd/etcd.pid 2>/dev/null); [ -n "$p" ] && kill -0 $p 2>/dev/null || break; sleep 0.1; done`,
+  ]);
+}
+
+/** What the job's start script of a non-bootstrap master without data does first: `member add` of itself. */
+function addAsStartScriptDoes(vm: TestbedVm): void {
+  execFileSync('/usr/bin/nsenter', [
+    '-m',
+    '-t',
+    String(vm.nsPid),
+    '/bin/bash',
+    '-c',
+    `source /var/vcap/jobs/etcd/bin/utils.sh; ETCDCTL_API=3 /var/vcap/jobs/etcd/bin/etcdctl member add ${vm.id} --peer-urls "$etcd_peer_address"`,
   ]);
 }
 
@@ -140,7 +154,9 @@ describe('quorum restore on the testbed (3 masters, kube-apiserver writing)', fu
     });
     assert.match(copy.stdout + copy.stderr, /"revision":\d+/);
 
-    // second run: the survivor's etcd dies (killed, and monit no longer restarts it) as the re-adds begin
+    // second run: as the re-adds begin, master-1's start script adds it (its `member add`), then the
+    // survivor's etcd dies (killed, and monit no longer restarts it) before master-1 started: the
+    // survivor's configuration now counts two voters, one of them never started
     const dead = await restoreQuorum(
       session,
       options({
@@ -148,7 +164,10 @@ describe('quorum restore on the testbed (3 masters, kube-apiserver writing)', fu
         yes: true,
         onEvent: (e) => {
           record(e);
-          if (e.type === 'step-start' && e.step === 'rejoin') killForGood(m(2));
+          if (e.type === 'step-start' && e.step === 'rejoin') {
+            addAsStartScriptDoes(m(1));
+            killForGood(m(2));
+          }
         },
       }),
     );
@@ -162,14 +181,18 @@ describe('quorum restore on the testbed (3 masters, kube-apiserver writing)', fu
     for (const i of [0, 1]) assert.match(stateOf(i), /: etcd not running .*; no data in /, explain(dead));
     for (const x of dead.memberStates!) assert.ok(dead.message.includes(x), explain(dead));
 
+    // third run: the survivor, started under monit, waits for a quorum that cannot form (master-1 was
+    // added and never started): the run says so, forces it into a one-member cluster again (its data is
+    // the most advanced) and adds the others back
     const second = await restoreQuorum(session, options({ survivor: label(2), yes: true, onEvent: record }));
     assert.strictEqual(second.outcome, 'recovered', explain(second));
     assert.ok(second.stepsRun.includes('verify'), explain(second));
-    // resumed: the survivor is not forced a second time, and monit runs it again
-    assert.match(
-      fs.readFileSync(second.transcriptPath, 'utf8'),
-      /skipped \(the record on the survivor says it already ran as a new cluster\)/,
-    );
+    const tx = fs.readFileSync(second.transcriptPath, 'utf8');
+    assert.match(tx, /skipped \(the record on the survivor says it already ran as a new cluster\)/);
+    assert.match(tx, /waits for a quorum that cannot form/, explain(second));
+    assert.match(tx, new RegExp(`${label(1)}: voting member [0-9a-f]+, added, never started`), explain(second));
+    assert.match(tx, new RegExp(`${label(2)}: voting member [0-9a-f]+, the survivor, etcd running`), explain(second));
+    assert.match(tx, /\*\*one-member cluster\*\*/, 'the survivor forced again in this run');
 
     // no write accepted while the API servers were stopped (from the end of step 1 to the start of step 8)
     const from = times['step-done:stop-clients'];
