@@ -8,6 +8,7 @@ import { withDeployment } from '../../src/cli/session';
 import type { DeploymentSession } from '../../src/session/types';
 import { askYesNo, handleInterrupts } from '../../src/cli/io';
 import { reportRecovery } from '../../src/cli/recover';
+import { MAINTENANCE_USAGE, parseMaintenanceArgs } from '../../src/cli/maintenance';
 import { formatDiagnosis } from '../../src/cli/status';
 import { EXIT_CODES, exitCodeFor, summarize, type Diagnosis, type Finding } from '../../src/diagnosis';
 import type { EndpointResult, EndpointStatus } from '../../src/etcd/types';
@@ -36,6 +37,15 @@ const noConnection = (err = sink()) => ({
 });
 
 describe('bosh-etcd CLI: arguments', () => {
+  it('defrag and recover-nospace take --break-lock (they hold the cluster lock) and say so in their usage', () => {
+    for (const cmd of ['defrag', 'recover-nospace']) {
+      const a = parseMaintenanceArgs([cmd, '--deployment', 'd', '--break-lock', '--yes']);
+      assert.deepStrictEqual([a.cmd, a.deployment, a.breakLock, a.yes], [cmd, 'd', true, true]);
+      assert.strictEqual(parseMaintenanceArgs([cmd, '-d', 'd']).breakLock, false);
+    }
+    assert.match(MAINTENANCE_USAGE, /hold the cluster lock/);
+  });
+
   it('parses recover options, --instance several times (repeats dropped), --all-broken, --break-lock', () => {
     const a = parseArgs([
       'recover',
