@@ -789,6 +789,14 @@ describe('recovery engine on the testbed (3 masters)', function () {
       ran.some((c) => /member promote [0-9a-f]+/.test(c)),
       ran.join('\n'),
     );
+    // sent to the leader's own member, never through the wrapper's list (a follower forwards it without the user)
+    const promotes = events.filter(
+      (e): e is Extract<RecoveryEvent, { type: 'command' }> => e.type === 'command' && /member promote/.test(e.command),
+    );
+    assert.ok(
+      promotes.every((p) => p.host !== label(m1) && /^LOCAL=true /.test(p.command)),
+      JSON.stringify(promotes),
+    );
     assert.ok(events.some((e) => e.type === 'check' && e.name === 'added as a learner' && e.ok));
     await assertRecovered(s, session, m1, res, seeded);
     forgetFaults(label(m1));

@@ -65,7 +65,7 @@ async function statusOf(r: Run, url: string): Promise<EndpointStatus | undefined
   return x && x.ok ? x.value : undefined;
 }
 
-async function leaderUrl(r: Run): Promise<{ url: string; status: EndpointStatus }> {
+async function leaderUrl(r: Run): Promise<{ url: string; status: EndpointStatus; label: string }> {
   const st = await r.cluster.status();
   const members = await r.members();
   for (const e of st) {
@@ -75,7 +75,7 @@ async function leaderUrl(r: Run): Promise<{ url: string; status: EndpointStatus 
     const v = r.obs.views.find((x) => lm && x.instance.id === lm.name);
     if (v) {
       const ls = st.find((y) => y.endpoint === v.endpointUrl);
-      if (ls && ls.ok) return { url: v.endpointUrl, status: ls.value };
+      if (ls && ls.ok) return { url: v.endpointUrl, status: ls.value, label: `${v.instance.group}/${v.instance.id}` };
     }
   }
   throw new Error('no leader found');
@@ -175,7 +175,11 @@ export async function run(r: Run, s: PlanStep): Promise<void> {
     });
     r.check('learner in sync', true, `${url} at raft index ${st.raftIndex}, leader was at ${lead.status.raftIndex}`);
     if (!promote) throw new StepError(`member ${id} is a learner but the plan has no promotion`, RESUME_ADVICE);
-    const pc = { ...promote, command: cmd.memberPromote(id).command };
+    // Sent to the leader's own member (LOCAL=true on the leader's VM): through the job wrapper's list of
+    // every master the request may land on a follower, which forwards a promotion to the leader without
+    // the caller's user; with authentication on (as TKGI runs etcd) the leader refuses it and the client
+    // sees a timeout, every time while the first endpoint of the list is a follower.
+    let via: string | undefined = lead.label;
     // etcd refuses to promote a learner that has not caught up: tried again until in sync or the deadline.
     await r.until(
       `learner ${id} is promoted`,
@@ -184,9 +188,17 @@ export async function run(r: Run, s: PlanStep): Promise<void> {
         const ms = await r.members();
         const x = ms.find((y) => y.id === id);
         if (x && !x.isLearner) return true;
+        via ??= (await leaderUrl(r).catch(() => undefined))?.label;
+        if (!via) {
+          r.info('no leader answers yet: the promotion waits');
+          return undefined;
+        }
+        const pc = { ...promote, host: via, command: cmd.memberPromote(id, { local: true }).command };
         const res = await r.exec(pc, { allowFail: true });
         if (res.code === 0) return true;
         const failure = parseEtcdctlError(res.stderr);
+        // "not in sync yet" came from the leader; anything else (a timeout, a leader changed): look it up again
+        if (failure.reason !== 'learner-not-in-sync') via = undefined;
         r.info(
           `promotion not accepted yet (${failure.reason === 'unknown' ? '' : `${failure.reason}: `}${failure.message || `exit ${res.code}`}); retrying`,
         );
