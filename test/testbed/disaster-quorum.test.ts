@@ -236,7 +236,7 @@ describe('quorum restore on the testbed (3 masters, kube-apiserver writing)', fu
     await assertOneClusterWith('/dq', 20);
   });
 
-  it('stopped at every step boundary and twice inside the re-adds, each new run continues; the last one finishes', async () => {
+  it('stopped at every step boundary and twice inside the re-adds, then SSH dropped mid-run, each new run continues; the last one finishes', async () => {
     // the cluster the previous test restored: every master healthy again
     for (let i = 0; i < 10; i++) await etcdctlIn(m(2), `put /dk/key-${i} value-${i}`, { local: true });
     await breakInstance(`master/${m(0).id}`, 'quorum-loss', opts); // wipes master-0 (bootstrap) and master-1
@@ -279,7 +279,26 @@ describe('quorum restore on the testbed (3 masters, kube-apiserver writing)', fu
       assert.ok(reached, `the run reached "${what}": ${explain(res)}`);
       assert.strictEqual(res.outcome, 'cancelled', `stopped ${what}: ${explain(res)}`);
     }
-    const last = await restoreQuorum(session, options({ survivor: label(2), yes: true }));
+    // then the SSH connections to every master drop as the re-adds begin: the run fails, or carries on
+    // over new connections; when it failed, the next run finishes
+    let dropped: Promise<unknown> | undefined;
+    const drop = await restoreQuorum(
+      session,
+      options({
+        survivor: label(2),
+        yes: true,
+        onEvent: (e) => {
+          if (!dropped && e.type === 'step-start' && e.step === 'rejoin')
+            dropped = Promise.all(masters(state).map((vm) => breakInstance(`master/${vm.id}`, 'ssh-drop', opts)));
+        },
+      }),
+    );
+    assert.ok(dropped, `the run reached the re-adds: ${explain(drop)}`);
+    await dropped;
+    log.push(`after the SSH drop: ${drop.outcome}: ${drop.message}`);
+    assert.ok(drop.outcome === 'recovered' || drop.outcome === 'failed', explain(drop));
+    const last =
+      drop.outcome === 'recovered' ? drop : await restoreQuorum(session, options({ survivor: label(2), yes: true }));
     assert.strictEqual(last.outcome, 'recovered', `${explain(last)}\n${log.join('\n')}`);
 
     await assertOneClusterWith('/dk', 10);

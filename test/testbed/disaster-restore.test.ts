@@ -163,24 +163,45 @@ describe(`restore every master from one snapshot (3 masters, kube-apiserver stan
     assert.strictEqual(await valueOn(ms[1], '/restore-test/after-2'), 'a2');
   });
 
-  it('restores all three masters from the good snapshot (resumed after a cancel), before-keys present, after-keys absent, one cluster', async () => {
-    // First run: cancelled once every master is restored, right before etcd is started again.
-    const ac = new AbortController();
+  it('restores all three masters from the good snapshot (stopped at every step boundary, each run continuing), before-keys present, after-keys absent, one cluster', async () => {
+    // Runs stopped after each step but the last, each a new session (as a killed CLI run again); the one
+    // stopped after the restore step leaves every master restored with etcd still down.
     const events: DisasterEvent[] = [];
-    const first = await runRestore(
-      open(),
-      options({
-        signal: ac.signal,
-        bump: bumps(s) ? { revision: BUMP, markCompacted: true } : undefined,
-        onEvent: (e) => {
-          events.push(e);
-          if (e.type === 'step-start' && e.step === 'start-etcd') ac.abort();
-        },
-      }),
-    );
-    assert.strictEqual(first.outcome, 'cancelled', explain(first));
+    const STEPS = [
+      'precheck',
+      'upload',
+      'stop-clients',
+      'stop-etcd',
+      'restore',
+      'start-etcd',
+      'verify',
+      'start-clients',
+    ];
+    for (const step of STEPS) {
+      const ac = new AbortController();
+      let reached = false;
+      const run = await runRestore(
+        open(),
+        options({
+          signal: ac.signal,
+          bump: bumps(s) ? { revision: BUMP, markCompacted: true } : undefined,
+          onEvent: (e) => {
+            events.push(e);
+            if (!reached && e.type === 'step-done' && e.step === step) {
+              reached = true;
+              ac.abort();
+            }
+          },
+        }),
+      );
+      assert.ok(reached, `the run reached the end of ${step}: ${explain(run)}`);
+      assert.strictEqual(run.outcome, 'cancelled', `stopped after ${step}: ${explain(run)}`);
+      if (step === 'restore')
+        for (const m of ms) assert.ok(!(await statusOn(m)), `etcd is down on master-${m.index} after the restore step`);
+    }
     const stoppedAt = Date.parse(events.find((e) => e.type === 'step-start' && e.step === 'stop-etcd')!.time);
-    for (const m of ms) assert.ok(!(await statusOn(m)), `etcd is down on master-${m.index} after the cancel`);
+    // the first start of the API servers (the run stopped after start-clients started them)
+    const firstClientsAt = Date.parse(events.find((e) => e.type === 'step-start' && e.step === 'start-clients')!.time);
 
     // Run again: it finds every master restored from this snapshot and finishes.
     const again: DisasterEvent[] = [];
@@ -197,6 +218,7 @@ describe(`restore every master from one snapshot (3 masters, kube-apiserver stan
       'the second run resumed (did not restore again)',
     );
     const clientsAt = Date.parse(again.find((e) => e.type === 'step-start' && e.step === 'start-clients')!.time);
+    assert.ok(firstClientsAt < clientsAt);
 
     const st = await Promise.all(ms.map(statusOn));
     assert.ok(
@@ -231,7 +253,7 @@ describe(`restore every master from one snapshot (3 masters, kube-apiserver stan
     }
     // kube-apiserver wrote nothing while etcd was being restored, and writes again afterwards.
     for (const m of ms) {
-      const during = apiWrites(m).filter((w) => w.at > stoppedAt && w.at < clientsAt);
+      const during = apiWrites(m).filter((w) => w.at > stoppedAt && w.at < firstClientsAt);
       assert.deepStrictEqual(during, [], `master-${m.index}'s kube-apiserver was stopped during the restore`);
     }
     await waitFor('every kube-apiserver stand-in to write again', 120_000, async () =>
