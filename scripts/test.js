@@ -165,7 +165,7 @@ function failures(out) {
     if (cur.inTitle) {
       cur.title.push((head ? head[2].trim() : t).replace(/:$/, ''));
       if (t.endsWith(':')) cur.inTitle = false;
-    } else if (!cur.error) cur.error = t.slice(0, 240);
+    } else if (!cur.error) cur.error = t.slice(0, 900);
   }
   return found.map((f) => `${f.title.join(' › ')}${f.error ? `\n      ${f.error}` : ''}`);
 }

@@ -283,12 +283,55 @@ export const README_SCREENSHOTS = [
 ];
 const DOCS_SCREENSHOTS_DIR = path.resolve(SCREENSHOTS_DIR, '..', '..', 'docs', 'screenshots');
 
-/** In afterEach: screenshot + keep the run folder when the test failed. */
+/**
+ * One line saying what the workbench shows: the quick input's title and first rows, the toasts, the
+ * modal dialogs, the terminals' names, the extension host's last error. A failure's first line is
+ * all that a CI summary keeps, so failureScreenshot puts this there.
+ */
+export async function screenState(wb: Workbench): Promise<string> {
+  const page = wb.page;
+  const parts: string[] = [];
+  const short = (t: string) => t.replace(/\s+/g, ' ').trim().slice(0, 160);
+  const quick = page.locator('.quick-input-widget');
+  if (await quick.isVisible().catch(() => false)) {
+    const title = await quick
+      .locator('.quick-input-title')
+      .innerText({ timeout: 1000 })
+      .catch(() => '');
+    const rows = await quick
+      .locator('.quick-input-list .monaco-list-row')
+      .allInnerTexts()
+      .catch(() => [] as string[]);
+    parts.push(`quick input "${short(title)}" [${rows.slice(0, 3).map(short).join(' | ')}]`);
+  } else parts.push('no quick input');
+  const toasts = await notifications(page).catch(() => [] as string[]);
+  parts.push(`toasts [${toasts.map(short).join(' | ')}]`);
+  const modal = await dialogs(page).catch(() => [] as string[]);
+  if (modal.length) parts.push(`dialogs [${modal.map(short).join(' | ')}]`);
+  const terminals = await page
+    .locator('.terminal-tabs-entry, .single-terminal-tab')
+    .allInnerTexts()
+    .catch(() => [] as string[]);
+  if (terminals.length) parts.push(`terminals [${terminals.map(short).join(' | ')}]`);
+  const errors = extensionHostLog(wb)
+    .split('\n')
+    .filter((l) => /\[error\]/i.test(l));
+  if (errors.length) parts.push(`last extension-host error: ${short(errors[errors.length - 1])}`);
+  return parts.join('; ');
+}
+
+/** In afterEach: screenshot + keep the run folder when the test failed, and say on the error's first line what was on screen. */
 export async function failureScreenshot(wb: Workbench | undefined, ctx: Mocha.Context): Promise<void> {
   const t = ctx.currentTest;
   if (!wb || !t || t.state !== 'failed') return;
   const file = await screenshot(wb.page, `FAILED-${t.fullTitle()}`).catch(() => '');
-  console.log(`    screenshot of the failure: ${file}; code-server logs: ${wb.cs.runDir}`);
+  const seen = await screenState(wb).catch((e: Error) => `(screen state unreadable: ${e.message})`);
+  const err = (t as Mocha.Test & { err?: Error }).err;
+  if (err && typeof err.message === 'string') {
+    const [first, ...rest] = err.message.split('\n');
+    err.message = [`${first} — on screen: ${seen}`, ...rest].join('\n');
+  }
+  console.log(`    screenshot of the failure: ${file}; code-server logs: ${wb.cs.runDir}\n    on screen: ${seen}`);
 }
 
 /** The extension host's logs (activation, errors) of this workbench. */
