@@ -23,7 +23,7 @@ import {
   worthDefragmenting,
 } from './plan';
 import { MaintenanceRun, MaintenanceStepError, RESUME_ADVICE } from './run';
-import { lockResult, MaintenanceGuard, stopCause, type MaintenanceLockOutcome } from './lock';
+import { lockResult, MaintenanceGuard, stopCause, underGuard, type MaintenanceLockOutcome } from './lock';
 import type {
   DefragMemberResult,
   DefragOptions,
@@ -31,6 +31,7 @@ import type {
   DefragResult,
   DefragThresholds,
   MaintenanceObservation,
+  MaintenanceRefusal,
 } from './types';
 
 export const DEFAULT_SETTLE_MS = 60_000;
@@ -243,14 +244,53 @@ function reclaimedLine(results: DefragMemberResult[]): string {
     .join('; ');
 }
 
-/** Rolling defragmentation of a deployment's etcd. Never throws for operational failures: see `outcome`. */
-export async function defragCluster(session: DeploymentSession, opts: DefragOptions = {}): Promise<DefragResult> {
-  const guard = new MaintenanceGuard(opts.signal);
+/** How a maintenance run ended before its plan: cancelled, not observed, or the lock refused or not taken. */
+export interface StartStop {
+  outcome: 'cancelled' | 'failed' | 'refused';
+  message: string;
+  advice?: string;
+  refusals?: MaintenanceRefusal[];
+}
+
+/**
+ * The start of every maintenance run: the cluster lock is taken while the cluster is observed (its
+ * VM probes open the SSH connections while the etcd connection opens), then the observation is
+ * emitted and the lock's answer checked. `stop` says why the run ends here.
+ */
+export async function observeUnderLock(
+  session: DeploymentSession,
+  run: MaintenanceRun,
+  opts: { dryRun?: boolean; breakLock?: boolean },
+  guard: MaintenanceGuard,
+): Promise<{ obs: MaintenanceObservation; cluster: EtcdCluster } | { stop: StartStop }> {
+  let obs: MaintenanceObservation;
+  let cluster: EtcdCluster;
+  let lock: MaintenanceLockOutcome;
   try {
-    return await defragLocked(session, { ...opts, signal: guard.signal }, guard);
-  } finally {
-    await guard.release();
+    run.checkAbort();
+    const locking = guard.take(session, opts);
+    obs = await observeMaintenance(session, { exec: visibleReadOnly(run) });
+    cluster = await session.etcd();
+    lock = await locking;
+  } catch (e) {
+    if (e instanceof CancelledError)
+      return { stop: { outcome: 'cancelled', message: `${stopCause(guard)}; nothing was changed.` } };
+    return {
+      stop: {
+        outcome: 'failed',
+        message: `Could not observe the cluster: ${(e as Error).message}`,
+        advice: 'Check the Director and SSH/etcd access (bosh-etcd status), then run again; nothing was changed.',
+      },
+    };
   }
+  run.emit({ type: 'observed', time: run.time(), summary: summarizeObservation(obs) });
+  const locked = lockResult(run, lock);
+  return locked ? { stop: locked } : { obs, cluster };
+}
+
+/** Rolling defragmentation of a deployment's etcd. Never throws for operational failures: see `outcome`. */
+export function defragCluster(session: DeploymentSession, opts: DefragOptions = {}): Promise<DefragResult> {
+  return underGuard(opts.signal, (guard) => defragLocked(session, { ...opts, signal: guard.signal }, guard));
 }
 
 async function defragLocked(
@@ -263,30 +303,9 @@ async function defragLocked(
     ...r,
     transcriptPath: run.finish(r.outcome, r.message + (r.advice ? `\n\nWhat to do: ${r.advice}` : '')),
   });
-  let obs: MaintenanceObservation;
-  let cluster: EtcdCluster;
-  let lock: MaintenanceLockOutcome;
-  try {
-    run.checkAbort();
-    // the cluster lock is taken while the cluster is observed (src/maintenance/lock.ts)
-    const locking = guard.take(session, opts);
-    // observed first: its VM probes open the SSH connections while the etcd connection opens
-    obs = await observeMaintenance(session, { exec: visibleReadOnly(run) });
-    cluster = await session.etcd();
-    lock = await locking;
-  } catch (e) {
-    if (e instanceof CancelledError)
-      return done({ outcome: 'cancelled', message: `${stopCause(guard)}; nothing was changed.`, members: [] });
-    return done({
-      outcome: 'failed',
-      message: `Could not observe the cluster: ${(e as Error).message}`,
-      advice: 'Check the Director and SSH/etcd access (bosh-etcd status), then run again; nothing was changed.',
-      members: [],
-    });
-  }
-  run.emit({ type: 'observed', time: run.time(), summary: summarizeObservation(obs) });
-  const locked = lockResult(run, lock);
-  if (locked) return done({ ...locked, members: [] });
+  const started = await observeUnderLock(session, run, opts, guard);
+  if ('stop' in started) return done({ ...started.stop, members: [] });
+  const { obs, cluster } = started;
   const plan = planDefrag(obs, opts);
   run.emit({ type: 'plan', time: run.time(), lines: formatDefragPlan(plan) });
   if (plan.refusals.length) {

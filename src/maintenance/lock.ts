@@ -63,6 +63,19 @@ export class MaintenanceGuard {
   }
 }
 
+/** Runs `body` with a guard over the operator's `signal`; the lock it took is released when the body ends. */
+export async function underGuard<R>(
+  signal: AbortSignal | undefined,
+  body: (guard: MaintenanceGuard) => Promise<R>,
+): Promise<R> {
+  const guard = new MaintenanceGuard(signal);
+  try {
+    return await body(guard);
+  } finally {
+    await guard.release();
+  }
+}
+
 /** What a cancelled run says: the operator's cancel, or the lock taken over by another run. */
 export function stopCause(guard: MaintenanceGuard): string {
   return guard.lockLost() ? 'The cluster lock was lost (another run broke it)' : 'Cancelled';

@@ -5,10 +5,10 @@
 import type { DeploymentSession } from '../session/types';
 import type { EndpointStatus, EtcdCluster } from '../etcd/types';
 import { CancelledError } from '../util/cancel';
-import { etcdReadOf, observeMaintenance } from './observe';
+import { etcdReadOf } from './observe';
 import { formatBytes, formatNospacePlan, planNospace } from './plan';
-import { rollingDefrag, summarizeObservation, visibleReadOnly } from './defrag';
-import { lockResult, MaintenanceGuard, stopCause, type MaintenanceLockOutcome } from './lock';
+import { observeUnderLock, rollingDefrag } from './defrag';
+import { MaintenanceGuard, stopCause, underGuard } from './lock';
 import { MaintenanceRun, MaintenanceStepError, RESUME_ADVICE } from './run';
 import type { MaintenanceObservation, NospaceOptions, NospaceResult } from './types';
 
@@ -47,13 +47,8 @@ async function currentRevision(cluster: EtcdCluster, obs: MaintenanceObservation
 }
 
 /** Compact, rolling defragmentation, disarm, test write, size vs quota. Never throws for operational failures: see `outcome`. */
-export async function recoverNospace(session: DeploymentSession, opts: NospaceOptions = {}): Promise<NospaceResult> {
-  const guard = new MaintenanceGuard(opts.signal);
-  try {
-    return await nospaceLocked(session, { ...opts, signal: guard.signal }, guard);
-  } finally {
-    await guard.release();
-  }
+export function recoverNospace(session: DeploymentSession, opts: NospaceOptions = {}): Promise<NospaceResult> {
+  return underGuard(opts.signal, (guard) => nospaceLocked(session, { ...opts, signal: guard.signal }, guard));
 }
 
 async function nospaceLocked(
@@ -67,30 +62,9 @@ async function nospaceLocked(
     ...r,
     transcriptPath: run.finish(r.outcome, r.message + (r.advice ? `\n\nWhat to do: ${r.advice}` : '')),
   });
-  let obs: MaintenanceObservation;
-  let cluster: EtcdCluster;
-  let lock: MaintenanceLockOutcome;
-  try {
-    run.checkAbort();
-    // the cluster lock is taken while the cluster is observed (src/maintenance/lock.ts)
-    const locking = guard.take(session, opts);
-    // observed first: its VM probes open the SSH connections while the etcd connection opens
-    obs = await observeMaintenance(session, { exec: visibleReadOnly(run) });
-    cluster = await session.etcd();
-    lock = await locking;
-  } catch (e) {
-    if (e instanceof CancelledError)
-      return done({ ...base, outcome: 'cancelled', message: `${stopCause(guard)}; nothing was changed.` });
-    return done({
-      ...base,
-      outcome: 'failed',
-      message: `Could not observe the cluster: ${(e as Error).message}`,
-      advice: 'Check the Director and SSH/etcd access (bosh-etcd status), then run again; nothing was changed.',
-    });
-  }
-  run.emit({ type: 'observed', time: run.time(), summary: summarizeObservation(obs) });
-  const locked = lockResult(run, lock);
-  if (locked) return done({ ...base, ...locked });
+  const started = await observeUnderLock(session, run, opts, guard);
+  if ('stop' in started) return done({ ...base, ...started.stop });
+  const { obs, cluster } = started;
   const stamp = new Date().toISOString().replace(/[-:.]/g, '').replace('T', '-');
   let plan = planNospace(obs, { ...opts, stamp });
   if (plan.refusals.length) {

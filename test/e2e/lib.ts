@@ -148,31 +148,59 @@ export function activityBarItem(page: Page, title: string): Locator {
     .first();
 }
 
-/** Opens the command palette and runs the command with this exact title, e.g. 'BOSH etcd: Refresh'. */
+/**
+ * Opens the command palette and runs the command with this exact title, e.g. 'BOSH etcd: Refresh'.
+ * The palette lists what is enabled when it opens: a command whose `when` clause becomes true while
+ * it is open (isWorkspaceTrusted, decided just after the workbench loads) appears only when it is
+ * opened again, so it is reopened until the command is listed (20 s).
+ */
 export async function runCommand(page: Page, title: string): Promise<void> {
   const input = page.locator('.quick-input-widget input.input');
-  if (!(await input.isVisible())) {
-    await page.keyboard.press('F1');
-    try {
-      await input.waitFor({ state: 'visible', timeout: 5000 });
-    } catch {
-      await page.keyboard.press('Control+Shift+P');
-      await input.waitFor({ state: 'visible', timeout: 10_000 });
-    }
-  }
-  await input.fill('>' + title);
   const row = page
     .locator('.quick-input-list .monaco-list-row')
     .filter({ has: page.locator('.label-name', { hasText: title }) })
     .first();
-  try {
-    await row.waitFor({ state: 'visible', timeout: 20_000 });
-  } catch {
-    const rows = await page.locator('.quick-input-list .monaco-list-row').allInnerTexts();
-    throw new Error(`Command "${title}" is not in the command palette; it shows: ${JSON.stringify(rows.slice(0, 10))}`);
+  const end = Date.now() + 20_000;
+  for (;;) {
+    if (!(await input.isVisible())) {
+      await page.keyboard.press('F1');
+      try {
+        await input.waitFor({ state: 'visible', timeout: 5000 });
+      } catch {
+        await page.keyboard.press('Control+Shift+P');
+        await input.waitFor({ state: 'visible', timeout: 10_000 });
+      }
+    }
+    await input.fill('>' + title);
+    try {
+      await row.waitFor({ state: 'visible', timeout: Math.max(1000, Math.min(4000, end - Date.now())) });
+      break;
+    } catch {
+      if (Date.now() >= end) {
+        const rows = await page.locator('.quick-input-list .monaco-list-row').allInnerTexts();
+        throw new Error(
+          `Command "${title}" is not in the command palette; it shows: ${JSON.stringify(rows.slice(0, 10))}`,
+        );
+      }
+      await input.focus();
+      await page.keyboard.press('Escape');
+      await input.waitFor({ state: 'hidden', timeout: 5000 }).catch(() => undefined);
+    }
   }
   await row.click();
   await input.waitFor({ state: 'hidden', timeout: 10_000 }).catch(() => undefined);
+}
+
+/**
+ * Presses `key` in the open quick input, focused first: an input box that ignores focus-out stays
+ * open when the focus went elsewhere (an editor, a notification), and a key pressed there would not
+ * reach it (Escape over a focused notification hides the notification instead).
+ */
+export async function pressInQuickInput(page: Page, key: 'Enter' | 'Escape'): Promise<void> {
+  const input = page.locator('.quick-input-widget input.input');
+  await input.waitFor({ state: 'visible', timeout: 10_000 });
+  await input.focus();
+  await page.keyboard.press(key);
 }
 
 /**

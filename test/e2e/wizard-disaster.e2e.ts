@@ -21,6 +21,7 @@ import {
   failureScreenshot,
   openBoshView,
   openWorkbench,
+  pressInQuickInput,
   runCommand,
   screenshot,
   showBrokenDeployment,
@@ -110,7 +111,7 @@ describe('disaster recovery: restore from a snapshot and the quorum-loss wizard'
     await widenSideBar(wb!);
     await runCommand(page, 'BOSH etcd: Restore etcd from Snapshot…');
     await passDeploymentSteps(page, state!.deployment, /which snapshot/);
-    await page.keyboard.press('Enter'); // the newest snapshot of this deployment (the only one)
+    await pressInQuickInput(page, 'Enter'); // the newest snapshot of this deployment (the only one)
     await page
       .locator('.quick-input-widget .quick-input-title', { hasText: 'options' })
       .waitFor({ state: 'visible', timeout: 30_000 });
@@ -128,7 +129,7 @@ describe('disaster recovery: restore from a snapshot and the quorum-loss wizard'
     );
     assert.match(editorText, /is LOST/);
     await screenshot(page, 'disaster-restore-confirm');
-    await page.keyboard.press('Escape');
+    await pressInQuickInput(page, 'Escape');
     await waitForNotification(page, /not confirmed: nothing was stopped or changed/, 60_000);
     assert.deepStrictEqual(await dialogs(page), []);
   });
@@ -151,7 +152,7 @@ describe('disaster recovery: restore from a snapshot and the quorum-loss wizard'
     assert.match(all, /#1 · raft index \d+ · revision \d+/);
     assert.strictEqual((all.match(/cannot be the survivor: it has no etcd data/g) ?? []).length, 2, all);
     await screenshot(page, 'disaster-survivor-pick');
-    await page.keyboard.press('Enter'); // the preselected one
+    await pressInQuickInput(page, 'Enter'); // the preselected one
     const dialog = page.locator('.monaco-dialog-box', { hasText: 'Rebuild the etcd cluster' });
     await dialog.waitFor({ state: 'visible', timeout: 120_000 });
     assert.match(await dialog.innerText(), /kube-apiserver is stopped on every master/);

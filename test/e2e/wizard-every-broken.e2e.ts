@@ -18,6 +18,7 @@ import {
   e2eSettings,
   failureScreenshot,
   openWorkbench,
+  pressInQuickInput,
   runCommand,
   screenshot,
   showBrokenDeployment,
@@ -106,7 +107,7 @@ describe('wizard: recover every broken member (two wiped masters of five)', func
       firstText = await first.innerText();
       if (/Recover every broken member \(2\)/.test(firstText)) break;
       if (Date.now() > end) break;
-      await page.keyboard.press('Escape');
+      await pressInQuickInput(page, 'Escape');
       await page.waitForTimeout(5000);
     }
     assert.match(firstText, /Recover every broken member \(2\)/);
@@ -114,10 +115,10 @@ describe('wizard: recover every broken member (two wiped masters of five)', func
     const focused = await page.locator('.quick-input-list .monaco-list-row.focused').innerText();
     assert.match(focused, /Recover every broken member/, 'the entry is preselected');
     await screenshot(page, 'wizard-every-broken-pick');
-    await page.keyboard.press('Enter');
+    await pressInQuickInput(page, 'Enter');
     // Step 4/5: options (none chosen: a real run, stopped at the confirmation).
     await page.locator('.quick-input-widget', { hasText: 'options' }).waitFor({ state: 'visible', timeout: 30_000 });
-    await page.keyboard.press('Enter');
+    await pressInQuickInput(page, 'Enter');
 
     const dialog = page.locator('.monaco-dialog-box', { hasText: 'Replace 2 etcd members' });
     await dialog.waitFor({ state: 'visible', timeout: 180_000 });

@@ -5,6 +5,7 @@ import * as assert from 'assert';
 import {
   dialogs,
   notifications,
+  pressInQuickInput,
   runCommand,
   screenshot,
   showBrokenDeployment,
@@ -35,16 +36,16 @@ describe('wizard: recover a wiped etcd member from the command palette', functio
       activeText = await active.innerText();
       if (activeText.includes(brokenId) && /etcd: down/.test(activeText)) break;
       if (Date.now() > end) break;
-      await page.keyboard.press('Escape');
+      await pressInQuickInput(page, 'Escape');
       await page.waitForTimeout(5000);
     }
     assert.ok(activeText.includes(brokenId), `the broken member is preselected: ${activeText}`);
     assert.match(activeText, /etcd: down/);
     await screenshot(page, 'wizard-member-pick');
-    await page.keyboard.press('Enter');
+    await pressInQuickInput(page, 'Enter');
     // Step 4/5: options (none chosen: a real run).
     await page.locator('.quick-input-widget', { hasText: 'options' }).waitFor({ state: 'visible', timeout: 30_000 });
-    await page.keyboard.press('Enter');
+    await pressInQuickInput(page, 'Enter');
 
     // The engine observes and plans, then the review page opens with the modal confirmation.
     const dialog = page.locator('.monaco-dialog-box', {

@@ -26,9 +26,10 @@ import {
 import { resolveLayout } from './harness/layout';
 import { apiWrites, installApiWriter } from './harness/disaster';
 import { waitFor } from './harness/sh';
+import { explain, stopWhen } from './runChecks';
 import { openDeploymentFromEnv } from '../../src/session/session';
 import type { DeploymentSession } from '../../src/session/types';
-import { restoreQuorum, type QuorumOptions, type QuorumResult } from '../../src/disaster/quorum';
+import { restoreQuorum, type QuorumOptions } from '../../src/disaster/quorum';
 import type { DisasterEvent } from '../../src/disaster/context';
 
 const TX = fs.mkdtempSync(path.join(os.tmpdir(), 'disaster-quorum-tx-'));
@@ -58,10 +59,6 @@ function addAsStartScriptDoes(vm: TestbedVm): void {
     vm,
     `source /var/vcap/jobs/etcd/bin/utils.sh; ETCDCTL_API=3 /var/vcap/jobs/etcd/bin/etcdctl member add ${vm.id} --peer-urls "$etcd_peer_address"`,
   );
-}
-
-function explain(res: QuorumResult): string {
-  return `${res.outcome}: ${res.message}\n${res.advice ?? ''}\n${fs.readFileSync(res.transcriptPath, 'utf8').slice(-4000)}`;
 }
 
 describe('quorum restore on the testbed (3 masters, kube-apiserver writing)', function () {
@@ -156,17 +153,12 @@ describe('quorum restore on the testbed (3 masters, kube-apiserver writing)', fu
     const record = (e: DisasterEvent) => {
       if (e.type === 'step-done' || e.type === 'step-start') times[`${e.type}:${e.step}`] ??= Date.parse(e.time);
     };
-    const ac = new AbortController();
     const first = await restoreQuorum(
       session,
       options({
         survivor: label(2),
         yes: true,
-        signal: ac.signal,
-        onEvent: (e) => {
-          record(e);
-          if (e.type === 'step-done' && e.step === 'force-new-cluster') ac.abort();
-        },
+        ...stopWhen<DisasterEvent>((e) => e.type === 'step-done' && e.step === 'force-new-cluster', record),
       }),
     );
     assert.strictEqual(first.outcome, 'cancelled', explain(first));
@@ -259,24 +251,11 @@ describe('quorum restore on the testbed (3 masters, kube-apiserver writing)', fu
     ];
     const log: string[] = [];
     for (const [what, stopAt] of stops) {
-      const ac = new AbortController();
-      let reached = false;
-      const res = await restoreQuorum(
-        session,
-        options({
-          survivor: label(2),
-          yes: true,
-          signal: ac.signal,
-          onEvent: (e) => {
-            if (e.type === 'step-start') log.push(`${what}: step ${e.step}`);
-            if (!reached && stopAt(e)) {
-              reached = true;
-              ac.abort();
-            }
-          },
-        }),
-      );
-      assert.ok(reached, `the run reached "${what}": ${explain(res)}`);
+      const stop = stopWhen<DisasterEvent>(stopAt, (e) => {
+        if (e.type === 'step-start') log.push(`${what}: step ${e.step}`);
+      });
+      const res = await restoreQuorum(session, options({ survivor: label(2), yes: true, ...stop }));
+      assert.ok(stop.reached(), `the run reached "${what}": ${explain(res)}`);
       assert.strictEqual(res.outcome, 'cancelled', `stopped ${what}: ${explain(res)}`);
     }
     // then the SSH connections to every master drop as the re-adds begin: the run fails, or carries on

@@ -21,10 +21,11 @@ import {
 import { apiWrites, installApiWriter } from './harness/disaster';
 import { resolveLayout } from './harness/layout';
 import { inVm, waitFor } from './harness/sh';
+import { explain, stopWhen } from './runChecks';
 import { openDeploymentFromEnv } from '../../src/session/session';
 import type { DeploymentSession } from '../../src/session/types';
 import { saveSnapshot, type SavedSnapshot } from '../../src/snapshots';
-import { runRestore, type RestoreOptions, type RestoreResult } from '../../src/disaster/restore';
+import { runRestore, type RestoreOptions } from '../../src/disaster/restore';
 import type { DisasterEvent } from '../../src/disaster/context';
 import { main } from '../../src/cli';
 
@@ -37,10 +38,6 @@ const WORK = fs.mkdtempSync(path.join(os.tmpdir(), 'disaster-restore-'));
 const BUMP = 1_000_000;
 /** The testbed's 3.5 is 3.5.16 with etcdutl (--bump-revision from 3.5.10); its 3.4 restores without the bump. */
 const bumps = (s: TestbedState) => s.etcd.version.startsWith('3.5.');
-
-function explain(res: RestoreResult): string {
-  return `${res.outcome}: ${res.message}\n${res.advice ?? ''}\n${fs.readFileSync(res.transcriptPath, 'utf8').slice(-4000)}`;
-}
 
 async function valueOn(m: TestbedVm, key: string): Promise<string> {
   const r = await etcdctlIn(m, `--command-timeout=5s get ${key} --print-value-only`, { local: true });
@@ -178,23 +175,15 @@ describe(`restore every master from one snapshot (3 masters, kube-apiserver stan
       'start-clients',
     ];
     for (const step of STEPS) {
-      const ac = new AbortController();
-      let reached = false;
+      const stop = stopWhen<DisasterEvent>(
+        (e) => e.type === 'step-done' && e.step === step,
+        (e) => events.push(e),
+      );
       const run = await runRestore(
         open(),
-        options({
-          signal: ac.signal,
-          bump: bumps(s) ? { revision: BUMP, markCompacted: true } : undefined,
-          onEvent: (e) => {
-            events.push(e);
-            if (!reached && e.type === 'step-done' && e.step === step) {
-              reached = true;
-              ac.abort();
-            }
-          },
-        }),
+        options({ ...stop, bump: bumps(s) ? { revision: BUMP, markCompacted: true } : undefined }),
       );
-      assert.ok(reached, `the run reached the end of ${step}: ${explain(run)}`);
+      assert.ok(stop.reached(), `the run reached the end of ${step}: ${explain(run)}`);
       assert.strictEqual(run.outcome, 'cancelled', `stopped after ${step}: ${explain(run)}`);
       if (step === 'restore')
         for (const m of ms) assert.ok(!(await statusOn(m)), `etcd is down on master-${m.index} after the restore step`);

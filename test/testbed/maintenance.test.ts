@@ -19,6 +19,7 @@ import {
   type TestbedVm,
 } from './harness/index';
 import { churnEtcd, CHURN_PREFIX } from './harness/fill';
+import { stopWhen } from './runChecks';
 import { openDeploymentFromEnv } from '../../src/session/session';
 import type { DeploymentSession } from '../../src/session/types';
 import { defragCluster, recoverNospace, type MaintenanceEvent } from '../../src/maintenance';
@@ -266,17 +267,15 @@ describe('maintenance: defragmentation and NOSPACE recovery (testbed, quota 24 M
 
   it('cancelled during the pause: reports the member done, runs nothing further; the next run continues', async () => {
     await churnEtcd(s, { mb: 8 });
-    const ac = new AbortController();
     const events: MaintenanceEvent[] = [];
     const res = await defragCluster(session, {
       yes: true,
       pauseMs: 10_000,
-      signal: ac.signal,
       transcriptDir: TX,
-      onEvent: (e) => {
-        events.push(e);
-        if (e.type === 'pause') ac.abort();
-      },
+      ...stopWhen<MaintenanceEvent>(
+        (e) => e.type === 'pause',
+        (e) => events.push(e),
+      ),
     });
     assert.strictEqual(res.outcome, 'cancelled', res.message);
     assert.deepStrictEqual(

@@ -21,6 +21,7 @@ import {
 } from './harness/index';
 import { resolveLayout } from './harness/layout';
 import { inVm, waitFor } from './harness/sh';
+import { stopWhen } from './runChecks';
 import { openDeploymentFromEnv } from '../../src/session/session';
 import type { DeploymentSession } from '../../src/session/types';
 import { runRecovery, type RecoveryEvent, type RecoveryResult } from '../../src/recovery';
@@ -277,21 +278,21 @@ describe(`recovery of several members and its safety rules (5 masters, net ${NET
     const KILL_AT = [3, 7, 10, 11, 13, 14, 15];
     let total = 0;
     for (const k of KILL_AT) {
-      const ac = new AbortController();
       const fresh = openDeploymentFromEnv(boshCliEnv(s), { gatewayKnownHostsPath: s.staticSsh.knownHostsPath });
       let res: RecoveryResult;
       try {
         res = await runRecovery(
           fresh,
           'all-broken',
-          options({
-            signal: ac.signal,
-            onEvent: (e) => {
-              record(e);
-              if (e.type === 'step-start' && !total) total = e.total;
-              if (e.type === 'step-done' && e.number === k) ac.abort();
-            },
-          }),
+          options(
+            stopWhen<RecoveryEvent>(
+              (e) => e.type === 'step-done' && e.number === k,
+              (e) => {
+                record(e);
+                if (e.type === 'step-start' && !total) total = e.total;
+              },
+            ),
+          ),
         );
       } finally {
         await fresh.dispose();

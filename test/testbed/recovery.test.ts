@@ -23,6 +23,7 @@ import {
 } from './harness/index';
 import { resolveLayout } from './harness/layout';
 import { inVm, sleep, waitFor } from './harness/sh';
+import { explain, stopWhen } from './runChecks';
 import { openDeploymentFromEnv } from '../../src/session/session';
 import type { DeploymentSession } from '../../src/session/types';
 import type { EtcdCluster } from '../../src/etcd/types';
@@ -69,10 +70,6 @@ const commandsRun = (events: RecoveryEvent[]) =>
   events
     .filter((e): e is Extract<RecoveryEvent, { type: 'command' }> => e.type === 'command' && !e.skipped)
     .map((e) => e.command);
-
-function explain(res: RecoveryResult): string {
-  return `${res.outcome}: ${res.message}\n${res.advice ?? ''}\ntranscript ${res.transcriptPath}:\n${fs.readFileSync(res.transcriptPath, 'utf8').slice(-4000)}`;
-}
 
 /** Membership (from a healthy master, through etcdctl in the VM: independent of the product). */
 async function memberRows(s: TestbedState, except?: TestbedVm): Promise<string[][]> {
@@ -620,16 +617,14 @@ describe('recovery engine on the testbed (3 masters)', function () {
     );
     const oldId = (await memberRows(s, m1)).find((r) => r[2] === m1.id)![0];
     for (let k = 1; k <= 7; k++) {
-      const ac = new AbortController();
       const fresh = open(s); // a new process would open a new session
       let res: RecoveryResult;
       try {
-        ({ res } = await run(fresh, label(m1), {
-          signal: ac.signal,
-          onEvent: (e) => {
-            if (e.type === 'step-done' && e.number === k) ac.abort();
-          },
-        }));
+        ({ res } = await run(
+          fresh,
+          label(m1),
+          stopWhen<RecoveryEvent>((e) => e.type === 'step-done' && e.number === k),
+        ));
       } finally {
         await fresh.dispose();
       }
@@ -886,13 +881,11 @@ describe('recovery engine on the testbed (3 masters)', function () {
 
   it("recognises the start script's self-added member (monit restarted etcd behind its back): no double add", async () => {
     await breakInstance(label(m2), 'wipe');
-    const ac = new AbortController();
-    const { res: r1 } = await run(session, label(m2), {
-      signal: ac.signal,
-      onEvent: (e) => {
-        if (e.type === 'step-done' && e.step === 'remove') ac.abort();
-      },
-    });
+    const { res: r1 } = await run(
+      session,
+      label(m2),
+      stopWhen<RecoveryEvent>((e) => e.type === 'step-done' && e.step === 'remove'),
+    );
     assert.strictEqual(r1.outcome, 'cancelled', explain(r1));
     // behind the engine's back: monit starts etcd; with no member/ the job's start script runs `member add` itself
     await inVm(m2.nsPid, 'monit start etcd');

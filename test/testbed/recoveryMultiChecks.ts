@@ -6,7 +6,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { etcdctlIn, etcdServerPid, TestbedState, TestbedVm } from './harness/index';
 import { inVm } from './harness/sh';
-import type { RecoveryOptions, RecoveryResult } from '../../src/recovery';
+import type { RecoveryOptions } from '../../src/recovery';
 
 export const TX = fs.mkdtempSync(path.join(os.tmpdir(), 'recovery-multi-tx-'));
 
@@ -14,9 +14,7 @@ export function healthyOf(ms: TestbedVm[], ...broken: TestbedVm[]): TestbedVm {
   return ms.find((m) => !broken.includes(m))!;
 }
 
-export function explain(res: RecoveryResult): string {
-  return `${res.outcome}: ${res.message}\n${res.advice ?? ''}\n${fs.readFileSync(res.transcriptPath, 'utf8').slice(-3000)}`;
-}
+export { explain } from './runChecks';
 
 export function options(extra: Partial<RecoveryOptions> = {}): RecoveryOptions {
   return {

@@ -448,21 +448,29 @@ export function findVm(state: TestbedState, ref: string): TestbedVm {
 
 const etcdPidFile = (vm: TestbedVm) => path.join(vm.dir, 'vcap/sys/run/bpm/etcd/etcd.pid');
 
-/** The etcd server's pid: the job's start script (bpm's pidfile) runs it as a child, without exec. */
+/**
+ * The etcd server's pid: the job's start script (bpm's pidfile) runs it as a child, without exec.
+ * Should an earlier server of the same session still be exiting, the script's own child wins, then
+ * the youngest: a fault aimed at a dying process would leave the serving one untouched.
+ */
 export function etcdServerPid(vm: TestbedVm): number {
   const scriptPid = Number(fs.readFileSync(etcdPidFile(vm), 'utf8').trim());
+  const found: { pid: number; child: boolean; start: number }[] = [];
   for (const ent of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(ent)) continue;
     try {
       const stat = fs.readFileSync(`/proc/${ent}/stat`, 'utf8');
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      // fields[1] is the ppid, fields[3] the session id (bpm starts the job in a session of its own)
+      // fields[1] is the ppid, fields[3] the session id (bpm starts the job in a session of its own),
+      // fields[19] the start time in clock ticks since boot
       if (Number(fields[3]) === scriptPid && path.basename(fs.readlinkSync(`/proc/${ent}/exe`)) === 'etcd')
-        return Number(ent);
+        found.push({ pid: Number(ent), child: Number(fields[1]) === scriptPid, start: Number(fields[19]) });
     } catch {
       /* gone */
     }
   }
+  found.sort((a, b) => Number(b.child) - Number(a.child) || b.start - a.start);
+  if (found.length) return found[0].pid;
   throw new Error(`No etcd process under the start script (pid ${scriptPid}) of ${vmName(vm.group, vm.index)}.`);
 }
 
