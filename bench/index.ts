@@ -56,6 +56,10 @@ const TB_DIR = process.env.BOSH_ETCD_BENCH_TESTBED_DIR || path.join(os.tmpdir(),
 // Before any module reads BOSH_ETCD_TESTBED_DIR (test/testbed/harness/state.ts does at load time).
 process.env.BOSH_ETCD_TESTBED_DIR = TB_DIR;
 process.env.BOSH_ETCD_TESTBED_NET = TB_NET;
+// The tool's sessions record their temporary SSH users in a folder of the benchmarks' own (the
+// default, ~/.bosh-etcd/temp-users, is the operator's: src/session/tempUsers.ts), kept between
+// runs so that a later run cleans up what a killed one left on the same testbed net.
+process.env.BOSH_ETCD_TEMP_USERS_DIR = `${TB_DIR}-temp-users`;
 
 function benchEtcd(): '3.4' | '3.5' {
   const v = process.env.BOSH_ETCD_BENCH_ETCD || '3.5';

@@ -44,7 +44,9 @@ export class DeploySession implements DeploymentSession {
   constructor(
     private readonly envSession: EnvironmentContext,
     readonly deployment: string,
-  ) {}
+  ) {
+    if (this.opts.keysAtOpen) this.keysAhead();
+  }
 
   get env(): EnvironmentConfig {
     return this.envSession.env;
@@ -62,6 +64,7 @@ export class DeploySession implements DeploymentSession {
   /** The Director's instance list; callers that ask while a request is out share its answer. */
   instances(): Promise<InstanceInfo[]> {
     if (!this.listing) {
+      this.keysAhead();
       const p = this.director.instances(this.deployment).then((list) => {
         this.lastInstances = list;
         return list;
@@ -78,6 +81,7 @@ export class DeploySession implements DeploymentSession {
   /** The Director's fast instance list (no agent calls, no process states); shared like instances(). */
   instancesQuick(): Promise<InstanceInfo[]> {
     if (!this.quickListing) {
+      this.keysAhead();
       const p = this.director.instancesFast(this.deployment).then((fast) => {
         const list = fast.map((f) => instanceFromSummary(this.deployment, f));
         // ids, groups and IPs are all the SSH and etcd connections need from it
@@ -145,6 +149,15 @@ export class DeploySession implements DeploymentSession {
   }
 
   /** Starts (once) the key pair of the temporary users; a failed generation is retried at the next call. */
+  /**
+   * Starts the temporary users' key pair while the Director is first asked for the instances (an
+   * SSH connection follows them): RSA generation, 40–260 ms in the thread pool, then is not on the
+   * way of the first connection.
+   */
+  private keysAhead(): void {
+    if (!this.opts.staticSsh && !this.disposed) this.keyPair().catch(() => undefined);
+  }
+
   private keyPair(): Promise<GeneratedKeyPair> {
     if (!this.sshKeys) {
       const p = generateRsaKeyPairAsync();
@@ -200,7 +213,7 @@ export class DeploySession implements DeploymentSession {
 
   private async openEtcd(): Promise<EtcdCluster> {
     // The certificates come over SSH: the key pair is generated while the Director answers.
-    if (!this.opts.staticSsh) this.keyPair().catch(() => undefined);
+    this.keysAhead();
     // The instance list the tree just loaded will do (IPs rarely change); else ask the Director.
     const all = this.lastInstances ?? (await (this.quickListing ?? this.instances()));
     return openDeploymentEtcd(this.deployment, all, {

@@ -40,7 +40,7 @@ export interface LockReport {
 }
 
 /** The part of a deployment session the lock uses. */
-export type LockSession = Pick<DeploymentSession, 'deployment' | 'instances' | 'ssh'>;
+export type LockSession = Pick<DeploymentSession, 'deployment' | 'instances' | 'instancesQuick' | 'ssh'>;
 
 export const RUN_ID = /^[A-Za-z0-9._-]{1,64}$/;
 export const FLOWS: readonly LockFlow[] = ['member-recovery', 'defragmentation', 'quorum-restore', 'snapshot-restore'];

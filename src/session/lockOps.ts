@@ -92,13 +92,20 @@ export interface MasterHost {
   host: RemoteHost;
 }
 
-/** The etcd masters (index order), connected in parallel; those not reachable in time are reported. */
+/**
+ * The etcd masters (index order), connected in parallel; those not reachable in time are reported.
+ * They are found in the Director's quick list (no agent calls: it names them by their instance group
+ * 'master', as CFCR and TKGI deploy them), and in the full list only when that names none (etcd in a
+ * group of another name, found by its process): the full list is a Director task that asks every
+ * agent, and the SSH setups would wait behind it.
+ */
 export async function connectMasters(
   session: LockSession,
   timeoutMs: number,
   log: (l: string) => void,
 ): Promise<{ all: InstanceInfo[]; hosts: MasterHost[]; unreachable: LockReport[] }> {
-  const all = etcdInstances(await session.instances());
+  const quick = session.instancesQuick ? await session.instancesQuick().catch(() => []) : [];
+  const all = etcdInstances(quick).length ? etcdInstances(quick) : etcdInstances(await session.instances());
   const attempts = await Promise.all(
     all.map(async (inst) => {
       if (!inst.ips.length) return { inst, error: 'no VM' };

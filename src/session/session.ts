@@ -104,7 +104,7 @@ export function openDeploymentFromEnv(
       'config',
       'No deployment: set BOSH_DEPLOYMENT (as for the bosh CLI), e.g. the service-instance_… deployment of the cluster.',
     );
-  const environment = openEnvironment(env, opts);
+  const environment = openEnvironment(env, { keysAtOpen: true, ...opts });
   const d = environment.deployment(name);
   return {
     environment,

@@ -10,6 +10,10 @@
 //   deployment that is never opened again does not keep its records. Its cost: one GET /tasks (the
 //   tasks that are not done, newest first) whatever the number of records, and one cleanup request
 //   per user cleaned again.
+// - A record is not cleaned again without end: it is forgotten when the Director says its deployment
+//   is gone or its instance has no VM any more (a VM's users go with it), and after
+//   MAX_FAILED_CLEANUPS cleanups that did not succeed (logged with the command that removes the user
+//   by hand).
 // Plain Node, no `vscode`.
 import { BoshError, type DirectorClient } from '../bosh/types';
 import type { TempUserRecord, TempUserRegistry } from './tempUsers';
@@ -18,6 +22,10 @@ import type { TempUserRecord, TempUserRegistry } from './tempUsers';
 export const SWEEP_TASK_LIMIT = 500;
 const RUNNING_STATES = ['queued', 'processing', 'cancelling'];
 const FAILED_STATES = ['error', 'timeout', 'cancelled'];
+/** Cleanups of one record that may fail before it is forgotten. */
+export const MAX_FAILED_CLEANUPS = 3;
+/** The Director's error when no instance of an ssh target has a VM (its ssh job). */
+const NO_VM = /No instance with a VM in deployment/;
 
 export type RecordVerdict = 'done' | 'running' | 'clean-again';
 
@@ -43,6 +51,18 @@ interface SweepContext {
 
 const isDeploymentGone = (e: unknown) => e instanceof BoshError && e.kind === 'not-found' && e.code === 70000;
 
+/** Counts a cleanup of `r` that did not succeed; forgets the record after MAX_FAILED_CLEANUPS. True when forgotten. */
+function countFailedCleanup(ctx: SweepContext, r: TempUserRecord, why: string): boolean {
+  const n = ctx.registry.cleanupFailed(r.user);
+  if (n < MAX_FAILED_CLEANUPS) return false;
+  ctx.log(
+    `ssh: giving up on temporary user ${r.user} on ${r.deployment}/${r.group}/${r.instanceId} after ${n} cleanups that did not succeed (${why}); ` +
+      `if the VM still has it, remove it by hand: bosh -d ${r.deployment} ssh ${r.group}/${r.instanceId} -c 'sudo userdel -r ${r.user}'`,
+  );
+  ctx.registry.forget(r.user);
+  return true;
+}
+
 /**
  * Asks the Director to clean up a recorded user; without waiting for its task when the client can
  * (the record then keeps the task). 'gone': the deployment no longer exists, nor its VMs: forgotten.
@@ -57,8 +77,13 @@ async function cleanUp(ctx: SweepContext, r: TempUserRecord, wait: boolean): Pro
     }
     await ctx.director.sshCleanup(r.deployment, target, r.user);
   } catch (e) {
-    if (!isDeploymentGone(e)) throw e;
-    ctx.log(`ssh: deployment ${r.deployment} no longer exists (nor its VMs): forgetting ${r.user}`);
+    if (isDeploymentGone(e))
+      ctx.log(`ssh: deployment ${r.deployment} no longer exists (nor its VMs): forgetting ${r.user}`);
+    else if (NO_VM.test((e as Error).message))
+      ctx.log(
+        `ssh: ${r.deployment}/${r.group}/${r.instanceId} has no VM any more (nor its users): forgetting ${r.user}`,
+      );
+    else throw e;
     ctx.registry.forget(r.user);
     return 'gone';
   }
@@ -82,6 +107,7 @@ export async function cleanupKilledRunUsers(ctx: SweepContext, deployment: strin
         removed.push(r.user);
       } catch (e) {
         ctx.log(`ssh: could not remove the leftover temporary user ${r.user}: ${(e as Error).message}`);
+        if (e instanceof BoshError && e.kind === 'task') countFailedCleanup(ctx, r, (e as Error).message);
       }
     }),
   );
@@ -114,6 +140,8 @@ export async function sweepEnvironment(ctx: SweepContext, exceptDeployment: stri
   if (!records.length) return out;
   const asked = records.filter((r) => r.cleanupTasks?.length);
   let notDone: Map<number, string> | undefined;
+  /** Failed tasks whose error says that the instance has no VM. */
+  const noVm = new Set<number>();
   let unknownBelow = 0;
   if (asked.length && ctx.director.tasks) {
     try {
@@ -122,6 +150,7 @@ export async function sweepEnvironment(ctx: SweepContext, exceptDeployment: stri
         limit: SWEEP_TASK_LIMIT,
       });
       notDone = new Map(list.map((t) => [Number(t.id), String(t.state)]));
+      for (const t of list) if (t.state === 'error' && NO_VM.test(String(t.result ?? ''))) noVm.add(Number(t.id));
       if (list.length >= SWEEP_TASK_LIMIT) unknownBelow = Math.min(...list.map((t) => Number(t.id)));
     } catch (e) {
       ctx.log(`ssh: cannot list the Director's tasks to check earlier cleanups: ${(e as Error).message}`);
@@ -138,7 +167,15 @@ export async function sweepEnvironment(ctx: SweepContext, exceptDeployment: stri
           ctx.registry.forget(r.user);
           return void out.forgotten.push(r.user);
         }
+        if (r.cleanupTasks.some((id) => noVm.has(id))) {
+          ctx.log(
+            `ssh: ${r.deployment}/${r.group}/${r.instanceId} has no VM any more (nor its users): forgetting ${r.user}`,
+          );
+          ctx.registry.forget(r.user);
+          return void out.forgotten.push(r.user);
+        }
         why = `the cleanup of ${r.user} (task ${r.cleanupTasks.join(', ')}) did not succeed`;
+        if (countFailedCleanup(ctx, r, why)) return void out.forgotten.push(r.user);
       } else why = `temporary user ${r.user} was left by process ${r.pid} (${r.created})`;
       try {
         ctx.log(`ssh: ${why}: asking the Director to clean up ${r.deployment}/${r.group}/${r.instanceId}`);

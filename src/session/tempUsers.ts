@@ -35,6 +35,8 @@ export interface TempUserRecord {
   workstation: string;
   /** The Director's cleanup tasks, once asked for (not waited for). */
   cleanupTasks?: number[];
+  /** Cleanups asked for by later sessions that did not succeed (src/session/tempUserSweep.ts gives up after a few). */
+  failedCleanups?: number;
 }
 
 const USER = /^bosh_[0-9a-z]{1,26}$/;
@@ -64,6 +66,20 @@ export class TempUserRegistry {
 
   /** The Director accepted the user's cleanup (tasks `taskIds`): kept until a later session sees them done. */
   cleanupRequested(user: string, taskIds: number[]): void {
+    this.update(user, (r) => ({ ...r, cleanupTasks: taskIds }));
+  }
+
+  /** A cleanup of the user did not succeed; returns how many have not (0 when there is no record). */
+  cleanupFailed(user: string): number {
+    let n = 0;
+    this.update(user, (r) => {
+      n = (r.failedCleanups ?? 0) + 1;
+      return { ...r, failedCleanups: n };
+    });
+    return n;
+  }
+
+  private update(user: string, change: (r: TempUserRecord) => TempUserRecord): void {
     const f = this.file(user);
     let r: TempUserRecord;
     try {
@@ -72,7 +88,7 @@ export class TempUserRegistry {
       return; // no record (forgotten meanwhile): nothing to keep
     }
     const tmp = `${f}.${process.pid}.tmp`;
-    fs.writeFileSync(tmp, JSON.stringify({ ...r, cleanupTasks: taskIds }) + '\n', { mode: 0o600 });
+    fs.writeFileSync(tmp, JSON.stringify(change(r)) + '\n', { mode: 0o600 });
     fs.renameSync(tmp, f);
   }
 

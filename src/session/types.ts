@@ -8,6 +8,12 @@ import type { EtcdCluster } from '../etcd/types';
 export type HostKeyPrompt = (host: string, keyType: string, sha256Fingerprint: string) => Promise<boolean>;
 
 export interface SessionOptions {
+  /**
+   * Start the temporary users' key pair as each deployment session opens (a CLI run, which always
+   * connects to VMs): RSA generation is then done by the first SSH setup. Default: at the first
+   * instance list.
+   */
+  keysAtOpen?: boolean;
   hostKeyPrompt?: HostKeyPrompt;
   /** Static fallback SSH user (`bosh ssh --private-key`): used when set, instead of Director setup. */
   staticSsh?: {

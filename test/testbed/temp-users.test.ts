@@ -148,7 +148,8 @@ describe('temporary SSH users (testbed)', function () {
       }
     };
     try {
-      // a user on master-1 whose cleanup failed (asked for an instance that does not exist)
+      // a user on master-1 whose cleanup task failed (stood for by a task that failed for another
+      // reason than "no instance with a VM", which would make the record be forgotten: tempUserSweep.ts)
       const failedUser = boshSshUserName();
       await director.sshSetup(
         state.deployment,
@@ -156,11 +157,13 @@ describe('temporary SSH users (testbed)', function () {
         failedUser,
         (await generateRsaKeyPairAsync()).publicKey,
       );
-      const failedTask = await director.sshCleanupRequest!(
-        state.deployment,
-        { group: 'master', id: 'no-such-instance' },
-        failedUser,
-      );
+      const failedTask = await director
+        .sshSetup(state.deployment, { group: 'master', id: m1.id }, boshSshUserName(), 'not a public key')
+        .then(
+          () => assert.fail('a setup with a bad key succeeded'),
+          (e: Error) => Number(/task '(\d+)'/.exec(e.message)?.[1]),
+        );
+      assert.ok(failedTask > 0);
       // a deployment never opened again, whose user's cleanup is done
       const doneTask = await director.sshCleanupRequest!(
         state.deployment,

@@ -5,7 +5,12 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { TempUserRegistry } from '../../src/session/tempUsers';
-import { recordVerdict, sweepEnvironment } from '../../src/session/tempUserSweep';
+import {
+  cleanupKilledRunUsers,
+  MAX_FAILED_CLEANUPS,
+  recordVerdict,
+  sweepEnvironment,
+} from '../../src/session/tempUserSweep';
 import { BoshError, type DirectorClient } from '../../src/bosh/types';
 import { parseLockHolder } from '../../src/session/lockFile';
 import { describeLock } from '../../src/session/lockReport';
@@ -168,6 +173,90 @@ describe('temporary user records of a whole environment (session/tempUserSweep)'
     assert.strictEqual(recordVerdict([80], notDone, 90), 'clean-again');
     assert.strictEqual(recordVerdict([90, 95], notDone, 0), 'clean-again');
     assert.strictEqual(recordVerdict([90], new Map([[90, 'queued']]), 0), 'running');
+  });
+});
+
+describe('temporary user records are not cleaned again without end (session/tempUserSweep)', () => {
+  const ENV = 'https://10.0.0.6:25555';
+  let dir: string;
+  let dead: number;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'temp-users-limit-'));
+    dead = spawnSync(process.execPath, ['-e', '0']).pid!;
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const write = (user: string, over: object) =>
+    fs.writeFileSync(
+      path.join(dir, `${user}.json`),
+      JSON.stringify({
+        environment: ENV,
+        deployment: 'dep',
+        group: 'master',
+        user,
+        created: 'x',
+        pid: dead,
+        workstation: os.hostname(),
+        ...over,
+      }),
+    );
+
+  it('a cleanup that found no VM forgets the record; one that keeps failing is given up after MAX_FAILED_CLEANUPS, saying how to remove the user', async () => {
+    const reg = new TempUserRegistry(dir);
+    write('bosh_novm', { instanceId: 'a', cleanupTasks: [70] });
+    write('bosh_failing', { instanceId: 'b', cleanupTasks: [71] });
+    const logs: string[] = [];
+    let asked = 0;
+    const director = {
+      env: { url: ENV },
+      tasks: async () => [
+        { id: 70, state: 'error', result: "No instance with a VM in deployment 'dep' matched filter {}" },
+        { id: 71, state: 'error', result: "Timed out sending 'ssh' to instance" },
+      ],
+      sshCleanupRequest: async () => {
+        asked++;
+        return 71; // fails again: the listing keeps saying so
+      },
+    } as unknown as DirectorClient;
+    const ctx = { registry: reg, director, log: (l: string) => logs.push(l) };
+    const first = await sweepEnvironment(ctx, 'other');
+    assert.deepStrictEqual(first.forgotten, ['bosh_novm'], 'its instance has no VM (nor users) any more');
+    assert.strictEqual(asked, 1, 'the failed one is asked again');
+    assert.deepStrictEqual(
+      reg.list().map((r) => [r.user, r.failedCleanups]),
+      [['bosh_failing', 1]],
+    );
+    for (let i = 2; i <= MAX_FAILED_CLEANUPS; i++) await sweepEnvironment(ctx, 'other');
+    assert.strictEqual(asked, MAX_FAILED_CLEANUPS - 1, 'asked again until the last failure, not after it');
+    assert.deepStrictEqual(reg.list(), [], 'forgotten after MAX_FAILED_CLEANUPS failures');
+    assert.ok(
+      logs.some((l) => /giving up on temporary user bosh_failing .*sudo userdel -r bosh_failing/.test(l)),
+      logs.join('\n'),
+    );
+  });
+
+  it("a killed run's user whose waited cleanup fails counts each failure; one whose instance has no VM is forgotten", async () => {
+    const reg = new TempUserRegistry(dir);
+    write('bosh_refused', { instanceId: 'a' });
+    write('bosh_vmless', { instanceId: 'z' });
+    const director = {
+      env: { url: ENV },
+      sshCleanup: async (_d: string, t: { id: string }) => {
+        if (t.id === 'z')
+          throw new BoshError(
+            'task',
+            "Expected task '9' to succeed but state is 'error': No instance with a VM in deployment 'dep' matched filter",
+          );
+        throw new BoshError('task', "Expected task '8' to succeed but state is 'error': Timed out sending 'ssh'");
+      },
+    } as unknown as DirectorClient;
+    const ctx = { registry: reg, director, log: () => undefined };
+    assert.deepStrictEqual(await cleanupKilledRunUsers(ctx, 'dep'), ['bosh_vmless']);
+    assert.deepStrictEqual(
+      reg.list().map((r) => [r.user, r.failedCleanups]),
+      [['bosh_refused', 1]],
+    );
+    for (let i = 2; i <= MAX_FAILED_CLEANUPS; i++) await cleanupKilledRunUsers(ctx, 'dep');
+    assert.deepStrictEqual(reg.list(), []);
   });
 });
 
