@@ -447,6 +447,9 @@ describe('diagnosis classify', () => {
     const n = only(d, 'alarm-nospace');
     assert.strictEqual(n.severity, 'critical');
     assert.strictEqual(n.action.flow, 'recover-nospace');
+    // the CLI's status names the tool's flow, not a bare disarm (which would let NOSPACE come back)
+    assert.strictEqual(n.action.command, `bosh-etcd recover-nospace --deployment ${d.deployment}`);
+    assert.match(n.action.text, /once the space is reclaimed/);
     const c = only(d, 'alarm-corrupt');
     assert.strictEqual(c.instance?.id, IDS[2]);
     assert.strictEqual(c.action.flow, 'recover-member');
@@ -483,7 +486,10 @@ describe('diagnosis classify', () => {
     const frag = d.findings.filter((f) => f.kind === 'fragmentation');
     assert.strictEqual(frag.length, 3);
     assert.strictEqual(frag[0].action.flow, 'defrag');
-    assert.strictEqual(d.findings.find((f) => f.kind === 'db-near-quota')?.action.flow, 'defrag');
+    assert.strictEqual(frag[0].action.command, `bosh-etcd defrag --deployment ${d.deployment}`);
+    const near = d.findings.find((f) => f.kind === 'db-near-quota');
+    assert.strictEqual(near?.action.flow, 'defrag');
+    assert.strictEqual(near?.action.command, `bosh-etcd defrag --deployment ${d.deployment}`);
   });
 
   it('applied-index-lag', () => {

@@ -3,6 +3,10 @@
 import { bytes, instRef } from '../describe';
 import { DEFAULT_QUOTA_BYTES, labelOf } from '../observe';
 import type { ClassifyContext, InstanceTarget } from './context';
+import { shellQuote } from '../../util/shell';
+
+/** The CLI's rolling defragmentation of the deployment (the findings' command; VS Code offers the flow's button). */
+const defragCommand = (dep: string) => `bosh-etcd defrag --deployment ${shellQuote(dep)}`;
 
 /** Above this share of the quota the DB is "near" it (etcd raises NOSPACE at 100 %). */
 export const NEAR_QUOTA_RATIO = 0.8;
@@ -28,7 +32,11 @@ export function dbSizeFindings(ctx: ClassifyContext, target: InstanceTarget): vo
       member: mref,
       evidence: `DB size ${bytes(st.dbSize)} is ${Math.round((100 * st.dbSize) / quota)} % of the quota ${bytes(quota)}${quotaKnown ? ` (the job's --quota-backend-bytes${p?.quotaBytes ? '' : ": not set, etcd's default"})` : " (assumed: etcd's default; the VM was not inspected)"}${inUse !== undefined ? `; ${bytes(inUse)} in use` : ''}. At 100 % etcd raises NOSPACE and refuses writes.`,
       action: defragHelps
-        ? { flow: 'defrag', text: 'Defragment the members one at a time: most of the DB is free pages.' }
+        ? {
+            flow: 'defrag',
+            text: 'Defragment the members one at a time: most of the DB is free pages.',
+            command: defragCommand(ctx.dep),
+          }
         : {
             flow: 'none',
             text: 'The data itself is near the quota: compact the history, delete what is not needed, or raise quota-backend-bytes (bosh deploy).',
@@ -49,6 +57,7 @@ export function dbSizeFindings(ctx: ClassifyContext, target: InstanceTarget): vo
       action: {
         flow: 'defrag',
         text: 'Defragment this member (one member at a time) to give the free pages back.',
+        command: defragCommand(ctx.dep),
       },
     });
   }
@@ -74,7 +83,8 @@ export function alarmFindings(ctx: ClassifyContext): void {
           evidence: `Alarm NOSPACE raised by member ${a.memberId}: its DB reached --quota-backend-bytes; the cluster accepts only reads and deletes.`,
           action: {
             flow: 'recover-nospace',
-            text: 'Compact, defragment every member, then disarm the alarm (etcdctl alarm disarm).',
+            text: 'Recover from NOSPACE: compact, defragment every member one at a time (the leader last), then disarm the alarm once the space is reclaimed and prove a write is accepted. A bare etcdctl alarm disarm would let the next writes raise it again.',
+            command: `bosh-etcd recover-nospace --deployment ${shellQuote(ctx.dep)}`,
           },
         });
       } else if (kindName === 'CORRUPT') {

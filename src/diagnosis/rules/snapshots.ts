@@ -2,6 +2,7 @@
 // than the observation's threshold (observeSnapshots.ts, 24 h by default), info when there is none.
 import type { FindingAction } from '../types';
 import type { ClassifyContext } from './context';
+import { shellQuote } from '../../util/shell';
 
 /** "12 min", "3 h", "4 days". */
 export function ageWords(ms: number): string {
@@ -11,15 +12,13 @@ export function ageWords(ms: number): string {
   return h < 48 ? `${h} h` : `${Math.floor(h / 24)} days`;
 }
 
-const shellWord = (s: string) => (/^[\w@%+=:,./~-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
-
 export function snapshotAge(ctx: ClassifyContext): void {
   const snap = ctx.obs.snapshots;
   if (!snap) return;
   const save: FindingAction = {
     flow: 'bosh',
     text: 'Take a snapshot (BOSH etcd: Take etcd Snapshot, or the command).',
-    command: `bosh-etcd snapshot save --deployment ${shellWord(ctx.dep)} --dir ${shellWord(snap.dir)}`,
+    command: `bosh-etcd snapshot save --deployment ${shellQuote(ctx.dep)} --dir ${shellQuote(snap.dir)}`,
   };
   if (snap.error) {
     ctx.add({
