@@ -148,7 +148,6 @@ export class DeploySession implements DeploymentSession {
     return withTimeout(this.leftoverCleanup, LEFTOVER_CLEANUP_WAIT_MS, 'leftover cleanup').catch(() => undefined);
   }
 
-  /** Starts (once) the key pair of the temporary users; a failed generation is retried at the next call. */
   /**
    * Starts the temporary users' key pair while the Director is first asked for the instances (an
    * SSH connection follows them): RSA generation, 40–260 ms in the thread pool, then is not on the
@@ -158,6 +157,7 @@ export class DeploySession implements DeploymentSession {
     if (!this.opts.staticSsh && !this.disposed) this.keyPair().catch(() => undefined);
   }
 
+  /** Starts (once) the key pair of the temporary users; a failed generation is retried at the next call. */
   private keyPair(): Promise<GeneratedKeyPair> {
     if (!this.sshKeys) {
       const p = generateRsaKeyPairAsync();

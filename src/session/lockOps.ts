@@ -97,7 +97,7 @@ export interface MasterHost {
  * They are found in the Director's quick list (no agent calls: it names them by their instance group
  * 'master', as CFCR and TKGI deploy them), and in the full list only when that names none (etcd in a
  * group of another name, found by its process): the full list is a Director task that asks every
- * agent, and the SSH setups would wait behind it.
+ * agent, a round trip per VM before the first lock write.
  */
 export async function connectMasters(
   session: LockSession,
