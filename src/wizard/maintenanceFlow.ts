@@ -26,7 +26,7 @@ import {
   nospaceConfirmation,
   type MaintenanceKind,
 } from './maintenanceText';
-import { reportRunFailure } from './runGate';
+import { reportRunFailure, tell } from './runGate';
 
 export interface MaintenanceModel extends DeploymentChoiceModel {
   deploymentSession(envName: string, deployment: string): Promise<DeploymentSession>;
@@ -120,7 +120,8 @@ export async function runMaintenance(
   const { ui } = deps;
   const what = kind === 'defrag' ? 'rolling defragmentation' : 'NOSPACE recovery';
   if (!deps.trusted()) {
-    await ui.message(
+    tell(
+      ui,
       'warning',
       `The etcd ${what} is disabled in an untrusted workspace: trust this workspace (Manage Workspace Trust) to use it.`,
     );
@@ -135,7 +136,7 @@ export async function runMaintenance(
     options = await chooseOptions(deps, kind);
   } catch (e) {
     if (e instanceof CancelledError) return out;
-    await ui.message('error', explainForOperator(e, `preparing the ${what}`));
+    tell(ui, 'error', explainForOperator(e, `preparing the ${what}`));
     return out;
   }
   Object.assign(out, { envName, deployment, options });

@@ -15,7 +15,7 @@ import type { MaintenanceModel } from './maintenanceFlow';
 import { confirmConsequence, type FlowHost } from './wizardTypes';
 import { eventText } from './eventText';
 import { NO_AUTOMATIC_CHOICE, quorumConsequence, quorumReviewMarkdown, survivorItems } from './disasterText';
-import { reportRunFailure } from './runGate';
+import { reportRunFailure, tell } from './runGate';
 
 export interface QuorumWizardDeps extends FlowHost<MaintenanceModel> {
   restoreQuorum(session: DeploymentSession, opts: QuorumOptions): Promise<QuorumResult>;
@@ -92,7 +92,8 @@ export async function runQuorumWizard(
   const out: QuorumWizardResult = { outcome: 'aborted', results: [], events: [], reviews: [] };
   const { ui } = deps;
   if (!deps.trusted()) {
-    await ui.message(
+    tell(
+      ui,
       'warning',
       'The etcd quorum restore is disabled in an untrusted workspace: trust this workspace (Manage Workspace Trust) to use it.',
     );
@@ -107,7 +108,7 @@ export async function runQuorumWizard(
     dryRun = await chooseDryRun(ui);
   } catch (e) {
     if (e instanceof CancelledError) return out;
-    await ui.message('error', explainForOperator(e, 'preparing the quorum restore'));
+    tell(ui, 'error', explainForOperator(e, 'preparing the quorum restore'));
     return out;
   }
   Object.assign(out, { envName, deployment, dryRun });

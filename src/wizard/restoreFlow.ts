@@ -19,7 +19,7 @@ import type { FlowHost } from './wizardTypes';
 import { eventText } from './eventText';
 import { restoreReviewMarkdown } from './disasterText';
 import { snapshotItem } from './snapshotFlow';
-import { reportRunFailure } from './runGate';
+import { reportRunFailure, tell } from './runGate';
 
 export interface RestoreWizardDeps extends FlowHost<MaintenanceModel> {
   runRestore(session: DeploymentSession, opts: RestoreOptions): Promise<RestoreResult>;
@@ -134,7 +134,8 @@ export async function runRestoreWizard(
   const out: RestoreWizardResult = { outcome: 'aborted', events: [], reviews: [] };
   const { ui } = deps;
   if (!deps.trusted()) {
-    await ui.message(
+    tell(
+      ui,
       'warning',
       'The etcd restore from a snapshot is disabled in an untrusted workspace: trust this workspace (Manage Workspace Trust) to use it.',
     );
@@ -150,7 +151,7 @@ export async function runRestoreWizard(
     options = await chooseOptions(ui, snap);
   } catch (e) {
     if (e instanceof CancelledError) return out;
-    await ui.message('error', explainForOperator(e, 'preparing the restore'));
+    tell(ui, 'error', explainForOperator(e, 'preparing the restore'));
     return out;
   }
   Object.assign(out, { envName, deployment, snapshot: snap.file, ...options });

@@ -42,6 +42,16 @@ export class RunGate {
   }
 }
 
+/**
+ * A message that ends a flow before its run (untrusted workspace, an error while preparing), shown
+ * without waiting for it to be closed: VS Code resolves a notification without buttons only once it
+ * is closed, and it stays in the notification center after its toast hides, so awaiting it kept the
+ * gate closed ("already running") for as long as nobody cleared it.
+ */
+export function tell(ui: Ui, level: 'info' | 'warning' | 'error', text: string): void {
+  ui.message(level, text).catch(() => undefined);
+}
+
 /** A flow's run threw: the reason in red in its terminal, the run marked failed, the error shown. */
 export async function reportRunFailure(ui: Ui, sink: RunSink, e: unknown, doing: string): Promise<void> {
   const text = explainForOperator(e, doing);

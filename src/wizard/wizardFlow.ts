@@ -18,13 +18,14 @@ import {
   type WizardPreselect,
   type WizardResult,
 } from './wizardTypes';
-import { reportRunFailure } from './runGate';
+import { reportRunFailure, tell } from './runGate';
 
 export async function runWizard(deps: WizardDeps, pre: WizardPreselect = {}): Promise<WizardResult> {
   const out: WizardResult = { outcome: 'aborted', results: [], reviews: [], events: [] };
   const { ui } = deps;
   if (!deps.trusted()) {
-    await ui.message(
+    tell(
+      ui,
       'warning',
       'The etcd recovery wizard is disabled in an untrusted workspace: trust this workspace (Manage Workspace Trust) to use it.',
     );
@@ -37,7 +38,7 @@ export async function runWizard(deps: WizardDeps, pre: WizardPreselect = {}): Pr
     options = await chooseOptions(deps, members);
   } catch (e) {
     if (e instanceof CancelledError) return out;
-    await ui.message('error', explainForOperator(e, 'preparing the recovery'));
+    tell(ui, 'error', explainForOperator(e, 'preparing the recovery'));
     return out;
   }
   // The engine's target: one instance, or every broken member in the order it plans.

@@ -341,6 +341,27 @@ export async function screenState(wb: Workbench): Promise<string> {
     .allInnerTexts()
     .catch(() => [] as string[]);
   if (terminals.length) parts.push(`terminals [${terminals.map(short).join(' | ')}]`);
+  // toasts hide after 15–20 s; what they said stays in the notification center (the status bar's bell)
+  const bell = page.locator('.statusbar-item[id="status.notifications"] a, .statusbar-item[id="status.notifications"]');
+  if (
+    await bell
+      .first()
+      .isVisible()
+      .catch(() => false)
+  ) {
+    await bell
+      .first()
+      .click({ timeout: 2000 })
+      .catch(() => undefined);
+    const rows = page.locator('.notifications-center .monaco-list-row');
+    await rows
+      .first()
+      .waitFor({ state: 'visible', timeout: 2000 })
+      .catch(() => undefined);
+    const center = await rows.allInnerTexts().catch(() => [] as string[]);
+    parts.push(`notification center [${center.map(short).join(' | ')}]`);
+    await page.keyboard.press('Escape').catch(() => undefined);
+  }
   const errors = extensionHostLog(wb)
     .split('\n')
     .filter((l) => /\[error\]/i.test(l));

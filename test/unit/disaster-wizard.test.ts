@@ -19,6 +19,7 @@ import { ScriptedUi } from '../../src/ui/scriptedUi';
 import { runQuorumWizard, type QuorumWizardDeps } from '../../src/wizard/quorumFlow';
 import { BUMP_REVISION, runRestoreWizard, type RestoreWizardDeps } from '../../src/wizard/restoreFlow';
 import type { RunSink } from '../../src/wizard/wizardTypes';
+import { RunGate } from '../../src/wizard/runGate';
 
 const id = (i: number) => `0000000${i}-1111-2222-3333-444444444444`;
 const lbl = (i: number) => `master/${id(i)}`;
@@ -244,6 +245,37 @@ describe('disaster wizard: restore from a snapshot', () => {
     const res = await runRestoreWizard(restoreDeps(ui2, entry('3.5.9'), seen), {});
     assert.strictEqual(res.outcome, 'declined');
     assert.strictEqual(seen[0].bump, undefined);
+  });
+});
+
+describe('disaster wizard: a flow that ends before its run does not hold the gate', () => {
+  it('an error while preparing (no snapshot) or an untrusted workspace: the message is shown, the flow ends without waiting for it to be closed, the next flow may start', async () => {
+    // VS Code resolves a notification without buttons only when it is closed: this Ui never resolves one
+    class NeverClosed extends ScriptedUi {
+      override message(level: 'info' | 'warning' | 'error', text: string, ...actions: string[]) {
+        void super.message(level, text, ...actions);
+        return new Promise<string | undefined>(() => undefined);
+      }
+    }
+    const gate = new RunGate();
+    const noSnapshot = new NeverClosed({});
+    const deps = { ...restoreDeps(noSnapshot, entry('3.5.16'), []), listSnapshots: async () => [] };
+    const ended = await gate.once(
+      async () => 'refused' as const,
+      async () => (await runRestoreWizard(deps, {})).outcome,
+    );
+    assert.strictEqual(ended, 'aborted');
+    assert.match(noSnapshot.prompts.find((p) => p.kind === 'message')?.title ?? '', /No etcd snapshot in \/snaps/);
+    assert.strictEqual(gate.running, false, 'the gate is open again: the next flow is not told one is running');
+    const untrusted = new NeverClosed({});
+    const r = await gate.once(
+      async () => 'refused' as const,
+      async () =>
+        (await runRestoreWizard({ ...restoreDeps(untrusted, entry('3.5.16'), []), trusted: () => false }, {})).outcome,
+    );
+    assert.strictEqual(r, 'aborted');
+    assert.match(untrusted.prompts[0]?.title ?? '', /untrusted workspace/);
+    assert.strictEqual(gate.running, false);
   });
 });
 
