@@ -104,8 +104,8 @@ export async function connectMasters(
   timeoutMs: number,
   log: (l: string) => void,
 ): Promise<{ all: InstanceInfo[]; hosts: MasterHost[]; unreachable: LockReport[] }> {
-  const quick = session.instancesQuick ? await session.instancesQuick().catch(() => []) : [];
-  const all = etcdInstances(quick).length ? etcdInstances(quick) : etcdInstances(await session.instances());
+  const quick = etcdInstances(session.instancesQuick ? await session.instancesQuick().catch(() => []) : []);
+  const all = quick.length ? quick : etcdInstances(await session.instances());
   const attempts = await Promise.all(
     all.map(async (inst) => {
       if (!inst.ips.length) return { inst, error: 'no VM' };

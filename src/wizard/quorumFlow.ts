@@ -74,10 +74,11 @@ async function chooseSurvivor(ui: Ui, plan: QuorumPlan): Promise<string> {
     });
     if (chosen === undefined) throw new CancelledError();
     const c = plan.evidence.find((e) => e.label === chosen);
-    if (chosen === NO_AUTOMATIC_CHOICE)
-      await ui.message('warning', `Choose the survivor yourself: ${plan.ranking.ambiguity}.`);
+    // told without waiting for the notification to be closed: the pick comes back at once
+    if (chosen === NO_AUTOMATIC_CHOICE) tell(ui, 'warning', `Choose the survivor yourself: ${plan.ranking.ambiguity}.`);
     else if (!c || !plan.ranking.ranked.includes(c))
-      await ui.message(
+      tell(
+        ui,
         'warning',
         `${chosen} cannot be the survivor: ${c?.dataPresent ? 'its data could not be read' : 'it has no etcd data'}. Choose a master with data.`,
       );
