@@ -4,7 +4,7 @@
 import type { DirectorClient, Dialer, EnvironmentConfig, InstanceInfo } from '../bosh/types';
 import { instanceFromSummary } from '../bosh/director/instances';
 import { openBoshSsh, openStaticSsh } from '../ssh/boshSsh';
-import { generateRsaKeyPairAsync, type GeneratedKeyPair } from '../ssh/keys';
+import { generateFirstRsaKeyPair, type GeneratedKeyPair } from '../ssh/keys';
 import { RemoteHost, SshError } from '../ssh/types';
 import { EtcdCluster, EtcdError } from '../etcd/types';
 import { withTimeout } from '../util/async';
@@ -150,8 +150,8 @@ export class DeploySession implements DeploymentSession {
 
   /**
    * Starts the temporary users' key pair while the Director is first asked for the instances (an
-   * SSH connection follows them): RSA generation, 40–260 ms in the thread pool, then is not on the
-   * way of the first connection.
+   * SSH connection follows them): RSA generation, 40–260 ms in the thread pool (the first of two
+   * generations: see generateFirstRsaKeyPair), then is not on the way of the first connection.
    */
   private keysAhead(): void {
     if (!this.opts.staticSsh && !this.disposed) this.keyPair().catch(() => undefined);
@@ -160,7 +160,7 @@ export class DeploySession implements DeploymentSession {
   /** Starts (once) the key pair of the temporary users; a failed generation is retried at the next call. */
   private keyPair(): Promise<GeneratedKeyPair> {
     if (!this.sshKeys) {
-      const p = generateRsaKeyPairAsync();
+      const p = generateFirstRsaKeyPair();
       this.sshKeys = p;
       p.catch(() => {
         if (this.sshKeys === p) this.sshKeys = undefined;

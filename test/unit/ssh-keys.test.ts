@@ -11,6 +11,7 @@ import {
   checkKnownHosts,
   generateRsaKeyPair,
   generateRsaKeyPairAsync,
+  generateFirstRsaKeyPair,
   hostFieldMatches,
   hostKeyAlgorithms,
   knownHostsName,
@@ -56,6 +57,38 @@ describe('ssh keys', function () {
     fs.writeFileSync(f, kp.privateKey, { mode: 0o600 });
     assert.strictEqual(kp.publicKey, keygen('-y', '-f', f).trim().split(/\s+/).slice(0, 2).join(' '));
     assert.match(keygen('-l', '-f', f), /^2048 SHA256:/);
+  });
+
+  it('generateFirstRsaKeyPair: takes the first generation that ends, survives one failure, at most one per core', async () => {
+    const pair = (k: string) => ({ privateKey: `priv-${k}`, publicKey: `ssh-rsa ${k}` });
+    const later = <T>(ms: number, v: () => T) => new Promise<T>((res) => setTimeout(() => res(v()), ms));
+    let started = 0;
+    const slowThenFast = () => {
+      started++;
+      return started === 1 ? later(80, () => pair('slow')) : later(5, () => pair('fast'));
+    };
+    assert.strictEqual((await generateFirstRsaKeyPair(2, slowThenFast, 4)).publicKey, 'ssh-rsa fast');
+    assert.strictEqual(started, 2);
+
+    started = 0;
+    const firstFails = () => {
+      started++;
+      return started === 1 ? Promise.reject(new Error('no entropy')) : later(20, () => pair('second'));
+    };
+    assert.strictEqual((await generateFirstRsaKeyPair(2, firstFails, 2)).publicKey, 'ssh-rsa second');
+
+    started = 0;
+    const allFail = () => Promise.reject(new Error(`failed ${++started}`));
+    await assert.rejects(generateFirstRsaKeyPair(2, allFail, 2), /failed 1/);
+
+    started = 0;
+    await generateFirstRsaKeyPair(2, slowThenFast, 1);
+    assert.strictEqual(started, 1, 'one core: one generation');
+
+    const real = await generateFirstRsaKeyPair();
+    const f = path.join(tmp, 'id_rsa_first');
+    fs.writeFileSync(f, real.privateKey, { mode: 0o600 });
+    assert.strictEqual(real.publicKey, keygen('-y', '-f', f).trim().split(/\s+/).slice(0, 2).join(' '));
   });
 
   it('prints SHA256 fingerprints exactly like ssh-keygen -l (ed25519 and rsa)', () => {
