@@ -76,7 +76,7 @@ function render(s: HealthSnapshot): void {
       (p) => p.raftIndex,
       (n) => String(Math.round(n)),
     ),
-    chart('DB size', s, (p) => p.dbSize, formatBytes),
+    chart('DB size', s, (p) => p.dbSize, formatBytes, 'zero'),
   );
 }
 

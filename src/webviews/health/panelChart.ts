@@ -3,6 +3,7 @@
 // time, one line per endpoint, a failing member's line dashed in the error colour.
 import type { HealthSnapshot } from './protocol';
 import { el, svg } from './panelDom';
+import { chartRange, type ChartScale } from './chartScale';
 
 const PALETTE = [
   'var(--vscode-charts-blue)',
@@ -12,12 +13,13 @@ const PALETTE = [
   'var(--vscode-charts-yellow)',
 ];
 
-/** A small line chart of one metric over time, one line per endpoint. */
+/** A small line chart of one metric over time, one line per endpoint; `scale`: see chartScale.ts. */
 export function chart(
   title: string,
   s: HealthSnapshot,
   pick: (p: { raftIndex: number; dbSize: number }) => number,
   fmt: (n: number) => string,
+  scale: ChartScale = 'fit',
 ): HTMLElement {
   const box = el('div', 'chart');
   box.append(el('div', 'chart-title', title));
@@ -34,12 +36,7 @@ export function chart(
   }
   const t0 = Math.min(...all.map((p) => p.t));
   const t1 = Math.max(...all.map((p) => p.t), t0 + 1);
-  let lo = Math.min(...all.map(pick));
-  let hi = Math.max(...all.map(pick));
-  if (hi === lo) {
-    hi += 1;
-    lo = Math.max(0, lo - 1);
-  }
+  const { lo, hi } = chartRange(all.map(pick), scale);
   root.append(svg('rect', { x: 0, y: 0, width: W, height: H, class: 'plot' }));
   series.forEach(([ep, pts], i) => {
     const color = PALETTE[i % PALETTE.length];
