@@ -51,7 +51,8 @@ import type { DisasterEvent } from '../src/disaster/context';
 import { runRestore } from '../src/disaster/restore';
 import { saveSnapshot, type SavedSnapshot } from '../src/snapshots';
 
-const TX = path.join(os.tmpdir(), 'bosh-etcd-bench-transcripts');
+/** Set by bench/index.ts (per testbed net). */
+const TX = process.env.BOSH_ETCD_BENCH_TRANSCRIPTS || path.join(os.tmpdir(), 'bosh-etcd-bench-transcripts');
 const N = Number(process.env.BOSH_ETCD_BENCH_DISASTER_N || 3);
 const E = 'ETCDCTL_API=3 /var/vcap/jobs/etcd/bin/etcdctl';
 const HEALTHY = `until LOCAL=true ${E} --dial-timeout=1s --command-timeout=2s endpoint health >/dev/null 2>&1; do sleep 0.2; done`;

@@ -60,6 +60,8 @@ process.env.BOSH_ETCD_TESTBED_NET = TB_NET;
 // default, ~/.bosh-etcd/temp-users, is the operator's: src/session/tempUsers.ts), kept between
 // runs so that a later run cleans up what a killed one left on the same testbed net.
 process.env.BOSH_ETCD_TEMP_USERS_DIR = `${TB_DIR}-temp-users`;
+// The runs' transcripts, per testbed net (two benchmark runs on one machine do not mix theirs).
+process.env.BOSH_ETCD_BENCH_TRANSCRIPTS = `${TB_DIR}-transcripts`;
 
 function benchEtcd(): '3.4' | '3.5' {
   const v = process.env.BOSH_ETCD_BENCH_ETCD || '3.5';

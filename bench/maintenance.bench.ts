@@ -52,7 +52,8 @@ const MB = Number(process.env.BOSH_ETCD_BENCH_DEFRAG_MB || 300);
 const FRAGMENTED = 0.6;
 const VALUE = 1024 * 1024;
 const LIVE_PREFIX = '/bench/live/';
-const TX = path.join(os.tmpdir(), 'bosh-etcd-bench-transcripts');
+/** Set by bench/index.ts (per testbed net). */
+const TX = process.env.BOSH_ETCD_BENCH_TRANSCRIPTS || path.join(os.tmpdir(), 'bosh-etcd-bench-transcripts');
 /** Testbeds (by deployment) that hold the live keys already. */
 const withLiveData = new Set<string>();
 /** Testbeds whose figures were printed. */

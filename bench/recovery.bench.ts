@@ -34,7 +34,8 @@ import { openDeploymentFromEnv } from '../src/session/session';
 import { runRecovery } from '../src/recovery';
 
 const MB = Number(process.env.BOSH_ETCD_BENCH_RECOVERY_MB || 30);
-const TX = path.join(os.tmpdir(), 'bosh-etcd-bench-transcripts');
+/** Set by bench/index.ts (per testbed net). */
+const TX = process.env.BOSH_ETCD_BENCH_TRANSCRIPTS || path.join(os.tmpdir(), 'bosh-etcd-bench-transcripts');
 
 function target(s: TestbedState): { bad: TestbedVm; good: TestbedVm } {
   const ms = masters(s);
