@@ -24,6 +24,7 @@ import { secretKey } from './commands/addEnvironment';
 import { SESSION_SETTINGS, SETTINGS_SECTION, Settings } from './settings';
 import { withTimeout } from './util/async';
 import { FLOW_COMMANDS } from './diagnosis/actions';
+import { settledTrust } from './wizard/trust';
 
 /**
  * Set by the test runners (test/runners/extensionTier.ts) for the extension host: only then does
@@ -138,10 +139,20 @@ export function activate(context: vscode.ExtensionContext): BoshEtcdApi | undefi
   const statusBar = new EtcdStatusBar(model.monitor);
   context.subscriptions.push(statusBar);
 
+  // A flow started while the window still settles its trust waits for the grant (src/wizard/trust.ts).
+  const flowTrust = (): boolean | Promise<boolean> =>
+    settings.trusted() ||
+    settledTrust({
+      get isTrusted() {
+        return vscode.workspace.isTrusted;
+      },
+      onDidGrant: (listener) => vscode.workspace.onDidGrantWorkspaceTrust(listener),
+    });
+
   const wizard = new RecoveryWizard(() => ({
     ui: container.ui,
     model,
-    trusted: () => settings.trusted(),
+    trusted: flowTrust,
     transcriptDir: () => container.transcriptDir(),
     downloadSnapshotDefault: () => settings.downloadSnapshot(),
     openHealthPanel: (envName, deployment) => {
@@ -157,7 +168,7 @@ export function activate(context: vscode.ExtensionContext): BoshEtcdApi | undefi
   const maintenance = new MaintenanceWizard(() => ({
     ui: container.ui,
     model,
-    trusted: () => settings.trusted(),
+    trusted: flowTrust,
     transcriptDir: () => container.transcriptDir(),
     pauseSeconds: () => settings.defragPauseSeconds(),
     snapshotDir,
@@ -170,7 +181,7 @@ export function activate(context: vscode.ExtensionContext): BoshEtcdApi | undefi
   const disaster = new DisasterWizard(() => ({
     ui: container.ui,
     model,
-    trusted: () => settings.trusted(),
+    trusted: flowTrust,
     transcriptDir: () => container.transcriptDir(),
     snapshotDir,
     openHealthPanel: (envName, deployment) => {

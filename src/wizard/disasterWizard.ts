@@ -19,7 +19,7 @@ export const DISASTER_REVIEW_SCHEME = 'bosh-etcd-disaster-plan';
 export interface DisasterHost {
   ui: Ui;
   model: MaintenanceModel;
-  trusted(): boolean;
+  trusted(): boolean | Promise<boolean>;
   transcriptDir(): string;
   snapshotDir(): string;
   openHealthPanel(envName: string, deployment: string): void;

@@ -119,7 +119,7 @@ export async function runMaintenance(
   const out: MaintenanceFlowResult = { outcome: 'aborted', events: [], reviews: [] };
   const { ui } = deps;
   const what = kind === 'defrag' ? 'rolling defragmentation' : 'NOSPACE recovery';
-  if (!deps.trusted()) {
+  if (!(await deps.trusted())) {
     tell(
       ui,
       'warning',

@@ -29,7 +29,7 @@ export const MAINTENANCE_REVIEW_SCHEME = 'bosh-etcd-maintenance-plan';
 export interface MaintenanceHost {
   ui: Ui;
   model: MaintenanceModel;
-  trusted(): boolean;
+  trusted(): boolean | Promise<boolean>;
   transcriptDir(): string;
   pauseSeconds(): number;
   snapshotDir(): string;

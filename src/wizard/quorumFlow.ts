@@ -92,7 +92,7 @@ export async function runQuorumWizard(
 ): Promise<QuorumWizardResult> {
   const out: QuorumWizardResult = { outcome: 'aborted', results: [], events: [], reviews: [] };
   const { ui } = deps;
-  if (!deps.trusted()) {
+  if (!(await deps.trusted())) {
     tell(
       ui,
       'warning',

@@ -133,7 +133,7 @@ export async function runRestoreWizard(
 ): Promise<RestoreWizardResult> {
   const out: RestoreWizardResult = { outcome: 'aborted', events: [], reviews: [] };
   const { ui } = deps;
-  if (!deps.trusted()) {
+  if (!(await deps.trusted())) {
     tell(
       ui,
       'warning',

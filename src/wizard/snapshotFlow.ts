@@ -20,7 +20,7 @@ export interface SnapshotDeps {
   listSnapshots(dir: string, opts?: { deployment?: string }): Promise<SnapshotEntry[]>;
   verifySnapshot(file: string): Promise<VerifyResult>;
   deleteSnapshot(file: string): string[];
-  trusted(): boolean;
+  trusted(): boolean | Promise<boolean>;
   /** The folder (boshEtcd.snapshots.directory, ~ expanded; default ~/.bosh-etcd/snapshots). */
   snapshotDir(): string;
   /** Shows the file in the operating system's file explorer. */
@@ -84,7 +84,7 @@ export async function takeSnapshot(
   pre: { envName?: string; deployment?: string } = {},
 ): Promise<TakeSnapshotResult> {
   const { ui } = deps;
-  if (!deps.trusted()) {
+  if (!(await deps.trusted())) {
     await ui.message(
       'warning',
       'Taking an etcd snapshot is disabled in an untrusted workspace: trust this workspace (Manage Workspace Trust) to use it.',
@@ -162,7 +162,7 @@ export async function showSnapshots(
 ): Promise<ShowSnapshotsResult> {
   const { ui } = deps;
   const out: ShowSnapshotsResult = { listed: [] };
-  if (!deps.trusted()) {
+  if (!(await deps.trusted())) {
     await ui.message(
       'warning',
       'The etcd snapshot list is disabled in an untrusted workspace: trust this workspace (Manage Workspace Trust) to use it.',

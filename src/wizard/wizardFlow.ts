@@ -23,7 +23,7 @@ import { reportRunFailure, tell } from './runGate';
 export async function runWizard(deps: WizardDeps, pre: WizardPreselect = {}): Promise<WizardResult> {
   const out: WizardResult = { outcome: 'aborted', results: [], reviews: [], events: [] };
   const { ui } = deps;
-  if (!deps.trusted()) {
+  if (!(await deps.trusted())) {
     tell(
       ui,
       'warning',

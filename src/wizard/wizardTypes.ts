@@ -35,8 +35,8 @@ export interface WizardModel {
 export interface FlowHost<M> {
   ui: Ui;
   model: M;
-  /** false in an untrusted workspace: the flows refuse to run. */
-  trusted(): boolean;
+  /** false in an untrusted workspace: the flows refuse to run (settledTrust: waits for a grant still on its way). */
+  trusted(): boolean | Promise<boolean>;
   transcriptDir(): string;
   /** The terminal every remote command of the run is echoed to. */
   openRunSink(title: string): RunSink;

@@ -1,6 +1,7 @@
 // The recovery wizard's flow through the Ui seam (ScriptedUi), with a recording stand-in for the
 // engine (the real engine is exercised by the extension-host test against the testbed).
 import * as assert from 'assert';
+import { settledTrust } from '../../src/wizard/trust';
 import { runWizard } from '../../src/wizard/wizardFlow';
 import type { RunSink, WizardDeps } from '../../src/wizard/wizardTypes';
 import { ScriptedUi } from '../../src/ui/scriptedUi';
@@ -373,6 +374,31 @@ describe('views: recovery wizard flow (Ui seam)', () => {
     assert.strictEqual(res.outcome, 'aborted');
     assert.strictEqual(h.runs.length, 0);
     assert.match(h.ui.messages('warning')[0], /untrusted workspace/);
+  });
+
+  it('started while the window still settles its trust: waits for the grant and runs', async () => {
+    const h = harness(['recovered'], {
+      pick: { member: { preselected: true }, options: () => [] },
+      confirm: { recover: true },
+    });
+    const grants = new Set<() => void>();
+    const source = {
+      isTrusted: false,
+      onDidGrant: (l: () => void) => {
+        grants.add(l);
+        return { dispose: () => grants.delete(l) };
+      },
+    };
+    h.deps.trusted = () => settledTrust(source, 5000);
+    setTimeout(() => {
+      source.isTrusted = true;
+      for (const l of [...grants]) l();
+    }, 30);
+    const res = await runWizard(h.deps, {});
+    assert.strictEqual(res.outcome, 'recovered');
+    assert.strictEqual(h.runs.length, 1);
+    assert.deepStrictEqual(h.ui.messages('warning'), []);
+    assert.strictEqual(grants.size, 0, 'the grant listener is disposed');
   });
 });
 
