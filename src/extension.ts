@@ -49,6 +49,8 @@ export interface BoshEtcdApi {
 
 export function activate(context: vscode.ExtensionContext): BoshEtcdApi | undefined {
   const log = vscode.window.createOutputChannel('BOSH etcd', { log: true });
+  const activatedAt = Date.now();
+  log.info(`activated; workspace ${vscode.workspace.isTrusted ? 'trusted' : 'not trusted (yet)'}`);
   context.subscriptions.push(log);
   let ui: Ui = new VscodeUi();
   const settings = new Settings({
@@ -224,7 +226,10 @@ export function activate(context: vscode.ExtensionContext): BoshEtcdApi | undefi
 
   context.subscriptions.push(...registerCommands(container));
   context.subscriptions.push(
-    vscode.workspace.onDidGrantWorkspaceTrust(() => model.refresh()),
+    vscode.workspace.onDidGrantWorkspaceTrust(() => {
+      log.info(`workspace trust granted ${Date.now() - activatedAt} ms after activation`);
+      model.refresh();
+    }),
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (SESSION_SETTINGS.some((s) => e.affectsConfiguration(s))) void model.reset();
     }),
