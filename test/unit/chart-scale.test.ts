@@ -1,6 +1,6 @@
 // The health panel's chart ranges: sizes from zero, counters fitted, flat series still drawn.
 import * as assert from 'assert';
-import { chartRange } from '../../src/webviews/health/chartScale';
+import { chartRange, lineWidths } from '../../src/webviews/health/chartScale';
 
 describe('health panel chart range', () => {
   const MB = 1e6;
@@ -23,5 +23,12 @@ describe('health panel chart range', () => {
   it('ignores values that are not numbers and has a range with none', () => {
     assert.deepStrictEqual(chartRange([NaN, 10, Infinity, 20], 'fit'), { lo: 10, hi: 20 });
     assert.deepStrictEqual(chartRange([], 'zero'), { lo: 0, hi: 1 });
+  });
+  it('draws lines from wide to narrow so that members at the same value show every colour; a failing one at least 3 wide', () => {
+    const w = lineWidths([false, false, false]);
+    assert.deepStrictEqual(w, [4, 2.75, 1.5]);
+    assert.ok(w[0] > w[1] && w[1] > w[2], 'each line is narrower than the one under it');
+    assert.deepStrictEqual(lineWidths([false, false, true]), [4, 2.75, 3]);
+    assert.deepStrictEqual(lineWidths([false]), [1.5]);
   });
 });

@@ -15,3 +15,15 @@ export function chartRange(values: number[], scale: ChartScale): { lo: number; h
   if (max === min) return { lo: Math.max(0, min - 1), hi: max + 1 };
   return { lo: min, hi: max };
 }
+
+/**
+ * Line widths, one per series in drawing order: wide first, narrow last, so that members at the same
+ * value (the usual case) show every colour as a striped line instead of the last one only. A failing
+ * member's line is at least 3 wide (it is also dashed in the error colour).
+ */
+export function lineWidths(failing: boolean[]): number[] {
+  return failing.map((f, i) => {
+    const w = 1.5 + (failing.length - 1 - i) * 1.25;
+    return f ? Math.max(3, w) : w;
+  });
+}

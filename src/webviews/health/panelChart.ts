@@ -3,7 +3,7 @@
 // time, one line per endpoint, a failing member's line dashed in the error colour.
 import type { HealthSnapshot } from './protocol';
 import { el, svg } from './panelDom';
-import { chartRange, type ChartScale } from './chartScale';
+import { chartRange, lineWidths, type ChartScale } from './chartScale';
 
 const PALETTE = [
   'var(--vscode-charts-blue)',
@@ -38,6 +38,7 @@ export function chart(
   const t1 = Math.max(...all.map((p) => p.t), t0 + 1);
   const { lo, hi } = chartRange(all.map(pick), scale);
   root.append(svg('rect', { x: 0, y: 0, width: W, height: H, class: 'plot' }));
+  const widths = lineWidths(series.map(([ep]) => !!s.rows.find((r) => r.endpoint === ep)?.failing));
   series.forEach(([ep, pts], i) => {
     const color = PALETTE[i % PALETTE.length];
     const row = s.rows.find((r) => r.endpoint === ep);
@@ -47,7 +48,11 @@ export function chart(
           `${(P + ((p.t - t0) / (t1 - t0)) * (W - 2 * P)).toFixed(1)},${(H - P - ((pick(p) - lo) / (hi - lo)) * (H - 2 * P)).toFixed(1)}`,
       )
       .join(' ');
-    const line = svg('polyline', { points: d, fill: 'none', 'stroke-width': row?.failing ? 3 : 1.5 });
+    const line = svg('polyline', {
+      points: d,
+      fill: 'none',
+      'stroke-width': widths[i],
+    });
     line.style.stroke = row?.failing ? 'var(--vscode-errorForeground)' : color;
     if (row?.failing) line.setAttribute('stroke-dasharray', '4 3');
     root.append(line);
