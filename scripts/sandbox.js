@@ -35,6 +35,26 @@ function alive(pid) {
     return false;
   }
 }
+/** Whether `pid` is still the code-server this sandbox started (its command line names the sandbox folder). */
+function ours(pid) {
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(SANDBOX);
+  } catch {
+    return false;
+  }
+}
+/** Whether `pid` is still a sandbox process (`node scripts/sandbox.js …`), not another that got its number. */
+function isSandboxProcess(pid) {
+  try {
+    return /sandbox\.js/.test(fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+// A recorded pid is signalled as a group only while it is still ours, or once no process has it (then
+// only what is left of its own group carries that group id): pids wrap, and a stale one may name
+// another process's group.
+const mayKillGroup = (pid) => !alive(pid) || ours(pid);
 function readState() {
   try {
     return JSON.parse(fs.readFileSync(STATE, 'utf8'));
@@ -75,7 +95,7 @@ async function sleep(ms) {
 
 /** Stops whatever a previous sandbox left: code-server group, testbed, .sandbox/. */
 function cleanup(state) {
-  if (state && state.codeServerPid && alive(state.codeServerPid)) {
+  if (state && state.codeServerPid && alive(state.codeServerPid) && ours(state.codeServerPid)) {
     try {
       process.kill(-state.codeServerPid, 'SIGTERM');
     } catch {
@@ -99,7 +119,7 @@ function cleanup(state) {
         );
     }
   }
-  if (state && state.codeServerPid) {
+  if (state && state.codeServerPid && mayKillGroup(state.codeServerPid)) {
     try {
       process.kill(-state.codeServerPid, 'SIGKILL');
     } catch {
@@ -115,7 +135,7 @@ async function stop() {
     log('no sandbox is running.');
     return 0;
   }
-  if (state && state.pid && state.pid !== process.pid && alive(state.pid)) {
+  if (state && state.pid && state.pid !== process.pid && alive(state.pid) && isSandboxProcess(state.pid)) {
     log(`stopping the sandbox (pid ${state.pid}) …`);
     process.kill(state.pid, 'SIGTERM');
     for (let i = 0; i < 600 && alive(state.pid); i++) await sleep(100);

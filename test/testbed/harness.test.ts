@@ -12,6 +12,7 @@ import {
   down,
   formatStatus,
   heal,
+  isDirectorOf,
   masters,
   monitStatus,
   processState,
@@ -386,6 +387,25 @@ describe('testbed harness', function () {
 
     after(async () => {
       await down({ dir, net }).catch(() => undefined);
+    });
+
+    it("down signals the recorded Director only while it is this testbed's: a pid taken by another process is left alone", async () => {
+      // the tier's Director is recognised by its command line
+      assert.strictEqual(isDirectorOf(s.director.pid, resolveLayout().directorDir), true);
+      assert.strictEqual(isDirectorOf(s.director.pid, path.join(dir, 'director')), false);
+      // a group leader (as a setsid'd CI runner is) whose pid a stale director.pid names
+      const other = spawn('sleep', ['60'], { detached: true, stdio: 'ignore' });
+      try {
+        assert.strictEqual(isDirectorOf(other.pid!, path.join(dir, 'director')), false);
+        fs.mkdirSync(dir, { recursive: true });
+        fs.writeFileSync(path.join(dir, 'director.pid'), String(other.pid));
+        await down({ dir, net });
+        assert.strictEqual(other.exitCode, null, 'the other process was not killed');
+        process.kill(other.pid!, 0); // throws if it is gone
+      } finally {
+        other.kill('SIGKILL');
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
     });
 
     it('cleans up after a failed up: no process, folder or listener is left', async () => {

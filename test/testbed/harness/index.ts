@@ -327,6 +327,10 @@ export async function down(opts: TestbedOptions & { log?: (l: string) => void } 
   }
   for (const pid of pids) {
     if (!(pid > 1)) continue;
+    if (!isDirectorOf(pid, L.directorDir)) {
+      // gone, or its pid taken by another process (pids wrap at 32768 here): never signal that one's group
+      continue;
+    }
     if (await killGroup(pid)) {
       killed++;
       log(`stopped Director stand-in (pid ${pid})`);
@@ -357,6 +361,21 @@ export async function down(opts: TestbedOptions & { log?: (l: string) => void } 
     log(`${L.dir} has no testbed marker: left in place`);
   }
   return { killed, removedDir };
+}
+
+/**
+ * Whether `pid` is still the stand-in Director started for this testbed (its command line names the
+ * testbed's director folder). A recorded pid outlives its process: once the Director is gone the
+ * kernel hands the number to new processes, and a kill of its group would hit one of them.
+ */
+export function isDirectorOf(pid: number, directorDir: string): boolean {
+  try {
+    const args = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    const at = args.indexOf('--dir');
+    return at >= 0 && path.resolve(args[at + 1] ?? '') === path.resolve(directorDir);
+  } catch {
+    return false;
+  }
 }
 
 async function killGroup(pid: number): Promise<boolean> {
