@@ -142,14 +142,13 @@ export function activate(context: vscode.ExtensionContext): BoshEtcdApi | undefi
   context.subscriptions.push(statusBar);
 
   // A flow started while the window still settles its trust waits for the grant (src/wizard/trust.ts).
-  const flowTrust = (): boolean | Promise<boolean> =>
-    settings.trusted() ||
-    settledTrust({
-      get isTrusted() {
-        return vscode.workspace.isTrusted;
-      },
-      onDidGrant: (listener) => vscode.workspace.onDidGrantWorkspaceTrust(listener),
-    });
+  const workspaceTrust = {
+    get isTrusted() {
+      return settings.trusted();
+    },
+    onDidGrant: (listener: () => void) => vscode.workspace.onDidGrantWorkspaceTrust(listener),
+  };
+  const flowTrust = () => settledTrust(workspaceTrust);
 
   const wizard = new RecoveryWizard(() => ({
     ui: container.ui,

@@ -51,6 +51,12 @@ interface SweepContext {
 
 const isDeploymentGone = (e: unknown) => e instanceof BoshError && e.kind === 'not-found' && e.code === 70000;
 
+/** The Director says the user's instance has no VM any more: its users went with it. */
+function forgetNoVm(ctx: SweepContext, r: TempUserRecord): void {
+  ctx.log(`ssh: ${r.deployment}/${r.group}/${r.instanceId} has no VM any more (nor its users): forgetting ${r.user}`);
+  ctx.registry.forget(r.user);
+}
+
 /** Counts a cleanup of `r` that did not succeed; forgets the record after MAX_FAILED_CLEANUPS. True when forgotten. */
 function countFailedCleanup(ctx: SweepContext, r: TempUserRecord, why: string): boolean {
   const n = ctx.registry.cleanupFailed(r.user);
@@ -77,14 +83,11 @@ async function cleanUp(ctx: SweepContext, r: TempUserRecord, wait: boolean): Pro
     }
     await ctx.director.sshCleanup(r.deployment, target, r.user);
   } catch (e) {
-    if (isDeploymentGone(e))
+    if (isDeploymentGone(e)) {
       ctx.log(`ssh: deployment ${r.deployment} no longer exists (nor its VMs): forgetting ${r.user}`);
-    else if (NO_VM.test((e as Error).message))
-      ctx.log(
-        `ssh: ${r.deployment}/${r.group}/${r.instanceId} has no VM any more (nor its users): forgetting ${r.user}`,
-      );
+      ctx.registry.forget(r.user);
+    } else if (NO_VM.test((e as Error).message)) forgetNoVm(ctx, r);
     else throw e;
-    ctx.registry.forget(r.user);
     return 'gone';
   }
   ctx.registry.forget(r.user);
@@ -168,10 +171,7 @@ export async function sweepEnvironment(ctx: SweepContext, exceptDeployment: stri
           return void out.forgotten.push(r.user);
         }
         if (r.cleanupTasks.some((id) => noVm.has(id))) {
-          ctx.log(
-            `ssh: ${r.deployment}/${r.group}/${r.instanceId} has no VM any more (nor its users): forgetting ${r.user}`,
-          );
-          ctx.registry.forget(r.user);
+          forgetNoVm(ctx, r);
           return void out.forgotten.push(r.user);
         }
         why = `the cleanup of ${r.user} (task ${r.cleanupTasks.join(', ')}) did not succeed`;

@@ -27,6 +27,7 @@ import {
   type MaintenanceKind,
 } from './maintenanceText';
 import { reportRunFailure, tell } from './runGate';
+import { refusedUntrusted } from './trust';
 
 export interface MaintenanceModel extends DeploymentChoiceModel {
   deploymentSession(envName: string, deployment: string): Promise<DeploymentSession>;
@@ -119,14 +120,7 @@ export async function runMaintenance(
   const out: MaintenanceFlowResult = { outcome: 'aborted', events: [], reviews: [] };
   const { ui } = deps;
   const what = kind === 'defrag' ? 'rolling defragmentation' : 'NOSPACE recovery';
-  if (!(await deps.trusted())) {
-    tell(
-      ui,
-      'warning',
-      `The etcd ${what} is disabled in an untrusted workspace: trust this workspace (Manage Workspace Trust) to use it.`,
-    );
-    return out;
-  }
+  if (await refusedUntrusted(deps, `The etcd ${what}`)) return out;
   let envName: string, deployment: string, options: MaintenanceFlowOptions;
   try {
     ({ envName, deployment } = await chooseDeployment(ui, deps.model, pre, {

@@ -16,6 +16,7 @@ import { confirmConsequence, type FlowHost } from './wizardTypes';
 import { eventText } from './eventText';
 import { NO_AUTOMATIC_CHOICE, quorumConsequence, quorumReviewMarkdown, survivorItems } from './disasterText';
 import { reportRunFailure, tell } from './runGate';
+import { refusedUntrusted } from './trust';
 
 export interface QuorumWizardDeps extends FlowHost<MaintenanceModel> {
   restoreQuorum(session: DeploymentSession, opts: QuorumOptions): Promise<QuorumResult>;
@@ -92,14 +93,7 @@ export async function runQuorumWizard(
 ): Promise<QuorumWizardResult> {
   const out: QuorumWizardResult = { outcome: 'aborted', results: [], events: [], reviews: [] };
   const { ui } = deps;
-  if (!(await deps.trusted())) {
-    tell(
-      ui,
-      'warning',
-      'The etcd quorum restore is disabled in an untrusted workspace: trust this workspace (Manage Workspace Trust) to use it.',
-    );
-    return out;
-  }
+  if (await refusedUntrusted(deps, 'The etcd quorum restore')) return out;
   let envName: string, deployment: string, dryRun: boolean;
   try {
     ({ envName, deployment } = await chooseDeployment(ui, deps.model, pre, {

@@ -20,6 +20,7 @@ import { eventText } from './eventText';
 import { restoreReviewMarkdown } from './disasterText';
 import { snapshotItem } from './snapshotFlow';
 import { reportRunFailure, tell } from './runGate';
+import { refusedUntrusted } from './trust';
 
 export interface RestoreWizardDeps extends FlowHost<MaintenanceModel> {
   runRestore(session: DeploymentSession, opts: RestoreOptions): Promise<RestoreResult>;
@@ -133,14 +134,7 @@ export async function runRestoreWizard(
 ): Promise<RestoreWizardResult> {
   const out: RestoreWizardResult = { outcome: 'aborted', events: [], reviews: [] };
   const { ui } = deps;
-  if (!(await deps.trusted())) {
-    tell(
-      ui,
-      'warning',
-      'The etcd restore from a snapshot is disabled in an untrusted workspace: trust this workspace (Manage Workspace Trust) to use it.',
-    );
-    return out;
-  }
+  if (await refusedUntrusted(deps, 'The etcd restore from a snapshot')) return out;
   let envName: string, deployment: string, snap: SnapshotEntry, options: { dryRun: boolean; bump?: Bump };
   try {
     ({ envName, deployment } = await chooseDeployment(ui, deps.model, pre, {

@@ -8,6 +8,7 @@ import { formatBytes } from '../maintenance';
 import { explainForOperator } from '../util/errors';
 import { CancelledError, isCancelled, type PickItem, type Ui } from '../ui/ui';
 import { chooseDeployment, type DeploymentChoiceModel } from './chooseDeployment';
+import { refusedUntrusted } from './trust';
 
 export interface SnapshotModel extends DeploymentChoiceModel {
   deploymentSession(envName: string, deployment: string): Promise<DeploymentSession>;
@@ -84,13 +85,7 @@ export async function takeSnapshot(
   pre: { envName?: string; deployment?: string } = {},
 ): Promise<TakeSnapshotResult> {
   const { ui } = deps;
-  if (!(await deps.trusted())) {
-    await ui.message(
-      'warning',
-      'Taking an etcd snapshot is disabled in an untrusted workspace: trust this workspace (Manage Workspace Trust) to use it.',
-    );
-    return { outcome: 'aborted' };
-  }
+  if (await refusedUntrusted(deps, 'Taking an etcd snapshot')) return { outcome: 'aborted' };
   let envName: string, deployment: string;
   try {
     ({ envName, deployment } = await chooseDeployment(ui, deps.model, pre, {
@@ -162,13 +157,7 @@ export async function showSnapshots(
 ): Promise<ShowSnapshotsResult> {
   const { ui } = deps;
   const out: ShowSnapshotsResult = { listed: [] };
-  if (!(await deps.trusted())) {
-    await ui.message(
-      'warning',
-      'The etcd snapshot list is disabled in an untrusted workspace: trust this workspace (Manage Workspace Trust) to use it.',
-    );
-    return out;
-  }
+  if (await refusedUntrusted(deps, 'The etcd snapshot list')) return out;
   const dir = deps.snapshotDir();
   try {
     out.listed = await deps.listSnapshots(dir, { deployment: pre.deployment });

@@ -3,6 +3,8 @@
 // afterwards (workspace.onDidGrantWorkspaceTrust). A flow started then (from the tree, a panel
 // button, or a command the palette already lists) waits for that message a moment instead of
 // refusing a workspace that is trusted. Pure (the VS Code parts are passed in), unit-tested.
+import type { Ui } from '../ui/ui';
+import { tell } from './runGate';
 
 export interface TrustSource {
   readonly isTrusted: boolean;
@@ -24,4 +26,21 @@ export function settledTrust(source: TrustSource, waitMs = TRUST_SETTLE_MS): Pro
     const timer = setTimeout(done, waitMs);
     const sub = source.onDidGrant(done);
   });
+}
+
+/**
+ * The check every flow starts with: false when it may run; true when the workspace is untrusted,
+ * after telling the operator (`subject` is disabled…) without waiting for the message to be closed.
+ */
+export async function refusedUntrusted(
+  deps: { ui: Ui; trusted(): boolean | Promise<boolean> },
+  subject: string,
+): Promise<boolean> {
+  if (await deps.trusted()) return false;
+  tell(
+    deps.ui,
+    'warning',
+    `${subject} is disabled in an untrusted workspace: trust this workspace (Manage Workspace Trust) to use it.`,
+  );
+  return true;
 }

@@ -19,18 +19,12 @@ import {
   type WizardResult,
 } from './wizardTypes';
 import { reportRunFailure, tell } from './runGate';
+import { refusedUntrusted } from './trust';
 
 export async function runWizard(deps: WizardDeps, pre: WizardPreselect = {}): Promise<WizardResult> {
   const out: WizardResult = { outcome: 'aborted', results: [], reviews: [], events: [] };
   const { ui } = deps;
-  if (!(await deps.trusted())) {
-    tell(
-      ui,
-      'warning',
-      'The etcd recovery wizard is disabled in an untrusted workspace: trust this workspace (Manage Workspace Trust) to use it.',
-    );
-    return out;
-  }
+  if (await refusedUntrusted(deps, 'The etcd recovery wizard')) return out;
   let envName: string, deployment: string, candidate: MemberChoice, members: MemberView[] | undefined;
   let options: WizardOptions;
   try {
