@@ -469,6 +469,14 @@ describe('diagnosis classify', () => {
     assert.strictEqual(fs[0].severity, 'warning');
     assert.strictEqual(fs[0].action.flow, 'none');
     assert.match(fs[0].evidence, /88 % of the quota 16\.0 MiB/);
+    // under NOSPACE the size in use still counts the uncompacted history: the NOSPACE recovery comes first
+    o.alarms = { ok: true, value: [{ memberId: MEMBER_IDS[1], alarm: 'NOSPACE' }] };
+    const under = diagnose(o).findings.filter((f) => f.kind === 'db-near-quota');
+    assert.strictEqual(under.length, 3);
+    assert.match(under[0].action.text, /NOSPACE is active: recover from it first/);
+    assert.doesNotMatch(under[0].action.text, /raise quota-backend-bytes/);
+    assert.strictEqual(under[0].action.command, `bosh-etcd recover-nospace --deployment ${d.deployment}`);
+    o.alarms = { ok: true, value: [] };
     // the same DB against the default quota is far from it
     o.probes = {};
     o.probed = false;

@@ -14,6 +14,12 @@ export const NEAR_QUOTA_RATIO = 0.8;
 export const FRAGMENTATION_MIN_DB_BYTES = 64 * 1024 * 1024;
 export const FRAGMENTATION_IN_USE_RATIO = 0.5;
 
+/** The alarm's name: etcd's enum number or its name. */
+const alarmKind = (alarm: string) => (alarm === '1' ? 'NOSPACE' : alarm === '2' ? 'CORRUPT' : alarm.toUpperCase());
+
+/** The CLI's NOSPACE recovery of the deployment. */
+const nospaceCommand = (dep: string) => `bosh-etcd recover-nospace --deployment ${shellQuote(dep)}`;
+
 /** DB near the quota, and fragmentation worth a defrag, of one member that answered status. */
 export function dbSizeFindings(ctx: ClassifyContext, target: InstanceTarget): void {
   const { add } = ctx;
@@ -37,10 +43,17 @@ export function dbSizeFindings(ctx: ClassifyContext, target: InstanceTarget): vo
             text: 'Defragment the members one at a time: most of the DB is free pages.',
             command: defragCommand(ctx.dep),
           }
-        : {
-            flow: 'none',
-            text: 'The data itself is near the quota: compact the history, delete what is not needed, or raise quota-backend-bytes (bosh deploy).',
-          },
+        : nospaceActive(ctx)
+          ? {
+              // under NOSPACE nothing was compacted yet: the size in use still counts the old revisions
+              flow: 'none',
+              text: 'NOSPACE is active: recover from it first (the NOSPACE finding). Its compaction frees the old revisions counted in use here; it then says whether the data itself needs a bigger quota.',
+              command: nospaceCommand(ctx.dep),
+            }
+          : {
+              flow: 'none',
+              text: 'The data itself is near the quota: compact the history, delete what is not needed, or raise quota-backend-bytes (bosh deploy).',
+            },
     });
   }
   if (
@@ -63,12 +76,16 @@ export function dbSizeFindings(ctx: ClassifyContext, target: InstanceTarget): vo
   }
 }
 
+function nospaceActive(ctx: ClassifyContext): boolean {
+  return !!ctx.obs.alarms?.ok && ctx.obs.alarms.value.some((a) => alarmKind(a.alarm) === 'NOSPACE');
+}
+
 /** The cluster's alarms: NOSPACE refuses writes, CORRUPT distrusts one member's data. */
 export function alarmFindings(ctx: ClassifyContext): void {
   const { obs, views, members, add } = ctx;
   if (obs.alarms?.ok) {
     for (const a of obs.alarms.value) {
-      const kindName = a.alarm === '1' ? 'NOSPACE' : a.alarm === '2' ? 'CORRUPT' : a.alarm.toUpperCase();
+      const kindName = alarmKind(a.alarm);
       const v = views.find((x) => x.memberId === a.memberId);
       const mm = members?.find((x) => x.id === a.memberId);
       const instance = v ? instRef(v.inst) : undefined;
@@ -84,7 +101,7 @@ export function alarmFindings(ctx: ClassifyContext): void {
           action: {
             flow: 'recover-nospace',
             text: 'Recover from NOSPACE: compact, defragment every member one at a time (the leader last), then disarm the alarm once the space is reclaimed and prove a write is accepted. A bare etcdctl alarm disarm would let the next writes raise it again.',
-            command: `bosh-etcd recover-nospace --deployment ${shellQuote(ctx.dep)}`,
+            command: nospaceCommand(ctx.dep),
           },
         });
       } else if (kindName === 'CORRUPT') {
